@@ -1,0 +1,122 @@
+import * as fs from 'node:fs';
+import { NotFoundError, UsageError } from '../core/errors.js';
+import { comparePaths, isUnder } from '../core/paths.js';
+import type { ProgressSink } from '../core/progress.js';
+import { ingestFiles } from '../objects/ingest-pool.js';
+import type { IndexEntry } from '../workspace/index-file.js';
+import { scanRoots, type Skipped } from '../workspace/scan.js';
+import { statMatches } from '../workspace/compare.js';
+import { ensureGitignored, findGitRoot, gitignorePattern } from '../workspace/gitignore.js';
+import type { Repository } from '../repo/repository.js';
+
+export interface AddOptions {
+  /** Paths to track, absolute or relative to `cwd`. */
+  paths: string[];
+  cwd?: string;
+  progress?: ProgressSink;
+  /** Worker threads for hashing (default: automatic). */
+  threads?: number;
+}
+
+export interface AddResult {
+  /** Files newly tracked. */
+  added: number;
+  /** Tracked files whose new content was staged. */
+  modified: number;
+  /** Tracked files that vanished and were unstaged. */
+  removed: number;
+  unchanged: number;
+  /** Bytes read and hashed. */
+  bytesHashed: number;
+  /** Dataset roots after the add. */
+  datasets: string[];
+  skipped: Skipped[];
+  /** Patterns appended to .gitignore (inside git only). */
+  gitignored: string[];
+}
+
+/**
+ * add stages files and directories: hashes what changed since the index saw
+ * it, stores the content in the cache, records each path given as a dataset
+ * root, and stages deletions of tracked files that are gone. The index is
+ * written last; on any error it is left as it was.
+ */
+export async function add(repo: Repository, options: AddOptions): Promise<AddResult> {
+  if (options.paths.length === 0) throw new UsageError('nothing to add: give one or more paths', { hint: 'for example `lode add data/`' });
+  return repo.withLock('add', async () => {
+    const index = await repo.readIndex();
+    const byPath = new Map(index.entries.map((e) => [e.path, e]));
+    const roots: string[] = [];
+    for (const p of options.paths) {
+      const rel = repo.toRepoPath(p, options.cwd);
+      if (!fs.existsSync(repo.abs(rel)) && !index.entries.some((e) => isUnder(e.path, rel))) {
+        throw new NotFoundError(`${p} does not exist`, { hint: 'check the path; `lode status` lists what is tracked' });
+      }
+      roots.push(rel);
+    }
+    const scan = scanRoots(repo.root, roots);
+    const tasks = [];
+    let unchanged = 0;
+    for (const f of scan.files.values()) {
+      const e = byPath.get(f.path);
+      if (e && statMatches(e, f, index.stampNs) && repo.store.hasFile(e.id)) unchanged++;
+      else tasks.push({ abs: repo.abs(f.path), rel: f.path, size: f.size });
+    }
+    const results = await ingestFiles(tasks, { lodeDir: repo.lodeDir, params: repo.settings.chunking, progress: options.progress, threads: options.threads });
+    let added = 0;
+    let modified = 0;
+    let bytesHashed = 0;
+    for (const [rel, r] of results) {
+      const old = byPath.get(rel);
+      if (!old) added++;
+      else if (old.id !== r.id || old.exec !== r.exec) modified++;
+      else unchanged++;
+      bytesHashed += r.size;
+      byPath.set(rel, { path: rel, kind: r.kind, id: r.id, size: r.size, exec: r.exec, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino, xxh: r.xxh });
+    }
+    // Tracked files under the given paths that are gone from disk: stage their removal.
+    let removed = 0;
+    for (const e of index.entries) {
+      if (roots.some((r) => isUnder(e.path, r)) && !scan.files.has(e.path)) {
+        byPath.delete(e.path);
+        removed++;
+      }
+    }
+    // A file that became a directory (or the reverse) leaves a stale entry in the way.
+    const entries = [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
+    const clean: IndexEntry[] = [];
+    for (const e of entries) {
+      const prev = clean[clean.length - 1];
+      if (prev && isUnder(e.path, prev.path)) {
+        clean.pop();
+        removed++;
+      }
+      clean.push(e);
+    }
+    // A path inside an existing dataset adds no root; a path above datasets absorbs them.
+    let datasets = [...index.datasets];
+    for (const r of roots) {
+      if (datasets.some((d) => isUnder(r, d))) continue;
+      datasets = datasets.filter((d) => !isUnder(d, r));
+      datasets.push(r);
+    }
+    datasets.sort();
+    await repo.writeIndex({ datasets, entries: clean, stampNs: 0n });
+    let gitignored: string[] = [];
+    if (findGitRoot(repo.root)) {
+      gitignored = ensureGitignored(
+        repo.root,
+        datasets.filter((d) => d !== '').map((d) => gitignorePattern(d, isDirectory(repo.abs(d)))),
+      );
+    }
+    return { added, modified, removed, unchanged, bytesHashed, datasets, skipped: scan.skipped, gitignored };
+  });
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

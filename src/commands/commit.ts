@@ -1,0 +1,95 @@
+import * as os from 'node:os';
+import { encodeCommit, normaliseMessage } from '../core/encoding.js';
+import { LodeError, UsageError } from '../core/errors.js';
+import type { ObjectId } from '../core/id.js';
+import type { ProgressSink } from '../core/progress.js';
+import { buildTrees } from '../graph/trees.js';
+import { diffTrees } from '../graph/diff.js';
+import type { Repository } from '../repo/repository.js';
+import { headSnapshot, indexFiles, TreePool } from './snapshot.js';
+import { add } from './add.js';
+
+export interface CommitOptions {
+  message: string;
+  /** Stage every change under the tracked datasets first (like `lode add` of each). */
+  all?: boolean;
+  allowEmpty?: boolean;
+  /** "Name <email>"; default from config, LODE_AUTHOR_*, GIT_AUTHOR_*, or the OS user. */
+  author?: string;
+  /** Commit time in ms (default now). */
+  time?: number;
+  /** git HEAD to record (the git layer fills this in). */
+  git?: string;
+  progress?: ProgressSink;
+}
+
+export interface CommitResult {
+  id: ObjectId;
+  /** Branch that moved, or null when HEAD is detached. */
+  branch: string | null;
+  parent: ObjectId | null;
+  tree: ObjectId;
+  files: number;
+  bytes: number;
+  changes: { added: number; deleted: number; modified: number; renamed: number };
+}
+
+/** authorOf picks the author recorded in a commit. */
+export function authorOf(repo: Repository, env = process.env): string {
+  const s = repo.settings;
+  const name = s.userName ?? env.LODE_AUTHOR_NAME ?? env.GIT_AUTHOR_NAME ?? os.userInfo().username;
+  const email = s.userEmail ?? env.LODE_AUTHOR_EMAIL ?? env.GIT_AUTHOR_EMAIL ?? `${os.userInfo().username}@${os.hostname()}`;
+  return `${name} <${email}>`.replace(/[\r\n]/g, ' ');
+}
+
+/**
+ * commit records the index as a new commit on the current branch. Trees and
+ * the commit are stored first; moving the branch (or detached HEAD) is the
+ * last step, done only if it still points where it did when we started.
+ */
+export async function commit(repo: Repository, options: CommitOptions): Promise<CommitResult> {
+  const message = normaliseMessage(options.message ?? '');
+  if (message === '') throw new UsageError('a commit needs a message', { hint: 'use `lode commit -m "what changed"`' });
+  if (options.all) {
+    const idx = await repo.readIndex();
+    if (idx.datasets.length > 0) await add(repo, { paths: idx.datasets.map((d) => repo.abs(d)), progress: options.progress });
+  }
+  return repo.withLock('commit', async () => {
+    const index = await repo.readIndex();
+    const head = headSnapshot(repo);
+    const built = buildTrees(indexFiles(index));
+    const sameDatasets = head.datasets.join('\n') === index.datasets.join('\n');
+    if (head.kind === 'commit' && built.root === head.tree && sameDatasets && !options.allowEmpty) {
+      throw new LodeError('USAGE', 'nothing to commit: the index matches HEAD', { hint: 'stage changes with `lode add PATH` first (or pass --allow-empty)' });
+    }
+    if (head.kind === 'empty' && index.entries.length === 0 && !options.allowEmpty) {
+      throw new LodeError('USAGE', 'nothing to commit: no files are tracked yet', { hint: 'track data with `lode add PATH` first' });
+    }
+    for (const bytes of built.objects.values()) repo.store.putObject(bytes);
+    const pool = new TreePool(repo);
+    const changes = { added: 0, deleted: 0, modified: 0, renamed: 0 };
+    for (const c of diffTrees(pool, head.tree, built.root)) changes[c.status]++;
+    const encoded = encodeCommit({
+      tree: built.root,
+      parents: head.commit ? [head.commit] : [],
+      author: options.author ?? authorOf(repo),
+      time: options.time ?? Date.now(),
+      ...(options.git ? { git: options.git } : {}),
+      datasets: index.datasets,
+      message,
+    });
+    const id = repo.store.putObject(encoded);
+    const h = repo.refs.head();
+    if (h.kind === 'branch') repo.refs.set('heads', h.name, id, head.commit ?? null);
+    else repo.refs.setHead({ kind: 'detached', id });
+    return {
+      id,
+      branch: h.kind === 'branch' ? h.name : null,
+      parent: head.commit ?? null,
+      tree: built.root,
+      files: built.files,
+      bytes: built.size,
+      changes,
+    };
+  });
+}

@@ -1,0 +1,124 @@
+import type { ObjectId } from '../core/id.js';
+import type { ProgressSink } from '../core/progress.js';
+import { parentPath } from '../core/paths.js';
+import { diffTrees, type Change } from '../graph/diff.js';
+import { EMPTY_TREE, lookupPath } from '../graph/trees.js';
+import type { Repository } from '../repo/repository.js';
+import { INDEX_REV, resolveSnapshot, TreePool, WORKSPACE_REV, type Snapshot } from './snapshot.js';
+
+export interface DiffOptions {
+  /** Old side (default HEAD; or the index with `staged`). */
+  from?: string;
+  /** New side (default :workspace; :index with `staged`). */
+  to?: string;
+  /** Compare HEAD with the index (what `lode commit` would record). */
+  staged?: boolean;
+  /** Restrict to these paths (absolute or relative to cwd). */
+  paths?: string[];
+  cwd?: string;
+  /** Add per-directory counts. */
+  stat?: boolean;
+  progress?: ProgressSink;
+}
+
+/** DirStat summarises the changes directly inside one directory, with its size on each side. */
+export interface DirStat {
+  dir: string;
+  added: number;
+  deleted: number;
+  modified: number;
+  renamed: number;
+  /** Files and bytes beneath the directory on each side (0 when absent). */
+  before: { files: number; bytes: number };
+  after: { files: number; bytes: number };
+}
+
+export interface DiffSide {
+  rev: string;
+  kind: Snapshot['kind'];
+  commit: ObjectId | null;
+  tree: ObjectId;
+}
+
+/** DiffResult is the stable shape of `lode diff --json` (docs/cli.md). */
+export interface DiffResult {
+  from: DiffSide;
+  to: DiffSide;
+  changes: Change[];
+  summary: {
+    added: number;
+    deleted: number;
+    modified: number;
+    renamed: number;
+    /** Bytes of added files plus the new size of modified ones. */
+    bytesAdded: number;
+    /** Bytes of deleted files plus the old size of modified ones. */
+    bytesDeleted: number;
+  };
+  stat?: DirStat[];
+}
+
+/**
+ * diff compares two snapshots — commits (branch, tag, ID prefix, HEAD~n), the
+ * index or the workspace — descending only into subtrees whose IDs differ.
+ */
+export async function diff(repo: Repository, options: DiffOptions = {}): Promise<DiffResult> {
+  const index = await repo.readIndex();
+  const pool = new TreePool(repo);
+  const fromRev = options.from ?? 'HEAD';
+  const toRev = options.to ?? (options.staged ? INDEX_REV : WORKSPACE_REV);
+  const ctx = { index, progress: options.progress };
+  const from = fromRev === 'HEAD' && !repo.refs.headCommit() ? emptySide() : await resolveSnapshot(repo, fromRev, pool, ctx);
+  const to = await resolveSnapshot(repo, toRev, pool, ctx);
+  const paths = (options.paths ?? []).map((p) => repo.toRepoPath(p, options.cwd));
+  const changes = diffTrees(pool, from.tree, to.tree, { paths });
+  const summary = { added: 0, deleted: 0, modified: 0, renamed: 0, bytesAdded: 0, bytesDeleted: 0 };
+  for (const c of changes) {
+    summary[c.status]++;
+    if (c.status === 'added' || c.status === 'modified') summary.bytesAdded += c.new!.size;
+    if (c.status === 'deleted' || c.status === 'modified') summary.bytesDeleted += c.old!.size;
+  }
+  const result: DiffResult = { from: sideOf(from), to: sideOf(to), changes, summary };
+  if (options.stat) result.stat = dirStats(pool, from.tree, to.tree, changes);
+  return result;
+}
+
+function emptySide(): Snapshot {
+  return { label: 'HEAD', kind: 'empty', tree: EMPTY_TREE, datasets: [] };
+}
+
+function sideOf(s: Snapshot): DiffSide {
+  return { rev: s.label, kind: s.kind, commit: s.commit ?? null, tree: s.tree };
+}
+
+/** dirStats groups changes by directory and reads each directory's totals from the trees (no walks). */
+function dirStats(pool: TreePool, a: ObjectId, b: ObjectId, changes: Change[]): DirStat[] {
+  const dirs = new Map<string, DirStat>();
+  const get = (dir: string) => {
+    let s = dirs.get(dir);
+    if (!s) {
+      const size = (root: ObjectId) => {
+        const e = lookupPath(pool, root, dir);
+        if (!e || e.kind !== 'tree') return { files: 0, bytes: 0 };
+        if (dir === '') {
+          let files = 0;
+          let bytes = 0;
+          for (const x of pool.readTree(root)) {
+            files += x.files;
+            bytes += x.size;
+          }
+          return { files, bytes };
+        }
+        return { files: e.files, bytes: e.size };
+      };
+      s = { dir, added: 0, deleted: 0, modified: 0, renamed: 0, before: size(a), after: size(b) };
+      dirs.set(dir, s);
+    }
+    return s;
+  };
+  for (const c of changes) {
+    get(parentPath(c.path))[c.status]++;
+    if (c.status === 'renamed' && parentPath(c.oldPath!) !== parentPath(c.path)) get(parentPath(c.oldPath!));
+  }
+  return [...dirs.values()].sort((x, y) => (x.dir < y.dir ? -1 : x.dir > y.dir ? 1 : 0));
+}

@@ -1,0 +1,81 @@
+import type { ObjectId } from '../core/id.js';
+import { walkHistory } from '../graph/commits.js';
+import { resolveRevision } from '../graph/commits.js';
+import type { Repository } from '../repo/repository.js';
+import { TreePool } from './snapshot.js';
+
+export interface LogOptions {
+  /** Start here (default HEAD). */
+  rev?: string;
+  /** Include every branch and tag. */
+  all?: boolean;
+  /** At most this many commits. */
+  limit?: number;
+}
+
+export interface LogEntry {
+  id: ObjectId;
+  parents: ObjectId[];
+  tree: ObjectId;
+  author: string;
+  /** ISO-8601 UTC. */
+  date: string;
+  message: string;
+  datasets: string[];
+  git?: string;
+  files: number;
+  bytes: number;
+  /** Branches and tags pointing here, e.g. ["HEAD -> main", "tag: v1"]. */
+  refs: string[];
+}
+
+export interface LogResult {
+  commits: LogEntry[];
+}
+
+/** log lists commits reachable from a revision (or all refs), newest first. */
+export async function log(repo: Repository, options: LogOptions = {}): Promise<LogResult> {
+  const starts: ObjectId[] = [];
+  if (options.all) {
+    for (const b of repo.refs.list('heads')) starts.push(b.id);
+    for (const t of repo.refs.list('tags')) starts.push(t.id);
+    const h = repo.refs.headCommit();
+    if (h) starts.push(h);
+  } else {
+    if (options.rev === undefined && !repo.refs.headCommit()) return { commits: [] };
+    starts.push(resolveRevision(repo.store, repo.refs, options.rev ?? 'HEAD').id);
+  }
+  const labels = new Map<ObjectId, string[]>();
+  const label = (id: ObjectId, text: string) => labels.set(id, [...(labels.get(id) ?? []), text]);
+  const head = repo.refs.head();
+  const headId = repo.refs.headCommit();
+  if (head.kind === 'detached' && headId) label(headId, 'HEAD');
+  for (const b of repo.refs.list('heads')) label(b.id, head.kind === 'branch' && head.name === b.name ? `HEAD -> ${b.name}` : b.name);
+  for (const t of repo.refs.list('tags')) label(t.id, `tag: ${t.name}`);
+  const pool = new TreePool(repo);
+  const commits: LogEntry[] = [];
+  const limit = options.limit ?? Infinity;
+  for (const { id, commit } of walkHistory(repo.store, starts)) {
+    if (commits.length >= limit) break;
+    let files = 0;
+    let bytes = 0;
+    for (const e of pool.readTree(commit.tree)) {
+      files += e.files;
+      bytes += e.size;
+    }
+    commits.push({
+      id,
+      parents: commit.parents,
+      tree: commit.tree,
+      author: commit.author,
+      date: new Date(commit.time).toISOString(),
+      message: commit.message,
+      datasets: commit.datasets,
+      ...(commit.git ? { git: commit.git } : {}),
+      files,
+      bytes,
+      refs: labels.get(id) ?? [],
+    });
+  }
+  return { commits };
+}

@@ -1,0 +1,132 @@
+/**
+ * Snapshots the commands compare: a commit's tree, the index, or the
+ * workspace as it is on disk, each turned into a Merkle tree so one diff
+ * routine serves every pair. Trees of the index and workspace are built in
+ * memory; nothing is written to the store.
+ */
+import type { ObjectId } from '../core/id.js';
+import { comparePaths } from '../core/paths.js';
+import type { ProgressSink } from '../core/progress.js';
+import { UsageError } from '../core/errors.js';
+import { decodeTree, type TreeEntry } from '../core/encoding.js';
+import { ingestFiles } from '../objects/ingest-pool.js';
+import { buildTrees, EMPTY_TREE, storeTrees, type FileEntry, type TreeSource } from '../graph/trees.js';
+import { resolveRevision } from '../graph/commits.js';
+import type { IndexData } from '../workspace/index-file.js';
+import { scanRoots, type ScanResult } from '../workspace/scan.js';
+import { compareWorkspace, type WorkspaceComparison } from '../workspace/compare.js';
+import type { Repository } from '../repo/repository.js';
+
+/** Revision names for the two snapshots that are not commits. */
+export const WORKSPACE_REV = ':workspace';
+export const INDEX_REV = ':index';
+
+/** Snapshot is one side of a comparison. */
+export interface Snapshot {
+  /** What the user asked for (e.g. "HEAD~1", ":workspace"). */
+  label: string;
+  kind: 'commit' | 'index' | 'workspace' | 'empty';
+  /** Root tree ID. */
+  tree: ObjectId;
+  commit?: ObjectId;
+  datasets: string[];
+}
+
+/** TreePool reads trees from the store and from trees built in memory. */
+export class TreePool implements TreeSource {
+  private readonly built = new Map<ObjectId, Buffer>();
+  private readonly cache = new Map<ObjectId, TreeEntry[]>();
+  private readonly base: TreeSource;
+
+  constructor(repo: Repository) {
+    this.base = storeTrees(repo.store);
+  }
+
+  addBuilt(objects: Map<ObjectId, Buffer>): void {
+    for (const [id, b] of objects) this.built.set(id, b);
+  }
+
+  readTree(id: ObjectId): TreeEntry[] {
+    if (id === EMPTY_TREE) return [];
+    let t = this.cache.get(id);
+    if (t) return t;
+    const b = this.built.get(id);
+    t = b ? decodeTree(b, id) : this.base.readTree(id);
+    if (this.cache.size > 4096) this.cache.clear();
+    this.cache.set(id, t);
+    return t;
+  }
+}
+
+/** indexFiles turns index entries into tree file entries. */
+export function indexFiles(index: IndexData): FileEntry[] {
+  return index.entries.map((e) => ({ path: e.path, kind: e.kind, id: e.id, size: e.size, exec: e.exec }));
+}
+
+/** WorkspaceState is the workspace compared with the index, with content IDs for everything on disk. */
+export interface WorkspaceState {
+  scan: ScanResult;
+  comparison: WorkspaceComparison;
+  /** Every file under the dataset roots as it is on disk, sorted by path. */
+  files: FileEntry[];
+}
+
+/**
+ * workspaceState scans the dataset roots and, when `hash` is set, hashes
+ * modified and untracked files (without storing them) so the workspace can
+ * be diffed like any tree.
+ */
+export async function workspaceState(repo: Repository, index: IndexData, roots: readonly string[], options: { hash: boolean; progress?: ProgressSink }): Promise<WorkspaceState> {
+  const scan = scanRoots(repo.root, roots);
+  options.progress?.({ phase: 'scan', done: scan.files.size, finished: true });
+  const comparison = await compareWorkspace(repo.root, index, scan, roots, repo.settings.chunking);
+  const files = new Map<string, FileEntry>();
+  const deleted = new Set(comparison.deleted.map((e) => e.path));
+  for (const e of index.entries) if (!deleted.has(e.path)) files.set(e.path, { path: e.path, kind: e.kind, id: e.id, size: e.size, exec: e.exec });
+  if (options.hash) {
+    const todo = [...comparison.modified, ...comparison.untracked];
+    const hashed = await ingestFiles(
+      todo.map((f) => ({ abs: repo.abs(f.path), rel: f.path, size: f.size })),
+      { lodeDir: undefined, params: repo.settings.chunking, progress: options.progress },
+    );
+    for (const f of todo) {
+      const r = hashed.get(f.path)!;
+      files.set(f.path, { path: f.path, kind: r.kind, id: r.id, size: r.size, exec: r.exec });
+    }
+  }
+  return { scan, comparison, files: [...files.values()].sort((a, b) => comparePaths(a.path, b.path)) };
+}
+
+/** datasetsOfIndex returns the roots scanned for the workspace: the index's datasets. */
+export function trackedRoots(index: IndexData): string[] {
+  return index.datasets;
+}
+
+/**
+ * resolveSnapshot turns a revision (or :workspace / :index) into a snapshot,
+ * registering any in-memory trees with `pool`.
+ */
+export async function resolveSnapshot(repo: Repository, rev: string, pool: TreePool, ctx: { index: IndexData; progress?: ProgressSink }): Promise<Snapshot> {
+  if (rev === WORKSPACE_REV) {
+    const ws = await workspaceState(repo, ctx.index, trackedRoots(ctx.index), { hash: true, progress: ctx.progress });
+    const built = buildTrees(ws.files);
+    pool.addBuilt(built.objects);
+    return { label: rev, kind: 'workspace', tree: built.root, datasets: ctx.index.datasets };
+  }
+  if (rev === INDEX_REV) {
+    const built = buildTrees(indexFiles(ctx.index));
+    pool.addBuilt(built.objects);
+    return { label: rev, kind: 'index', tree: built.root, datasets: ctx.index.datasets };
+  }
+  if (rev.startsWith(':')) throw new UsageError(`unknown special revision ${rev}`, { hint: 'the special revisions are :workspace and :index' });
+  const r = resolveRevision(repo.store, repo.refs, rev);
+  return { label: rev, kind: 'commit', tree: r.commit.tree, commit: r.id, datasets: r.commit.datasets };
+}
+
+/** headSnapshot is HEAD's commit, or the empty tree on an unborn branch. */
+export function headSnapshot(repo: Repository): Snapshot {
+  const id = repo.refs.headCommit();
+  if (!id) return { label: 'HEAD', kind: 'empty', tree: EMPTY_TREE, datasets: [] };
+  const r = resolveRevision(repo.store, repo.refs, 'HEAD');
+  return { label: 'HEAD', kind: 'commit', tree: r.commit.tree, commit: r.id, datasets: r.commit.datasets };
+}

@@ -1,0 +1,84 @@
+import * as path from 'node:path';
+import type { ObjectId } from '../core/id.js';
+import type { ProgressSink } from '../core/progress.js';
+import { isLodeError } from '../core/errors.js';
+import { diffTrees, type Change } from '../graph/diff.js';
+import { buildTrees } from '../graph/trees.js';
+import { acquireLock } from '../repo/lock.js';
+import type { Skipped } from '../workspace/scan.js';
+import type { Repository } from '../repo/repository.js';
+import { headSnapshot, indexFiles, TreePool, workspaceState } from './snapshot.js';
+
+export interface StatusOptions {
+  progress?: ProgressSink;
+}
+
+export interface StatusResult {
+  /** Current branch, or null when HEAD is detached. */
+  branch: string | null;
+  /** Commit HEAD points at, or null on an unborn branch. */
+  head: ObjectId | null;
+  datasets: string[];
+  /** Changes staged for the next commit (HEAD -> index). */
+  staged: Change[];
+  /** Tracked files changed on disk but not staged. */
+  unstaged: { path: string; status: 'modified' | 'deleted' }[];
+  /** Files under dataset roots that are not tracked yet. */
+  untracked: string[];
+  /** Dataset roots missing from the workspace. */
+  missingDatasets: string[];
+  /** Things the scan passed over (symlinks, unsafe names). */
+  skipped: Skipped[];
+  clean: boolean;
+}
+
+/**
+ * status compares HEAD, the index and the workspace. It hashes nothing whose
+ * stat is unchanged. When some files' stat moved but their bytes did not, it
+ * refreshes the index if the repository lock is free (never waiting for it).
+ */
+export async function status(repo: Repository, options: StatusOptions = {}): Promise<StatusResult> {
+  const index = await repo.readIndex();
+  const head = headSnapshot(repo);
+  const ws = await workspaceState(repo, index, index.datasets, { hash: false, progress: options.progress });
+  const pool = new TreePool(repo);
+  const built = buildTrees(indexFiles(index));
+  pool.addBuilt(built.objects);
+  const staged = built.root === head.tree ? [] : diffTrees(pool, head.tree, built.root);
+  const c = ws.comparison;
+  if (c.refreshed > 0) await refreshIndex(repo, index);
+  const unstaged = [
+    ...c.modified.map((f) => ({ path: f.path, status: 'modified' as const })),
+    ...c.deleted.map((e) => ({ path: e.path, status: 'deleted' as const })),
+  ].sort((a, b) => (a.path < b.path ? -1 : 1));
+  const h = repo.refs.head();
+  const datasetsChanged = head.kind === 'commit' && head.datasets.join('\n') !== index.datasets.join('\n');
+  return {
+    branch: h.kind === 'branch' ? h.name : null,
+    head: head.commit ?? null,
+    datasets: index.datasets,
+    staged,
+    unstaged,
+    untracked: c.untracked.map((f) => f.path),
+    missingDatasets: ws.scan.missing,
+    skipped: ws.scan.skipped,
+    clean: staged.length === 0 && unstaged.length === 0 && c.untracked.length === 0 && !datasetsChanged,
+  };
+}
+
+async function refreshIndex(repo: Repository, index: Awaited<ReturnType<Repository['readIndex']>>): Promise<void> {
+  let lock;
+  try {
+    lock = acquireLock(path.join(repo.lodeDir, 'lock'), 'status');
+  } catch (e) {
+    if (isLodeError(e, 'LOCKED')) return; // someone else is working; refreshing is only an optimisation
+    throw e;
+  }
+  try {
+    // Only if nobody rewrote the index since we read it.
+    const now = await repo.readIndex();
+    if (now.stampNs === index.stampNs && now.entries.length === index.entries.length) await repo.writeIndex(index);
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,382 @@
+/**
+ * Canonical encodings of lode's metadata objects: trees, commits and chunk
+ * lists. An object's ID is the SHA-256 of exactly these bytes, so the writer
+ * here is the only one allowed; docs/formats.md describes each byte and
+ * test/fixtures pins them. Decoders reject anything malformed with
+ * CorruptObjectError, and tree names are validated on the way in.
+ */
+import { CorruptObjectError } from './errors.js';
+import { bytesToId, ID_BYTES, idToBytes, isObjectId, type ObjectId } from './id.js';
+import { compareNames, nameProblem } from './paths.js';
+
+const TREE_MAGIC = 'LODT';
+const CHUNKS_MAGIC = 'LODC';
+const FORMAT_VERSION = 1;
+const COMMIT_HEADER = 'lode commit 1';
+
+/** EntryKind: a one-chunk file ('blob'), a multi-chunk file ('chunked') or a directory ('tree'). */
+export type EntryKind = 'blob' | 'chunked' | 'tree';
+
+const KIND_BYTE: Record<EntryKind, number> = { blob: 0x62, chunked: 0x63, tree: 0x74 };
+const BYTE_KIND = new Map<number, EntryKind>([
+  [0x62, 'blob'],
+  [0x63, 'chunked'],
+  [0x74, 'tree'],
+]);
+
+/**
+ * TreeEntry is one name in a directory. For files `size` is the file's length
+ * and `files` is 1; for trees they total everything beneath, so per-directory
+ * statistics never need to open a subtree.
+ */
+export interface TreeEntry {
+  name: string;
+  kind: EntryKind;
+  id: ObjectId;
+  size: number;
+  files: number;
+  exec: boolean;
+}
+
+/** Chunk is one piece of a multi-chunk file, in file order. */
+export interface Chunk {
+  id: ObjectId;
+  size: number;
+}
+
+/** ChunkList describes a file made of several chunks. */
+export interface ChunkList {
+  size: number;
+  chunks: Chunk[];
+}
+
+/** Commit is one snapshot of the tracked datasets. */
+export interface Commit {
+  tree: ObjectId;
+  parents: ObjectId[];
+  author: string;
+  /** Milliseconds since the epoch, UTC. */
+  time: number;
+  /** The git HEAD the commit was made on, when inside git. */
+  git?: string;
+  /** Tracked dataset roots (files or directories), sorted. */
+  datasets: string[];
+  message: string;
+}
+
+// ---------------------------------------------------------------- varints
+
+/** ByteWriter appends bytes to a growing buffer. */
+class ByteWriter {
+  private buf: Buffer;
+  private len = 0;
+  constructor(initial = 256) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+  byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.len++] = b;
+  }
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  /** varint writes an unsigned LEB128 integer (safe up to 2^53). */
+  varint(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`varint out of range: ${n}`);
+    this.reserve(8);
+    while (n >= 0x80) {
+      this.buf[this.len++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.len++] = n;
+  }
+  finish(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+/** ByteReader consumes bytes, throwing `fail()` on any overrun. */
+class ByteReader {
+  pos = 0;
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly fail: (why: string) => Error,
+  ) {}
+  get done(): boolean {
+    return this.pos === this.buf.length;
+  }
+  byte(): number {
+    if (this.pos >= this.buf.length) throw this.fail('truncated');
+    return this.buf[this.pos++];
+  }
+  take(n: number): Uint8Array {
+    if (this.pos + n > this.buf.length) throw this.fail('truncated');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.byte();
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        // A trailing zero byte would make a second encoding of the same number.
+        if (b === 0 && i > 0) throw this.fail('non-canonical varint');
+        if (!Number.isSafeInteger(result)) throw this.fail('varint too large');
+        return result;
+      }
+      scale *= 0x80;
+    }
+    throw this.fail('varint too long');
+  }
+  id(): ObjectId {
+    const bytes = this.take(ID_BYTES);
+    return bytesToId(bytes, 0);
+  }
+}
+
+function magicMatches(buf: Uint8Array, magic: string): boolean {
+  if (buf.length < 5) return false;
+  for (let i = 0; i < 4; i++) if (buf[i] !== magic.charCodeAt(i)) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------- trees
+
+/** sortEntries sorts tree entries into canonical (UTF-8 byte) name order, in place. */
+export function sortEntries(entries: TreeEntry[]): TreeEntry[] {
+  return entries.sort((a, b) => compareNames(a.name, b.name));
+}
+
+/**
+ * encodeTree returns the canonical bytes of a directory. The caller must pass
+ * entries sorted by sortEntries with unique, valid names; anything else throws.
+ */
+export function encodeTree(entries: readonly TreeEntry[]): Buffer {
+  const w = new ByteWriter(16 + entries.length * 64);
+  w.bytes(Buffer.from(TREE_MAGIC, 'latin1'));
+  w.byte(FORMAT_VERSION);
+  w.varint(entries.length);
+  let prev: Buffer | undefined;
+  for (const e of entries) {
+    const name = Buffer.from(e.name, 'utf8');
+    const problem = nameProblem(e.name);
+    if (problem) throw new RangeError(`tree entry ${JSON.stringify(e.name)}: ${problem}`);
+    if (prev && Buffer.compare(prev, name) >= 0) throw new RangeError(`tree entries not sorted/unique at ${JSON.stringify(e.name)}`);
+    prev = name;
+    if (!isObjectId(e.id)) throw new RangeError(`tree entry ${e.name}: bad id ${e.id}`);
+    w.byte(KIND_BYTE[e.kind]);
+    w.byte(e.exec && e.kind !== 'tree' ? 1 : 0);
+    w.varint(e.size);
+    if (e.kind === 'tree') w.varint(e.files);
+    w.bytes(idToBytes(e.id));
+    w.varint(name.length);
+    w.bytes(name);
+  }
+  return w.finish();
+}
+
+/** isTreeEncoding says whether `buf` starts like a tree object. */
+export function isTreeEncoding(buf: Uint8Array): boolean {
+  return magicMatches(buf, TREE_MAGIC);
+}
+
+/**
+ * decodeTree parses a tree object. Throws CorruptObjectError (naming `id` when
+ * given) on bad magic, truncation, unsorted or duplicate names, or a name that
+ * could escape the workspace.
+ */
+export function decodeTree(buf: Uint8Array, id?: ObjectId): TreeEntry[] {
+  const fail = (why: string) => new CorruptObjectError(`tree object ${id ?? ''} is corrupt: ${why}`.replace('  ', ' '), { objectId: id });
+  if (!magicMatches(buf, TREE_MAGIC)) throw fail('not a tree');
+  const r = new ByteReader(buf, fail);
+  r.pos = 4;
+  if (r.byte() !== FORMAT_VERSION) throw fail('unknown tree format version');
+  const count = r.varint();
+  const out: TreeEntry[] = new Array(count);
+  let prev: Uint8Array | undefined;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (let i = 0; i < count; i++) {
+    const kind = BYTE_KIND.get(r.byte());
+    if (!kind) throw fail(`unknown entry kind at entry ${i}`);
+    const flags = r.byte();
+    if (flags > 1 || (kind === 'tree' && flags !== 0)) throw fail(`bad flags at entry ${i}`);
+    const size = r.varint();
+    const files = kind === 'tree' ? r.varint() : 1;
+    const eid = r.id();
+    const nameBytes = r.take(r.varint());
+    let name: string;
+    try {
+      name = decoder.decode(nameBytes);
+    } catch {
+      throw fail(`entry ${i} name is not UTF-8`);
+    }
+    const problem = nameProblem(name);
+    if (problem) throw fail(`unsafe entry name ${JSON.stringify(name)}: ${problem}`);
+    if (prev && Buffer.compare(prev, nameBytes) >= 0) throw fail(`entries not sorted or duplicated at ${JSON.stringify(name)}`);
+    prev = nameBytes;
+    out[i] = { name, kind, id: eid, size, files, exec: flags === 1 };
+  }
+  if (!r.done) throw fail('trailing bytes');
+  return out;
+}
+
+// ---------------------------------------------------------------- chunk lists
+
+/** encodeChunkList returns the canonical bytes of a chunk list; sizes must add up. */
+export function encodeChunkList(list: ChunkList): Buffer {
+  const w = new ByteWriter(16 + list.chunks.length * 36);
+  w.bytes(Buffer.from(CHUNKS_MAGIC, 'latin1'));
+  w.byte(FORMAT_VERSION);
+  w.varint(list.size);
+  w.varint(list.chunks.length);
+  let total = 0;
+  for (const c of list.chunks) {
+    if (c.size <= 0) throw new RangeError('empty chunk in chunk list');
+    w.varint(c.size);
+    w.bytes(idToBytes(c.id));
+    total += c.size;
+  }
+  if (total !== list.size) throw new RangeError(`chunk sizes add to ${total}, not ${list.size}`);
+  return w.finish();
+}
+
+/** decodeChunkList parses a chunk list, checking that chunk sizes add up. */
+export function decodeChunkList(buf: Uint8Array, id?: ObjectId): ChunkList {
+  const fail = (why: string) => new CorruptObjectError(`chunk list ${id ?? ''} is corrupt: ${why}`.replace('  ', ' '), { objectId: id });
+  if (!magicMatches(buf, CHUNKS_MAGIC)) throw fail('not a chunk list');
+  const r = new ByteReader(buf, fail);
+  r.pos = 4;
+  if (r.byte() !== FORMAT_VERSION) throw fail('unknown chunk list version');
+  const size = r.varint();
+  const count = r.varint();
+  const chunks: Chunk[] = new Array(count);
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const csize = r.varint();
+    if (csize === 0) throw fail('empty chunk');
+    chunks[i] = { size: csize, id: r.id() };
+    total += csize;
+  }
+  if (!r.done) throw fail('trailing bytes');
+  if (total !== size) throw fail(`chunk sizes add to ${total}, not ${size}`);
+  return { size, chunks };
+}
+
+// ---------------------------------------------------------------- commits
+
+function checkLine(value: string, what: string): void {
+  if (/[\n\r\0]/.test(value)) throw new RangeError(`${what} must be one line`);
+}
+
+/**
+ * encodeCommit returns the canonical text of a commit: a header line, then
+ * `tree`, `parent`*, `author`, `time`, optional `git`, `dataset`*, a blank
+ * line and the message (normalised to end in exactly one newline).
+ */
+export function encodeCommit(c: Commit): Buffer {
+  checkLine(c.author, 'author');
+  const lines = [COMMIT_HEADER, `tree ${c.tree}`];
+  for (const p of c.parents) lines.push(`parent ${p}`);
+  lines.push(`author ${c.author}`);
+  if (!Number.isSafeInteger(c.time) || c.time < 0) throw new RangeError('commit time must be a non-negative integer');
+  lines.push(`time ${c.time}`);
+  if (c.git !== undefined) {
+    checkLine(c.git, 'git revision');
+    lines.push(`git ${c.git}`);
+  }
+  for (const d of [...c.datasets].sort()) {
+    checkLine(d, 'dataset path');
+    lines.push(`dataset ${d}`);
+  }
+  const message = normaliseMessage(c.message);
+  return Buffer.from(`${lines.join('\n')}\n\n${message}`, 'utf8');
+}
+
+/** normaliseMessage trims trailing whitespace and ends the message with one newline. */
+export function normaliseMessage(message: string): string {
+  const trimmed = message.replace(/\s+$/u, '');
+  return trimmed === '' ? '' : `${trimmed}\n`;
+}
+
+/** isCommitEncoding says whether `buf` starts like a commit object. */
+export function isCommitEncoding(buf: Uint8Array): boolean {
+  return Buffer.from(buf.buffer, buf.byteOffset, Math.min(buf.length, COMMIT_HEADER.length + 1)).toString('latin1') === `${COMMIT_HEADER}\n`;
+}
+
+/** decodeCommit parses a commit object; CorruptObjectError on anything unexpected. */
+export function decodeCommit(buf: Uint8Array, id?: ObjectId): Commit {
+  const fail = (why: string) => new CorruptObjectError(`commit ${id ?? ''} is corrupt: ${why}`.replace('  ', ' '), { objectId: id });
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    throw fail('not UTF-8');
+  }
+  const split = text.indexOf('\n\n');
+  if (split < 0) throw fail('no blank line after the header');
+  const header = text.slice(0, split).split('\n');
+  const message = text.slice(split + 2);
+  if (header[0] !== COMMIT_HEADER) throw fail('not a commit');
+  const c: Partial<Commit> & { parents: ObjectId[]; datasets: string[] } = { parents: [], datasets: [] };
+  const order = ['tree', 'parent', 'author', 'time', 'git', 'dataset'];
+  let last = 0;
+  for (const line of header.slice(1)) {
+    const sp = line.indexOf(' ');
+    if (sp < 0) throw fail(`bad header line ${JSON.stringify(line)}`);
+    const key = line.slice(0, sp);
+    const value = line.slice(sp + 1);
+    const rank = order.indexOf(key);
+    if (rank < 0) throw fail(`unknown header ${key}`);
+    if (rank < last) throw fail(`header ${key} out of order`);
+    last = rank;
+    switch (key) {
+      case 'tree':
+        if (c.tree !== undefined || !isObjectId(value)) throw fail('bad tree line');
+        c.tree = value;
+        break;
+      case 'parent':
+        if (!isObjectId(value)) throw fail('bad parent line');
+        c.parents.push(value);
+        break;
+      case 'author':
+        if (c.author !== undefined) throw fail('two author lines');
+        c.author = value;
+        break;
+      case 'time': {
+        if (c.time !== undefined || !/^\d{1,16}$/.test(value)) throw fail('bad time line');
+        c.time = Number(value);
+        break;
+      }
+      case 'git':
+        if (c.git !== undefined) throw fail('two git lines');
+        c.git = value;
+        break;
+      case 'dataset':
+        c.datasets.push(value);
+        break;
+    }
+  }
+  if (c.tree === undefined || c.author === undefined || c.time === undefined) throw fail('missing tree, author or time');
+  return {
+    tree: c.tree,
+    parents: c.parents,
+    author: c.author,
+    time: c.time,
+    ...(c.git !== undefined ? { git: c.git } : {}),
+    datasets: c.datasets,
+    message,
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Object IDs: the lowercase hex SHA-256 of an object's bytes. A file's ID is the
+ * SHA-256 of its content when it is one chunk, or of its chunk-list encoding
+ * when it has several (see encoding.ts).
+ */
+import { createHash } from 'node:crypto';
+
+/** ObjectId is 64 lowercase hex digits. */
+export type ObjectId = string;
+
+export const ID_BYTES = 32;
+const ID_RE = /^[0-9a-f]{64}$/;
+
+/** isObjectId says whether `s` is a well-formed object ID. */
+export function isObjectId(s: string): boolean {
+  return ID_RE.test(s);
+}
+
+/** sha256 hashes `data` and returns its ObjectId. */
+export function sha256(data: Uint8Array): ObjectId {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** idToBytes turns an ObjectId into its 32 raw bytes. */
+export function idToBytes(id: ObjectId): Buffer {
+  return Buffer.from(id, 'hex');
+}
+
+/** bytesToId reads 32 raw bytes at `offset` as an ObjectId. */
+export function bytesToId(buf: Uint8Array, offset: number): ObjectId {
+  return Buffer.from(buf.buffer, buf.byteOffset + offset, ID_BYTES).toString('hex');
+}
+
+/** shortId is the abbreviation shown to people (12 hex digits). */
+export function shortId(id: ObjectId): string {
+  return id.slice(0, 12);
+}

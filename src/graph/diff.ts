@@ -1,0 +1,124 @@
+/**
+ * diffTrees compares two trees and lists what changed, descending only into
+ * subtrees whose IDs differ: its cost follows the size of the change, not of
+ * the dataset. Renames are paired afterwards by identical content.
+ */
+import type { TreeEntry } from '../core/encoding.js';
+import type { ObjectId } from '../core/id.js';
+import { compareNames, joinPath } from '../core/paths.js';
+import { walkFiles, type FileEntry, type TreeSource } from './trees.js';
+
+export type ChangeStatus = 'added' | 'deleted' | 'modified' | 'renamed';
+
+/** Change is one file that differs between the old and new side. */
+export interface Change {
+  status: ChangeStatus;
+  /** Path on the new side (the old path for deletions). */
+  path: string;
+  /** Path on the old side, for renames. */
+  oldPath?: string;
+  old?: { id: ObjectId; size: number; kind: 'blob' | 'chunked'; exec: boolean };
+  new?: { id: ObjectId; size: number; kind: 'blob' | 'chunked'; exec: boolean };
+}
+
+export interface DiffTreesOptions {
+  /** Pair deletions and additions with identical content as renames (default true). */
+  renames?: boolean;
+  /** Restrict to these repo paths (files or directories); empty = everything. */
+  paths?: string[];
+}
+
+function side(f: FileEntry | TreeEntry) {
+  return { id: f.id, size: f.size, kind: f.kind as 'blob' | 'chunked', exec: f.exec };
+}
+
+/**
+ * diffTrees returns the changes from tree `a` to tree `b` (either may be
+ * undefined: an empty side), sorted by path.
+ */
+export function diffTrees(src: TreeSource, a: ObjectId | undefined, b: ObjectId | undefined, options: DiffTreesOptions = {}): Change[] {
+  const out: Change[] = [];
+  const filters = (options.paths ?? []).filter((p) => p !== '');
+  const wanted = (path: string, isDir: boolean) =>
+    filters.length === 0 || filters.some((f) => path === f || path.startsWith(`${f}/`) || (isDir && f.startsWith(`${path}/`)));
+  const addAll = (status: 'added' | 'deleted', id: ObjectId, dir: string) => {
+    for (const f of walkFiles(src, id, dir)) {
+      if (!wanted(f.path, false)) continue;
+      out.push(status === 'added' ? { status, path: f.path, new: side(f) } : { status, path: f.path, old: side(f) });
+    }
+  };
+  const rec = (ta: ObjectId | undefined, tb: ObjectId | undefined, dir: string) => {
+    if (ta === tb) return;
+    const ea = ta ? src.readTree(ta) : [];
+    const eb = tb ? src.readTree(tb) : [];
+    let i = 0;
+    let j = 0;
+    while (i < ea.length || j < eb.length) {
+      const x = ea[i];
+      const y = eb[j];
+      const cmp = x === undefined ? 1 : y === undefined ? -1 : compareNames(x.name, y.name);
+      if (cmp < 0) {
+        visitOne(x, undefined, dir);
+        i++;
+      } else if (cmp > 0) {
+        visitOne(undefined, y, dir);
+        j++;
+      } else {
+        visitOne(x, y, dir);
+        i++;
+        j++;
+      }
+    }
+  };
+  const visitOne = (x: TreeEntry | undefined, y: TreeEntry | undefined, dir: string) => {
+    const path = joinPath(dir, (x ?? y)!.name);
+    const xDir = x?.kind === 'tree';
+    const yDir = y?.kind === 'tree';
+    if (!wanted(path, xDir || yDir)) return;
+    if (x && y && x.id === y.id && x.kind === y.kind && x.exec === y.exec) return;
+    if (xDir && yDir) return rec(x!.id, y!.id, path);
+    // A file replaced by a directory (or the reverse) is a deletion plus additions.
+    if (x) {
+      if (xDir) addAll('deleted', x.id, path);
+      else if (!y || yDir) out.push({ status: 'deleted', path, old: side(x) });
+    }
+    if (y) {
+      if (yDir) addAll('added', y.id, path);
+      else if (!x || xDir) out.push({ status: 'added', path, new: side(y) });
+      else out.push({ status: 'modified', path, old: side(x!), new: side(y) });
+    }
+  };
+  rec(a, b, '');
+  const changes = options.renames === false ? out : pairRenames(out);
+  return changes.sort((p, q) => (p.path < q.path ? -1 : p.path > q.path ? 1 : 0));
+}
+
+/**
+ * pairRenames turns a deletion and an addition with the same content ID into
+ * one rename; each deleted file pairs at most once, preferring the same base name.
+ */
+export function pairRenames(changes: Change[]): Change[] {
+  const deleted = new Map<ObjectId, Change[]>();
+  for (const c of changes) if (c.status === 'deleted') {
+    const list = deleted.get(c.old!.id);
+    if (list) list.push(c);
+    else deleted.set(c.old!.id, [c]);
+  }
+  if (deleted.size === 0) return changes;
+  const used = new Set<Change>();
+  const out: Change[] = [];
+  for (const c of changes) {
+    if (c.status !== 'added') continue;
+    const candidates = deleted.get(c.new!.id)?.filter((d) => !used.has(d));
+    if (!candidates || candidates.length === 0) {
+      out.push(c);
+      continue;
+    }
+    const base = c.path.slice(c.path.lastIndexOf('/') + 1);
+    const match = candidates.find((d) => d.path.slice(d.path.lastIndexOf('/') + 1) === base) ?? candidates[0];
+    used.add(match);
+    out.push({ status: 'renamed', path: c.path, oldPath: match.path, old: match.old, new: c.new });
+  }
+  for (const c of changes) if (c.status === 'modified' || (c.status === 'deleted' && !used.has(c))) out.push(c);
+  return out;
+}

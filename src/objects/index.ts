@@ -1,0 +1,8 @@
+/**
+ * objects — the content-addressed store over storage: the local cache of whole
+ * files and metadata objects, ingest (chunk + hash + store), verified reads.
+ * May import core and storage.
+ */
+export * from './store.js';
+export * from './ingest.js';
+export * from './ingest-pool.js';

@@ -1,0 +1,34 @@
+/**
+ * Worker thread body for ingestPool: owns one Ingester and answers batches.
+ * Errors travel back as plain data ({ code, message, hint }) so the main
+ * thread can rethrow them as LodeErrors.
+ */
+import { parentPort } from 'node:worker_threads';
+import { loadXxhash } from '../core/checksum.js';
+import { LodeError } from '../core/errors.js';
+import { Ingester } from './ingest.js';
+import { LocalStore } from './store.js';
+import type { WorkerReply, WorkerRequest } from './ingest-pool.js';
+
+let ingester: Ingester | undefined;
+
+parentPort!.on('message', async (msg: WorkerRequest) => {
+  if (msg.type === 'init') {
+    await loadXxhash();
+    ingester = new Ingester(msg.params, msg.lodeDir ? new LocalStore(msg.lodeDir) : undefined);
+    return;
+  }
+  const results: WorkerReply['results'] = [];
+  for (const f of msg.files) {
+    try {
+      results.push(ingester!.ingest(f.abs, f.rel));
+    } catch (e) {
+      const err = e instanceof LodeError
+        ? { code: e.code, message: e.message, hint: e.hint }
+        : { code: 'INTERNAL', message: `${f.rel}: ${(e as Error).message ?? String(e)}` };
+      results.push({ error: err });
+      break;
+    }
+  }
+  parentPort!.postMessage({ type: 'result', seq: msg.seq, results } satisfies WorkerReply);
+});

@@ -1,0 +1,158 @@
+/**
+ * Ingest: read a workspace file once, cut it into content-defined chunks, hash
+ * each chunk, and (unless hashing only) write the same bytes into the cache.
+ * What is stored is exactly what was hashed, because both come from the same
+ * buffer. Memory is bounded by one read window (about 2 x max chunk), whatever
+ * the file size. Synchronous on purpose: it runs in worker threads, and sync
+ * fs calls are several times faster than promises for many small files.
+ */
+import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cutPoint, type ChunkerParams } from '../core/chunker.js';
+import { encodeChunkList, type Chunk } from '../core/encoding.js';
+import { FileChangedError, NotFoundError } from '../core/errors.js';
+import type { ObjectId } from '../core/id.js';
+import { xxhashReady } from '../core/checksum.js';
+import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
+import type { LocalStore } from './store.js';
+
+/** IngestResult says what a file is: its ID, kind, size, and the stat it was read at. */
+export interface IngestResult {
+  kind: 'blob' | 'chunked';
+  id: ObjectId;
+  size: number;
+  /** xxh64 of the whole content, for quick re-validation in the index. */
+  xxh: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  exec: boolean;
+  chunks: number;
+}
+
+/** Ingester holds the reusable read buffer of one thread. */
+export class Ingester {
+  private buf: Buffer;
+
+  constructor(
+    private readonly params: ChunkerParams,
+    private readonly store: LocalStore | undefined,
+  ) {
+    // Room for two maximum-size chunks plus one read block keeps every cut
+    // point computable without reading the file twice.
+    this.buf = Buffer.allocUnsafe(Math.max(2 * params.max + (1 << 20), 1 << 20));
+  }
+
+  /**
+   * ingest hashes the file at `abs` (named `rel` in messages) and, when this
+   * ingester has a store, writes its content into the cache. Throws
+   * NotFoundError if the file is gone and FileChangedError if it changed size
+   * or mtime while being read.
+   */
+  ingest(abs: string, rel: string): IngestResult {
+    let fd: number;
+    try {
+      fd = fs.openSync(abs, 'r');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new FileChangedError(rel, 'vanished');
+      throw e;
+    }
+    let tmp: string | undefined;
+    let out: number | undefined;
+    try {
+      const before = fs.fstatSync(fd, { bigint: true });
+      if (!before.isFile()) throw new NotFoundError(`${rel} is not a regular file`);
+      const size = Number(before.size);
+      const xh = xxhashReady().create64();
+      const chunks: Chunk[] = [];
+      const write = this.store !== undefined;
+      if (write && size > 0) {
+        tmp = tempName(this.store!.tmpDir, 'file');
+        out = fs.openSync(tmp, 'wx', 0o444);
+      }
+      const buf = this.buf;
+      const { max } = this.params;
+      let start = 0; // first unconsumed byte in buf
+      let end = 0; // end of valid data in buf
+      let read = 0; // bytes read from the file so far
+      let eof = false;
+      while (true) {
+        // Refill when less than a maximum chunk is buffered, so cutPoint sees a full window.
+        if (!eof && end - start < max) {
+          if (start > 0) {
+            buf.copyWithin(0, start, end);
+            end -= start;
+            start = 0;
+          }
+          while (end < buf.length) {
+            const n = fs.readSync(fd, buf, end, buf.length - end, read);
+            if (n === 0) {
+              eof = true;
+              break;
+            }
+            xh.update(buf.subarray(end, end + n));
+            if (out !== undefined) writeAll(out, buf, end, n);
+            end += n;
+            read += n;
+          }
+        }
+        if (start === end) break;
+        const len = cutPoint(buf, start, end, this.params);
+        const id = createHash('sha256').update(buf.subarray(start, start + len)).digest('hex');
+        chunks.push({ id, size: len });
+        start += len;
+      }
+      const after = fs.fstatSync(fd, { bigint: true });
+      if (read !== size || after.size !== before.size || after.mtimeNs !== before.mtimeNs) {
+        throw new FileChangedError(rel, 'changed');
+      }
+      let kind: 'blob' | 'chunked';
+      let id: ObjectId;
+      if (chunks.length <= 1) {
+        kind = 'blob';
+        id = chunks.length === 1 ? chunks[0].id : EMPTY_ID;
+      } else {
+        kind = 'chunked';
+        const encoded = encodeChunkList({ size, chunks });
+        id = createHash('sha256').update(encoded).digest('hex');
+        this.store?.putObject(encoded);
+      }
+      if (this.store) {
+        if (out !== undefined) {
+          fs.closeSync(out);
+          out = undefined;
+          this.store.installFile(tmp!, id);
+          tmp = undefined;
+        } else {
+          this.store.putFileBytes(new Uint8Array(0), id);
+        }
+      }
+      return {
+        kind,
+        id,
+        size,
+        xxh: xh.digest(),
+        mtimeNs: before.mtimeNs,
+        ctimeNs: before.ctimeNs,
+        ino: before.ino,
+        exec: (Number(before.mode) & 0o111) !== 0,
+        chunks: Math.max(chunks.length, 1),
+      };
+    } finally {
+      if (out !== undefined) fs.closeSync(out);
+      if (tmp !== undefined) rmQuiet(tmp);
+      fs.closeSync(fd);
+    }
+  }
+}
+
+/** EMPTY_ID is the SHA-256 of zero bytes: the ID of every empty file. */
+export const EMPTY_ID: ObjectId = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+function writeAll(fd: number, buf: Buffer, off: number, len: number): void {
+  while (len > 0) {
+    const n = fs.writeSync(fd, buf, off, len);
+    off += n;
+    len -= n;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Repository: an opened lode workspace. Finds `.lode/` at or above a
+ * directory, loads and validates config, and composes the store, refs and
+ * index for the commands. Mutating commands run inside `withLock`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LodeError, NotARepoError, UsageError } from '../core/errors.js';
+import { LocalStore, createStoreDirs } from '../objects/store.js';
+import { RefStore } from '../graph/refs.js';
+import { readIndex, writeIndex, type IndexData } from '../workspace/index-file.js';
+import { writeFileAtomic } from '../storage/atomic.js';
+import { Config, type Settings } from './config.js';
+import { acquireLock } from './lock.js';
+
+export const LODE_DIR = '.lode';
+export const DEFAULT_BRANCH = 'main';
+
+export class Repository {
+  readonly lodeDir: string;
+  readonly store: LocalStore;
+  readonly refs: RefStore;
+  readonly config: Config;
+  readonly settings: Settings;
+
+  private constructor(readonly root: string) {
+    this.lodeDir = path.join(root, LODE_DIR);
+    this.store = new LocalStore(this.lodeDir);
+    this.refs = new RefStore(this.lodeDir);
+    this.config = Config.load(this.lodeDir);
+    this.settings = this.config.settings();
+  }
+
+  get indexFile(): string {
+    return path.join(this.lodeDir, 'index');
+  }
+
+  readIndex(): Promise<IndexData> {
+    return readIndex(this.indexFile);
+  }
+
+  writeIndex(data: IndexData): Promise<void> {
+    return writeIndex(this.indexFile, data, this.store.tmpDir);
+  }
+
+  /** withLock runs `fn` holding the repository lock. */
+  async withLock<T>(command: string, fn: () => Promise<T>): Promise<T> {
+    const lock = acquireLock(path.join(this.lodeDir, 'lock'), command);
+    try {
+      return await fn();
+    } finally {
+      lock.release();
+    }
+  }
+
+  /**
+   * toRepoPath turns a user path (absolute, or relative to `cwd`) into a
+   * repo-relative '/'-separated path ('' for the root). UsageError when it
+   * lies outside the workspace or inside .lode.
+   */
+  toRepoPath(userPath: string, cwd = process.cwd()): string {
+    const abs = path.resolve(cwd, userPath);
+    const rel = path.relative(this.root, abs);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new UsageError(`${userPath} is outside the lode workspace ${this.root}`, { hint: 'give paths inside the workspace' });
+    }
+    const posix = rel.split(path.sep).join('/');
+    if (posix === LODE_DIR || posix.startsWith(`${LODE_DIR}/`)) {
+      throw new UsageError(`${userPath} is inside lode's own ${LODE_DIR} directory`, { hint: 'give paths of your data' });
+    }
+    return posix;
+  }
+
+  /** abs turns a repo path into an absolute path. */
+  abs(repoPath: string): string {
+    return repoPath === '' ? this.root : path.join(this.root, ...repoPath.split('/'));
+  }
+
+  /** open finds the workspace at or above `from`. NotARepoError when there is none. */
+  static open(from = process.cwd()): Repository {
+    let cur = path.resolve(from);
+    while (true) {
+      if (fs.existsSync(path.join(cur, LODE_DIR, 'HEAD'))) return new Repository(cur);
+      const up = path.dirname(cur);
+      if (up === cur) throw new NotARepoError(from);
+      cur = up;
+    }
+  }
+
+  /**
+   * init creates `.lode/` in `dir` (which must not already have one) and
+   * returns the opened repository.
+   */
+  static init(dir: string, options: { branch?: string } = {}): Repository {
+    const root = path.resolve(dir);
+    const lodeDir = path.join(root, LODE_DIR);
+    if (fs.existsSync(path.join(lodeDir, 'HEAD'))) {
+      throw new LodeError('ALREADY_EXISTS', `${root} is already a lode workspace`, { hint: 'use it as it is; `lode status` shows its state' });
+    }
+    fs.mkdirSync(root, { recursive: true });
+    fs.mkdirSync(path.join(lodeDir, 'refs', 'heads'), { recursive: true });
+    fs.mkdirSync(path.join(lodeDir, 'refs', 'tags'), { recursive: true });
+    createStoreDirs(lodeDir);
+    // Only the shared config is meant for git; caches, refs and credentials stay local.
+    writeFileAtomic(path.join(lodeDir, '.gitignore'), '/*\n!/config\n!/.gitignore\n');
+    if (!fs.existsSync(path.join(lodeDir, 'config'))) writeFileAtomic(path.join(lodeDir, 'config'), '# lode configuration: see `lode config --help`\n');
+    // HEAD last: its presence is what makes this a repository.
+    writeFileAtomic(path.join(lodeDir, 'HEAD'), `ref: refs/heads/${options.branch ?? DEFAULT_BRANCH}\n`, { durable: true });
+    return new Repository(root);
+  }
+}

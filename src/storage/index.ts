@@ -1,0 +1,6 @@
+/**
+ * storage — where bytes live: atomic local files now; the Backend contract and
+ * its directory, S3 and memory implementations for remotes. Knows nothing of
+ * trees or commits. May import core only.
+ */
+export * from './atomic.js';

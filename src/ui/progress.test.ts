@@ -1,0 +1,251 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { ProgressEvent } from '../core/progress.js';
+import {
+  chooseProgressMode,
+  createPlainReporter,
+  createProgressReporter,
+  formatBytes,
+  formatDuration,
+  formatRate,
+} from './progress.js';
+
+const MiB = 1024 * 1024;
+
+function fakeStream(props: { isTTY?: boolean; columns?: number } = {}): {
+  stream: NodeJS.WriteStream;
+  text: () => string;
+} {
+  const chunks: string[] = [];
+  const w = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(String(chunk));
+      cb();
+    },
+  });
+  Object.assign(w, props);
+  return { stream: w as unknown as NodeJS.WriteStream, text: () => chunks.join('') };
+}
+
+/** A clock the test moves by hand. */
+function manualClock(start = 0) {
+  let t = start;
+  return { now: () => t, set: (v: number) => (t = v) };
+}
+
+const lines = (s: string) => s.split('\n').filter((l) => l !== '');
+
+describe('chooseProgressMode', () => {
+  const tty = { isTTY: true } as unknown as NodeJS.WriteStream;
+  const pipe = { isTTY: false } as unknown as NodeJS.WriteStream;
+  const file = {} as unknown as NodeJS.WriteStream; // fs streams have no isTTY at all
+
+  it('uses ink on an interactive terminal', () => {
+    expect(chooseProgressMode({ stream: tty, env: { TERM: 'xterm-256color' } })).toBe('tty');
+  });
+  it('prints plain lines when the stream is not a terminal', () => {
+    expect(chooseProgressMode({ stream: pipe, env: {} })).toBe('plain');
+    expect(chooseProgressMode({ stream: file, env: {} })).toBe('plain');
+  });
+  it('prints plain lines in CI, even on a terminal', () => {
+    expect(chooseProgressMode({ stream: tty, env: { CI: 'true' } })).toBe('plain');
+    expect(chooseProgressMode({ stream: tty, env: { CI: '1' } })).toBe('plain');
+    expect(chooseProgressMode({ stream: tty, env: { CONTINUOUS_INTEGRATION: 'yes' } })).toBe('plain');
+  });
+  it('treats CI=false and CI=0 as not in CI, like ink does', () => {
+    expect(chooseProgressMode({ stream: tty, env: { CI: 'false' } })).toBe('tty');
+    expect(chooseProgressMode({ stream: tty, env: { CI: '0' } })).toBe('tty');
+  });
+  it('prints plain lines on a dumb terminal', () => {
+    expect(chooseProgressMode({ stream: tty, env: { TERM: 'dumb' } })).toBe('plain');
+  });
+  it('shows nothing only when quiet; --json alone keeps progress on stderr', () => {
+    expect(chooseProgressMode({ quiet: true, stream: tty, env: {} })).toBe('none');
+    expect(chooseProgressMode({ quiet: true, stream: pipe, env: {} })).toBe('none');
+    expect(chooseProgressMode({ quiet: false, stream: tty, env: {} })).toBe('tty');
+  });
+});
+
+describe('plain reporter', () => {
+  it('throttles a flood of events to a few lines and always prints the summary', async () => {
+    const { stream, text } = fakeStream();
+    const r = createPlainReporter(stream);
+    const n = 10_000;
+    for (let i = 1; i <= n; i++) {
+      r.sink({ phase: 'hash', done: i, total: n, bytes: i * 1024, totalBytes: n * 1024 });
+    }
+    r.sink({ phase: 'hash', done: n, total: n, bytes: n * 1024, totalBytes: n * 1024, finished: true });
+    await r.close();
+    const out = lines(text());
+    expect(out.length).toBeLessThanOrEqual(3);
+    expect(out.at(-1)).toMatch(/^adding: 10,000 files, 9\.8 MiB in \d+\.\d s$/);
+  });
+
+  it('prints at most one line per second per phase', async () => {
+    const { stream, text } = fakeStream();
+    const clock = manualClock();
+    const r = createPlainReporter(stream, { now: clock.now });
+    const n = 10_000;
+    // 10,000 events over 10 simulated seconds.
+    for (let i = 0; i <= n; i++) {
+      clock.set(i);
+      r.sink({ phase: 'checkout', done: i, total: n, finished: i === n });
+    }
+    await r.close();
+    const out = lines(text());
+    const progress = out.slice(0, -1);
+    expect(progress.length).toBeGreaterThanOrEqual(9);
+    expect(progress.length).toBeLessThanOrEqual(10);
+    for (const l of progress) expect(l).toMatch(/^checking out: [\d,]+\/10,000 files \(\d+%\), [\d,]+ files\/s$/);
+    expect(out.at(-1)).toBe('checking out: 10,000 files in 10 s');
+  });
+
+  it('writes counts, bytes, percentage and speed', async () => {
+    const { stream, text } = fakeStream();
+    const clock = manualClock(5_000);
+    const r = createPlainReporter(stream, { now: clock.now });
+    const total = 20_000;
+    const totalBytes = Math.round(78.1 * MiB);
+    r.sink({ phase: 'hash', done: 0, total, bytes: 0, totalBytes });
+    clock.set(5_500);
+    r.sink({ phase: 'hash', done: 5_000, total, bytes: 10 * MiB, totalBytes });
+    expect(text()).toBe(''); // under a second in: nothing yet
+    clock.set(6_000);
+    r.sink({ phase: 'hash', done: 12_345, total, bytes: Math.round(48.2 * MiB), totalBytes });
+    clock.set(6_400);
+    r.sink({ phase: 'hash', done: total, total, bytes: totalBytes, totalBytes, finished: true });
+    await r.close();
+    expect(lines(text())).toEqual([
+      'adding: 12,345/20,000 files, 48.2 MiB/78.1 MiB (61%), 48.2 MiB/s',
+      'adding: 20,000 files, 78.1 MiB in 1.4 s',
+    ]);
+  });
+
+  it('prints nothing for a phase with no work', async () => {
+    const { stream, text } = fakeStream();
+    const r = createPlainReporter(stream);
+    r.sink({ phase: 'gc', done: 0, total: 0 });
+    r.sink({ phase: 'gc', done: 0, total: 0, finished: true });
+    r.sink({ phase: 'push', done: 0, finished: true });
+    await r.close();
+    expect(text()).toBe('');
+  });
+
+  it('keeps phases apart and labels each', async () => {
+    const { stream, text } = fakeStream();
+    const clock = manualClock();
+    const r = createPlainReporter(stream, { now: clock.now });
+    r.sink({ phase: 'scan', done: 1 });
+    clock.set(200);
+    r.sink({ phase: 'scan', done: 1_234, finished: true });
+    r.sink({ phase: 'push', done: 0, total: 3, bytes: 0, totalBytes: 3 * MiB });
+    clock.set(700);
+    r.sink({ phase: 'push', done: 1, total: 3, bytes: 1 * MiB, totalBytes: 3 * MiB, finished: false });
+    clock.set(1_300);
+    r.sink({ phase: 'push', done: 3, total: 3, bytes: 3 * MiB, totalBytes: 3 * MiB, finished: true });
+    await r.close();
+    expect(lines(text())).toEqual([
+      'scanning: 1,234 files in 0.2 s',
+      'pushing: 3 objects, 3.0 MiB in 1.1 s',
+    ]);
+  });
+
+  it('gives no summary to an unfinished phase and ignores events after close', async () => {
+    const { stream, text } = fakeStream();
+    const r = createPlainReporter(stream);
+    r.sink({ phase: 'fsck', done: 10, total: 100 });
+    await r.close();
+    await r.close(); // idempotent
+    r.sink({ phase: 'fsck', done: 100, total: 100, finished: true });
+    expect(text()).toBe('');
+  });
+
+  it('never throws, even when the stream does', () => {
+    const broken = {
+      write() {
+        throw new Error('EPIPE');
+      },
+    };
+    const r = createPlainReporter(broken);
+    expect(() => r.sink({ phase: 'pull', done: 1, total: 1, finished: true })).not.toThrow();
+    expect(() => r.sink(null as unknown as ProgressEvent)).not.toThrow();
+  });
+});
+
+describe('createProgressReporter', () => {
+  it("'none' discards events", async () => {
+    const { stream, text } = fakeStream({ isTTY: true });
+    const r = await createProgressReporter('none', stream);
+    r.sink({ phase: 'hash', done: 5, total: 5, finished: true });
+    await r.close();
+    expect(text()).toBe('');
+  });
+
+  it("'plain' writes lines", async () => {
+    const { stream, text } = fakeStream();
+    const r = await createProgressReporter('plain', stream);
+    r.sink({ phase: 'hash', done: 5, total: 5, finished: true });
+    await r.close();
+    expect(text()).toMatch(/^adding: 5 files in \d\.\d s\n$/);
+  });
+
+  it("'tty' renders with ink, shows the phase and unmounts", async () => {
+    const { stream, text } = fakeStream({ isTTY: true, columns: 80 });
+    const r = await createProgressReporter('tty', stream);
+    const n = 10_000;
+    for (let i = 0; i < n / 2; i++) r.sink({ phase: 'hash', done: i, total: n, bytes: i * 1024, totalBytes: n * 1024 });
+    await new Promise((resolve) => setTimeout(resolve, 250)); // let a few frames draw
+    // In CI ink draws only the last frame, on unmount; elsewhere it redraws as it goes.
+    const ci = process.env['CI'];
+    if (ci === undefined || ci === '0' || ci === 'false') {
+      const running = text();
+      expect(running).toContain('adding');
+      expect(running).toMatch(/█+░+ +\d+%/);
+    }
+    r.sink({ phase: 'hash', done: n, total: n, bytes: n * 1024, totalBytes: n * 1024, finished: true });
+    await r.close();
+    await r.close(); // idempotent
+    expect(text()).toContain('adding: 10,000 files, 9.8 MiB in');
+  }, 5_000);
+
+  it("'tty' draws nothing when no phase had work", async () => {
+    const { stream, text } = fakeStream({ isTTY: true, columns: 80 });
+    const r = await createProgressReporter('tty', stream);
+    r.sink({ phase: 'gc', done: 0, total: 0, finished: true });
+    await r.close();
+    expect(text()).toBe('');
+  });
+});
+
+describe('units', () => {
+  it('formatBytes uses binary units with one decimal below 100', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(1.5 * MiB)).toBe('1.5 MiB');
+    expect(formatBytes(48.2 * MiB)).toBe('48.2 MiB');
+    expect(formatBytes(210 * MiB)).toBe('210 MiB');
+    expect(formatBytes(1024 * 1024 - 10)).toBe('1.0 MiB'); // 1023.99 KiB rounds up a unit
+    expect(formatBytes(1024 ** 3)).toBe('1.0 GiB');
+    expect(formatBytes(-1)).toBe('0 B');
+    expect(formatBytes(Number.NaN)).toBe('0 B');
+  });
+
+  it('formatRate is bytes per second', () => {
+    expect(formatRate(512 * MiB)).toBe('512 MiB/s');
+    expect(formatRate(0)).toBe('0 B/s');
+  });
+
+  it('formatDuration uses tenths below 10 s, then whole units', () => {
+    expect(formatDuration(0)).toBe('0.0 s');
+    expect(formatDuration(400)).toBe('0.4 s');
+    expect(formatDuration(1_234)).toBe('1.2 s');
+    expect(formatDuration(9_960)).toBe('10 s');
+    expect(formatDuration(42_000)).toBe('42 s');
+    expect(formatDuration(59_999)).toBe('1m00s');
+    expect(formatDuration(185_000)).toBe('3m05s');
+    expect(formatDuration(7_500_000)).toBe('2h05m');
+    expect(formatDuration(Number.POSITIVE_INFINITY)).toBe('0.0 s');
+  });
+});

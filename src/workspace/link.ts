@@ -1,0 +1,127 @@
+/**
+ * Placing cached files into the workspace. Each file is made under a
+ * temporary name beside its destination and renamed over it, so a reader
+ * never sees half a file. Methods, tried in the configured order:
+ *
+ *   reflink   copy-on-write clone (XFS, btrfs, APFS): instant, no extra space
+ *   hardlink  the cache file itself, read-only (opt-in: editing it in place
+ *             would be refused by its 0444 mode rather than corrupt the cache)
+ *   copy      bytes copied and verified against the file's ID on the way
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { CorruptObjectError, NotFoundError } from '../core/errors.js';
+import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
+import type { FileRef, LocalStore } from '../objects/store.js';
+
+export type LinkType = 'reflink' | 'hardlink' | 'copy';
+export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'copy'];
+
+/** Errors meaning "this method does not work here": try the next one. */
+const UNSUPPORTED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'EPERM', 'EMLINK', 'ENOTTY']);
+
+/** Linker materialises cached files, remembering which methods failed here. */
+export class Linker {
+  private readonly disabled = new Set<LinkType>();
+  private readonly buf = Buffer.allocUnsafe(4 << 20);
+  /** How many files each method placed. */
+  readonly counts: Record<LinkType, number> = { reflink: 0, hardlink: 0, copy: 0 };
+
+  constructor(
+    private readonly store: LocalStore,
+    private readonly order: readonly LinkType[],
+  ) {}
+
+  /**
+   * place writes file `ref` to `dest` (creating parent directories) with the
+   * first method that works, and returns the method used. NotFoundError when
+   * the cache lacks the file, CorruptObjectError when a copy fails verification.
+   */
+  place(ref: FileRef, dest: string, exec: boolean): LinkType {
+    const src = this.store.filePath(ref.id);
+    if (!fs.existsSync(src)) {
+      throw new NotFoundError(`the cache has no content for ${ref.id.slice(0, 12)} (needed for ${dest})`, {
+        hint: 'the object was garbage-collected or never stored; restore it from a remote, or run `lode fsck`',
+      });
+    }
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    const methods = this.order.filter((m) => !this.disabled.has(m));
+    if (methods.length === 0 || methods[methods.length - 1] !== 'copy') methods.push('copy');
+    for (const m of methods) {
+      // A hardlink shares the cache file's read-only, non-executable mode.
+      if (m === 'hardlink' && exec) continue;
+      const tmp = tempName(path.dirname(dest), 'lode-checkout');
+      try {
+        if (m === 'reflink') {
+          fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE_FORCE);
+          fs.chmodSync(tmp, exec ? 0o755 : 0o644);
+        } else if (m === 'hardlink') {
+          fs.linkSync(src, tmp);
+        } else {
+          this.verifiedCopy(ref, src, tmp, exec);
+        }
+        fs.renameSync(tmp, dest);
+        this.counts[m]++;
+        return m;
+      } catch (e) {
+        rmQuiet(tmp);
+        if (m !== 'copy' && UNSUPPORTED.has(errnoCode(e) ?? '')) {
+          this.disabled.add(m);
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw new Error('unreachable: copy always applies');
+  }
+
+  private verifiedCopy(ref: FileRef, src: string, tmp: string, exec: boolean): void {
+    const bounds = ref.kind === 'chunked' ? this.store.getChunkList(ref.id).chunks : [{ id: ref.id, size: ref.size }];
+    const fdIn = fs.openSync(src, 'r');
+    let fdOut: number | undefined;
+    try {
+      const size = fs.fstatSync(fdIn).size;
+      if (size !== ref.size) throw corrupt(ref, src, `size is ${size}, expected ${ref.size}`);
+      fdOut = fs.openSync(tmp, 'wx', exec ? 0o755 : 0o644);
+      let off = 0;
+      for (const c of bounds) {
+        const h = createHash('sha256');
+        let done = 0;
+        while (done < c.size) {
+          const n = fs.readSync(fdIn, this.buf, 0, Math.min(this.buf.length, c.size - done), off + done);
+          if (n === 0) throw corrupt(ref, src, 'truncated');
+          h.update(this.buf.subarray(0, n));
+          let w = 0;
+          while (w < n) w += fs.writeSync(fdOut, this.buf, w, n - w);
+          done += n;
+        }
+        if (h.digest('hex') !== c.id) throw corrupt(ref, src, `bytes at offset ${off} do not match their ID`);
+        off += c.size;
+      }
+    } finally {
+      fs.closeSync(fdIn);
+      if (fdOut !== undefined) fs.closeSync(fdOut);
+    }
+  }
+}
+
+function corrupt(ref: FileRef, src: string, why: string): CorruptObjectError {
+  return new CorruptObjectError(`cached file ${ref.id} is corrupt: ${why} (${src})`, { objectId: ref.id, path: src });
+}
+
+/** reflinkWorks says whether copy-on-write clones work between `dir` and the cache. */
+export function reflinkWorks(fromDir: string, toDir: string): boolean {
+  const a = tempName(fromDir, 'reflink-probe');
+  const b = tempName(toDir, 'reflink-probe');
+  try {
+    fs.writeFileSync(a, 'x');
+    fs.copyFileSync(a, b, fs.constants.COPYFILE_FICLONE_FORCE);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmQuiet(a);
+    rmQuiet(b);
+  }
+}

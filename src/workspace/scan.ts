@@ -1,0 +1,154 @@
+/**
+ * Scanning the workspace: list the files under the tracked dataset roots with
+ * their stat, honouring `.lodeignore` files (gitignore syntax, at the
+ * workspace root or in any directory). Synchronous fs on purpose: for tens of
+ * thousands of small files it is several times faster than the promise API.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import { joinPath, nameProblem, parentPath } from '../core/paths.js';
+import { errnoCode } from '../storage/atomic.js';
+
+export const IGNORE_FILE = '.lodeignore';
+
+/** Directory names never scanned: lode's and git's own state. */
+const ALWAYS_SKIPPED = new Set(['.lode', '.git']);
+
+/** WorkFile is a regular file found in the workspace. */
+export interface WorkFile {
+  path: string;
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  exec: boolean;
+}
+
+/** Skipped is something the scan passed over and why (symlinks, sockets, bad names). */
+export interface Skipped {
+  path: string;
+  reason: string;
+}
+
+export interface ScanResult {
+  /** Files by repo path. */
+  files: Map<string, WorkFile>;
+  skipped: Skipped[];
+  /** Roots that do not exist in the workspace. */
+  missing: string[];
+}
+
+/** IgnoreRules answers whether a repo path is ignored, loading .lodeignore files lazily. */
+export class IgnoreRules {
+  private readonly perDir = new Map<string, Ignore | null>();
+
+  constructor(private readonly root: string) {}
+
+  private rulesOf(dir: string): Ignore | null {
+    let ig = this.perDir.get(dir);
+    if (ig !== undefined) return ig;
+    ig = null;
+    try {
+      const text = fs.readFileSync(path.join(this.root, dir, IGNORE_FILE), 'utf8');
+      ig = ignore().add(text);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw e;
+    }
+    this.perDir.set(dir, ig);
+    return ig;
+  }
+
+  /**
+   * ignores says whether `rel` (a repo path; `isDir` for directories) is
+   * excluded by a .lodeignore in any directory above it. Parents must have
+   * been checked by the caller (an ignored directory hides its contents).
+   */
+  ignores(rel: string, isDir: boolean): boolean {
+    let dir = parentPath(rel);
+    while (true) {
+      const ig = this.rulesOf(dir);
+      if (ig) {
+        const sub = dir === '' ? rel : rel.slice(dir.length + 1);
+        if (ig.ignores(isDir ? `${sub}/` : sub)) return true;
+      }
+      if (dir === '') return false;
+      dir = parentPath(dir);
+    }
+  }
+
+  /** ignoresWithParents checks `rel` and each directory above it. */
+  ignoresWithParents(rel: string, isDir: boolean): boolean {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) if (this.ignores(parts.slice(0, i).join('/'), true)) return true;
+    return this.ignores(rel, isDir);
+  }
+}
+
+/**
+ * scanRoots lists the files beneath each dataset root (a file or a directory,
+ * repo-relative). Ignored paths, lode's own files and non-regular files are
+ * left out; the latter are reported in `skipped`.
+ */
+export function scanRoots(root: string, roots: readonly string[], rules = new IgnoreRules(root)): ScanResult {
+  const files = new Map<string, WorkFile>();
+  const skipped: Skipped[] = [];
+  const missing: string[] = [];
+  const addFile = (rel: string, abs: string): void => {
+    const st = fs.lstatSync(abs, { bigint: true });
+    if (!st.isFile()) {
+      skipped.push({ path: rel, reason: st.isSymbolicLink() ? 'symbolic link' : 'not a regular file' });
+      return;
+    }
+    files.set(rel, {
+      path: rel,
+      size: Number(st.size),
+      mtimeNs: st.mtimeNs,
+      ctimeNs: st.ctimeNs,
+      ino: st.ino,
+      exec: (Number(st.mode) & 0o111) !== 0,
+    });
+  };
+  const walk = (relDir: string, absDir: string): void => {
+    let ents: fs.Dirent[];
+    try {
+      ents = fs.readdirSync(absDir, { withFileTypes: true });
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      throw e;
+    }
+    for (const d of ents) {
+      const name = d.name;
+      if (ALWAYS_SKIPPED.has(name) || name === IGNORE_FILE) continue;
+      const rel = joinPath(relDir, name);
+      const problem = nameProblem(name);
+      if (problem) {
+        skipped.push({ path: rel, reason: `unsafe name: ${problem}` });
+        continue;
+      }
+      const isDir = d.isDirectory();
+      if (rules.ignores(rel, isDir)) continue;
+      const abs = path.join(absDir, name);
+      if (isDir) walk(rel, abs);
+      else if (d.isFile()) addFile(rel, abs);
+      else skipped.push({ path: rel, reason: d.isSymbolicLink() ? 'symbolic link' : 'not a regular file' });
+    }
+  };
+  for (const r of roots) {
+    const abs = r === '' ? root : path.join(root, r);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(abs);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') {
+        missing.push(r);
+        continue;
+      }
+      throw e;
+    }
+    if (r !== '' && rules.ignoresWithParents(r, st.isDirectory())) continue;
+    if (st.isDirectory()) walk(r, abs);
+    else addFile(r, abs);
+  }
+  return { files, skipped, missing };
+}
