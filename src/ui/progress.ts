@@ -268,13 +268,14 @@ interface PlainLineState {
   lastLineAt: number;
   lastLineBytes: number;
   lastLineDone: number;
+  printed: boolean;
 }
 
 /**
  * createPlainReporter writes at most one progress line per phase per
- * `intervalMs` (none before the phase has run that long, so quick phases print
- * only their summary), plus one summary line when a phase finishes. Phases that
- * finish with no work print nothing. Suited to logs: no escape codes, no redraws.
+ * `intervalMs` (none before the phase has run that long), plus one summary
+ * line when a phase that lasted at least `intervalMs` finishes. Quick phases
+ * and phases with no work print nothing. Suited to logs: no escape codes, no redraws.
  */
 export function createPlainReporter(
   stream: Pick<NodeJS.WritableStream, 'write'>,
@@ -299,13 +300,15 @@ export function createPlainReporter(
     try {
       const st = tracker.record(e);
       if (st.finished) {
+        const printed = lines.get(st)?.printed ?? false;
         lines.delete(st);
-        if (!isIdle(st)) write(formatSummary(st));
+        // A phase over in under a second needs no summary: the command's own output says what happened.
+        if (!isIdle(st) && (printed || now() - st.startedAt >= intervalMs)) write(formatSummary(st));
         return;
       }
       let ls = lines.get(st);
       if (ls === undefined) {
-        ls = { lastLineAt: st.startedAt, lastLineBytes: 0, lastLineDone: 0 };
+        ls = { lastLineAt: st.startedAt, lastLineBytes: 0, lastLineDone: 0, printed: false };
         lines.set(st, ls);
       }
       const t = now();
@@ -314,6 +317,7 @@ export function createPlainReporter(
       ls.lastLineAt = t;
       ls.lastLineBytes = st.bytes ?? 0;
       ls.lastLineDone = st.done;
+      ls.printed = true;
     } catch {
       // Progress is best effort: a bad event must not fail the command.
     }

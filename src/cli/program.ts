@@ -1,0 +1,344 @@
+/**
+ * The command tree: one commander command per lode command, each a thin
+ * adapter from flags to a command function's options and from its result to
+ * text or JSON.
+ */
+import { resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { LodeError } from '../core/errors.js';
+import type { ProgressSink } from '../core/progress.js';
+import { Repository } from '../repo/repository.js';
+import { chooseProgressMode, createProgressReporter } from '../ui/progress.js';
+import { makeStyle, type Style } from '../ui/text.js';
+import * as text from '../ui/text.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import type { Output } from './main.js';
+
+interface Globals {
+  cwd: string;
+  quiet: boolean;
+}
+
+/** run parses argv, executes the command and returns the exit code. */
+export async function run(argv: string[], io: Output, version: string): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  const style: Style = makeStyle(!!process.stdout.isTTY && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb');
+  const program = new Command('lode');
+  program
+    .description('Version datasets beside git: content-addressed, chunked, verified.')
+    .version(version, '-V, --version')
+    .option('-C, --dir <path>', 'run as if lode was started in <path>')
+    .option('-q, --quiet', 'no progress output')
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Revisions: a branch, a tag, a commit ID prefix (4+ hex digits), HEAD, HEAD~n, REV^n,
+and the special names :workspace (files on disk) and :index (what is staged).
+
+Exit codes: 0 ok, 1 differences (--exit-code), 2 usage, 3 not a repository,
+4 locked, 5 corrupt data, 6 not found, 7 conflict, 8 bad config, 70 internal, 74 I/O.
+
+Examples:
+  lode init && lode add data/ && lode commit -m "first version"
+  lode status
+  lode diff HEAD~1 HEAD --stat
+  lode checkout v1            # whole workspace as tagged v1
+  lode checkout HEAD~2 -- data/labels.csv`,
+  );
+
+  const globals = (): Globals => {
+    const o = program.opts<{ dir?: string; quiet?: boolean }>();
+    return { cwd: resolve(process.cwd(), o.dir ?? '.'), quiet: !!o.quiet };
+  };
+  const open = () => Repository.open(globals().cwd);
+  const print = (lines: string[]) => lines.forEach((l) => io.out(l));
+  const json = (v: unknown) => io.out(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2));
+  /** withProgress gives a command a progress sink rendered on stderr (ink on a TTY). */
+  const withProgress = async <T>(fn: (sink: ProgressSink) => Promise<T>): Promise<T> => {
+    const g = globals();
+    const reporter = await createProgressReporter(chooseProgressMode({ quiet: g.quiet, stream: process.stderr }), process.stderr);
+    try {
+      return await fn(reporter.sink);
+    } finally {
+      await reporter.close();
+    }
+  };
+
+  program
+    .command('init')
+    .description('create a lode workspace in the current directory (or DIR)')
+    .argument('[dir]', 'directory to initialise')
+    .option('-b, --branch <name>', 'name of the first branch', 'main')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  lode init && lode add data/ && lode commit -m "raw data"')
+    .action(async (dir: string | undefined, o: { branch: string; json?: boolean }) => {
+      const { init } = await import('../commands/init.js');
+      const r = await init({ dir: resolve(globals().cwd, dir ?? '.'), branch: o.branch });
+      o.json ? json(r) : print(text.renderInit(r));
+    });
+
+  program
+    .command('add')
+    .description('stage files or directories: hash, store in the cache, track as datasets')
+    .argument('<paths...>', 'files or directories to track')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nA directory becomes a dataset: new files under it show up in `lode status`.\nExamples:\n  lode add data/images data/labels.csv\n  lode add .            # re-stage every change under the given path')
+    .action(async (paths: string[], o: { json?: boolean }) => {
+      const { add } = await import('../commands/add.js');
+      const repo = open();
+      const r = await withProgress((progress) => add(repo, { paths, cwd: globals().cwd, progress }));
+      o.json ? json(r) : print(text.renderAdd(r));
+    });
+
+  program
+    .command('rm')
+    .description('stop tracking files (and delete them unless --cached)')
+    .argument('<paths...>', 'tracked files or directories')
+    .option('--cached', 'keep the files on disk')
+    .option('-f, --force', 'delete files even if their changes were never added')
+    .option('--json', 'print the result as JSON')
+    .action(async (paths: string[], o: { cached?: boolean; force?: boolean; json?: boolean }) => {
+      const { rm } = await import('../commands/rm.js');
+      const r = await rm(open(), { paths, cwd: globals().cwd, cached: o.cached, force: o.force });
+      o.json ? json(r) : print(text.renderRm(r));
+    });
+
+  program
+    .command('status')
+    .description('show staged, unstaged and new files in the tracked datasets')
+    .option('--json', 'print the result as JSON')
+    .option('--exit-code', 'exit with 1 when the workspace is not clean')
+    .action(async (o: { json?: boolean; exitCode?: boolean }) => {
+      const { status } = await import('../commands/status.js');
+      const r = await status(open());
+      o.json ? json(r) : print(text.renderStatus(r, style));
+      if (o.exitCode && !r.clean) exitCode = EXIT.DIFFERENT;
+    });
+
+  program
+    .command('commit')
+    .description('record the staged datasets as a new commit')
+    .requiredOption('-m, --message <text>', 'what changed and why')
+    .option('-a, --all', 'stage every change in tracked datasets first')
+    .option('--allow-empty', 'commit even if nothing changed')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  lode commit -am "relabelled 37 cats"')
+    .action(async (o: { message: string; all?: boolean; allowEmpty?: boolean; json?: boolean }) => {
+      const { commit } = await import('../commands/commit.js');
+      const repo = open();
+      const r = await withProgress((progress) => commit(repo, { message: o.message, all: o.all, allowEmpty: o.allowEmpty, progress }));
+      o.json ? json(r) : print(text.renderCommit(r));
+    });
+
+  program
+    .command('log')
+    .description('list commits, newest first')
+    .argument('[rev]', 'start from this revision', undefined)
+    .option('-n, --max-count <n>', 'show at most n commits', (v) => positiveInt(v, '--max-count'))
+    .option('--all', 'commits of every branch and tag')
+    .option('--oneline', 'one line per commit')
+    .option('--json', 'print the result as JSON')
+    .action(async (rev: string | undefined, o: { maxCount?: number; all?: boolean; oneline?: boolean; json?: boolean }) => {
+      const { log } = await import('../commands/log.js');
+      const r = await log(open(), { rev, all: o.all, limit: o.maxCount });
+      o.json ? json(r) : print(text.renderLog(r, style, !!o.oneline));
+    });
+
+  program
+    .command('diff')
+    .description('list files added, deleted, modified and renamed between two versions')
+    .argument('[from]', 'old side (default HEAD)')
+    .argument('[to]', 'new side (default :workspace)')
+    .argument('[paths...]', 'after --: restrict to these paths')
+    .option('--staged', 'compare HEAD with the index (what commit would record)')
+    .option('--stat', 'add a per-directory table with file counts and sizes on both sides')
+    .option('--json', 'print the result as JSON (shape in docs/cli.md)')
+    .option('--exit-code', 'exit with 1 when there are differences')
+    .addHelpText('after', '\nExamples:\n  lode diff                    # HEAD vs the files on disk\n  lode diff v1 v2 --stat\n  lode diff HEAD~3 HEAD -- data/labels.csv\n  lode diff main :index        # staged changes against main')
+    .action(async (from: string | undefined, to: string | undefined, rest: string[], o: { staged?: boolean; stat?: boolean; json?: boolean; exitCode?: boolean }) => {
+      const { diff } = await import('../commands/diff.js');
+      const [revs, paths] = splitDashDash(argv, [from, to, ...rest].filter((x): x is string => x !== undefined));
+      if (revs.length > 2) throw new LodeError('USAGE', `too many revisions: ${revs.join(' ')}`, { hint: 'put paths after --, e.g. `lode diff v1 v2 -- data/`' });
+      const repo = open();
+      const r = await withProgress((progress) =>
+        diff(repo, {
+          from: revs[0] ?? (o.staged ? 'HEAD' : undefined),
+          to: revs[1] ?? (revs.length === 1 && !o.staged ? undefined : undefined),
+          staged: o.staged,
+          paths,
+          cwd: globals().cwd,
+          stat: o.stat,
+          progress,
+        }),
+      );
+      o.json ? json(r) : print(text.renderDiff(r, style));
+      if (o.exitCode && r.changes.length > 0) exitCode = EXIT.DIFFERENT;
+    });
+
+  program
+    .command('checkout')
+    .description('make the workspace match a revision, or restore paths from it')
+    .argument('[rev]', 'branch, tag or commit (default HEAD: restore the workspace)')
+    .argument('[paths...]', 'after --: only these paths')
+    .option('-b, --branch <name>', 'create a branch at REV and switch to it')
+    .option('-f, --force', 'overwrite uncommitted changes')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  lode checkout v1                     # switch the whole workspace\n  lode checkout                        # restore deleted files from HEAD\n  lode checkout HEAD~1 -- data/a.csv   # bring one file back\n  lode checkout -b relabel             # new branch here')
+    .action(async (rev: string | undefined, rest: string[], o: { branch?: string; force?: boolean; json?: boolean }) => {
+      const { checkout } = await import('../commands/checkout.js');
+      const [revs, paths] = splitDashDash(argv, [rev, ...rest].filter((x): x is string => x !== undefined));
+      if (revs.length > 1) throw new LodeError('USAGE', `checkout takes one revision, got: ${revs.join(' ')}`, { hint: 'put paths after --, e.g. `lode checkout v1 -- data/`' });
+      const repo = open();
+      const r = await withProgress((progress) => checkout(repo, { rev: revs[0], paths, cwd: globals().cwd, force: o.force, createBranch: o.branch, progress }));
+      o.json ? json(r) : print(text.renderCheckout(r));
+    });
+
+  program
+    .command('branch')
+    .description('list, create, delete or switch branches')
+    .argument('[name]', 'branch to create (or delete / switch to)')
+    .argument('[start]', 'where a new branch starts (default HEAD)')
+    .option('-d, --delete', 'delete the branch (refused if its commits would be lost)')
+    .option('-D', 'delete the branch even if its commits are reachable from nothing else')
+    .option('-s, --switch', 'switch to the branch (same as `lode checkout NAME`)')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string | undefined, start: string | undefined, o: { delete?: boolean; D?: boolean; switch?: boolean; json?: boolean }) => {
+      const refsCmd = await import('../commands/refs.js');
+      const repo = open();
+      if (!name) {
+        if (o.delete || o.D || o.switch) throw new LodeError('USAGE', 'which branch?', { hint: 'give the branch name' });
+        const r = await refsCmd.listBranches(repo);
+        return o.json ? json(r) : print(text.renderBranches(r, style));
+      }
+      if (o.delete || o.D) {
+        const r = await refsCmd.deleteBranch(repo, { name, force: o.D });
+        return o.json ? json(r) : print([`Deleted branch ${r.name} (was ${r.commit.slice(0, 12)})`]);
+      }
+      if (o.switch) {
+        const { checkout } = await import('../commands/checkout.js');
+        const r = await withProgress((progress) => checkout(repo, { rev: name, progress }));
+        return o.json ? json(r) : print(text.renderCheckout(r));
+      }
+      const r = await refsCmd.createBranch(repo, { name, start });
+      o.json ? json(r) : print([`Created branch ${r.name} at ${r.commit.slice(0, 12)}`]);
+    });
+
+  program
+    .command('tag')
+    .description('list, create or delete tags (fixed names for commits)')
+    .argument('[name]', 'tag to create or delete')
+    .argument('[rev]', 'commit to tag (default HEAD)')
+    .option('-d, --delete', 'delete the tag')
+    .option('-f, --force', 'move an existing tag')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string | undefined, rev: string | undefined, o: { delete?: boolean; force?: boolean; json?: boolean }) => {
+      const refsCmd = await import('../commands/refs.js');
+      const repo = open();
+      if (!name) {
+        const r = await refsCmd.listTags(repo);
+        return o.json ? json(r) : print(r.tags.map((t) => `${t.name} ${t.commit.slice(0, 12)}`));
+      }
+      if (o.delete) {
+        const r = await refsCmd.deleteTag(repo, { name });
+        return o.json ? json(r) : print([`Deleted tag ${r.name} (was ${r.commit.slice(0, 12)})`]);
+      }
+      const r = await refsCmd.createTag(repo, { name, rev, force: o.force });
+      o.json ? json(r) : print([`Tagged ${r.commit.slice(0, 12)} as ${r.name}`]);
+    });
+
+  program
+    .command('gc')
+    .description('delete cached data that no branch, tag, HEAD or the index reaches')
+    .option('-n, --dry-run', 'only report what would be removed')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { dryRun?: boolean; json?: boolean }) => {
+      const { gc } = await import('../commands/maintenance.js');
+      const repo = open();
+      const r = await withProgress((progress) => gc(repo, { dryRun: o.dryRun, progress }));
+      o.json ? json(r) : print(text.renderGc(r));
+    });
+
+  program
+    .command('fsck')
+    .description('verify every object and cached file against its ID, and every ref')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const { fsck } = await import('../commands/maintenance.js');
+      const repo = open();
+      const r = await withProgress((progress) => fsck(repo, { progress }));
+      o.json ? json(r) : print(text.renderFsck(r, style));
+      if (!r.ok) exitCode = EXIT.CORRUPT;
+    });
+
+  program
+    .command('config')
+    .description('get, set or list settings (.lode/config; --local for .lode/config.local)')
+    .argument('[key]', 'dotted key, e.g. cache.type')
+    .argument('[value]', 'new value (lists are comma-separated)')
+    .option('--unset', 'remove the key')
+    .option('-l, --list', 'list every setting')
+    .option('--local', 'use .lode/config.local (never tracked; for credentials)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nKeys: chunking.min, chunking.avg, chunking.max, cache.type, user.name, user.email\nExamples:\n  lode config cache.type reflink,hardlink,copy\n  lode config user.name "Ada Lovelace"')
+    .action(async (key: string | undefined, value: string | undefined, o: { unset?: boolean; list?: boolean; local?: boolean; json?: boolean }) => {
+      const { config } = await import('../commands/config.js');
+      const r = await config(open(), { key, value, unset: o.unset, list: o.list, local: o.local });
+      o.json ? json(r) : print(text.renderConfig(r));
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (e) {
+    return report(e, io, style);
+  }
+}
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new LodeError('USAGE', `${flag} takes a whole number, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** splitDashDash separates revisions from the paths given after `--`. */
+function splitDashDash(raw: string[], operands: string[]): [string[], string[]] {
+  const dd = raw.indexOf('--');
+  if (dd < 0) return [operands, []];
+  const after = raw.slice(dd + 1);
+  const before = operands.slice(0, operands.length - after.length);
+  return [before, after];
+}
+
+const IO_HINTS: Record<string, string> = {
+  EACCES: 'check the permissions of that path',
+  EPERM: 'check the permissions of that path',
+  ENOSPC: 'free some disk space (`lode gc` drops unreachable cache data), then run the command again',
+  EROFS: 'the file system is read-only',
+  EMFILE: 'too many open files: raise the limit (ulimit -n) and run the command again',
+};
+
+/** report prints an error as `error:` + `hint:` lines and picks the exit code. */
+function report(e: unknown, io: Output, st: Style): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+    return EXIT.USAGE;
+  }
+  if (e instanceof LodeError) {
+    io.err(`${st.red('error:')} ${e.message}`);
+    if (e.hint) io.err(`${st.dim('hint:')}  ${e.hint}`);
+    return exitCodeFor(e.code);
+  }
+  const errno = (e as NodeJS.ErrnoException)?.code;
+  if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno)) {
+    io.err(`${st.red('error:')} ${(e as Error).message}`);
+    if (IO_HINTS[errno]) io.err(`${st.dim('hint:')}  ${IO_HINTS[errno]}`);
+    return EXIT.IO;
+  }
+  io.err(`${st.red('error:')} internal error: ${(e as Error)?.stack ?? String(e)}`);
+  io.err(`${st.dim('hint:')}  this is a bug in lode; please report it with the command you ran`);
+  return EXIT.INTERNAL;
+}
+

@@ -1,0 +1,185 @@
+import { decodeChunkList, decodeCommit, decodeTree, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
+import { LodeError } from '../core/errors.js';
+import { sha256, type ObjectId } from '../core/id.js';
+import type { ProgressSink } from '../core/progress.js';
+import { reachableFrom } from '../graph/commits.js';
+import type { Repository } from '../repo/repository.js';
+
+export interface GcOptions {
+  dryRun?: boolean;
+  progress?: ProgressSink;
+}
+
+export interface GcResult {
+  dryRun: boolean;
+  /** Metadata objects (trees, commits, chunk lists) removed or, with dryRun, removable. */
+  objectsRemoved: number;
+  /** Cached files removed or removable. */
+  filesRemoved: number;
+  bytesFreed: number;
+  objectsKept: number;
+  filesKept: number;
+}
+
+/** liveSets lists what branches, tags, HEAD and the index keep alive. */
+async function liveSets(repo: Repository) {
+  const starts = [...repo.refs.list('heads'), ...repo.refs.list('tags')].map((r) => r.id);
+  const head = repo.refs.headCommit();
+  if (head) starts.push(head);
+  const reach = reachableFrom(repo.store, starts);
+  const index = await repo.readIndex();
+  for (const e of index.entries) {
+    reach.files.add(e.id);
+    if (e.kind === 'chunked') reach.chunkLists.add(e.id);
+  }
+  return reach;
+}
+
+/**
+ * gc removes cached files and metadata objects that no branch, tag, HEAD or
+ * the index reaches. It refuses to run when any reachable object is missing
+ * or corrupt: what lies beneath a damaged tree cannot be enumerated, and
+ * deleting it would make the damage permanent.
+ */
+export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcResult> {
+  return repo.withLock('gc', async () => {
+    const reach = await liveSets(repo);
+    if (reach.problems.size > 0) {
+      const [id, why] = [...reach.problems][0];
+      throw new LodeError('CORRUPT', `gc stopped: ${reach.problems.size} reachable object(s) are missing or corrupt (first: ${id.slice(0, 12)}: ${why})`, {
+        hint: 'run `lode fsck` for the full list and repair them before collecting garbage',
+      });
+    }
+    const liveObjects = new Set<ObjectId>([...reach.commits, ...reach.trees, ...reach.chunkLists]);
+    const result: GcResult = { dryRun: !!options.dryRun, objectsRemoved: 0, filesRemoved: 0, bytesFreed: 0, objectsKept: 0, filesKept: 0 };
+    let done = 0;
+    for (const id of repo.store.listIds('objects')) {
+      if (liveObjects.has(id)) result.objectsKept++;
+      else {
+        result.objectsRemoved++;
+        result.bytesFreed += repo.store.sizeOf('objects', id);
+        if (!options.dryRun) repo.store.remove('objects', id);
+      }
+      if ((++done & 1023) === 0) options.progress?.({ phase: 'gc', done });
+    }
+    for (const id of repo.store.listIds('cache')) {
+      if (reach.files.has(id)) result.filesKept++;
+      else {
+        result.filesRemoved++;
+        result.bytesFreed += repo.store.sizeOf('cache', id);
+        if (!options.dryRun) repo.store.remove('cache', id);
+      }
+      if ((++done & 1023) === 0) options.progress?.({ phase: 'gc', done });
+    }
+    options.progress?.({ phase: 'gc', done, finished: true });
+    if (!options.dryRun) repo.store.clearTmp();
+    return result;
+  });
+}
+
+export interface FsckProblem {
+  /** corrupt: bytes do not match the ID or do not decode; missing: referenced but absent; ref: a ref is broken. */
+  kind: 'corrupt' | 'missing' | 'ref';
+  id?: ObjectId;
+  message: string;
+}
+
+export interface FsckResult {
+  objects: number;
+  files: number;
+  bytes: number;
+  refs: number;
+  problems: FsckProblem[];
+  ok: boolean;
+}
+
+/**
+ * fsck verifies every stored object and cached file against its ID, checks
+ * that each ref names a commit, and that everything reachable is present.
+ */
+export async function fsck(repo: Repository, options: { progress?: ProgressSink } = {}): Promise<FsckResult> {
+  const problems: FsckProblem[] = [];
+  const chunked = new Set<ObjectId>();
+  let objects = 0;
+  for (const id of repo.store.listIds('objects')) {
+    objects++;
+    let bytes: Buffer;
+    try {
+      bytes = repo.store.getObject(id);
+    } catch (e) {
+      problems.push({ kind: 'corrupt', id, message: e instanceof LodeError ? e.message : String(e) });
+      continue;
+    }
+    try {
+      if (isTreeEncoding(bytes)) decodeTree(bytes, id);
+      else if (isCommitEncoding(bytes)) decodeCommit(bytes, id);
+      else {
+        decodeChunkList(bytes, id);
+        chunked.add(id);
+      }
+    } catch (e) {
+      problems.push({ kind: 'corrupt', id, message: e instanceof LodeError ? e.message : String(e) });
+    }
+  }
+  const ids = [...repo.store.listIds('cache')];
+  const totalBytes = ids.reduce((s, id) => s + repo.store.sizeOf('cache', id), 0);
+  let files = 0;
+  let bytes = 0;
+  const buf = Buffer.allocUnsafe(4 << 20);
+  for (const id of ids) {
+    const size = repo.store.sizeOf('cache', id);
+    const problem = chunked.has(id)
+      ? repo.store.verifyFile({ kind: 'chunked', id, size }, buf)
+      : repo.store.verifyFile({ kind: 'blob', id, size }, buf);
+    if (problem) problems.push({ kind: 'corrupt', id, message: `cached file ${id} is corrupt: ${problem} (${repo.store.filePath(id)})` });
+    files++;
+    bytes += size;
+    if ((files & 255) === 0) options.progress?.({ phase: 'fsck', done: files, total: ids.length, bytes, totalBytes });
+  }
+  options.progress?.({ phase: 'fsck', done: files, total: ids.length, bytes, totalBytes, finished: true });
+  // Refs and reachability.
+  const starts: ObjectId[] = [];
+  let refs = 0;
+  for (const kind of ['heads', 'tags'] as const) {
+    let list: { name: string; id: ObjectId }[] = [];
+    try {
+      list = repo.refs.list(kind);
+    } catch (e) {
+      problems.push({ kind: 'ref', message: (e as Error).message });
+    }
+    for (const r of list) {
+      refs++;
+      try {
+        if (!isCommitEncoding(repo.store.getObject(r.id))) problems.push({ kind: 'ref', id: r.id, message: `refs/${kind}/${r.name} points at ${r.id.slice(0, 12)}, which is not a commit` });
+        else starts.push(r.id);
+      } catch (e) {
+        problems.push({ kind: 'ref', id: r.id, message: `refs/${kind}/${r.name}: ${(e as Error).message}` });
+      }
+    }
+  }
+  try {
+    const h = repo.refs.headCommit();
+    if (h) starts.push(h);
+  } catch (e) {
+    problems.push({ kind: 'ref', message: (e as Error).message });
+  }
+  const reach = reachableFrom(repo.store, starts);
+  const reported = new Set(problems.map((p) => p.id));
+  for (const [id, why] of reach.problems) {
+    if (reported.has(id)) continue;
+    problems.push({ kind: repo.store.hasObject(id) ? 'corrupt' : 'missing', id, message: why });
+  }
+  for (const id of reach.files) {
+    if (!repo.store.hasFile(id)) problems.push({ kind: 'missing', id, message: `file content ${id} is referenced but not in the cache` });
+  }
+  try {
+    const index = await repo.readIndex();
+    for (const e of index.entries) if (!repo.store.hasFile(e.id)) problems.push({ kind: 'missing', id: e.id, message: `staged file ${e.path} has no content in the cache` });
+  } catch (e) {
+    problems.push({ kind: 'corrupt', message: (e as Error).message });
+  }
+  return { objects, files, bytes, refs, problems, ok: problems.length === 0 };
+}
+
+/** sha256Of is re-exported for tests that corrupt objects on purpose. */
+export { sha256 as sha256Of };

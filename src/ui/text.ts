@@ -1,0 +1,235 @@
+/**
+ * Text renderings of command results for people. Each function returns the
+ * lines to print on stdout; `--json` bypasses this module entirely and prints
+ * the result object itself. Long lists are cut at LIST_LIMIT with a pointer
+ * to --json, so a 100,000-file change does not flood the terminal.
+ */
+import type { AddResult } from '../commands/add.js';
+import type { CheckoutResult } from '../commands/checkout.js';
+import type { CommitResult } from '../commands/commit.js';
+import type { ConfigResult } from '../commands/config.js';
+import type { DiffResult } from '../commands/diff.js';
+import type { LogResult } from '../commands/log.js';
+import type { FsckResult, GcResult } from '../commands/maintenance.js';
+import type { BranchListResult } from '../commands/refs.js';
+import type { RmResult } from '../commands/rm.js';
+import type { StatusResult } from '../commands/status.js';
+import type { InitResult } from '../commands/init.js';
+import type { Change } from '../graph/diff.js';
+import { formatBytes, formatCount } from './progress.js';
+
+export const LIST_LIMIT = 200;
+
+/** Style colours text when the output is a terminal and NO_COLOR is unset. */
+export interface Style {
+  green(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  bold(s: string): string;
+  dim(s: string): string;
+}
+
+export function makeStyle(enabled: boolean): Style {
+  const wrap = (a: number, b: number) => (s: string) => (enabled ? `\x1b[${a}m${s}\x1b[${b}m` : s);
+  return { green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39), bold: wrap(1, 22), dim: wrap(2, 22) };
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${formatCount(n)} ${n === 1 ? one : many}`;
+const short = (id: string | null | undefined) => (id ? id.slice(0, 12) : '(none)');
+
+function capped<T>(items: T[], render: (x: T) => string, indent = '  '): string[] {
+  const out = items.slice(0, LIST_LIMIT).map((x) => indent + render(x));
+  if (items.length > LIST_LIMIT) out.push(`${indent}… and ${formatCount(items.length - LIST_LIMIT)} more (use --json for the full list)`);
+  return out;
+}
+
+export function renderInit(r: InitResult): string[] {
+  const lines = [`Initialised an empty lode workspace in ${r.root} (branch ${r.branch})`];
+  if (r.gitRoot) lines.push(`Inside the git repository ${r.gitRoot}: \`lode add\` will keep tracked data out of git via .gitignore`);
+  lines.push('Next: `lode add DATA_PATH` then `lode commit -m "first version"`');
+  return lines;
+}
+
+export function renderAdd(r: AddResult): string[] {
+  const parts = [];
+  if (r.added) parts.push(`${formatCount(r.added)} added`);
+  if (r.modified) parts.push(`${formatCount(r.modified)} modified`);
+  if (r.removed) parts.push(`${formatCount(r.removed)} removed`);
+  parts.push(`${formatCount(r.unchanged)} unchanged`);
+  const lines = [`Staged: ${parts.join(', ')} (${formatBytes(r.bytesHashed)} hashed)`];
+  if (r.gitignored.length) lines.push(`Added to .gitignore: ${r.gitignored.join(' ')}`);
+  if (r.skipped.length) {
+    lines.push(`Skipped ${plural(r.skipped.length, 'path')}:`);
+    lines.push(...capped(r.skipped, (s) => `${s.path} (${s.reason})`));
+  }
+  return lines;
+}
+
+export function renderRm(r: RmResult): string[] {
+  return [`${r.deletedFromDisk ? 'Removed' : 'Stopped tracking'} ${plural(r.removed.length, 'file')}`];
+}
+
+function changeLine(c: Change, st: Style): string {
+  switch (c.status) {
+    case 'added':
+      return `${st.green('added:    ')} ${c.path} (${formatBytes(c.new!.size)})`;
+    case 'deleted':
+      return `${st.red('deleted:  ')} ${c.path}`;
+    case 'modified':
+      return `${st.yellow('modified: ')} ${c.path} (${formatBytes(c.old!.size)} → ${formatBytes(c.new!.size)})`;
+    case 'renamed':
+      return `${st.yellow('renamed:  ')} ${c.oldPath} → ${c.path}`;
+  }
+}
+
+export function renderStatus(r: StatusResult, st: Style): string[] {
+  const lines: string[] = [];
+  lines.push(r.branch !== null ? `On branch ${st.bold(r.branch)}${r.head ? ` at ${short(r.head)}` : ' (no commits yet)'}` : `HEAD detached at ${short(r.head)}`);
+  lines.push(r.datasets.length ? `Datasets: ${r.datasets.map((d) => d || '.').join(', ')}` : 'No datasets tracked yet: `lode add PATH` starts tracking one');
+  if (r.staged.length) {
+    lines.push('', 'Changes to be committed:');
+    lines.push(...capped(r.staged, (c) => changeLine(c, st)));
+  }
+  if (r.unstaged.length) {
+    lines.push('', 'Changes not staged (`lode add PATH` stages them, `lode checkout -- PATH` discards them):');
+    lines.push(...capped(r.unstaged, (u) => (u.status === 'modified' ? `${st.yellow('modified: ')} ${u.path}` : `${st.red('deleted:  ')} ${u.path}`)));
+  }
+  if (r.untracked.length) {
+    lines.push('', 'New files in datasets (`lode add PATH` tracks them):');
+    lines.push(...capped(r.untracked, (p) => st.red(p)));
+  }
+  if (r.missingDatasets.length) lines.push('', `Missing dataset paths: ${r.missingDatasets.join(', ')}`);
+  if (r.skipped.length) {
+    lines.push('', `Not tracked (${plural(r.skipped.length, 'path')}):`);
+    lines.push(...capped(r.skipped, (s) => `${s.path} (${s.reason})`));
+  }
+  if (r.clean) lines.push('', 'Nothing to commit: the workspace matches HEAD');
+  return lines;
+}
+
+export function renderCommit(r: CommitResult): string[] {
+  const c = r.changes;
+  const where = r.branch ? r.branch : 'detached HEAD';
+  return [
+    `[${where} ${short(r.id)}] ${plural(r.files, 'file')}, ${formatBytes(r.bytes)}`,
+    ` ${formatCount(c.added)} added, ${formatCount(c.modified)} modified, ${formatCount(c.deleted)} deleted, ${formatCount(c.renamed)} renamed`,
+  ];
+}
+
+export function renderLog(r: LogResult, st: Style, oneline: boolean): string[] {
+  if (r.commits.length === 0) return ['No commits yet'];
+  const lines: string[] = [];
+  for (const c of r.commits) {
+    const refs = c.refs.length ? ` (${c.refs.join(', ')})` : '';
+    const subject = c.message.split('\n')[0];
+    if (oneline) {
+      lines.push(`${st.yellow(short(c.id))}${refs} ${subject}`);
+      continue;
+    }
+    lines.push(st.yellow(`commit ${c.id}`) + refs);
+    if (c.parents.length > 1) lines.push(`Merge:  ${c.parents.map(short).join(' ')}`);
+    lines.push(`Author: ${c.author}`);
+    lines.push(`Date:   ${c.date}`);
+    lines.push(`Data:   ${plural(c.files, 'file')}, ${formatBytes(c.bytes)}${c.datasets.length ? ` in ${c.datasets.join(', ')}` : ''}`);
+    if (c.git) lines.push(`Git:    ${c.git}`);
+    lines.push('');
+    for (const m of c.message.replace(/\n$/, '').split('\n')) lines.push(`    ${m}`);
+    lines.push('');
+  }
+  if (!oneline && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+export function renderDiff(r: DiffResult, st: Style): string[] {
+  const lines: string[] = [];
+  const code = { added: st.green('A'), deleted: st.red('D'), modified: st.yellow('M'), renamed: st.yellow('R') };
+  const rows = r.changes.map((c) => {
+    const name = c.status === 'renamed' ? `${c.oldPath} → ${c.path}` : c.path;
+    const size =
+      c.status === 'modified' ? `${formatBytes(c.old!.size)} → ${formatBytes(c.new!.size)}` : formatBytes((c.new ?? c.old)!.size);
+    return { code: code[c.status], name, size };
+  });
+  const width = Math.min(80, Math.max(0, ...rows.slice(0, LIST_LIMIT).map((x) => x.name.length)));
+  lines.push(...capped(rows, (x) => `${x.code}  ${x.name.padEnd(width)}  ${x.size}`, ''));
+  if (r.stat) {
+    if (lines.length) lines.push('');
+    const head = ['directory', 'added', 'deleted', 'modified', 'renamed', 'files before → after', 'bytes before → after'];
+    const table = r.stat.map((d) => [
+      d.dir === '' ? '.' : `${d.dir}/`,
+      formatCount(d.added),
+      formatCount(d.deleted),
+      formatCount(d.modified),
+      formatCount(d.renamed),
+      `${formatCount(d.before.files)} → ${formatCount(d.after.files)}`,
+      `${formatBytes(d.before.bytes)} → ${formatBytes(d.after.bytes)}`,
+    ]);
+    lines.push(...formatTable(head, table));
+  }
+  const s = r.summary;
+  const total = s.added + s.deleted + s.modified + s.renamed;
+  if (total === 0) lines.push(`No differences between ${r.from.rev} and ${r.to.rev}`);
+  else {
+    lines.push(
+      `${plural(total, 'file')} changed: ${formatCount(s.added)} added, ${formatCount(s.deleted)} deleted, ${formatCount(s.modified)} modified, ${formatCount(s.renamed)} renamed` +
+        ` (+${formatBytes(s.bytesAdded)}, -${formatBytes(s.bytesDeleted)})`,
+    );
+  }
+  return lines;
+}
+
+/** formatTable aligns columns: the first left, the rest right. */
+export function formatTable(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  return [fmt(head), ...rows.map(fmt)];
+}
+
+export function renderCheckout(r: CheckoutResult): string[] {
+  const lines: string[] = [];
+  const methods = Object.entries(r.methods).filter(([, n]) => n > 0).map(([m, n]) => `${formatCount(n)} by ${m}`).join(', ');
+  lines.push(`Checked out ${plural(r.written, 'file')}${methods ? ` (${methods})` : ''}, removed ${formatCount(r.removed)}, ${formatCount(r.unchanged)} already up to date`);
+  if (r.moved) lines.push(r.branch ? `Switched to branch ${r.branch} at ${short(r.commit)}` : `HEAD is now detached at ${short(r.commit)}`);
+  if (r.kept.length) {
+    lines.push(`Kept local changes in ${plural(r.kept.length, 'file')}:`);
+    lines.push(...capped(r.kept, (p) => p));
+  }
+  return lines;
+}
+
+export function renderBranches(r: BranchListResult, st: Style): string[] {
+  const lines = r.branches.map((b) => (b.current ? `* ${st.green(b.name)} ${short(b.commit)}` : `  ${b.name} ${short(b.commit)}`));
+  if (r.detached) lines.unshift(`* ${st.red(`(HEAD detached at ${short(r.detached)})`)}`);
+  if (r.current && !r.branches.some((b) => b.current)) lines.unshift(`* ${st.green(r.current)} (no commits yet)`);
+  return lines;
+}
+
+export function renderGc(r: GcResult): string[] {
+  const verb = r.dryRun ? 'Would remove' : 'Removed';
+  return [`${verb} ${plural(r.filesRemoved, 'cached file')} and ${plural(r.objectsRemoved, 'object')}, ${formatBytes(r.bytesFreed)}; kept ${formatCount(r.filesKept)} files and ${formatCount(r.objectsKept)} objects`];
+}
+
+export function renderFsck(r: FsckResult, st: Style): string[] {
+  const lines = [`Checked ${plural(r.objects, 'object')}, ${plural(r.files, 'cached file')} (${formatBytes(r.bytes)}) and ${plural(r.refs, 'ref')}`];
+  if (r.ok) lines.push(st.green('No problems found'));
+  else {
+    lines.push(st.red(`${plural(r.problems.length, 'problem')} found:`));
+    lines.push(...capped(r.problems, (p) => `${p.kind}: ${p.message}`));
+  }
+  return lines;
+}
+
+export function renderConfig(r: ConfigResult): string[] {
+  switch (r.action) {
+    case 'list': {
+      const lines = r.entries.map((e) => `${e.key} = ${JSON.stringify(e.value)}${e.scope === 'local' ? '  (local)' : ''}`);
+      if (lines.length === 0) lines.push('No settings: everything is at its default. Keys:', ...Object.entries(r.known).map(([k, h]) => `  ${k}  ${h}`));
+      return lines;
+    }
+    case 'get':
+      return [r.value === undefined ? '(not set: default applies)' : Array.isArray(r.value) ? r.value.join(',') : String(r.value)];
+    case 'set':
+      return [`${r.key} = ${JSON.stringify(r.value)}${r.scope === 'local' ? ' (in .lode/config.local)' : ''}`];
+    case 'unset':
+      return [r.removed ? `Removed ${r.key}` : `${r.key} was not set`];
+  }
+}
