@@ -1,0 +1,18 @@
+/**
+ * commands — one function per lode command: (repository, options, progress)
+ * -> typed result. They never print, never exit and never import commander
+ * or ink; the same functions are lode's library API. May import every layer
+ * below (core … repo).
+ */
+export * from './init.js';
+export * from './add.js';
+export * from './rm.js';
+export * from './status.js';
+export * from './commit.js';
+export * from './log.js';
+export * from './diff.js';
+export * from './checkout.js';
+export * from './refs.js';
+export * from './maintenance.js';
+export * from './config.js';
+export { WORKSPACE_REV, INDEX_REV } from './snapshot.js';
