@@ -67,7 +67,7 @@ export function indexFiles(index: IndexData): FileEntry[] {
 export interface WorkspaceState {
   scan: ScanResult;
   comparison: WorkspaceComparison;
-  /** Every file under the dataset roots as it is on disk, sorted by path. */
+  /** With `hash`: every tracked or new file as it is on disk, sorted by path (else empty). */
   files: FileEntry[];
 }
 
@@ -81,9 +81,9 @@ export async function workspaceState(repo: Repository, index: IndexData, roots: 
   options.progress?.({ phase: 'scan', done: scan.files.size, finished: true });
   const comparison = await compareWorkspace(repo.root, index, scan, roots, repo.settings.chunking);
   const files = new Map<string, FileEntry>();
-  const deleted = new Set(comparison.deleted.map((e) => e.path));
-  for (const e of index.entries) if (!deleted.has(e.path)) files.set(e.path, { path: e.path, kind: e.kind, id: e.id, size: e.size, exec: e.exec });
   if (options.hash) {
+    const deleted = new Set(comparison.deleted.map((e) => e.path));
+    for (const e of index.entries) if (!deleted.has(e.path)) files.set(e.path, { path: e.path, kind: e.kind, id: e.id, size: e.size, exec: e.exec });
     const todo = [...comparison.modified, ...comparison.untracked];
     const hashed = await ingestFiles(
       todo.map((f) => ({ abs: repo.abs(f.path), rel: f.path, size: f.size })),

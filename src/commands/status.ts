@@ -41,10 +41,13 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
   const index = await repo.readIndex();
   const head = headSnapshot(repo);
   const ws = await workspaceState(repo, index, index.datasets, { hash: false, progress: options.progress });
-  const pool = new TreePool(repo);
-  const built = buildTrees(indexFiles(index));
-  pool.addBuilt(built.objects);
-  const staged = built.root === head.tree ? [] : diffTrees(pool, head.tree, built.root);
+  let staged: Change[] = [];
+  if (index.tree !== head.tree) {
+    const pool = new TreePool(repo);
+    const built = buildTrees(indexFiles(index));
+    pool.addBuilt(built.objects);
+    if (built.root !== head.tree) staged = diffTrees(pool, head.tree, built.root);
+  }
   const c = ws.comparison;
   if (c.refreshed > 0) await refreshIndex(repo, index);
   const unstaged = [

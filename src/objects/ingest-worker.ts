@@ -10,18 +10,19 @@ import { Ingester } from './ingest.js';
 import { LocalStore } from './store.js';
 import type { WorkerReply, WorkerRequest } from './ingest-pool.js';
 
-let ingester: Ingester | undefined;
+let ready: Promise<Ingester> | undefined;
 
 parentPort!.on('message', async (msg: WorkerRequest) => {
   if (msg.type === 'init') {
-    await loadXxhash();
-    ingester = new Ingester(msg.params, msg.lodeDir ? new LocalStore(msg.lodeDir) : undefined);
+    // Batches may arrive before the WASM module is loaded: they wait on this.
+    ready = loadXxhash().then(() => new Ingester(msg.params, msg.lodeDir ? new LocalStore(msg.lodeDir) : undefined));
     return;
   }
+  const ingester = await ready!;
   const results: WorkerReply['results'] = [];
   for (const f of msg.files) {
     try {
-      results.push(ingester!.ingest(f.abs, f.rel));
+      results.push(ingester.ingest(f.abs, f.rel));
     } catch (e) {
       const err = e instanceof LodeError
         ? { code: e.code, message: e.message, hint: e.hint }

@@ -5,13 +5,19 @@
  * named rather than half-way through a command.
  */
 import * as path from 'node:path';
-import { parse, stringify, TomlError } from 'smol-toml';
+import { createRequire } from 'node:module';
 import { DEFAULT_CHUNKING, validateChunkerParams, type ChunkerParams } from '../core/chunker.js';
 import { ConfigError } from '../core/errors.js';
 import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
 import { LINK_TYPES, type LinkType } from '../workspace/link.js';
 
 type Table = Record<string, unknown>;
+
+// smol-toml is loaded only when a config file has settings in it: most runs
+// (and every `lode status` in a fresh workspace) then skip its import cost.
+type Toml = typeof import('smol-toml');
+let toml: Toml | undefined;
+const loadToml = (): Toml => (toml ??= createRequire(import.meta.url)('smol-toml') as Toml);
 
 /** Settings is the validated view of the configuration lode runs with. */
 export interface Settings {
@@ -109,7 +115,7 @@ export class Config {
 
   private save(scope: 'shared' | 'local'): void {
     const file = scope === 'local' ? this.localFile : this.file;
-    writeFileAtomic(file, stringify(scope === 'local' ? this.local : this.shared) + '\n', { durable: true, mode: scope === 'local' ? 0o600 : 0o644 });
+    writeFileAtomic(file, loadToml().stringify(scope === 'local' ? this.local : this.shared) + '\n', { durable: true, mode: scope === 'local' ? 0o600 : 0o644 });
   }
 
   /** settings validates and returns the effective settings. */
@@ -153,6 +159,9 @@ export class Config {
 function parseFile(file: string): Table {
   const text = readFileOrUndefined(file)?.toString('utf8');
   if (text === undefined) return {};
+  // Blank lines and comments only: nothing to parse.
+  if (/^(\s*(#[^\n]*)?\n?)*$/.test(text)) return {};
+  const { parse, TomlError } = loadToml();
   try {
     return parse(text) as Table;
   } catch (e) {

@@ -27,9 +27,26 @@ export interface WorkspaceComparison {
   statClean: number;
 }
 
+/**
+ * sameTime compares a nanosecond time from the index with a float-ms stat
+ * time, to the microsecond (the float's precision). Two writes of one file a
+ * microsecond apart, both before the index was written, cannot both have
+ * been seen by `add`, which reads for longer than that.
+ */
+function sameTime(ns: bigint, ms: number): boolean {
+  return Math.abs(Number(ns) / 1e6 - ms) < 0.001;
+}
+
 /** statMatches says whether a file's stat is the one recorded, and not racy. */
 export function statMatches(e: IndexEntry, f: WorkFile, stampNs: bigint): boolean {
-  return e.size === f.size && e.mtimeNs === f.mtimeNs && e.ctimeNs === f.ctimeNs && e.ino === f.ino && e.exec === f.exec && e.mtimeNs < stampNs;
+  return (
+    e.size === f.size &&
+    e.exec === f.exec &&
+    Number(e.ino) === f.ino &&
+    sameTime(e.mtimeNs, f.mtimeMs) &&
+    sameTime(e.ctimeNs, f.ctimeMs) &&
+    e.mtimeNs < stampNs
+  );
 }
 
 /** xxhFile returns the xxh64 of a file's content (loadXxhash must have run). */
@@ -90,10 +107,15 @@ export async function compareWorkspace(root: string, index: IndexData, scan: Sca
       same = false;
     }
     if (same) {
-      e.mtimeNs = f.mtimeNs;
-      e.ctimeNs = f.ctimeNs;
-      e.ino = f.ino;
-      out.refreshed++;
+      try {
+        const st = fs.lstatSync(path.join(root, f.path), { bigint: true });
+        e.mtimeNs = st.mtimeNs;
+        e.ctimeNs = st.ctimeNs;
+        e.ino = st.ino;
+        out.refreshed++;
+      } catch {
+        out.modified.push(f);
+      }
     } else out.modified.push(f);
   }
   const found = out.statClean + out.refreshed + out.modified.length;

@@ -3,7 +3,9 @@
  * binary file. Each tracked file has its path, content ID, size and the stat
  * it was hashed at (mtime and ctime in ns, inode), so `status` re-hashes only
  * what changed. An xxh64 of the whole file closes it; a torn or edited index
- * is refused rather than trusted. Layout in docs/formats.md.
+ * is refused rather than trusted. The root tree ID of the entries is kept in
+ * the header so comparing the index with HEAD costs nothing. Layout in
+ * docs/formats.md.
  */
 import * as fs from 'node:fs';
 import { loadXxhash, xxh64 } from '../core/checksum.js';
@@ -11,6 +13,7 @@ import { CorruptObjectError } from '../core/errors.js';
 import { bytesToId, idToBytes, type ObjectId } from '../core/id.js';
 import { comparePaths } from '../core/paths.js';
 import { errnoCode, writeFileAtomic } from '../storage/atomic.js';
+import { buildTrees } from '../graph/trees.js';
 
 const MAGIC = 0x4c4f4449; // "LODI"
 const VERSION = 1;
@@ -37,6 +40,12 @@ export interface IndexData {
   entries: IndexEntry[];
   /** mtime of the index file when it was read (ns); entries at or after it are "racy". */
   stampNs: bigint;
+  /**
+   * Root tree ID of the entries, as computed when the index was written, so
+   * `status` can compare the index with HEAD without rebuilding trees.
+   * Filled in by readIndex; ignored by writeIndex (which recomputes it).
+   */
+  tree?: ObjectId;
 }
 
 export function emptyIndex(): IndexData {
@@ -60,12 +69,13 @@ export async function readIndex(file: string): Promise<IndexData> {
       path: file,
       hint: 'move it aside and run `lode checkout --force HEAD` to rebuild it from the last commit (staged changes are lost)',
     });
-  if (buf.length < 24) throw fail('too short');
+  if (buf.length < 56) throw fail('too short');
   const body = buf.subarray(0, buf.length - 8);
   if (xxh64(body) !== buf.readBigUInt64BE(buf.length - 8)) throw fail('checksum mismatch');
   if (buf.readUInt32BE(0) !== MAGIC) throw fail('bad magic');
   if (buf.readUInt8(4) !== VERSION) throw fail(`unknown version ${buf.readUInt8(4)}`);
-  let pos = 8;
+  const tree = bytesToId(buf, 8);
+  let pos = 40;
   const str = () => {
     const len = buf.readUInt16BE(pos);
     pos += 2;
@@ -102,7 +112,7 @@ export async function readIndex(file: string): Promise<IndexData> {
     throw fail('truncated');
   }
   if (pos !== body.length) throw fail('trailing bytes');
-  return { datasets, entries, stampNs };
+  return { datasets, entries, stampNs, tree };
 }
 
 /**
@@ -111,7 +121,8 @@ export async function readIndex(file: string): Promise<IndexData> {
  */
 export async function writeIndex(file: string, data: IndexData, tmpDir?: string): Promise<void> {
   await loadXxhash();
-  let size = 8 + 4 + 4 + 8;
+  const tree = buildTrees(data.entries).root;
+  let size = 8 + 32 + 4 + 4 + 8;
   const datasetBufs = data.datasets.map((d) => Buffer.from(d, 'utf8'));
   for (const d of datasetBufs) size += 2 + d.length;
   const pathBufs = data.entries.map((e) => Buffer.from(e.path, 'utf8'));
@@ -119,7 +130,8 @@ export async function writeIndex(file: string, data: IndexData, tmpDir?: string)
   const buf = Buffer.alloc(size);
   buf.writeUInt32BE(MAGIC, 0);
   buf.writeUInt8(VERSION, 4);
-  let pos = 8;
+  idToBytes(tree).copy(buf, 8);
+  let pos = 40;
   buf.writeUInt32BE(datasetBufs.length, pos);
   pos += 4;
   for (const d of datasetBufs) {
