@@ -97,21 +97,23 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     for (const f of ws.comparison.untracked) wsState.set(f.path, 'untracked');
     const stateOf = (p: string): WsState => wsState.get(p) ?? (iFiles.has(p) ? 'clean' : 'absent');
 
-    const switching = !pathMode && options.rev !== undefined;
+    // `lode checkout HEAD` restores, like no revision at all; anything else switches.
+    const switching = !pathMode && options.rev !== undefined && options.rev !== 'HEAD';
     const same = (a: { id: ObjectId; exec: boolean } | undefined, b: { id: ObjectId; exec: boolean } | undefined) =>
       a === b || (a !== undefined && b !== undefined && a.id === b.id && a.exec === b.exec);
 
     // Files on disk that may already hold the target content: hash them (not store) before calling them a conflict.
     await loadXxhash();
     const hasher = new Ingester(repo.settings.chunking, undefined);
-    const diskMatches = (p: string, t: FileEntry) => {
+    const diskMatches = (p: string, t: FileEntry): IndexEntry | undefined => {
       const f = ws.scan.files.get(p);
-      if (!f || f.size !== t.size) return false;
+      if (!f || f.size !== t.size) return undefined;
       try {
         const r = hasher.ingest(repo.abs(p), p);
-        return r.id === t.id && r.exec === t.exec;
+        if (r.id !== t.id || r.exec !== t.exec) return undefined;
+        return { path: p, kind: r.kind, id: r.id, size: r.size, exec: r.exec, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino, xxh: r.xxh };
       } catch {
-        return false;
+        return undefined;
       }
     };
 
@@ -140,9 +142,14 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
           unchanged++;
           continue;
         }
-        if ((st === 'modified' || st === 'untracked') && diskMatches(p, t)) {
-          writes.push(t); // rewriting identical bytes loses nothing and refreshes the index entry
-          continue;
+        if (st === 'modified' || st === 'untracked') {
+          // The bytes on disk may already be the target's: then there is nothing to overwrite.
+          const adopted = diskMatches(p, t);
+          if (adopted) {
+            keep.push(adopted);
+            unchanged++;
+            continue;
+          }
         }
         if (st === 'modified' || st === 'untracked' || (staged && st !== 'absent')) conflicts.push(p);
         else if (staged && !same(i, t)) conflicts.push(p);
@@ -251,12 +258,14 @@ function dedupe(entries: IndexEntry[]): IndexEntry[] {
 
 /**
  * blockingPath returns a path that stops `p` from being written: a directory
- * at `p`, or a non-directory at one of its parents that is not being removed.
+ * at `p` holding anything but files being removed (those go first, and the
+ * emptied directory is pruned), or a non-directory at one of its parents that
+ * is not being removed.
  */
 function blockingPath(repo: Repository, p: string, removing: Set<string>, files: Map<string, unknown>): string | undefined {
   if (!files.has(p)) {
     try {
-      if (fs.lstatSync(repo.abs(p)).isDirectory()) return p;
+      if (fs.lstatSync(repo.abs(p)).isDirectory() && !holdsOnlyRemoved(repo.abs(p), p, removing)) return p;
     } catch {
       // absent: fine
     }
@@ -274,6 +283,15 @@ function blockingPath(repo: Repository, p: string, removing: Set<string>, files:
     dir = parentPath(dir);
   }
   return undefined;
+}
+
+/** holdsOnlyRemoved says whether every entry beneath directory `abs` (repo path `rel`) is a file in `removing`. */
+function holdsOnlyRemoved(abs: string, rel: string, removing: Set<string>): boolean {
+  for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
+    const r = `${rel}/${d.name}`;
+    if (d.isDirectory() ? !holdsOnlyRemoved(path.join(abs, d.name), r, removing) : !(d.isFile() && removing.has(r))) return false;
+  }
+  return true;
 }
 
 /** clearBlocker removes whatever stands at `p` (only with --force). */

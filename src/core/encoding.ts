@@ -177,12 +177,14 @@ export function encodeTree(entries: readonly TreeEntry[]): Buffer {
     if (prev && Buffer.compare(prev, name) >= 0) throw new RangeError(`tree entries not sorted/unique at ${JSON.stringify(e.name)}`);
     prev = name;
     // A length check only: IDs here come from hashing, and a full regex per entry costs more than encoding it.
-    if (e.id.length !== 64) throw new RangeError(`tree entry ${e.name}: bad id ${e.id}`);
+    // Buffer.from(hex) stops at the first non-hex digit, so the byte count also catches a malformed ID.
+    const idBytes = idToBytes(e.id);
+    if (e.id.length !== 64 || idBytes.length !== ID_BYTES) throw new RangeError(`tree entry ${e.name}: bad id ${e.id}`);
     w.byte(KIND_BYTE[e.kind]);
     w.byte(e.exec && e.kind !== 'tree' ? 1 : 0);
     w.varint(e.size);
     if (e.kind === 'tree') w.varint(e.files);
-    w.bytes(idToBytes(e.id));
+    w.bytes(idBytes);
     w.varint(name.length);
     w.bytes(name);
   }
@@ -206,6 +208,8 @@ export function decodeTree(buf: Uint8Array, id?: ObjectId): TreeEntry[] {
   r.pos = 4;
   if (r.byte() !== FORMAT_VERSION) throw fail('unknown tree format version');
   const count = r.varint();
+  // Every entry takes bytes: a larger count is corrupt, and must not reach new Array().
+  if (count > buf.length - r.pos) throw fail('entry count larger than the object');
   const out: TreeEntry[] = new Array(count);
   let prev: Uint8Array | undefined;
   const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -263,6 +267,7 @@ export function decodeChunkList(buf: Uint8Array, id?: ObjectId): ChunkList {
   if (r.byte() !== FORMAT_VERSION) throw fail('unknown chunk list version');
   const size = r.varint();
   const count = r.varint();
+  if (count > buf.length - r.pos) throw fail('chunk count larger than the object');
   const chunks: Chunk[] = new Array(count);
   let total = 0;
   for (let i = 0; i < count; i++) {
@@ -371,7 +376,7 @@ export function decodeCommit(buf: Uint8Array, id?: ObjectId): Commit {
     }
   }
   if (c.tree === undefined || c.author === undefined || c.time === undefined) throw fail('missing tree, author or time');
-  return {
+  const commit: Commit = {
     tree: c.tree,
     parents: c.parents,
     author: c.author,
@@ -380,4 +385,15 @@ export function decodeCommit(buf: Uint8Array, id?: ObjectId): Commit {
     datasets: c.datasets,
     message,
   };
+  // Only what encodeCommit writes is a commit: another spelling of the same one
+  // (a padded time, unsorted datasets, an unnormalised message) would have a
+  // second ID, and a time past 2^53 or a '\r' in a header could not be written back.
+  let canonical: Buffer | undefined;
+  try {
+    canonical = encodeCommit(commit);
+  } catch {
+    // encodeCommit refuses a value: not canonical either.
+  }
+  if (!canonical?.equals(buf)) throw fail('not in canonical form');
+  return commit;
 }

@@ -67,7 +67,7 @@ export async function readIndex(file: string): Promise<IndexData> {
   const fail = (why: string) =>
     new CorruptObjectError(`the index ${file} is corrupt: ${why}`, {
       path: file,
-      hint: 'move it aside and run `lode checkout --force HEAD` to rebuild it from the last commit (staged changes are lost)',
+      hint: `move it aside (mv ${file} ${file}.bad), then run \`lode checkout --force HEAD\` to rebuild it from the last commit (staged changes are lost)`,
     });
   if (buf.length < 56) throw fail('too short');
   const body = buf.subarray(0, buf.length - 8);
@@ -84,13 +84,15 @@ export async function readIndex(file: string): Promise<IndexData> {
     return s;
   };
   const datasets: string[] = [];
-  const nd = buf.readUInt32BE(pos);
-  pos += 4;
-  for (let i = 0; i < nd; i++) datasets.push(str());
-  const ne = buf.readUInt32BE(pos);
-  pos += 4;
-  const entries: IndexEntry[] = new Array(ne);
+  let entries: IndexEntry[];
   try {
+    const nd = buf.readUInt32BE(pos);
+    pos += 4;
+    for (let i = 0; i < nd; i++) datasets.push(str());
+    const ne = buf.readUInt32BE(pos);
+    pos += 4;
+    if (ne > body.length / 44) throw fail('entry count larger than the file');
+    entries = new Array(ne);
     for (let i = 0; i < ne; i++) {
       const path = str();
       const kindByte = buf[pos];

@@ -1,0 +1,257 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadXxhash, xxh64 } from '../core/checksum.js';
+import { CorruptObjectError } from '../core/errors.js';
+import { sha256 } from '../core/id.js';
+import { comparePaths } from '../core/paths.js';
+import { buildTrees } from '../graph/trees.js';
+import { emptyIndex, readIndex, writeIndex, type IndexData, type IndexEntry } from './index-file.js';
+
+let dir: string;
+let counter = 0;
+/** A fresh file name in the test's temp directory. */
+const freshFile = () => path.join(dir, `index-${++counter}`);
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lode-index-test-'));
+  await loadXxhash();
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const U64_MAX = 2n ** 64n - 1n;
+
+function entry(p: string, n: number, extra: Partial<IndexEntry> = {}): IndexEntry {
+  return {
+    path: p,
+    kind: n % 2 === 0 ? 'blob' : 'chunked',
+    id: sha256(Buffer.from(p)),
+    size: n * 1000,
+    exec: n % 3 === 0,
+    mtimeNs: 1_700_000_000_123_456_789n + BigInt(n),
+    ctimeNs: 1_700_000_001_000_000_000n + BigInt(n),
+    ino: 1n << BigInt(40 + (n % 20)),
+    xxh: U64_MAX - BigInt(n),
+    ...extra,
+  };
+}
+
+/** A small index with unicode paths, extreme bigints and every kind and flag. */
+const SAMPLE: IndexData = {
+  datasets: ['data', 'labels.csv', 'ünïcødé'],
+  entries: [
+    entry('data/a.bin', 0, { mtimeNs: 0n, ctimeNs: 0n, ino: 0n, xxh: 0n, size: 0 }),
+    entry('data/images/\u{1F600}.png', 1, { mtimeNs: U64_MAX, ctimeNs: U64_MAX, ino: U64_MAX, size: Number.MAX_SAFE_INTEGER }),
+    entry('data/images/é.png', 2),
+    entry('data/z', 3),
+    entry('labels.csv', 4),
+    entry('ünïcødé/\u4e2d\u6587.txt', 5),
+  ].sort((a, b) => comparePaths(a.path, b.path)),
+  stampNs: 0n,
+};
+
+async function expectCorrupt(file: string, why?: RegExp): Promise<void> {
+  const err = await readIndex(file).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CorruptObjectError);
+  expect((err as CorruptObjectError).path).toBe(file);
+  if (why) expect((err as Error).message).toMatch(why);
+}
+
+/** withChecksum closes `body` with a fresh xxh64, so the parser, not the checksum, must catch what is wrong. */
+function withChecksum(body: Buffer): Buffer {
+  const out = Buffer.alloc(body.length + 8);
+  body.copy(out);
+  out.writeBigUInt64BE(xxh64(body), body.length);
+  return out;
+}
+
+// ---------------------------------------------------------------- arbitraries
+
+const component = fc.constantFrom('a', 'b', 'a.b', 'é', '\u{1F600}', 'Z 1', '\uFF21');
+const u64 = fc.bigInt({ min: 0n, max: U64_MAX });
+
+/** Unique, sorted paths of 1-3 components, none of them both a file and a directory. */
+const paths = fc
+  .uniqueArray(fc.array(component, { minLength: 1, maxLength: 3 }).map((cs) => cs.join('/')), { maxLength: 12 })
+  .map((ps) => ps.filter((p) => !ps.some((q) => q.startsWith(`${p}/`))).sort(comparePaths));
+
+const indexData: fc.Arbitrary<IndexData> = fc
+  .record({
+    datasets: fc.uniqueArray(fc.string({ unit: 'grapheme', maxLength: 10 }), { maxLength: 3 }).map((d) => d.sort()),
+    paths,
+  })
+  .chain(({ datasets, paths }) =>
+    fc
+      .tuple(
+        ...paths.map((p) =>
+          fc.record({
+            path: fc.constant(p),
+            kind: fc.constantFrom('blob' as const, 'chunked' as const),
+            id: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex')),
+            size: fc.maxSafeNat(),
+            exec: fc.boolean(),
+            mtimeNs: u64,
+            ctimeNs: u64,
+            ino: u64,
+            xxh: u64,
+          }),
+        ),
+      )
+      .map((entries) => ({ datasets, entries, stampNs: 0n })),
+  );
+
+// ---------------------------------------------------------------- tests
+
+describe('index file', () => {
+  it('reads back what was written: datasets, unicode paths, 64-bit fields', async () => {
+    const file = freshFile();
+    await writeIndex(file, SAMPLE);
+    const back = await readIndex(file);
+    expect(back.datasets).toEqual(SAMPLE.datasets);
+    expect(back.entries).toStrictEqual(SAMPLE.entries);
+    expect(back.stampNs).toBe(fs.statSync(file, { bigint: true }).mtimeNs);
+    expect(back.tree).toBe(buildTrees(SAMPLE.entries).root);
+  });
+
+  it('round-trips any valid index', async () => {
+    const file = freshFile();
+    await fc.assert(
+      fc.asyncProperty(indexData, async (data) => {
+        await writeIndex(file, data);
+        const back = await readIndex(file);
+        expect(back.datasets).toEqual(data.datasets);
+        expect(back.entries).toStrictEqual(data.entries);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('reads a missing file as an empty index', async () => {
+    expect(await readIndex(path.join(dir, 'no-such-index'))).toEqual(emptyIndex());
+  });
+
+  it('rewrites an existing index in place', async () => {
+    const file = freshFile();
+    await writeIndex(file, SAMPLE);
+    await writeIndex(file, { datasets: ['x'], entries: [entry('x', 7)], stampNs: 0n });
+    const back = await readIndex(file);
+    expect(back.datasets).toEqual(['x']);
+    expect(back.entries.map((e) => e.path)).toEqual(['x']);
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith(`${path.basename(file)}.`) || n.startsWith('.'))).toEqual([]);
+  });
+
+  it('refuses to write unsorted or duplicate paths, leaving the old index as it was', async () => {
+    const file = freshFile();
+    await writeIndex(file, SAMPLE);
+    const before = fs.readFileSync(file);
+    await expect(writeIndex(file, { datasets: [], entries: [entry('b', 1), entry('a', 2)], stampNs: 0n })).rejects.toThrow(RangeError);
+    await expect(writeIndex(file, { datasets: [], entries: [entry('a', 1), entry('a', 2)], stampNs: 0n })).rejects.toThrow(RangeError);
+    // comparePaths order, not string order: 'a/b' sorts before 'a.b'.
+    await expect(writeIndex(file, { datasets: [], entries: [entry('a.b', 1), entry('a/b', 2)], stampNs: 0n })).rejects.toThrow(RangeError);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('refuses a file with any byte flipped', async () => {
+    const file = freshFile();
+    await writeIndex(file, SAMPLE);
+    const good = fs.readFileSync(file);
+    const bad = freshFile();
+    // Every position: the file is a few hundred bytes, and the trailer counts too.
+    for (let pos = 0; pos < good.length; pos++) {
+      for (const mask of [0x01, 0x80, 0xff]) {
+        const copy = Buffer.from(good);
+        copy[pos] ^= mask;
+        fs.writeFileSync(bad, copy);
+        await expectCorrupt(bad);
+      }
+    }
+  });
+
+  it('refuses a truncated file, at every length', async () => {
+    const file = freshFile();
+    await writeIndex(file, SAMPLE);
+    const good = fs.readFileSync(file);
+    const bad = freshFile();
+    for (let n = 0; n < good.length; n++) {
+      fs.writeFileSync(bad, good.subarray(0, n));
+      await expectCorrupt(bad);
+    }
+  });
+
+  it('refuses a file with bytes appended', async () => {
+    const file = freshFile();
+    await writeIndex(file, SAMPLE);
+    fs.appendFileSync(file, Buffer.from([0]));
+    await expectCorrupt(file);
+  });
+
+  describe('with a valid checksum over malformed contents', () => {
+    let good: Buffer;
+    beforeAll(async () => {
+      const file = freshFile();
+      await writeIndex(file, { datasets: ['d'], entries: [entry('d/x', 0)], stampNs: 0n });
+      good = fs.readFileSync(file);
+    });
+    // Layout: magic(4) version(1) pad(3) tree(32) datasetCount(4) [len(2) bytes]* entryCount(4) ...
+    const DATASETS_AT = 40;
+    const ENTRIES_AT = DATASETS_AT + 4 + 2 + 1;
+    const body = () => Buffer.from(good.subarray(0, good.length - 8));
+
+    it('the layout assumed below matches what writeIndex wrote', () => {
+      expect(good.readUInt32BE(DATASETS_AT)).toBe(1);
+      expect(good.readUInt32BE(ENTRIES_AT)).toBe(1);
+    });
+
+    it('refuses a bad magic or version', async () => {
+      const file = freshFile();
+      const b = body();
+      b.write('XODI', 0, 'latin1');
+      fs.writeFileSync(file, withChecksum(b));
+      await expectCorrupt(file, /magic/);
+      const v = body();
+      v[4] = 2;
+      fs.writeFileSync(file, withChecksum(v));
+      await expectCorrupt(file, /version/);
+    });
+
+    it('refuses counts and lengths that run past the end', async () => {
+      const file = freshFile();
+      for (const [at, write] of [
+        [DATASETS_AT, (b: Buffer) => b.writeUInt32BE(0xffffffff, DATASETS_AT)],
+        [DATASETS_AT + 4, (b: Buffer) => b.writeUInt16BE(0xffff, DATASETS_AT + 4)],
+        [ENTRIES_AT, (b: Buffer) => b.writeUInt32BE(0xffffffff, ENTRIES_AT)],
+        [ENTRIES_AT, (b: Buffer) => b.writeUInt32BE(2, ENTRIES_AT)],
+        [ENTRIES_AT + 4, (b: Buffer) => b.writeUInt16BE(0xffff, ENTRIES_AT + 4)],
+      ] as const) {
+        const b = body();
+        write(b);
+        fs.writeFileSync(file, withChecksum(b));
+        await expectCorrupt(file);
+        expect(at).toBeGreaterThan(0);
+      }
+    });
+
+    it('refuses an unknown entry kind', async () => {
+      const file = freshFile();
+      const b = body();
+      const kindAt = ENTRIES_AT + 4 + 2 + Buffer.byteLength('d/x');
+      expect(b[kindAt]).toBe(0x62);
+      b[kindAt] = 0x74;
+      fs.writeFileSync(file, withChecksum(b));
+      await expectCorrupt(file, /kind/);
+    });
+
+    it('refuses bytes after the last entry', async () => {
+      const file = freshFile();
+      fs.writeFileSync(file, withChecksum(Buffer.concat([body(), Buffer.from([0, 0, 0, 0])])));
+      await expectCorrupt(file, /trailing/);
+    });
+  });
+});
