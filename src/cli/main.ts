@@ -27,6 +27,14 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     io.out(VERSION);
     return EXIT.OK;
   }
+  // Ctrl-C or a kill: exit through process.exit so 'exit' handlers run and the
+  // repository lock is released. Writes are atomic, so stopping anywhere is safe.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      io.err(`\ninterrupted (${signal}): nothing half-written was kept`);
+      process.exit(EXIT.INTERRUPTED);
+    });
+  }
   const { run } = await import('./program.js');
   return run(argv, io, VERSION);
 }

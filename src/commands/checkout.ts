@@ -278,7 +278,8 @@ function blockingPath(repo: Repository, p: string, removing: Set<string>, files:
       if (st.isDirectory()) return undefined;
       return dir;
     } catch (e) {
-      if (errnoCode(e) !== 'ENOENT') throw e;
+      // ENOTDIR: a file further up stands in the way; the next step up finds it.
+      if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw e;
     }
     dir = parentPath(dir);
   }

@@ -157,7 +157,10 @@ export function scanRoots(root: string, roots: readonly string[], rules = new Ig
       }
       throw e;
     }
-    if (r !== '' && rules.ignoresWithParents(r, st.isDirectory())) continue;
+    if (r !== '' && rules.ignoresWithParents(r, st.isDirectory())) {
+      skipped.push({ path: r, reason: `ignored by ${IGNORE_FILE}` });
+      continue;
+    }
     if (st.isDirectory()) walk(r, abs);
     else addFile(r, abs);
   }
