@@ -78,14 +78,17 @@ export function diffTrees(src: TreeSource, a: ObjectId | undefined, b: ObjectId 
     if (x && y && x.id === y.id && x.kind === y.kind && x.exec === y.exec) return;
     if (xDir && yDir) return rec(x!.id, y!.id, path);
     // A file replaced by a directory (or the reverse) is a deletion plus additions.
+    // The directory let `path` through the filter; its file side must pass on its own.
+    const fileWanted = wanted(path, false);
     if (x) {
       if (xDir) addAll('deleted', x.id, path);
-      else if (!y || yDir) out.push({ status: 'deleted', path, old: side(x) });
+      else if ((!y || yDir) && fileWanted) out.push({ status: 'deleted', path, old: side(x) });
     }
     if (y) {
       if (yDir) addAll('added', y.id, path);
-      else if (!x || xDir) out.push({ status: 'added', path, new: side(y) });
-      else out.push({ status: 'modified', path, old: side(x!), new: side(y) });
+      else if (!x || xDir) {
+        if (fileWanted) out.push({ status: 'added', path, new: side(y) });
+      } else out.push({ status: 'modified', path, old: side(x!), new: side(y) });
     }
   };
   rec(a, b, '');
@@ -96,6 +99,8 @@ export function diffTrees(src: TreeSource, a: ObjectId | undefined, b: ObjectId 
 /**
  * pairRenames turns a deletion and an addition with the same content ID into
  * one rename; each deleted file pairs at most once, preferring the same base name.
+ * Pairs depend only on the order of the additions and of the deletions among
+ * themselves, so diff(b, a) pairs exactly as diff(a, b) does.
  */
 export function pairRenames(changes: Change[]): Change[] {
   const deleted = new Map<ObjectId, Change[]>();
@@ -105,19 +110,25 @@ export function pairRenames(changes: Change[]): Change[] {
     else deleted.set(c.old!.id, [c]);
   }
   if (deleted.size === 0) return changes;
+  const base = (path: string) => path.slice(path.lastIndexOf('/') + 1);
   const used = new Set<Change>();
+  const pairs = new Map<Change, Change>();
+  // Same base names first, in a pass of their own: pairing greedily in one pass
+  // lets an earlier addition take the deletion a later one matches by name.
+  for (const sameName of [true, false]) {
+    for (const c of changes) {
+      if (c.status !== 'added' || pairs.has(c)) continue;
+      const match = deleted.get(c.new!.id)?.find((d) => !used.has(d) && (!sameName || base(d.path) === base(c.path)));
+      if (!match) continue;
+      used.add(match);
+      pairs.set(c, match);
+    }
+  }
   const out: Change[] = [];
   for (const c of changes) {
     if (c.status !== 'added') continue;
-    const candidates = deleted.get(c.new!.id)?.filter((d) => !used.has(d));
-    if (!candidates || candidates.length === 0) {
-      out.push(c);
-      continue;
-    }
-    const base = c.path.slice(c.path.lastIndexOf('/') + 1);
-    const match = candidates.find((d) => d.path.slice(d.path.lastIndexOf('/') + 1) === base) ?? candidates[0];
-    used.add(match);
-    out.push({ status: 'renamed', path: c.path, oldPath: match.path, old: match.old, new: c.new });
+    const match = pairs.get(c);
+    out.push(match ? { status: 'renamed', path: c.path, oldPath: match.path, old: match.old, new: c.new } : c);
   }
   for (const c of changes) if (c.status === 'modified' || (c.status === 'deleted' && !used.has(c))) out.push(c);
   return out;

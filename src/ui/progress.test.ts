@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ProgressEvent } from '../core/progress.js';
 import {
   chooseProgressMode,
@@ -67,18 +67,51 @@ describe('chooseProgressMode', () => {
 });
 
 describe('plain reporter', () => {
-  it('throttles a flood of events to a few lines and always prints the summary', async () => {
+  it('throttles a flood of events to a few lines and prints the summary of a long phase', async () => {
     const { stream, text } = fakeStream();
-    const r = createPlainReporter(stream);
+    const clock = manualClock();
+    const r = createPlainReporter(stream, { now: clock.now });
     const n = 10_000;
+    // 10,000 events over 2.5 simulated seconds.
     for (let i = 1; i <= n; i++) {
+      clock.set(i / 4);
       r.sink({ phase: 'hash', done: i, total: n, bytes: i * 1024, totalBytes: n * 1024 });
     }
     r.sink({ phase: 'hash', done: n, total: n, bytes: n * 1024, totalBytes: n * 1024, finished: true });
     await r.close();
     const out = lines(text());
-    expect(out.length).toBeLessThanOrEqual(3);
-    expect(out.at(-1)).toMatch(/^adding: 10,000 files, 9\.8 MiB in \d+\.\d s$/);
+    expect(out.length).toBe(3);
+    expect(out.at(-1)).toBe('adding: 10,000 files, 9.8 MiB in 2.5 s');
+  });
+
+  it('prints nothing at all for a flood of events that is over quickly', async () => {
+    const { stream, text } = fakeStream();
+    const clock = manualClock();
+    const r = createPlainReporter(stream, { now: clock.now });
+    const n = 10_000;
+    // The same flood, over in 999 simulated milliseconds: no progress line, no summary.
+    for (let i = 1; i <= n; i++) {
+      clock.set(Math.floor((i * 999) / n));
+      r.sink({ phase: 'hash', done: i, total: n, bytes: i * 1024, totalBytes: n * 1024, finished: i === n });
+    }
+    await r.close();
+    expect(text()).toBe('');
+  });
+
+  it('gives a summary to a phase that lasted exactly intervalMs, and none to one a millisecond shorter', async () => {
+    for (const [ms, expected] of [
+      [250, ['checking out: 3 files in 0.3 s']],
+      [249, []],
+    ] as const) {
+      const { stream, text } = fakeStream();
+      const clock = manualClock(10_000);
+      const r = createPlainReporter(stream, { now: clock.now, intervalMs: 250 });
+      r.sink({ phase: 'checkout', done: 1, total: 3 });
+      clock.set(10_000 + ms);
+      r.sink({ phase: 'checkout', done: 3, total: 3, finished: true });
+      await r.close();
+      expect(lines(text())).toEqual(expected);
+    }
   });
 
   it('prints at most one line per second per phase', async () => {
@@ -136,24 +169,43 @@ describe('plain reporter', () => {
     const clock = manualClock();
     const r = createPlainReporter(stream, { now: clock.now });
     r.sink({ phase: 'scan', done: 1 });
-    clock.set(200);
+    clock.set(1_200);
     r.sink({ phase: 'scan', done: 1_234, finished: true });
     r.sink({ phase: 'push', done: 0, total: 3, bytes: 0, totalBytes: 3 * MiB });
-    clock.set(700);
+    clock.set(1_700);
     r.sink({ phase: 'push', done: 1, total: 3, bytes: 1 * MiB, totalBytes: 3 * MiB, finished: false });
-    clock.set(1_300);
+    clock.set(2_300);
     r.sink({ phase: 'push', done: 3, total: 3, bytes: 3 * MiB, totalBytes: 3 * MiB, finished: true });
     await r.close();
     expect(lines(text())).toEqual([
-      'scanning: 1,234 files in 0.2 s',
+      'scanning: 1,234 files in 1.2 s',
       'pushing: 3 objects, 3.0 MiB in 1.1 s',
     ]);
   });
 
+  it('summarises only the phases that took long, each by its own clock', async () => {
+    const { stream, text } = fakeStream();
+    const clock = manualClock();
+    const r = createPlainReporter(stream, { now: clock.now });
+    r.sink({ phase: 'scan', done: 1 });
+    clock.set(200);
+    r.sink({ phase: 'scan', done: 1_234, finished: true }); // 0.2 s: quick, no summary
+    r.sink({ phase: 'hash', done: 0, total: 2, bytes: 0, totalBytes: 2 * MiB });
+    clock.set(1_700);
+    r.sink({ phase: 'hash', done: 2, total: 2, bytes: 2 * MiB, totalBytes: 2 * MiB, finished: true }); // 1.5 s
+    r.sink({ phase: 'checkout', done: 0, total: 1 });
+    clock.set(1_900);
+    r.sink({ phase: 'checkout', done: 1, total: 1, finished: true }); // 0.2 s again, though 1.9 s since the start
+    await r.close();
+    expect(lines(text())).toEqual(['adding: 2 files, 2.0 MiB in 1.5 s']);
+  });
+
   it('gives no summary to an unfinished phase and ignores events after close', async () => {
     const { stream, text } = fakeStream();
-    const r = createPlainReporter(stream);
+    const clock = manualClock();
+    const r = createPlainReporter(stream, { now: clock.now });
     r.sink({ phase: 'fsck', done: 10, total: 100 });
+    clock.set(5_000); // long enough that finishing would earn a summary
     await r.close();
     await r.close(); // idempotent
     r.sink({ phase: 'fsck', done: 100, total: 100, finished: true });
@@ -161,13 +213,21 @@ describe('plain reporter', () => {
   });
 
   it('never throws, even when the stream does', () => {
+    let writes = 0;
     const broken = {
       write() {
+        writes++;
         throw new Error('EPIPE');
       },
     };
-    const r = createPlainReporter(broken);
-    expect(() => r.sink({ phase: 'pull', done: 1, total: 1, finished: true })).not.toThrow();
+    const clock = manualClock();
+    const r = createPlainReporter(broken, { now: clock.now });
+    expect(() => r.sink({ phase: 'pull', done: 0, total: 2 })).not.toThrow();
+    clock.set(1_000);
+    expect(() => r.sink({ phase: 'pull', done: 1, total: 2 })).not.toThrow(); // a progress line
+    clock.set(2_000);
+    expect(() => r.sink({ phase: 'pull', done: 2, total: 2, finished: true })).not.toThrow(); // the summary
+    expect(writes).toBe(2);
     expect(() => r.sink(null as unknown as ProgressEvent)).not.toThrow();
   });
 });
@@ -181,12 +241,35 @@ describe('createProgressReporter', () => {
     expect(text()).toBe('');
   });
 
-  it("'plain' writes lines", async () => {
-    const { stream, text } = fakeStream();
-    const r = await createProgressReporter('plain', stream);
-    r.sink({ phase: 'hash', done: 5, total: 5, finished: true });
-    await r.close();
-    expect(text()).toMatch(/^adding: 5 files in \d\.\d s\n$/);
+  it("'plain' writes a summary line for a long phase", async () => {
+    // createProgressReporter takes no clock: fake Date instead, before the reporter reads it.
+    vi.useFakeTimers({ now: 0, toFake: ['Date'] });
+    try {
+      const { stream, text } = fakeStream();
+      const r = await createProgressReporter('plain', stream);
+      r.sink({ phase: 'hash', done: 1, total: 5 });
+      vi.setSystemTime(1_500);
+      r.sink({ phase: 'hash', done: 5, total: 5, finished: true });
+      await r.close();
+      expect(text()).toBe('adding: 5 files in 1.5 s\n');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("'plain' writes nothing for a quick phase", async () => {
+    vi.useFakeTimers({ now: 0, toFake: ['Date'] });
+    try {
+      const { stream, text } = fakeStream();
+      const r = await createProgressReporter('plain', stream);
+      r.sink({ phase: 'hash', done: 1, total: 5 });
+      vi.setSystemTime(999);
+      r.sink({ phase: 'hash', done: 5, total: 5, finished: true });
+      await r.close();
+      expect(text()).toBe('');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("'tty' renders with ink, shows the phase and unmounts", async () => {

@@ -1,0 +1,1086 @@
+#!/usr/bin/env node
+// lode benchmark: generates its own workloads in a temp directory, runs the
+// real CLI (bin/lode.js) as child processes, and prints tables plus ratios
+// measured in the same run (so numbers from different machines stay
+// comparable through their ceilings).
+//
+//   node bench/run.js            full sizes: A = 20,000 x 4 KiB, B = 2 x 512 MiB
+//   node bench/run.js --quick    smoke test: A = 2,000 x 4 KiB, B = 2 x 64 MiB (< 1 min)
+//
+// Options:
+//   --quick        small sizes (also LODE_BENCH_QUICK=1)
+//   --profile      also run `add` (A and B) and `status` under --cpu-prof and
+//                  print the functions with the most self time, per thread
+//   --keep         do not delete the bench directory at the end
+//   --no-json      do not write bench/out/results-<date>.json
+//   -h, --help
+// Environment:
+//   LODE_BENCH_DIR     where to work (default: <os.tmpdir()>/lode-bench-<pid>);
+//                      must be absent or empty; removed again at the end
+//   LODE_BENCH_QUICK=1 same as --quick
+//   LODE_BENCH_NO_TIME=1  do not use /usr/bin/time (poll /proc/<pid>/status VmHWM instead)
+//   LODE_BENCH_IDLE_WAIT=S  before each section wait up to S seconds for other
+//                      processes to leave the CPUs idle (default 30; 0 with --quick)
+//
+// Shared machines: every lode run also records the CPU that *other* processes
+// used meanwhile ("other CPU", in cores, from /proc/stat minus the child's own
+// user+sys time). Rows measured while others kept a core busy are pessimistic;
+// the summary says how loaded the machine was. CPU ceilings are best of 3.
+//
+// What the environment charges, measured in the same run so lode's numbers can
+// be read against it (all three matter on the Firecracker VMs this was built on):
+//  - page cache: inputs are read once right before each section (the VM evicts
+//    page cache idle for about a minute), so reads come from memory;
+//  - fresh memory: writing new data touches pages the host may have taken back
+//    (balloon free-page reporting), which can cost more than hashing them:
+//    see the "write new file" ceilings;
+//  - file creation: ext4 without a journal skips recently deleted inodes by
+//    scanning for them, so creating files soon after deleting many costs up to
+//    ~1 ms each: the "create µs" probe shows the cost at that moment.
+//
+// Plain ESM JavaScript, no build step, no dependencies beyond Node 20.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = path.join(ROOT, 'bin', 'lode.js');
+const NODE = process.execPath;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+// ---------------------------------------------------------------- options
+
+const argv = process.argv.slice(2);
+const flags = new Set(argv);
+if (flags.has('-h') || flags.has('--help')) {
+  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const end = text.findIndex((l) => !l.startsWith('//') && !l.startsWith('#!'));
+  console.log(text.slice(1, end).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
+for (const a of argv) {
+  if (!['--quick', '--profile', '--keep', '--no-json'].includes(a)) {
+    console.error(`bench: unknown option ${a} (try --help)`);
+    process.exit(2);
+  }
+}
+const QUICK = flags.has('--quick') || process.env.LODE_BENCH_QUICK === '1';
+const PROFILE = flags.has('--profile');
+const KEEP = flags.has('--keep');
+const WRITE_JSON = !flags.has('--no-json');
+
+const SIZES = QUICK
+  ? { aFiles: 2000, aFileSize: 4 * KiB, aDirs: 100, bFiles: 2, bFileSize: 64 * MiB, shaBytes: 256 * MiB, startupRuns: 10, statusRuns: 5 }
+  : { aFiles: 20000, aFileSize: 4 * KiB, aDirs: 100, bFiles: 2, bFileSize: 512 * MiB, shaBytes: 1 * GiB, startupRuns: 10, statusRuns: 5 };
+
+const IDLE_WAIT_S = Number(process.env.LODE_BENCH_IDLE_WAIT ?? (QUICK ? 0 : 30));
+const NCPU = os.cpus().length;
+
+const TARGETS = {
+  statusNoopMs: 150,
+  addBShaRatio: 0.4,
+  addBRssMiB: 200,
+};
+
+// ---------------------------------------------------------------- helpers
+
+const hr = () => process.hrtime.bigint();
+const msSince = (t0) => Number(hr() - t0) / 1e6;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const mbps = (bytes, ms) => (ms > 0 ? bytes / 1e6 / (ms / 1000) : NaN);
+
+function fmt(v, digits = 0) {
+  if (v === null || v === undefined) return 'n/a';
+  if (typeof v === 'string') return v;
+  if (!Number.isFinite(v)) return 'n/a';
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+const fms = (ms) => (ms === null || ms === undefined ? 'n/a' : ms < 100 ? fmt(ms, 1) : fmt(ms, 0));
+const fmib = (kib) => (kib === null || kib === undefined ? 'n/a' : fmt(kib / 1024, 0));
+const fpct = (r) => (r === null || r === undefined || !Number.isFinite(r) ? 'n/a' : `${fmt(r * 100, 0)}%`);
+
+/** table prints aligned columns: numbers (and n/a) right-aligned, text left-aligned. */
+function table(title, headers, rows, notes = []) {
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? 'n/a' : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map((_, i) => cells.length > 0 && cells.every((r) => /^[-+]?[\d,.]+(%|x| ms| s| files\/s)?$|^n\/a$|^-?$/.test(r[i] ?? '')));
+  const line = (r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  console.log(`\n## ${title}`);
+  console.log(line(headers));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of cells) console.log(line(r));
+  for (const n of notes) console.log(`   ${n}`);
+}
+
+function log(msg) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+const warnings = [];
+function warn(msg) {
+  warnings.push(msg);
+  log(`WARNING: ${msg}`);
+}
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+// ---------------------------------------------------------------- machine load
+
+/** cpuSnap reads the machine-wide busy and total jiffies from /proc/stat (null if unavailable). */
+function cpuSnap() {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] || 0);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+/** busyCores is how many cores the whole machine kept busy between two snapshots. */
+function busyCores(a, b) {
+  if (!a || !b || b.total <= a.total) return null;
+  return ((b.busy - a.busy) / (b.total - a.total)) * NCPU;
+}
+
+const otherLoad = []; // other CPU (cores) during each measured lode run
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * waitIdle waits (up to IDLE_WAIT_S) until other processes use less than a
+ * quarter of a core over a 0.5 s window; returns that load (cores) or null.
+ */
+async function waitIdle(label) {
+  const deadline = Date.now() + IDLE_WAIT_S * 1000;
+  let said = false;
+  while (true) {
+    const a = cpuSnap();
+    const u0 = process.cpuUsage();
+    await sleep(500);
+    const b = cpuSnap();
+    const u = process.cpuUsage(u0);
+    const machine = busyCores(a, b);
+    if (machine === null) return null;
+    const other = Math.max(0, machine - (u.user + u.system) / 1e6 / 0.5);
+    if (other < 0.25 || Date.now() >= deadline) {
+      if (said || other >= 0.25) log(`${label}: other processes use ${fmt(other, 2)} cores${other >= 0.25 ? ' (gave up waiting; numbers below are pessimistic)' : ''}`);
+      return other;
+    }
+    if (!said) log(`${label}: waiting for other processes to go idle (${fmt(other, 2)} cores busy)`);
+    said = true;
+  }
+}
+
+// ---------------------------------------------------------------- child processes
+
+const TIME_BIN = process.env.LODE_BENCH_NO_TIME === '1' ? null : findTime();
+function findTime() {
+  const p = '/usr/bin/time';
+  if (!fs.existsSync(p)) return null;
+  // GNU time supports -f and -o; BusyBox/BSD variants may not.
+  const r = spawnSync(p, ['-f', '%M', '-o', '/dev/null', 'true'], { encoding: 'utf8' });
+  return r.status === 0 ? p : null;
+}
+const CLK_TCK = Number(sh('getconf', ['CLK_TCK']) ?? 100) || 100;
+const MEM_METHOD = TIME_BIN ? '/usr/bin/time -f %M' : fs.existsSync('/proc/self/status') ? '/proc/<pid>/status VmHWM polling every 5 ms (CPU time from /proc/<pid>/stat: a lower bound)' : 'n/a';
+
+let timeSeq = 0;
+/**
+ * runCmd runs `cmd args` as a child process and measures its wall time
+ * (process.hrtime from spawn to exit), peak RSS (KiB) and CPU seconds.
+ */
+function runCmd(cmd, args, { cwd, measureMem = true, allowFail = false, env } = {}) {
+  return new Promise((resolve, reject) => {
+    let file = cmd;
+    let fargs = args;
+    let timeOut;
+    const useTime = measureMem && TIME_BIN;
+    if (useTime) {
+      timeOut = path.join(os.tmpdir(), `lode-bench-time-${process.pid}-${timeSeq++}`);
+      file = TIME_BIN;
+      fargs = ['-f', '%M %e %U %S', '-o', timeOut, cmd, ...args];
+    }
+    const stdout = [];
+    const stderr = [];
+    let hwmKiB = null;
+    let ticks = null; // utime + stime from /proc/<pid>/stat (fallback CPU time)
+    let poll;
+    const snap0 = cpuSnap();
+    const t0 = hr();
+    let wallMs;
+    let snap1;
+    const child = spawn(file, fargs, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (measureMem && !useTime && MEM_METHOD !== 'n/a') {
+      const read = () => {
+        try {
+          const s = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+          const m = /VmHWM:\s+(\d+) kB/.exec(s);
+          if (m) hwmKiB = Math.max(hwmKiB ?? 0, Number(m[1]));
+          const st = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+          const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+          ticks = Number(f[11]) + Number(f[12]); // fields 14 and 15 of stat(5)
+        } catch {
+          // exited
+        }
+      };
+      poll = setInterval(read, 5);
+    }
+    child.stdout.on('data', (d) => stdout.push(d));
+    child.stderr.on('data', (d) => stderr.push(d));
+    child.on('exit', () => {
+      wallMs = msSince(t0);
+      snap1 = cpuSnap();
+      if (poll) clearInterval(poll);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      wallMs ??= msSince(t0);
+      const res = {
+        code,
+        ms: wallMs,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+        rssKiB: hwmKiB,
+        cpuS: ticks === null ? null : ticks / CLK_TCK, // lower bound: last poll before exit
+        otherCores: null,
+      };
+      if (timeOut) {
+        try {
+          const lines = fs.readFileSync(timeOut, 'utf8').trim().split('\n');
+          const [m, , u, s] = lines[lines.length - 1].trim().split(/\s+/).map(Number);
+          res.rssKiB = m;
+          res.cpuS = u + s;
+        } catch {
+          // leave n/a
+        }
+        fs.rmSync(timeOut, { force: true });
+      }
+      const machine = busyCores(snap0, snap1 ?? cpuSnap());
+      if (machine !== null && res.cpuS !== null) {
+        res.otherCores = Math.max(0, machine - res.cpuS / (wallMs / 1000));
+        if (wallMs > 150) otherLoad.push({ ms: wallMs, cores: res.otherCores });
+      }
+      if (code !== 0 && !allowFail) {
+        const e = new Error(`${path.basename(cmd)} ${args.join(' ')} exited with ${code}\n${res.stderr.trim()}\n${res.stdout.trim()}`.trim());
+        e.result = res;
+        reject(e);
+        return;
+      }
+      resolve(res);
+    });
+  });
+}
+
+/** lode runs the real CLI; with `json` it adds --json and parses stdout. */
+async function lode(cwd, args, { json = true, quiet = true, ...opts } = {}) {
+  const full = [...(quiet ? ['-q'] : []), ...args, ...(json ? ['--json'] : [])];
+  const r = await runCmd(NODE, [BIN, ...full], { cwd, ...opts });
+  if (json && r.code === 0) {
+    try {
+      r.json = JSON.parse(r.stdout);
+    } catch {
+      throw new Error(`lode ${full.join(' ')}: stdout is not JSON:\n${r.stdout.slice(0, 500)}`);
+    }
+  }
+  return r;
+}
+
+const cpuPct = (r) => (r.cpuS === null ? null : (r.cpuS * 1000) / r.ms);
+const fother = (r) => (r.otherCores === null || r.otherCores === undefined ? 'n/a' : fmt(r.otherCores, 2));
+
+/** bestOf runs an in-process measurement `n` times and keeps the fastest (a ceiling). */
+async function bestOf(n, f) {
+  let best = null;
+  for (let i = 0; i < n; i++) {
+    const ms = await f();
+    if (ms !== null && (best === null || ms < best)) best = ms;
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------- workloads
+
+function genA(dir, n, size, dirs) {
+  const t0 = hr();
+  const all = randomBytes(n * size);
+  const paths = [];
+  for (let d = 0; d < dirs; d++) fs.mkdirSync(path.join(dir, `d${String(d).padStart(3, '0')}`), { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const p = path.join(dir, `d${String(i % dirs).padStart(3, '0')}`, `f${String(i).padStart(5, '0')}.bin`);
+    fs.writeFileSync(p, all.subarray(i * size, (i + 1) * size));
+    paths.push(p);
+  }
+  return { paths, ms: msSince(t0) };
+}
+
+/**
+ * genB writes `size` bytes of AES-128-CTR keystream (random key per file):
+ * incompressible, and no 4 MiB block repeats within or across files, so
+ * content-defined chunking cannot dedupe any of it. Several GB/s with AES-NI.
+ */
+function genB(file, size) {
+  const t0 = hr();
+  const cipher = createCipheriv('aes-128-ctr', randomBytes(16), randomBytes(16));
+  const zeros = Buffer.alloc(4 * MiB);
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let off = 0; off < size; off += zeros.length) {
+      const n = Math.min(zeros.length, size - off);
+      const block = cipher.update(n === zeros.length ? zeros : zeros.subarray(0, n));
+      let w = 0;
+      while (w < block.length) w += fs.writeSync(fd, block, w, block.length - w);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return msSince(t0);
+}
+
+/**
+ * createProbe measures what the filesystem charges per new small file right
+ * now: open(O_CREAT|O_EXCL) + 4 KiB write + close + rename, `n` times (the
+ * least add and copy-checkout must do per file). The files are kept until the
+ * end: deleting them would itself slow later creates on ext4 without a
+ * journal, which skips recently deleted inodes by scanning for them.
+ */
+let probeSeq = 0;
+function createProbe(benchDir, n = 500) {
+  const dir = path.join(benchDir, 'probes', String(probeSeq++));
+  fs.mkdirSync(dir, { recursive: true });
+  const buf = randomBytes(4 * KiB);
+  const t0 = hr();
+  for (let i = 0; i < n; i++) {
+    const tmp = path.join(dir, `.tmp-${i}`);
+    const fd = fs.openSync(tmp, 'wx', 0o444);
+    fs.writeSync(fd, buf);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, path.join(dir, `f${i}`));
+  }
+  return (msSince(t0) * 1000) / n; // µs per file
+}
+
+/** warm reads files (or every file under directories) so they are in the page cache; returns MB/s. */
+function warm(paths) {
+  const buf = Buffer.allocUnsafe(4 * MiB);
+  let bytes = 0;
+  const t0 = hr();
+  const one = (p) => {
+    const st = fs.lstatSync(p);
+    if (st.isDirectory()) {
+      for (const e of fs.readdirSync(p)) one(path.join(p, e));
+      return;
+    }
+    if (!st.isFile()) return;
+    const fd = fs.openSync(p, 'r');
+    try {
+      let n;
+      while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) bytes += n;
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  for (const p of paths) one(p);
+  return mbps(bytes, msSince(t0));
+}
+
+function countFiles(dir) {
+  let n = 0;
+  for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (d.isDirectory()) n += countFiles(path.join(dir, d.name));
+    else if (d.isFile()) n++;
+  }
+  return n;
+}
+
+function duKiB(dir) {
+  const out = sh('du', ['-sk', dir]);
+  return out ? Number(out.split(/\s+/)[0]) : null;
+}
+
+// ---------------------------------------------------------------- ceilings (in-process)
+
+function sha256Single(bytes) {
+  const buf = randomBytes(4 * MiB);
+  const h = createHash('sha256');
+  const t0 = hr();
+  for (let done = 0; done < bytes; done += buf.length) h.update(buf);
+  h.digest();
+  return msSince(t0);
+}
+
+/**
+ * inThreads runs `body` (CommonJS source using `workerData` and `buf`, a
+ * random 4 MiB buffer) on `n` worker threads at once, started together once
+ * all are ready; returns the wall ms until the last one finishes.
+ */
+async function inThreads(n, body, data) {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const fs = require('node:fs');
+    const { createHash, randomBytes } = require('node:crypto');
+    const buf = randomBytes(4 << 20);
+    parentPort.postMessage('ready');
+    parentPort.once('message', () => {
+      ${body}
+      parentPort.postMessage('done');
+    });`;
+  const workers = Array.from({ length: n }, (_, i) => new Worker(code, { eval: true, workerData: data(i) }));
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
+  const t0 = hr();
+  await Promise.all(workers.map((w) => {
+    const p = new Promise((r) => w.once('message', r));
+    w.postMessage('go');
+    return p;
+  }));
+  const ms = msSince(t0);
+  await Promise.all(workers.map((w) => w.terminate()));
+  return ms;
+}
+
+/** sha256Threads hashes `bytes` on each of `n` worker threads at once; returns wall ms. */
+function sha256Threads(n, bytes) {
+  return inThreads(n, `
+      const h = createHash('sha256');
+      for (let done = 0; done < workerData; done += buf.length) h.update(buf);
+      h.digest();`, () => bytes);
+}
+
+/** writeThreads writes a new file of `bytes` on each of `n` threads at once; returns wall ms. */
+async function writeThreads(n, dir, bytes) {
+  const files = Array.from({ length: n }, (_, i) => path.join(dir, `scratch-${i}.bin`));
+  const ms = await inThreads(n, `
+      const fd = fs.openSync(workerData.file, 'w');
+      for (let off = 0; off < workerData.bytes; off += buf.length) {
+        let w = 0;
+        while (w < buf.length) w += fs.writeSync(fd, buf, w, buf.length - w);
+      }
+      fs.closeSync(fd);`, (i) => ({ file: files[i], bytes }));
+  for (const f of files) fs.rmSync(f, { force: true });
+  return ms;
+}
+
+async function xxh64Single(bytes) {
+  try {
+    const { default: xxhash } = await import('xxhash-wasm');
+    const api = await xxhash();
+    const buf = randomBytes(4 * MiB);
+    const h = api.create64();
+    const t0 = hr();
+    for (let done = 0; done < bytes; done += buf.length) {
+      for (let off = 0; off < buf.length; off += MiB) h.update(buf.subarray(off, off + MiB));
+    }
+    h.digest();
+    return msSince(t0);
+  } catch (e) {
+    warn(`xxh64 ceiling skipped: ${e.message}`);
+    return null;
+  }
+}
+
+/** fastcdcSingle runs lode's own cutPoint (from dist/) over `bytes` of random data. */
+async function fastcdcSingle(bytes) {
+  try {
+    const mod = await import(pathToFileURL(path.join(ROOT, 'dist', 'core', 'chunker.js')).href);
+    const params = mod.DEFAULT_CHUNKING;
+    const buf = randomBytes(64 * MiB);
+    let chunks = 0;
+    const t0 = hr();
+    for (let done = 0; done < bytes; done += buf.length) {
+      let start = 0;
+      while (start < buf.length) {
+        start += mod.cutPoint(buf, start, buf.length, params);
+        chunks++;
+      }
+    }
+    return { ms: msSince(t0), avgChunk: bytes / chunks };
+  } catch (e) {
+    warn(`FastCDC ceiling skipped: ${e.message}`);
+    return null;
+  }
+}
+
+function readFilesMs(files) {
+  const buf = Buffer.allocUnsafe(4 * MiB);
+  const t0 = hr();
+  for (const f of files) {
+    const fd = fs.openSync(f, 'r');
+    try {
+      let pos = 0;
+      while (true) {
+        const n = fs.readSync(fd, buf, 0, buf.length, pos);
+        if (n === 0) break;
+        pos += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return msSince(t0);
+}
+
+function writeFileMs(file, bytes) {
+  const buf = randomBytes(4 * MiB);
+  const t0 = hr();
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let off = 0; off < bytes; off += buf.length) {
+      let w = 0;
+      while (w < buf.length) w += fs.writeSync(fd, buf, w, buf.length - w);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return msSince(t0);
+}
+
+// ---------------------------------------------------------------- profiling
+
+/**
+ * summariseProfiles aggregates self time by function over the .cpuprofile
+ * files in `dir` (one per thread) and returns the top entries of each.
+ */
+function summariseProfiles(dir, top = 12) {
+  const out = [];
+  for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
+    const prof = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
+    const totalMs = (prof.endTime - prof.startTime) / 1000;
+    const selfMs = new Map();
+    const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+    // Time deltas give per-sample durations; attribute each to its sampled node.
+    const perNode = new Map();
+    for (let i = 0; i < prof.samples.length; i++) {
+      const dt = (prof.timeDeltas[i + 1] ?? 0) / 1000;
+      perNode.set(prof.samples[i], (perNode.get(prof.samples[i]) ?? 0) + dt);
+    }
+    for (const [id, ms] of perNode) {
+      const n = byId.get(id);
+      const cf = n.callFrame;
+      const where = cf.url ? `${cf.url.replace(/^file:\/\//, '').replace(ROOT, '').replace(/^.*node_modules\//, 'nm/')}:${cf.lineNumber + 1}` : '';
+      const key = `${cf.functionName || '(anonymous)'} ${where}`.trim();
+      selfMs.set(key, (selfMs.get(key) ?? 0) + ms);
+    }
+    const rows = [...selfMs].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, ms]) => ({ fn, ms, pct: ms / totalMs }));
+    // CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile
+    const tid = name.split('.')[4];
+    out.push({ file: name, thread: tid === '0' ? 'main' : `worker ${tid}`, totalMs, top: rows });
+  }
+  return out;
+}
+
+async function profiled(label, cwd, args, profDir) {
+  fs.rmSync(profDir, { recursive: true, force: true });
+  fs.mkdirSync(profDir, { recursive: true });
+  const r = await runCmd(NODE, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, BIN, '-q', ...args], { cwd });
+  return { label, ms: r.ms, threads: summariseProfiles(profDir) };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
+    console.error('bench: dist/ is missing: run `npm run build` (or `npm run bench`) first');
+    process.exit(2);
+  }
+  const staleness = newestMtime(path.join(ROOT, 'src')) - newestMtime(path.join(ROOT, 'dist'));
+  if (staleness > 1000) warn('some file in src/ is newer than dist/: the bench runs the last build (`npm run build` to refresh)');
+
+  // Bench directory.
+  const benchDir = path.resolve(process.env.LODE_BENCH_DIR || path.join(os.tmpdir(), `lode-bench-${process.pid}`));
+  const existed = fs.existsSync(benchDir);
+  if (existed && fs.readdirSync(benchDir).length > 0) {
+    console.error(`bench: ${benchDir} exists and is not empty; point LODE_BENCH_DIR at an empty or absent directory`);
+    process.exit(2);
+  }
+  fs.mkdirSync(benchDir, { recursive: true });
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    if (KEEP) {
+      log(`kept ${benchDir}`);
+      return;
+    }
+    try {
+      if (existed) for (const e of fs.readdirSync(benchDir)) fs.rmSync(path.join(benchDir, e), { recursive: true, force: true });
+      else fs.rmSync(benchDir, { recursive: true, force: true });
+    } catch (e) {
+      console.error(`bench: could not remove ${benchDir}: ${e.message}`);
+    }
+  };
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      cleanup();
+      process.exit(130);
+    });
+  }
+
+  try {
+    await bench(benchDir);
+  } finally {
+    cleanup();
+  }
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else newest = Math.max(newest, fs.statSync(p).mtimeMs);
+    }
+  };
+  try {
+    walk(dir);
+  } catch {
+    // missing
+  }
+  return newest;
+}
+
+async function bench(benchDir) {
+  const tStart = hr();
+  const res = { sizes: SIZES, quick: QUICK, targets: TARGETS };
+  const free = fs.statfsSync(benchDir);
+  const freeBytes = free.bavail * free.bsize;
+  const need = SIZES.bFiles * SIZES.bFileSize * 2.6 + SIZES.aFiles * 8 * KiB * 2 + (PROFILE ? SIZES.bFiles * SIZES.bFileSize * 1.1 : 0);
+  if (freeBytes < need) throw new Error(`not enough free space in ${benchDir}: ${fmt(freeBytes / GiB, 1)} GiB free, about ${fmt(need / GiB, 1)} GiB needed`);
+
+  // Machine facts.
+  const cpus = os.cpus();
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const gitRev = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+  const gitDirty = sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no', '--', 'src']);
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    v8: process.versions.v8,
+    openssl: process.versions.openssl,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpus: cpus.length,
+    availableParallelism: os.availableParallelism?.() ?? cpus.length,
+    memTotalMiB: Math.round(os.totalmem() / MiB),
+    benchDir,
+    fsType: sh('stat', ['-f', '-c', '%T', benchDir]) ?? 'unknown',
+    freeGiB: Number((freeBytes / GiB).toFixed(1)),
+    lodeVersion: pkg.version,
+    gitRev: gitRev ? `${gitRev}${gitDirty ? ' (+ uncommitted src changes)' : ''}` : 'n/a',
+    memMethod: MEM_METHOD,
+    mode: QUICK ? 'quick' : 'full',
+  };
+  res.meta = meta;
+  console.log(`# lode bench (${meta.mode}) — ${meta.date}`);
+  table('machine', ['fact', 'value'], [
+    ['node', `${meta.node} (V8 ${meta.v8}, OpenSSL ${meta.openssl})`],
+    ['os', meta.platform],
+    ['cpus', `${meta.cpus} x ${meta.cpuModel} (availableParallelism ${meta.availableParallelism})`],
+    ['memory', `${fmt(meta.memTotalMiB)} MiB`],
+    ['bench dir', `${meta.benchDir} (${meta.fsType}, ${meta.freeGiB} GiB free)`],
+    ['lode', `${meta.lodeVersion} @ ${meta.gitRev}`],
+    ['peak memory via', meta.memMethod],
+    ['workload A', `${fmt(SIZES.aFiles)} files x ${SIZES.aFileSize / KiB} KiB in ${SIZES.aDirs} dirs (${fmt((SIZES.aFiles * SIZES.aFileSize) / MiB)} MiB)`],
+    ['workload B', `${SIZES.bFiles} files x ${SIZES.bFileSize / MiB} MiB (AES-CTR keystream, incompressible)`],
+    ['page cache', 'warm: inputs are read once just before each section (this VM evicts idle page cache)'],
+  ]);
+
+  // Reflink probe.
+  const probeA = path.join(benchDir, 'reflink-probe-a');
+  const probeB = path.join(benchDir, 'reflink-probe-b');
+  fs.writeFileSync(probeA, 'x');
+  let reflink = false;
+  try {
+    fs.copyFileSync(probeA, probeB, fs.constants.COPYFILE_FICLONE_FORCE);
+    reflink = true;
+  } catch {
+    reflink = false;
+  }
+  fs.rmSync(probeA, { force: true });
+  fs.rmSync(probeB, { force: true });
+  meta.reflink = reflink;
+
+  // Workloads: one repository holding both datasets (a/ and b/).
+  const repo = path.join(benchDir, 'repo');
+  const aDir = path.join(repo, 'a');
+  const bDir = path.join(repo, 'b');
+  fs.mkdirSync(bDir, { recursive: true });
+  log(`generating workload A (${SIZES.aFiles} files)`);
+  const genAres = genA(aDir, SIZES.aFiles, SIZES.aFileSize, SIZES.aDirs);
+  const aPaths = genAres.paths;
+  const aBytes = SIZES.aFiles * SIZES.aFileSize;
+  log(`generating workload B (${SIZES.bFiles} x ${SIZES.bFileSize / MiB} MiB)`);
+  const bPaths = [];
+  let genBms = 0;
+  for (let i = 0; i < SIZES.bFiles; i++) {
+    const p = path.join(bDir, `big${i}.bin`);
+    genBms += genB(p, SIZES.bFileSize);
+    bPaths.push(p);
+  }
+  const bBytes = SIZES.bFiles * SIZES.bFileSize;
+  res.generate = { aMs: genAres.ms, bMs: genBms, bMBps: mbps(bBytes, genBms) };
+  let peakDiskKiB = 0;
+  const noteDisk = () => {
+    const k = duKiB(benchDir);
+    if (k !== null) peakDiskKiB = Math.max(peakDiskKiB, k);
+  };
+  noteDisk();
+
+  // 1. Ceilings.
+  log('ceilings: SHA-256, xxh64, FastCDC, read, write');
+  const shaBytes = SIZES.shaBytes;
+  await waitIdle('ceilings');
+  const ceilSnap = cpuSnap();
+  const ceilT0 = hr();
+  const ceilU0 = process.cpuUsage();
+  const sha1ms = await bestOf(3, () => sha256Single(shaBytes));
+  const sha2ms = await bestOf(3, () => sha256Threads(2, shaBytes));
+  const sha1 = mbps(shaBytes, sha1ms);
+  const sha2 = mbps(2 * shaBytes, sha2ms);
+  const xxhMs = await bestOf(3, () => xxh64Single(shaBytes));
+  let cdc = null;
+  for (let i = 0; i < 3; i++) {
+    const c = await fastcdcSingle(shaBytes);
+    if (c && (!cdc || c.ms < cdc.ms)) cdc = c;
+  }
+  readFilesMs(bPaths); // make sure they are in page cache
+  const readMs = await bestOf(3, () => readFilesMs(bPaths));
+  const scratch = path.join(benchDir, 'scratch.bin');
+  // Writes allocate new page-cache pages. On VMs whose free memory goes back to
+  // the host (balloon free-page reporting), the first touch of a page is far
+  // dearer than reusing one just freed: measure both, the first is what a
+  // command writing fresh data usually meets.
+  const writeMs = writeFileMs(scratch, SIZES.bFileSize);
+  fs.rmSync(scratch, { force: true });
+  const writeRecycledMs = writeFileMs(scratch, SIZES.bFileSize);
+  fs.rmSync(scratch, { force: true });
+  const write2Ms = await writeThreads(2, benchDir, SIZES.bFileSize);
+  const copyMs = await bestOf(2, () => {
+    const t0copy = hr();
+    fs.copyFileSync(bPaths[0], scratch);
+    const ms = msSince(t0copy);
+    fs.rmSync(scratch, { force: true });
+    return ms;
+  });
+  const createUs = createProbe(benchDir);
+  const ceilWall = msSince(ceilT0) / 1000;
+  const ceilU = process.cpuUsage(ceilU0);
+  const ceilMachine = busyCores(ceilSnap, cpuSnap());
+  const ceilOther = ceilMachine === null ? null : Math.max(0, ceilMachine - (ceilU.user + ceilU.system) / 1e6 / ceilWall);
+  const ceil = {
+    sha256_1core_MBps: sha1,
+    sha256_2threads_MBps: sha2,
+    xxh64_1core_MBps: xxhMs === null ? null : mbps(shaBytes, xxhMs),
+    fastcdc_1core_MBps: cdc === null ? null : mbps(shaBytes, cdc.ms),
+    fastcdc_avgChunkKiB: cdc === null ? null : cdc.avgChunk / KiB,
+    readB_MBps: mbps(bBytes, readMs),
+    write_MBps: mbps(SIZES.bFileSize, writeMs),
+    write_recycled_MBps: mbps(SIZES.bFileSize, writeRecycledMs),
+    write_2threads_MBps: mbps(2 * SIZES.bFileSize, write2Ms),
+    copyFile_MBps: mbps(SIZES.bFileSize, copyMs),
+    generateB_MBps: res.generate.bMBps,
+    otherCores: ceilOther,
+    create4k_filesPerS: 1e6 / createUs,
+    create4k_us: createUs,
+  };
+  // What one thread could reach doing read + SHA-256 + FastCDC + xxh64 + write in sequence.
+  const perByte = [ceil.readB_MBps, sha1, ceil.xxh64_1core_MBps, ceil.fastcdc_1core_MBps, ceil.write_MBps].filter((x) => x && Number.isFinite(x)).reduce((s, x) => s + 1 / x, 0);
+  ceil.addPipeline_1thread_MBps = 1 / perByte;
+  // Two threads, one big file each: each thread gets half the measured 2-thread write rate.
+  const perByte2 = perByte - 1 / ceil.write_MBps + 2 / ceil.write_2threads_MBps;
+  ceil.addPipeline_2threads_MBps = 2 / perByte2;
+  res.ceilings = ceil;
+  table(`1. ceilings (in-process, same run, CPU ones best of 3; other processes used ${fmt(ceilOther, 2)} cores meanwhile)`, ['measure', 'MB/s', 'note'], [
+    ['SHA-256, 1 core', fmt(sha1), `${fmt(shaBytes / MiB)} MiB from one 4 MiB buffer`],
+    ['SHA-256, 2 threads (total)', fmt(sha2), `2 worker_threads x ${fmt(shaBytes / MiB)} MiB concurrently`],
+    ['xxh64 (xxhash-wasm), 1 core', fmt(ceil.xxh64_1core_MBps), 'streaming create64(), 1 MiB slices'],
+    ['FastCDC cutPoint (dist/), 1 core', fmt(ceil.fastcdc_1core_MBps), cdc ? `lode defaults, avg chunk ${fmt(cdc.avgChunk / KiB)} KiB` : ''],
+    ['read B (page cache)', fmt(ceil.readB_MBps), 'readSync loop, 4 MiB buffer'],
+    ['write new file, 1 thread', fmt(ceil.write_MBps), `writeSync loop, 4 MiB buffer, ${fmt(SIZES.bFileSize / MiB)} MiB (first run: fresh pages)`],
+    ['  again, into pages just freed', fmt(ceil.write_recycled_MBps), 'same, right after deleting the first file (for contrast)'],
+    ['write new files, 2 threads (total)', fmt(ceil.write_2threads_MBps), `2 worker_threads x ${fmt(SIZES.bFileSize / MiB)} MiB concurrently (first run)`],
+    ['copyFileSync B file', fmt(ceil.copyFile_MBps), 'copy_file_range in the kernel'],
+    ['generate B (AES-CTR)', fmt(ceil.generateB_MBps), 'workload generation, for reference'],
+    ['create 4 KiB files, 1 thread', `${fmt(ceil.create4k_filesPerS)} files/s`, `open(wx) + write + close + rename: ${fmt(createUs)} µs/file now`],
+    ['add pipeline estimate, 1 thread', fmt(ceil.addPipeline_1thread_MBps), 'read+SHA+CDC+xxh64+write in series (sum of per-byte costs)'],
+    ['add pipeline estimate, 2 threads', fmt(ceil.addPipeline_2threads_MBps), 'same, one big file per thread, 2-thread write rate'],
+  ]);
+
+  // 2. Start-up.
+  await waitIdle('start-up');
+  log('start-up: node -e 0 and lode --version');
+  await runCmd(NODE, ['-e', '0'], { measureMem: false });
+  await runCmd(NODE, [BIN, '--version'], { measureMem: false });
+  const nodeMs = [];
+  const verMs = [];
+  for (let i = 0; i < SIZES.startupRuns; i++) {
+    nodeMs.push((await runCmd(NODE, ['-e', '0'], { measureMem: false })).ms);
+    verMs.push((await runCmd(NODE, [BIN, '--version'], { measureMem: false })).ms);
+  }
+  const verRss = (await runCmd(NODE, [BIN, '--version'])).rssKiB;
+  res.startup = { nodeMedianMs: median(nodeMs), nodeMinMs: Math.min(...nodeMs), versionMedianMs: median(verMs), versionMinMs: Math.min(...verMs), versionRssKiB: verRss };
+  table(`2. start-up (median of ${SIZES.startupRuns})`, ['command', 'median ms', 'min ms', 'peak RSS MiB'], [
+    ['node -e 0 (floor)', fms(res.startup.nodeMedianMs), fms(res.startup.nodeMinMs), '-'],
+    ['lode --version', fms(res.startup.versionMedianMs), fms(res.startup.versionMinMs), fmib(verRss)],
+    ['lode --version minus floor', fms(res.startup.versionMedianMs - res.startup.nodeMedianMs), '-', '-'],
+  ]);
+
+  // 3. init + add, 5. commit.
+  await waitIdle('add');
+  log('init + add A');
+  const init = await lode(repo, ['init']);
+  warm([aDir]);
+  const probeAddA = createProbe(benchDir);
+  const addA = await lode(repo, ['add', 'a']);
+  if (addA.json.added !== SIZES.aFiles) warn(`add A reported ${addA.json.added} added, expected ${SIZES.aFiles}`);
+  log('commit A');
+  const commitA = await lode(repo, ['commit', '-m', 'A']);
+  await waitIdle('add B');
+  log('add B');
+  warm(bPaths);
+  const addB = await lode(repo, ['add', 'b']);
+  if (addB.json.added !== SIZES.bFiles) warn(`add B reported ${addB.json.added} added, expected ${SIZES.bFiles}`);
+  log('commit B');
+  const commitB = await lode(repo, ['commit', '-m', 'B']);
+  const c1 = commitB.json.id;
+  noteDisk();
+  const bRatio = mbps(bBytes, addB.ms) / sha2;
+  res.add = {
+    initMs: init.ms,
+    a: { ms: addA.ms, filesPerS: SIZES.aFiles / (addA.ms / 1000), MBps: mbps(aBytes, addA.ms), rssKiB: addA.rssKiB, cpuPct: cpuPct(addA), otherCores: addA.otherCores, createProbeUs: probeAddA },
+    b: { ms: addB.ms, MBps: mbps(bBytes, addB.ms), ratioToSha2: bRatio, ratioToSha1: mbps(bBytes, addB.ms) / sha1, rssKiB: addB.rssKiB, cpuPct: cpuPct(addB), otherCores: addB.otherCores },
+    commitA: { ms: commitA.ms, rssKiB: commitA.rssKiB, files: commitA.json.files },
+    commitB: { ms: commitB.ms, rssKiB: commitB.rssKiB, files: commitB.json.files },
+  };
+  res.add.b.ratioToPipeline2 = res.add.b.MBps / ceil.addPipeline_2threads_MBps;
+  table('3. add (init + add, cold repository, warm page cache)', ['step', 'ms', 'files/s', 'MB/s', 'vs SHA-256 2 thr', 'vs pipeline 2 thr', 'peak RSS MiB', 'CPU', 'other CPU'], [
+    ['lode init', fms(init.ms), '-', '-', '-', '-', fmib(init.rssKiB), fpct(cpuPct(init)), fother(init)],
+    [`add A (${fmt(SIZES.aFiles)} x 4 KiB)`, fms(addA.ms), fmt(res.add.a.filesPerS), fmt(res.add.a.MBps), fpct(res.add.a.MBps / sha2), '-', fmib(addA.rssKiB), fpct(cpuPct(addA)), fother(addA)],
+    [`add B (${SIZES.bFiles} x ${SIZES.bFileSize / MiB} MiB)`, fms(addB.ms), fmt(SIZES.bFiles / (addB.ms / 1000), 1), fmt(res.add.b.MBps), fpct(bRatio), fpct(res.add.b.ratioToPipeline2), fmib(addB.rssKiB), fpct(cpuPct(addB)), fother(addB)],
+  ], [
+    'CPU = (user + sys) / wall of the lode process; 200% = both cores busy. other CPU = cores other processes used meanwhile.',
+    '"pipeline 2 thr" = the 2-thread add estimate from section 1.',
+    `fs create probe just before add A: ${fmt(probeAddA)} µs per new 4 KiB file (1 thread); add A creates ${fmt(SIZES.aFiles)} cache files.`,
+  ]);
+
+  // 4. status.
+  await waitIdle('status');
+  log('status');
+  const statusFirst = await lode(repo, ['status']);
+  if (!statusFirst.json.clean) warn('status after commit is not clean');
+  const stMs = [];
+  const stOther = [];
+  let stRss = 0;
+  for (let i = 0; i < SIZES.statusRuns; i++) {
+    const r = await lode(repo, ['status']);
+    if (!r.json.clean) warn('no-op status is not clean');
+    stMs.push(r.ms);
+    if (r.otherCores !== null) stOther.push(r.otherCores);
+    stRss = Math.max(stRss, r.rssKiB ?? 0);
+  }
+  const tTouch = hr();
+  warm([aDir]);
+  // Like `touch`: mtime = now (a future mtime would make every entry racy, and rightly re-checked each time).
+  const now = new Date();
+  for (const p of aPaths) fs.utimesSync(p, now, now);
+  const touchMs = msSince(tTouch);
+  const statusTouched = await lode(repo, ['status']);
+  if (!statusTouched.json.clean) warn('status after touch is not clean (bytes did not change)');
+  const statusAfter = await lode(repo, ['status']);
+  const statusAfter2 = await lode(repo, ['status']);
+  res.status = {
+    firstMs: statusFirst.ms,
+    noopMedianMs: median(stMs),
+    noopRunsMs: stMs,
+    noopRssKiB: stRss || null,
+    noopOtherCores: stOther.length ? median(stOther) : null,
+    touchAllMs: touchMs,
+    afterTouchMs: statusTouched.ms,
+    afterTouchRssKiB: statusTouched.rssKiB,
+    nextNoopMs: statusAfter.ms,
+    nextNoop2Ms: statusAfter2.ms,
+  };
+  table(`4. status on A + B (${fmt(SIZES.aFiles + SIZES.bFiles)} tracked files)`, ['run', 'ms', 'peak RSS MiB', 'CPU', 'other CPU', 'note'], [
+    ['first status after commit', fms(statusFirst.ms), fmib(statusFirst.rssKiB), fpct(cpuPct(statusFirst)), fother(statusFirst), ''],
+    [`no-op status, median of ${SIZES.statusRuns}`, fms(res.status.noopMedianMs), fmib(res.status.noopRssKiB), '-', fother({ otherCores: res.status.noopOtherCores }), `runs: ${stMs.map(fms).join(', ')}`],
+    [`status after touching all ${fmt(SIZES.aFiles)} A files`, fms(statusTouched.ms), fmib(statusTouched.rssKiB), fpct(cpuPct(statusTouched)), fother(statusTouched), `xxh64 re-validation of ${fmt(aBytes / MiB)} MiB`],
+    ['next no-op status', fms(statusAfter.ms), fmib(statusAfter.rssKiB), fpct(cpuPct(statusAfter)), fother(statusAfter), 'should be as fast as a no-op again'],
+    ['and the one after', fms(statusAfter2.ms), fmib(statusAfter2.rssKiB), fpct(cpuPct(statusAfter2)), fother(statusAfter2), ''],
+  ]);
+
+  // 5. commit (A), plus an incremental add/commit that 6. switches across.
+  await waitIdle('switch');
+  log('one-file change: add + commit, then switch');
+  const changed = aPaths[Math.floor(aPaths.length / 2)];
+  fs.writeFileSync(changed, randomBytes(SIZES.aFileSize));
+  const addOne = await lode(repo, ['add', 'a']);
+  if (addOne.json.modified !== 1) warn(`incremental add reported ${addOne.json.modified} modified, expected 1`);
+  const commitOne = await lode(repo, ['commit', '-m', 'one file']);
+  const c2 = commitOne.json.id;
+  const swBack = await lode(repo, ['checkout', c1]);
+  if (swBack.json.written !== 1) warn(`switch to v1 wrote ${swBack.json.written} files, expected 1`);
+  const swFwd = await lode(repo, ['checkout', 'main']);
+  if (swFwd.json.written !== 1) warn(`switch to main wrote ${swFwd.json.written} files, expected 1`);
+  res.commit = {
+    commitAms: commitA.ms,
+    commitBms: commitB.ms,
+    addOneMs: addOne.ms,
+    commitOneMs: commitOne.ms,
+  };
+  res.switch = { toV1Ms: swBack.ms, toMainMs: swFwd.ms, written: [swBack.json.written, swFwd.json.written], c1, c2 };
+  table('5. commit', ['step', 'ms', 'peak RSS MiB', 'other CPU', 'note'], [
+    [`commit A (${fmt(SIZES.aFiles)} files)`, fms(commitA.ms), fmib(commitA.rssKiB), fother(commitA), 'first commit: builds and stores all trees'],
+    [`commit B (+${SIZES.bFiles} files)`, fms(commitB.ms), fmib(commitB.rssKiB), fother(commitB), ''],
+    ['add a/ after a 1-file edit', fms(addOne.ms), fmib(addOne.rssKiB), fother(addOne), `re-stage: ${addOne.json.modified} modified, ${fmt(addOne.json.unchanged)} unchanged`],
+    ['commit of the 1-file edit', fms(commitOne.ms), fmib(commitOne.rssKiB), fother(commitOne), ''],
+  ]);
+
+  // 6. checkout per link type.
+  const co = {};
+  const coRows = [];
+  for (const type of ['copy', 'hardlink', 'reflink']) {
+    if (type === 'reflink' && !reflink) {
+      co[type] = null;
+      coRows.push([type, 'A', 'n/a', '-', '-', '-', '-', '-', '-', 'n/a (filesystem has no reflink)']);
+      coRows.push([type, 'B', 'n/a', '-', '-', '-', '-', '-', '-', 'n/a (filesystem has no reflink)']);
+      continue;
+    }
+    await lode(repo, ['config', 'cache.type', type]);
+    co[type] = {};
+    const runs = [['A', aDir, SIZES.aFiles, aBytes, 'rm'], ['B', bDir, SIZES.bFiles, bBytes, 'rm']];
+    // ext4 without a journal scans past inodes deleted in the last minutes when it
+    // allocates new ones, so "rm -rf, then create 20k files" is slower there than
+    // on journaled filesystems; measure copy A once more with the directory moved aside.
+    if (type === 'copy') runs.push(['A', aDir, SIZES.aFiles, aBytes, 'moved']);
+    for (const [label, dir, n, bytes, how] of runs) {
+      let trash;
+      if (how === 'rm') fs.rmSync(dir, { recursive: true, force: true });
+      else {
+        trash = path.join(benchDir, `trash-${type}-${label}`);
+        fs.renameSync(dir, trash);
+      }
+      warm([path.join(repo, '.lode', 'cache')]);
+      await waitIdle(`checkout ${label} ${type}`);
+      const probe = label === 'A' ? createProbe(benchDir) : null;
+      log(`checkout ${label} with cache.type=${type} (${how === 'rm' ? 'after rm -rf' : 'dir moved aside'})`);
+      let r = await lode(repo, ['checkout'], { allowFail: true });
+      let forced = false;
+      if (r.code === 7) {
+        forced = true;
+        r = await lode(repo, ['checkout', '--force']);
+      } else if (r.code !== 0) throw new Error(`lode checkout failed (${r.code}): ${r.stderr}`);
+      const got = countFiles(dir);
+      if (got !== n) warn(`checkout ${label} (${type}) left ${got} files, expected ${n}`);
+      const methods = r.json.methods;
+      if (methods[type] !== n) warn(`checkout ${label} asked for ${type} but placed ${JSON.stringify(methods)}`);
+      const key = how === 'rm' ? label : `${label}_movedAside`;
+      co[type][key] = { ms: r.ms, filesPerS: n / (r.ms / 1000), MBps: mbps(bytes, r.ms), rssKiB: r.rssKiB, cpuPct: cpuPct(r), otherCores: r.otherCores, methods, forced, createProbeUs: probe };
+      coRows.push([type, how === 'rm' ? label : `${label} (moved aside)`, fms(r.ms), fmt(n / (r.ms / 1000), n < 100 ? 1 : 0), fmt(mbps(bytes, r.ms)), fmib(r.rssKiB), fpct(cpuPct(r)), fother(r), probe === null ? '-' : fmt(probe), Object.entries(methods).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') + (forced ? ' (--force)' : '')]);
+      noteDisk();
+      if (trash) fs.rmSync(trash, { recursive: true, force: true });
+    }
+  }
+  await lode(repo, ['config', 'cache.type', 'copy']);
+  coRows.push(['switch', `c2 -> c1`, fms(swBack.ms), '-', '-', fmib(swBack.rssKiB), fpct(cpuPct(swBack)), fother(swBack), '-', `1 file of A differs; wrote ${swBack.json.written}`]);
+  coRows.push(['switch', `c1 -> main`, fms(swFwd.ms), '-', '-', fmib(swFwd.rssKiB), fpct(cpuPct(swFwd)), fother(swFwd), '-', `wrote ${swFwd.json.written}`]);
+  res.checkout = co;
+  table('6. checkout (restore a deleted dataset from HEAD; then a 1-file switch)', ['method', 'data', 'ms', 'files/s', 'MB/s', 'peak RSS MiB', 'CPU', 'other CPU', 'create µs', 'placed'], coRows, [
+    'create µs = fs create probe (open wx + 4 KiB write + rename, 1 thread) just before the run: what the filesystem charges per new file at that moment.',
+    'moved aside = the data dir renamed out of the workspace instead of deleted (no recently-deleted inodes for ext4 to skip).',
+  ]);
+
+  // 7. fsck (+ gc --dry-run for reference).
+  warm([path.join(repo, '.lode', 'cache')]);
+  await waitIdle('fsck');
+  log('fsck');
+  const fsck = await lode(repo, ['fsck']);
+  if (!fsck.json.ok) warn(`fsck found problems: ${JSON.stringify(fsck.json.problems).slice(0, 300)}`);
+  const gcDry = await lode(repo, ['gc', '--dry-run']);
+  res.fsck = { ms: fsck.ms, bytes: fsck.json.bytes, files: fsck.json.files, objects: fsck.json.objects, MBps: mbps(fsck.json.bytes, fsck.ms), rssKiB: fsck.rssKiB, cpuPct: cpuPct(fsck), otherCores: fsck.otherCores, ok: fsck.json.ok };
+  res.gcDryRun = { ms: gcDry.ms, rssKiB: gcDry.rssKiB };
+  table('7. integrity (A + B)', ['command', 'ms', 'MB/s', 'vs SHA-256 1 core', 'peak RSS MiB', 'CPU', 'other CPU', 'note'], [
+    ['fsck', fms(fsck.ms), fmt(res.fsck.MBps), fpct(res.fsck.MBps / sha1), fmib(fsck.rssKiB), fpct(cpuPct(fsck)), fother(fsck), `${fmt(fsck.json.files)} cached files, ${fmt(fsck.json.objects)} objects, ${fmt(fsck.json.bytes / MiB)} MiB, ok=${fsck.json.ok}`],
+    ['gc --dry-run', fms(gcDry.ms), '-', '-', fmib(gcDry.rssKiB), fpct(cpuPct(gcDry)), fother(gcDry), `would remove ${gcDry.json.filesRemoved} files, ${gcDry.json.objectsRemoved} objects`],
+  ]);
+
+  // Optional CPU profiles.
+  if (PROFILE) {
+    log('profiling add B, add A, status');
+    const repo2 = path.join(benchDir, 'repo2');
+    fs.mkdirSync(path.join(repo2, 'b'), { recursive: true });
+    // Hard links: the same bytes without another copy on disk.
+    for (const p of bPaths) fs.linkSync(p, path.join(repo2, 'b', path.basename(p)));
+    for (const p of aPaths) {
+      const dest = path.join(repo2, 'a', path.relative(aDir, p));
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.linkSync(p, dest);
+    }
+    await lode(repo2, ['init']);
+    const profDir = path.join(benchDir, 'prof');
+    const profiles = [];
+    profiles.push(await profiled('add B', repo2, ['add', 'b'], profDir));
+    profiles.push(await profiled('add A', repo2, ['add', 'a'], profDir));
+    profiles.push(await profiled('no-op status (repo with A + B)', repo, ['status'], profDir));
+    noteDisk();
+    fs.rmSync(repo2, { recursive: true, force: true });
+    res.profiles = profiles;
+    for (const p of profiles) {
+      for (const t of p.threads) {
+        table(`profile: ${p.label} — ${t.thread} (${fms(t.totalMs)} ms profiled, wall ${fms(p.ms)} ms)`, ['self ms', 'share', 'function'], t.top.map((r) => [fms(r.ms), fpct(r.pct), r.fn]));
+      }
+    }
+  }
+
+  // Targets.
+  const t = [];
+  const row = (metric, value, shown, target, pass) => t.push({ metric, value, shown, target, pass });
+  row('no-op status, median (ms)', res.status.noopMedianMs, fms(res.status.noopMedianMs), `< ${TARGETS.statusNoopMs} ms`, res.status.noopMedianMs < TARGETS.statusNoopMs);
+  row('no-op status after the touch re-validation (ms)', res.status.nextNoopMs, fms(res.status.nextNoopMs), `< ${TARGETS.statusNoopMs} ms`, res.status.nextNoopMs < TARGETS.statusNoopMs);
+  row('add B / SHA-256 2-thread ceiling', bRatio, fpct(bRatio), `>= ${TARGETS.addBShaRatio * 100}%`, bRatio >= TARGETS.addBShaRatio);
+  row('add B peak RSS (MiB)', addB.rssKiB === null ? null : addB.rssKiB / 1024, fmib(addB.rssKiB), `< ${TARGETS.addBRssMiB} MiB`, addB.rssKiB === null ? null : addB.rssKiB / 1024 < TARGETS.addBRssMiB);
+  res.targets = t;
+  table('targets', ['metric', 'value', 'target', 'result'], t.map((r) => [r.metric, r.shown, r.target, r.pass === null ? 'n/a' : r.pass ? 'pass' : 'FAIL']));
+
+  const totalS = msSince(tStart) / 1000;
+  res.totalSeconds = totalS;
+  res.peakDiskMiB = Math.round(peakDiskKiB / 1024);
+  res.warnings = warnings;
+  const loadMs = otherLoad.reduce((a, x) => a + x.ms, 0);
+  const meanOther = loadMs > 0 ? otherLoad.reduce((a, x) => a + x.ms * x.cores, 0) / loadMs : null;
+  const loaded = otherLoad.filter((x) => x.cores >= 0.25).length;
+  res.load = { meanOtherCores: meanOther, runsMeasured: otherLoad.length, runsUnderLoad: loaded, loadavg: os.loadavg() };
+  console.log(`\nbench took ${fmt(totalS, 0)} s; peak disk use in the bench dir ${fmt(res.peakDiskMiB)} MiB (du at section ends).`);
+  if (meanOther !== null) {
+    console.log(`other processes used ${fmt(meanOther, 2)} of ${NCPU} cores on average during the measured lode runs; ${loaded} of ${otherLoad.length} runs had >= 0.25 cores of competition${loaded ? ' (those rows are pessimistic)' : ''}.`);
+  }
+  if (warnings.length) {
+    console.log('\nwarnings:');
+    for (const w of warnings) console.log(`  - ${w}`);
+  }
+  if (WRITE_JSON) {
+    const outDir = path.join(ROOT, 'bench', 'out');
+    fs.mkdirSync(outDir, { recursive: true });
+    const file = path.join(outDir, `results-${meta.date.replace(/[:]/g, '-').replace(/\..*$/, '')}${QUICK ? '-quick' : ''}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(res, (k, v) => (typeof v === 'bigint' ? String(v) : v), 2)}\n`);
+    console.log(`\nresults written to ${path.relative(process.cwd(), file) || file}`);
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench failed: ${e.stack ?? e}`);
+  process.exitCode = 1;
+});
