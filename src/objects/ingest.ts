@@ -90,7 +90,8 @@ export class Ingester {
               eof = true;
               break;
             }
-            xh.update(buf.subarray(end, end + n));
+            // xxhash-wasm copies each update into WASM memory: 1 MiB slices stay fast.
+            for (let o = end; o < end + n; o += XXH_SLICE) xh.update(buf.subarray(o, Math.min(o + XXH_SLICE, end + n)));
             if (out !== undefined) writeAll(out, buf, end, n);
             end += n;
             read += n;
@@ -145,6 +146,8 @@ export class Ingester {
     }
   }
 }
+
+const XXH_SLICE = 1 << 20;
 
 /** EMPTY_ID is the SHA-256 of zero bytes: the ID of every empty file. */
 export const EMPTY_ID: ObjectId = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
