@@ -165,11 +165,14 @@ describe('damaged data', () => {
       return { head: s['.lode/HEAD'], index: s['.lode/index'], main: s['.lode/refs/heads/main'] };
     };
     const before = refs(dir);
+    const wholeBefore = treeSnapshot(dir);
     const err = expectLodeError(await runLode(['checkout', 'v1'], at), 5);
     expect(err).toContain(id);
     expect(err).toMatch(/^hint: .*lode fsck/m);
-    // HEAD and the index did not move (see the report on partial workspace updates).
+    // Nothing moved: HEAD, the index, and every workspace file (files are
+    // verified under temporary names before the first one is replaced).
     expect(refs(dir)).toEqual(before);
+    expect(treeSnapshot(dir)).toEqual(wholeBefore);
     // The damaged bytes never reach the workspace.
     expect(fs.existsSync(path.join(dir, 'data/old.txt'))).toBe(false);
 

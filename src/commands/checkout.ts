@@ -11,7 +11,7 @@ import { Ingester } from '../objects/ingest.js';
 import { loadXxhash } from '../core/checksum.js';
 import { errnoCode, rmQuiet } from '../storage/atomic.js';
 import type { IndexEntry } from '../workspace/index-file.js';
-import { Linker, type LinkType } from '../workspace/link.js';
+import { Linker, type LinkType, type Prepared } from '../workspace/link.js';
 import type { Repository } from '../repo/repository.js';
 import { TreePool, workspaceState } from './snapshot.js';
 
@@ -164,8 +164,9 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     }
     // Something that is not a tracked file standing where a target file must go.
     const removing = new Set(removes);
+    const dirState = new Map<string, 'dir' | 'absent' | 'other'>();
     for (const t of writes) {
-      const blocker = blockingPath(repo, t.path, removing, ws.scan.files);
+      const blocker = blockingPath(repo, t.path, removing, ws.scan.files, dirState);
       if (blocker) conflicts.push(blocker);
     }
     if (conflicts.length > 0 && !options.force) {
@@ -173,30 +174,69 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       throw new ConflictError(`checkout would overwrite uncommitted changes: ${shown}`, conflicts, 'commit or stash them first (`lode add` + `lode commit`), or pass --force to discard them');
     }
 
-    // Removals first: a file the target replaces with a directory must be gone before the directory is made.
-    for (const p of removes) rmQuiet(repo.abs(p));
-    if (options.force) for (const c of conflicts) clearBlocker(repo, c);
-    pruneEmptyDirs(repo, removes);
+    // Three phases so that a missing or corrupt cache file stops the checkout
+    // before the workspace changes: (1) make every target file under a temp
+    // name beside its destination, verifying copies; (2) remove what the target
+    // lacks; (3) rename the prepared files into place. Files whose directory
+    // cannot exist until a removal (a file standing where the directory goes)
+    // are placed after the removals.
     const linker = new Linker(repo.store, repo.settings.cacheTypes);
-    const newEntries: IndexEntry[] = [...keep];
+    const prepared: Prepared[] = [];
+    const deferred: FileEntry[] = [];
+    const abandonAll = () => {
+      for (const p of prepared) linker.abandon(p);
+      prepared.length = 0;
+    };
+    process.once('exit', abandonAll);
     let done = 0;
     let bytes = 0;
     const totalBytes = writes.reduce((s, w) => s + w.size, 0);
+    const tick = (t: FileEntry) => {
+      done++;
+      bytes += t.size;
+      if ((done & 63) === 0) options.progress?.({ phase: 'checkout', done, total: writes.length, bytes, totalBytes });
+    };
+    try {
+      for (const t of writes) {
+        try {
+          prepared.push(linker.prepare(t, repo.abs(t.path), t.exec));
+        } catch (e) {
+          const code = errnoCode(e);
+          if (code === 'ENOTDIR' || code === 'EEXIST') {
+            deferred.push(t);
+            continue;
+          }
+          throw e;
+        }
+        tick(t);
+      }
+      for (const p of removes) rmQuiet(repo.abs(p));
+      if (options.force) for (const c of conflicts) clearBlocker(repo, c);
+      pruneEmptyDirs(repo, removes);
+      for (const p of prepared) linker.finish(p);
+      prepared.length = 0;
+      for (const t of deferred) {
+        linker.place(t, repo.abs(t.path), t.exec);
+        tick(t);
+      }
+    } catch (e) {
+      abandonAll();
+      linker.removeCreatedDirs();
+      throw e;
+    } finally {
+      process.removeListener('exit', abandonAll);
+    }
+    options.progress?.({ phase: 'checkout', done, total: writes.length, bytes, totalBytes, finished: true });
+    const newEntries: IndexEntry[] = [...keep];
     for (const t of writes) {
-      const dest = repo.abs(t.path);
-      linker.place(t, dest, t.exec);
-      const st = fs.lstatSync(dest, { bigint: true });
+      const st = fs.lstatSync(repo.abs(t.path), { bigint: true });
       const old = iFiles.get(t.path);
       newEntries.push({
         path: t.path, kind: t.kind, id: t.id, size: t.size, exec: t.exec,
         mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino,
         xxh: old && old.id === t.id ? old.xxh : 0n,
       });
-      done++;
-      bytes += t.size;
-      if ((done & 63) === 0) options.progress?.({ phase: 'checkout', done, total: writes.length, bytes, totalBytes });
     }
-    options.progress?.({ phase: 'checkout', done, total: writes.length, bytes, totalBytes, finished: true });
 
     // The index keeps everything outside the scope untouched.
     for (const e of index.entries) if (!inScope(e.path)) newEntries.push(e);
@@ -262,25 +302,34 @@ function dedupe(entries: IndexEntry[]): IndexEntry[] {
  * emptied directory is pruned), or a non-directory at one of its parents that
  * is not being removed.
  */
-function blockingPath(repo: Repository, p: string, removing: Set<string>, files: Map<string, unknown>): string | undefined {
+function blockingPath(repo: Repository, p: string, removing: Set<string>, files: Map<string, unknown>, dirState: Map<string, 'dir' | 'absent' | 'other'>): string | undefined {
   if (!files.has(p)) {
+    let st: fs.Stats | undefined;
     try {
-      if (fs.lstatSync(repo.abs(p)).isDirectory() && !holdsOnlyRemoved(repo.abs(p), p, removing)) return p;
-    } catch {
-      // absent: fine
+      st = fs.lstatSync(repo.abs(p), { throwIfNoEntry: false });
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOTDIR') throw e;
     }
+    if (st?.isDirectory() && !holdsOnlyRemoved(repo.abs(p), p, removing)) return p;
   }
+  // Walk up until a directory that exists (cached: most files share parents).
   let dir = parentPath(p);
   while (dir !== '') {
     if (removing.has(dir)) return undefined;
-    try {
-      const st = fs.lstatSync(repo.abs(dir));
-      if (st.isDirectory()) return undefined;
-      return dir;
-    } catch (e) {
-      // ENOTDIR: a file further up stands in the way; the next step up finds it.
-      if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw e;
+    let state = dirState.get(dir);
+    if (state === undefined) {
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(repo.abs(dir), { throwIfNoEntry: false });
+      } catch (e) {
+        // ENOTDIR: a file further up stands in the way; the next step up finds it.
+        if (errnoCode(e) !== 'ENOTDIR') throw e;
+      }
+      state = st === undefined ? 'absent' : st.isDirectory() ? 'dir' : 'other';
+      dirState.set(dir, state);
     }
+    if (state === 'dir') return undefined;
+    if (state === 'other') return dir;
     dir = parentPath(dir);
   }
   return undefined;

@@ -81,7 +81,7 @@ export class Config {
     if (!spec) throw new ConfigError(`unknown config key ${key}`, { hint: `known keys: ${Object.keys(KEYS).join(', ')}` });
     let value: unknown;
     if (spec.type === 'int') {
-      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${key} must be a whole number, not ${JSON.stringify(raw)}`);
+      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${key} must be a whole number, not ${JSON.stringify(raw)}`, { hint: `${KEYS[key].help}` });
       value = Number(raw.trim());
     } else if (spec.type === 'string[]') {
       value = raw.split(',').map((s) => s.trim()).filter(Boolean);

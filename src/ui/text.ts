@@ -91,7 +91,7 @@ export function renderStatus(r: StatusResult, st: Style): string[] {
     lines.push(...capped(r.staged, (c) => changeLine(c, st)));
   }
   if (r.unstaged.length) {
-    lines.push('', 'Changes not staged (`lode add PATH` stages them, `lode checkout -- PATH` discards them):');
+    lines.push('', 'Changes not staged (`lode add PATH` stages them, `lode checkout -f -- PATH` discards them):');
     lines.push(...capped(r.unstaged, (u) => (u.status === 'modified' ? `${st.yellow('modified: ')} ${u.path}` : `${st.red('deleted:  ')} ${u.path}`)));
   }
   if (r.untracked.length) {

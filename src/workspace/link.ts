@@ -21,10 +21,21 @@ export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'copy'];
 /** Errors meaning "this method does not work here": try the next one. */
 const UNSUPPORTED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'EPERM', 'EMLINK', 'ENOTTY']);
 
+/** Prepared is a file made under a temporary name, waiting to be renamed into place. */
+export interface Prepared {
+  tmp: string;
+  dest: string;
+  method: LinkType;
+}
+
 /** Linker materialises cached files, remembering which methods failed here. */
 export class Linker {
   private readonly disabled = new Set<LinkType>();
   private readonly buf = Buffer.allocUnsafe(4 << 20);
+  /** Directories known to exist (saves a mkdir per file). */
+  private readonly dirs = new Set<string>();
+  /** Top-most directories this linker created, in creation order. */
+  private readonly created: string[] = [];
   /** How many files each method placed. */
   readonly counts: Record<LinkType, number> = { reflink: 0, hardlink: 0, copy: 0 };
 
@@ -34,24 +45,27 @@ export class Linker {
   ) {}
 
   /**
-   * place writes file `ref` to `dest` (creating parent directories) with the
-   * first method that works, and returns the method used. NotFoundError when
-   * the cache lacks the file, CorruptObjectError when a copy fails verification.
+   * prepare makes file `ref` under a temporary name beside `dest` (creating
+   * parent directories) with the first method that works, and returns that
+   * name; `finish` renames it into place, `abandon` removes it. Splitting the
+   * two lets a checkout verify every file before it changes the workspace.
+   * NotFoundError when the cache lacks the file, CorruptObjectError when a
+   * copy fails verification.
    */
-  place(ref: FileRef, dest: string, exec: boolean): LinkType {
+  prepare(ref: FileRef, dest: string, exec: boolean): Prepared {
     const src = this.store.filePath(ref.id);
-    if (!fs.existsSync(src)) {
-      throw new NotFoundError(`the cache has no content for ${ref.id.slice(0, 12)} (needed for ${dest})`, {
-        hint: 'the object was garbage-collected or never stored; restore it from a remote, or run `lode fsck`',
-      });
+    const dir = path.dirname(dest);
+    if (!this.dirs.has(dir)) {
+      const first = fs.mkdirSync(dir, { recursive: true });
+      if (first) this.created.push(first);
+      this.dirs.add(dir);
     }
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
     const methods = this.order.filter((m) => !this.disabled.has(m));
     if (methods.length === 0 || methods[methods.length - 1] !== 'copy') methods.push('copy');
     for (const m of methods) {
       // A hardlink shares the cache file's read-only, non-executable mode.
       if (m === 'hardlink' && exec) continue;
-      const tmp = tempName(path.dirname(dest), 'lode-checkout');
+      const tmp = tempName(dir, 'lode-checkout');
       try {
         if (m === 'reflink') {
           fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE_FORCE);
@@ -61,11 +75,14 @@ export class Linker {
         } else {
           this.verifiedCopy(ref, src, tmp, exec);
         }
-        fs.renameSync(tmp, dest);
-        this.counts[m]++;
-        return m;
+        return { tmp, dest, method: m };
       } catch (e) {
         rmQuiet(tmp);
+        if (errnoCode(e) === 'ENOENT' && !fs.existsSync(src)) {
+          throw new NotFoundError(`the cache has no content for ${ref.id.slice(0, 12)} (needed for ${dest})`, {
+            hint: 'the object was garbage-collected or never stored; restore it from a remote, or run `lode fsck`',
+          });
+        }
         if (m !== 'copy' && UNSUPPORTED.has(errnoCode(e) ?? '')) {
           this.disabled.add(m);
           continue;
@@ -74,6 +91,45 @@ export class Linker {
       }
     }
     throw new Error('unreachable: copy always applies');
+  }
+
+  /** finish renames a prepared file over its destination. */
+  finish(p: Prepared): void {
+    fs.renameSync(p.tmp, p.dest);
+    this.counts[p.method]++;
+  }
+
+  /** abandon removes a prepared file that will not be used. */
+  abandon(p: Prepared): void {
+    rmQuiet(p.tmp);
+  }
+
+  /** removeCreatedDirs removes the directories prepare made, where still empty (after an abort). */
+  removeCreatedDirs(): void {
+    // Only empty directories go: never anything that holds a file.
+    const prune = (dir: string): void => {
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const n of names) prune(path.join(dir, n));
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // not empty, or not a directory: leave it
+      }
+    };
+    for (const top of this.created.reverse()) prune(top);
+    this.created.length = 0;
+  }
+
+  /** place prepares and finishes in one step. */
+  place(ref: FileRef, dest: string, exec: boolean): LinkType {
+    const p = this.prepare(ref, dest, exec);
+    this.finish(p);
+    return p.method;
   }
 
   private verifiedCopy(ref: FileRef, src: string, tmp: string, exec: boolean): void {
