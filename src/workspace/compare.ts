@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { loadXxhash, xxhashReady } from '../core/checksum.js';
 import type { ChunkerParams } from '../core/chunker.js';
 import { Ingester } from '../objects/ingest.js';
-import type { IndexData, IndexEntry } from './index-file.js';
+import { StoredEntry, type IndexData, type IndexEntry } from './index-file.js';
 import type { ScanResult, WorkFile } from './scan.js';
 
 export interface WorkspaceComparison {
@@ -27,26 +27,21 @@ export interface WorkspaceComparison {
   statClean: number;
 }
 
-/**
- * sameTime compares a nanosecond time from the index with a float-ms stat
- * time, to the microsecond (the float's precision). Two writes of one file a
- * microsecond apart, both before the index was written, cannot both have
- * been seen by `add`, which reads for longer than that.
- */
-function sameTime(ns: bigint, ms: number): boolean {
-  return Math.abs(Number(ns) / 1e6 - ms) < 0.001;
-}
-
 /** statMatches says whether a file's stat is the one recorded, and not racy. */
 export function statMatches(e: IndexEntry, f: WorkFile, stampNs: bigint): boolean {
-  return (
-    e.size === f.size &&
-    e.exec === f.exec &&
-    Number(e.ino) === f.ino &&
-    sameTime(e.mtimeNs, f.mtimeMs) &&
-    sameTime(e.ctimeNs, f.ctimeMs) &&
-    e.mtimeNs < stampNs
-  );
+  if (e.size !== f.size || e.exec !== f.exec) return false;
+  // Read straight from the index bytes when untouched: no BigInts per file.
+  const n = e instanceof StoredEntry ? e.statNumbers() : undefined;
+  const mtime = n ? n.mtime : Number(e.mtimeNs);
+  const ctime = n ? n.ctime : Number(e.ctimeNs);
+  const ino = n ? n.ino : Number(e.ino);
+  // Times compare to the microsecond, the precision of a float-ms stat. Two
+  // writes of one file a microsecond apart, both before the index was
+  // written, cannot both have been seen by `add`, which reads for longer.
+  // Racy: a file modified in the same clock tick as the index was written
+  // may have changed after it was read. Number() rounding keeps order, so
+  // the comparison errs towards "racy".
+  return ino === f.ino && Math.abs(mtime / 1e6 - f.mtimeMs) < 0.001 && Math.abs(ctime / 1e6 - f.ctimeMs) < 0.001 && mtime < Number(stampNs);
 }
 
 /** xxhFile returns the xxh64 of a file's content (loadXxhash must have run). */

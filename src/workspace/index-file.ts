@@ -32,6 +32,75 @@ export interface IndexEntry {
   xxh: bigint;
 }
 
+/** u64 reads a big-endian u64 as a Number (exact below 2^53) without allocating a BigInt. */
+function u64(buf: Buffer, pos: number): number {
+  return buf.readUInt32BE(pos) * 4294967296 + buf.readUInt32BE(pos + 4);
+}
+
+/**
+ * StoredEntry is an index entry read from disk. The stat fields, checksum and
+ * ID are decoded only when asked for: a no-op `status` of 20,000 files needs
+ * the times as plain numbers and nothing else, and decoding them all up front
+ * (BigInts, hex strings) costs more than the rest of reading the index.
+ */
+export class StoredEntry implements IndexEntry {
+  private _id?: ObjectId;
+  private _mtimeNs?: bigint;
+  private _ctimeNs?: bigint;
+  private _ino?: bigint;
+  private _xxh?: bigint;
+
+  constructor(
+    private readonly buf: Buffer,
+    /** Offset of the mtime field; ctime, inode, xxh64 and ID follow. */
+    private readonly at: number,
+    public path: string,
+    public kind: 'blob' | 'chunked',
+    public size: number,
+    public exec: boolean,
+  ) {}
+
+  get id(): ObjectId {
+    return (this._id ??= bytesToId(this.buf, this.at + 32));
+  }
+  set id(v: ObjectId) {
+    this._id = v;
+  }
+  get mtimeNs(): bigint {
+    return (this._mtimeNs ??= this.buf.readBigUInt64BE(this.at));
+  }
+  set mtimeNs(v: bigint) {
+    this._mtimeNs = v;
+  }
+  get ctimeNs(): bigint {
+    return (this._ctimeNs ??= this.buf.readBigUInt64BE(this.at + 8));
+  }
+  set ctimeNs(v: bigint) {
+    this._ctimeNs = v;
+  }
+  get ino(): bigint {
+    return (this._ino ??= this.buf.readBigUInt64BE(this.at + 16));
+  }
+  set ino(v: bigint) {
+    this._ino = v;
+  }
+  get xxh(): bigint {
+    return (this._xxh ??= this.buf.readBigUInt64BE(this.at + 24));
+  }
+  set xxh(v: bigint) {
+    this._xxh = v;
+  }
+  /** Stat fields as Numbers (ns to within 256 ns; rounding keeps their order). */
+  statNumbers(): { mtime: number; ctime: number; ino: number } | undefined {
+    if (this._mtimeNs !== undefined || this._ctimeNs !== undefined || this._ino !== undefined) return undefined;
+    return { mtime: u64(this.buf, this.at), ctime: u64(this.buf, this.at + 8), ino: u64(this.buf, this.at + 16) };
+  }
+  toJSON(): IndexEntry {
+    const { path, kind, id, size, exec, mtimeNs, ctimeNs, ino, xxh } = this;
+    return { path, kind, id, size, exec, mtimeNs, ctimeNs, ino, xxh };
+  }
+}
+
 /** IndexData is the whole index: tracked dataset roots and their files. */
 export interface IndexData {
   /** Dataset roots (files or directories) that `lode add` tracks, sorted. */
@@ -98,16 +167,12 @@ export async function readIndex(file: string): Promise<IndexData> {
       const kindByte = buf[pos];
       const flags = buf[pos + 1];
       pos += 2;
-      const size = Number(buf.readBigUInt64BE(pos));
-      const mtimeNs = buf.readBigUInt64BE(pos + 8);
-      const ctimeNs = buf.readBigUInt64BE(pos + 16);
-      const ino = buf.readBigUInt64BE(pos + 24);
-      const xxh = buf.readBigUInt64BE(pos + 32);
-      pos += 40;
-      const id = bytesToId(buf, pos);
-      pos += 32;
+      const size = u64(buf, pos);
+      if (!Number.isSafeInteger(size)) throw fail(`bad size at ${path}`);
       if (kindByte !== 0x62 && kindByte !== 0x63) throw fail(`bad kind at ${path}`);
-      entries[i] = { path, kind: kindByte === 0x62 ? 'blob' : 'chunked', id, size, exec: (flags & 1) === 1, mtimeNs, ctimeNs, ino, xxh };
+      if (pos + 72 > body.length) throw fail('truncated');
+      entries[i] = new StoredEntry(buf, pos + 8, path, kindByte === 0x62 ? 'blob' : 'chunked', size, (flags & 1) === 1);
+      pos += 72;
     }
   } catch (e) {
     if (e instanceof CorruptObjectError) throw e;
