@@ -191,10 +191,11 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     let done = 0;
     let bytes = 0;
     const totalBytes = writes.reduce((s, w) => s + w.size, 0);
+    options.progress?.({ phase: 'checkout', done: 0, total: writes.length, bytes: 0, totalBytes });
     const tick = (t: FileEntry) => {
       done++;
       bytes += t.size;
-      if ((done & 63) === 0) options.progress?.({ phase: 'checkout', done, total: writes.length, bytes, totalBytes });
+      if ((done & 63) === 0 || t.size > 8 << 20) options.progress?.({ phase: 'checkout', done, total: writes.length, bytes, totalBytes });
     };
     try {
       for (const t of writes) {

@@ -125,6 +125,7 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
   const totalBytes = ids.reduce((s, id) => s + repo.store.sizeOf('cache', id), 0);
   let files = 0;
   let bytes = 0;
+  options.progress?.({ phase: 'fsck', done: 0, total: ids.length, bytes: 0, totalBytes });
   const buf = Buffer.allocUnsafe(4 << 20);
   for (const id of ids) {
     const size = repo.store.sizeOf('cache', id);
@@ -134,7 +135,7 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
     if (problem) problems.push({ kind: 'corrupt', id, message: `cached file ${id} is corrupt: ${problem} (${repo.store.filePath(id)})` });
     files++;
     bytes += size;
-    if ((files & 255) === 0) options.progress?.({ phase: 'fsck', done: files, total: ids.length, bytes, totalBytes });
+    if ((files & 255) === 0 || size > 8 << 20) options.progress?.({ phase: 'fsck', done: files, total: ids.length, bytes, totalBytes });
   }
   options.progress?.({ phase: 'fsck', done: files, total: ids.length, bytes, totalBytes, finished: true });
   // Refs and reachability.

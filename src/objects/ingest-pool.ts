@@ -33,6 +33,14 @@ export interface WorkerReply {
   type: 'result';
   seq: number;
   results: (IngestResult | { error: WorkerError })[];
+  /** Bytes already reported through progress messages, per file. */
+  progressed: number[];
+}
+
+/** WorkerProgress reports bytes read inside a big file. */
+export interface WorkerProgress {
+  type: 'progress';
+  bytes: number;
 }
 
 export interface IngestOptions {
@@ -59,16 +67,24 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
   const progress = options.progress;
   const totalBytes = tasks.reduce((s, t) => s + t.size, 0);
   let bytes = 0;
-  const report = (finished = false) => progress?.({ phase: 'hash', done: results.size, total: tasks.length, bytes, totalBytes, finished });
+  const report = (finished = false) =>
+    progress?.({ phase: 'hash', done: results.size, total: tasks.length, bytes: Math.min(totalBytes, bytes + partial), totalBytes, finished });
   if (tasks.length === 0) return results;
+  // Bytes of files still being read: shown as progress, replaced by the real count when a file is done.
+  let partial = 0;
+  progress?.({ phase: 'hash', done: 0, total: tasks.length, bytes: 0, totalBytes });
   const cores = Math.min(os.availableParallelism?.() ?? os.cpus().length, 4);
   const inline = options.threads === 0 || (options.threads === undefined && (cores < 2 || (totalBytes < INLINE_BYTES && tasks.length < INLINE_FILES)));
   if (inline) {
     await loadXxhash();
-    const ing = new Ingester(options.params, options.lodeDir ? new LocalStore(options.lodeDir) : undefined);
+    const ing = new Ingester(options.params, options.lodeDir ? new LocalStore(options.lodeDir) : undefined, (n) => {
+      partial += n;
+      report();
+    });
     for (const t of tasks) {
       const r = ing.ingest(t.abs, t.rel);
       results.set(t.rel, r);
+      partial = 0;
       bytes += r.size;
       if ((results.size & 255) === 0) report();
     }
@@ -118,7 +134,12 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
       const w = new Worker(new URL('./ingest-worker.js', import.meta.url));
       workers.push(w);
       w.on('error', (e) => finish(e));
-      w.on('message', (reply: WorkerReply) => {
+      w.on('message', (reply: WorkerReply | WorkerProgress) => {
+        if (reply.type === 'progress') {
+          partial += reply.bytes;
+          report();
+          return;
+        }
         pending--;
         const batch = batches[reply.seq];
         for (let k = 0; k < reply.results.length; k++) {
@@ -129,6 +150,7 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
           }
           results.set(batch[k].rel, r);
           bytes += r.size;
+          partial -= reply.progressed[k] ?? 0;
         }
         report();
         if (next < batches.length) feed(w);

@@ -8,21 +8,31 @@ import { loadXxhash } from '../core/checksum.js';
 import { LodeError } from '../core/errors.js';
 import { Ingester } from './ingest.js';
 import { LocalStore } from './store.js';
-import type { WorkerReply, WorkerRequest } from './ingest-pool.js';
+import type { WorkerProgress, WorkerReply, WorkerRequest } from './ingest-pool.js';
 
 let ready: Promise<Ingester> | undefined;
+let progressed = 0;
 
 parentPort!.on('message', async (msg: WorkerRequest) => {
   if (msg.type === 'init') {
     // Batches may arrive before the WASM module is loaded: they wait on this.
-    ready = loadXxhash().then(() => new Ingester(msg.params, msg.lodeDir ? new LocalStore(msg.lodeDir) : undefined));
+    ready = loadXxhash().then(
+      () =>
+        new Ingester(msg.params, msg.lodeDir ? new LocalStore(msg.lodeDir) : undefined, (bytes) => {
+          progressed += bytes;
+          parentPort!.postMessage({ type: 'progress', bytes } satisfies WorkerProgress);
+        }),
+    );
     return;
   }
   const ingester = await ready!;
   const results: WorkerReply['results'] = [];
+  const progressedPerFile: number[] = [];
   for (const f of msg.files) {
     try {
+      progressed = 0;
       results.push(ingester.ingest(f.abs, f.rel));
+      progressedPerFile.push(progressed);
     } catch (e) {
       const err = e instanceof LodeError
         ? { code: e.code, message: e.message, hint: e.hint }
@@ -31,5 +41,5 @@ parentPort!.on('message', async (msg: WorkerRequest) => {
       break;
     }
   }
-  parentPort!.postMessage({ type: 'result', seq: msg.seq, results } satisfies WorkerReply);
+  parentPort!.postMessage({ type: 'result', seq: msg.seq, results, progressed: progressedPerFile } satisfies WorkerReply);
 });

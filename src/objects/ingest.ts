@@ -37,6 +37,8 @@ export class Ingester {
   constructor(
     private readonly params: ChunkerParams,
     private readonly store: LocalStore | undefined,
+    /** Called with bytes read so far in big files (every 16 MiB), for progress. */
+    private readonly onBytes?: (bytes: number) => void,
   ) {
     // Room for two maximum-size chunks plus one read block keeps every cut
     // point computable without reading the file twice.
@@ -95,6 +97,7 @@ export class Ingester {
             if (out !== undefined) writeAll(out, buf, end, n);
             end += n;
             read += n;
+            if (this.onBytes && (read & PROGRESS_MASK) < n) this.onBytes(PROGRESS_STEP);
           }
         }
         if (start === end) break;
@@ -148,6 +151,8 @@ export class Ingester {
 }
 
 const XXH_SLICE = 1 << 20;
+const PROGRESS_STEP = 16 << 20;
+const PROGRESS_MASK = PROGRESS_STEP - 1;
 
 /** EMPTY_ID is the SHA-256 of zero bytes: the ID of every empty file. */
 export const EMPTY_ID: ObjectId = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
