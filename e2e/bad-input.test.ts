@@ -308,3 +308,25 @@ describe('the repository lock', () => {
     expect(fs.existsSync(lockFile)).toBe(false);
   });
 });
+
+describe('files that change under lode', () => {
+  it('a file written to while it is being added: 7 naming it, index unchanged', async () => {
+    const { dir, at } = track(await newRepo('bad-changing'));
+    // Large enough that reading it takes far longer than the writer's 1 ms period.
+    const big = path.join(dir, 'data', 'growing.bin');
+    fs.mkdirSync(path.dirname(big), { recursive: true });
+    fs.writeFileSync(big, Buffer.alloc(64 << 20, 7));
+    const before = treeSnapshot(dir);
+    const writer = spawn(process.execPath, ['-e', `const fs=require('fs');setInterval(()=>fs.appendFileSync(${JSON.stringify(big)},'x'),1)`], { stdio: 'ignore' });
+    children.push(writer);
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await runLode(['add', 'data'], at);
+    writer.kill('SIGKILL');
+    const err = expectLodeError(r, 7);
+    expect(err).toContain('data/growing.bin changed while it was being read');
+    // The index and refs are as they were (cache/tmp may hold harmless unreferenced objects).
+    const after = treeSnapshot(dir);
+    for (const key of ['.lode/HEAD', '.lode/index']) expect(after[key]).toEqual(before[key]);
+    expect(fs.readdirSync(path.join(dir, '.lode', 'tmp'))).toEqual([]);
+  });
+});

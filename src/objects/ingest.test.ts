@@ -1,0 +1,109 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadXxhash } from '../core/checksum.js';
+import { chunkLengths, type ChunkerParams } from '../core/chunker.js';
+import { decodeChunkList } from '../core/encoding.js';
+import { FileChangedError } from '../core/errors.js';
+import { createStoreDirs, LocalStore } from './store.js';
+import { EMPTY_ID, Ingester } from './ingest.js';
+
+const SMALL: ChunkerParams = { min: 1024, avg: 4096, max: 16384 };
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+let dir: string;
+let store: LocalStore;
+
+beforeAll(async () => {
+  await loadXxhash();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lode-ingest-'));
+  createStoreDirs(path.join(dir, '.lode'));
+  store = new LocalStore(path.join(dir, '.lode'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('Ingester', () => {
+  it('a small file is a blob whose ID is the SHA-256 of its bytes, stored read-only', () => {
+    const data = bytes(800, 1);
+    const f = path.join(dir, 'small.bin');
+    fs.writeFileSync(f, data);
+    const r = new Ingester(SMALL, store).ingest(f, 'small.bin');
+    expect(r).toMatchObject({ kind: 'blob', id: sha(data), size: 800, chunks: 1 });
+    expect(fs.readFileSync(store.filePath(r.id))).toEqual(data);
+    expect(fs.statSync(store.filePath(r.id)).mode & 0o777).toBe(0o444);
+  });
+
+  it('a large file is chunked exactly as chunkLengths cuts it; its ID is the chunk list ID', () => {
+    const data = bytes(200_000, 2);
+    const f = path.join(dir, 'big.bin');
+    fs.writeFileSync(f, data);
+    const r = new Ingester(SMALL, store).ingest(f, 'big.bin');
+    expect(r.kind).toBe('chunked');
+    const list = store.getChunkList(r.id);
+    const lengths = chunkLengths(data, SMALL);
+    expect(list.chunks.map((c) => c.size)).toEqual(lengths);
+    let off = 0;
+    for (const c of list.chunks) {
+      expect(c.id).toBe(sha(data.subarray(off, off + c.size)));
+      off += c.size;
+    }
+    expect(decodeChunkList(fs.readFileSync(store.objectPath(r.id)), r.id).size).toBe(200_000);
+    expect(fs.readFileSync(store.filePath(r.id))).toEqual(data);
+    expect(store.verifyFile({ kind: 'chunked', id: r.id, size: r.size })).toBeUndefined();
+  });
+
+  it('a file bigger than the read window (2 x max + 1 MiB) chunks the same as in one piece', () => {
+    const params: ChunkerParams = { min: 4096, avg: 16384, max: 65536 };
+    const data = bytes(5 << 20, 3);
+    const f = path.join(dir, 'window.bin');
+    fs.writeFileSync(f, data);
+    const r = new Ingester(params, undefined).ingest(f, 'window.bin');
+    expect(r.chunks).toBe(chunkLengths(data, params).length);
+  });
+
+  it('hashing only writes nothing to the store', () => {
+    const data = bytes(900, 4);
+    const f = path.join(dir, 'hashonly.bin');
+    fs.writeFileSync(f, data);
+    const r = new Ingester(SMALL, undefined).ingest(f, 'hashonly.bin');
+    expect(r.id).toBe(sha(data));
+    expect(store.hasFile(r.id)).toBe(false);
+  });
+
+  it('an empty file is the blob of zero bytes', () => {
+    const f = path.join(dir, 'empty');
+    fs.writeFileSync(f, '');
+    const r = new Ingester(SMALL, store).ingest(f, 'empty');
+    expect(r).toMatchObject({ kind: 'blob', id: EMPTY_ID, size: 0 });
+    expect(store.hasFile(EMPTY_ID)).toBe(true);
+  });
+
+  it('a file that vanished is a FileChangedError naming it, and leaves no temp file', () => {
+    expect(() => new Ingester(SMALL, store).ingest(path.join(dir, 'gone'), 'data/gone')).toThrow(FileChangedError);
+    expect(() => new Ingester(SMALL, store).ingest(path.join(dir, 'gone'), 'data/gone')).toThrow(/data\/gone vanished/);
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+  });
+
+  it('storing the same content twice keeps one copy', () => {
+    const data = bytes(900, 5);
+    fs.writeFileSync(path.join(dir, 'd1'), data);
+    fs.writeFileSync(path.join(dir, 'd2'), data);
+    const ing = new Ingester(SMALL, store);
+    expect(ing.ingest(path.join(dir, 'd1'), 'd1').id).toBe(ing.ingest(path.join(dir, 'd2'), 'd2').id);
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+  });
+});
