@@ -100,6 +100,7 @@ Examples:
     .option('--cached', 'keep the files on disk')
     .option('-f, --force', 'delete files even if their changes were never added')
     .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\n\nExamples:\n  lode rm data/old_run            # stop tracking and delete\n  lode rm --cached data/scratch   # stop tracking, keep the files')
     .action(async (paths: string[], o: { cached?: boolean; force?: boolean; json?: boolean }) => {
       const { rm } = await import('../commands/rm.js');
       const r = await rm(open(), { paths, cwd: globals().cwd, cached: o.cached, force: o.force });
@@ -111,6 +112,7 @@ Examples:
     .description('show staged, unstaged and new files in the tracked datasets')
     .option('--json', 'print the result as JSON')
     .option('--exit-code', 'exit with 1 when the workspace is not clean')
+    .addHelpText('after', '\n\nExamples:\n  lode status\n  lode status --json | jq .unstaged\n  lode status --exit-code || echo "uncommitted data changes"')
     .action(async (o: { json?: boolean; exitCode?: boolean }) => {
       const { status } = await import('../commands/status.js');
       const r = await status(open());
@@ -140,6 +142,7 @@ Examples:
     .option('-n, --max-count <n>', 'show at most n commits', (v) => positiveInt(v, '--max-count'))
     .option('--all', 'commits of every branch and tag')
     .option('--oneline', 'one line per commit')
+    .addHelpText('after', '\n\nExamples:\n  lode log --oneline\n  lode log -n 5 v1\n  lode log --all --json')
     .option('--json', 'print the result as JSON')
     .action(async (rev: string | undefined, o: { maxCount?: number; all?: boolean; oneline?: boolean; json?: boolean }) => {
       const { log } = await import('../commands/log.js');
@@ -204,6 +207,7 @@ Examples:
     .option('-d, --delete', 'delete the branch (refused if its commits would be lost)')
     .option('-D', 'delete the branch even if its commits are reachable from nothing else')
     .option('-s, --switch', 'switch to the branch (same as `lode checkout NAME`)')
+    .addHelpText('after', '\n\nExamples:\n  lode branch                     # list\n  lode branch relabel             # create at HEAD\n  lode branch fix v1              # create at tag v1\n  lode branch -s relabel          # switch\n  lode branch -d relabel          # delete (refused if commits would be lost)')
     .option('--json', 'print the result as JSON')
     .action(async (name: string | undefined, start: string | undefined, o: { delete?: boolean; D?: boolean; switch?: boolean; json?: boolean }) => {
       const refsCmd = await import('../commands/refs.js');
@@ -233,6 +237,7 @@ Examples:
     .argument('[rev]', 'commit to tag (default HEAD)')
     .option('-d, --delete', 'delete the tag')
     .option('-f, --force', 'move an existing tag')
+    .addHelpText('after', '\n\nExamples:\n  lode tag                        # list\n  lode tag v1                     # tag HEAD\n  lode tag v0 HEAD~3\n  lode tag -d v0')
     .option('--json', 'print the result as JSON')
     .action(async (name: string | undefined, rev: string | undefined, o: { delete?: boolean; force?: boolean; json?: boolean }) => {
       const refsCmd = await import('../commands/refs.js');
@@ -253,6 +258,7 @@ Examples:
     .command('gc')
     .description('delete cached data that no branch, tag, HEAD or the index reaches')
     .option('-n, --dry-run', 'only report what would be removed')
+    .addHelpText('after', '\n\nExamples:\n  lode gc --dry-run\n  lode branch -D experiment && lode gc')
     .option('--json', 'print the result as JSON')
     .action(async (o: { dryRun?: boolean; json?: boolean }) => {
       const { gc } = await import('../commands/maintenance.js');
@@ -264,6 +270,7 @@ Examples:
   program
     .command('fsck')
     .description('verify every object and cached file against its ID, and every ref')
+    .addHelpText('after', '\n\nExample:\n  lode fsck || echo "damaged: see the list above"')
     .option('--json', 'print the result as JSON')
     .action(async (o: { json?: boolean }) => {
       const { fsck } = await import('../commands/maintenance.js');
