@@ -49,7 +49,7 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     const roots: string[] = [];
     for (const p of options.paths) {
       const rel = repo.toRepoPath(p, options.cwd);
-      if (!fs.existsSync(repo.abs(rel)) && !index.entries.some((e) => isUnder(e.path, rel))) {
+      if (!fs.existsSync(repo.abs(rel)) && !index.entries.some((e) => isUnder(e.path, rel)) && !index.datasets.some((d) => isUnder(d, rel))) {
         throw new NotFoundError(`${p} does not exist`, { hint: 'check the path; `lode status` lists what is tracked' });
       }
       roots.push(rel);
@@ -93,9 +93,11 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
       }
       clean.push(e);
     }
-    // A path inside an existing dataset adds no root; a path above datasets absorbs them.
-    let datasets = [...index.datasets];
+    // A path inside an existing dataset adds no root; a path above datasets
+    // absorbs them; a dataset root that is gone from disk stops being one.
+    let datasets = index.datasets.filter((d) => !(roots.some((r) => isUnder(d, r)) && !fs.existsSync(repo.abs(d))));
     for (const r of roots) {
+      if (!fs.existsSync(repo.abs(r))) continue;
       if (datasets.some((d) => isUnder(r, d))) continue;
       datasets = datasets.filter((d) => !isUnder(d, r));
       datasets.push(r);

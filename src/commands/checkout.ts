@@ -6,14 +6,15 @@ import { comparePaths, isUnder, parentPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { resolveRevision, type ResolvedRevision } from '../graph/commits.js';
 import { validateRefName } from '../graph/refs.js';
-import { EMPTY_TREE, filesUnder, walkFiles, type FileEntry } from '../graph/trees.js';
+import { buildTrees, EMPTY_TREE, filesUnder, walkFiles, type FileEntry } from '../graph/trees.js';
 import { Ingester } from '../objects/ingest.js';
 import { loadXxhash } from '../core/checksum.js';
 import { errnoCode, rmQuiet } from '../storage/atomic.js';
 import type { IndexEntry } from '../workspace/index-file.js';
 import { Linker, type LinkType, type Prepared } from '../workspace/link.js';
+import { ParentChecker } from '../workspace/parents.js';
 import type { Repository } from '../repo/repository.js';
-import { TreePool, workspaceState } from './snapshot.js';
+import { indexFiles, TreePool, workspaceState } from './snapshot.js';
 
 export interface CheckoutOptions {
   /** Revision to check out; default HEAD (restore the workspace). */
@@ -58,11 +59,14 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     const pathMode = (options.paths?.length ?? 0) > 0;
     if (pathMode && options.createBranch) throw new UsageError('-b cannot be combined with paths');
     const headId = repo.refs.headCommit();
-    const revText = options.rev ?? 'HEAD';
+    // `checkout -- PATHS` without a revision restores what is staged (as git
+    // does): unstaged edits are discarded, staged ones kept.
+    const fromIndex = pathMode && options.rev === undefined;
+    const revText = options.rev ?? (fromIndex ? ':index' : 'HEAD');
     if (!headId && revText === 'HEAD' && !options.createBranch) {
       throw new UnknownRevisionError('HEAD', { hint: 'there are no commits yet: `lode add` and `lode commit` first' });
     }
-    let target: ResolvedRevision | undefined = revText === 'HEAD' && !headId ? undefined : resolveRevision(repo.store, repo.refs, revText);
+    let target: ResolvedRevision | undefined = fromIndex || (revText === 'HEAD' && !headId) ? undefined : resolveRevision(repo.store, repo.refs, revText);
     if (options.createBranch) {
       validateRefName(options.createBranch, 'branch');
       if (repo.refs.get('heads', options.createBranch)) throw new UsageError(`branch ${options.createBranch} already exists`, { hint: `switch to it with \`lode checkout ${options.createBranch}\`` });
@@ -70,8 +74,14 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     const pool = new TreePool(repo);
     const index = await repo.readIndex();
     const headTree = headId ? resolveRevision(repo.store, repo.refs, 'HEAD').commit.tree : EMPTY_TREE;
-    const targetTree = target?.commit.tree ?? EMPTY_TREE;
-    const targetDatasets = target?.commit.datasets ?? [];
+    let targetTree = target?.commit.tree ?? EMPTY_TREE;
+    let targetDatasets = target?.commit.datasets ?? [];
+    if (fromIndex) {
+      const built = buildTrees(indexFiles(index));
+      pool.addBuilt(built.objects);
+      targetTree = built.root;
+      targetDatasets = index.datasets;
+    }
 
     // Scope: which repo paths this checkout may touch.
     let scope: string[];
@@ -98,7 +108,8 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     const stateOf = (p: string): WsState => wsState.get(p) ?? (iFiles.has(p) ? 'clean' : 'absent');
 
     // `lode checkout HEAD` restores, like no revision at all; anything else switches.
-    const switching = !pathMode && options.rev !== undefined && options.rev !== 'HEAD';
+    // `-b NAME` switches too (carrying local changes over, like git).
+    const switching = !pathMode && (options.createBranch !== undefined || (options.rev !== undefined && options.rev !== 'HEAD'));
     const same = (a: { id: ObjectId; exec: boolean } | undefined, b: { id: ObjectId; exec: boolean } | undefined) =>
       a === b || (a !== undefined && b !== undefined && a.id === b.id && a.exec === b.exec);
 
@@ -129,7 +140,8 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       const i = iFiles.get(p);
       const h = hFiles.get(p);
       const st = stateOf(p);
-      const staged = !same(i, h);
+      // Restoring from the index puts staged content back: nothing staged is at risk.
+      const staged = !fromIndex && !same(i, h);
       if (switching && same(h, t) && (st !== 'clean' || staged)) {
         // The switch does not change this path: carry the local change over.
         if (i) keep.push(i);
@@ -162,16 +174,46 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       }
       // untracked and not in the target: not ours, leave it.
     }
-    // Something that is not a tracked file standing where a target file must go.
+    // Something that is not a tracked file standing where a target file must
+    // go, or a symbolic link above a path we would write or delete: lode never
+    // writes or deletes through a link (it could point outside the workspace).
     const removing = new Set(removes);
-    const dirState = new Map<string, 'dir' | 'absent' | 'other'>();
+    const parents = new ParentChecker(repo.root);
+    const blocked = new Set<string>();
+    const links: string[] = [];
     for (const t of writes) {
-      const blocker = blockingPath(repo, t.path, removing, ws.scan.files, dirState);
-      if (blocker) conflicts.push(blocker);
+      const up = parents.blocker(t.path);
+      if (up && !(up.kind === 'file' && removing.has(up.dir))) {
+        conflicts.push(up.dir);
+        blocked.add(t.path);
+        if (up.kind === 'link') links.push(up.dir);
+        continue;
+      }
+      if (!ws.scan.files.has(t.path)) {
+        let st: fs.Stats | undefined;
+        try {
+          st = fs.lstatSync(repo.abs(t.path), { throwIfNoEntry: false });
+        } catch (e) {
+          if (errnoCode(e) !== 'ENOTDIR') throw e;
+        }
+        if (st?.isSymbolicLink() || (st?.isDirectory() && !holdsOnlyRemoved(repo.abs(t.path), t.path, removing))) {
+          conflicts.push(t.path);
+          blocked.add(t.path);
+        }
+      }
+    }
+    for (let k = removes.length - 1; k >= 0; k--) {
+      const up = parents.blocker(removes[k]);
+      if (up) {
+        // Never delete through a link; the file is simply not ours to remove.
+        if (up.kind === 'link') links.push(up.dir);
+        removes.splice(k, 1);
+      }
     }
     if (conflicts.length > 0 && !options.force) {
       const shown = conflicts.slice(0, 10).join(', ') + (conflicts.length > 10 ? ` and ${conflicts.length - 10} more` : '');
-      throw new ConflictError(`checkout would overwrite uncommitted changes: ${shown}`, conflicts, 'commit or stash them first (`lode add` + `lode commit`), or pass --force to discard them');
+      const why = links.length > 0 ? ` (${[...new Set(links)].join(', ')}: symbolic link, lode does not write through links)` : '';
+      throw new ConflictError(`checkout would overwrite uncommitted changes: ${shown}${why}`, conflicts, 'commit or stash them first (`lode add` + `lode commit`), or pass --force to discard them');
     }
 
     // Three phases so that a missing or corrupt cache file stops the checkout
@@ -199,6 +241,11 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     };
     try {
       for (const t of writes) {
+        if (blocked.has(t.path)) {
+          // Only with --force: placed after the blocker is cleared.
+          deferred.push(t);
+          continue;
+        }
         try {
           prepared.push(linker.prepare(t, repo.abs(t.path), t.exec));
         } catch (e) {
@@ -253,7 +300,9 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     let branch: string | null = null;
     const h = repo.refs.head();
     if (options.createBranch) {
-      repo.refs.set('heads', options.createBranch, target?.id ?? headId!, null);
+      // On an unborn branch there is no commit to point at: only HEAD moves.
+      const start = target?.id ?? headId;
+      if (start) repo.refs.set('heads', options.createBranch, start, null);
       repo.refs.setHead({ kind: 'branch', name: options.createBranch });
       branch = options.createBranch;
       moved = true;
@@ -297,45 +346,6 @@ function dedupe(entries: IndexEntry[]): IndexEntry[] {
   return out;
 }
 
-/**
- * blockingPath returns a path that stops `p` from being written: a directory
- * at `p` holding anything but files being removed (those go first, and the
- * emptied directory is pruned), or a non-directory at one of its parents that
- * is not being removed.
- */
-function blockingPath(repo: Repository, p: string, removing: Set<string>, files: Map<string, unknown>, dirState: Map<string, 'dir' | 'absent' | 'other'>): string | undefined {
-  if (!files.has(p)) {
-    let st: fs.Stats | undefined;
-    try {
-      st = fs.lstatSync(repo.abs(p), { throwIfNoEntry: false });
-    } catch (e) {
-      if (errnoCode(e) !== 'ENOTDIR') throw e;
-    }
-    if (st?.isDirectory() && !holdsOnlyRemoved(repo.abs(p), p, removing)) return p;
-  }
-  // Walk up until a directory that exists (cached: most files share parents).
-  let dir = parentPath(p);
-  while (dir !== '') {
-    if (removing.has(dir)) return undefined;
-    let state = dirState.get(dir);
-    if (state === undefined) {
-      let st: fs.Stats | undefined;
-      try {
-        st = fs.lstatSync(repo.abs(dir), { throwIfNoEntry: false });
-      } catch (e) {
-        // ENOTDIR: a file further up stands in the way; the next step up finds it.
-        if (errnoCode(e) !== 'ENOTDIR') throw e;
-      }
-      state = st === undefined ? 'absent' : st.isDirectory() ? 'dir' : 'other';
-      dirState.set(dir, state);
-    }
-    if (state === 'dir') return undefined;
-    if (state === 'other') return dir;
-    dir = parentPath(dir);
-  }
-  return undefined;
-}
-
 /** holdsOnlyRemoved says whether every entry beneath directory `abs` (repo path `rel`) is a file in `removing`. */
 function holdsOnlyRemoved(abs: string, rel: string, removing: Set<string>): boolean {
   for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
@@ -345,14 +355,19 @@ function holdsOnlyRemoved(abs: string, rel: string, removing: Set<string>): bool
   return true;
 }
 
-/** clearBlocker removes whatever stands at `p` (only with --force). */
+/** clearBlocker removes whatever stands at `p`: a directory tree, a file, or a link (never its target). Only with --force. */
 function clearBlocker(repo: Repository, p: string): void {
+  const abs = repo.abs(p);
+  let st: fs.Stats | undefined;
   try {
-    const abs = repo.abs(p);
-    if (fs.lstatSync(abs).isDirectory()) fs.rmSync(abs, { recursive: true, force: true });
+    st = fs.lstatSync(abs, { throwIfNoEntry: false });
   } catch {
-    // absent
+    return;
   }
+  if (!st) return;
+  // rmSync removes a link itself, never what it points to.
+  if (st.isDirectory()) fs.rmSync(abs, { recursive: true, force: true });
+  else fs.unlinkSync(abs);
 }
 
 /** pruneEmptyDirs removes directories left empty by removals, up to the workspace root. */

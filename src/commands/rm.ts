@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { isUnder, parentPath } from '../core/paths.js';
 import { rmQuiet } from '../storage/atomic.js';
+import { ParentChecker } from '../workspace/parents.js';
 import type { Repository } from '../repo/repository.js';
 import { workspaceState } from './snapshot.js';
 
@@ -19,6 +20,8 @@ export interface RmResult {
   /** Whether the files were also deleted from the workspace. */
   deletedFromDisk: boolean;
   datasets: string[];
+  /** Paths untracked but left on disk, and why (a directory now, under a symbolic link). */
+  notDeleted: { path: string; reason: string }[];
 }
 
 /**
@@ -32,7 +35,8 @@ export async function rm(repo: Repository, options: RmOptions): Promise<RmResult
     const index = await repo.readIndex();
     const targets = options.paths.map((p) => repo.toRepoPath(p, options.cwd));
     for (let k = 0; k < targets.length; k++) {
-      if (!index.entries.some((e) => isUnder(e.path, targets[k]))) {
+      // A dataset root with no files (an empty directory) is tracked too.
+      if (!index.entries.some((e) => isUnder(e.path, targets[k])) && !index.datasets.some((d) => isUnder(d, targets[k]))) {
         throw new NotFoundError(`${options.paths[k]} is not tracked`, { hint: '`lode status` lists tracked datasets' });
       }
     }
@@ -46,12 +50,38 @@ export async function rm(repo: Repository, options: RmOptions): Promise<RmResult
       }
     }
     const entries = index.entries.filter((e) => !hit(e.path));
-    // A dataset root that was removed (or lies under a removed path) is no longer tracked.
-    const datasets = index.datasets.filter((d) => !hit(d) && entries.some((e) => isUnder(e.path, d)));
+    // A dataset root that was removed (or lies under a removed path) is no
+    // longer tracked; so is one whose last files were removed here.
+    const datasets = index.datasets.filter(
+      (d) => !hit(d) && !(removed.some((p) => isUnder(p, d)) && !entries.some((e) => isUnder(e.path, d))),
+    );
+    // Decide what to delete before anything changes: only regular files, and
+    // never through a symbolic link above them (it may point outside).
+    const toDelete: string[] = [];
+    const notDeleted: { path: string; reason: string }[] = [];
+    if (!options.cached) {
+      const parents = new ParentChecker(repo.root);
+      for (const p of removed) {
+        const up = parents.blocker(p);
+        if (up) {
+          notDeleted.push({ path: p, reason: `${up.dir} is a ${up.kind === 'link' ? 'symbolic link' : 'file'}` });
+          continue;
+        }
+        let st: fs.Stats | undefined;
+        try {
+          st = fs.lstatSync(repo.abs(p), { throwIfNoEntry: false });
+        } catch {
+          st = undefined;
+        }
+        if (!st) continue;
+        if (st.isFile()) toDelete.push(p);
+        else notDeleted.push({ path: p, reason: st.isDirectory() ? 'now a directory' : 'not a regular file' });
+      }
+    }
     await repo.writeIndex({ datasets, entries, stampNs: 0n });
     if (!options.cached) {
       const dirs = new Set<string>();
-      for (const p of removed) {
+      for (const p of toDelete) {
         rmQuiet(repo.abs(p));
         for (let d = parentPath(p); d !== ''; d = parentPath(d)) dirs.add(d);
       }
@@ -63,6 +93,6 @@ export async function rm(repo: Repository, options: RmOptions): Promise<RmResult
         }
       }
     }
-    return { removed, deletedFromDisk: !options.cached, datasets };
+    return { removed, deletedFromDisk: !options.cached, datasets, notDeleted };
   });
 }

@@ -65,7 +65,7 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
     untracked: c.untracked.map((f) => f.path),
     missingDatasets: ws.scan.missing,
     skipped: ws.scan.skipped,
-    clean: staged.length === 0 && unstaged.length === 0 && c.untracked.length === 0 && !datasetsChanged,
+    clean: staged.length === 0 && unstaged.length === 0 && c.untracked.length === 0 && ws.scan.missing.length === 0 && !datasetsChanged,
   };
 }
 
@@ -78,9 +78,10 @@ async function refreshIndex(repo: Repository, index: Awaited<ReturnType<Reposito
     throw e;
   }
   try {
-    // Only if nobody rewrote the index since we read it.
+    // Only if nobody rewrote the index since we read it: compare contents, not
+    // mtimes (a coarse clock gives two writes in one tick the same mtime).
     const now = await repo.readIndex();
-    if (now.stampNs === index.stampNs && now.entries.length === index.entries.length) await repo.writeIndex(index);
+    if (now.checksum === index.checksum) await repo.writeIndex(index);
   } finally {
     lock.release();
   }

@@ -212,7 +212,7 @@ describe('diffTrees', () => {
         const changes = diffTrees(memoryTrees(ta, tb), ta.root, tb.root);
         const paths = changes.map((c) => c.path);
         expect(new Set(paths).size).toBe(paths.length);
-        expect(paths).toEqual([...paths].sort());
+        expect(paths).toEqual([...paths].sort(comparePaths));
       }),
     );
   });

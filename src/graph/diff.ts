@@ -5,7 +5,7 @@
  */
 import type { TreeEntry } from '../core/encoding.js';
 import type { ObjectId } from '../core/id.js';
-import { compareNames, joinPath } from '../core/paths.js';
+import { compareNames, comparePaths, joinPath } from '../core/paths.js';
 import { walkFiles, type FileEntry, type TreeSource } from './trees.js';
 
 export type ChangeStatus = 'added' | 'deleted' | 'modified' | 'renamed';
@@ -93,7 +93,7 @@ export function diffTrees(src: TreeSource, a: ObjectId | undefined, b: ObjectId 
   };
   rec(a, b, '');
   const changes = options.renames === false ? out : pairRenames(out);
-  return changes.sort((p, q) => (p.path < q.path ? -1 : p.path > q.path ? 1 : 0));
+  return changes.sort((p, q) => comparePaths(p.path, q.path));
 }
 
 /**

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CorruptObjectError, InvalidNameError, RefConflictError } from '../core/errors.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
-import { readFileOrUndefined, rmQuiet, writeFileAtomic } from '../storage/atomic.js';
+import { errnoCode, readFileOrUndefined, rmQuiet, writeFileAtomic } from '../storage/atomic.js';
 
 export type RefKind = 'heads' | 'tags';
 
@@ -72,7 +72,14 @@ export class RefStore {
   /** get returns the commit a branch or tag points at, or undefined. */
   get(kind: RefKind, name: string): ObjectId | undefined {
     if (refNameProblem(name)) return undefined;
-    const raw = readFileOrUndefined(this.refPath(kind, name));
+    let raw: Buffer | undefined;
+    try {
+      raw = readFileOrUndefined(this.refPath(kind, name));
+    } catch (e) {
+      // A folder of refs (`x/` holding `x/y`), or a path through a ref file: no such ref.
+      if (errnoCode(e) === 'EISDIR' || errnoCode(e) === 'ENOTDIR') return undefined;
+      throw e;
+    }
     if (raw === undefined) return undefined;
     const id = raw.toString('utf8').trim();
     if (!isObjectId(id)) throw new CorruptObjectError(`ref refs/${kind}/${name} is corrupt: ${JSON.stringify(id.slice(0, 80))}`, { hint: `delete .lode/refs/${kind}/${name} or point it at a commit from \`lode log\`` });
@@ -94,7 +101,19 @@ export class RefStore {
         );
       }
     }
+    const what = kind === 'heads' ? 'branch' : 'tag';
+    const whats = kind === 'heads' ? 'branches' : 'tags';
+    const parts = name.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (this.get(kind, prefix)) {
+        throw new RefConflictError(`cannot create ${what} ${name}: ${what} ${prefix} exists`, { hint: `a name cannot be both a ${what} and a folder of ${whats}; pick another name` });
+      }
+    }
     const file = this.refPath(kind, name);
+    if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new RefConflictError(`cannot create ${what} ${name}: ${whats} named ${name}/… exist`, { hint: `a name cannot be both a ${what} and a folder of ${whats}; pick another name` });
+    }
     fs.mkdirSync(path.dirname(file), { recursive: true });
     writeFileAtomic(file, `${id}\n`, { durable: true });
   }

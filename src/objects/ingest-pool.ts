@@ -27,6 +27,8 @@ export interface WorkerError {
   code: string;
   message: string;
   hint?: string;
+  /** The system error code (ENOSPC, EACCES…) of an operating-system error. */
+  errno?: string;
 }
 
 export interface WorkerReply {
@@ -145,7 +147,11 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
         for (let k = 0; k < reply.results.length; k++) {
           const r = reply.results[k];
           if ('error' in r) {
-            finish(new LodeError(r.error.code as ErrorCode, r.error.message, { hint: r.error.hint }));
+            // An OS error keeps its errno so the CLI reports it as I/O, as it would inline.
+            const err = r.error.errno
+              ? Object.assign(new Error(r.error.message), { code: r.error.errno })
+              : new LodeError(r.error.code as ErrorCode, r.error.message, { hint: r.error.hint });
+            finish(err);
             return;
           }
           results.set(batch[k].rel, r);

@@ -36,7 +36,7 @@ parentPort!.on('message', async (msg: WorkerRequest) => {
     } catch (e) {
       const err = e instanceof LodeError
         ? { code: e.code, message: e.message, hint: e.hint }
-        : { code: 'INTERNAL', message: `${f.rel}: ${(e as Error).message ?? String(e)}` };
+        : { code: 'INTERNAL', errno: (e as NodeJS.ErrnoException)?.code, message: `${f.rel}: ${(e as Error).message ?? String(e)}` };
       results.push({ error: err });
       break;
     }

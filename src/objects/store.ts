@@ -97,14 +97,11 @@ export class LocalStore {
     }
   }
 
-  /** installFile moves a finished temporary file into the cache as file `id`. */
+  /** installFile moves a finished temporary file into the cache as file `id` (atomically replacing any copy there). */
   installFile(tmp: string, id: ObjectId): void {
-    const dest = this.filePath(id);
-    if (fs.existsSync(dest)) {
-      rmQuiet(tmp);
-      return;
-    }
-    fs.renameSync(tmp, dest);
+    // Always replace: the new copy was just hashed, the one in place may be
+    // damaged, so re-adding a file is how a corrupt cache entry is repaired.
+    fs.renameSync(tmp, this.filePath(id));
   }
 
   /**

@@ -66,7 +66,16 @@ export function renderAdd(r: AddResult): string[] {
 }
 
 export function renderRm(r: RmResult): string[] {
-  return [`${r.deletedFromDisk ? 'Removed' : 'Stopped tracking'} ${plural(r.removed.length, 'file')}`];
+  const lines = [
+    r.deletedFromDisk && r.notDeleted.length === 0
+      ? `Removed ${plural(r.removed.length, 'file')}`
+      : `Stopped tracking ${plural(r.removed.length, 'file')}${r.deletedFromDisk ? `, deleted ${formatCount(r.removed.length - r.notDeleted.length)}` : ''}`,
+  ];
+  if (r.notDeleted.length) {
+    lines.push(`Left on disk (no longer tracked):`);
+    lines.push(...capped(r.notDeleted, (n) => `${n.path} (${n.reason})`));
+  }
+  return lines;
 }
 
 function changeLine(c: Change, st: Style): string {
@@ -188,7 +197,9 @@ export function renderCheckout(r: CheckoutResult): string[] {
   const lines: string[] = [];
   const methods = Object.entries(r.methods).filter(([, n]) => n > 0).map(([m, n]) => `${formatCount(n)} by ${m}`).join(', ');
   lines.push(`Checked out ${plural(r.written, 'file')}${methods ? ` (${methods})` : ''}, removed ${formatCount(r.removed)}, ${formatCount(r.unchanged)} already up to date`);
-  if (r.moved) lines.push(r.branch ? `Switched to branch ${r.branch} at ${short(r.commit)}` : `HEAD is now detached at ${short(r.commit)}`);
+  if (r.moved) {
+    lines.push(r.branch ? `Switched to branch ${r.branch}${r.commit ? ` at ${short(r.commit)}` : ' (no commits yet)'}` : `HEAD is now detached at ${short(r.commit)}`);
+  }
   if (r.kept.length) {
     lines.push(`Kept local changes in ${plural(r.kept.length, 'file')}:`);
     lines.push(...capped(r.kept, (p) => p));

@@ -115,9 +115,18 @@ describe('index file', () => {
     await writeIndex(file, SAMPLE);
     const back = await readIndex(file);
     expect(back.datasets).toEqual(SAMPLE.datasets);
-    expect(back.entries.map(plain)).toStrictEqual(SAMPLE.entries);
+    expect(back.entries.map(plain)).toStrictEqual(SAMPLE.entries.map(smudged));
     expect(back.stampNs).toBe(fs.statSync(file, { bigint: true }).mtimeNs);
     expect(back.tree).toBe(buildTrees(SAMPLE.entries).root);
+  });
+
+  it('stores mtime 0 for entries modified at or after the write (racy): they are re-checked, never trusted', async () => {
+    const file = freshFile();
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const data = { datasets: ['d'], entries: [entry('d/old', 1, { mtimeNs: now - 10_000_000_000n }), entry('d/racy', 2, { mtimeNs: now + 5_000_000_000n })], stampNs: 0n };
+    await writeIndex(file, data);
+    const back = await readIndex(file);
+    expect(back.entries.map((e) => e.mtimeNs)).toEqual([now - 10_000_000_000n, 0n]);
   });
 
   it('round-trips any valid index', async () => {
@@ -127,7 +136,7 @@ describe('index file', () => {
         await writeIndex(file, data);
         const back = await readIndex(file);
         expect(back.datasets).toEqual(data.datasets);
-        expect(back.entries.map(plain)).toStrictEqual(data.entries);
+        expect(back.entries.map(plain)).toStrictEqual(data.entries.map(smudged));
       }),
       { numRuns: 40 },
     );
@@ -255,6 +264,15 @@ describe('index file', () => {
     });
   });
 });
+
+/**
+ * smudged is what writeIndex stores for an entry: an mtime not older than the
+ * write (here: anything after the test started) becomes 0, so it is re-checked.
+ */
+const TEST_START_NS = BigInt(Date.now()) * 1_000_000n;
+function smudged(e: IndexEntry): IndexEntry {
+  return e.mtimeNs >= TEST_START_NS ? { ...e, mtimeNs: 0n } : e;
+}
 
 /** plain copies an entry's fields (read entries decode lazily through getters). */
 function plain(e: IndexEntry): IndexEntry {

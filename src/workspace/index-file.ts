@@ -12,7 +12,8 @@ import { loadXxhash, xxh64 } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { bytesToId, idToBytes, type ObjectId } from '../core/id.js';
 import { comparePaths } from '../core/paths.js';
-import { errnoCode, writeFileAtomic } from '../storage/atomic.js';
+import * as path from 'node:path';
+import { errnoCode, rmQuiet, tempName, writeFileAtomic } from '../storage/atomic.js';
 import { buildTrees } from '../graph/trees.js';
 
 const MAGIC = 0x4c4f4449; // "LODI"
@@ -115,6 +116,8 @@ export interface IndexData {
    * Filled in by readIndex; ignored by writeIndex (which recomputes it).
    */
   tree?: ObjectId;
+  /** The file's trailing xxh64 when read: equal checksums mean an unchanged index. */
+  checksum?: bigint;
 }
 
 export function emptyIndex(): IndexData {
@@ -179,7 +182,18 @@ export async function readIndex(file: string): Promise<IndexData> {
     throw fail('truncated');
   }
   if (pos !== body.length) throw fail('trailing bytes');
-  return { datasets, entries, stampNs, tree };
+  return { datasets, entries, stampNs, tree, checksum: buf.readBigUInt64BE(buf.length - 8) };
+}
+
+/** clockNow reads the file system's clock: the mtime of a new file in `dir`. */
+function clockNow(dir: string): bigint {
+  const probe = tempName(dir, 'clock');
+  fs.writeFileSync(probe, '');
+  try {
+    return fs.statSync(probe, { bigint: true }).mtimeNs;
+  } finally {
+    rmQuiet(probe);
+  }
 }
 
 /**
@@ -189,6 +203,12 @@ export async function readIndex(file: string): Promise<IndexData> {
 export async function writeIndex(file: string, data: IndexData, tmpDir?: string): Promise<void> {
   await loadXxhash();
   const tree = buildTrees(data.entries).root;
+  // Racy entries: a file modified in the same clock tick as this index is
+  // written could change again without its mtime moving. The index file will
+  // be at least as new as this probe, so any entry not strictly older is
+  // written with mtime 0, which never matches a stat: the next reader
+  // re-checks that file's bytes instead of trusting it (git's "smudging").
+  const stampNs = clockNow(tmpDir ?? path.dirname(file));
   let size = 8 + 32 + 4 + 4 + 8;
   const datasetBufs = data.datasets.map((d) => Buffer.from(d, 'utf8'));
   for (const d of datasetBufs) size += 2 + d.length;
@@ -219,7 +239,7 @@ export async function writeIndex(file: string, data: IndexData, tmpDir?: string)
     buf[pos + 1] = e.exec ? 1 : 0;
     pos += 2;
     buf.writeBigUInt64BE(BigInt(e.size), pos);
-    buf.writeBigUInt64BE(e.mtimeNs, pos + 8);
+    buf.writeBigUInt64BE(e.mtimeNs >= stampNs ? 0n : e.mtimeNs, pos + 8);
     buf.writeBigUInt64BE(e.ctimeNs, pos + 16);
     buf.writeBigUInt64BE(e.ino, pos + 24);
     buf.writeBigUInt64BE(e.xxh, pos + 32);

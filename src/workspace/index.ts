@@ -8,3 +8,4 @@ export * from './scan.js';
 export * from './compare.js';
 export * from './link.js';
 export * from './gitignore.js';
+export * from './parents.js';
