@@ -15,6 +15,9 @@ import { Linker, type LinkType, type Prepared } from '../workspace/link.js';
 import { ParentChecker } from '../workspace/parents.js';
 import type { Repository } from '../repo/repository.js';
 import { indexFiles, TreePool, workspaceState } from './snapshot.js';
+import { diffTrees } from '../graph/diff.js';
+import { compareWorkspace, type WorkspaceComparison } from '../workspace/compare.js';
+import type { ScanResult, WorkFile } from '../workspace/scan.js';
 
 export interface CheckoutOptions {
   /** Revision to check out; default HEAD (restore the workspace). */
@@ -38,8 +41,6 @@ export interface CheckoutResult {
   written: number;
   removed: number;
   unchanged: number;
-  /** Paths whose local changes were left in place (the switch did not touch them). */
-  kept: string[];
   /** Files placed by each method. */
   methods: Record<LinkType, number>;
 }
@@ -83,33 +84,64 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       targetDatasets = index.datasets;
     }
 
-    // Scope: which repo paths this checkout may touch.
-    let scope: string[];
-    if (pathMode) scope = options.paths!.map((p) => repo.toRepoPath(p, options.cwd));
-    else scope = unionRoots([...index.datasets, ...targetDatasets]);
-    const inScope = (p: string) => scope.some((r) => isUnder(p, r));
+    // `lode checkout HEAD` restores, like no revision at all; anything else switches.
+    // `-b NAME` switches too (carrying local changes over, like git).
+    const switching = !pathMode && (options.createBranch !== undefined || (options.rev !== undefined && options.rev !== 'HEAD'));
 
     const tFiles = new Map<string, FileEntry>();
-    if (pathMode) {
-      for (const f of filesUnder(pool, targetTree, scope, revText)) tFiles.set(f.path, f);
-    } else {
-      for (const f of walkFiles(pool, targetTree)) tFiles.set(f.path, f);
-    }
     const hFiles = new Map<string, FileEntry>();
-    for (const f of walkFiles(pool, headTree)) if (inScope(f.path)) hFiles.set(f.path, f);
     const iFiles = new Map<string, IndexEntry>();
-    for (const e of index.entries) if (inScope(e.path)) iFiles.set(e.path, e);
-
-    const ws = await workspaceState(repo, index, scope, { hash: false });
+    let scope: string[];
+    let inScope: (p: string) => boolean;
+    let ws: { scan: ScanResult; comparison: WorkspaceComparison };
+    if (switching) {
+      // A switch can only change paths that differ between HEAD and the
+      // target: look at those alone, so its cost follows the size of the
+      // change. Local changes anywhere else are carried over untouched.
+      const changed = new Set<string>();
+      for (const c of diffTrees(pool, headTree, targetTree, { renames: false })) {
+        changed.add(c.path);
+        if (c.new) tFiles.set(c.path, { path: c.path, ...c.new });
+        if (c.old) hFiles.set(c.path, { path: c.path, ...c.old });
+      }
+      scope = [...changed];
+      inScope = (p) => changed.has(p);
+      for (const e of index.entries) if (changed.has(e.path)) iFiles.set(e.path, e);
+      const files = new Map<string, WorkFile>();
+      for (const p of changed) {
+        let st: fs.Stats | undefined;
+        try {
+          st = fs.lstatSync(repo.abs(p), { throwIfNoEntry: false });
+        } catch (e) {
+          if (errnoCode(e) !== 'ENOTDIR') throw e;
+        }
+        if (st?.isFile()) files.set(p, { path: p, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o111) !== 0 });
+      }
+      const scan: ScanResult = { files, skipped: [], missing: [] };
+      const comparison = await compareWorkspace(repo.root, { ...index, entries: [...iFiles.values()] }, scan, [''], repo.settings.chunking);
+      ws = { scan, comparison };
+    } else {
+      // Scope: which repo paths this checkout may touch.
+      if (pathMode) scope = options.paths!.map((p) => repo.toRepoPath(p, options.cwd));
+      else scope = unionRoots([...index.datasets, ...targetDatasets]);
+      const roots = scope;
+      inScope = (p) => roots.some((r) => isUnder(p, r));
+      if (pathMode) {
+        for (const f of filesUnder(pool, targetTree, scope, revText)) tFiles.set(f.path, f);
+      } else {
+        for (const f of walkFiles(pool, targetTree)) tFiles.set(f.path, f);
+      }
+      if (headTree === targetTree && !pathMode) for (const [p, f] of tFiles) hFiles.set(p, f);
+      else for (const f of walkFiles(pool, headTree)) if (inScope(f.path)) hFiles.set(f.path, f);
+      for (const e of index.entries) if (inScope(e.path)) iFiles.set(e.path, e);
+      ws = await workspaceState(repo, index, scope, { hash: false });
+    }
     const wsState = new Map<string, WsState>();
     for (const f of ws.comparison.modified) wsState.set(f.path, 'modified');
     for (const e of ws.comparison.deleted) wsState.set(e.path, 'deleted');
     for (const f of ws.comparison.untracked) wsState.set(f.path, 'untracked');
     const stateOf = (p: string): WsState => wsState.get(p) ?? (iFiles.has(p) ? 'clean' : 'absent');
 
-    // `lode checkout HEAD` restores, like no revision at all; anything else switches.
-    // `-b NAME` switches too (carrying local changes over, like git).
-    const switching = !pathMode && (options.createBranch !== undefined || (options.rev !== undefined && options.rev !== 'HEAD'));
     const same = (a: { id: ObjectId; exec: boolean } | undefined, b: { id: ObjectId; exec: boolean } | undefined) =>
       a === b || (a !== undefined && b !== undefined && a.id === b.id && a.exec === b.exec);
 
@@ -128,10 +160,10 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       }
     };
 
+    let adoptedAny = false;
     const writes: FileEntry[] = [];
     const removes: string[] = [];
     const keep: IndexEntry[] = [];
-    const kept: string[] = [];
     const conflicts: string[] = [];
     let unchanged = 0;
     const all = new Set<string>([...tFiles.keys(), ...iFiles.keys(), ...ws.comparison.untracked.map((f) => f.path)]);
@@ -145,7 +177,6 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       if (switching && same(h, t) && (st !== 'clean' || staged)) {
         // The switch does not change this path: carry the local change over.
         if (i) keep.push(i);
-        if (st !== 'absent' && st !== 'untracked') kept.push(p);
         continue;
       }
       if (t) {
@@ -159,6 +190,7 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
           const adopted = diskMatches(p, t);
           if (adopted) {
             keep.push(adopted);
+            adoptedAny = true;
             unchanged++;
             continue;
           }
@@ -293,7 +325,16 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     if (pathMode) datasets = unionRoots([...index.datasets, ...scope.filter((s) => targetDatasets.some((d) => isUnder(s, d) || isUnder(d, s)))]);
     else datasets = [...targetDatasets].sort();
     if (pathMode) datasets = datasets.filter((d) => newEntries.some((e) => isUnder(e.path, d)) || index.datasets.includes(d));
-    await repo.writeIndex({ datasets, entries: dedupe(newEntries), stampNs: 0n });
+    // A checkout that changed nothing leaves the index alone (saves rewriting 20,000 entries).
+    const entries = dedupe(newEntries);
+    const indexChanged =
+      writes.length > 0 ||
+      removes.length > 0 ||
+      adoptedAny ||
+      ws.comparison.refreshed > 0 ||
+      entries.length !== index.entries.length ||
+      datasets.join('\n') !== index.datasets.join('\n');
+    if (indexChanged) await repo.writeIndex({ datasets, entries, stampNs: 0n });
 
     // HEAD last: it is the commit point of a switch.
     let moved = false;
@@ -323,7 +364,6 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       written: writes.length,
       removed: removes.length,
       unchanged,
-      kept,
       methods: { ...linker.counts },
     };
   });

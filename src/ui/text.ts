@@ -200,10 +200,6 @@ export function renderCheckout(r: CheckoutResult): string[] {
   if (r.moved) {
     lines.push(r.branch ? `Switched to branch ${r.branch}${r.commit ? ` at ${short(r.commit)}` : ' (no commits yet)'}` : `HEAD is now detached at ${short(r.commit)}`);
   }
-  if (r.kept.length) {
-    lines.push(`Kept local changes in ${plural(r.kept.length, 'file')}:`);
-    lines.push(...capped(r.kept, (p) => p));
-  }
   return lines;
 }
 
