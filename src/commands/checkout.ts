@@ -243,9 +243,10 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       }
     }
     if (conflicts.length > 0 && !options.force) {
-      const shown = conflicts.slice(0, 10).join(', ') + (conflicts.length > 10 ? ` and ${conflicts.length - 10} more` : '');
+      const unique = [...new Set(conflicts)];
+      const shown = unique.slice(0, 10).join(', ') + (unique.length > 10 ? ` and ${unique.length - 10} more` : '');
       const why = links.length > 0 ? ` (${[...new Set(links)].join(', ')}: symbolic link, lode does not write through links)` : '';
-      throw new ConflictError(`checkout would overwrite uncommitted changes: ${shown}${why}`, conflicts, 'commit or stash them first (`lode add` + `lode commit`), or pass --force to discard them');
+      throw new ConflictError(`checkout would overwrite uncommitted changes: ${shown}${why}`, unique, 'commit or stash them first (`lode add` + `lode commit`), or pass --force to discard them');
     }
 
     // Three phases so that a missing or corrupt cache file stops the checkout
