@@ -4,3 +4,6 @@
  * trees or commits. May import core only.
  */
 export * from './atomic.js';
+export * from './backend.js';
+export * from './memory.js';
+export * from './dir.js';

@@ -1,0 +1,77 @@
+/**
+ * Backend stores immutable blobs (and a few mutable refs) under string keys.
+ * Every remote — a directory, an S3 bucket, memory in tests — implements it,
+ * and every implementation passes the one contract suite in
+ * test/backend-contract.ts.
+ *
+ * - `save` is atomic: a concurrent `load` sees the whole old blob, the whole
+ *   new one, or NotFoundError; never a mix.
+ * - `save` with `ifNoneMatch` creates only; with `ifMatch` replaces only a
+ *   blob whose current etag is that value. A lost race throws
+ *   RefConflictError and leaves the blob as the winner wrote it. Backends
+ *   with `conditionalWrites: false` throw UsageError for either option.
+ * - `load` returns exactly the stored bytes (or the asked range, which must
+ *   lie inside the blob); NotFoundError when the key is absent.
+ * - `list` yields every key under `prefix` exactly once, in no particular
+ *   order, with its size.
+ * - `remove` of an absent key is not an error.
+ * - Failures of the medium are RemoteError, with `retryable` set for the
+ *   kinds worth retrying (timeouts, resets, 5xx, throttling).
+ *
+ * Keys are '/'-separated, relative, with no empty, '.' or '..' component.
+ */
+import { InvalidNameError } from '../core/errors.js';
+
+export interface BlobInfo {
+  key: string;
+  size: number;
+  /** Opaque version tag, as `save` returned it (for ifMatch). */
+  etag?: string;
+}
+
+export interface SaveOptions {
+  /** Replace only if the blob's current etag is this. */
+  ifMatch?: string;
+  /** Create only: fail if the key exists. */
+  ifNoneMatch?: boolean;
+}
+
+export interface Range {
+  offset: number;
+  length: number;
+}
+
+export interface Backend {
+  /** How the backend names itself in messages, e.g. `dir /mnt/share/lode` or `s3://bucket/prefix`. */
+  readonly location: string;
+  /** Requests worth running at once. */
+  readonly maxConnections: number;
+  /** Whether `ifMatch` / `ifNoneMatch` are honoured atomically. */
+  readonly conditionalWrites: boolean;
+  save(key: string, data: Uint8Array, options?: SaveOptions): Promise<{ etag: string }>;
+  load(key: string, range?: Range): Promise<Buffer>;
+  stat(key: string): Promise<BlobInfo | undefined>;
+  list(prefix: string): AsyncIterable<BlobInfo>;
+  remove(key: string): Promise<void>;
+  /** Release connections, servers, handles. Idempotent. */
+  close?(): Promise<void>;
+}
+
+/** validateKey throws InvalidNameError unless `key` is a safe backend key. */
+export function validateKey(key: string): void {
+  const bad = key === '' || key.startsWith('/') || key.split('/').some((p) => p === '' || p === '.' || p === '..') || /[\0\\]/.test(key);
+  if (bad) throw new InvalidNameError(`invalid storage key ${JSON.stringify(key)}`, { hint: 'keys are relative, /-separated, without empty, "." or ".." parts' });
+}
+
+/** validatePrefix accepts '' or a key-like prefix (a trailing '/' allowed). */
+export function validatePrefix(prefix: string): void {
+  if (prefix === '') return;
+  validateKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+}
+
+/** checkRange throws RangeError unless `range` lies within a blob of `size` bytes. */
+export function checkRange(range: Range, size: number, key: string): void {
+  if (!Number.isSafeInteger(range.offset) || !Number.isSafeInteger(range.length) || range.offset < 0 || range.length < 0 || range.offset + range.length > size) {
+    throw new RangeError(`range ${range.offset}+${range.length} is outside ${key} (${size} bytes)`);
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * DirBackend stores blobs as files under a directory: the embedded default
+ * remote (`lode remote add backup /mnt/share/lode`). Writes are temp file +
+ * rename in the same directory tree; conditional writes hold a per-key lock
+ * file (O_EXCL) around read-compare-rename, so two processes on one machine
+ * or one POSIX share cannot both win. Etags are the SHA-256 of the content.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { NotFoundError, RefConflictError, RemoteError } from '../core/errors.js';
+import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type SaveOptions } from './backend.js';
+import { errnoCode, rmQuiet, tempName } from './atomic.js';
+
+const TMP_DIR = '.tmp';
+const LOCK_SUFFIX = '.lock';
+/** A key lock older than this is considered abandoned by a crashed writer. */
+const STALE_LOCK_MS = 30_000;
+
+export class DirBackend implements Backend {
+  readonly location: string;
+  readonly maxConnections = 8;
+  readonly conditionalWrites = true;
+
+  constructor(readonly root: string) {
+    this.location = `dir ${root}`;
+  }
+
+  private file(key: string): string {
+    validateKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  private fail(what: string, key: string, e: unknown): RemoteError {
+    const code = errnoCode(e);
+    return new RemoteError(`${what} ${key} in ${this.location} failed: ${(e as Error).message}`, code === 'EAGAIN' || code === 'EBUSY' || code === 'EIO', {
+      cause: e,
+      hint: code === 'ENOSPC' ? 'the remote disk is full' : code === 'EACCES' || code === 'EPERM' ? 'check the permissions of the remote directory' : 'check that the remote directory is mounted and writable',
+    });
+  }
+
+  async save(key: string, data: Uint8Array, options: SaveOptions = {}): Promise<{ etag: string }> {
+    const dest = this.file(key);
+    const etag = createHash('sha256').update(data).digest('hex');
+    const conditional = options.ifNoneMatch || options.ifMatch !== undefined;
+    try {
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      const tmpDir = path.join(this.root, TMP_DIR);
+      fs.mkdirSync(tmpDir, { recursive: true });
+      const tmp = tempName(tmpDir, 'blob');
+      try {
+        fs.writeFileSync(tmp, data, { flag: 'wx' });
+        if (!conditional) {
+          fs.renameSync(tmp, dest);
+          return { etag };
+        }
+        await this.withKeyLock(dest, key, () => {
+          const cur = readOrUndefined(dest);
+          if (options.ifNoneMatch && cur) throw new RefConflictError(`${key} already exists in ${this.location}`);
+          if (options.ifMatch !== undefined && (cur === undefined || sha256(cur) !== options.ifMatch)) {
+            throw new RefConflictError(`${key} changed in ${this.location}`);
+          }
+          fs.renameSync(tmp, dest);
+        });
+        return { etag };
+      } finally {
+        rmQuiet(tmp);
+      }
+    } catch (e) {
+      if (e instanceof RefConflictError) throw e;
+      throw this.fail('writing', key, e);
+    }
+  }
+
+  /** withKeyLock runs `fn` holding `<file>.lock`, waiting briefly for another holder. */
+  private async withKeyLock(file: string, key: string, fn: () => void): Promise<void> {
+    const lock = file + LOCK_SUFFIX;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.closeSync(fs.openSync(lock, 'wx'));
+        break;
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+        const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+        if (age > STALE_LOCK_MS) rmQuiet(lock);
+        else if (attempt > 200) throw new RemoteError(`${key} in ${this.location} stays locked by another writer`, true, { hint: `if no lode process is writing there, delete ${lock}` });
+        else await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+      }
+    }
+    try {
+      fn();
+    } finally {
+      rmQuiet(lock);
+    }
+  }
+
+  async load(key: string, range?: Range): Promise<Buffer> {
+    const file = this.file(key);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') throw new NotFoundError(`${key} is not in ${this.location}`);
+      throw this.fail('reading', key, e);
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      const r = range ?? { offset: 0, length: size };
+      checkRange(r, size, key);
+      const buf = Buffer.allocUnsafe(r.length);
+      let done = 0;
+      while (done < r.length) {
+        const n = fs.readSync(fd, buf, done, r.length - done, r.offset + done);
+        if (n === 0) throw new RemoteError(`${key} in ${this.location} was truncated while being read`, true);
+        done += n;
+      }
+      return buf;
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof RemoteError) throw e;
+      throw this.fail('reading', key, e);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  async stat(key: string): Promise<BlobInfo | undefined> {
+    const st = fs.statSync(this.file(key), { throwIfNoEntry: false });
+    return st?.isFile() ? { key, size: st.size } : undefined;
+  }
+
+  async *list(prefix: string): AsyncIterable<BlobInfo> {
+    validatePrefix(prefix);
+    // Walk only the directory the prefix names (or its parent when it ends mid-name).
+    const cut = prefix.lastIndexOf('/');
+    const base = cut < 0 ? '' : prefix.slice(0, cut);
+    const stack = [base];
+    while (stack.length > 0) {
+      const dir = stack.pop()!;
+      let ents: fs.Dirent[];
+      try {
+        ents = fs.readdirSync(path.join(this.root, ...dir.split('/').filter(Boolean)), { withFileTypes: true });
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') continue;
+        throw this.fail('listing', prefix || '/', e);
+      }
+      for (const d of ents) {
+        if (dir === '' && d.name === TMP_DIR) continue;
+        const key = dir === '' ? d.name : `${dir}/${d.name}`;
+        if (d.isDirectory()) {
+          if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || `${key}/`.startsWith(prefix)) stack.push(key);
+        } else if (d.isFile() && !d.name.endsWith(LOCK_SUFFIX) && key.startsWith(prefix)) {
+          const st = fs.statSync(path.join(this.root, ...key.split('/')), { throwIfNoEntry: false });
+          if (st) yield { key, size: st.size };
+        }
+      }
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    try {
+      rmQuiet(this.file(key));
+    } catch (e) {
+      if (errnoCode(e) === 'ENOTDIR') return;
+      throw this.fail('removing', key, e);
+    }
+  }
+}
+
+function readOrUndefined(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
