@@ -6,3 +6,4 @@
 export * from './store.js';
 export * from './ingest.js';
 export * from './ingest-pool.js';
+export * from './pack.js';

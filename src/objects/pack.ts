@@ -1,0 +1,185 @@
+/**
+ * Packs: many objects in one immutable file, so a remote receives thousands
+ * of small files in one PUT. A pack is the objects' raw bytes back to back
+ * after a short header; its index lists (object ID, offset, length) sorted by
+ * ID. Both are named by the SHA-256 of the pack's bytes. Nothing in a pack is
+ * trusted: every object read out of one is checked against its ID by the
+ * reader. Layout in docs/formats.md.
+ */
+import { createHash } from 'node:crypto';
+import { xxh64 } from '../core/checksum.js';
+import { CorruptObjectError } from '../core/errors.js';
+import { bytesToId, ID_BYTES, idToBytes, type ObjectId } from '../core/id.js';
+
+const PACK_MAGIC = Buffer.from('LODP\x01', 'latin1');
+const INDEX_MAGIC = Buffer.from('LODX\x01', 'latin1');
+
+/** PackEntry locates one object inside a pack. */
+export interface PackEntry {
+  id: ObjectId;
+  offset: number;
+  length: number;
+}
+
+/** PackWriter collects objects into one pack; `finish` seals it. */
+export class PackWriter {
+  private readonly parts: Buffer[] = [PACK_MAGIC];
+  private readonly entries: PackEntry[] = [];
+  private readonly seen = new Set<ObjectId>();
+  private size = PACK_MAGIC.length;
+
+  /** bytes is the pack's size so far. */
+  get bytes(): number {
+    return this.size;
+  }
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  /** add appends an object (once per ID; the caller guarantees bytes hash to id). */
+  add(id: ObjectId, data: Uint8Array): void {
+    if (this.seen.has(id)) return;
+    this.seen.add(id);
+    this.entries.push({ id, offset: this.size, length: data.length });
+    this.parts.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+    this.size += data.length;
+  }
+
+  /** finish returns the pack, its ID and its encoded index. */
+  finish(): { id: ObjectId; pack: Buffer; index: Buffer; entries: PackEntry[] } {
+    const pack = Buffer.concat(this.parts, this.size);
+    const id = createHash('sha256').update(pack).digest('hex');
+    const entries = [...this.entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { id, pack, index: encodePackIndex(id, entries), entries };
+  }
+}
+
+/**
+ * encodePackIndex: "LODX" 0x01, the pack ID (32 bytes), a u32 count, then per
+ * object (sorted by ID) ID (32) + u64 offset + u32 length, then an xxh64 of
+ * everything before it (u64). loadXxhash() must have run.
+ */
+export function encodePackIndex(packId: ObjectId, entries: readonly PackEntry[]): Buffer {
+  const buf = Buffer.alloc(INDEX_MAGIC.length + ID_BYTES + 4 + entries.length * (ID_BYTES + 12) + 8);
+  let pos = INDEX_MAGIC.copy(buf, 0);
+  pos += idToBytes(packId).copy(buf, pos);
+  buf.writeUInt32BE(entries.length, pos);
+  pos += 4;
+  let prev = '';
+  for (const e of entries) {
+    if (e.id <= prev) throw new RangeError('pack index entries must be sorted and unique');
+    prev = e.id;
+    pos += idToBytes(e.id).copy(buf, pos);
+    buf.writeBigUInt64BE(BigInt(e.offset), pos);
+    buf.writeUInt32BE(e.length, pos + 8);
+    pos += 12;
+  }
+  buf.writeBigUInt64BE(xxh64(buf.subarray(0, pos)), pos);
+  return buf;
+}
+
+/** PackIndex answers where objects are in one pack. */
+export class PackIndex {
+  private constructor(
+    readonly packId: ObjectId,
+    private readonly ids: Buffer,
+    private readonly offsets: Float64Array,
+    private readonly lengths: Uint32Array,
+  ) {}
+
+  get count(): number {
+    return this.lengths.length;
+  }
+
+  /**
+   * decode parses and checks an index (magic, checksum, sorted IDs, and that
+   * every object lies inside a pack of `packSize` bytes when given).
+   */
+  static decode(buf: Buffer, expectPackId?: ObjectId, packSize?: number): PackIndex {
+    const fail = (why: string) => new CorruptObjectError(`pack index ${expectPackId ?? ''} is corrupt: ${why}`.replace('  ', ' '), { objectId: expectPackId });
+    const head = INDEX_MAGIC.length + ID_BYTES + 4;
+    if (buf.length < head + 8 || !buf.subarray(0, INDEX_MAGIC.length).equals(INDEX_MAGIC)) throw fail('bad header');
+    if (xxh64(buf.subarray(0, buf.length - 8)) !== buf.readBigUInt64BE(buf.length - 8)) throw fail('checksum mismatch');
+    const packId = bytesToId(buf, INDEX_MAGIC.length);
+    if (expectPackId && packId !== expectPackId) throw fail(`it describes pack ${packId}`);
+    const count = buf.readUInt32BE(INDEX_MAGIC.length + ID_BYTES);
+    if (buf.length !== head + count * (ID_BYTES + 12) + 8) throw fail('wrong length');
+    const ids = Buffer.alloc(count * ID_BYTES);
+    const offsets = new Float64Array(count);
+    const lengths = new Uint32Array(count);
+    let pos = head;
+    for (let i = 0; i < count; i++) {
+      buf.copy(ids, i * ID_BYTES, pos, pos + ID_BYTES);
+      if (i > 0 && Buffer.compare(ids.subarray((i - 1) * ID_BYTES, i * ID_BYTES), ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES)) >= 0) throw fail('IDs not sorted');
+      const off = Number(buf.readBigUInt64BE(pos + ID_BYTES));
+      const len = buf.readUInt32BE(pos + ID_BYTES + 8);
+      if (off < PACK_MAGIC.length || (packSize !== undefined && off + len > packSize)) throw fail(`object ${i} lies outside the pack`);
+      offsets[i] = off;
+      lengths[i] = len;
+      pos += ID_BYTES + 12;
+    }
+    return new PackIndex(packId, ids, offsets, lengths);
+  }
+
+  /** find returns where `id` is, or undefined. */
+  find(id: ObjectId): PackEntry | undefined {
+    const key = idToBytes(id);
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = Buffer.compare(this.ids.subarray(mid * ID_BYTES, (mid + 1) * ID_BYTES), key);
+      if (c === 0) return { id, offset: this.offsets[mid], length: this.lengths[mid] };
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  /** entries lists every object in ID order. */
+  *entries(): Generator<PackEntry> {
+    for (let i = 0; i < this.count; i++) yield { id: bytesToId(this.ids, i * ID_BYTES), offset: this.offsets[i], length: this.lengths[i] };
+  }
+}
+
+/** ReadSpan is one ranged read covering one or more objects of a pack. */
+export interface ReadSpan {
+  offset: number;
+  length: number;
+  entries: PackEntry[];
+}
+
+/**
+ * coalesce groups wanted objects of one pack into ranged reads: neighbours
+ * closer than `maxGap` bytes share a read, as long as a read stays under
+ * `maxSpan` bytes. Fewer requests beat skipping a few unneeded bytes.
+ */
+export function coalesce(entries: readonly PackEntry[], maxGap = 256 << 10, maxSpan = 16 << 20): ReadSpan[] {
+  const sorted = [...entries].sort((a, b) => a.offset - b.offset);
+  const spans: ReadSpan[] = [];
+  for (const e of sorted) {
+    const last = spans[spans.length - 1];
+    const end = last ? last.offset + last.length : 0;
+    if (last && e.offset - end <= maxGap && e.offset + e.length - last.offset <= maxSpan) {
+      last.length = Math.max(end, e.offset + e.length) - last.offset;
+      last.entries.push(e);
+    } else {
+      spans.push({ offset: e.offset, length: e.length, entries: [e] });
+    }
+  }
+  return spans;
+}
+
+/**
+ * extract cuts one object out of a span's bytes and checks it against its ID.
+ * CorruptObjectError names the object and the pack.
+ */
+export function extract(span: ReadSpan, bytes: Buffer, e: PackEntry, packId: ObjectId): Buffer {
+  if (bytes.length !== span.length) throw new CorruptObjectError(`pack ${packId}: a read of ${span.length} bytes returned ${bytes.length}`, { objectId: packId });
+  const data = bytes.subarray(e.offset - span.offset, e.offset - span.offset + e.length);
+  if (createHash('sha256').update(data).digest('hex') !== e.id) {
+    throw new CorruptObjectError(`object ${e.id} in pack ${packId} does not match its ID`, { objectId: e.id, hint: 'the remote copy is damaged: push it again from a workspace that has it' });
+  }
+  return data;
+}
