@@ -15,4 +15,5 @@ export * from './checkout.js';
 export * from './refs.js';
 export * from './maintenance.js';
 export * from './config.js';
+export * from './remote.js';
 export { WORKSPACE_REV, INDEX_REV } from './snapshot.js';

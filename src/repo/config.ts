@@ -13,6 +13,9 @@ import { LINK_TYPES, type LinkType } from '../workspace/link.js';
 
 type Table = Record<string, unknown>;
 
+/** Keys whose values are credentials: stored only in config.local, never printed. */
+const SECRET_KEY = /secret|access_key|session_token|password/i;
+
 // smol-toml is loaded only when a config file has settings in it: most runs
 // (and every `lode status` in a fresh workspace) then skip its import cost.
 type Toml = typeof import('smol-toml');
@@ -28,6 +31,20 @@ export interface Settings {
   userEmail?: string;
 }
 
+/** RemoteSettings is one configured remote, without its secrets. */
+export interface RemoteSettings {
+  name: string;
+  /** `s3://bucket/prefix` or an absolute directory path. */
+  url: string;
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  pathStyle?: boolean;
+  checksumMode?: 'when-required' | 'when-supported';
+  /** Whether access keys are stored in .lode/config.local (their values are never shown). */
+  hasCredentials: boolean;
+}
+
 /** KEYS lists every key `lode config` accepts, with its type and meaning. */
 export const KEYS: Record<string, { type: 'int' | 'string' | 'string[]'; help: string }> = {
   'chunking.min': { type: 'int', help: 'smallest chunk in bytes (default 262144)' },
@@ -36,6 +53,7 @@ export const KEYS: Record<string, { type: 'int' | 'string' | 'string[]'; help: s
   'cache.type': { type: 'string[]', help: 'checkout methods in order: reflink, hardlink, copy (default reflink,copy)' },
   'user.name': { type: 'string', help: 'author name recorded in commits' },
   'user.email': { type: 'string', help: 'author email recorded in commits' },
+  'core.remote': { type: 'string', help: 'the default remote (see `lode remote`)' },
 };
 
 export class Config {
@@ -57,7 +75,8 @@ export class Config {
 
   /** get returns a value by dotted key, local file first. */
   get(key: string): unknown {
-    return lookup(this.local, key) ?? lookup(this.shared, key);
+    const v = lookup(this.local, key) ?? lookup(this.shared, key);
+    return v !== undefined && SECRET_KEY.test(key.slice(key.lastIndexOf('.') + 1)) ? '(set)' : v;
   }
 
   /** entries lists every set key (dotted) with its value and the file it came from. */
@@ -67,7 +86,8 @@ export class Config {
       for (const [k, v] of Object.entries(t)) {
         const key = prefix ? `${prefix}.${k}` : k;
         if (v && typeof v === 'object' && !Array.isArray(v)) flat(v as Table, key, scope);
-        else out.push({ key, value: v, scope });
+        // Secrets are never shown, only that they are set.
+        else out.push({ key, value: SECRET_KEY.test(k) ? '(set)' : v, scope });
       }
     };
     flat(this.shared, '', 'shared');
@@ -111,6 +131,99 @@ export class Config {
     delete t[last];
     this.save(scope);
     return true;
+  }
+
+  /** remotes lists the configured remotes (secrets reported only as present or not). */
+  remotes(): RemoteSettings[] {
+    const names = new Set([...Object.keys(tableAt(this.shared, 'remote')), ...Object.keys(tableAt(this.local, 'remote'))]);
+    return [...names].sort().map((n) => this.remote(n)!);
+  }
+
+  /** remote returns one remote's settings, or undefined. */
+  remote(name: string): RemoteSettings | undefined {
+    const sh = tableAt(tableAt(this.shared, 'remote'), name);
+    const lo = tableAt(tableAt(this.local, 'remote'), name);
+    const v = { ...sh, ...lo };
+    if (typeof v.url !== 'string') return undefined;
+    const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+    const mode = str('checksum_mode');
+    return {
+      name,
+      url: v.url,
+      endpoint: str('endpoint'),
+      region: str('region'),
+      profile: str('profile'),
+      pathStyle: typeof v.path_style === 'boolean' ? v.path_style : undefined,
+      checksumMode: mode === 'when-supported' || mode === 'when-required' ? mode : undefined,
+      hasCredentials: typeof lo.access_key_id === 'string' && typeof lo.secret_access_key === 'string',
+    };
+  }
+
+  /** remoteSecrets returns the access keys kept in config.local, for opening a connection only. */
+  remoteSecrets(name: string): { accessKeyId: string; secretAccessKey: string } | undefined {
+    const lo = tableAt(tableAt(this.local, 'remote'), name);
+    return typeof lo.access_key_id === 'string' && typeof lo.secret_access_key === 'string'
+      ? { accessKeyId: lo.access_key_id, secretAccessKey: lo.secret_access_key }
+      : undefined;
+  }
+
+  /**
+   * setRemote writes a remote's settings: everything but secrets to the shared
+   * file, secrets only to config.local (mode 0600, never tracked).
+   */
+  setRemote(name: string, settings: Record<string, string | boolean | undefined>, secrets?: { accessKeyId: string; secretAccessKey: string }): void {
+    const sh = ensureTable(ensureTable(this.shared, 'remote'), name);
+    for (const [k, v] of Object.entries(settings)) {
+      if (v === undefined) continue;
+      if (SECRET_KEY.test(k)) throw new ConfigError(`${k} belongs in .lode/config.local`, { hint: 'pass credentials with --access-key-id / --secret-access-key, or use the environment' });
+      sh[k] = v;
+    }
+    this.save('shared');
+    if (secrets) {
+      const lo = ensureTable(ensureTable(this.local, 'remote'), name);
+      lo.access_key_id = secrets.accessKeyId;
+      lo.secret_access_key = secrets.secretAccessKey;
+      this.save('local');
+    }
+  }
+
+  /** removeRemote deletes a remote from both files (and the default if it was). */
+  removeRemote(name: string): void {
+    delete tableAt(this.shared, 'remote')[name];
+    delete tableAt(this.local, 'remote')[name];
+    if (this.get('core.remote') === name) {
+      delete tableAt(this.shared, 'core').remote;
+      delete tableAt(this.local, 'core').remote;
+    }
+    this.save('shared');
+    this.save('local');
+  }
+
+  /** renameRemote moves a remote's settings (and the default) to a new name. */
+  renameRemote(from: string, to: string): void {
+    for (const t of [this.shared, this.local]) {
+      const rs = tableAt(t, 'remote');
+      if (from in rs) {
+        ensureTable(t, 'remote')[to] = rs[from];
+        delete ensureTable(t, 'remote')[from];
+      }
+      if (tableAt(t, 'core').remote === from) ensureTable(t, 'core').remote = to;
+    }
+    this.save('shared');
+    this.save('local');
+  }
+
+  /** defaultRemote is `core.remote`, or the only remote when there is one. */
+  defaultRemote(): string | undefined {
+    const d = this.get('core.remote');
+    if (typeof d === 'string') return d;
+    const all = this.remotes();
+    return all.length === 1 ? all[0].name : undefined;
+  }
+
+  setDefaultRemote(name: string): void {
+    ensureTable(this.shared, 'core').remote = name;
+    this.save('shared');
   }
 
   private save(scope: 'shared' | 'local'): void {
@@ -172,6 +285,19 @@ function parseFile(file: string): Table {
       cause: e,
     });
   }
+}
+
+function tableAt(t: Table, key: string): Table {
+  const v = t[key];
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Table) : {};
+}
+
+function ensureTable(t: Table, key: string): Table {
+  const v = t[key];
+  if (v && typeof v === 'object' && !Array.isArray(v)) return v as Table;
+  const fresh: Table = {};
+  t[key] = fresh;
+  return fresh;
 }
 
 function lookup(t: Table, key: string): unknown {
