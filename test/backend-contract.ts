@@ -97,6 +97,13 @@ export function backendContract(label: string, make: () => Promise<Backend>, cle
       await expect(b.save('cond/absent', Buffer.from('x'), { ifMatch: e2 })).rejects.toBeInstanceOf(RefConflictError);
     });
 
+    it('stat of a small blob gives the etag that save returned (what a ref update compares)', async () => {
+      const { etag } = await b.save('cond/stat', Buffer.from('ref value\n'));
+      expect((await b.stat('cond/stat'))?.etag).toBe(etag);
+      const { etag: e2 } = await b.save('cond/stat', Buffer.from('new value\n'), { ifMatch: (await b.stat('cond/stat'))!.etag });
+      expect((await b.stat('cond/stat'))?.etag).toBe(e2);
+    });
+
     it('concurrent conditional updates of one key: exactly one wins', async () => {
       const { etag } = await b.save('race/ref', Buffer.from('base'));
       const results = await Promise.allSettled(

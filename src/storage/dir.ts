@@ -16,6 +16,8 @@ const TMP_DIR = '.tmp';
 const LOCK_SUFFIX = '.lock';
 /** A key lock older than this is considered abandoned by a crashed writer. */
 const STALE_LOCK_MS = 30_000;
+/** stat computes the etag (content SHA-256) of blobs up to this size. */
+const SMALL_ETAG_BYTES = 64 * 1024;
 
 export class DirBackend implements Backend {
   readonly location: string;
@@ -124,8 +126,15 @@ export class DirBackend implements Backend {
   }
 
   async stat(key: string): Promise<BlobInfo | undefined> {
-    const st = fs.statSync(this.file(key), { throwIfNoEntry: false });
-    return st?.isFile() ? { key, size: st.size } : undefined;
+    const file = this.file(key);
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (!st?.isFile()) return undefined;
+    // Small blobs (refs) carry their etag so they can be updated conditionally.
+    if (st.size <= SMALL_ETAG_BYTES) {
+      const data = readOrUndefined(file);
+      if (data) return { key, size: data.length, etag: sha256(data) };
+    }
+    return { key, size: st.size };
   }
 
   async *list(prefix: string): AsyncIterable<BlobInfo> {
