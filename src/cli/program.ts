@@ -296,6 +296,66 @@ Examples:
       o.json ? json(r) : print(text.renderConfig(r));
     });
 
+  program
+    .command('push')
+    .description('send a branch (data included) to a remote; only what it lacks travels')
+    .argument('[remote]', 'remote name (default: the default remote)')
+    .argument('[branch]', 'branch (default: the current one)')
+    .option('--tags', 'also push every tag')
+    .option('-f, --force', 'overwrite the remote branch even if that drops commits')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  lode push\n  lode push backup main\n  lode push --tags')
+    .action(async (remoteName: string | undefined, branch: string | undefined, o: { tags?: boolean; force?: boolean; json?: boolean }) => {
+      const { push } = await import('../commands/sync.js');
+      const repo = open();
+      const r = await withProgress((progress) => push(repo, { remote: remoteName, branch, tags: o.tags, force: o.force, progress }));
+      o.json ? json(r) : print(text.renderPush(r));
+    });
+
+  program
+    .command('fetch')
+    .description('download every branch and tag of a remote, data included; the workspace is not touched')
+    .argument('[remote]', 'remote name (default: the default remote)')
+    .option('--json', 'print the result as JSON')
+    .action(async (remoteName: string | undefined, o: { json?: boolean }) => {
+      const { fetch } = await import('../commands/sync.js');
+      const repo = open();
+      const r = await withProgress((progress) => fetch(repo, { remote: remoteName, progress }));
+      o.json ? json(r) : print(text.renderFetch(r));
+    });
+
+  program
+    .command('pull')
+    .description('fetch the current branch and fast-forward the workspace to it (or only some paths)')
+    .argument('[remote]', 'remote name (default: the default remote)')
+    .argument('[paths...]', 'after --: only these paths (HEAD does not move)')
+    .option('-f, --force', 'overwrite uncommitted changes in the way')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  lode pull\n  lode pull -- data/images/cats      # just that folder')
+    .action(async (remoteArg: string | undefined, rest: string[], o: { force?: boolean; json?: boolean }) => {
+      const { pull } = await import('../commands/sync.js');
+      const [names, paths] = splitDashDash(argv, [remoteArg, ...rest].filter((x): x is string => x !== undefined));
+      if (names.length > 1) throw new LodeError('USAGE', `pull takes one remote, got: ${names.join(' ')}`, { hint: 'put paths after --' });
+      const repo = open();
+      const r = await withProgress((progress) => pull(repo, { remote: names[0], paths, cwd: globals().cwd, force: o.force, progress }));
+      o.json ? json(r) : print(text.renderPull(r));
+    });
+
+  program
+    .command('clone')
+    .description('make a new workspace from a remote (a directory or s3://bucket/prefix)')
+    .argument('<url>')
+    .argument('[dir]', 'directory to create (default: the last part of the URL)')
+    .option('-b, --branch <name>', 'branch to check out (default main)')
+    .option('-o, --origin <name>', 'name of the remote (default origin)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  lode clone /mnt/share/lode/cats\n  lode clone s3://team-data/cats cats')
+    .action(async (url: string, dir: string | undefined, o: { branch?: string; origin?: string; json?: boolean }) => {
+      const { clone } = await import('../commands/sync.js');
+      const r = await withProgress((progress) => clone({ url, dir, cwd: globals().cwd, branch: o.branch, remote: o.origin, progress }));
+      o.json ? json(r) : print(text.renderClone(r));
+    });
+
   const remote = program
     .command('remote')
     .description('configure remotes: S3 buckets (s3://bucket/prefix) or directories')

@@ -29,6 +29,11 @@ export interface CheckoutOptions {
   force?: boolean;
   /** Create this branch at `rev` (default HEAD) and switch to it. */
   createBranch?: string;
+  /**
+   * With `rev`: after switching to it, point this branch at it (it must still
+   * be where HEAD was) and put HEAD on the branch: a fast-forward, as pull does.
+   */
+  advanceBranch?: string;
   progress?: ProgressSink;
 }
 
@@ -347,6 +352,11 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       if (start) repo.refs.set('heads', options.createBranch, start, null);
       repo.refs.setHead({ kind: 'branch', name: options.createBranch });
       branch = options.createBranch;
+      moved = true;
+    } else if (switching && target && options.advanceBranch) {
+      repo.refs.set('heads', options.advanceBranch, target.id, headId ?? null);
+      repo.refs.setHead({ kind: 'branch', name: options.advanceBranch });
+      branch = options.advanceBranch;
       moved = true;
     } else if (switching && target) {
       if (target.branch) {

@@ -16,4 +16,5 @@ export * from './refs.js';
 export * from './maintenance.js';
 export * from './config.js';
 export * from './remote.js';
+export * from './sync.js';
 export { WORKSPACE_REV, INDEX_REV } from './snapshot.js';

@@ -15,6 +15,7 @@ import type { BranchListResult } from '../commands/refs.js';
 import type { RmResult } from '../commands/rm.js';
 import type { StatusResult } from '../commands/status.js';
 import type { InitResult } from '../commands/init.js';
+import type { CloneResult, FetchCommandResult, PullResult, PushCommandResult } from '../commands/sync.js';
 import type { Change } from '../graph/diff.js';
 import { formatBytes, formatCount } from './progress.js';
 
@@ -239,4 +240,29 @@ export function renderConfig(r: ConfigResult): string[] {
     case 'unset':
       return [r.removed ? `Removed ${r.key}` : `${r.key} was not set`];
   }
+}
+
+export function renderPush(r: PushCommandResult): string[] {
+  return r.pushed.map((p) =>
+    p.upToDate
+      ? `${r.remote}: ${p.ref} is up to date (${short(p.to)})`
+      : `${r.remote}: ${p.ref} ${p.from ? `${short(p.from)}..${short(p.to)}` : `new at ${short(p.to)}`}: ${plural(p.objects, 'object')}, ${formatBytes(p.bytes)} in ${plural(p.packs, 'pack')} (${plural(p.requests, 'request')})`,
+  );
+}
+
+export function renderFetch(r: FetchCommandResult): string[] {
+  const lines = r.refs.map((x) => `${r.remote}/${x.kind === 'tags' ? 'tag ' : ''}${x.name}: ${x.old === x.id ? 'unchanged' : x.old ? `${short(x.old)}..${short(x.id)}` : `new at ${short(x.id)}`}`);
+  lines.push(`Fetched ${plural(r.objects, 'object')} and ${plural(r.files, 'file')}, ${formatBytes(r.bytes)} (${plural(r.requests, 'request')})`);
+  return lines;
+}
+
+export function renderPull(r: PullResult): string[] {
+  const lines = [`Fetched ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)} from ${r.remote}`];
+  if (r.outcome === 'upToDate') lines.push(`Branch ${r.branch} is up to date`);
+  if (r.checkout) lines.push(...renderCheckout(r.checkout));
+  return lines;
+}
+
+export function renderClone(r: CloneResult): string[] {
+  return [`Cloned into ${r.root}: branch ${r.branch} at ${short(r.commit)}, ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)}`];
 }

@@ -1,0 +1,253 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LodeError, NotFoundError, RemoteError, UsageError } from '../core/errors.js';
+import type { ObjectId } from '../core/id.js';
+import type { ProgressSink } from '../core/progress.js';
+import type { Backend } from '../storage/backend.js';
+import { DirBackend } from '../storage/dir.js';
+import { isAncestor } from '../graph/commits.js';
+import { RefStore } from '../graph/refs.js';
+import { RemoteStore } from '../sync/remote-store.js';
+import { pushRef, type PushResult } from '../sync/push.js';
+import { fetchCommits } from '../sync/fetch.js';
+import { Repository } from '../repo/repository.js';
+import { addRemote } from './remote.js';
+import { checkout, type CheckoutResult } from './checkout.js';
+
+/** OpenedRemote is a configured remote ready for sync. */
+export interface OpenedRemote {
+  name: string;
+  store: RemoteStore;
+  /** Remote-tracking refs: what each remote ref pointed at when last fetched. */
+  tracking: RefStore;
+}
+
+/**
+ * openRemote opens a configured remote (the default when `name` is
+ * undefined). Directory remotes are created on first push (`create`).
+ */
+export async function openRemote(repo: Repository, name: string | undefined, options: { create?: boolean } = {}): Promise<OpenedRemote> {
+  const n = name ?? repo.config.defaultRemote();
+  if (!n) throw new UsageError('no remote given and no default remote set', { hint: 'add one with `lode remote add NAME URL` (or name it: `lode push NAME`)' });
+  const settings = repo.config.remote(n);
+  if (!settings) throw new NotFoundError(`no remote named ${n}`, { hint: '`lode remote list` shows the remotes' });
+  let backend: Backend;
+  if (settings.url.startsWith('s3://')) {
+    backend = await openS3(repo, n, settings);
+  } else {
+    if (!fs.existsSync(settings.url)) {
+      if (!options.create) throw new RemoteError(`remote ${n}: the directory ${settings.url} does not exist`, false, { hint: 'check that it is mounted, or push to it first' });
+      fs.mkdirSync(settings.url, { recursive: true });
+    }
+    backend = new DirBackend(settings.url);
+  }
+  const cache = path.join(repo.lodeDir, 'remotes', n);
+  return { name: n, store: new RemoteStore(backend, cache), tracking: new RefStore(cache) };
+}
+
+async function openS3(repo: Repository, name: string, s: NonNullable<ReturnType<Repository['config']['remote']>>): Promise<Backend> {
+  // Loaded only here: the S3 SDK costs ~80 ms to import.
+  const mod = (await import('../storage/s3.js' as string).catch(() => undefined)) as
+    | { openS3Backend(o: Record<string, unknown>): Promise<Backend> }
+    | undefined;
+  if (!mod) throw new UsageError(`remote ${name} is an S3 bucket, which this build cannot open yet`, { hint: 'use a directory remote for now' });
+  return mod.openS3Backend({
+    url: s.url,
+    endpoint: s.endpoint,
+    region: s.region,
+    profile: s.profile,
+    forcePathStyle: s.pathStyle,
+    checksumMode: s.checksumMode,
+    credentials: repo.config.remoteSecrets(name),
+  });
+}
+
+export interface PushCommandOptions {
+  remote?: string;
+  /** Branch to push (default: the current one). */
+  branch?: string;
+  /** Also push every tag. */
+  tags?: boolean;
+  force?: boolean;
+  progress?: ProgressSink;
+}
+
+export interface PushCommandResult {
+  remote: string;
+  pushed: PushResult[];
+}
+
+/** push sends a branch (and optionally tags) to a remote; see sync/push.ts. */
+export async function push(repo: Repository, o: PushCommandOptions = {}): Promise<PushCommandResult> {
+  return repo.withLock('push', async () => {
+    const head = repo.refs.head();
+    const branch = o.branch ?? (head.kind === 'branch' ? head.name : undefined);
+    if (!branch) throw new UsageError('HEAD is detached: name the branch to push', { hint: 'e.g. `lode push origin main`' });
+    const r = await openRemote(repo, o.remote, { create: true });
+    const pushed = [await pushRef({ store: repo.store, refs: repo.refs, remote: r.store, kind: 'heads', name: branch, force: o.force, progress: o.progress })];
+    r.tracking.set('heads', branch, pushed[0].to);
+    if (o.tags) {
+      for (const t of repo.refs.list('tags')) {
+        pushed.push(await pushRef({ store: repo.store, refs: repo.refs, remote: r.store, kind: 'tags', name: t.name, force: o.force, progress: o.progress }));
+      }
+    }
+    await r.store.backend.close?.();
+    return { remote: r.name, pushed };
+  });
+}
+
+export interface FetchCommandResult {
+  remote: string;
+  /** Remote refs and where they point (old: the previous tracking value). */
+  refs: { kind: 'heads' | 'tags'; name: string; id: ObjectId; old: ObjectId | null }[];
+  objects: number;
+  files: number;
+  bytes: number;
+  requests: number;
+}
+
+async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: string; paths?: string[] }, progress?: ProgressSink): Promise<FetchCommandResult> {
+  await r.store.refresh();
+  let refs = await r.store.refs();
+  if (only.branch) refs = refs.filter((x) => x.kind === 'heads' && x.name === only.branch);
+  const fetched = await fetchCommits({ store: repo.store, remote: r.store, commits: refs.map((x) => x.id), paths: only.paths, progress });
+  const out: FetchCommandResult = { remote: r.name, refs: [], ...fetched, requests: r.store.stats.requests };
+  for (const x of refs) {
+    const old = r.tracking.get(x.kind, x.name) ?? null;
+    r.tracking.set(x.kind, x.name, x.id);
+    // Tags are shared names: create the ones we lack, never move ours.
+    if (x.kind === 'tags' && !repo.refs.get('tags', x.name)) repo.refs.set('tags', x.name, x.id);
+    out.refs.push({ kind: x.kind, name: x.name, id: x.id, old });
+  }
+  return out;
+}
+
+/** fetch downloads every remote branch and tag (data included) without touching the workspace. */
+export async function fetch(repo: Repository, o: { remote?: string; progress?: ProgressSink } = {}): Promise<FetchCommandResult> {
+  return repo.withLock('fetch', async () => {
+    const r = await openRemote(repo, o.remote);
+    try {
+      return await fetchInto(repo, r, {}, o.progress);
+    } finally {
+      await r.store.backend.close?.();
+    }
+  });
+}
+
+export interface PullOptions {
+  remote?: string;
+  /** Only these paths: their data is fetched and checked out; HEAD does not move. */
+  paths?: string[];
+  cwd?: string;
+  force?: boolean;
+  progress?: ProgressSink;
+}
+
+export interface PullResult {
+  remote: string;
+  branch: string;
+  fetched: FetchCommandResult;
+  /** upToDate, fastForward (HEAD moved), or paths (only the given paths were updated). */
+  outcome: 'upToDate' | 'fastForward' | 'paths';
+  checkout?: CheckoutResult;
+}
+
+/**
+ * pull fetches the current branch from a remote and fast-forwards the
+ * workspace to it, refusing (like checkout) to overwrite uncommitted work.
+ * Diverged histories are refused: merging is a separate step.
+ */
+export async function pull(repo: Repository, o: PullOptions = {}): Promise<PullResult> {
+  const head = repo.refs.head();
+  if (head.kind !== 'branch') throw new UsageError('HEAD is detached: check out a branch to pull into');
+  const branch = head.name;
+  const paths = (o.paths ?? []).map((p) => repo.toRepoPath(p, o.cwd));
+  const fetched = await repo.withLock('pull', async () => {
+    const r = await openRemote(repo, o.remote);
+    try {
+      return await fetchInto(repo, r, { branch, paths: paths.length ? paths : undefined }, o.progress);
+    } finally {
+      await r.store.backend.close?.();
+    }
+  });
+  const theirs = fetched.refs.find((x) => x.kind === 'heads' && x.name === branch);
+  if (!theirs) throw new NotFoundError(`remote ${fetched.remote} has no branch ${branch}`, { hint: `push it first (\`lode push ${fetched.remote} ${branch}\`)` });
+  const mine = repo.refs.get('heads', branch);
+  if (paths.length > 0) {
+    const co = await checkout(repo, { rev: theirs.id, paths, force: o.force, progress: o.progress });
+    return { remote: fetched.remote, branch, fetched, outcome: 'paths', checkout: co };
+  }
+  if (mine === theirs.id) return { remote: fetched.remote, branch, fetched, outcome: 'upToDate' };
+  if (mine && !isAncestor(repo.store, mine, theirs.id)) {
+    if (isAncestor(repo.store, theirs.id, mine)) return { remote: fetched.remote, branch, fetched, outcome: 'upToDate' };
+    throw new LodeError('REF_CONFLICT', `branch ${branch} and ${fetched.remote}/${branch} have diverged`, {
+      hint: 'merge them (`lode merge`, coming with git integration), or reset your branch to the remote with `lode checkout -f` of its commit',
+    });
+  }
+  const co = await checkout(repo, { rev: theirs.id, advanceBranch: branch, force: o.force, progress: o.progress });
+  return { remote: fetched.remote, branch, fetched, outcome: 'fastForward', checkout: co };
+}
+
+export interface CloneOptions {
+  url: string;
+  /** Directory to create (default: the last part of the URL). */
+  dir?: string;
+  cwd?: string;
+  /** Remote name (default origin). */
+  remote?: string;
+  /** Branch to check out (default main, or the remote's only branch). */
+  branch?: string;
+  progress?: ProgressSink;
+}
+
+export interface CloneResult {
+  root: string;
+  remote: string;
+  branch: string;
+  commit: ObjectId;
+  fetched: FetchCommandResult;
+  checkout: CheckoutResult;
+}
+
+/** clone makes a new workspace from a remote: init, add the remote, fetch, check out a branch. */
+export async function clone(o: CloneOptions): Promise<CloneResult> {
+  const cwd = o.cwd ?? process.cwd();
+  const base = o.url.replace(/\/+$/, '').split('/').pop() || 'lode-data';
+  const root = path.resolve(cwd, o.dir ?? base);
+  if (fs.existsSync(root) && fs.readdirSync(root).length > 0) {
+    throw new LodeError('ALREADY_EXISTS', `${root} exists and is not empty`, { hint: 'clone into a new or empty directory' });
+  }
+  const existed = fs.existsSync(root);
+  try {
+    return await cloneInto(root, o, cwd);
+  } catch (e) {
+    // A failed clone leaves nothing behind: not even the half-made workspace.
+    if (existed) fs.rmSync(path.join(root, '.lode'), { recursive: true, force: true });
+    else fs.rmSync(root, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function cloneInto(root: string, o: CloneOptions, cwd: string): Promise<CloneResult> {
+  const repo = Repository.init(root);
+  const remoteName = o.remote ?? 'origin';
+  await addRemote(repo, { name: remoteName, url: o.url, cwd });
+  const fetched = await repo.withLock('clone', async () => {
+    const r = await openRemote(repo, remoteName);
+    try {
+      return await fetchInto(repo, r, {}, o.progress);
+    } finally {
+      await r.store.backend.close?.();
+    }
+  });
+  const heads = fetched.refs.filter((x) => x.kind === 'heads');
+  const pick = o.branch ? heads.find((x) => x.name === o.branch) : heads.find((x) => x.name === 'main') ?? (heads.length === 1 ? heads[0] : undefined);
+  if (!pick) {
+    throw new NotFoundError(o.branch ? `remote has no branch ${o.branch}` : `remote has ${heads.length} branches and none is main`, {
+      hint: heads.length ? `choose one with --branch (${heads.map((h) => h.name).join(', ')})` : 'push a branch to it first',
+    });
+  }
+  repo.refs.setHead({ kind: 'branch', name: pick.name });
+  const co = await checkout(repo, { rev: pick.id, advanceBranch: pick.name, progress: o.progress });
+  return { root, remote: remoteName, branch: pick.name, commit: pick.id, fetched, checkout: co };
+}

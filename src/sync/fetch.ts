@@ -1,0 +1,158 @@
+/**
+ * fetchCommits brings everything needed to check out some remote commits
+ * into the local store: commits and trees level by level (each level one
+ * batch of coalesced ranged reads), then file contents. Every object is
+ * verified against its ID as it is cut out of a pack (see pack.ts), and every
+ * tree is decoded, which validates its names, before anything is written
+ * from it. Chunked files are assembled under a temporary name chunk by chunk
+ * at their offsets and installed when complete.
+ */
+import * as fs from 'node:fs';
+import { decodeChunkList, decodeCommit, decodeTree } from '../core/encoding.js';
+import { CorruptObjectError } from '../core/errors.js';
+import type { ObjectId } from '../core/id.js';
+import { isUnder, joinPath } from '../core/paths.js';
+import type { ProgressSink } from '../core/progress.js';
+import { rmQuiet, tempName } from '../storage/atomic.js';
+import type { LocalStore } from '../objects/store.js';
+import type { RemoteStore } from './remote-store.js';
+
+export interface FetchOptions {
+  store: LocalStore;
+  remote: RemoteStore;
+  commits: ObjectId[];
+  /** Only file contents at or under these repo paths (all metadata is fetched). */
+  paths?: string[];
+  progress?: ProgressSink;
+}
+
+export interface FetchResult {
+  objects: number;
+  files: number;
+  bytes: number;
+  requests: number;
+}
+
+/** Chunked files assembled at a time (each holds an open file). */
+const ASSEMBLE_BATCH = 64;
+
+export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
+  const { store, remote } = o;
+  const result: FetchResult = { objects: 0, files: 0, bytes: 0, requests: 0 };
+  const startRequests = remote.stats.requests;
+  const wanted = (p: string) => !o.paths || o.paths.length === 0 || o.paths.some((f) => isUnder(p, f) || isUnder(f, p));
+  const keep = (id: ObjectId, data: Buffer) => {
+    store.putObject(data);
+    result.objects++;
+  };
+
+  // Commits, then trees, breadth first: each round is one batch of reads.
+  let commits = o.commits.filter((id) => !store.hasObject(id));
+  const trees: { id: ObjectId; dir: string }[] = [];
+  const seenCommits = new Set<ObjectId>();
+  for (const id of o.commits) if (store.hasObject(id)) trees.push({ id: decodeCommit(store.getObject(id), id).tree, dir: '' });
+  while (commits.length > 0) {
+    const next: ObjectId[] = [];
+    await remote.fetchObjects(commits, (id, data) => {
+      const c = decodeCommit(data, id);
+      keep(id, data);
+      seenCommits.add(id);
+      trees.push({ id: c.tree, dir: '' });
+      for (const p of c.parents) if (!store.hasObject(p) && !seenCommits.has(p)) next.push(p);
+    });
+    commits = [...new Set(next)];
+  }
+  const blobs = new Map<ObjectId, number>();
+  const chunked = new Set<ObjectId>();
+  let level = trees;
+  const seenTrees = new Set<string>();
+  while (level.length > 0) {
+    const next: { id: ObjectId; dir: string }[] = [];
+    const fetchIds: ObjectId[] = [];
+    const dirs = new Map<ObjectId, string[]>();
+    for (const t of level) {
+      const key = `${t.id}\0${t.dir}`;
+      if (seenTrees.has(key)) continue;
+      seenTrees.add(key);
+      dirs.set(t.id, [...(dirs.get(t.id) ?? []), t.dir]);
+    }
+    const visit = (id: ObjectId, data: Buffer) => {
+      const entries = decodeTree(data, id);
+      for (const dir of dirs.get(id) ?? []) {
+        for (const e of entries) {
+          const p = joinPath(dir, e.name);
+          if (e.kind === 'tree') next.push({ id: e.id, dir: p });
+          else if (!wanted(p) || store.hasFile(e.id)) continue;
+          else if (e.kind === 'blob') blobs.set(e.id, e.size);
+          else chunked.add(e.id);
+        }
+      }
+    };
+    for (const id of dirs.keys()) {
+      if (store.hasObject(id)) visit(id, store.getObject(id, 'tree'));
+      else fetchIds.push(id);
+    }
+    await remote.fetchObjects(fetchIds, (id, data) => {
+      keep(id, data);
+      visit(id, data);
+    });
+    level = next;
+  }
+
+  // Chunk lists of the chunked files we need.
+  const listsToFetch = [...chunked].filter((id) => !store.hasObject(id));
+  await remote.fetchObjects(listsToFetch, keep);
+
+  // Whole small files.
+  await remote.fetchObjects(
+    blobs.keys(),
+    (id, data) => {
+      store.putFileBytes(data, id);
+      result.files++;
+      result.bytes += data.length;
+    },
+    o.progress,
+  );
+
+  // Chunked files, assembled at their offsets.
+  const files = [...chunked];
+  for (let i = 0; i < files.length; i += ASSEMBLE_BATCH) {
+    const batch = files.slice(i, i + ASSEMBLE_BATCH).map((id) => {
+      const list = decodeChunkList(store.getObject(id, 'chunk list'), id);
+      const tmp = tempName(store.tmpDir, 'fetch');
+      return { id, list, tmp, fd: fs.openSync(tmp, 'wx', 0o444) };
+    });
+    const places = new Map<ObjectId, { fd: number; offset: number }[]>();
+    for (const f of batch) {
+      let off = 0;
+      for (const c of f.list.chunks) {
+        places.set(c.id, [...(places.get(c.id) ?? []), { fd: f.fd, offset: off }]);
+        off += c.size;
+      }
+    }
+    try {
+      await remote.fetchObjects(places.keys(), (id, data) => {
+        for (const p of places.get(id)!) {
+          let w = 0;
+          while (w < data.length) w += fs.writeSync(p.fd, data, w, data.length - w, p.offset + w);
+        }
+        result.bytes += data.length;
+      });
+      for (const f of batch) {
+        fs.closeSync(f.fd);
+        f.fd = -1;
+        if (fs.statSync(f.tmp).size !== f.list.size) throw new CorruptObjectError(`assembled file ${f.id} has the wrong size`, { objectId: f.id });
+        store.installFile(f.tmp, f.id);
+        result.files++;
+      }
+    } finally {
+      for (const f of batch) {
+        if (f.fd >= 0) fs.closeSync(f.fd);
+        rmQuiet(f.tmp);
+      }
+    }
+  }
+  o.progress?.({ phase: 'pull', done: result.files, bytes: result.bytes, finished: true });
+  result.requests = remote.stats.requests - startRequests;
+  return result;
+}

@@ -1,0 +1,163 @@
+/**
+ * RemoteStore: a lode repository kept in a Backend.
+ *
+ *   packs/<pack id>.pack   objects back to back (immutable)
+ *   packs/<pack id>.idx    where each object is in that pack (immutable)
+ *   refs/heads/<branch>    "<commit id>\n" (updated with conditional writes)
+ *   refs/tags/<tag>        "<commit id>\n"
+ *
+ * What the remote has is the union of its pack indexes. Indexes are cached
+ * under .lode/remotes/<name>/idx, so each sync lists `packs/` once and
+ * downloads only indexes it has not seen. A pack without its index is
+ * invisible (an interrupted push): it is never read, and a later push
+ * uploads its objects again in a new pack.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadXxhash } from '../core/checksum.js';
+import { CorruptObjectError, NotFoundError } from '../core/errors.js';
+import { isObjectId, type ObjectId } from '../core/id.js';
+import type { ProgressSink } from '../core/progress.js';
+import type { Backend } from '../storage/backend.js';
+import { writeFileAtomic } from '../storage/atomic.js';
+import { coalesce, extract, PackIndex, type PackEntry, type PackWriter } from '../objects/pack.js';
+import { refNameProblem, type RefKind } from '../graph/refs.js';
+
+export interface RemoteRef {
+  kind: RefKind;
+  name: string;
+  id: ObjectId;
+  etag?: string;
+}
+
+/** Where an object lives on the remote. */
+export interface Location extends PackEntry {
+  packId: ObjectId;
+}
+
+export class RemoteStore {
+  /** Object ID -> its location, for every object in every indexed pack. */
+  readonly has = new Map<ObjectId, Location>();
+  private readonly idxDir: string;
+  /** Requests and bytes, for reports and the bench. */
+  readonly stats = { requests: 0, bytesSent: 0, bytesReceived: 0 };
+
+  constructor(
+    readonly backend: Backend,
+    cacheDir: string,
+  ) {
+    this.idxDir = path.join(cacheDir, 'idx');
+  }
+
+  /** refresh lists the remote's packs and loads every index (cached ones from disk). */
+  async refresh(): Promise<void> {
+    await loadXxhash();
+    fs.mkdirSync(this.idxDir, { recursive: true });
+    const idxKeys: string[] = [];
+    this.stats.requests++;
+    for await (const b of this.backend.list('packs/')) if (b.key.endsWith('.idx')) idxKeys.push(b.key);
+    for (const key of idxKeys) {
+      const packId = key.slice('packs/'.length, -'.idx'.length);
+      if (!isObjectId(packId)) continue;
+      const local = path.join(this.idxDir, `${packId}.idx`);
+      let buf: Buffer;
+      if (fs.existsSync(local)) buf = fs.readFileSync(local);
+      else {
+        this.stats.requests++;
+        buf = await this.backend.load(key);
+        this.stats.bytesReceived += buf.length;
+        PackIndex.decode(buf, packId); // check before caching
+        writeFileAtomic(local, buf);
+      }
+      let idx: PackIndex;
+      try {
+        idx = PackIndex.decode(buf, packId);
+      } catch (e) {
+        fs.rmSync(local, { force: true });
+        throw e;
+      }
+      for (const e of idx.entries()) if (!this.has.has(e.id)) this.has.set(e.id, { ...e, packId });
+    }
+  }
+
+  /** refs lists the remote's branches and tags. */
+  async refs(): Promise<RemoteRef[]> {
+    const out: RemoteRef[] = [];
+    this.stats.requests++;
+    for await (const b of this.backend.list('refs/')) {
+      const m = /^refs\/(heads|tags)\/(.+)$/.exec(b.key);
+      if (!m || refNameProblem(m[2])) continue;
+      const ref = await this.ref(m[1] as RefKind, m[2]);
+      if (ref) out.push(ref);
+    }
+    return out;
+  }
+
+  /** ref reads one ref with its etag (for a conditional update), or undefined. */
+  async ref(kind: RefKind, name: string): Promise<RemoteRef | undefined> {
+    const key = `refs/${kind}/${name}`;
+    this.stats.requests += 2;
+    const st = await this.backend.stat(key);
+    if (!st) return undefined;
+    let data: Buffer;
+    try {
+      data = await this.backend.load(key);
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+    const id = data.toString('utf8').trim();
+    if (!isObjectId(id)) throw new CorruptObjectError(`remote ref ${key} in ${this.backend.location} holds ${JSON.stringify(id.slice(0, 80))}`, { hint: 'fix or delete that ref on the remote' });
+    return { kind, name, id, etag: st.etag };
+  }
+
+  /**
+   * setRef points a remote ref at `id` if it still holds `expect` (undefined:
+   * must not exist). RefConflictError when someone else moved it first.
+   */
+  async setRef(kind: RefKind, name: string, id: ObjectId, expect: RemoteRef | undefined): Promise<void> {
+    this.stats.requests++;
+    await this.backend.save(`refs/${kind}/${name}`, Buffer.from(`${id}\n`), expect ? { ifMatch: expect.etag } : { ifNoneMatch: true });
+  }
+
+  /** uploadPack sends a pack, then its index: the index makes the objects visible. */
+  async uploadPack(writer: PackWriter): Promise<ObjectId> {
+    const { id, pack, index, entries } = writer.finish();
+    this.stats.requests += 2;
+    await this.backend.save(`packs/${id}.pack`, pack);
+    await this.backend.save(`packs/${id}.idx`, index);
+    this.stats.bytesSent += pack.length + index.length;
+    writeFileAtomic(path.join(this.idxDir, `${id}.idx`), index);
+    for (const e of entries) if (!this.has.has(e.id)) this.has.set(e.id, { ...e, packId: id });
+    return id;
+  }
+
+  /**
+   * fetchObjects reads objects with coalesced ranged reads and calls `onObject`
+   * with each one's verified bytes. Throws NotFoundError for an ID the
+   * remote lacks.
+   */
+  async fetchObjects(ids: Iterable<ObjectId>, onObject: (id: ObjectId, data: Buffer) => void | Promise<void>, progress?: ProgressSink): Promise<void> {
+    const byPack = new Map<ObjectId, PackEntry[]>();
+    for (const id of ids) {
+      const loc = this.has.get(id);
+      if (!loc) throw new NotFoundError(`object ${id} is not on remote ${this.backend.location}`, { hint: 'the remote is missing data a ref needs; push it again from a workspace that has it' });
+      const list = byPack.get(loc.packId) ?? [];
+      list.push({ id, offset: loc.offset, length: loc.length });
+      byPack.set(loc.packId, list);
+    }
+    let done = 0;
+    for (const [packId, entries] of byPack) {
+      for (const span of coalesce(entries)) {
+        this.stats.requests++;
+        const bytes = await this.backend.load(`packs/${packId}.pack`, { offset: span.offset, length: span.length });
+        this.stats.bytesReceived += bytes.length;
+        for (const e of span.entries) {
+          await onObject(e.id, extract(span, bytes, e, packId));
+          done++;
+        }
+        progress?.({ phase: 'pull', done, bytes: this.stats.bytesReceived });
+      }
+    }
+  }
+}
