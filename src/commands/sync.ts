@@ -5,7 +5,7 @@ import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { Backend } from '../storage/backend.js';
 import { DirBackend } from '../storage/dir.js';
-import { isAncestor } from '../graph/commits.js';
+import { isAncestor, readCommit } from '../graph/commits.js';
 import { RefStore } from '../graph/refs.js';
 import { RemoteStore } from '../sync/remote-store.js';
 import { pushRef, type PushResult } from '../sync/push.js';
@@ -102,7 +102,10 @@ export interface FetchCommandResult {
   refs: { kind: 'heads' | 'tags'; name: string; id: ObjectId; old: ObjectId | null }[];
   objects: number;
   files: number;
+  /** File bytes downloaded. */
   bytes: number;
+  /** File bytes copied from local files instead of downloaded. */
+  reused: number;
   requests: number;
 }
 
@@ -110,7 +113,9 @@ async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: str
   await r.store.refresh();
   let refs = await r.store.refs();
   if (only.branch) refs = refs.filter((x) => x.kind === 'heads' && x.name === only.branch);
-  const fetched = await fetchCommits({ store: repo.store, remote: r.store, commits: refs.map((x) => x.id), paths: only.paths, progress });
+  const headId = repo.refs.headCommit();
+  const reuseFrom = headId ? readCommit(repo.store, headId).tree : undefined;
+  const fetched = await fetchCommits({ store: repo.store, remote: r.store, commits: refs.map((x) => x.id), paths: only.paths, reuseFrom, progress });
   const out: FetchCommandResult = { remote: r.name, refs: [], ...fetched, requests: r.store.stats.requests };
   for (const x of refs) {
     const old = r.tracking.get(x.kind, x.name) ?? null;

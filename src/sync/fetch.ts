@@ -8,6 +8,7 @@
  * at their offsets and installed when complete.
  */
 import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import { decodeChunkList, decodeCommit, decodeTree } from '../core/encoding.js';
 import { CorruptObjectError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
@@ -15,6 +16,7 @@ import { isUnder, joinPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { rmQuiet, tempName } from '../storage/atomic.js';
 import type { LocalStore } from '../objects/store.js';
+import { lookupPath, storeTrees } from '../graph/trees.js';
 import type { RemoteStore } from './remote-store.js';
 
 export interface FetchOptions {
@@ -23,13 +25,21 @@ export interface FetchOptions {
   commits: ObjectId[];
   /** Only file contents at or under these repo paths (all metadata is fetched). */
   paths?: string[];
+  /**
+   * A local root tree (the current HEAD) whose files at the same paths may
+   * already hold some chunks: those are copied locally, not downloaded.
+   */
+  reuseFrom?: ObjectId;
   progress?: ProgressSink;
 }
 
 export interface FetchResult {
   objects: number;
   files: number;
+  /** File bytes downloaded. */
   bytes: number;
+  /** File bytes copied from local files instead of downloaded. */
+  reused: number;
   requests: number;
 }
 
@@ -38,7 +48,7 @@ const ASSEMBLE_BATCH = 64;
 
 export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   const { store, remote } = o;
-  const result: FetchResult = { objects: 0, files: 0, bytes: 0, requests: 0 };
+  const result: FetchResult = { objects: 0, files: 0, bytes: 0, reused: 0, requests: 0 };
   const startRequests = remote.stats.requests;
   const wanted = (p: string) => !o.paths || o.paths.length === 0 || o.paths.some((f) => isUnder(p, f) || isUnder(f, p));
   const keep = (id: ObjectId, data: Buffer) => {
@@ -64,6 +74,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   }
   const blobs = new Map<ObjectId, number>();
   const chunked = new Set<ObjectId>();
+  const chunkedPath = new Map<ObjectId, string>();
   let level = trees;
   const seenTrees = new Set<string>();
   while (level.length > 0) {
@@ -84,7 +95,10 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
           if (e.kind === 'tree') next.push({ id: e.id, dir: p });
           else if (!wanted(p) || store.hasFile(e.id)) continue;
           else if (e.kind === 'blob') blobs.set(e.id, e.size);
-          else chunked.add(e.id);
+          else {
+            chunked.add(e.id);
+            chunkedPath.set(e.id, p);
+          }
         }
       }
     };
@@ -131,6 +145,37 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       }
     }
     try {
+      // Chunks the previous version of the same file already has are copied
+      // from the local cache (and checked) instead of downloaded.
+      if (o.reuseFrom) {
+        for (const f of batch) {
+          const p = chunkedPath.get(f.id);
+          const old = p === undefined ? undefined : lookupPath(storeTrees(store), o.reuseFrom, p);
+          if (!old || old.kind !== 'chunked' || !store.hasFile(old.id)) continue;
+          const oldList = decodeChunkList(store.getObject(old.id, 'chunk list'), old.id);
+          const fd = fs.openSync(store.filePath(old.id), 'r');
+          try {
+            let off = 0;
+            for (const c of oldList.chunks) {
+              const targets = places.get(c.id);
+              if (targets) {
+                const data = Buffer.allocUnsafe(c.size);
+                if (fs.readSync(fd, data, 0, c.size, off) === c.size && createHash('sha256').update(data).digest('hex') === c.id) {
+                  for (const t of targets) {
+                    let w = 0;
+                    while (w < data.length) w += fs.writeSync(t.fd, data, w, data.length - w, t.offset + w);
+                  }
+                  places.delete(c.id);
+                  result.reused += c.size;
+                }
+              }
+              off += c.size;
+            }
+          } finally {
+            fs.closeSync(fd);
+          }
+        }
+      }
       await remote.fetchObjects(places.keys(), (id, data) => {
         for (const p of places.get(id)!) {
           let w = 0;

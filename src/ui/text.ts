@@ -257,7 +257,8 @@ export function renderFetch(r: FetchCommandResult): string[] {
 }
 
 export function renderPull(r: PullResult): string[] {
-  const lines = [`Fetched ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)} from ${r.remote}`];
+  const reused = r.fetched.reused ? ` (${formatBytes(r.fetched.reused)} reused from local files)` : '';
+  const lines = [`Fetched ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)} from ${r.remote}${reused}`];
   if (r.outcome === 'upToDate') lines.push(`Branch ${r.branch} is up to date`);
   if (r.checkout) lines.push(...renderCheckout(r.checkout));
   return lines;
