@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadXxhash } from '../core/checksum.js';
-import { CorruptObjectError, NotFoundError } from '../core/errors.js';
+import { CorruptObjectError, NotFoundError, RefConflictError } from '../core/errors.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { Backend } from '../storage/backend.js';
@@ -117,7 +117,15 @@ export class RemoteStore {
    */
   async setRef(kind: RefKind, name: string, id: ObjectId, expect: RemoteRef | undefined): Promise<void> {
     this.stats.requests++;
-    await this.backend.save(`refs/${kind}/${name}`, Buffer.from(`${id}\n`), expect ? { ifMatch: expect.etag } : { ifNoneMatch: true });
+    try {
+      await this.backend.save(`refs/${kind}/${name}`, Buffer.from(`${id}\n`), expect ? { ifMatch: expect.etag } : { ifNoneMatch: true });
+    } catch (e) {
+      if (!(e instanceof RefConflictError)) throw e;
+      throw new RefConflictError(`${this.backend.location} refused the update of ${kind === 'heads' ? 'branch' : 'tag'} ${name}: it moved while you pushed (someone else pushed first)`, {
+        hint: 'run `lode pull`, then push again (or `lode push --force` to overwrite); the data you pushed is kept and will not be sent twice',
+        cause: e,
+      });
+    }
   }
 
   /** uploadPack sends a pack, then its index: the index makes the objects visible. */
