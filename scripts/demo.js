@@ -70,4 +70,16 @@ console.log(`data/images/bird now holds ${back} files (40 in v1)`);
 step('integrity check of every object', ['fsck']);
 step('and return to the latest version', ['checkout', 'main']);
 step('clean', ['status']);
-console.log(`\nDone. The workspace is kept in ${dir}; try \`cd ${dir} && node ${lode} log\`.`);
+
+// Share it through a directory remote, as a second person would.
+const remoteDir = `${dir}-remote`;
+step('a directory remote (a NAS mount works the same)', ['remote', 'add', 'share', remoteDir]);
+step('send both versions: only packs of what the remote lacks travel', ['push', '--tags']);
+const cloneDir = `${dir}-clone`;
+console.log(`\n\x1b[1m$ lode clone ${remoteDir} ${cloneDir}\x1b[0m   # another person's workspace`);
+const c = spawnSync(process.execPath, [lode, 'clone', remoteDir, cloneDir], { stdio: 'inherit' });
+if (c.status !== 0) process.exit(1);
+const same = spawnSync('diff', ['-r', path.join(dir, 'data'), path.join(cloneDir, 'data')]);
+console.log(same.status === 0 ? 'The clone holds exactly the same data.' : 'demo: the clone differs!');
+if (same.status !== 0) process.exit(1);
+console.log(`\nDone. Kept for you: ${dir} (workspace), ${remoteDir} (remote), ${cloneDir} (clone); try \`cd ${dir} && node ${lode} log\`.`);
