@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import type { Backend } from '../src/storage/backend.js';
-import { InvalidNameError, NotFoundError, RefConflictError } from '../src/core/errors.js';
+import { InvalidNameError, NotFoundError, RefConflictError, UsageError } from '../src/core/errors.js';
 
 async function collect(it: AsyncIterable<{ key: string; size: number }>): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -15,6 +15,15 @@ async function collect(it: AsyncIterable<{ key: string; size: number }>): Promis
     out.set(b.key, b.size);
   }
   return out;
+}
+
+/**
+ * expectNoConditions: a store without conditional writes must refuse them
+ * loudly (UsageError) rather than ignore them and let a race lose data.
+ */
+async function expectNoConditions(b: Backend): Promise<void> {
+  await expect(b.save('cond/x', Buffer.from('x'), { ifNoneMatch: true })).rejects.toBeInstanceOf(UsageError);
+  await expect(b.save('cond/x', Buffer.from('x'), { ifMatch: 'e' })).rejects.toBeInstanceOf(UsageError);
 }
 
 /** backendContract registers the contract tests for one backend. */
@@ -81,6 +90,7 @@ export function backendContract(label: string, make: () => Promise<Backend>, cle
     });
 
     it('ifNoneMatch creates only', async () => {
+      if (!b.conditionalWrites) return expectNoConditions(b);
       const { etag } = await b.save('cond/new', Buffer.from('first'), { ifNoneMatch: true });
       expect(typeof etag).toBe('string');
       await expect(b.save('cond/new', Buffer.from('second'), { ifNoneMatch: true })).rejects.toBeInstanceOf(RefConflictError);
@@ -88,6 +98,7 @@ export function backendContract(label: string, make: () => Promise<Backend>, cle
     });
 
     it('ifMatch replaces only the version it names', async () => {
+      if (!b.conditionalWrites) return expectNoConditions(b);
       const { etag: e1 } = await b.save('cond/ref', Buffer.from('v1'));
       const { etag: e2 } = await b.save('cond/ref', Buffer.from('v2'), { ifMatch: e1 });
       await expect(b.save('cond/ref', Buffer.from('v3'), { ifMatch: e1 })).rejects.toBeInstanceOf(RefConflictError);
@@ -98,6 +109,7 @@ export function backendContract(label: string, make: () => Promise<Backend>, cle
     });
 
     it('stat of a small blob gives the etag that save returned (what a ref update compares)', async () => {
+      if (!b.conditionalWrites) return expectNoConditions(b);
       const { etag } = await b.save('cond/stat', Buffer.from('ref value\n'));
       expect((await b.stat('cond/stat'))?.etag).toBe(etag);
       const { etag: e2 } = await b.save('cond/stat', Buffer.from('new value\n'), { ifMatch: (await b.stat('cond/stat'))!.etag });
@@ -105,6 +117,7 @@ export function backendContract(label: string, make: () => Promise<Backend>, cle
     });
 
     it('concurrent conditional updates of one key: exactly one wins', async () => {
+      if (!b.conditionalWrites) return expectNoConditions(b);
       const { etag } = await b.save('race/ref', Buffer.from('base'));
       const results = await Promise.allSettled(
         Array.from({ length: 8 }, (_, i) => b.save('race/ref', Buffer.from(`writer ${i}`), { ifMatch: etag })),

@@ -9,7 +9,9 @@
  * - `save` with `ifNoneMatch` creates only; with `ifMatch` replaces only a
  *   blob whose current etag is that value. A lost race throws
  *   RefConflictError and leaves the blob as the winner wrote it. Backends
- *   with `conditionalWrites: false` throw UsageError for either option.
+ *   with `conditionalWrites: false` throw UsageError for either option; an
+ *   S3-compatible store found (by probing) to ignore conditions turns the
+ *   flag false and refuses from then on.
  * - `load` returns exactly the stored bytes (or the asked range, which must
  *   lie inside the blob); NotFoundError when the key is absent.
  * - `list` yields every key under `prefix` exactly once, in no particular

@@ -85,10 +85,10 @@ export async function openS3Backend(options: S3Options): Promise<Backend> {
   const timeoutMs = positiveInt(options.timeoutMs, 20_000, 'timeoutMs');
   const endpoint = options.endpoint === undefined ? undefined : checkEndpoint(options.endpoint);
   const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
-  const checksum = (options.checksumMode ?? 'when-required') === 'when-supported' ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED';
   if (options.checksumMode !== undefined && options.checksumMode !== 'when-required' && options.checksumMode !== 'when-supported') {
     throw new UsageError(`invalid checksum mode ${JSON.stringify(options.checksumMode)}`, { hint: 'use when-required or when-supported' });
   }
+  const checksum = options.checksumMode === 'when-supported' ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED';
 
   // SDK releases announce on stderr that they will require Node 22; lode pins a
   // release that runs on Node 20, so the notice is noise on the user's screen.
@@ -200,6 +200,11 @@ class S3Backend implements Backend {
       if (res.ETag) return { etag: res.ETag };
     } catch (e) {
       if (conditional && isConditionFailure(e, options)) {
+        // When the SDK retried, the refusal may be of our own first attempt,
+        // which landed although its answer was lost: then the key holds
+        // exactly our bytes, and the save succeeded.
+        const landed = attempts(e) > 1 ? await this.holds(key, body) : undefined;
+        if (landed !== undefined) return { etag: landed };
         throw new RefConflictError(
           options.ifNoneMatch ? `${key} already exists in ${this.location}` : `${key} in ${this.location} changed since it was read`,
           { cause: e },
@@ -209,6 +214,17 @@ class S3Backend implements Backend {
     }
     // A store that returns no ETag on PUT: ask for it (only refs need it, and they are small).
     return { etag: (await this.stat(key))?.etag ?? '' };
+  }
+
+  /** holds returns the etag of `key` if it holds exactly `data`, else undefined (also on any error). */
+  private async holds(key: string, data: Buffer): Promise<string | undefined> {
+    try {
+      const res = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.base + key }));
+      const bytes = res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
+      return res.ETag !== undefined && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(data) ? res.ETag : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async load(key: string, range?: Range): Promise<Buffer> {
@@ -390,7 +406,7 @@ class S3Backend implements Backend {
   private async requireConditionalWrites(): Promise<void> {
     const refuse = () =>
       new UsageError(`${this.location} does not enforce conditional writes (If-Match / If-None-Match)`, {
-        hint: 'use a store that supports them (AWS S3, recent MinIO, Ceph or R2), or turn conditional writes off for this remote and make sure only one person pushes at a time',
+        hint: 'use a store that enforces them (AWS S3, recent MinIO, Ceph RGW or R2): on this one, two pushes could overwrite each other\'s commits without either noticing',
       });
     if (!this.conditionalWrites) throw refuse();
     this.probe ??= this.probeConditionalWrites().catch((e: unknown) => {
@@ -494,6 +510,11 @@ function errorCode(e: unknown): string | undefined {
   if (typeof x?.Code === 'string') return x.Code;
   if (typeof x?.name === 'string' && x.name !== 'Error' && x.name !== 'UnknownError' && x.name !== 'S3ServiceException') return x.name;
   return undefined;
+}
+
+/** attempts is how many times the SDK sent the request that failed with `e`. */
+function attempts(e: unknown): number {
+  return (e as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1;
 }
 
 function httpStatus(e: unknown): number | undefined {

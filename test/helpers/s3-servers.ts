@@ -1,0 +1,271 @@
+// Test helper: S3 servers on free loopback ports for the S3 backend tests.
+//
+// - moto (Python, `pip install "moto[server]"`): a maintained S3 implementation
+//   that enforces conditional writes; it does not check signatures.
+// - s3rver (npm): a weaker one that checks credentials but ignores
+//   If-Match / If-None-Match on PUT. Its ListObjectsV2 continuation tokens are
+//   DES-encrypted, which OpenSSL 3 refuses without the legacy provider (every
+//   truncated page then fails with 500), so it runs in a child Node with
+//   --openssl-legacy-provider.
+// - a scripted server answering whatever a test tells it to, for the failure
+//   modes no real server shows on demand (403s, broken paging, short bodies).
+//
+// Credentials here are static test values, never real ones.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+export interface TestServer {
+  /** `http://127.0.0.1:PORT` */
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export interface TestCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** moto accepts any credentials (it does not check signatures by default). */
+export const MOTO_CREDENTIALS: TestCredentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+/** s3rver's single built-in account. */
+export const S3RVER_CREDENTIALS: TestCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/** freePort returns a loopback TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** startMoto runs `moto_server` (or `python3 -m moto.server`) on a free port and waits until it answers. */
+export async function startMoto(): Promise<TestServer> {
+  const port = await freePort();
+  const args = ['-H', '127.0.0.1', '-p', String(port)];
+  const [cmd, argv] = onPath('moto_server') ? ['moto_server', args] : ['python3', ['-m', 'moto.server', ...args]];
+  // Its own process group, so stop() also ends whatever a pyenv shim started.
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const endpoint = `http://127.0.0.1:${port}`;
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    if (stderr.length < 10_000) stderr += d.toString();
+  });
+  const exited = exitOf(child);
+  try {
+    await waitUntilAnswers(endpoint, exited, 30_000);
+  } catch (e) {
+    killGroup(child);
+    throw new Error(
+      `moto did not start (${(e as Error).message}). It is the S3 server these tests need: ` +
+        `install it with  python3 -m pip install "moto[server]"  (as .ci/run does).\n${stderr.trim().split('\n').slice(-5).join('\n')}`,
+    );
+  }
+  // A detached server outlives a test process that dies without stop().
+  const orphanGuard = () => killGroup(child);
+  process.once('exit', orphanGuard);
+  return {
+    endpoint,
+    stop: async () => {
+      process.off('exit', orphanGuard);
+      await stopChild(child, exited, true);
+    },
+  };
+}
+
+/** startS3rver runs s3rver in a child Node (with the OpenSSL legacy provider) with the given buckets. */
+export async function startS3rver(buckets: string[]): Promise<TestServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lode-s3rver-'));
+  const s3rverPath = createRequire(import.meta.url).resolve('s3rver');
+  const script = `
+    const S3rver = require(${JSON.stringify(s3rverPath)});
+    const server = new S3rver({
+      address: '127.0.0.1', port: 0, silent: true, directory: ${JSON.stringify(dir)},
+      configureBuckets: ${JSON.stringify(buckets.map((name) => ({ name })))},
+    });
+    server.run().then(
+      (addr) => process.stdout.write(JSON.stringify({ port: addr.port }) + '\\n'),
+      (err) => { console.error(err); process.exit(1); },
+    );
+    process.on('SIGTERM', () => server.close().finally(() => process.exit(0)));
+  `;
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS; // the test runner's options are not s3rver's business
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const exited = exitOf(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    void exited.then((code) => reject(new Error(`s3rver exited with ${code} before listening: ${stderr.trim()}`)));
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    stop: async () => {
+      await stopChild(child, exited, false);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** createBucket creates `name` on the server at `endpoint`. */
+export async function createBucket(endpoint: string, name: string, credentials: TestCredentials = MOTO_CREDENTIALS): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1 });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: name }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** What the scripted server sends back for one request. */
+export interface ScriptedReply {
+  status: number;
+  headers?: Record<string, string | number>;
+  body?: string | Buffer;
+  /** Send only this many bytes of `body` (keeping its full Content-Length), then cut the connection. */
+  cutAfter?: number;
+  /** Cut the connection without answering at all. */
+  drop?: boolean;
+}
+
+export interface ScriptedRequest {
+  method: string;
+  url: URL;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/**
+ * startScriptedS3 starts an HTTP server that answers each request with what
+ * `reply` returns, and records the requests it saw.
+ */
+export async function startScriptedS3(reply: (req: ScriptedRequest) => ScriptedReply): Promise<TestServer & { requests: ScriptedRequest[] }> {
+  const requests: ScriptedRequest[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const r: ScriptedRequest = { method: req.method ?? 'GET', url: new URL(req.url ?? '/', 'http://scripted'), headers: req.headers, body: Buffer.concat(chunks) };
+      requests.push(r);
+      const out = reply(r);
+      if (out.drop) {
+        req.socket.destroy();
+        return;
+      }
+      const body = out.body === undefined ? Buffer.alloc(0) : Buffer.from(out.body);
+      res.writeHead(out.status, { 'content-length': body.length, 'x-amz-request-id': 'scripted', ...out.headers });
+      if (out.cutAfter === undefined) {
+        res.end(req.method === 'HEAD' ? undefined : body);
+      } else {
+        res.write(body.subarray(0, out.cutAfter), () => req.socket.destroy());
+      }
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** s3ErrorXml is the body S3 sends with an error status. */
+export function s3ErrorXml(code: string, message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>scripted</RequestId></Error>`;
+}
+
+/** listXml is a ListObjectsV2 page. */
+export function listXml(page: { keys: { key: string; size: number }[]; truncated: boolean; next?: string }): string {
+  const contents = page.keys.map((k) => `<Contents><Key>${k.key}</Key><Size>${k.size}</Size><ETag>"e"</ETag></Contents>`).join('');
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
+    `<Name>b</Name><KeyCount>${page.keys.length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>${page.truncated}</IsTruncated>` +
+    (page.next === undefined ? '' : `<NextContinuationToken>${page.next}</NextContinuationToken>`) +
+    `${contents}</ListBucketResult>`
+  );
+}
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function waitUntilAnswers(endpoint: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {
+  let gone: number | null | undefined;
+  void exited.then((code) => (gone = code));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (gone !== undefined) throw new Error(`it exited with code ${gone}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = http.get(endpoint, (res) => {
+        res.resume();
+        resolve(true);
+      });
+      req.on('error', () => resolve(false));
+      req.setTimeout(1000, () => req.destroy());
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no answer on ${endpoint} within ${timeoutMs} ms`);
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** exitOf resolves with the exit code once `child` is gone (-1 if it never started). */
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(-1));
+  });
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>, group: boolean): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (group) killGroup(child);
+  else child.kill('SIGTERM');
+  const timer = setTimeout(() => (group ? killGroup(child, 'SIGKILL') : child.kill('SIGKILL')), 5000);
+  await exited;
+  clearTimeout(timer);
+}
