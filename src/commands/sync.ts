@@ -199,6 +199,11 @@ export interface CloneOptions {
   remote?: string;
   /** Branch to check out (default main, or the remote's only branch). */
   branch?: string;
+  /** S3 settings recorded for the new remote (see `lode remote add`). */
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  pathStyle?: boolean;
   progress?: ProgressSink;
 }
 
@@ -233,7 +238,7 @@ export async function clone(o: CloneOptions): Promise<CloneResult> {
 async function cloneInto(root: string, o: CloneOptions, cwd: string): Promise<CloneResult> {
   const repo = Repository.init(root);
   const remoteName = o.remote ?? 'origin';
-  await addRemote(repo, { name: remoteName, url: o.url, cwd });
+  await addRemote(repo, { name: remoteName, url: o.url, cwd, endpoint: o.endpoint, region: o.region, profile: o.profile, pathStyle: o.pathStyle });
   const fetched = await repo.withLock('clone', async () => {
     const r = await openRemote(repo, remoteName);
     try {
