@@ -5,10 +5,10 @@ import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { Backend } from '../storage/backend.js';
 import { DirBackend } from '../storage/dir.js';
-import { isAncestor, readCommit } from '../graph/commits.js';
+import { isAncestor, readCommit, walkHistory } from '../graph/commits.js';
 import { RefStore } from '../graph/refs.js';
 import { RemoteStore } from '../sync/remote-store.js';
-import { pushRef, type PushResult } from '../sync/push.js';
+import { planPush, pushRef, type PushResult } from '../sync/push.js';
 import { fetchCommits } from '../sync/fetch.js';
 import { Repository } from '../repo/repository.js';
 import { addRemote } from './remote.js';
@@ -257,4 +257,63 @@ async function cloneInto(root: string, o: CloneOptions, cwd: string): Promise<Cl
   repo.refs.setHead({ kind: 'branch', name: pick.name });
   const co = await checkout(repo, { rev: pick.id, advanceBranch: pick.name, progress: o.progress });
   return { root, remote: remoteName, branch: pick.name, commit: pick.id, fetched, checkout: co };
+}
+
+export interface RemoteStatusResult {
+  remote: string;
+  branch: string;
+  local: ObjectId | null;
+  remoteTip: ObjectId | null;
+  /** Local commits the remote branch lacks. */
+  ahead: number;
+  /** Remote commits the local branch lacks; null when they are not fetched yet. */
+  behind: number | null;
+  /** What `lode push` would send now. */
+  toPush: { objects: number; bytes: number };
+  /** upToDate, ahead (push), behind (pull), diverged, or unknown (fetch to know). */
+  state: 'upToDate' | 'ahead' | 'behind' | 'diverged' | 'unknown' | 'noRemoteBranch';
+}
+
+function countUntil(repo: Repository, from: ObjectId, stop: ObjectId | null): number {
+  let n = 0;
+  const stopSet = new Set<ObjectId>();
+  if (stop && repo.store.hasObject(stop)) for (const c of walkHistory(repo.store, [stop])) stopSet.add(c.id);
+  for (const c of walkHistory(repo.store, [from])) if (!stopSet.has(c.id)) n++;
+  return n;
+}
+
+/** remoteStatus compares the current branch with its remote counterpart (one listing, no data transfer). */
+export async function remoteStatus(repo: Repository, o: { remote?: string } = {}): Promise<RemoteStatusResult> {
+  const head = repo.refs.head();
+  if (head.kind !== 'branch') throw new UsageError('HEAD is detached: check out a branch to compare it with a remote');
+  const branch = head.name;
+  const r = await openRemote(repo, o.remote);
+  try {
+    await r.store.refresh();
+    const theirs = await r.store.ref('heads', branch);
+    const mine = repo.refs.get('heads', branch) ?? null;
+    const out: RemoteStatusResult = { remote: r.name, branch, local: mine, remoteTip: theirs?.id ?? null, ahead: 0, behind: null, toPush: { objects: 0, bytes: 0 }, state: 'unknown' };
+    if (mine) out.toPush = planPush(repo.store, r.store, mine);
+    if (!theirs) {
+      out.ahead = mine ? countUntil(repo, mine, null) : 0;
+      out.state = 'noRemoteBranch';
+      return out;
+    }
+    if (mine === theirs.id) {
+      out.behind = 0;
+      out.state = 'upToDate';
+      return out;
+    }
+    if (!repo.store.hasObject(theirs.id)) {
+      out.ahead = mine ? countUntil(repo, mine, null) : 0;
+      out.state = 'unknown';
+      return out;
+    }
+    out.ahead = mine ? countUntil(repo, mine, theirs.id) : 0;
+    out.behind = mine ? countUntil(repo, theirs.id, mine) : countUntil(repo, theirs.id, null);
+    out.state = out.ahead > 0 && out.behind > 0 ? 'diverged' : out.ahead > 0 ? 'ahead' : 'behind';
+    return out;
+  } finally {
+    await r.store.backend.close?.();
+  }
 }

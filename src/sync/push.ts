@@ -110,6 +110,12 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   return result;
 }
 
+/** planPush says what a push of `tip` would send (after `remote.refresh()`), without sending it. */
+export function planPush(store: LocalStore, remote: RemoteStore, tip: ObjectId): { objects: number; bytes: number } {
+  const wants = collect(store, remote, tip);
+  return { objects: wants.length, bytes: wants.reduce((s, w) => s + w.size, 0) };
+}
+
 /** collect lists what the remote lacks to have `tip`, dependencies first. */
 function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId): Want[] {
   const data: Want[] = [];

@@ -15,7 +15,7 @@ import type { BranchListResult } from '../commands/refs.js';
 import type { RmResult } from '../commands/rm.js';
 import type { StatusResult } from '../commands/status.js';
 import type { InitResult } from '../commands/init.js';
-import type { CloneResult, FetchCommandResult, PullResult, PushCommandResult } from '../commands/sync.js';
+import type { CloneResult, FetchCommandResult, PullResult, PushCommandResult, RemoteStatusResult } from '../commands/sync.js';
 import type { Change } from '../graph/diff.js';
 import { formatBytes, formatCount } from './progress.js';
 
@@ -266,4 +266,23 @@ export function renderPull(r: PullResult): string[] {
 
 export function renderClone(r: CloneResult): string[] {
   return [`Cloned into ${r.root}: branch ${r.branch} at ${short(r.commit)}, ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)}`];
+}
+
+export function renderRemoteStatus(r: RemoteStatusResult): string[] {
+  const where = `${r.remote}/${r.branch}`;
+  const push = r.toPush.objects ? `; push would send ${plural(r.toPush.objects, 'object')}, ${formatBytes(r.toPush.bytes)}` : '';
+  switch (r.state) {
+    case 'upToDate':
+      return [`Branch ${r.branch} is up to date with ${where} (${short(r.local)})`];
+    case 'noRemoteBranch':
+      return [`${where} does not exist yet: \`lode push\` creates it${push}`];
+    case 'ahead':
+      return [`Branch ${r.branch} is ${plural(r.ahead, 'commit')} ahead of ${where}${push}`];
+    case 'behind':
+      return [`Branch ${r.branch} is ${plural(r.behind ?? 0, 'commit')} behind ${where}: \`lode pull\` fast-forwards`];
+    case 'diverged':
+      return [`Branch ${r.branch} and ${where} have diverged (${formatCount(r.ahead)} and ${formatCount(r.behind ?? 0)} commits)`];
+    case 'unknown':
+      return [`${where} is at ${short(r.remoteTip)}, which you have not fetched: \`lode fetch\` to compare${push}`];
+  }
 }
