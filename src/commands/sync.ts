@@ -10,6 +10,7 @@ import { RefStore } from '../graph/refs.js';
 import { RemoteStore } from '../sync/remote-store.js';
 import { planPush, pushRef, type PushResult } from '../sync/push.js';
 import { fetchCommits } from '../sync/fetch.js';
+import { gcRemote, type RemoteGcResult } from '../sync/gc.js';
 import { Repository } from '../repo/repository.js';
 import { addRemote } from './remote.js';
 import { checkout, type CheckoutResult } from './checkout.js';
@@ -316,4 +317,16 @@ export async function remoteStatus(repo: Repository, o: { remote?: string } = {}
   } finally {
     await r.store.backend.close?.();
   }
+}
+
+/** remoteGc runs `gc --remote`: mark packs no remote ref reaches, delete those marked before the grace period. */
+export async function remoteGc(repo: Repository, o: { remote?: string; dryRun?: boolean; graceMs?: number; progress?: ProgressSink } = {}): Promise<RemoteGcResult & { remote: string }> {
+  return repo.withLock('gc', async () => {
+    const r = await openRemote(repo, o.remote);
+    try {
+      return { remote: r.name, ...(await gcRemote({ store: repo.store, remote: r.store, dryRun: o.dryRun, graceMs: o.graceMs, progress: o.progress })) };
+    } finally {
+      await r.store.backend.close?.();
+    }
+  });
 }

@@ -6,12 +6,19 @@
  * trusted: every object read out of one is checked against its ID by the
  * reader. Layout in docs/formats.md.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { xxh64 } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { bytesToId, ID_BYTES, idToBytes, type ObjectId } from '../core/id.js';
 
 const PACK_MAGIC = Buffer.from('LODP\x01', 'latin1');
+/**
+ * Random bytes after the magic make every pack's name unique, even for two
+ * packs of the same objects: a pack marked for deletion by `gc --remote` is
+ * never silently replaced by a new upload under the same name.
+ */
+const NONCE_BYTES = 16;
+const PACK_HEADER = PACK_MAGIC.length + NONCE_BYTES;
 const INDEX_MAGIC = Buffer.from('LODX\x01', 'latin1');
 
 /** PackEntry locates one object inside a pack. */
@@ -23,10 +30,10 @@ export interface PackEntry {
 
 /** PackWriter collects objects into one pack; `finish` seals it. */
 export class PackWriter {
-  private readonly parts: Buffer[] = [PACK_MAGIC];
+  private readonly parts: Buffer[] = [PACK_MAGIC, randomBytes(NONCE_BYTES)];
   private readonly entries: PackEntry[] = [];
   private readonly seen = new Set<ObjectId>();
-  private size = PACK_MAGIC.length;
+  private size = PACK_HEADER;
 
   /** bytes is the pack's size so far. */
   get bytes(): number {
@@ -114,7 +121,7 @@ export class PackIndex {
       if (i > 0 && Buffer.compare(ids.subarray((i - 1) * ID_BYTES, i * ID_BYTES), ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES)) >= 0) throw fail('IDs not sorted');
       const off = Number(buf.readBigUInt64BE(pos + ID_BYTES));
       const len = buf.readUInt32BE(pos + ID_BYTES + 8);
-      if (off < PACK_MAGIC.length || (packSize !== undefined && off + len > packSize)) throw fail(`object ${i} lies outside the pack`);
+      if (off < PACK_HEADER || (packSize !== undefined && off + len > packSize)) throw fail(`object ${i} lies outside the pack`);
       offsets[i] = off;
       lengths[i] = len;
       pos += ID_BYTES + 12;

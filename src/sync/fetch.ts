@@ -30,6 +30,8 @@ export interface FetchOptions {
    * already hold some chunks: those are copied locally, not downloaded.
    */
   reuseFrom?: ObjectId;
+  /** Fetch commits, trees and chunk lists only (what gc --remote needs). */
+  metadataOnly?: boolean;
   progress?: ProgressSink;
 }
 
@@ -116,6 +118,11 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   // Chunk lists of the chunked files we need.
   const listsToFetch = [...chunked].filter((id) => !store.hasObject(id));
   await remote.fetchObjects(listsToFetch, keep);
+
+  if (o.metadataOnly) {
+    result.requests = remote.stats.requests - startRequests;
+    return result;
+  }
 
   // Whole small files.
   await remote.fetchObjects(

@@ -6,3 +6,4 @@
 export * from './remote-store.js';
 export * from './push.js';
 export * from './fetch.js';
+export * from './gc.js';

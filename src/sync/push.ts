@@ -63,7 +63,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   await remote.refresh();
   const theirs = await remote.ref(o.kind, o.name);
   const result: PushResult = { ref: `${o.kind === 'heads' ? '' : 'tag '}${o.name}`, from: theirs?.id ?? null, to: local, upToDate: false, objects: 0, bytes: 0, packs: 0, requests: 0 };
-  if (theirs?.id === local && remote.has.has(local)) {
+  if (theirs?.id === local && remote.safe.has(local)) {
     result.upToDate = true;
     result.requests = remote.stats.requests;
     return result;
@@ -128,17 +128,17 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId): Want[] 
     return { id, size: bytes.length, read: () => bytes };
   };
   const walkTree = (id: ObjectId) => {
-    if (seen.has(id) || remote.has.has(id)) return;
+    if (seen.has(id) || remote.safe.has(id)) return;
     seen.add(id);
     const w = meta(id);
     for (const e of decodeTree(w.read(), id)) {
       if (e.kind === 'tree') walkTree(e.id);
       else if (e.kind === 'blob') {
-        if (seen.has(e.id) || remote.has.has(e.id)) continue;
+        if (seen.has(e.id) || remote.safe.has(e.id)) continue;
         seen.add(e.id);
         const file = store.filePath(e.id);
         data.push({ id: e.id, size: e.size, read: () => readWhole(file, e.id) });
-      } else if (!seen.has(e.id) && !remote.has.has(e.id)) {
+      } else if (!seen.has(e.id) && !remote.safe.has(e.id)) {
         seen.add(e.id);
         const list = meta(e.id);
         const file = store.filePath(e.id);
@@ -146,7 +146,7 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId): Want[] 
         for (const c of decodeChunkList(list.read(), e.id).chunks) {
           const at = off;
           off += c.size;
-          if (seen.has(c.id) || remote.has.has(c.id)) continue;
+          if (seen.has(c.id) || remote.safe.has(c.id)) continue;
           seen.add(c.id);
           data.push({ id: c.id, size: c.size, read: () => readRange(file, at, c.size, e.id) });
         }
@@ -158,7 +158,7 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId): Want[] 
   const stack = [tip];
   while (stack.length > 0) {
     const id = stack.pop()!;
-    if (seen.has(id) || remote.has.has(id)) continue;
+    if (seen.has(id) || remote.safe.has(id)) continue;
     seen.add(id);
     const c = readCommit(store, id);
     commits.push(meta(id));

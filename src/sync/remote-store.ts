@@ -38,6 +38,15 @@ export interface Location extends PackEntry {
 export class RemoteStore {
   /** Object ID -> its location, for every object in every indexed pack. */
   readonly has = new Map<ObjectId, Location>();
+  /**
+   * Objects in packs not marked for deletion by `gc --remote`: the only ones
+   * a push may rely on without sending them again.
+   */
+  readonly safe = new Set<ObjectId>();
+  /** Packs marked for deletion, with the time they were marked (ms). */
+  readonly pending = new Map<ObjectId, number>();
+  /** Every indexed pack with its index. */
+  readonly packs = new Map<ObjectId, PackIndex>();
   private readonly idxDir: string;
   /** Requests and bytes, for reports and the bench. */
   readonly stats = { requests: 0, bytesSent: 0, bytesReceived: 0 };
@@ -53,6 +62,22 @@ export class RemoteStore {
   async refresh(): Promise<void> {
     await loadXxhash();
     fs.mkdirSync(this.idxDir, { recursive: true });
+    this.has.clear();
+    this.safe.clear();
+    this.pending.clear();
+    this.packs.clear();
+    this.stats.requests++;
+    for await (const b of this.backend.list('gc/pending/')) {
+      const id = b.key.slice('gc/pending/'.length);
+      if (!isObjectId(id)) continue;
+      let at = 0;
+      try {
+        at = Number((await this.backend.load(b.key)).toString('utf8').trim()) || 0;
+      } catch {
+        // removed meanwhile
+      }
+      this.pending.set(id, at);
+    }
     const idxKeys: string[] = [];
     this.stats.requests++;
     for await (const b of this.backend.list('packs/')) if (b.key.endsWith('.idx')) idxKeys.push(b.key);
@@ -76,7 +101,12 @@ export class RemoteStore {
         fs.rmSync(local, { force: true });
         throw e;
       }
-      for (const e of idx.entries()) if (!this.has.has(e.id)) this.has.set(e.id, { ...e, packId });
+      this.packs.set(packId, idx);
+      const safe = !this.pending.has(packId);
+      for (const e of idx.entries()) {
+        if (!this.has.has(e.id)) this.has.set(e.id, { ...e, packId });
+        if (safe) this.safe.add(e.id);
+      }
     }
   }
 
@@ -136,7 +166,10 @@ export class RemoteStore {
     await this.backend.save(`packs/${id}.idx`, index);
     this.stats.bytesSent += pack.length + index.length;
     writeFileAtomic(path.join(this.idxDir, `${id}.idx`), index);
-    for (const e of entries) if (!this.has.has(e.id)) this.has.set(e.id, { ...e, packId: id });
+    for (const e of entries) {
+      if (!this.has.has(e.id)) this.has.set(e.id, { ...e, packId: id });
+      this.safe.add(e.id);
+    }
     return id;
   }
 

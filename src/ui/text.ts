@@ -16,6 +16,7 @@ import type { RmResult } from '../commands/rm.js';
 import type { StatusResult } from '../commands/status.js';
 import type { InitResult } from '../commands/init.js';
 import type { CloneResult, FetchCommandResult, PullResult, PushCommandResult, RemoteStatusResult } from '../commands/sync.js';
+import type { RemoteGcResult } from '../sync/gc.js';
 import type { Change } from '../graph/diff.js';
 import { formatBytes, formatCount } from './progress.js';
 
@@ -285,4 +286,12 @@ export function renderRemoteStatus(r: RemoteStatusResult): string[] {
     case 'unknown':
       return [`${where} is at ${short(r.remoteTip)}, which you have not fetched: \`lode fetch\` to compare${push}`];
   }
+}
+
+export function renderRemoteGc(r: RemoteGcResult & { remote: string }): string[] {
+  const verb = r.dryRun ? 'would' : '';
+  return [
+    `${r.remote}: ${plural(r.packs, 'pack')}, ${formatCount(r.liveObjects)} live and ${formatCount(r.deadObjects)} unreachable objects`,
+    `${r.dryRun ? 'Would mark' : 'Marked'} ${plural(r.marked, 'pack')} for deletion (${formatCount(r.repacked)} repacked first), ${verb ? 'would delete' : 'deleted'} ${plural(r.deleted, 'pack')} marked earlier (${formatBytes(r.bytesFreed)}), kept ${formatCount(r.revived)} that became reachable again`,
+  ];
 }

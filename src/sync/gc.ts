@@ -1,0 +1,136 @@
+/**
+ * gcRemote frees space on a remote without ever deleting data a concurrent
+ * push may still reference. It works in two steps, a grace period apart:
+ *
+ * 1. Mark. Every pack holding objects no remote ref reaches is marked
+ *    (`gc/pending/<pack id>` holding the time). If it also holds live
+ *    objects, those are first copied into a new pack, so the packs that stay
+ *    unmarked hold only reachable objects and stay closed under references.
+ *    Pushes never rely on objects in marked packs (they send them again).
+ * 2. Sweep, on a later run. A pack marked longer ago than the grace period
+ *    is deleted (index first, which makes it invisible, then the pack, then
+ *    the mark) — unless some ref reaches its objects again, in which case
+ *    the mark is dropped. A push that began before the mark relied on the
+ *    pack; it must finish within the grace period, after which its ref
+ *    revives the pack.
+ */
+import { decodeChunkList, decodeCommit, decodeTree } from '../core/encoding.js';
+import type { ObjectId } from '../core/id.js';
+import type { ProgressSink } from '../core/progress.js';
+import { PackWriter } from '../objects/pack.js';
+import type { LocalStore } from '../objects/store.js';
+import type { RemoteStore } from './remote-store.js';
+import { fetchCommits } from './fetch.js';
+
+/** DEFAULT_GRACE_MS: how long a marked pack survives (a push must finish within it). */
+export const DEFAULT_GRACE_MS = 6 * 60 * 60 * 1000;
+
+export interface RemoteGcOptions {
+  store: LocalStore;
+  remote: RemoteStore;
+  dryRun?: boolean;
+  graceMs?: number;
+  /** Clock, for tests. */
+  now?: number;
+  progress?: ProgressSink;
+}
+
+export interface RemoteGcResult {
+  dryRun: boolean;
+  packs: number;
+  liveObjects: number;
+  deadObjects: number;
+  /** Packs marked for deletion in this run (after copying their live objects). */
+  marked: number;
+  /** Packs whose live objects were copied into a new pack. */
+  repacked: number;
+  /** Marked packs deleted in this run (marked longer ago than the grace period). */
+  deleted: number;
+  /** Marks dropped because a ref reaches the pack again. */
+  revived: number;
+  /** Bytes of deleted packs. */
+  bytesFreed: number;
+}
+
+export async function gcRemote(o: RemoteGcOptions): Promise<RemoteGcResult> {
+  const { store, remote } = o;
+  const now = o.now ?? Date.now();
+  const grace = o.graceMs ?? DEFAULT_GRACE_MS;
+  await remote.refresh();
+  const refs = await remote.refs();
+  // Metadata of everything the refs reach (file contents are not needed).
+  await fetchCommits({ store, remote, commits: refs.map((r) => r.id), metadataOnly: true });
+  const live = reachable(store, refs.map((r) => r.id));
+  const result: RemoteGcResult = { dryRun: !!o.dryRun, packs: remote.packs.size, liveObjects: 0, deadObjects: 0, marked: 0, repacked: 0, deleted: 0, revived: 0, bytesFreed: 0 };
+  for (const [packId, idx] of [...remote.packs]) {
+    const entries = [...idx.entries()];
+    const liveHere = entries.filter((e) => live.has(e.id));
+    result.liveObjects += liveHere.length;
+    result.deadObjects += entries.length - liveHere.length;
+    const markedAt = remote.pending.get(packId);
+    if (markedAt !== undefined) {
+      if (liveHere.length > 0 && liveHere.some((e) => !inOtherSafePack(remote, e.id, packId))) {
+        // A ref reaches objects found only here again: keep the pack.
+        result.revived++;
+        if (!o.dryRun) await remote.backend.remove(`gc/pending/${packId}`);
+      } else if (now - markedAt >= grace) {
+        result.deleted++;
+        const size = (await remote.backend.stat(`packs/${packId}.pack`))?.size ?? 0;
+        result.bytesFreed += size;
+        if (!o.dryRun) {
+          await remote.backend.remove(`packs/${packId}.idx`);
+          await remote.backend.remove(`packs/${packId}.pack`);
+          await remote.backend.remove(`gc/pending/${packId}`);
+        }
+      }
+      continue;
+    }
+    if (liveHere.length === entries.length) continue;
+    if (!o.dryRun && liveHere.length > 0) {
+      // Copy the live objects out first, so no unmarked pack holds dead ones.
+      const writer = new PackWriter();
+      await remote.fetchObjects(
+        liveHere.map((e) => e.id),
+        (id, data) => writer.add(id, data),
+      );
+      await remote.uploadPack(writer);
+    }
+    if (liveHere.length > 0) result.repacked++;
+    result.marked++;
+    if (!o.dryRun) await remote.backend.save(`gc/pending/${packId}`, Buffer.from(`${now}\n`));
+  }
+  return result;
+}
+
+function inOtherSafePack(remote: RemoteStore, id: ObjectId, packId: ObjectId): boolean {
+  for (const [pid, idx] of remote.packs) if (pid !== packId && !remote.pending.has(pid) && idx.find(id)) return true;
+  return false;
+}
+
+/** reachable lists every object ID (commits, trees, chunk lists, blobs, chunks) the commits reach. */
+function reachable(store: LocalStore, tips: ObjectId[]): Set<ObjectId> {
+  const out = new Set<ObjectId>();
+  const commits = [...tips];
+  const trees: ObjectId[] = [];
+  while (commits.length > 0) {
+    const id = commits.pop()!;
+    if (out.has(id)) continue;
+    out.add(id);
+    const c = decodeCommit(store.getObject(id, 'commit'), id);
+    trees.push(c.tree);
+    commits.push(...c.parents);
+  }
+  while (trees.length > 0) {
+    const id = trees.pop()!;
+    if (out.has(id)) continue;
+    out.add(id);
+    for (const e of decodeTree(store.getObject(id, 'tree'), id)) {
+      if (e.kind === 'tree') trees.push(e.id);
+      else if (!out.has(e.id)) {
+        out.add(e.id);
+        if (e.kind === 'chunked') for (const c of decodeChunkList(store.getObject(e.id, 'chunk list'), e.id).chunks) out.add(c.id);
+      }
+    }
+  }
+  return out;
+}
