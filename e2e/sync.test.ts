@@ -59,6 +59,20 @@ describe('sharing through a directory remote', () => {
     expect((await lodeJson(['diff', 'HEAD~1', 'HEAD'], { cwd: b })).changes.map((c: { path: string }) => c.path)).toEqual(['data/big.bin', 'data/img/new.bin']);
     expect((await runLode(['fsck'], { cwd: b })).code).toBe(0);
     expect((await lodeJson(['pull'], { cwd: b })).outcome).toBe('upToDate');
+
+    // status --remote: ahead after a local commit, behind (once fetched) on the other side.
+    writeFile(b, 'data/img/from-bob.bin', 'bob\n');
+    await lodeOk(['commit', '-a', '-m', 'bob'], { cwd: b });
+    const sb = await lodeJson(['status', '--remote'], { cwd: b });
+    expect(sb).toMatchObject({ state: 'ahead', ahead: 1, behind: 0 });
+    expect(sb.toPush.objects).toBeGreaterThan(0);
+    expect((await runLode(['status', '--remote', '--exit-code'], { cwd: b })).code).toBe(1);
+    await lodeOk(['push'], { cwd: b });
+    expect((await lodeJson(['status', '--remote'], { cwd: a })).state).toBe('unknown');
+    await lodeOk(['fetch'], { cwd: a });
+    expect(await lodeJson(['status', '--remote'], { cwd: a })).toMatchObject({ state: 'behind', behind: 1 });
+    // gc --remote on a remote where everything is reachable marks nothing.
+    expect(await lodeJson(['gc', '--remote'], { cwd: a })).toMatchObject({ marked: 0, deleted: 0 });
   });
 
   it('a push race on one branch: exactly one wins, the other is refused with a hint, no commit is lost', async () => {
