@@ -75,6 +75,26 @@ describe('sharing through a directory remote', () => {
     expect(await lodeJson(['gc', '--remote'], { cwd: a })).toMatchObject({ marked: 0, deleted: 0 });
   });
 
+  it('pull -- PATH fetches and restores only that path; HEAD stays', async () => {
+    const { base, a, share } = await setup('sync-partial');
+    const b = path.join(base, 'bob');
+    await lodeOk(['clone', share, b], { cwd: base });
+    writeFile(a, 'data/img/f1.bin', 'changed in img\n');
+    const fd = fs.openSync(path.join(a, 'data/big.bin'), 'r+');
+    fs.writeSync(fd, Buffer.alloc(10, 3), 0, 10, 1000);
+    fs.closeSync(fd);
+    await lodeOk(['commit', '-a', '-m', 'two changes'], { cwd: a });
+    await lodeOk(['push'], { cwd: a });
+    const headBefore = (await lodeJson(['log', '-n', '1'], { cwd: b })).commits[0].id;
+    const r = await lodeJson(['pull', '--', 'data/img'], { cwd: b });
+    expect(r.outcome).toBe('paths');
+    expect(fs.readFileSync(path.join(b, 'data/img/f1.bin'), 'utf8')).toBe('changed in img\n');
+    // big.bin was neither fetched nor changed, and HEAD did not move.
+    expect(fs.readFileSync(path.join(b, 'data/big.bin')).equals(fs.readFileSync(path.join(a, 'data/big.bin')))).toBe(false);
+    expect(r.fetched.files).toBe(1);
+    expect((await lodeJson(['log', '-n', '1'], { cwd: b })).commits[0].id).toBe(headBefore);
+  });
+
   it('a push race on one branch: exactly one wins, the other is refused with a hint, no commit is lost', async () => {
     const { base, a, share } = await setup('sync-race');
     const b = path.join(base, 'bob');
