@@ -189,7 +189,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
           while (w < data.length) w += fs.writeSync(p.fd, data, w, data.length - w, p.offset + w);
         }
         result.bytes += data.length;
-      });
+      }, o.progress);
       for (const f of batch) {
         fs.closeSync(f.fd);
         f.fd = -1;
@@ -204,7 +204,6 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       }
     }
   }
-  o.progress?.({ phase: 'pull', done: result.files, bytes: result.bytes, finished: true });
   result.requests = remote.stats.requests - startRequests;
   return result;
 }

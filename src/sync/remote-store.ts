@@ -178,7 +178,11 @@ export class RemoteStore {
    * with each one's verified bytes. Throws NotFoundError for an ID the
    * remote lacks.
    */
-  async fetchObjects(ids: Iterable<ObjectId>, onObject: (id: ObjectId, data: Buffer) => void | Promise<void>, progress?: ProgressSink): Promise<void> {
+  async fetchObjects(
+    ids: Iterable<ObjectId>,
+    onObject: (id: ObjectId, data: Buffer) => void | Promise<void>,
+    progress?: ProgressSink,
+  ): Promise<void> {
     const byPack = new Map<ObjectId, PackEntry[]>();
     for (const id of ids) {
       const loc = this.has.get(id);
@@ -188,16 +192,25 @@ export class RemoteStore {
       byPack.set(loc.packId, list);
     }
     let done = 0;
+    let bytes = 0;
+    let total = 0;
+    let totalBytes = 0;
+    for (const list of byPack.values()) for (const e of list) {
+      total++;
+      totalBytes += e.length;
+    }
+    if (total > 0) progress?.({ phase: 'pull', done: 0, total, bytes: 0, totalBytes });
     for (const [packId, entries] of byPack) {
       for (const span of coalesce(entries)) {
         this.stats.requests++;
-        const bytes = await this.backend.load(`packs/${packId}.pack`, { offset: span.offset, length: span.length });
-        this.stats.bytesReceived += bytes.length;
+        const got = await this.backend.load(`packs/${packId}.pack`, { offset: span.offset, length: span.length });
+        this.stats.bytesReceived += got.length;
         for (const e of span.entries) {
-          await onObject(e.id, extract(span, bytes, e, packId));
+          await onObject(e.id, extract(span, got, e, packId));
           done++;
         }
-        progress?.({ phase: 'pull', done, bytes: this.stats.bytesReceived });
+        bytes += span.entries.reduce((n, e) => n + e.length, 0);
+        progress?.({ phase: 'pull', done, total, bytes, totalBytes, finished: done === total });
       }
     }
   }
