@@ -14,6 +14,10 @@
 //   --keep         do not delete the bench directory at the end
 //   --no-json      do not write bench/out/results-<date>.json
 //   --no-xfs       skip the reflink rows on a loop-mounted XFS image (see below)
+//   --no-remote    skip section 8 (push / clone / pull on a directory remote and
+//                  on S3 served by moto, and the DVC comparison)
+//   --no-dvc       run section 8 without the DVC comparison
+//   --no-dvc-install  use DVC only if already installed (no pip attempt)
 //   -h, --help
 // Environment:
 //   LODE_BENCH_DIR     where to work (default: <os.tmpdir()>/lode-bench-<pid>);
@@ -47,7 +51,21 @@
 // workspace there; it is unmounted and deleted right after (also on failure,
 // exit and SIGINT/SIGTERM; lazy unmount as a last resort). See bench/xfs.js.
 //
-// Plain ESM JavaScript, no build step, no dependencies beyond Node 20.
+// Remotes (section 8): push, clone and a 1 MiB edit (push, then pull) of A and B
+// on a directory remote in the bench dir and on S3 served by moto_server (from
+// pip "moto[server]"), started on a free loopback port and stopped at the end
+// (also on failure, exit and SIGINT/SIGTERM). moto's own request log is
+// counted beside the requests lode reports. When DVC is available (PATH, or
+// the bench's virtualenv: see bench/dvc.js; one `pip install dvc dvc-s3`
+// attempt when missing), the same datasets go through `dvc add`, `dvc push`
+// and `dvc pull` (in a git clone with an empty cache) on the same two kinds of
+// remote, each DVC command capped at 5 minutes; DVC on B runs only while the
+// bench is under 10 minutes. Workspaces are deleted between steps (small-file
+// trees are moved aside and deleted at the end of the section, so ext4's
+// recently-deleted-inode scan does not tax the next step).
+//
+// Plain ESM JavaScript, no build step; section 8 also uses @aws-sdk/client-s3
+// from node_modules (lode's own dependency) to create and empty the bucket.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
@@ -57,6 +75,8 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { mountXfs, reflinkSupported, xfsUnavailable } from './xfs.js';
+import { createBucket, emptyPrefix, MOTO_CREDENTIALS, motoUnavailable, startMoto } from './moto.js';
+import { findDvc } from './dvc.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'lode.js');
@@ -76,7 +96,7 @@ if (flags.has('-h') || flags.has('--help')) {
   process.exit(0);
 }
 for (const a of argv) {
-  if (!['--quick', '--profile', '--keep', '--no-json', '--no-xfs'].includes(a)) {
+  if (!['--quick', '--profile', '--keep', '--no-json', '--no-xfs', '--no-remote', '--no-dvc', '--no-dvc-install'].includes(a)) {
     console.error(`bench: unknown option ${a} (try --help)`);
     process.exit(2);
   }
@@ -86,6 +106,9 @@ const PROFILE = flags.has('--profile');
 const KEEP = flags.has('--keep');
 const WRITE_JSON = !flags.has('--no-json');
 const NO_XFS = flags.has('--no-xfs');
+const NO_REMOTE = flags.has('--no-remote');
+const NO_DVC = flags.has('--no-dvc');
+const DVC_INSTALL = !flags.has('--no-dvc-install');
 
 const SIZES = QUICK
   ? { aFiles: 2000, aFileSize: 4 * KiB, aDirs: 100, bFiles: 2, bFileSize: 64 * MiB, shaBytes: 256 * MiB, startupRuns: 10, statusRuns: 5 }
@@ -99,6 +122,8 @@ const TARGETS = {
   addBShaRatio: 0.4,
   addBRssMiB: 200,
   reflinkBToCopyB: 0.1,
+  editPushRatio: 0.05,
+  lodeVsDvc: 10,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -212,11 +237,35 @@ const CLK_TCK = Number(sh('getconf', ['CLK_TCK']) ?? 100) || 100;
 const MEM_METHOD = TIME_BIN ? '/usr/bin/time -f %M' : fs.existsSync('/proc/self/status') ? '/proc/<pid>/status VmHWM polling every 5 ms (CPU time from /proc/<pid>/stat: a lower bound)' : 'n/a';
 
 let timeSeq = 0;
+/** Process groups of running commands with a time limit (ended by cleanup on exit or a signal). */
+const liveGroups = new Set();
+function killGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // gone
+  }
+}
+/** Synchronous clean-up steps for exit, failure and signals (a moto server, say). */
+const exitHooks = new Set();
+function runExitHooks() {
+  for (const g of liveGroups) killGroup(g, 'SIGKILL');
+  liveGroups.clear();
+  for (const h of exitHooks) {
+    try {
+      h();
+    } catch {
+      // best effort
+    }
+  }
+  exitHooks.clear();
+}
+process.on('exit', runExitHooks);
 /**
  * runCmd runs `cmd args` as a child process and measures its wall time
  * (process.hrtime from spawn to exit), peak RSS (KiB) and CPU seconds.
  */
-function runCmd(cmd, args, { cwd, measureMem = true, allowFail = false, env } = {}) {
+function runCmd(cmd, args, { cwd, measureMem = true, allowFail = false, env, timeoutMs } = {}) {
   return new Promise((resolve, reject) => {
     let file = cmd;
     let fargs = args;
@@ -236,7 +285,21 @@ function runCmd(cmd, args, { cwd, measureMem = true, allowFail = false, env } = 
     const t0 = hr();
     let wallMs;
     let snap1;
-    const child = spawn(file, fargs, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // With a time limit the child gets its own process group, so the whole group
+    // (time, a shim, the command and anything it started) can be ended at once.
+    const child = spawn(file, fargs, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: !!timeoutMs });
+    let timedOut = false;
+    let killTimer;
+    let killTimer2;
+    const group = timeoutMs && child.pid ? child.pid : null;
+    if (group) {
+      liveGroups.add(group);
+      killTimer = setTimeout(() => {
+        timedOut = true;
+        killGroup(group, 'SIGTERM');
+        killTimer2 = setTimeout(() => killGroup(group, 'SIGKILL'), 5000);
+      }, timeoutMs);
+    }
     if (measureMem && !useTime && MEM_METHOD !== 'n/a') {
       const read = () => {
         try {
@@ -262,8 +325,15 @@ function runCmd(cmd, args, { cwd, measureMem = true, allowFail = false, env } = 
     child.on('error', reject);
     child.on('close', (code) => {
       wallMs ??= msSince(t0);
+      if (group) {
+        clearTimeout(killTimer);
+        clearTimeout(killTimer2);
+        killGroup(group, 'SIGKILL'); // leftovers of a finished or timed-out command
+        liveGroups.delete(group);
+      }
       const res = {
         code,
+        timedOut,
         ms: wallMs,
         stdout: Buffer.concat(stdout).toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
@@ -287,7 +357,7 @@ function runCmd(cmd, args, { cwd, measureMem = true, allowFail = false, env } = 
         res.otherCores = Math.max(0, machine - res.cpuS / (wallMs / 1000));
         if (wallMs > 150) otherLoad.push({ ms: wallMs, cores: res.otherCores });
       }
-      if (code !== 0 && !allowFail) {
+      if (code !== 0 && !allowFail && !timedOut) {
         const e = new Error(`${path.basename(cmd)} ${args.join(' ')} exited with ${code}\n${res.stderr.trim()}\n${res.stdout.trim()}`.trim());
         e.result = res;
         reject(e);
@@ -594,11 +664,543 @@ function summariseProfiles(dir, top = 12) {
   return out;
 }
 
-async function profiled(label, cwd, args, profDir) {
+async function profiled(label, cwd, args, profDir, env) {
   fs.rmSync(profDir, { recursive: true, force: true });
   fs.mkdirSync(profDir, { recursive: true });
-  const r = await runCmd(NODE, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, BIN, '-q', ...args], { cwd });
+  const r = await runCmd(NODE, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, BIN, '-q', ...args], { cwd, env });
   return { label, ms: r.ms, threads: summariseProfiles(profDir) };
+}
+
+// ---------------------------------------------------------------- remotes (section 8)
+
+const S3_BUCKET = 'lode-bench';
+const DVC_CAP_MS = 5 * 60 * 1000;
+const DVC_B_BEFORE_S = 10 * 60; // start DVC on B only while the bench is younger than this
+const DVC_LATE_S = 12.5 * 60; // and skip its S3 half past this
+const EDIT_BYTES = 1 * MiB;
+
+/**
+ * ext4 without a journal will not reuse an inode freed in the last 60 s (5 min
+ * while its inode table block is dirty): it scans past each such inode, so
+ * creating many files soon after deleting many costs up to ~1 ms per file.
+ * The bench notes when it deletes a small-file tree on the bench dir's
+ * filesystem, and section 8 starts with a sync and waits out the 60 s, so its
+ * clone and pull rows measure lode and DVC rather than that scan.
+ */
+const massDeletes = new Map(); // filesystem device -> time of the last mass delete (ms)
+function markMassDelete(p) {
+  let dev = 'bench';
+  try {
+    dev = String(fs.statSync(path.dirname(p)).dev);
+  } catch {
+    // unknown
+  }
+  massDeletes.set(dev, Date.now());
+}
+const RECENTLY_DELETED_MS = 60_000;
+
+/** settleDeletes syncs the bench dir's filesystem and waits until its last mass delete is over 60 s old; returns ms waited. */
+async function settleDeletes(dir) {
+  const t0 = hr();
+  spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
+  let dev = 'bench';
+  try {
+    dev = String(fs.statSync(dir).dev);
+  } catch {
+    // unknown
+  }
+  const last = massDeletes.get(dev);
+  const wait = last === undefined ? 0 : last + RECENTLY_DELETED_MS + 2000 - Date.now();
+  if (wait > 0) {
+    log(`waiting ${fmt(wait / 1000, 0)} s for inodes deleted by earlier sections to age past ext4's 60 s reuse delay`);
+    await sleep(wait);
+  }
+  return msSince(t0);
+}
+
+/** spreadDirs sets ext4's top-directory flag (chattr +T) on `dir`, so its subdirectories are spread over block groups; true if it took. */
+function spreadDirs(dir) {
+  if (spawnSync('chattr', ['+T', dir], { stdio: 'ignore' }).status !== 0) return false;
+  const attrs = sh('lsattr', ['-d', dir]);
+  return !!attrs && /T/.test(attrs.split(/\s+/)[0]);
+}
+
+function syncMs(dir) {
+  const t0 = hr();
+  spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
+  return msSince(t0);
+}
+
+/** fsUsedBytes is the used space of the filesystem holding `dir` (catches moto's unlinked spool files too). */
+function fsUsedBytes(dir) {
+  try {
+    const s = fs.statfsSync(dir);
+    return (s.blocks - s.bfree) * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/** treeStats counts the files and bytes under `dir` (0 if it is missing). */
+function treeStats(dir) {
+  let files = 0;
+  let bytes = 0;
+  const walk = (d) => {
+    let ents;
+    try {
+      ents = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of ents) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        files++;
+        bytes += fs.statSync(p).size;
+      }
+    }
+  };
+  walk(dir);
+  return { files, bytes };
+}
+
+const fsec = (ms) => (ms === null || ms === undefined ? 'n/a' : `${fmt(ms / 1000, ms < 10_000 ? 2 : 1)} s`);
+const fbytes = (b) => (b === null || b === undefined ? 'n/a' : b < 10 * MiB ? `${fmt(b / KiB, 0)} KiB` : `${fmt(b / MiB, 1)} MiB`);
+const fx = (r, lowerBound = false) => (r === null || r === undefined || !Number.isFinite(r) ? 'n/a' : `${lowerBound ? '> ' : ''}${fmt(r, r < 10 ? 1 : 0)}x`);
+
+/**
+ * remotesSection measures push, clone and an incremental push/pull of A and B
+ * on a directory remote and on S3 (moto), and the same with DVC when it is
+ * available; it prints tables 8a-8d and returns the results (res.remotes).
+ */
+async function remotesSection({ benchDir, tStart, noteDisk, dropMainRepo = () => false }) {
+  const root = path.join(benchDir, 'remotes');
+  const trash = path.join(root, 'trash');
+  fs.mkdirSync(trash, { recursive: true });
+  let trashSeq = 0;
+  // Small-file trees are moved aside, not deleted, until the section ends (see the header).
+  const discard = (dir, manyFiles) => {
+    if (!fs.existsSync(dir)) return;
+    if (manyFiles) fs.renameSync(dir, path.join(trash, `${trashSeq++}-${path.basename(dir)}`));
+    else fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const out = { kinds: {}, edit: {}, dvc: null, moto: null, motoReason: null, profiles: [] };
+  const elapsedS = () => msSince(tStart) / 1000;
+  const used0 = fsUsedBytes(benchDir);
+  // Each directory made directly in root gets a block group of its own (ext4 "top
+  // directory" placement), away from the inodes earlier sections freed; where
+  // that is not possible, wait out ext4's reuse delay instead.
+  out.spreadDirs = spreadDirs(root);
+  out.settleMs = await settleDeletes(benchDir);
+  out.fsGrowthMiB = {}; // growth of the filesystem's used space since the section started, by step
+  const noteFs = (label) => {
+    noteDisk();
+    const u = fsUsedBytes(benchDir);
+    if (u === null || used0 === null) return;
+    const g = Math.round((u - used0) / MiB);
+    out.peakFsGrowthMiB = Math.max(out.peakFsGrowthMiB ?? 0, g);
+    if (label) out.fsGrowthMiB[label] = g;
+  };
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1' };
+  for (const k of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3']) delete env[k];
+  const aBytes = SIZES.aFiles * SIZES.aFileSize;
+  const bBytes = SIZES.bFiles * SIZES.bFileSize;
+  const wl = {
+    A: { dir: 'a', n: SIZES.aFiles, bytes: aBytes, many: true, desc: `A (${fmt(SIZES.aFiles)} x 4 KiB)` },
+    B: { dir: 'b', n: SIZES.bFiles, bytes: bBytes, many: false, desc: `B (${SIZES.bFiles} x ${SIZES.bFileSize / MiB} MiB)` },
+  };
+  const gen = (dir, label) => {
+    if (label === 'A') return genA(dir, SIZES.aFiles, SIZES.aFileSize, SIZES.aDirs).paths;
+    fs.mkdirSync(dir, { recursive: true });
+    const paths = [];
+    for (let i = 0; i < SIZES.bFiles; i++) {
+      const p = path.join(dir, `big${i}.bin`);
+      genB(p, SIZES.bFileSize);
+      paths.push(p);
+    }
+    return paths;
+  };
+
+  // moto on a free loopback port.
+  let moto = null;
+  out.motoReason = motoUnavailable();
+  if (!out.motoReason) {
+    try {
+      const motoTmp = path.join(root, 'moto-tmp');
+      fs.mkdirSync(motoTmp, { recursive: true });
+      log('remotes: starting moto_server');
+      moto = await startMoto({ env: { TMPDIR: motoTmp } });
+      exitHooks.add(moto.killSync);
+      await createBucket(moto.endpoint, S3_BUCKET);
+      log(`remotes: moto on ${moto.endpoint} (pid ${moto.pid}), bucket ${S3_BUCKET}`);
+    } catch (e) {
+      out.motoReason = e.message.split('\n')[0];
+      warn(`moto: ${e.message}`);
+      if (moto) {
+        await moto.stop();
+        exitHooks.delete(moto.killSync);
+      }
+      moto = null;
+    }
+  }
+  const kinds = ['dir', 's3'];
+  const remoteOf = (kind, tag, many = false) => {
+    if (kind === 'dir') {
+      const dir = path.join(root, `remote-${tag}`);
+      return { url: dir, opts: [], stats: async () => treeStats(dir), clear: async () => discard(dir, many) };
+    }
+    const prefix = `${tag}/`;
+    return {
+      url: `s3://${S3_BUCKET}/${tag}`,
+      opts: ['--endpoint', moto.endpoint, '--path-style'],
+      stats: async () => {
+        const st = await emptyPrefix(moto.endpoint, S3_BUCKET, prefix, { dryRun: true });
+        return { files: st.objects, bytes: st.bytes };
+      },
+      clear: async () => {
+        await emptyPrefix(moto.endpoint, S3_BUCKET, prefix);
+      },
+    };
+  };
+  const motoCount = (kind) => (moto && kind === 's3' ? moto.requests : null);
+  const motoSince = (m0) => (moto && m0 !== null ? moto.requests - m0 : null);
+  const profDir = path.join(root, 'prof');
+
+  const rows = [];
+  const editRows = [];
+  const notes = [];
+  try {
+    // ---- lode: push and clone of one dataset on one kind of remote (and the edit, for B)
+    const lodeSteps = async (kind, label) => {
+      const K = (out.kinds[kind] ??= {});
+      if (kind === 's3' && !moto) {
+        K.reason = `no S3 server: ${out.motoReason}`;
+        rows.push([kind, label, 'n/a', '-', '-', '-', '-', '-', '-', '-', '-', '-', K.reason]);
+        return;
+      }
+      {
+        const W = wl[label];
+        const ws = path.join(root, `ws-${kind}-${label}`);
+        log(`remotes (${kind}): workspace with ${W.desc}: generate, init, add, commit`);
+        fs.mkdirSync(ws, { recursive: true });
+        const paths = gen(path.join(ws, W.dir), label);
+        await lode(ws, ['init']);
+        const add = await lode(ws, ['add', W.dir]);
+        const commit = await lode(ws, ['commit', '-m', label]);
+        const remote = remoteOf(kind, `lode-${label}`);
+        await lode(ws, ['remote', 'add', 'origin', remote.url, ...remote.opts], { env });
+
+        // push
+        warm([path.join(ws, '.lode')]);
+        await waitIdle(`push ${label} (${kind})`);
+        log(`remotes (${kind}): push ${label}`);
+        let m0 = motoCount(kind);
+        const push = await lode(ws, ['push'], { env });
+        const p = push.json.pushed[0];
+        const pushServer = motoSince(m0);
+        const rs = await remote.stats();
+        K[`push${label}`] = { ms: push.ms, objects: p.objects, bytes: p.bytes, packs: p.packs, requests: p.requests, serverRequests: pushServer, objectsPerS: p.objects / (push.ms / 1000), MBps: mbps(p.bytes, push.ms), rssKiB: push.rssKiB, cpuPct: cpuPct(push), otherCores: push.otherCores, remoteFiles: rs.files, remoteBytes: rs.bytes, addMs: add.ms, commitMs: commit.ms };
+        rows.push([kind, `push ${W.desc}`, fms(push.ms), fmt(p.objects / (push.ms / 1000)), '-', fmt(mbps(p.bytes, push.ms)), fmt(p.requests), pushServer === null ? '-' : fmt(pushServer), fmt(p.packs), fmib(push.rssKiB), fpct(cpuPct(push)), fother(push), `${fmt(p.objects)} objects, ${fbytes(p.bytes)}; remote now ${fmt(rs.files)} files, ${fbytes(rs.bytes)}`]);
+        noteFs(`push ${label} (${kind})`);
+
+        // clone
+        const clone = path.join(root, `clone-${kind}-${label}`);
+        if (kind === 'dir') warm([remote.url]);
+        await waitIdle(`clone ${label} (${kind})`);
+        const probe = label === 'A' ? createProbe(root, 200) : null;
+        log(`remotes (${kind}): clone ${label}`);
+        m0 = motoCount(kind);
+        const cl = await lode(root, ['clone', remote.url, clone, ...remote.opts], { env });
+        const cloneServer = motoSince(m0);
+        const f = cl.json.fetched;
+        const got = countFiles(path.join(clone, W.dir));
+        if (got !== W.n) warn(`clone ${label} (${kind}) has ${got} files in ${W.dir}/, expected ${W.n}`);
+        K[`clone${label}`] = { ms: cl.ms, files: f.files, objects: f.objects, bytes: f.bytes, reused: f.reused, requests: f.requests, serverRequests: cloneServer, filesPerS: W.n / (cl.ms / 1000), MBps: mbps(W.bytes, cl.ms), rssKiB: cl.rssKiB, cpuPct: cpuPct(cl), otherCores: cl.otherCores, written: cl.json.checkout.written, createProbeUs: probe };
+        rows.push([kind, `clone ${W.desc}`, fms(cl.ms), '-', fmt(W.n / (cl.ms / 1000), W.n < 100 ? 1 : 0), fmt(mbps(W.bytes, cl.ms)), fmt(f.requests), cloneServer === null ? '-' : fmt(cloneServer), '-', fmib(cl.rssKiB), fpct(cpuPct(cl)), fother(cl), `fetched ${fmt(f.files)} files + ${fmt(f.objects)} objects, ${fbytes(f.bytes)}; wrote ${fmt(cl.json.checkout.written)}${probe === null ? '' : `; create probe ${fmt(probe)} µs/file`}`]);
+        noteFs(`clone ${label} (${kind})`);
+
+        // CPU profiles of push and clone (A, and push B), on a second remote.
+        if (PROFILE && (label === 'A' || kind === 'dir')) {
+          const pr = remoteOf(kind, `prof-${label}`);
+          await lode(ws, ['remote', 'add', 'prof', pr.url, ...pr.opts], { env });
+          warm([path.join(ws, '.lode')]);
+          log(`remotes (${kind}): profiling push ${label}`);
+          out.profiles.push(await profiled(`push ${label} (${kind})`, ws, ['push', 'prof'], profDir, env));
+          if (label === 'A') {
+            const pc = path.join(root, `prof-clone-${kind}`);
+            log(`remotes (${kind}): profiling clone ${label}`);
+            out.profiles.push(await profiled(`clone ${label} (${kind})`, root, ['clone', pr.url, pc, ...pr.opts], profDir, env));
+            discard(pc, true);
+          }
+          await pr.clear();
+        }
+
+        // B: overwrite 1 MiB in the middle of one file, commit -a, push; pull in the clone.
+        if (label === 'B') {
+          const file = paths[0];
+          const off = Math.floor(SIZES.bFileSize / 2) - EDIT_BYTES / 2;
+          const patch = randomBytes(EDIT_BYTES);
+          const fd = fs.openSync(file, 'r+');
+          try {
+            fs.writeSync(fd, patch, 0, patch.length, off);
+          } finally {
+            fs.closeSync(fd);
+          }
+          warm([file]);
+          log(`remotes (${kind}): 1 MiB edit: commit -a, push, pull`);
+          const ec = await lode(ws, ['commit', '-a', '-m', 'edit']);
+          warm([path.join(ws, '.lode')]);
+          await waitIdle(`edit push (${kind})`);
+          m0 = motoCount(kind);
+          const ep = await lode(ws, ['push'], { env });
+          const epServer = motoSince(m0);
+          const e = ep.json.pushed[0];
+          warm([path.join(clone, '.lode')]);
+          await waitIdle(`pull (${kind})`);
+          m0 = motoCount(kind);
+          const pl = await lode(clone, ['pull'], { env });
+          const plServer = motoSince(m0);
+          const pf = pl.json.fetched;
+          // Check the clone got the edit.
+          const back = Buffer.alloc(EDIT_BYTES);
+          const cfile = path.join(clone, W.dir, path.basename(file));
+          const cfd = fs.openSync(cfile, 'r');
+          try {
+            fs.readSync(cfd, back, 0, EDIT_BYTES, off);
+          } finally {
+            fs.closeSync(cfd);
+          }
+          const ok = back.equals(patch) && fs.statSync(cfile).size === SIZES.bFileSize;
+          if (!ok) warn(`pull (${kind}): the clone's ${path.basename(file)} does not hold the edit`);
+          if (pl.json.outcome !== 'fastForward') warn(`pull (${kind}) outcome ${pl.json.outcome}, expected fastForward`);
+          const ratio = e.bytes / SIZES.bFileSize;
+          out.edit[kind] = {
+            commitMs: ec.ms,
+            push: { ms: ep.ms, objects: e.objects, bytes: e.bytes, packs: e.packs, requests: e.requests, serverRequests: epServer, ratioToFile: ratio },
+            pull: { ms: pl.ms, bytes: pf.bytes, reused: pf.reused, files: pf.files, objects: pf.objects, requests: pf.requests, serverRequests: plServer, written: pl.json.checkout?.written ?? null, rssKiB: pl.rssKiB, verified: ok },
+          };
+          editRows.push([kind, fms(ec.ms), fms(ep.ms), fbytes(e.bytes), `${fmt(ratio * 100, 2)}%`, fmt(e.objects), fmt(e.requests), fms(pl.ms), fbytes(pf.bytes), fbytes(pf.reused), fmt(pf.requests), epServer === null ? '-' : `${fmt(epServer)} / ${fmt(plServer)}`, ok ? 'yes' : 'NO']);
+          noteFs(`pull ${label} (${kind})`);
+        }
+        discard(clone, W.many);
+        discard(ws, W.many);
+        await remote.clear();
+        noteFs(`after clearing ${label} (${kind})`);
+      }
+    };
+
+    let found = null;
+    if (NO_DVC) out.dvc = { reason: 'skipped (--no-dvc)' };
+    else {
+      log('remotes: looking for dvc');
+      found = findDvc({ install: DVC_INSTALL, log });
+      out.dvc = found.bin ? { version: found.version, how: found.how, s3: found.s3, runs: {} } : { reason: found.reason };
+      if (!found.bin) found = null;
+    }
+    const dvcArgs = { found, root, env, moto, remoteOf, discard, gen, wl, out, noteFs, elapsedS, motoCount, motoSince };
+
+    // Phase A (small files) first, for lode and DVC: nothing is deleted meanwhile
+    // (trees are moved aside); then the trash goes, and phase B (two big files,
+    // where creating a file costs nothing worth measuring) runs.
+    for (const kind of kinds) await lodeSteps(kind, 'A');
+    if (found) await dvcCompare({ ...dvcArgs, label: 'A' });
+    fs.rmSync(trash, { recursive: true, force: true });
+    fs.mkdirSync(trash, { recursive: true });
+    out.mainRepoDropped = dropMainRepo();
+    noteFs('after emptying the trash');
+    for (const kind of kinds) await lodeSteps(kind, 'B');
+    if (found) await dvcCompare({ ...dvcArgs, label: 'B' });
+  } finally {
+    if (moto) {
+      out.moto = { endpoint: moto.endpoint, requests: moto.requests, byMethod: moto.byMethod, rssKiB: moto.rssKiB() };
+      await moto.stop();
+      exitHooks.delete(moto.killSync);
+      log('remotes: moto stopped');
+    }
+    noteFs();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+
+  // ---- tables
+  table('8a. remotes: push and clone with lode (fresh workspace each; directory remote on the bench dir, S3 on moto)', ['remote', 'step', 'ms', 'objects/s', 'files/s', 'MB/s', 'requests', 'moto requests', 'packs', 'peak RSS MiB', 'CPU', 'other CPU', 'note'], rows, [
+    'requests = what lode reports (--json); moto requests = requests moto logged meanwhile (S3 only). other CPU = cores other processes (moto included) used meanwhile.',
+    'clone = init + remote add + fetch + checkout (copy) into a new directory; files/s and MB/s over the dataset.',
+    `ext4 without a journal skips, one by one, inodes freed in the last 1-6 min: the section starts with a sync and ${(out.settleMs ?? 0) > 1500 ? `waited ${fmt(out.settleMs / 1000, 0)} s` : 'no wait'} for the earlier sections' deletions to age past 60 s, ${out.spreadDirs ? 'each workspace, clone and remote gets its own block group (chattr +T on the section dir), ' : ''}and small-file trees are moved aside, not deleted, until the small-file phase (A, lode then DVC) is over.`,
+    'create probe = µs per new 4 KiB file (open wx + write + rename) in a fresh directory of the section just before the step.',
+    `disk: the filesystem's used space grew by at most ${fmt(out.peakFsGrowthMiB ?? null)} MiB during this section (workspaces, clones, remotes, and moto's spooled objects, which du does not see)${out.mainRepoDropped ? '; the main repository of sections 3-7 was deleted before the B phase' : ''}.`,
+    ...notes,
+  ]);
+  if (editRows.length) {
+    table(`8b. a 1 MiB edit in the middle of one ${SIZES.bFileSize / MiB} MiB file: commit -a, push, then pull in the clone`, ['remote', 'commit ms', 'push ms', 'sent', `of ${SIZES.bFileSize / MiB} MiB`, 'objects', 'push req', 'pull ms', 'fetched', 'reused', 'pull req', 'moto req push / pull', 'clone has the edit'], editRows, [
+      'sent = pushed[0].bytes; fetched / reused = pull fetched.bytes / fetched.reused (chunks copied from the previous version in the local cache).',
+    ]);
+  }
+  const d = out.dvc;
+  if (d?.reason) {
+    console.log(d.reason.startsWith('skipped') ? `\ndvc: ${d.reason}` : `\ndvc: not installed (${d.reason})`);
+  } else if (d) {
+    const dRows = [];
+    const cmp = [];
+    for (const label of ['A', 'B']) {
+      const run = d.runs[label];
+      if (!run) {
+        dRows.push(['-', wl[label].desc, 'all', 'n/a', '-', '-', '-', d.skipB ?? 'not run']);
+        continue;
+      }
+      if (run.error) {
+        dRows.push(['-', wl[label].desc, 'all', 'n/a', '-', '-', '-', run.error]);
+      }
+      if (run.add) {
+        dRows.push(['-', wl[label].desc, 'dvc add', run.add.timedOut ? '> 300 s' : fsec(run.add.ms), fmib(run.add.rssKiB), '-', '-', '']);
+        const lodeAdd = out.kinds.dir?.[`push${label}`];
+        if (lodeAdd) cmp.push(['local', wl[label].desc, 'add (lode add + commit / dvc add)', fsec(lodeAdd.addMs + lodeAdd.commitMs), run.add.timedOut ? '> 300 s' : fsec(run.add.ms), fx(run.add.ms / (lodeAdd.addMs + lodeAdd.commitMs), run.add.timedOut)]);
+      }
+      for (const kind of kinds) {
+        const r = run[kind];
+        if (!r) continue;
+        if (r.reason) {
+          dRows.push([kind, wl[label].desc, 'push / pull', 'n/a', '-', '-', '-', r.reason]);
+          continue;
+        }
+        const L = out.kinds[kind] ?? {};
+        for (const [step, lodeStep, lodeName] of [['push', `push${label}`, 'push'], ['pull', `clone${label}`, 'clone']]) {
+          const x = r[step];
+          if (!x) continue;
+          dRows.push([kind, wl[label].desc, `dvc ${step}`, x.timedOut ? '> 300 s' : x.failed ? (x.ms === undefined ? 'n/a' : 'failed') : fsec(x.ms), fmib(x.rssKiB), x.serverRequests === null || x.serverRequests === undefined ? '-' : fmt(x.serverRequests), x.remoteFiles === undefined ? '-' : `${fmt(x.remoteFiles)} / ${fbytes(x.remoteBytes)}`, x.note ?? '']);
+          const l = L[lodeStep];
+          if (l && !x.failed) cmp.push([kind, wl[label].desc, `${step} (lode ${lodeName} / dvc ${step})`, fsec(l.ms), x.timedOut ? '> 300 s' : fsec(x.ms), fx(x.ms / l.ms, x.timedOut)]);
+        }
+      }
+    }
+    table(`8c. DVC ${d.version} (${d.how}; s3 plugin ${d.s3 ? 'yes' : 'NO'}): same data, same kinds of remote`, ['remote', 'data', 'step', 'time', 'peak RSS MiB', 'moto requests', 'remote files / size', 'note'], dRows, [
+      'dvc pull runs in a git clone of the DVC repo (.dvc files and config, empty cache): fetch + checkout, like lode clone.',
+      `each DVC command capped at ${DVC_CAP_MS / 60000} min; DVC on B only while the bench is under ${DVC_B_BEFORE_S / 60} min.`,
+    ]);
+    table('8d. lode vs DVC (ratio = DVC time / lode time; > 1 means lode is faster)', ['remote', 'data', 'step', 'lode', 'dvc', 'ratio'], cmp);
+  }
+  if (out.profiles.length) {
+    for (const p of out.profiles) {
+      for (const t of p.threads) {
+        table(`profile: ${p.label} — ${t.thread} (${fms(t.totalMs)} ms profiled, wall ${fms(p.ms)} ms)`, ['self ms', 'share', 'function'], t.top.map((r) => [fms(r.ms), fpct(r.pct), r.fn]));
+      }
+    }
+  }
+  return out;
+}
+
+/** dvcCompare runs dvc add / push / pull on A (and B while time allows) on both kinds of remote. */
+async function dvcCompare({ found, root, env, moto, remoteOf, discard, gen, wl, out, noteFs, elapsedS, motoCount, motoSince, label: only }) {
+  const d = out.dvc;
+  const dvcEnv = {
+    ...env,
+    PATH: `${found.binDir}${path.delimiter}${process.env.PATH ?? ''}`,
+    DVC_NO_ANALYTICS: '1',
+    DVC_GLOBAL_CONFIG_DIR: path.join(root, 'dvc-config', 'global'),
+    DVC_SYSTEM_CONFIG_DIR: path.join(root, 'dvc-config', 'system'),
+    DVC_SITE_CACHE_DIR: path.join(root, 'dvc-site-cache'),
+    GIT_AUTHOR_NAME: 'lode bench',
+    GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+    GIT_COMMITTER_NAME: 'lode bench',
+    GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+  };
+  const dvc = async (cwd, args, { cap = true } = {}) => {
+    const r = await runCmd(found.bin, args, { cwd, env: dvcEnv, timeoutMs: cap ? DVC_CAP_MS : undefined, allowFail: true });
+    if (r.timedOut) {
+      warn(`dvc ${args.join(' ')} timed out after ${DVC_CAP_MS / 1000} s`);
+      r.ms = DVC_CAP_MS;
+    } else if (r.code !== 0) {
+      r.failed = true;
+      r.why = (r.stderr.trim() || r.stdout.trim()).split('\n').filter(Boolean).slice(-2).join(' | ').slice(0, 300);
+      warn(`dvc ${args.join(' ')} failed (${r.code}): ${r.why}`);
+    }
+    return r;
+  };
+  const git = async (cwd, args) => runCmd('git', args, { cwd, env: dvcEnv, measureMem: false });
+  for (const label of [only]) {
+    if (label === 'B' && !QUICK && elapsedS() > DVC_B_BEFORE_S) {
+      d.skipB = `skipped: the bench had run ${fmt(elapsedS() / 60, 1)} min (DVC on B starts only under ${DVC_B_BEFORE_S / 60} min)`;
+      log(`remotes: DVC on B ${d.skipB}`);
+      continue;
+    }
+    const W = wl[label];
+    const run = (d.runs[label] = {});
+    const repo = path.join(root, `dvc-${label}`);
+    try {
+      log(`remotes (dvc): repo with ${W.desc}: git init, dvc init, dvc add`);
+      fs.mkdirSync(repo, { recursive: true });
+      await git(repo, ['-c', 'init.defaultBranch=main', 'init', '-q']);
+      const init = await dvc(repo, ['init', '-q']);
+      if (init.failed || init.timedOut) throw new Error(`dvc init: ${init.why ?? 'timed out'}`);
+      await dvc(repo, ['config', 'core.analytics', 'false']);
+      await dvc(repo, ['config', 'core.check_update', 'false']);
+      gen(path.join(repo, 'data'), label);
+      warm([path.join(repo, 'data')]);
+      await waitIdle(`dvc add ${label}`);
+      const add = await dvc(repo, ['add', 'data']);
+      run.add = { ms: add.ms, timedOut: add.timedOut, rssKiB: add.rssKiB, cpuPct: cpuPct(add) };
+      if (add.failed || add.timedOut) throw new Error(`dvc add: ${add.why ?? 'timed out'}`);
+      noteFs(`dvc add ${label}`);
+      const remotes = {};
+      for (const kind of ['dir', 's3']) {
+        if (kind === 's3' && (!moto || !found.s3)) continue;
+        const rem = remoteOf(kind, `dvc-${label}`, W.many);
+        remotes[kind] = rem;
+        const name = kind === 'dir' ? 'r' : 's3r';
+        await dvc(repo, ['remote', 'add', ...(kind === 'dir' ? ['-d'] : []), name, rem.url]);
+        if (kind === 's3') await dvc(repo, ['remote', 'modify', name, 'endpointurl', moto.endpoint]);
+      }
+      await git(repo, ['add', '-A']);
+      await git(repo, ['commit', '-q', '-m', `data ${label}`]);
+
+      for (const kind of ['dir', 's3']) {
+        if (!remotes[kind]) {
+          run[kind] = { reason: !moto ? `no S3 server: ${out.motoReason}` : 'dvc has no s3 support (pip install dvc-s3)' };
+          continue;
+        }
+        if (label === 'B' && kind === 's3' && !QUICK && elapsedS() > DVC_LATE_S) {
+          run[kind] = { reason: `skipped: the bench had run ${fmt(elapsedS() / 60, 1)} min` };
+          continue;
+        }
+        const rem = remotes[kind];
+        const name = kind === 'dir' ? 'r' : 's3r';
+        const R = (run[kind] = {});
+        warm([path.join(repo, '.dvc', 'cache')]);
+        await waitIdle(`dvc push ${label} (${kind})`);
+        log(`remotes (dvc, ${kind}): push ${label}`);
+        let m0 = motoCount(kind);
+        const push = await dvc(repo, ['push', '-r', name]);
+        const pushServer = motoSince(m0);
+        const rs = await rem.stats();
+        R.push = { ms: push.ms, timedOut: push.timedOut, failed: push.failed, note: push.why, rssKiB: push.rssKiB, cpuPct: cpuPct(push), serverRequests: pushServer, remoteFiles: rs.files, remoteBytes: rs.bytes };
+        noteFs(`dvc push ${label} (${kind})`);
+        if (!push.failed && !push.timedOut) {
+          const clone = path.join(root, `dvc-${label}-clone-${kind}`);
+          await git(root, ['clone', '-q', repo, clone]);
+          if (kind === 'dir') warm([rem.url]);
+          await waitIdle(`dvc pull ${label} (${kind})`);
+          const probe = label === 'A' ? createProbe(root, 200) : null;
+          log(`remotes (dvc, ${kind}): pull ${label}`);
+          m0 = motoCount(kind);
+          const pull = await dvc(clone, ['pull', '-r', name]);
+          const pullServer = motoSince(m0);
+          const got = countFiles(path.join(clone, 'data'));
+          if (!pull.failed && !pull.timedOut && got !== W.n) warn(`dvc pull ${label} (${kind}) left ${got} files, expected ${W.n}`);
+          R.pull = { ms: pull.ms, timedOut: pull.timedOut, failed: pull.failed, note: pull.why ?? (probe === null ? '' : `create probe ${fmt(probe)} µs/file`), rssKiB: pull.rssKiB, cpuPct: cpuPct(pull), serverRequests: pullServer, files: got, createProbeUs: probe };
+          noteFs(`dvc pull ${label} (${kind})`);
+          discard(clone, W.many);
+        } else {
+          R.pull = { failed: true, note: 'not run: push did not finish' };
+        }
+        await rem.clear();
+      }
+    } catch (e) {
+      run.error = e.message.split('\n')[0];
+      warn(`DVC ${label}: ${e.message}`);
+    } finally {
+      discard(repo, W.many);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- main
@@ -623,6 +1225,7 @@ async function main() {
   const cleanup = () => {
     if (cleaned) return;
     cleaned = true;
+    runExitHooks(); // stop servers and time-limited commands before deleting their files
     // /usr/bin/time output files of runs cut short (SIGINT).
     try {
       const pre = `lode-bench-time-${process.pid}-`;
@@ -677,7 +1280,8 @@ async function bench(benchDir) {
   const res = { sizes: SIZES, quick: QUICK, targets: TARGETS };
   const free = fs.statfsSync(benchDir);
   const freeBytes = free.bavail * free.bsize;
-  const need = SIZES.bFiles * SIZES.bFileSize * 2.6 + SIZES.aFiles * 8 * KiB * 2 + (PROFILE ? SIZES.bFiles * SIZES.bFileSize * 1.1 : 0);
+  // Section 8 peaks at the main repository (~1.1 x B) plus a workspace, a remote and a clone of B (~5 x B).
+  const need = Math.max(SIZES.bFiles * SIZES.bFileSize * 2.6 + SIZES.aFiles * 8 * KiB * 2 + (PROFILE ? SIZES.bFiles * SIZES.bFileSize * 1.1 : 0), NO_REMOTE ? 0 : SIZES.bFiles * SIZES.bFileSize * 6.3 + SIZES.aFiles * 8 * KiB * 8);
   if (freeBytes < need) throw new Error(`not enough free space in ${benchDir}: ${fmt(freeBytes / GiB, 1)} GiB free, about ${fmt(need / GiB, 1)} GiB needed`);
 
   // Machine facts.
@@ -975,7 +1579,10 @@ async function bench(benchDir) {
    */
   const measureCheckout = async ({ wsRepo, type, label, dir, n, bytes, how = 'rm', probeBase = benchDir, method = type }) => {
     let trash;
-    if (how === 'rm') fs.rmSync(dir, { recursive: true, force: true });
+    if (how === 'rm') {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (label === 'A') markMassDelete(dir);
+    }
     else {
       trash = path.join(probeBase, `trash-${type}-${label}`);
       fs.renameSync(dir, trash);
@@ -997,7 +1604,10 @@ async function bench(benchDir) {
     const entry = { ms: r.ms, filesPerS: n / (r.ms / 1000), MBps: mbps(bytes, r.ms), rssKiB: r.rssKiB, cpuPct: cpuPct(r), otherCores: r.otherCores, methods, forced, createProbeUs: probe };
     const row = [method, how === 'rm' ? label : `${label} (moved aside)`, fms(r.ms), fmt(n / (r.ms / 1000), n < 100 ? 1 : 0), fmt(mbps(bytes, r.ms)), fmib(r.rssKiB), fpct(cpuPct(r)), fother(r), probe === null ? '-' : fmt(probe), Object.entries(methods).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') + (forced ? ' (--force)' : '')];
     noteDisk();
-    if (trash) fs.rmSync(trash, { recursive: true, force: true });
+    if (trash) {
+      fs.rmSync(trash, { recursive: true, force: true });
+      if (label === 'A') markMassDelete(trash);
+    }
     return { entry, row };
   };
 
@@ -1209,11 +1819,30 @@ async function bench(benchDir) {
     profiles.push(await profiled('no-op status (repo with A + B)', repo, ['status'], profDir));
     noteDisk();
     fs.rmSync(repo2, { recursive: true, force: true });
+    markMassDelete(repo2);
     res.profiles = profiles;
     for (const p of profiles) {
       for (const t of p.threads) {
         table(`profile: ${p.label} — ${t.thread} (${fms(t.totalMs)} ms profiled, wall ${fms(p.ms)} ms)`, ['self ms', 'share', 'function'], t.top.map((r) => [fms(r.ms), fpct(r.pct), r.fn]));
       }
+    }
+  }
+
+  // 8. Remotes (after everything else: it needs the disk the earlier sections leave free).
+  if (NO_REMOTE) res.remotes = { skipped: '--no-remote' };
+  else {
+    try {
+      // The main repository is done with; section 8 deletes it between its small-file
+      // and big-file phases (with B, ~5 GiB, it would push the bench past 8 GiB of disk).
+      const dropMainRepo = () => {
+        if (KEEP) return false;
+        fs.rmSync(repo, { recursive: true, force: true });
+        return true;
+      };
+      res.remotes = await remotesSection({ benchDir, tStart, noteDisk, dropMainRepo });
+    } catch (e) {
+      warn(`remotes section failed: ${e.stack ?? e}`);
+      res.remotes = { error: e.message.split('\n')[0] };
     }
   }
 
@@ -1239,6 +1868,33 @@ async function bench(benchDir) {
       const allReflink = (rB.methods.reflink ?? 0) === SIZES.bFiles;
       row('checkout B by reflink (ms)', rB.ms, `${fms(rB.ms)} (${fpct(rB.ms / cB.ms)})`, target, allReflink && rB.ms < cB.ms * limit);
       if (!allReflink) targetNotes.push(`checkout B by reflink: FAIL because it placed ${JSON.stringify(rB.methods)}, not ${SIZES.bFiles} reflinks`);
+    }
+  }
+  {
+    const R = res.remotes ?? {};
+    const why = NO_REMOTE ? 'skipped (--no-remote)' : R.error ? `section failed: ${R.error}` : null;
+    const eds = Object.entries(R.edit ?? {});
+    const worst = eds.length ? Math.max(...eds.map(([, e]) => e.push.ratioToFile)) : null;
+    row('1 MiB edit push / file size', worst, eds.length ? eds.map(([k, e]) => `${fmt(e.push.ratioToFile * 100, 2)}% (${k})`).join(', ') : 'n/a', `< ${TARGETS.editPushRatio * 100}%`, worst === null ? null : worst < TARGETS.editPushRatio);
+    if (!eds.length) targetNotes.push(`1 MiB edit push: n/a: ${why ?? 'not measured'}`);
+    const dvcWhy = why ?? R.dvc?.reason ?? (R.dvc?.runs?.A?.error ? `DVC failed: ${R.dvc.runs.A.error}` : null);
+    for (const kind of ['dir', 's3']) {
+      for (const [step, lodeKey] of [['push', 'pushA'], ['pull', 'cloneA']]) {
+        const l = R.kinds?.[kind]?.[lodeKey];
+        const x = R.dvc?.runs?.A?.[kind]?.[step];
+        let value = null;
+        let shown = 'n/a';
+        let pass = null;
+        if (l && x && !x.failed) {
+          value = x.ms / l.ms;
+          shown = fx(value, x.timedOut);
+          pass = value >= TARGETS.lodeVsDvc ? true : x.timedOut ? null : false;
+        } else {
+          const reason = dvcWhy ?? R.kinds?.[kind]?.reason ?? R.dvc?.runs?.A?.[kind]?.reason ?? x?.note ?? 'not measured';
+          targetNotes.push(`${step} A: lode vs dvc (${kind}): n/a: ${reason}`);
+        }
+        row(`${step} A: lode vs dvc (${kind})`, value, shown, `>= ${TARGETS.lodeVsDvc}x`, pass);
+      }
     }
   }
   res.targets = t;
