@@ -184,7 +184,7 @@ export async function pull(repo: Repository, o: PullOptions = {}): Promise<PullR
   if (mine && !isAncestor(repo.store, mine, theirs.id)) {
     if (isAncestor(repo.store, theirs.id, mine)) return { remote: fetched.remote, branch, fetched, outcome: 'upToDate' };
     throw new LodeError('REF_CONFLICT', `branch ${branch} and ${fetched.remote}/${branch} have diverged`, {
-      hint: 'merge them (`lode merge`, coming with git integration), or reset your branch to the remote with `lode checkout -f` of its commit',
+      hint: `keep your commits on another branch (\`lode branch ${branch}-mine\`), then take the remote's: \`lode checkout -f ${theirs.id.slice(0, 12)}\` and \`lode branch -D ${branch}\` + \`lode checkout -b ${branch}\``,
     });
   }
   const co = await checkout(repo, { rev: theirs.id, advanceBranch: branch, force: o.force, progress: o.progress });
