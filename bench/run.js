@@ -5,12 +5,14 @@
 // comparable through their ceilings).
 //
 //   node bench/run.js            full sizes: A = 20,000 x 4 KiB, B = 2 x 512 MiB
-//   node bench/run.js --quick    smoke test: A = 2,000 x 4 KiB, B = 2 x 64 MiB (< 1 min)
+//   node bench/run.js --quick    smoke test: A = 2,000 x 4 KiB, B = 2 x 64 MiB (~2 min;
+//                                < 1 min with --no-remote)
 //
 // Options:
 //   --quick        small sizes (also LODE_BENCH_QUICK=1)
-//   --profile      also run `add` (A and B) and `status` under --cpu-prof and
-//                  print the functions with the most self time, per thread
+//   --profile      also run `add` (A and B), `status`, and in section 8 `push`
+//                  (A, B) and `clone` (A) under --cpu-prof and print the
+//                  functions with the most self time, per thread
 //   --keep         do not delete the bench directory at the end
 //   --no-json      do not write bench/out/results-<date>.json
 //   --no-xfs       skip the reflink rows on a loop-mounted XFS image (see below)
@@ -60,9 +62,15 @@
 // attempt when missing), the same datasets go through `dvc add`, `dvc push`
 // and `dvc pull` (in a git clone with an empty cache) on the same two kinds of
 // remote, each DVC command capped at 5 minutes; DVC on B runs only while the
-// bench is under 10 minutes. Workspaces are deleted between steps (small-file
-// trees are moved aside and deleted at the end of the section, so ext4's
-// recently-deleted-inode scan does not tax the next step).
+// bench is under 10 minutes. A's push and clone/pull run 3 times each (fresh
+// remote and clone every time; the median counts; DVC on S3 once), B's once.
+// Small files first (A: lode, then DVC), then B. ext4 without a journal skips
+// inodes freed in the last 1-6 minutes one by one when it creates files, so the
+// section starts with a sync and >= 60 s after the earlier sections' last mass
+// delete, gives every workspace, clone and remote its own block group
+// (chattr +T on its directory), and moves small-file trees aside until the A
+// phase is over; the main repository of sections 3-7 and those trees are
+// deleted before B, which keeps the bench under ~6 GiB of disk.
 //
 // Plain ESM JavaScript, no build step; section 8 also uses @aws-sdk/client-s3
 // from node_modules (lode's own dependency) to create and empty the bucket.
@@ -688,7 +696,7 @@ function medianRun(runs) {
 const runsNote = (runs) => (runs.length > 1 ? `; median of ${runs.length}: ${runs.map((x) => fms(x.r.ms)).join(', ')} ms` : '');
 
 /**
- * ext4 without a journal will not reuse an inode freed in the last 60 s (5 min
+ * ext4 without a journal will not reuse an inode freed in the last 60 s (6 min
  * while its inode table block is dirty): it scans past each such inode, so
  * creating many files soon after deleting many costs up to ~1 ms per file.
  * The bench notes when it deletes a small-file tree on the bench dir's
