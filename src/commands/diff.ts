@@ -4,6 +4,7 @@ import { parentPath } from '../core/paths.js';
 import { diffTrees, type Change } from '../graph/diff.js';
 import { EMPTY_TREE, lookupPath } from '../graph/trees.js';
 import type { Repository } from '../repo/repository.js';
+import type { TableDiffEntry } from '../tabular/types.js';
 import { INDEX_REV, resolveSnapshot, TreePool, WORKSPACE_REV, type Snapshot } from './snapshot.js';
 
 export interface DiffOptions {
@@ -56,6 +57,8 @@ export interface DiffResult {
     bytesDeleted: number;
   };
   stat?: DirStat[];
+  /** Data-aware diffs of the changed table files (CSV, TSV, JSON Lines, Parquet), in path order. */
+  tables?: TableDiffEntry[];
 }
 
 /**
