@@ -35,6 +35,11 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
       process.exit(EXIT.INTERRUPTED);
     });
   }
+  // A reader that went away (`lode log | head`) is not an error: stop quietly, as git does.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.OK);
+    throw e;
+  });
   const { run } = await import('./program.js');
   return run(argv, io, VERSION);
 }

@@ -4,7 +4,9 @@
  * text or JSON.
  */
 import { resolve } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import * as nodePath from 'node:path';
+import * as nodeFs from 'node:fs';
 import { LodeError } from '../core/errors.js';
 import type { ProgressSink } from '../core/progress.js';
 import { Repository } from '../repo/repository.js';
@@ -36,7 +38,9 @@ export async function run(argv: string[], io: Output, version: string): Promise<
     'after',
     `
 Revisions: a branch, a tag, a commit ID prefix (4+ hex digits), HEAD, HEAD~n, REV^n,
-and the special names :workspace (files on disk) and :index (what is staged).
+the special names :workspace (files on disk) and :index (what is staged), and
+inside git any git revision (resolved through the lode.lock it committed).
+A name lode knows wins; force a reading with lode:NAME or git:NAME.
 
 Exit codes: 0 ok, 1 differences (--exit-code), 2 usage, 3 not a repository,
 4 locked, 5 corrupt data, 6 not found, 7 conflict, 8 bad config, 70 internal, 74 I/O.
@@ -150,11 +154,12 @@ Examples:
     .option('-n, --max-count <n>', 'show at most n commits', (v) => positiveInt(v, '--max-count'))
     .option('--all', 'commits of every branch and tag')
     .option('--oneline', 'one line per commit')
-    .addHelpText('after', '\n\nExamples:\n  lode log --oneline\n  lode log -n 5 v1\n  lode log --all --json')
+    .option('--git', 'show the git commits that pinned each lode commit')
+    .addHelpText('after', '\n\nExamples:\n  lode log --oneline\n  lode log -n 5 v1\n  lode log --git              # which code commits pinned each data version\n  lode log --all --json')
     .option('--json', 'print the result as JSON')
-    .action(async (rev: string | undefined, o: { maxCount?: number; all?: boolean; oneline?: boolean; json?: boolean }) => {
+    .action(async (rev: string | undefined, o: { maxCount?: number; all?: boolean; oneline?: boolean; git?: boolean; json?: boolean }) => {
       const { log } = await import('../commands/log.js');
-      const r = await log(open(), { rev, all: o.all, limit: o.maxCount });
+      const r = await log(open(), { rev, all: o.all, limit: o.maxCount, git: o.git });
       o.json ? json(r) : print(text.renderLog(r, style, !!o.oneline));
     });
 
@@ -191,20 +196,87 @@ Examples:
 
   program
     .command('checkout')
-    .description('make the workspace match a revision, or restore paths from it')
-    .argument('[rev]', 'branch, tag or commit (default HEAD: restore the workspace)')
+    .description('make the workspace match a revision, or restore paths from it; with no revision inside git, restore what lode.lock pins')
+    .argument('[rev]', 'branch, tag, commit or git revision (default: what lode.lock pins inside git, else HEAD)')
     .argument('[paths...]', 'after --: only these paths')
     .option('-b, --branch <name>', 'create a branch at REV and switch to it')
     .option('-f, --force', 'overwrite uncommitted changes')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  lode checkout v1                     # switch the whole workspace\n  lode checkout                        # restore deleted files from HEAD\n  lode checkout HEAD~1 -- data/a.csv   # bring one file back\n  lode checkout -b relabel             # new branch here')
-    .action(async (rev: string | undefined, rest: string[], o: { branch?: string; force?: boolean; json?: boolean }) => {
+    .addOption(new Option('--hook', 'run by the git hooks: restore the pinned data quietly').hideHelp())
+    .addHelpText('after', '\nExamples:\n  lode checkout v1                     # switch the whole workspace\n  lode checkout                        # restore what lode.lock pins (or HEAD outside git)\n  lode checkout git:HEAD~3             # the data the code three git commits ago pinned\n  lode checkout HEAD~1 -- data/a.csv   # bring one file back\n  lode checkout -b relabel             # new branch here')
+    .action(async (rev: string | undefined, rest: string[], o: { branch?: string; force?: boolean; json?: boolean; hook?: boolean }) => {
       const { checkout } = await import('../commands/checkout.js');
       const [revs, paths] = splitDashDash(argv, [rev, ...rest].filter((x): x is string => x !== undefined));
       if (revs.length > 1) throw new LodeError('USAGE', `checkout takes one revision, got: ${revs.join(' ')}`, { hint: 'put paths after --, e.g. `lode checkout v1 -- data/`' });
       const repo = open();
+      if (revs.length === 0 && paths.length === 0 && !o.branch) {
+        const { restorePinned } = await import('../commands/git.js');
+        if (o.hook) {
+          const r = await restorePinned(repo, { force: false, onlyPinned: true });
+          if (r && (r.written + r.removed > 0 || r.moved)) io.err(`lode: restored the data lode.lock pins (${short(r.commit)}): ${r.written} written, ${r.removed} removed`);
+          return;
+        }
+        const r = (await withProgress((progress) => restorePinned(repo, { force: o.force, progress })))!;
+        o.json ? json(r) : print(text.renderCheckout(r));
+        return;
+      }
       const r = await withProgress((progress) => checkout(repo, { rev: revs[0], paths, cwd: globals().cwd, force: o.force, createBranch: o.branch, progress }));
       o.json ? json(r) : print(text.renderCheckout(r));
+    });
+
+  program
+    .command('merge')
+    .description('three-way merge of another revision into HEAD; conflicts are listed by path')
+    .argument('[rev]', 'what to merge (lode or git revision); omit to conclude a merge in progress with --ours/--theirs')
+    .option('--ours', 'resolve every conflict with our version')
+    .option('--theirs', 'resolve every conflict with their version')
+    .option('--abort', 'give up a conflicted merge: back to HEAD')
+    .option('--no-ff', 'make a merge commit even when a fast-forward would do')
+    .option('-m, --message <text>', 'message of the merge commit')
+    .option('-f, --force', 'overwrite uncommitted changes in the way')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  lode merge feature              # merge lode branch feature\n  lode merge git:main             # merge what git branch main pins\n  lode merge --theirs             # conclude a conflicted merge taking their files\n  lode merge --abort')
+    .action(async (rev: string | undefined, o: { ours?: boolean; theirs?: boolean; abort?: boolean; ff?: boolean; message?: string; force?: boolean; json?: boolean }) => {
+      if (o.ours && o.theirs) throw new LodeError('USAGE', '--ours and --theirs exclude each other');
+      const { merge } = await import('../commands/merge.js');
+      const repo = open();
+      const r = await withProgress((progress) =>
+        merge(repo, { rev, favor: o.ours ? 'ours' : o.theirs ? 'theirs' : undefined, abort: o.abort, noFastForward: o.ff === false, message: o.message, force: o.force, progress }),
+      );
+      o.json ? json(r) : print(text.renderMerge(r, style));
+      if (r.outcome === 'conflicts') exitCode = EXIT.CONFLICT;
+    });
+
+  program
+    .command('install-hooks')
+    .description('install git hooks (restore data on checkout and merge, push data before code) and the lode.lock merge driver')
+    .option('-f, --force', 'replace existing hooks that lode did not write')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { force?: boolean; json?: boolean }) => {
+      const { installHooks } = await import('../commands/git.js');
+      const r = await installHooks(open(), { force: o.force, lodeCommand: lodeCommand() });
+      o.json ? json(r) : print(text.renderInstallHooks(r));
+    });
+
+  program
+    .command('merge-driver', { hidden: true })
+    .description("git's merge driver for lode.lock (registered by install-hooks)")
+    .argument('<base>')
+    .argument('<ours>')
+    .argument('<theirs>')
+    .argument('[path]', 'the pin file path in git (locates the workspace)')
+    .action(async (base: string, ours: string, theirs: string, pinPath: string | undefined) => {
+      const { mergeDriver } = await import('../commands/git.js');
+      const cwd = globals().cwd;
+      const repo = Repository.open(pinPath ? nodePath.dirname(nodePath.resolve(cwd, pinPath)) : cwd);
+      const abs = (f: string) => nodePath.resolve(cwd, f);
+      const r = await mergeDriver(repo, { base: abs(base), ours: abs(ours), theirs: abs(theirs) });
+      if (r.outcome === 'merged') io.err(`lode: merged the pinned data into lode commit ${short(r.commit)}`);
+      if (r.outcome === 'conflicts') {
+        io.err(`lode: the pinned datasets conflict at ${r.conflicts.length} path(s): ${r.conflicts.slice(0, 10).join(', ')}`);
+        io.err('lode: run `lode merge git:MERGE_HEAD` to merge the data, resolve, `lode commit`, then `git add lode.lock`');
+        exitCode = EXIT.DIFFERENT;
+      }
     });
 
   program
@@ -322,10 +394,12 @@ Examples:
     .option('--tags', 'also push every tag')
     .option('-f, --force', 'overwrite the remote branch even if that drops commits')
     .option('--json', 'print the result as JSON')
+    .addOption(new Option('--hook', 'run by the pre-push hook: push the current branch when a default remote is set').hideHelp())
     .addHelpText('after', '\nExamples:\n  lode push\n  lode push backup main\n  lode push --tags')
-    .action(async (remoteName: string | undefined, branch: string | undefined, o: { tags?: boolean; force?: boolean; json?: boolean }) => {
+    .action(async (remoteName: string | undefined, branch: string | undefined, o: { tags?: boolean; force?: boolean; json?: boolean; hook?: boolean }) => {
       const { push } = await import('../commands/sync.js');
       const repo = open();
+      if (o.hook && (!repo.config.defaultRemote() || repo.refs.head().kind !== 'branch' || !repo.refs.headCommit())) return;
       const r = await withProgress((progress) => push(repo, { remote: remoteName, branch, tags: o.tags, force: o.force, progress }));
       o.json ? json(r) : print(text.renderPush(r));
     });
@@ -478,6 +552,19 @@ function positiveInt(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new LodeError('USAGE', `${flag} takes a whole number, not ${JSON.stringify(v)}`);
   return n;
+}
+
+const short = (id: string | null | undefined) => (id ? id.slice(0, 12) : '(none)');
+
+/**
+ * lodeCommand is how hooks and the merge driver should start this very lode:
+ * the node binary and script path when they are known, else `lode` on PATH.
+ */
+function lodeCommand(): string {
+  const script = process.argv[1];
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  if (script && nodeFs.existsSync(script)) return `${q(process.execPath)} ${q(nodeFs.realpathSync(script))}`;
+  return 'lode';
 }
 
 /** splitDashDash separates revisions from the paths given after `--`. */

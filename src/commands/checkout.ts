@@ -5,6 +5,8 @@ import type { ObjectId } from '../core/id.js';
 import { comparePaths, isUnder, parentPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { resolveRevision, type ResolvedRevision } from '../graph/commits.js';
+import { resolveRev } from './revisions.js';
+import { writePin } from './pin.js';
 import { validateRefName } from '../graph/refs.js';
 import { buildTrees, EMPTY_TREE, filesUnder, walkFiles, type FileEntry } from '../graph/trees.js';
 import { Ingester } from '../objects/ingest.js';
@@ -34,6 +36,15 @@ export interface CheckoutOptions {
    * be where HEAD was) and put HEAD on the branch: a fast-forward, as pull does.
    */
   advanceBranch?: string;
+  /** With `advanceBranch`: where the branch must be now (default: HEAD's commit). */
+  advanceFrom?: ObjectId | null;
+  /**
+   * Make the workspace and index match `rev` but leave HEAD where it is (a
+   * merge waiting for its commit stages the merged files this way).
+   */
+  keepHead?: boolean;
+  /** Rewrite the pin file when HEAD moves (default true; a restore from the pin leaves it alone). */
+  writePin?: boolean;
   progress?: ProgressSink;
 }
 
@@ -48,6 +59,8 @@ export interface CheckoutResult {
   unchanged: number;
   /** Files placed by each method. */
   methods: Record<LinkType, number>;
+  /** The pin file rewritten for the new HEAD, when inside git. */
+  pinFile?: string;
 }
 
 type WsState = 'clean' | 'modified' | 'deleted' | 'untracked' | 'absent';
@@ -72,7 +85,7 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     if (!headId && revText === 'HEAD' && !options.createBranch) {
       throw new UnknownRevisionError('HEAD', { hint: 'there are no commits yet: `lode add` and `lode commit` first' });
     }
-    let target: ResolvedRevision | undefined = fromIndex || (revText === 'HEAD' && !headId) ? undefined : resolveRevision(repo.store, repo.refs, revText);
+    let target: ResolvedRevision | undefined = fromIndex || (revText === 'HEAD' && !headId) ? undefined : await resolveRev(repo, revText);
     if (options.createBranch) {
       validateRefName(options.createBranch, 'branch');
       if (repo.refs.get('heads', options.createBranch)) throw new UsageError(`branch ${options.createBranch} already exists`, { hint: `switch to it with \`lode checkout ${options.createBranch}\`` });
@@ -353,8 +366,10 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       repo.refs.setHead({ kind: 'branch', name: options.createBranch });
       branch = options.createBranch;
       moved = true;
+    } else if (options.keepHead) {
+      branch = h.kind === 'branch' ? h.name : null;
     } else if (switching && target && options.advanceBranch) {
-      repo.refs.set('heads', options.advanceBranch, target.id, headId ?? null);
+      repo.refs.set('heads', options.advanceBranch, target.id, options.advanceFrom !== undefined ? options.advanceFrom : headId ?? null);
       repo.refs.setHead({ kind: 'branch', name: options.advanceBranch });
       branch = options.advanceBranch;
       moved = true;
@@ -368,8 +383,10 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       moved = true;
     } else branch = h.kind === 'branch' ? h.name : null;
     void bytes;
+    const pinFile = moved && options.writePin !== false ? writePin(repo) : undefined;
     return {
-      commit: target?.id ?? headId ?? null,
+      ...(pinFile ? { pinFile } : {}),
+      commit: options.keepHead ? headId ?? null : target?.id ?? headId ?? null,
       branch,
       moved,
       written: writes.length,

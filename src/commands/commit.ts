@@ -8,6 +8,14 @@ import { diffTrees } from '../graph/diff.js';
 import type { Repository } from '../repo/repository.js';
 import { headSnapshot, indexFiles, TreePool } from './snapshot.js';
 import { add } from './add.js';
+import { gitContext, writePin } from './pin.js';
+
+/** currentGitHead is the git commit the work tree is on, or undefined outside git (or before git's first commit). */
+export async function currentGitHead(repo: Repository): Promise<string | undefined> {
+  const ctx = gitContext(repo, false);
+  if (!ctx) return undefined;
+  return (await ctx.git.head()).oid ?? undefined;
+}
 
 export interface CommitOptions {
   message: string;
@@ -32,6 +40,12 @@ export interface CommitResult {
   files: number;
   bytes: number;
   changes: { added: number; deleted: number; modified: number; renamed: number };
+  /** The commit being merged, when this commit concluded a `lode merge`. */
+  merged?: ObjectId;
+  /** The git HEAD recorded in the commit, when inside git. */
+  git?: string;
+  /** The pin file rewritten for the new commit, when inside git. */
+  pinFile?: string;
 }
 
 /** authorOf picks the author recorded in a commit. */
@@ -54,12 +68,15 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     const idx = await repo.readIndex();
     if (idx.datasets.length > 0) await add(repo, { paths: idx.datasets.map((d) => repo.abs(d)), progress: options.progress });
   }
+  // Read before taking the lock: the git library loads lazily and git HEAD does not depend on lode's state.
+  const gitHead = options.git ?? (await currentGitHead(repo));
   return repo.withLock('commit', async () => {
     const index = await repo.readIndex();
     const head = headSnapshot(repo);
+    const merging = repo.mergeHead();
     const built = buildTrees(indexFiles(index));
     const sameDatasets = head.datasets.join('\n') === index.datasets.join('\n');
-    if (head.kind === 'commit' && built.root === head.tree && sameDatasets && !options.allowEmpty) {
+    if (head.kind === 'commit' && built.root === head.tree && sameDatasets && !options.allowEmpty && !merging) {
       throw new LodeError('USAGE', 'nothing to commit: the index matches HEAD', { hint: 'stage changes with `lode add PATH` first (or pass --allow-empty)' });
     }
     if (head.kind === 'empty' && index.entries.length === 0 && !options.allowEmpty) {
@@ -71,10 +88,10 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     for (const c of diffTrees(pool, head.tree, built.root)) changes[c.status]++;
     const encoded = encodeCommit({
       tree: built.root,
-      parents: head.commit ? [head.commit] : [],
+      parents: head.commit ? (merging ? [head.commit, merging] : [head.commit]) : [],
       author: options.author ?? authorOf(repo),
       time: options.time ?? Date.now(),
-      ...(options.git ? { git: options.git } : {}),
+      ...(gitHead ? { git: gitHead } : {}),
       datasets: index.datasets,
       message,
     });
@@ -82,7 +99,12 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     const h = repo.refs.head();
     if (h.kind === 'branch') repo.refs.set('heads', h.name, id, head.commit ?? null);
     else repo.refs.setHead({ kind: 'detached', id });
+    if (merging) repo.setMergeHead(undefined);
+    const pinFile = writePin(repo);
     return {
+      ...(merging ? { merged: merging } : {}),
+      ...(gitHead ? { git: gitHead } : {}),
+      ...(pinFile ? { pinFile } : {}),
       id,
       branch: h.kind === 'branch' ? h.name : null,
       parent: head.commit ?? null,

@@ -2,6 +2,8 @@ import type { ObjectId } from '../core/id.js';
 import { walkHistory } from '../graph/commits.js';
 import { resolveRevision } from '../graph/commits.js';
 import type { Repository } from '../repo/repository.js';
+import type { PinningCommit } from './git.js';
+import { resolveRev } from './revisions.js';
 import { TreePool } from './snapshot.js';
 
 export interface LogOptions {
@@ -11,6 +13,8 @@ export interface LogOptions {
   all?: boolean;
   /** At most this many commits. */
   limit?: number;
+  /** Also list the git commits that pinned each lode commit (needs git). */
+  git?: boolean;
 }
 
 export interface LogEntry {
@@ -23,6 +27,8 @@ export interface LogEntry {
   message: string;
   datasets: string[];
   git?: string;
+  /** With `git`: git commits whose change to lode.lock named this commit, newest first. */
+  pinnedBy?: PinningCommit[];
   files: number;
   bytes: number;
   /** Branches and tags pointing here, e.g. ["HEAD -> main", "tag: v1"]. */
@@ -43,7 +49,7 @@ export async function log(repo: Repository, options: LogOptions = {}): Promise<L
     if (h) starts.push(h);
   } else {
     if (options.rev === undefined && !repo.refs.headCommit()) return { commits: [] };
-    starts.push(resolveRevision(repo.store, repo.refs, options.rev ?? 'HEAD').id);
+    starts.push((await resolveRev(repo, options.rev ?? 'HEAD')).id);
   }
   const labels = new Map<ObjectId, string[]>();
   const label = (id: ObjectId, text: string) => labels.set(id, [...(labels.get(id) ?? []), text]);
@@ -76,6 +82,11 @@ export async function log(repo: Repository, options: LogOptions = {}): Promise<L
       bytes,
       refs: labels.get(id) ?? [],
     });
+  }
+  if (options.git) {
+    const { pinHistory } = await import('./git.js');
+    const pins = await pinHistory(repo);
+    for (const c of commits) c.pinnedBy = pins.get(c.id) ?? [];
   }
   return { commits };
 }

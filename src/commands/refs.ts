@@ -3,6 +3,7 @@ import type { ObjectId } from '../core/id.js';
 import { isAncestor, resolveRevision } from '../graph/commits.js';
 import { validateRefName } from '../graph/refs.js';
 import type { Repository } from '../repo/repository.js';
+import { resolveRev } from './revisions.js';
 
 export interface BranchInfo {
   name: string;
@@ -32,7 +33,7 @@ export async function listBranches(repo: Repository): Promise<BranchListResult> 
 export async function createBranch(repo: Repository, options: { name: string; start?: string }): Promise<BranchInfo> {
   validateRefName(options.name, 'branch');
   return repo.withLock('branch', async () => {
-    const start = resolveRevision(repo.store, repo.refs, options.start ?? 'HEAD');
+    const start = await resolveRev(repo, options.start ?? 'HEAD');
     repo.refs.set('heads', options.name, start.id, null);
     return { name: options.name, commit: start.id, current: false };
   });
@@ -76,7 +77,7 @@ export async function listTags(repo: Repository): Promise<{ tags: TagInfo[] }> {
 export async function createTag(repo: Repository, options: { name: string; rev?: string; force?: boolean }): Promise<TagInfo> {
   validateRefName(options.name, 'tag');
   return repo.withLock('tag', async () => {
-    const target = resolveRevision(repo.store, repo.refs, options.rev ?? 'HEAD');
+    const target = await resolveRev(repo, options.rev ?? 'HEAD');
     const existing = repo.refs.get('tags', options.name);
     if (existing && !options.force) {
       throw new RefConflictError(`tag ${options.name} already exists (at ${existing.slice(0, 12)})`, { hint: 'tags do not move: pick another name, or use --force to repoint it' });

@@ -16,6 +16,7 @@ import type { IndexData } from '../workspace/index-file.js';
 import { scanRoots, type ScanResult } from '../workspace/scan.js';
 import { compareWorkspace, type WorkspaceComparison } from '../workspace/compare.js';
 import type { Repository } from '../repo/repository.js';
+import { resolveRev } from './revisions.js';
 
 /** Revision names for the two snapshots that are not commits. */
 export const WORKSPACE_REV = ':workspace';
@@ -119,7 +120,7 @@ export async function resolveSnapshot(repo: Repository, rev: string, pool: TreeP
     return { label: rev, kind: 'index', tree: built.root, datasets: ctx.index.datasets };
   }
   if (rev.startsWith(':')) throw new UsageError(`unknown special revision ${rev}`, { hint: 'the special revisions are :workspace and :index' });
-  const r = resolveRevision(repo.store, repo.refs, rev);
+  const r = await resolveRev(repo, rev);
   return { label: rev, kind: 'commit', tree: r.commit.tree, commit: r.id, datasets: r.commit.datasets };
 }
 

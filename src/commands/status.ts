@@ -7,6 +7,7 @@ import { buildTrees } from '../graph/trees.js';
 import { acquireLock } from '../repo/lock.js';
 import type { Skipped } from '../workspace/scan.js';
 import type { Repository } from '../repo/repository.js';
+import { pinState, type PinState } from './pin.js';
 import { headSnapshot, indexFiles, TreePool, workspaceState } from './snapshot.js';
 
 export interface StatusOptions {
@@ -30,6 +31,10 @@ export interface StatusResult {
   /** Things the scan passed over (symlinks, unsafe names). */
   skipped: Skipped[];
   clean: boolean;
+  /** What the pin file (lode.lock, inside git) names, when there is one. */
+  pin?: PinState;
+  /** The commit a conflicted `lode merge` is bringing in, until it is committed or aborted. */
+  merging?: ObjectId;
 }
 
 /**
@@ -55,6 +60,8 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
     ...c.deleted.map((e) => ({ path: e.path, status: 'deleted' as const })),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   const h = repo.refs.head();
+  const pin = pinState(repo);
+  const merging = repo.mergeHead();
   const datasetsChanged = head.kind === 'commit' && head.datasets.join('\n') !== index.datasets.join('\n');
   return {
     branch: h.kind === 'branch' ? h.name : null,
@@ -65,7 +72,9 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
     untracked: c.untracked.map((f) => f.path),
     missingDatasets: ws.scan.missing,
     skipped: ws.scan.skipped,
-    clean: staged.length === 0 && unstaged.length === 0 && c.untracked.length === 0 && ws.scan.missing.length === 0 && !datasetsChanged,
+    ...(pin ? { pin } : {}),
+    ...(merging ? { merging } : {}),
+    clean: !merging && staged.length === 0 && unstaged.length === 0 && c.untracked.length === 0 && ws.scan.missing.length === 0 && !datasetsChanged,
   };
 }
 

@@ -9,7 +9,7 @@ import { isAncestor, readCommit, walkHistory } from '../graph/commits.js';
 import { RefStore } from '../graph/refs.js';
 import { RemoteStore } from '../sync/remote-store.js';
 import { planPush, pushRef, type PushResult } from '../sync/push.js';
-import { fetchCommits } from '../sync/fetch.js';
+import { fetchCommits, type FetchResult } from '../sync/fetch.js';
 import { gcRemote, type RemoteGcResult } from '../sync/gc.js';
 import { Repository } from '../repo/repository.js';
 import { addRemote } from './remote.js';
@@ -123,6 +123,21 @@ async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: str
     out.refs.push({ kind: x.kind, name: x.name, id: x.id, old });
   }
   return out;
+}
+
+/** fetchCommitData downloads one commit with all its data from the default remote (what a pinned checkout lacks). */
+export async function fetchCommitData(repo: Repository, id: ObjectId, progress?: ProgressSink): Promise<FetchResult> {
+  return repo.withLock('fetch', async () => {
+    const r = await openRemote(repo, undefined);
+    try {
+      await r.store.refresh();
+      const headId = repo.refs.headCommit();
+      const reuseFrom = headId ? readCommit(repo.store, headId).tree : undefined;
+      return await fetchCommits({ store: repo.store, remote: r.store, commits: [id], reuseFrom, progress });
+    } finally {
+      await r.store.backend.close?.();
+    }
+  });
 }
 
 /** fetch downloads every remote branch and tag (data included) without touching the workspace. */

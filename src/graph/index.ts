@@ -6,3 +6,4 @@ export * from './refs.js';
 export * from './trees.js';
 export * from './diff.js';
 export * from './commits.js';
+export * from './merge.js';

@@ -9,7 +9,8 @@ import { LodeError, NotARepoError, UsageError } from '../core/errors.js';
 import { LocalStore, createStoreDirs } from '../objects/store.js';
 import { RefStore } from '../graph/refs.js';
 import { readIndex, writeIndex, type IndexData } from '../workspace/index-file.js';
-import { writeFileAtomic } from '../storage/atomic.js';
+import { readFileOrUndefined, rmQuiet, writeFileAtomic } from '../storage/atomic.js';
+import { isObjectId, type ObjectId } from '../core/id.js';
 import { Config, type Settings } from './config.js';
 import { acquireLock } from './lock.js';
 
@@ -41,6 +42,19 @@ export class Repository {
 
   writeIndex(data: IndexData): Promise<void> {
     return writeIndex(this.indexFile, data, this.store.tmpDir);
+  }
+
+  /** mergeHead is the commit a conflicted `lode merge` is bringing in, until the merge is committed or aborted. */
+  mergeHead(): ObjectId | undefined {
+    const text = readFileOrUndefined(path.join(this.lodeDir, 'MERGE_HEAD'))?.toString('utf8').trim();
+    return text && isObjectId(text) ? text : undefined;
+  }
+
+  /** setMergeHead records (or with undefined clears) the commit being merged. */
+  setMergeHead(id: ObjectId | undefined): void {
+    const file = path.join(this.lodeDir, 'MERGE_HEAD');
+    if (id) writeFileAtomic(file, `${id}\n`);
+    else rmQuiet(file);
   }
 
   /** withLock runs `fn` holding the repository lock. */

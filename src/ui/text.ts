@@ -18,6 +18,8 @@ import type { InitResult } from '../commands/init.js';
 import type { CloneResult, FetchCommandResult, PullResult, PushCommandResult, RemoteStatusResult } from '../commands/sync.js';
 import type { RemoteGcResult } from '../sync/gc.js';
 import type { Change } from '../graph/diff.js';
+import type { MergeResult } from '../commands/merge.js';
+import type { InstallHooksResult } from '../commands/git.js';
 import { formatBytes, formatCount } from './progress.js';
 
 export const LIST_LIMIT = 200;
@@ -114,6 +116,9 @@ export function renderStatus(r: StatusResult, st: Style): string[] {
     lines.push('', `Not tracked (${plural(r.skipped.length, 'path')}):`);
     lines.push(...capped(r.skipped, (s) => `${s.path} (${s.reason})`));
   }
+  if (r.merging) lines.push('', `Merging ${short(r.merging)}: resolve conflicting files, \`lode add\` them and \`lode commit\` (or \`lode merge --ours\`/\`--theirs\`, or \`lode merge --abort\`)`);
+  if (r.pin?.problem) lines.push('', st.red(`lode.lock: ${r.pin.problem}`));
+  else if (r.pin && !r.pin.matchesHead) lines.push('', `lode.lock pins ${short(r.pin.commit)}, HEAD is ${r.head ? short(r.head) : 'unborn'}: \`lode checkout\` restores the pinned data, \`lode commit\` pins HEAD`);
   if (r.clean) lines.push('', 'Nothing to commit: the workspace matches HEAD');
   return lines;
 }
@@ -121,10 +126,12 @@ export function renderStatus(r: StatusResult, st: Style): string[] {
 export function renderCommit(r: CommitResult): string[] {
   const c = r.changes;
   const where = r.branch ? r.branch : 'detached HEAD';
-  return [
-    `[${where} ${short(r.id)}] ${plural(r.files, 'file')}, ${formatBytes(r.bytes)}`,
+  const lines = [
+    `[${where} ${short(r.id)}]${r.merged ? ` merge of ${short(r.merged)},` : ''} ${plural(r.files, 'file')}, ${formatBytes(r.bytes)}`,
     ` ${formatCount(c.added)} added, ${formatCount(c.modified)} modified, ${formatCount(c.deleted)} deleted, ${formatCount(c.renamed)} renamed`,
   ];
+  if (r.pinFile) lines.push(` Pinned in lode.lock: \`git add lode.lock\` and commit it with the code`);
+  return lines;
 }
 
 export function renderLog(r: LogResult, st: Style, oneline: boolean): string[] {
@@ -134,7 +141,8 @@ export function renderLog(r: LogResult, st: Style, oneline: boolean): string[] {
     const refs = c.refs.length ? ` (${c.refs.join(', ')})` : '';
     const subject = c.message.split('\n')[0];
     if (oneline) {
-      lines.push(`${st.yellow(short(c.id))}${refs} ${subject}`);
+      const pinned = c.pinnedBy?.length ? ` [git ${c.pinnedBy.map((p) => p.oid.slice(0, 7)).join(' ')}]` : '';
+      lines.push(`${st.yellow(short(c.id))}${refs} ${subject}${pinned}`);
       continue;
     }
     lines.push(st.yellow(`commit ${c.id}`) + refs);
@@ -142,7 +150,8 @@ export function renderLog(r: LogResult, st: Style, oneline: boolean): string[] {
     lines.push(`Author: ${c.author}`);
     lines.push(`Date:   ${c.date}`);
     lines.push(`Data:   ${plural(c.files, 'file')}, ${formatBytes(c.bytes)}${c.datasets.length ? ` in ${c.datasets.join(', ')}` : ''}`);
-    if (c.git) lines.push(`Git:    ${c.git}`);
+    if (c.git) lines.push(`Git:    made on ${c.git}`);
+    for (const p of c.pinnedBy ?? []) lines.push(`Pinned: ${p.oid.slice(0, 10)} ${p.summary} (${p.date.slice(0, 10)})`);
     lines.push('');
     for (const m of c.message.replace(/\n$/, '').split('\n')) lines.push(`    ${m}`);
     lines.push('');
@@ -195,12 +204,13 @@ export function formatTable(head: string[], rows: string[][]): string[] {
   return [fmt(head), ...rows.map(fmt)];
 }
 
-export function renderCheckout(r: CheckoutResult): string[] {
+export function renderCheckout(r: CheckoutResult & { pin?: { commit: string } | null; detachedBecause?: string; fetched?: boolean }): string[] {
   const lines: string[] = [];
+  if (r.pin) lines.push(`Restoring the data lode.lock pins: ${short(r.pin.commit)}${r.fetched ? ' (fetched from the default remote)' : ''}`);
   const methods = Object.entries(r.methods).filter(([, n]) => n > 0).map(([m, n]) => `${formatCount(n)} by ${m}`).join(', ');
   lines.push(`Checked out ${plural(r.written, 'file')}${methods ? ` (${methods})` : ''}, removed ${formatCount(r.removed)}, ${formatCount(r.unchanged)} already up to date`);
   if (r.moved) {
-    lines.push(r.branch ? `Switched to branch ${r.branch}${r.commit ? ` at ${short(r.commit)}` : ' (no commits yet)'}` : `HEAD is now detached at ${short(r.commit)}`);
+    lines.push(r.branch ? `Switched to branch ${r.branch}${r.commit ? ` at ${short(r.commit)}` : ' (no commits yet)'}` : `HEAD is now detached at ${short(r.commit)}${r.detachedBecause ? ` (${r.detachedBecause})` : ''}`);
   }
   return lines;
 }
@@ -293,5 +303,46 @@ export function renderRemoteGc(r: RemoteGcResult & { remote: string }): string[]
   return [
     `${r.remote}: ${plural(r.packs, 'pack')}, ${formatCount(r.liveObjects)} live and ${formatCount(r.deadObjects)} unreachable objects`,
     `${r.dryRun ? 'Would mark' : 'Marked'} ${plural(r.marked, 'pack')} for deletion (${formatCount(r.repacked)} repacked first), ${verb ? 'would delete' : 'deleted'} ${plural(r.deleted, 'pack')} marked earlier (${formatBytes(r.bytesFreed)}), kept ${formatCount(r.revived)} that became reachable again`,
+  ];
+}
+
+export function renderMerge(r: MergeResult, st: Style): string[] {
+  const lines: string[] = [];
+  switch (r.outcome) {
+    case 'upToDate':
+      return ['Already up to date: HEAD contains that commit'];
+    case 'aborted':
+      return [`Merge of ${short(r.theirs)} aborted: the workspace and index are back at HEAD`];
+    case 'fastForward':
+      lines.push(`Fast-forward to ${short(r.commit)}`);
+      break;
+    case 'merged':
+      lines.push(`Merged ${short(r.theirs)} into ${short(r.ours)} (base ${r.base ? short(r.base) : 'none'}): merge commit ${short(r.commit)}, ${plural(r.fromTheirs, 'path')} from theirs`);
+      if (r.resolvedWith) lines.push(`${plural(r.conflicts.length, 'conflict')} resolved with ${r.resolvedWith}:`);
+      break;
+    case 'conflicts':
+      lines.push(st.red(`Merge of ${short(r.theirs)} stopped: ${plural(r.conflicts.length, 'path')} changed differently on both sides`));
+      break;
+  }
+  if (r.conflicts.length > 0) lines.push(...capped(r.conflicts, (c) => `${st.red(c.kind.padEnd(14))} ${c.path}`));
+  if (r.outcome === 'conflicts') {
+    lines.push(
+      '',
+      'The workspace holds the merged files, with our version at each conflicting path. Then either:',
+      '  edit them (their version: `lode checkout MERGE_HEAD -- PATH`), `lode add` them and `lode commit -m ...`',
+      '  `lode merge --ours` or `lode merge --theirs` to take one side for every conflict',
+      '  `lode merge --abort` to go back',
+    );
+  }
+  if (r.checkout?.pinFile) lines.push('Pinned in lode.lock: `git add lode.lock` and commit it with the code');
+  return lines;
+}
+
+export function renderInstallHooks(r: InstallHooksResult): string[] {
+  return [
+    ...r.hooks.map((h) => `Installed ${h}`),
+    ...r.replaced.map((h) => `Replaced ${h} (it was not lode's)`),
+    `Merge driver: ${r.driver} (registered in .git/config and ${r.attributes})`,
+    'Commit .gitattributes so clones merge lode.lock the same way; hooks stay local to this clone.',
   ];
 }

@@ -1,0 +1,267 @@
+/**
+ * Commands that tie lode to git: restoring the data a code commit pins,
+ * installing hooks and the pin file's merge driver, the driver itself, and
+ * the git history of pins for `lode log --git`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isLodeError, LodeError, UsageError } from '../core/errors.js';
+import type { ObjectId } from '../core/id.js';
+import type { ProgressSink } from '../core/progress.js';
+import { isAncestor } from '../graph/commits.js';
+import { refNameProblem } from '../graph/refs.js';
+import { encodePin, parsePin, type Pin } from '../git/pin.js';
+import type { GitCommitInfo } from '../git/git-repo.js';
+import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
+import type { Repository } from '../repo/repository.js';
+import { checkout, type CheckoutOptions, type CheckoutResult } from './checkout.js';
+import { currentGitHead } from './commit.js';
+import { planMerge, storeMergeCommit } from './merge.js';
+import { gitContext, pinOf, readWorkspacePin, type GitContext } from './pin.js';
+import { ensureCommit } from './revisions.js';
+
+export interface RestorePinnedResult extends CheckoutResult {
+  /** The pin that was restored, or null when there is no pin file (a plain restore of HEAD). */
+  pin: { commit: ObjectId; branch: string | null } | null;
+  /** Why HEAD was left detached at the pinned commit, when it was. */
+  detachedBecause?: string;
+  /** Objects fetched from the default remote because the cache lacked them. */
+  fetched?: boolean;
+}
+
+/**
+ * restorePinned is `lode checkout` without a revision: inside git with a pin
+ * file, the workspace is made to match the pinned commit, and lode's branch
+ * follows git's: git on branch G puts lode on branch G when G is at the
+ * pinned commit, does not exist yet (it is created), or is behind it (it is
+ * fast-forwarded); otherwise HEAD is left detached at the pinned commit, so
+ * no lode commit is ever lost. Without a pin file it restores HEAD (or,
+ * with `onlyPinned`, does nothing and returns undefined).
+ * Like any checkout it refuses to overwrite uncommitted data unless `force`.
+ */
+export async function restorePinned(repo: Repository, options: { force?: boolean; onlyPinned?: boolean; progress?: ProgressSink } = {}): Promise<RestorePinnedResult | undefined> {
+  const ctx = gitContext(repo, false);
+  const pin = ctx ? readWorkspacePin(ctx) : undefined;
+  if ((!ctx || !pin) && options.onlyPinned) return undefined;
+  if (!ctx || !pin) return { ...(await checkout(repo, { force: options.force, progress: options.progress })), pin: null };
+  await ensureCommit(repo, pin.commit, 'lode.lock');
+  const gitHead = await ctx.git.head();
+  const headId = repo.refs.headCommit() ?? null;
+  const head = repo.refs.head();
+  const base: CheckoutOptions = { force: options.force, progress: options.progress, writePin: false };
+  let plan: CheckoutOptions;
+  let detachedBecause: string | undefined;
+  const g = gitHead.branch;
+  const tip = g && !refNameProblem(g) ? repo.refs.get('heads', g) : undefined;
+  if (g && refNameProblem(g)) detachedBecause = `git branch ${g} is not a valid lode branch name`;
+  else if (!g) detachedBecause = 'git HEAD is detached';
+  if (detachedBecause) {
+    plan = head.kind === 'detached' && headId === pin.commit ? base : { ...base, rev: pin.commit };
+  } else if (!tip) {
+    plan = { ...base, rev: pin.commit, createBranch: g! };
+  } else if (tip === pin.commit) {
+    plan = head.kind === 'branch' && head.name === g ? base : { ...base, rev: g! };
+  } else if (isAncestor(repo.store, tip, pin.commit)) {
+    plan = { ...base, rev: pin.commit, advanceBranch: g!, advanceFrom: tip };
+  } else {
+    detachedBecause = `lode branch ${g} has commits the pin does not include`;
+    plan = { ...base, rev: pin.commit };
+  }
+  const run = () => checkout(repo, plan);
+  let fetched = false;
+  let result: CheckoutResult;
+  try {
+    result = await run();
+  } catch (e) {
+    // A pin made on another machine names data this cache never had: fetch it, then try once more.
+    if (!isLodeError(e, 'NOT_FOUND') || !repo.config.defaultRemote()) throw e;
+    const { fetchCommitData } = await import('./sync.js');
+    await fetchCommitData(repo, pin.commit, options.progress);
+    fetched = true;
+    result = await run();
+  }
+  return { ...result, pin: { commit: pin.commit, branch: pin.branch }, ...(detachedBecause ? { detachedBecause } : {}), ...(fetched ? { fetched } : {}) };
+}
+
+const HOOK_MARK = '# lode hook';
+
+export interface InstallHooksOptions {
+  /** How hooks run lode, e.g. `'/usr/bin/node' '/opt/lode/bin/lode.js'`; default `lode` on PATH. */
+  lodeCommand?: string;
+  /** Replace hooks that lode did not write. */
+  force?: boolean;
+}
+
+export interface InstallHooksResult {
+  hooks: string[];
+  attributes: string;
+  driver: string;
+  /** Hooks lode replaced although they were not its own (only with `force`). */
+  replaced: string[];
+}
+
+/**
+ * installHooks writes git hooks (post-checkout and post-merge restore the
+ * pinned data, pre-push pushes lode's branch first when a default remote is
+ * set), registers the pin file's merge driver in .gitattributes and git
+ * config. Existing hooks that lode did not write are left alone unless `force`.
+ */
+export async function installHooks(repo: Repository, options: InstallHooksOptions = {}): Promise<InstallHooksResult> {
+  const ctx = gitContext(repo, true)!;
+  const lode = options.lodeCommand ?? 'lode';
+  const rel = path.relative(ctx.git.workTree, repo.root).split(path.sep).join('/') || '.';
+  const dir = await ctx.git.hooksDir();
+  const scripts = hookScripts(lode, rel);
+  const replaced: string[] = [];
+  for (const name of Object.keys(scripts)) {
+    const file = path.join(dir, name);
+    const old = readFileOrUndefined(file)?.toString('utf8');
+    if (old !== undefined && !old.includes(HOOK_MARK)) {
+      if (!options.force) {
+        throw new LodeError('CONFLICT', `git already has a ${name} hook that lode did not write (${file})`, {
+          hint: 'add lode to it by hand (see docs/git.md), or run `lode install-hooks --force` to replace it',
+        });
+      }
+      replaced.push(file);
+    }
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const hooks: string[] = [];
+  for (const [name, text] of Object.entries(scripts)) {
+    const file = path.join(dir, name);
+    writeFileAtomic(file, text, { mode: 0o755 });
+    fs.chmodSync(file, 0o755);
+    hooks.push(file);
+  }
+  const attributes = path.join(ctx.git.workTree, '.gitattributes');
+  const line = `/${ctx.pinGitPath} merge=lode`;
+  const have = readFileOrUndefined(attributes)?.toString('utf8') ?? '';
+  if (!have.split(/\r?\n/).includes(line)) writeFileAtomic(attributes, `${have}${have === '' || have.endsWith('\n') ? '' : '\n'}${line}\n`);
+  const driver = `${lode} merge-driver %O %A %B %P`;
+  await ctx.git.setConfig('merge.lode.name', 'lode pin file (three-way merge of the pinned datasets)');
+  await ctx.git.setConfig('merge.lode.driver', driver);
+  return { hooks, attributes, driver, replaced };
+}
+
+function hookScripts(lode: string, rel: string): Record<string, string> {
+  const head = (what: string) => `#!/bin/sh
+${HOOK_MARK} (written by \`lode install-hooks\`): ${what}
+# Set LODE_SKIP_HOOKS=1 to skip it once.
+[ -n "$LODE_SKIP_HOOKS" ] && exit 0
+cd ${shellQuote(rel)} 2>/dev/null || exit 0
+[ -d .lode ] || exit 0
+`;
+  return {
+    'post-checkout': `${head('restore the data the checked-out code pins.')}# $3 is 1 for a branch or commit checkout, 0 for a file checkout.
+[ "$3" = "1" ] || exit 0
+${lode} checkout --hook || echo "lode: the data was not restored; run \\\`lode checkout\\\` when ready" >&2
+exit 0
+`,
+    'post-merge': `${head('restore the data the merged code pins.')}${lode} checkout --hook || echo "lode: the data was not restored; run \\\`lode checkout\\\` when ready" >&2
+exit 0
+`,
+    'pre-push': `${head('push the lode branch before the code that pins it.')}cat >/dev/null
+if ! ${lode} push --hook; then
+  echo "lode: the data push failed, so git push stops here; fix it, or \\\`git push --no-verify\\\` to push the code alone" >&2
+  exit 1
+fi
+exit 0
+`,
+  };
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface MergeDriverResult {
+  outcome: 'unchanged' | 'ours' | 'theirs' | 'merged' | 'conflicts';
+  commit: ObjectId | null;
+  conflicts: string[];
+}
+
+/**
+ * mergeDriver is git's merge driver for the pin file (`lode merge-driver
+ * %O %A %B %P`): it merges the two pinned lode commits with the same
+ * three-way merge as `lode merge`, stores the merge commit (no ref moves: the
+ * post-merge hook's checkout fast-forwards the branch) and writes the merged
+ * pin to `oursFile`. On a data conflict it writes conflict markers and
+ * reports the conflicting paths.
+ */
+export async function mergeDriver(repo: Repository, files: { base: string; ours: string; theirs: string }): Promise<MergeDriverResult> {
+  const read = (f: string, label: string): Pin | undefined => {
+    const text = readFileOrUndefined(f)?.toString('utf8') ?? '';
+    return text.trim() === '' ? undefined : parsePin(text, `${label} lode.lock`);
+  };
+  const ours = read(files.ours, 'our');
+  const theirs = read(files.theirs, 'their');
+  if (!ours || !theirs) throw new UsageError('the merge driver needs both sides of lode.lock');
+  if (ours.commit === theirs.commit) return { outcome: 'unchanged', commit: ours.commit, conflicts: [] };
+  await ensureCommit(repo, ours.commit, 'our lode.lock');
+  await ensureCommit(repo, theirs.commit, 'their lode.lock');
+  if (isAncestor(repo.store, theirs.commit, ours.commit)) return { outcome: 'ours', commit: ours.commit, conflicts: [] };
+  if (isAncestor(repo.store, ours.commit, theirs.commit)) {
+    writeFileAtomic(files.ours, encodePin({ ...pinOf(repo, theirs.commit, ours.branch) }));
+    return { outcome: 'theirs', commit: theirs.commit, conflicts: [] };
+  }
+  const plan = planMerge(repo, ours.commit, theirs.commit);
+  if (plan.conflicts.length > 0) {
+    const oursText = readFileOrUndefined(files.ours)!.toString('utf8');
+    const theirsText = readFileOrUndefined(files.theirs)!.toString('utf8');
+    writeFileAtomic(files.ours, `<<<<<<< ours\n${oursText}=======\n${theirsText}>>>>>>> theirs\n`);
+    return { outcome: 'conflicts', commit: null, conflicts: plan.conflicts.map((c) => c.path) };
+  }
+  const id = storeMergeCommit(repo, plan, `Merge lode commit ${theirs.commit.slice(0, 12)} (git merge of lode.lock)`, { git: await currentGitHead(repo) });
+  writeFileAtomic(files.ours, encodePin(pinOf(repo, id, ours.branch)));
+  return { outcome: 'merged', commit: id, conflicts: [] };
+}
+
+/** PinningCommit is a git commit that changed the pin file to name a lode commit. */
+export interface PinningCommit {
+  oid: string;
+  summary: string;
+  /** ISO-8601 UTC. */
+  date: string;
+}
+
+/**
+ * pinHistory walks git's first-parent history from HEAD (at most `limit`
+ * commits) and returns, for each lode commit, the git commits whose change
+ * to the pin file named it, newest first.
+ */
+export async function pinHistory(repo: Repository, limit = 2000): Promise<Map<ObjectId, PinningCommit[]>> {
+  const ctx = gitContext(repo, true)!;
+  const out = new Map<ObjectId, PinningCommit[]>();
+  const head = (await ctx.git.head()).oid;
+  if (!head) return out;
+  const pins = new Map<string, ObjectId | null>();
+  const pinIn = async (oid: string): Promise<{ blob: string | undefined; commit: ObjectId | null }> => {
+    const blob = await ctx.git.blobId(oid, ctx.pinGitPath);
+    if (!blob) return { blob, commit: null };
+    if (!pins.has(blob)) {
+      try {
+        const bytes = await ctx.git.readFile(oid, ctx.pinGitPath);
+        pins.set(blob, parsePin(bytes!.toString('utf8'), ctx.pinGitPath).commit);
+      } catch {
+        pins.set(blob, null);
+      }
+    }
+    return { blob, commit: pins.get(blob)! };
+  };
+  let oid: string | undefined = head;
+  let cur = await pinIn(oid);
+  for (let n = 0; oid && n < limit; n++) {
+    const c: GitCommitInfo | undefined = await ctx.git.commit(oid).catch(() => undefined);
+    if (!c) break;
+    const parent: string | undefined = c.parents[0];
+    const prev = parent ? await pinIn(parent).catch(() => ({ blob: undefined, commit: null })) : { blob: undefined, commit: null };
+    if (cur.commit && cur.blob !== prev.blob && cur.commit !== prev.commit) {
+      out.set(cur.commit, [...(out.get(cur.commit) ?? []), { oid: c.oid, summary: c.summary, date: new Date(c.time).toISOString() }]);
+    }
+    oid = parent;
+    cur = prev;
+  }
+  return out;
+}
+
+export type { GitContext };

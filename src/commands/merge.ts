@@ -1,0 +1,147 @@
+import { encodeCommit, normaliseMessage } from '../core/encoding.js';
+import { LodeError, UsageError } from '../core/errors.js';
+import type { ObjectId } from '../core/id.js';
+import type { ProgressSink } from '../core/progress.js';
+import { isAncestor, readCommit } from '../graph/commits.js';
+import { mergeBase, mergeDatasets, mergeTrees, type MergeConflict } from '../graph/merge.js';
+import { EMPTY_TREE } from '../graph/trees.js';
+import type { Repository } from '../repo/repository.js';
+import { authorOf, currentGitHead } from './commit.js';
+import { checkout, type CheckoutResult } from './checkout.js';
+import { resolveRev } from './revisions.js';
+import { TreePool } from './snapshot.js';
+
+export interface MergeOptions {
+  /** What to merge into HEAD: any revision (lode or git). Omitted: the merge in progress. */
+  rev?: string;
+  /** Resolve every conflict with one side. */
+  favor?: 'ours' | 'theirs';
+  message?: string;
+  /** Make a merge commit even when HEAD could simply move forward. */
+  noFastForward?: boolean;
+  /** Give up a conflicted merge: workspace and index back to HEAD. */
+  abort?: boolean;
+  force?: boolean;
+  author?: string;
+  time?: number;
+  progress?: ProgressSink;
+}
+
+export interface MergeResult {
+  outcome: 'upToDate' | 'fastForward' | 'merged' | 'conflicts' | 'aborted';
+  ours: ObjectId | null;
+  theirs: ObjectId | null;
+  base: ObjectId | null;
+  /** HEAD afterwards (unchanged while conflicts wait). */
+  commit: ObjectId | null;
+  /** Paths changed differently on both sides; with `favor` they were resolved with that side. */
+  conflicts: MergeConflict[];
+  resolvedWith?: 'ours' | 'theirs';
+  /** Paths the merge brought in from theirs. */
+  fromTheirs: number;
+  checkout?: CheckoutResult;
+}
+
+/** MergePlan is a merge computed but not yet applied (shared with the git merge driver). */
+export interface MergePlan {
+  ours: ObjectId;
+  theirs: ObjectId;
+  base: ObjectId | null;
+  tree: ObjectId;
+  datasets: string[];
+  conflicts: MergeConflict[];
+  fromTheirs: number;
+}
+
+/**
+ * planMerge merges the trees of two commits against their merge base in
+ * lode's commit graph and stores the merged trees (not a commit). Cost
+ * follows what changed on each side since the base.
+ */
+export function planMerge(repo: Repository, ours: ObjectId, theirs: ObjectId, favor?: 'ours' | 'theirs'): MergePlan {
+  const base = mergeBase(repo.store, ours, theirs) ?? null;
+  const o = readCommit(repo.store, ours);
+  const t = readCommit(repo.store, theirs);
+  const b = base ? readCommit(repo.store, base) : undefined;
+  const pool = new TreePool(repo);
+  const m = mergeTrees(pool, b?.tree ?? EMPTY_TREE, o.tree, t.tree, favor);
+  for (const bytes of m.objects.values()) repo.store.putObject(bytes);
+  return { ours, theirs, base, tree: m.root, datasets: mergeDatasets(b?.datasets ?? [], o.datasets, t.datasets), conflicts: m.conflicts, fromTheirs: m.fromTheirs };
+}
+
+/** storeMergeCommit writes the two-parent commit for a plan and returns its ID (no ref moves). */
+export function storeMergeCommit(repo: Repository, plan: MergePlan, message: string, options: { author?: string; time?: number; git?: string } = {}): ObjectId {
+  return repo.store.putObject(
+    encodeCommit({
+      tree: plan.tree,
+      parents: [plan.ours, plan.theirs],
+      author: options.author ?? authorOf(repo),
+      time: options.time ?? Date.now(),
+      ...(options.git ? { git: options.git } : {}),
+      datasets: plan.datasets,
+      message: normaliseMessage(message),
+    }),
+  );
+}
+
+/**
+ * merge brings another revision's changes into HEAD with a three-way merge
+ * of dataset trees. Paths changed on one side merge cleanly; a path changed
+ * differently on both sides is a conflict. Without `favor`, conflicts stop
+ * the merge before any commit: the workspace and index hold the merged files
+ * (ours at conflicting paths) and MERGE_HEAD waits for `lode commit`.
+ * The branch moves last, only if it is still where the merge started.
+ */
+export async function merge(repo: Repository, options: MergeOptions): Promise<MergeResult> {
+  const inProgress = repo.mergeHead();
+  const headId = repo.refs.headCommit() ?? null;
+  if (options.abort) {
+    if (!inProgress) throw new UsageError('no merge is in progress');
+    const co = await checkout(repo, { force: true, progress: options.progress });
+    repo.setMergeHead(undefined);
+    return { outcome: 'aborted', ours: headId, theirs: inProgress, base: null, commit: headId, conflicts: [], fromTheirs: 0, checkout: co };
+  }
+  if (!headId) throw new UsageError('there is nothing to merge into: HEAD has no commits yet', { hint: 'commit first, or check the other revision out instead' });
+  let theirs: ObjectId;
+  if (inProgress) {
+    if (!options.favor) {
+      throw new LodeError('CONFLICT', `a merge of ${inProgress.slice(0, 12)} is in progress`, {
+        hint: 'resolve the conflicting files, `lode add` them and `lode commit`; or `lode merge --ours`/`--theirs`; or `lode merge --abort`',
+      });
+    }
+    theirs = inProgress;
+    if (options.rev !== undefined && (await resolveRev(repo, options.rev)).id !== inProgress) {
+      throw new UsageError(`a merge of ${inProgress.slice(0, 12)} is in progress; finish or abort it before merging ${options.rev}`);
+    }
+  } else {
+    if (options.rev === undefined) throw new UsageError('merge what? give a revision', { hint: 'e.g. `lode merge feature` or `lode merge git:main`' });
+    theirs = (await resolveRev(repo, options.rev)).id;
+  }
+  const label = options.rev ?? theirs.slice(0, 12);
+  const head = repo.refs.head();
+  const branch = head.kind === 'branch' ? head.name : undefined;
+  const base: MergeResult = { outcome: 'upToDate', ours: headId, theirs, base: null, commit: headId, conflicts: [], fromTheirs: 0 };
+  if (!inProgress && isAncestor(repo.store, theirs, headId)) return base;
+  if (!inProgress && !options.noFastForward && isAncestor(repo.store, headId, theirs)) {
+    const co = await checkout(repo, { rev: theirs, ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}), force: options.force, progress: options.progress });
+    return { ...base, outcome: 'fastForward', base: headId, commit: theirs, checkout: co };
+  }
+  const plan = planMerge(repo, headId, theirs, options.favor);
+  const result = { ...base, base: plan.base, conflicts: plan.conflicts, fromTheirs: plan.fromTheirs };
+  if (plan.conflicts.length > 0 && !options.favor) {
+    // Stage the merged files under a commit nobody points at (gc collects it
+    // later) and check it out without moving HEAD.
+    const staged = repo.store.putObject(
+      encodeCommit({ tree: plan.tree, parents: [headId], author: authorOf(repo), time: Date.now(), datasets: plan.datasets, message: `staged merge of ${label}` }),
+    );
+    const co = await checkout(repo, { rev: staged, keepHead: true, force: options.force, progress: options.progress });
+    repo.setMergeHead(theirs);
+    return { ...result, outcome: 'conflicts', checkout: co };
+  }
+  const message = options.message ?? `Merge ${label}${branch ? ` into ${branch}` : ''}`;
+  const git = await currentGitHead(repo);
+  const id = storeMergeCommit(repo, plan, message, { author: options.author, time: options.time, git });
+  const co = await checkout(repo, { rev: id, ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}), force: options.force, progress: options.progress });
+  if (inProgress) repo.setMergeHead(undefined);
+  return { ...result, outcome: 'merged', commit: id, checkout: co, ...(options.favor && plan.conflicts.length > 0 ? { resolvedWith: options.favor } : {}) };
+}

@@ -1,0 +1,87 @@
+/**
+ * Revisions as users type them: lode names (HEAD, branches, tags, commit ID
+ * prefixes, `~n`, `^n`) and, inside a git work tree, git revisions resolved
+ * through the pin file they committed. `lode:` and `git:` force one reading.
+ */
+import { isLodeError, NotFoundError, UnknownRevisionError } from '../core/errors.js';
+import type { ObjectId } from '../core/id.js';
+import { readCommit, resolveRevision, type ResolvedRevision } from '../graph/commits.js';
+import { fetchCommits } from '../sync/fetch.js';
+import type { Repository } from '../repo/repository.js';
+import { gitContext, readPinAt } from './pin.js';
+
+/** RevisionSource says where a revision was found. */
+export interface ResolvedAny extends ResolvedRevision {
+  /** Set when the revision was a git revision: the git commit whose pin named the lode commit. */
+  git?: { rev: string; oid: string };
+}
+
+/** MERGE_HEAD names the commit being merged while a merge waits for its commit. */
+export const MERGE_HEAD = 'MERGE_HEAD';
+
+/**
+ * resolveRev resolves a revision: `lode:REV` as a lode revision, `git:REV` as
+ * a git revision, anything else as a lode revision first and, when lode has
+ * no such name and the workspace is inside git, as a git revision. A pinned
+ * commit missing locally is fetched (metadata only) from the default remote.
+ */
+export async function resolveRev(repo: Repository, rev: string): Promise<ResolvedAny> {
+  if (rev.startsWith('lode:')) return resolveLode(repo, rev.slice(5));
+  if (rev.startsWith('git:')) return resolveGit(repo, rev.slice(4));
+  try {
+    return resolveLode(repo, rev);
+  } catch (e) {
+    if (!isLodeError(e, 'UNKNOWN_REVISION')) throw e;
+    const ctx = gitContext(repo, false);
+    if (!ctx) throw e;
+    try {
+      return await resolveGit(repo, rev);
+    } catch (g) {
+      if (!isLodeError(g, 'UNKNOWN_REVISION')) throw g;
+      throw new UnknownRevisionError(rev, { hint: `neither lode nor git has a revision by that name (${(e as Error & { hint?: string }).hint ?? 'no lode branch, tag or commit'})`, cause: g });
+    }
+  }
+}
+
+function resolveLode(repo: Repository, rev: string): ResolvedAny {
+  if (rev === MERGE_HEAD || rev.startsWith(`${MERGE_HEAD}~`) || rev.startsWith(`${MERGE_HEAD}^`)) {
+    const id = repo.mergeHead();
+    if (!id) throw new UnknownRevisionError(rev, { hint: 'no merge is in progress' });
+    return resolveRevision(repo.store, repo.refs, id + rev.slice(MERGE_HEAD.length));
+  }
+  return resolveRevision(repo.store, repo.refs, rev);
+}
+
+async function resolveGit(repo: Repository, rev: string): Promise<ResolvedAny> {
+  const ctx = gitContext(repo, true)!;
+  const oid = await ctx.git.resolve(rev);
+  const pin = await readPinAt(ctx, oid, rev);
+  await ensureCommit(repo, pin.commit, `the pin file at git ${rev}`);
+  return { id: pin.commit, commit: readCommit(repo.store, pin.commit), git: { rev, oid } };
+}
+
+/**
+ * ensureCommit makes sure a commit and its trees are in the local store,
+ * fetching them (not file contents) from the default remote when missing.
+ */
+export async function ensureCommit(repo: Repository, id: ObjectId, who: string): Promise<void> {
+  if (repo.store.hasObject(id)) return;
+  const remoteName = repo.config.defaultRemote();
+  const missing = () =>
+    new NotFoundError(`${who} names lode commit ${id.slice(0, 12)}, which is not in the local store${remoteName ? ` nor on remote ${remoteName}` : ''}`, {
+      hint: remoteName
+        ? 'whoever made that commit has not pushed it: ask them to `lode push`, then try again'
+        : 'add the remote it was pushed to (`lode remote add origin URL` + `lode remote default origin`), then try again',
+    });
+  if (!remoteName) throw missing();
+  const { openRemote } = await import('./sync.js');
+  const r = await openRemote(repo, remoteName);
+  try {
+    await r.store.refresh();
+    if (!r.store.has.has(id)) throw missing();
+    await fetchCommits({ store: repo.store, remote: r.store, commits: [id], metadataOnly: true });
+  } finally {
+    await r.store.backend.close?.();
+  }
+  if (!repo.store.hasObject(id)) throw missing();
+}
