@@ -158,11 +158,11 @@ describe('inside a git repository', () => {
     await lodeOk(['add', 'models/m.bin'], at);
     expect(readFile(dir, '.gitignore').toString()).toBe('*.log\n# lode datasets\n/data/\n/models/m.bin\n');
 
-    // git agrees: the data is ignored, lode's shared config is not.
+    // git agrees: the data is ignored, lode's shared config is not (nor the pin file, once something is committed).
     const ignored = spawnSync('git', ['-C', dir, 'check-ignore', 'data/a.csv', 'models/m.bin'], { encoding: 'utf8' });
     expect(ignored.stdout.trim().split('\n')).toEqual(['data/a.csv', 'models/m.bin']);
     const status = spawnSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=all'], { encoding: 'utf8' });
-    expect(status.stdout.split('\n').filter(Boolean).sort()).toEqual(['?? .gitignore', '?? .lode/.gitignore', '?? .lode/config']);
+    expect(status.stdout.split('\n').filter(Boolean).sort()).toEqual(['?? .gitignore', '?? .lode/.gitignore', '?? .lode/config', '?? lode.lock']);
   });
 
   it('outside git, lode add writes no .gitignore', async () => {

@@ -38,6 +38,8 @@ export interface RestorePinnedResult extends CheckoutResult {
  * no lode commit is ever lost. Without a pin file it restores HEAD (or,
  * with `onlyPinned`, does nothing and returns undefined).
  * Like any checkout it refuses to overwrite uncommitted data unless `force`.
+ * With `onlyPinned` (the hooks), a workspace whose HEAD already is the pinned
+ * commit on git's branch is left as it is, local changes included.
  */
 export async function restorePinned(repo: Repository, options: { force?: boolean; onlyPinned?: boolean; progress?: ProgressSink } = {}): Promise<RestorePinnedResult | undefined> {
   const ctx = gitContext(repo, false);
@@ -66,6 +68,12 @@ export async function restorePinned(repo: Repository, options: { force?: boolean
   } else {
     detachedBecause = `lode branch ${g} has commits the pin does not include`;
     plan = { ...base, rev: pin.commit };
+  }
+  // The hooks leave a workspace already at the pin alone (a `git pull` of code
+  // only, a checkout of the branch git is on): its local changes are the user's.
+  if (options.onlyPinned && plan.rev === undefined) {
+    const none = { reflink: 0, hardlink: 0, copy: 0 };
+    return { commit: headId, branch: head.kind === 'branch' ? head.name : null, moved: false, written: 0, removed: 0, unchanged: 0, methods: none, pin: { commit: pin.commit, branch: pin.branch } };
   }
   const run = () => checkout(repo, plan);
   let fetched = false;
@@ -160,8 +168,12 @@ exit 0
     'post-merge': `${head('restore the data the merged code pins.')}${lode} checkout --hook || echo "lode: the data was not restored; run \\\`lode checkout\\\` when ready" >&2
 exit 0
 `,
-    'pre-push': `${head('push the lode branch before the code that pins it.')}cat >/dev/null
-if ! ${lode} push --hook; then
+    'pre-push': `${head('push the lode branches of the git branches being pushed, before the code that pins them.')}# git writes one line per ref it pushes: <local ref> <local sha> <remote ref> <remote sha>.
+branches=""
+while read -r local_ref local_sha remote_ref remote_sha; do
+  case "$local_ref" in refs/heads/*) branches="$branches \${local_ref#refs/heads/}" ;; esac
+done
+if ! ${lode} push --hook --hook-branches "$branches"; then
   echo "lode: the data push failed, so git push stops here; fix it, or \\\`git push --no-verify\\\` to push the code alone" >&2
   exit 1
 fi

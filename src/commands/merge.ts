@@ -96,7 +96,7 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
   const inProgress = repo.mergeHead();
   const headId = repo.refs.headCommit() ?? null;
   if (options.abort) {
-    if (!inProgress) throw new UsageError('no merge is in progress');
+    if (!inProgress) throw new UsageError('no merge is in progress', { hint: 'there is nothing to abort: `lode status` shows the state of the workspace' });
     const co = await checkout(repo, { force: true, progress: options.progress });
     repo.setMergeHead(undefined);
     return { outcome: 'aborted', ours: headId, theirs: inProgress, base: null, commit: headId, conflicts: [], fromTheirs: 0, checkout: co };
@@ -111,7 +111,9 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
     }
     theirs = inProgress;
     if (options.rev !== undefined && (await resolveRev(repo, options.rev)).id !== inProgress) {
-      throw new UsageError(`a merge of ${inProgress.slice(0, 12)} is in progress; finish or abort it before merging ${options.rev}`);
+      throw new UsageError(`a merge of ${inProgress.slice(0, 12)} is in progress; finish or abort it before merging ${options.rev}`, {
+        hint: 'conclude it with `lode merge --ours` or `--theirs` (no revision), or give it up with `lode merge --abort`',
+      });
     }
   } else {
     if (options.rev === undefined) throw new UsageError('merge what? give a revision', { hint: 'e.g. `lode merge feature` or `lode merge git:main`' });

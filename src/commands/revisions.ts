@@ -31,7 +31,8 @@ export async function resolveRev(repo: Repository, rev: string): Promise<Resolve
   try {
     return resolveLode(repo, rev);
   } catch (e) {
-    if (!isLodeError(e, 'UNKNOWN_REVISION')) throw e;
+    // HEAD~9 past the start of lode's history is lode's error, not a cue to read git's HEAD~9.
+    if (!isLodeError(e, 'UNKNOWN_REVISION') || lodeKnowsName(repo, rev)) throw e;
     const ctx = gitContext(repo, false);
     if (!ctx) throw e;
     try {
@@ -41,6 +42,14 @@ export async function resolveRev(repo: Repository, rev: string): Promise<Resolve
       throw new UnknownRevisionError(rev, { hint: `neither lode nor git has a revision by that name (${(e as Error & { hint?: string }).hint ?? 'no lode branch, tag or commit'})`, cause: g });
     }
   }
+}
+
+/** lodeKnowsName says whether the name part of `rev` (before `~n`/`^n`) is HEAD, MERGE_HEAD or a lode branch or tag. */
+function lodeKnowsName(repo: Repository, rev: string): boolean {
+  const base = rev.replace(/(~\d*|\^\d*)+$/, '');
+  if (base === 'HEAD' || base === '@' || base === MERGE_HEAD) return true;
+  const name = base.replace(/^refs\/(heads|tags)\//, '');
+  return repo.refs.get('heads', name) !== undefined || repo.refs.get('tags', name) !== undefined;
 }
 
 function resolveLode(repo: Repository, rev: string): ResolvedAny {

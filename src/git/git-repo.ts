@@ -46,7 +46,10 @@ export function findGit(dir: string): GitLocation | undefined {
 
 function isBareRepo(dir: string): boolean {
   if (!fs.existsSync(path.join(dir, 'HEAD')) || !fs.existsSync(path.join(dir, 'objects')) || !fs.existsSync(path.join(dir, 'refs'))) return false;
-  const config = fs.readFileSync(path.join(dir, 'config'), { encoding: 'utf8', flag: 'r' });
+  // A directory that merely has HEAD, objects and refs (lode's own .lode has them too) but no config is not git's.
+  const file = path.join(dir, 'config');
+  if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return false;
+  const config = fs.readFileSync(file, 'utf8');
   return /^\s*bare\s*=\s*true\s*$/m.test(config);
 }
 
@@ -154,7 +157,8 @@ export class GitRepo {
         const p = step[0] === '~' ? c.parents[0] : c.parents[n - 1];
         if (!p) {
           const shallow = this.isShallow ? ' (this is a shallow clone: `git fetch --unshallow` brings the rest of history)' : '';
-          throw new UnknownRevisionError(`git:${rev}`, { hint: `git history is shorter than that${shallow}` });
+          const why = step[0] === '^' && c.parents.length > 0 ? `git commit ${oid.slice(0, 10)} has no parent number ${n}` : 'git history is shorter than that';
+          throw new UnknownRevisionError(`git:${rev}`, { hint: `${why}${shallow}` });
         }
         oid = p;
       }

@@ -52,7 +52,7 @@ export function encodePin(pin: Pin): string {
 export class PinError extends LodeError {
   constructor(where: string, line: number, problem: string) {
     super('CORRUPT', `${where} is not a valid pin file (line ${line}: ${problem})`, {
-      hint: 'it is written by lode: restore it with `git checkout -- lode.lock`, or rewrite it from the current data commit with `lode commit`',
+      hint: 'it is written by lode: restore it with `git checkout -- lode.lock` (the next `lode commit` rewrites it too)',
     });
   }
 }

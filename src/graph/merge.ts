@@ -107,28 +107,62 @@ export function mergeTrees(src: TreeSource, base: ObjectId, ours: ObjectId, thei
     }
     apply(c.path, c.new);
   }
-  // A file on one side where the other side now has a directory: both cannot
-  // stand. Keep the favoured side's entries and report the file's path.
+  // A file on one side where the other side has a directory: both cannot
+  // stand. Keep the favoured side's entries and report the file's path, once.
+  // Files under a directory are found by binary search in the sorted paths
+  // (deletions below are skipped by the `files.has` check), so the cost
+  // follows what theirs changed, not the size of the tree.
+  const sortedPaths = [...files.keys()].sort();
+  const filesUnder = (dir: string): string[] => {
+    const prefix = `${dir}/`;
+    let lo = 0;
+    let hi = sortedPaths.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sortedPaths[mid] < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: string[] = [];
+    for (let i = lo; i < sortedPaths.length && sortedPaths[i].startsWith(prefix); i++) if (files.has(sortedPaths[i])) out.push(sortedPaths[i]);
+    return out;
+  };
+  const reported = new Set(conflicts.map((c) => c.path));
+  const clash = (at: string, ours: Side, theirs: Side) => {
+    if (reported.has(at)) return;
+    reported.add(at);
+    conflicts.push({ path: at, kind: 'file/directory', base: null, ours, theirs });
+  };
   for (const p of [...applied.keys()]) {
     if (!files.has(p)) continue;
     for (let up = parentPath(p); up !== ''; up = parentPath(up)) {
       if (!files.has(up)) continue;
-      const clash = favor === 'theirs' ? up : p;
-      conflicts.push({ path: up, kind: 'file/directory', base: null, ours: entryOf(files.get(up)!), theirs: entryOf(files.get(p)!) });
-      files.delete(clash);
-      if (clash === p) applied.delete(p);
+      clash(up, entryOf(files.get(up)!), entryOf(files.get(p)!));
+      const loser = favor === 'theirs' ? up : p;
+      files.delete(loser);
+      if (loser === p) applied.delete(p);
+      break;
     }
-    const under = `${p}/`;
-    for (const [q, f] of files) {
-      if (!q.startsWith(under)) continue;
-      conflicts.push({ path: p, kind: 'file/directory', base: null, ours: entryOf(f), theirs: entryOf(files.get(p)!) });
-      if (favor === 'theirs') files.delete(q);
-      else {
-        files.delete(p);
-        applied.delete(p);
-        break;
-      }
+    if (!files.has(p)) continue;
+    const below = filesUnder(p);
+    if (below.length === 0) continue;
+    clash(p, entryOf(files.get(below[0])!), entryOf(files.get(p)!));
+    if (favor === 'theirs') for (const q of below) files.delete(q);
+    else {
+      files.delete(p);
+      applied.delete(p);
     }
+  }
+  // A conflict resolved with one side can hide a clash of the other side's
+  // file with the tree: report it too, so the list does not depend on `favor`.
+  for (const c of [...conflicts]) {
+    const lost = favor === 'theirs' ? c.ours : c.theirs;
+    if (!lost || c.kind === 'file/directory') continue;
+    const side = (tree: Side): [Side, Side] => (favor === 'theirs' ? [lost, tree] : [tree, lost]);
+    for (let up = parentPath(c.path); up !== ''; up = parentPath(up)) {
+      if (files.has(up)) clash(up, ...side(entryOf(files.get(up)!)));
+    }
+    const below = filesUnder(c.path);
+    if (below.length > 0) clash(c.path, ...side(entryOf(files.get(below[0])!)));
   }
   const built = buildTrees([...files.values()].sort((a, b) => comparePaths(a.path, b.path)));
   conflicts.sort((a, b) => comparePaths(a.path, b.path));
