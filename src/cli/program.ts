@@ -171,10 +171,15 @@ Examples:
     .argument('[paths...]', 'after --: restrict to these paths')
     .option('--staged', 'compare HEAD with the index (what commit would record)')
     .option('--stat', 'add a per-directory table with file counts and sizes on both sides')
+    .option('--key <column>', 'key column matching rows of table files (repeat for a compound key)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--rows', 'list changed rows of table files')
+    .option('--limit <n>', 'list at most n rows per table file (default 20)', (v) => positiveInt(v, '--limit'))
+    .option('--no-tables', 'skip the row-level diff of table files (CSV, TSV, JSON Lines, Parquet)')
+    .option('--report <file>', 'also write a self-contained HTML report (summary, per-directory balance, table changes with charts)')
     .option('--json', 'print the result as JSON (shape in docs/cli.md)')
     .option('--exit-code', 'exit with 1 when there are differences')
-    .addHelpText('after', '\nExamples:\n  lode diff                    # HEAD vs the files on disk\n  lode diff v1 v2 --stat\n  lode diff HEAD~3 HEAD -- data/labels.csv\n  lode diff main :index        # staged changes against main')
-    .action(async (from: string | undefined, to: string | undefined, rest: string[], o: { staged?: boolean; stat?: boolean; json?: boolean; exitCode?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  lode diff                    # HEAD vs the files on disk\n  lode diff v1 v2 --stat\n  lode diff HEAD~3 HEAD -- data/labels.csv\n  lode diff main :index        # staged changes against main\n  lode diff v1 v2 --key id --rows            # row-level changes of table files, matched by id\n  lode diff v1 v2 --report diff.html         # the same as a page with charts')
+    .action(async (from: string | undefined, to: string | undefined, rest: string[], o: { staged?: boolean; stat?: boolean; json?: boolean; exitCode?: boolean; key?: string[]; rows?: boolean; limit?: number; tables?: boolean; report?: string }) => {
       const { diff } = await import('../commands/diff.js');
       const [revs, paths] = splitDashDash(argv, [from, to, ...rest].filter((x): x is string => x !== undefined));
       if (revs.length > 2) throw new LodeError('USAGE', `too many revisions: ${revs.join(' ')}`, { hint: 'put paths after --, e.g. `lode diff v1 v2 -- data/`' });
@@ -186,10 +191,21 @@ Examples:
           staged: o.staged,
           paths,
           cwd: globals().cwd,
-          stat: o.stat,
+          stat: o.stat || o.report !== undefined,
+          tables: o.tables,
+          key: o.key,
+          rows: o.rows || o.limit !== undefined,
+          limit: o.limit,
           progress,
         }),
       );
+      if (o.report !== undefined) {
+        const { renderHtmlReport } = await import('../ui/report-html.js');
+        const { writeFileAtomic } = await import('../storage/atomic.js');
+        const file = resolve(globals().cwd, o.report);
+        writeFileAtomic(file, renderHtmlReport(r));
+        if (!o.json) io.err(`Report written to ${file}`);
+      }
       o.json ? json(r) : print(text.renderDiff(r, style));
       if (o.exitCode && r.changes.length > 0) exitCode = EXIT.DIFFERENT;
     });
@@ -395,11 +411,24 @@ Examples:
     .option('-f, --force', 'overwrite the remote branch even if that drops commits')
     .option('--json', 'print the result as JSON')
     .addOption(new Option('--hook', 'run by the pre-push hook: push the current branch when a default remote is set').hideHelp())
+    .addOption(new Option('--hook-branches <names>', 'with --hook: the git branches being pushed (space-separated)').hideHelp())
     .addHelpText('after', '\nExamples:\n  lode push\n  lode push backup main\n  lode push --tags')
-    .action(async (remoteName: string | undefined, branch: string | undefined, o: { tags?: boolean; force?: boolean; json?: boolean; hook?: boolean }) => {
+    .action(async (remoteName: string | undefined, branch: string | undefined, o: { tags?: boolean; force?: boolean; json?: boolean; hook?: boolean; hookBranches?: string }) => {
       const { push } = await import('../commands/sync.js');
       const repo = open();
-      if (o.hook && (!repo.config.defaultRemote() || repo.refs.head().kind !== 'branch' || !repo.refs.headCommit())) return;
+      if (o.hook) {
+        // From the pre-push hook: push the lode branches named like the git branches being pushed
+        // (the current one when git named none); quietly nothing without a default remote.
+        if (!repo.config.defaultRemote()) return;
+        const head = repo.refs.head();
+        const named = (o.hookBranches ?? '').split(/\s+/).filter(Boolean);
+        const wanted = named.length > 0 ? named : head.kind === 'branch' ? [head.name] : [];
+        for (const b of wanted.filter((x) => { try { return !!repo.refs.get('heads', x); } catch { return false; } })) {
+          const r = await push(repo, { branch: b });
+          for (const p of r.pushed) if (!p.upToDate) io.err(`lode: pushed ${p.ref} to ${r.remote} (${p.objects} objects)`);
+        }
+        return;
+      }
       const r = await withProgress((progress) => push(repo, { remote: remoteName, branch, tags: o.tags, force: o.force, progress }));
       o.json ? json(r) : print(text.renderPush(r));
     });

@@ -1,10 +1,14 @@
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
-import { parentPath } from '../core/paths.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isLodeError, LodeError } from '../core/errors.js';
+import { joinPath, parentPath } from '../core/paths.js';
 import { diffTrees, type Change } from '../graph/diff.js';
 import { EMPTY_TREE, lookupPath } from '../graph/trees.js';
 import type { Repository } from '../repo/repository.js';
-import type { TableDiffEntry } from '../tabular/types.js';
+import type { TableDiffEntry, TableInput } from '../tabular/types.js';
+import { diffTable, tableFormatOf } from '../tabular/index.js';
 import { INDEX_REV, resolveSnapshot, TreePool, WORKSPACE_REV, type Snapshot } from './snapshot.js';
 
 export interface DiffOptions {
@@ -19,6 +23,14 @@ export interface DiffOptions {
   cwd?: string;
   /** Add per-directory counts. */
   stat?: boolean;
+  /** Diff changed table files (CSV, TSV, JSON Lines, Parquet) row by row (default true). */
+  tables?: boolean;
+  /** Key columns matching rows of table files (else whole-row content). */
+  key?: string[];
+  /** List changed rows of table files. */
+  rows?: boolean;
+  /** At most this many listed rows per table file (default 20). */
+  limit?: number;
   progress?: ProgressSink;
 }
 
@@ -83,7 +95,59 @@ export async function diff(repo: Repository, options: DiffOptions = {}): Promise
   }
   const result: DiffResult = { from: sideOf(from), to: sideOf(to), changes, summary };
   if (options.stat) result.stat = dirStats(pool, from.tree, to.tree, changes);
+  if (options.tables !== false) {
+    const tables = await diffTables(repo, changes, from, to, options);
+    if (tables.length > 0) result.tables = tables;
+  }
   return result;
+}
+
+/**
+ * diffTables runs the data-aware diff on every changed table file. A file
+ * that cannot be diffed (malformed, not in the cache, a missing key) becomes
+ * a failure entry: the file-level diff always stands.
+ */
+async function diffTables(repo: Repository, changes: Change[], from: Snapshot, to: Snapshot, options: DiffOptions): Promise<TableDiffEntry[]> {
+  const candidates = changes.filter((c) => c.status !== 'renamed' && tableFormatOf(c.path) !== null);
+  if (candidates.length === 0) return [];
+  const out: TableDiffEntry[] = [];
+  const tmpRoot = fs.mkdtempSync(path.join(repo.store.tmpDir, 'tables-'));
+  try {
+    let done = 0;
+    const totalBytes = candidates.reduce((n, c) => n + (c.old?.size ?? 0) + (c.new?.size ?? 0), 0);
+    let bytes = 0;
+    options.progress?.({ phase: 'tables', done, total: candidates.length, bytes, totalBytes });
+    for (const c of candidates) {
+      const format = tableFormatOf(c.path)!;
+      try {
+        const before = c.old ? tableInput(repo, from, c.path, c.old) : null;
+        const after = c.new ? tableInput(repo, to, c.path, c.new) : null;
+        const tmpDir = fs.mkdtempSync(path.join(tmpRoot, 't-'));
+        try {
+          out.push(await diffTable(c.path, format, before, after, { key: options.key, rows: options.rows, limit: options.limit, tmpDir }));
+        } finally {
+          fs.rmSync(tmpDir, { recursive: true, force: true });
+        }
+      } catch (e) {
+        if (!isLodeError(e)) throw e;
+        out.push({ path: c.path, format, error: { message: e.message, ...(e.hint ? { hint: e.hint } : {}) } });
+      }
+      done++;
+      bytes += (c.old?.size ?? 0) + (c.new?.size ?? 0);
+      options.progress?.({ phase: 'tables', done, total: candidates.length, bytes, totalBytes, finished: done === candidates.length });
+    }
+  } finally {
+    fs.rmSync(tmpRoot, { recursive: true, force: true });
+  }
+  return out;
+}
+
+/** tableInput finds the bytes of one side of a changed file: the cache file of its ID, or the workspace file. */
+function tableInput(repo: Repository, side: Snapshot, file: string, entry: { id: ObjectId; size: number }): TableInput {
+  const label = `${file} at ${side.label}`;
+  if (repo.store.hasFile(entry.id)) return { file: repo.store.filePath(entry.id), size: entry.size, label };
+  if (side.kind === 'workspace') return { file: repo.abs(file), size: entry.size, label };
+  throw new LodeError('NOT_FOUND', `${label}: its content is not in the local cache`, { hint: 'fetch it (`lode pull -- PATH` or `lode fetch`) to see its row-level diff' });
 }
 
 function emptySide(): Snapshot {
@@ -122,6 +186,23 @@ function dirStats(pool: TreePool, a: ObjectId, b: ObjectId, changes: Change[]): 
   for (const c of changes) {
     get(parentPath(c.path))[c.status]++;
     if (c.status === 'renamed' && parentPath(c.oldPath!) !== parentPath(c.path)) get(parentPath(c.oldPath!));
+  }
+  // The folders beside a changed folder, changed or not: in a folder-per-class
+  // dataset they are the other classes, and the balance needs them all.
+  const SIBLINGS = 1000;
+  for (const d of [...dirs.keys()]) {
+    if (d === '') continue;
+    const parent = parentPath(d);
+    for (const root of [a, b]) {
+      const e = parent === '' ? { kind: 'tree' as const, id: root } : lookupPath(pool, root, parent);
+      if (!e || e.kind !== 'tree') continue;
+      let n = 0;
+      for (const x of pool.readTree(e.id)) {
+        if (x.kind !== 'tree') continue;
+        if (++n > SIBLINGS) break;
+        get(joinPath(parent, x.name));
+      }
+    }
   }
   return [...dirs.values()].sort((x, y) => (x.dir < y.dir ? -1 : x.dir > y.dir ? 1 : 0));
 }

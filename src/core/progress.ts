@@ -10,6 +10,7 @@ export type ProgressPhase =
   | 'checkout'
   | 'gc'
   | 'fsck'
+  | 'tables'
   | 'push'
   | 'pull';
 

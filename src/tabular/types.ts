@@ -31,6 +31,12 @@ export interface TableDiffOptions {
   memoryBudget?: number;
   /** A column with at most this many distinct values on each side is a category (default 20). */
   categoryLimit?: number;
+  /**
+   * Scan the two sides at once on worker threads (default: when both sides
+   * exist and together hold at least 32 MiB). Needs the compiled worker
+   * (dist/); running from TypeScript sources the scans stay inline.
+   */
+  parallel?: boolean;
 }
 
 export interface NumericSummary {
@@ -66,6 +72,8 @@ export interface ColumnShift {
   after: ColumnSide | null;
   /** Cells that differ among rows matched by key (0 without a key). */
   changedCells: number;
+  /** For a renamed column (`name` is the new name): its name before. */
+  renamedFrom?: string;
   /** Present when the column is a category (see `categoryLimit`), sorted by value. */
   categories?: CategoryShare[];
 }

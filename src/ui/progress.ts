@@ -86,6 +86,7 @@ const PHASE_LABELS: Record<ProgressPhase, string> = {
   checkout: 'checking out',
   gc: 'collecting',
   fsck: 'verifying',
+  tables: 'diffing tables',
   push: 'pushing',
   pull: 'pulling',
 };

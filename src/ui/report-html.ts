@@ -292,7 +292,7 @@ ${siblings.length > dirs.length ? `<p class="more">and ${fmtInt(siblings.length 
   }
   return `<section id="directories">
 <h2>Directories</h2>
-<p class="note">Counts are of all files beneath each directory; only directories with changes directly inside are listed, so shares are among those.</p>
+<p class="note">Counts are of all files beneath each directory; listed are the directories with changes directly inside and the folders beside them (up to 1,000), so a chart shows every class folder of its parent.</p>
 <div class="scroll"><table class="stat">
 <thead><tr><th>directory</th><th class="num">files before → after</th><th class="num">bytes before → after</th><th class="num">added</th><th class="num">deleted</th><th class="num">modified</th><th class="num">renamed</th></tr></thead>
 <tbody>

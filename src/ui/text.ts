@@ -19,6 +19,7 @@ import type { CloneResult, FetchCommandResult, PullResult, PushCommandResult, Re
 import type { RemoteGcResult } from '../sync/gc.js';
 import type { Change } from '../graph/diff.js';
 import type { MergeResult } from '../commands/merge.js';
+import type { TableDiffEntry } from '../tabular/types.js';
 import type { InstallHooksResult } from '../commands/git.js';
 import { formatBytes, formatCount } from './progress.js';
 
@@ -185,6 +186,10 @@ export function renderDiff(r: DiffResult, st: Style): string[] {
     ]);
     lines.push(...formatTable(head, table));
   }
+  for (const t of r.tables ?? []) {
+    if (lines.length) lines.push('');
+    lines.push(...renderTableDiff(t, st));
+  }
   const s = r.summary;
   const total = s.added + s.deleted + s.modified + s.renamed;
   if (total === 0) lines.push(`No differences between ${r.from.rev} and ${r.to.rev}`);
@@ -345,4 +350,69 @@ export function renderInstallHooks(r: InstallHooksResult): string[] {
     `Merge driver: ${r.driver} (registered in .git/config and ${r.attributes})`,
     'Commit .gitattributes so clones merge lode.lock the same way; hooks stay local to this clone.',
   ];
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const num = (x: number) => (Number.isInteger(x) ? formatCount(x) : Math.abs(x) >= 1000 ? x.toFixed(0) : Number(x.toPrecision(4)).toString());
+const cell = (v: unknown) => {
+  const text = v === null || v === undefined ? '∅' : typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+};
+const rowText = (row: Record<string, unknown> | null | undefined) =>
+  row ? Object.entries(row).map(([k, v]) => `${k}=${cell(v)}`).join(' ') : '';
+
+/** renderTableDiff is the row-level and distribution part of `lode diff` for one table file. */
+export function renderTableDiff(t: TableDiffEntry, st: Style): string[] {
+  if ('error' in t) return [`${st.bold(t.path)} (${t.format}): ${st.red('no row-level diff')}: ${t.error.message}`, ...(t.error.hint ? [`  hint: ${t.error.hint}`] : [])];
+  const lines: string[] = [];
+  const r = t.rows;
+  lines.push(`${st.bold(t.path)} (${t.format}, ${t.key ? `rows matched by ${t.key.join(', ')}` : 'rows matched by content'})`);
+  const parts = [st.green(`+${formatCount(r.added)} added`), st.red(`-${formatCount(r.removed)} removed`)];
+  if (t.key) parts.push(st.yellow(`~${formatCount(r.modified)} modified`));
+  parts.push(`${formatCount(r.unchanged)} unchanged`);
+  lines.push(`  rows: ${formatCount(r.before)} → ${formatCount(r.after)}: ${parts.join(', ')}`);
+  const sc = t.schema;
+  const schema = [
+    ...sc.added.map((c) => st.green(`+${c.name} (${c.type})`)),
+    ...sc.removed.map((c) => st.red(`-${c.name} (${c.type})`)),
+    ...sc.renamed.map((c) => `${c.from} → ${c.to} (renamed)`),
+    ...sc.typeChanged.map((c) => `${c.name}: ${c.before} → ${c.after}`),
+  ];
+  if (schema.length) lines.push(`  columns: ${schema.join(', ')}`);
+  for (const c of t.columns) {
+    const facts: string[] = [];
+    if (c.changedCells) facts.push(`${formatCount(c.changedCells)} cells changed`);
+    const b = c.before;
+    const a = c.after;
+    if (b && a && b.nulls !== a.nulls) facts.push(`nulls ${formatCount(b.nulls)} → ${formatCount(a.nulls)}`);
+    const nb = b?.numeric;
+    const na = a?.numeric;
+    if (nb && na) {
+      for (const k of ['min', 'mean', 'max'] as const) if (nb[k] !== na[k]) facts.push(`${k} ${num(nb[k])} → ${num(na[k])}`);
+    } else if (na && !b) facts.push(`min ${num(na.min)} mean ${num(na.mean)} max ${num(na.max)}`);
+    if (!b) facts.unshift('new column');
+    if (!a) facts.unshift('dropped');
+    lines.push(`  ${c.name}${facts.length ? `: ${facts.join(' · ')}` : ''}`);
+    if (c.categories?.length) {
+      const w = Math.min(24, Math.max(...c.categories.map((x) => x.value.length)));
+      for (const x of c.categories) {
+        const d = (x.shareAfter - x.shareBefore) * 100;
+        const delta = Math.abs(d) < 0.05 ? '' : `  (${d > 0 ? '+' : ''}${d.toFixed(1)} pp)`;
+        lines.push(`      ${cell(x.value).padEnd(w)}  ${pct(x.shareBefore).padStart(6)} → ${pct(x.shareAfter).padStart(6)}  ${formatCount(x.before)} → ${formatCount(x.after)}${delta}`);
+      }
+    }
+  }
+  if (t.rowChanges?.length) {
+    lines.push(`  changed rows${t.rowChangesTruncated ? ` (first ${t.rowChanges.length}; --limit shows more)` : ''}:`);
+    for (const x of t.rowChanges) {
+      const where = x.rowAfter !== undefined ? `row ${formatCount(x.rowAfter)}` : x.rowBefore !== undefined ? `old row ${formatCount(x.rowBefore)}` : '';
+      const key = x.key ? `${rowText(x.key)} ` : '';
+      if (x.kind === 'modified') {
+        const changes = (x.changedColumns ?? []).map((k) => `${k}: ${cell(x.before?.[k])} → ${cell(x.after?.[k])}`).join(', ');
+        lines.push(`    ${st.yellow('~')} ${where} ${key}${changes}`);
+      } else if (x.kind === 'added') lines.push(`    ${st.green('+')} ${where} ${rowText(x.after)}`);
+      else lines.push(`    ${st.red('-')} ${where} ${rowText(x.before)}`);
+    }
+  }
+  return lines;
 }

@@ -1,0 +1,130 @@
+/**
+ * Value hashing for the table diff: a 64-bit hash of a string as two 32-bit
+ * lanes, computed in plain JavaScript so that hashing millions of short cell
+ * values costs no call into native code or WASM per value.
+ *
+ * These hashes identify rows and cells inside one diff run only; they are never
+ * stored and never used as object IDs (those are SHA-256, see core/id.ts).
+ */
+
+/** hashLo and hashHi hold the two lanes of the last hashString result (live bindings, no allocation per call). */
+export let hashLo = 0;
+export let hashHi = 0;
+
+/**
+ * hashString hashes `s` into `hashLo`/`hashHi`: two murmur3-style lanes with
+ * different constants over UTF-16 code units, two units per step, crossed in
+ * the finaliser so that both lanes depend on every unit.
+ */
+export function hashString(s: string): void {
+  const len = s.length;
+  let h1 = 0x9747b28c ^ len;
+  let h2 = 0x2f8a5e1d ^ Math.imul(len, 0x27d4eb2f);
+  let i = 0;
+  for (; i + 1 < len; i += 2) {
+    const k = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
+    let k1 = Math.imul(k, 0xcc9e2d51);
+    k1 = (k1 << 15) | (k1 >>> 17);
+    h1 ^= Math.imul(k1, 0x1b873593);
+    h1 = (h1 << 13) | (h1 >>> 19);
+    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+    let k2 = Math.imul(k, 0x85ebca77);
+    k2 = (k2 << 17) | (k2 >>> 15);
+    h2 ^= Math.imul(k2, 0xc2b2ae3d);
+    h2 = (h2 << 15) | (h2 >>> 17);
+    h2 = (Math.imul(h2, 5) + 0x52dce729) | 0;
+  }
+  if (i < len) {
+    const k = s.charCodeAt(i);
+    let k1 = Math.imul(k, 0xcc9e2d51);
+    k1 = (k1 << 15) | (k1 >>> 17);
+    h1 ^= Math.imul(k1, 0x1b873593);
+    let k2 = Math.imul(k, 0x85ebca77);
+    k2 = (k2 << 17) | (k2 >>> 15);
+    h2 ^= Math.imul(k2, 0xc2b2ae3d);
+  }
+  h1 = fmix32(h1);
+  h2 = fmix32(h2);
+  h1 = (h1 + h2) | 0;
+  h2 = (h2 + h1) | 0;
+  hashLo = h1 >>> 0;
+  hashHi = h2 >>> 0;
+}
+
+/**
+ * hashBytes hashes b[from, to) into `hashLo`/`hashHi` like hashString, four
+ * bytes per step. Used for whole CSV rows, straight from the bytes read, which
+ * is about twice as fast as hashing the decoded text.
+ */
+export function hashBytes(b: Uint8Array, from: number, to: number): void {
+  const len = to - from;
+  let h1 = 0x3c6ef372 ^ len;
+  let h2 = 0xa54ff53a ^ Math.imul(len, 0x27d4eb2f);
+  let i = from;
+  for (; i + 3 < to; i += 4) {
+    const k = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+    let k1 = Math.imul(k, 0xcc9e2d51);
+    k1 = (k1 << 15) | (k1 >>> 17);
+    h1 ^= Math.imul(k1, 0x1b873593);
+    h1 = (h1 << 13) | (h1 >>> 19);
+    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+    let k2 = Math.imul(k, 0x85ebca77);
+    k2 = (k2 << 17) | (k2 >>> 15);
+    h2 ^= Math.imul(k2, 0xc2b2ae3d);
+    h2 = (h2 << 15) | (h2 >>> 17);
+    h2 = (Math.imul(h2, 5) + 0x52dce729) | 0;
+  }
+  let k = 0;
+  for (let shift = 0; i < to; i++, shift += 8) k |= b[i] << shift;
+  if (len & 3) {
+    let k1 = Math.imul(k, 0xcc9e2d51);
+    k1 = (k1 << 15) | (k1 >>> 17);
+    h1 ^= Math.imul(k1, 0x1b873593);
+    let k2 = Math.imul(k, 0x85ebca77);
+    k2 = (k2 << 17) | (k2 >>> 15);
+    h2 ^= Math.imul(k2, 0xc2b2ae3d);
+  }
+  h1 = fmix32(h1);
+  h2 = fmix32(h2);
+  h1 = (h1 + h2) | 0;
+  h2 = (h2 + h1) | 0;
+  hashLo = h1 >>> 0;
+  hashHi = h2 >>> 0;
+}
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+/**
+ * hashNumber hashes a number by its IEEE-754 bits (with -0 as 0), tagged by
+ * `tag`: far cheaper than hashing its decimal text.
+ */
+export function hashNumber(x: number, tag: number): void {
+  f64[0] = x === 0 ? 0 : x;
+  const lo = u32[0];
+  const hi = u32[1];
+  hashLo = fmix32(lo ^ fmix32(hi ^ tag ^ 0x6a09e667));
+  hashHi = fmix32(hi ^ fmix32(lo ^ tag ^ 0xbb67ae85) ^ hashLo);
+}
+
+/** fmix32 is murmur3's finaliser: every input bit affects every output bit. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Salt is a pair of lanes that binds a hashed value to a column (or key position). */
+export interface Salt {
+  lo: number;
+  hi: number;
+}
+
+/** saltOf derives the salt of a name, so that equal names on both sides of a diff get equal salts. */
+export function saltOf(name: string): Salt {
+  hashString(`\u0000column\u0000${name}`);
+  return { lo: hashLo, hi: hashHi };
+}

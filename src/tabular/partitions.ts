@@ -1,0 +1,273 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * The row index of one side of a table diff: for every row, the hash of its
+ * key, the hash of its values, its row number and the position to fetch it
+ * again. Entries are spread over partitions by key hash, so that the two sides
+ * can be compared one partition at a time; a partition whose buffer fills is
+ * appended to a file of its own, which bounds memory whatever the row count.
+ */
+
+/** ENTRY_WORDS is the size of one entry in 32-bit words: kLo kHi rLo rHi row posLo posHi. */
+export const ENTRY_WORDS = 7;
+export const ENTRY_BYTES = ENTRY_WORDS * 4;
+const TWO_32 = 0x1_0000_0000;
+
+/** IndexLayout fixes how entries are partitioned and when they spill; both sides of a diff use the same one. */
+export interface IndexLayout {
+  parts: number;
+  /** Entries a partition holds in memory before it is appended to its file. */
+  capacity: number;
+  /** Directory for partition files (created on the first spill). */
+  dir: string;
+  /** Distinguishes the sides' files: `before`, `after`. */
+  tag: string;
+}
+
+/** IndexSnapshot is an index handed from a scan to the comparison (it can cross a worker boundary). */
+export interface IndexSnapshot {
+  layout: IndexLayout;
+  /** Entries in memory per partition (a copy of exactly the used words). */
+  memory: Uint32Array[];
+  /** Number of entries in each partition's file. */
+  spilled: number[];
+  entries: number;
+}
+
+/** partitionOf maps a key hash (high lane) to a partition; `parts` is a power of two. */
+export function partitionOf(kHi: number, parts: number): number {
+  return Math.floor((kHi * parts) / TWO_32);
+}
+
+/** RowIndexWriter collects the entries of one side. */
+export class RowIndexWriter {
+  private readonly bufs: Uint32Array[];
+  private readonly used: Int32Array;
+  private readonly spilled: number[];
+  private entries = 0;
+
+  constructor(readonly layout: IndexLayout) {
+    this.bufs = Array.from({ length: layout.parts }, () => new Uint32Array(0));
+    this.used = new Int32Array(layout.parts);
+    this.spilled = new Array<number>(layout.parts).fill(0);
+  }
+
+  /** add records one row; `pos` is a byte offset or row index below 2^53. */
+  add(kLo: number, kHi: number, rLo: number, rHi: number, row: number, pos: number): void {
+    const p = this.layout.parts === 1 ? 0 : partitionOf(kHi, this.layout.parts);
+    let buf = this.bufs[p];
+    let at = this.used[p];
+    if (at + ENTRY_WORDS > buf.length) {
+      if (buf.length >= this.layout.capacity * ENTRY_WORDS) {
+        this.spill(p);
+        at = 0;
+      } else {
+        const bigger = new Uint32Array(Math.min(Math.max(buf.length * 2, 256 * ENTRY_WORDS), this.layout.capacity * ENTRY_WORDS));
+        bigger.set(buf.subarray(0, at));
+        this.bufs[p] = buf = bigger;
+      }
+    }
+    buf[at] = kLo;
+    buf[at + 1] = kHi;
+    buf[at + 2] = rLo;
+    buf[at + 3] = rHi;
+    buf[at + 4] = row;
+    buf[at + 5] = pos % TWO_32;
+    buf[at + 6] = Math.floor(pos / TWO_32);
+    this.used[p] = at + ENTRY_WORDS;
+    this.entries++;
+  }
+
+  private spill(p: number): void {
+    const buf = this.bufs[p];
+    const words = this.used[p];
+    if (this.spilled.every((n) => n === 0)) fs.mkdirSync(this.layout.dir, { recursive: true });
+    fs.appendFileSync(partitionFile(this.layout, p), Buffer.from(buf.buffer, buf.byteOffset, words * 4));
+    this.spilled[p] += words / ENTRY_WORDS;
+    this.used[p] = 0;
+  }
+
+  /** snapshot ends writing and hands over the entries. */
+  snapshot(): IndexSnapshot {
+    const memory = this.bufs.map((b, p) => b.slice(0, this.used[p]));
+    return { layout: this.layout, memory, spilled: [...this.spilled], entries: this.entries };
+  }
+}
+
+export function partitionFile(layout: IndexLayout, p: number): string {
+  return path.join(layout.dir, `${layout.tag}-${p}.idx`);
+}
+
+/** loadPartition returns every entry of partition `p`: the file's, then the memory's. */
+export function loadPartition(snap: IndexSnapshot, p: number): Uint32Array {
+  const mem = snap.memory[p];
+  const n = snap.spilled[p];
+  if (n === 0) return mem;
+  const out = new Uint32Array(n * ENTRY_WORDS + mem.length);
+  const fd = fs.openSync(partitionFile(snap.layout, p), 'r');
+  try {
+    const bytes = n * ENTRY_BYTES;
+    let off = 0;
+    const view = new Uint8Array(out.buffer, 0, bytes);
+    while (off < bytes) {
+      const got = fs.readSync(fd, view, off, bytes - off, off);
+      if (got === 0) throw new Error(`partition file ${partitionFile(snap.layout, p)} is shorter than written`);
+      off += got;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  out.set(mem, n * ENTRY_WORDS);
+  return out;
+}
+
+/** removePartitions deletes the side's partition files (the directory is the caller's). */
+export function removePartitions(snap: IndexSnapshot): void {
+  for (let p = 0; p < snap.layout.parts; p++) {
+    if (snap.spilled[p] > 0) fs.rmSync(partitionFile(snap.layout, p), { force: true });
+  }
+}
+
+/** entryPosition reads the fetch position of entry `i`. */
+export function entryPosition(e: Uint32Array, i: number): number {
+  return e[i * ENTRY_WORDS + 6] * TWO_32 + e[i * ENTRY_WORDS + 5];
+}
+
+/** PartitionVisitor receives what comparing one partition finds; indexes are entry numbers in the partition arrays. */
+export interface PartitionVisitor {
+  added(a: number): void;
+  removed(b: number): void;
+  modified(b: number, a: number): void;
+  unchanged(count: number): void;
+  /** Two entries of one side share a key (keyed comparison only). */
+  duplicate(side: 'before' | 'after', first: number, second: number): void;
+}
+
+function tableSize(n: number): number {
+  let size = 16;
+  while (size < n * 2) size *= 2;
+  return size;
+}
+
+/**
+ * comparePartition matches the entries of one partition. Keyed: by key hash,
+ * a key seen twice on one side is reported as a duplicate and not matched
+ * again; matched rows with different value hashes are modified. Keyless: the
+ * key hash is the value hash and rows match as a multiset, so n copies of a
+ * row on one side and m on the other leave |n - m| added or removed.
+ */
+export function comparePartition(before: Uint32Array, after: Uint32Array, keyed: boolean, v: PartitionVisitor): void {
+  const W = ENTRY_WORDS;
+  const nb = before.length / W;
+  const na = after.length / W;
+  const size = tableSize(nb);
+  const mask = size - 1;
+  const table = new Int32Array(size).fill(-1);
+  if (keyed) {
+    for (let i = 0; i < nb; i++) {
+      const lo = before[i * W];
+      const hi = before[i * W + 1];
+      let s = lo & mask;
+      let dup = -1;
+      for (let j = table[s]; j !== -1; j = table[s]) {
+        if (before[j * W] === lo && before[j * W + 1] === hi) {
+          dup = j;
+          break;
+        }
+        s = (s + 1) & mask;
+      }
+      if (dup >= 0) v.duplicate('before', dup, i);
+      else table[s] = i;
+    }
+    const asize = tableSize(na);
+    const amask = asize - 1;
+    const atable = new Int32Array(asize).fill(-1);
+    const matched = new Uint8Array(nb);
+    let same = 0;
+    for (let i = 0; i < na; i++) {
+      const lo = after[i * W];
+      const hi = after[i * W + 1];
+      let s = lo & amask;
+      let dup = -1;
+      for (let j = atable[s]; j !== -1; j = atable[s]) {
+        if (after[j * W] === lo && after[j * W + 1] === hi) {
+          dup = j;
+          break;
+        }
+        s = (s + 1) & amask;
+      }
+      if (dup >= 0) {
+        v.duplicate('after', dup, i);
+        continue;
+      }
+      atable[s] = i;
+      let b = -1;
+      for (let t = lo & mask, j = table[t]; j !== -1; t = (t + 1) & mask, j = table[t]) {
+        if (before[j * W] === lo && before[j * W + 1] === hi) {
+          b = j;
+          break;
+        }
+      }
+      if (b < 0) {
+        v.added(i);
+        continue;
+      }
+      matched[b] = 1;
+      if (before[b * W + 2] === after[i * W + 2] && before[b * W + 3] === after[i * W + 3]) same++;
+      else v.modified(b, i);
+    }
+    if (same > 0) v.unchanged(same);
+    for (let i = 0; i < nb; i++) if (matched[i] === 0 && isFirst(table, before, i, mask)) v.removed(i);
+    return;
+  }
+  // Keyless: a slot per distinct row, with how many copies each side has.
+  const count = new Int32Array(size);
+  const taken = new Int32Array(size);
+  const slotOf = new Int32Array(nb);
+  for (let i = 0; i < nb; i++) {
+    const lo = before[i * W];
+    const hi = before[i * W + 1];
+    let s = lo & mask;
+    for (let j = table[s]; j !== -1; j = table[s]) {
+      if (before[j * W] === lo && before[j * W + 1] === hi) break;
+      s = (s + 1) & mask;
+    }
+    if (table[s] === -1) table[s] = i;
+    count[s]++;
+    slotOf[i] = s;
+  }
+  let same = 0;
+  for (let i = 0; i < na; i++) {
+    const lo = after[i * W];
+    const hi = after[i * W + 1];
+    let found = -1;
+    for (let s = lo & mask, j = table[s]; j !== -1; s = (s + 1) & mask, j = table[s]) {
+      if (before[j * W] === lo && before[j * W + 1] === hi) {
+        found = s;
+        break;
+      }
+    }
+    if (found >= 0 && taken[found] < count[found]) {
+      taken[found]++;
+      same++;
+    } else v.added(i);
+  }
+  if (same > 0) v.unchanged(same);
+  // The first `taken` copies of each row count as unchanged, the rest as removed.
+  for (let i = 0; i < nb; i++) {
+    const s = slotOf[i];
+    if (taken[s] > 0) taken[s]--;
+    else v.removed(i);
+  }
+}
+
+/** isFirst: entry `i` is the one the table holds for its key (a later duplicate is not). */
+function isFirst(table: Int32Array, e: Uint32Array, i: number, mask: number): boolean {
+  const lo = e[i * ENTRY_WORDS];
+  const hi = e[i * ENTRY_WORDS + 1];
+  for (let s = lo & mask, j = table[s]; j !== -1; s = (s + 1) & mask, j = table[s]) {
+    if (e[j * ENTRY_WORDS] === lo && e[j * ENTRY_WORDS + 1] === hi) return j === i;
+  }
+  return false;
+}

@@ -1,0 +1,86 @@
+import * as fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { LodeError, type ErrorCode } from '../core/errors.js';
+import { TableError, type TableErrorCode, type TableLocation } from './errors.js';
+import { scanSide, type ScanConfig, type ScanResult } from './scan.js';
+import type { TableReader } from './reader.js';
+
+/**
+ * Running the scans of both sides of a diff at once, one worker thread per
+ * side: the scan is CPU-bound (tokenizing, hashing, statistics), so two cores
+ * halve the time. Without the compiled worker (tests running the TypeScript
+ * sources) or for small files the scans run one after the other inline.
+ */
+
+const WORKER_URL = new URL('./scan-worker.js', import.meta.url);
+
+/** workersAvailable: the compiled worker script exists beside this module. */
+export function workersAvailable(): boolean {
+  try {
+    return fs.existsSync(fileURLToPath(WORKER_URL));
+  } catch {
+    return false;
+  }
+}
+
+/** WireError is an error as it crosses a thread boundary. */
+export type WireError =
+  | { kind: 'table'; code: TableErrorCode; label: string; what: string; at: TableLocation; hint: string }
+  | { kind: 'lode'; code: ErrorCode; message: string; hint?: string }
+  | { kind: 'other'; message: string; errno?: string; stack?: string };
+
+export function toWire(e: unknown): WireError {
+  if (e instanceof TableError) return { kind: 'table', code: e.code as TableErrorCode, label: e.label, what: e.what, at: e.at, hint: e.hint ?? '' };
+  if (e instanceof LodeError) return { kind: 'lode', code: e.code, message: e.message, hint: e.hint };
+  const err = e as NodeJS.ErrnoException;
+  return { kind: 'other', message: err?.message ?? String(e), errno: err?.code, stack: err?.stack };
+}
+
+export function fromWire(w: WireError): Error {
+  if (w.kind === 'table') return new TableError(w.code, w.label, w.what, w.at, w.hint);
+  if (w.kind === 'lode') return new LodeError(w.code, w.message, { hint: w.hint });
+  const err = Object.assign(new Error(w.message), w.errno ? { code: w.errno } : {});
+  if (w.stack) err.stack = w.stack;
+  return err;
+}
+
+function scanOnWorker(config: ScanConfig): { result: Promise<ScanResult>; stop: () => void } {
+  const worker = new Worker(WORKER_URL);
+  const result = new Promise<ScanResult>((resolve, reject) => {
+    worker.once('message', (m: { ok?: ScanResult; error?: WireError }) => {
+      if (m.ok) resolve(m.ok);
+      else reject(fromWire(m.error ?? { kind: 'other', message: 'scan worker failed' }));
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`scan worker exited with code ${code}`)));
+  });
+  worker.postMessage(config);
+  return { result, stop: () => void worker.terminate() };
+}
+
+/**
+ * runScans runs one pass per side; `readers` are the caller's open readers
+ * (used inline, or told what a worker found so they can fetch rows later).
+ * When one side fails, the other is stopped and the first failure thrown.
+ */
+export async function runScans(jobs: ({ reader: TableReader; config: ScanConfig } | null)[], parallel: boolean): Promise<(ScanResult | null)[]> {
+  if (!parallel) {
+    const out: (ScanResult | null)[] = [];
+    for (const job of jobs) out.push(job ? await scanSide(job.reader, job.config) : null);
+    return out;
+  }
+  const running = jobs.map((job) => (job ? scanOnWorker(job.config) : null));
+  try {
+    const out = await Promise.all(running.map((r) => r?.result ?? null));
+    jobs.forEach((job, i) => {
+      const r = out[i];
+      if (job && r) job.reader.adopt(r.columns, r.rows);
+    });
+    return out;
+  } catch (e) {
+    for (const r of running) r?.stop();
+    throw e;
+  }
+}

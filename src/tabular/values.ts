@@ -1,0 +1,235 @@
+import { hashNumber, hashString } from './hash.js';
+import type { ColumnType } from './types.js';
+
+/**
+ * What a cell value is: its inferred kind, its canonical text (what equality
+ * and hashing compare), its display text (category values) and its JSON-safe
+ * form (row listings). CSV and TSV cells are untyped text whose kind is
+ * inferred; JSON Lines and Parquet values carry their own type.
+ */
+
+export const KIND_INTEGER = 1;
+export const KIND_NUMBER = 2;
+export const KIND_BOOLEAN = 4;
+export const KIND_STRING = 8;
+export const KIND_DATE = 16;
+export const KINDS_NUMERIC = KIND_INTEGER | KIND_NUMBER;
+
+/** isEmpty: the cell counts as null (missing, JSON null, or empty text). */
+export function isEmpty(v: unknown): boolean {
+  return v === undefined || v === null || v === '';
+}
+
+/**
+ * kindOfText infers the kind of a non-empty untyped cell: integer (`-12`),
+ * number (`1.5`, `.5`, `1e-3`), boolean (`true`/`false`, any case), date
+ * (ISO `yyyy-mm-dd`, optionally followed by `T` or a space and a time), or
+ * string. Surrounding spaces make a cell a string.
+ */
+export function kindOfText(s: string): number {
+  const len = s.length;
+  const c0 = s.charCodeAt(0);
+  if ((c0 >= 48 && c0 <= 57) || c0 === 45 || c0 === 43 || c0 === 46) {
+    if (len >= 10 && s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45) return isIsoDate(s) ? KIND_DATE : KIND_STRING;
+    return kindOfNumberText(s);
+  }
+  if (len === 4 || len === 5) {
+    const l = s.toLowerCase();
+    if (l === 'true' || l === 'false') return KIND_BOOLEAN;
+  }
+  return KIND_STRING;
+}
+
+/** textNumber holds the value of the last cell kindOfText found numeric (a live binding: no allocation per cell). */
+export let textNumber = 0;
+
+/** Exact powers of ten: a mantissa below 2^53 divided by one of these is correctly rounded, as Number() would give. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * kindOfNumberText checks the number syntax and computes the value on the way,
+ * because Number(text) on millions of cells costs more than the scan itself.
+ * Values with more than 15 digits or an exponent go through Number().
+ */
+function kindOfNumberText(s: string): number {
+  const len = s.length;
+  let i = 0;
+  let c = s.charCodeAt(0);
+  let negative = false;
+  if (c === 45 || c === 43) {
+    negative = c === 45;
+    c = s.charCodeAt(++i);
+  }
+  let digits = 0;
+  let mantissa = 0;
+  while (c >= 48 && c <= 57) {
+    digits++;
+    mantissa = mantissa * 10 + (c - 48);
+    c = s.charCodeAt(++i);
+  }
+  if (i === len) {
+    if (digits === 0) return KIND_STRING;
+    textNumber = digits <= 15 ? (negative ? -mantissa : mantissa) : Number(s);
+    return KIND_INTEGER;
+  }
+  let fraction = 0;
+  if (c === 46) {
+    c = s.charCodeAt(++i);
+    while (c >= 48 && c <= 57) {
+      digits++;
+      fraction++;
+      mantissa = mantissa * 10 + (c - 48);
+      c = s.charCodeAt(++i);
+    }
+  }
+  if (digits === 0) return KIND_STRING;
+  let exact = digits <= 15;
+  if (c === 101 || c === 69) {
+    exact = false;
+    c = s.charCodeAt(++i);
+    if (c === 45 || c === 43) c = s.charCodeAt(++i);
+    let exp = 0;
+    while (c >= 48 && c <= 57) {
+      exp++;
+      c = s.charCodeAt(++i);
+    }
+    if (exp === 0) return KIND_STRING;
+  }
+  if (i !== len) return KIND_STRING;
+  if (exact) {
+    const v = mantissa / POW10[fraction];
+    textNumber = negative ? -v : v;
+  } else textNumber = Number(s);
+  return KIND_NUMBER;
+}
+
+/** isIsoDate: `yyyy-mm-dd` with a plausible month and day, then nothing or `T`/space and anything. */
+export function isIsoDate(s: string): boolean {
+  if (s.length < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false;
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9]) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  const month = (s.charCodeAt(5) - 48) * 10 + (s.charCodeAt(6) - 48);
+  const day = (s.charCodeAt(8) - 48) * 10 + (s.charCodeAt(9) - 48);
+  if (month < 1 || month > 12 || day < 1 || day > 31) return false;
+  if (s.length === 10) return true;
+  const t = s.charCodeAt(10);
+  return t === 84 || t === 32;
+}
+
+/** kindOfValue gives the kind of a non-empty typed value (JSON Lines, Parquet). */
+export function kindOfValue(v: unknown): number {
+  switch (typeof v) {
+    case 'string':
+      return isIsoDate(v) ? KIND_DATE : KIND_STRING;
+    case 'number':
+      return Number.isInteger(v) ? KIND_INTEGER : KIND_NUMBER;
+    case 'bigint':
+      return KIND_INTEGER;
+    case 'boolean':
+      return KIND_BOOLEAN;
+    default:
+      return v instanceof Date ? KIND_DATE : KIND_STRING;
+  }
+}
+
+/** typeOfKinds folds the kinds a column's values had into one ColumnType. */
+export function typeOfKinds(mask: number): ColumnType {
+  switch (mask) {
+    case 0:
+      return 'null';
+    case KIND_INTEGER:
+      return 'integer';
+    case KIND_NUMBER:
+    case KINDS_NUMERIC:
+      return 'number';
+    case KIND_BOOLEAN:
+      return 'boolean';
+    case KIND_STRING:
+      return 'string';
+    case KIND_DATE:
+      return 'date';
+    default:
+      return 'mixed';
+  }
+}
+
+/**
+ * canonicalText is what two values are compared and hashed by. A string is
+ * itself; any other value gets a one-character type tag first, so that the
+ * JSON number 1 and the string "1" differ while 1 and 1n (Parquet INT64) agree.
+ */
+export function canonicalText(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return v;
+    case 'number':
+    case 'bigint':
+      return `\u0001${String(v)}`;
+    case 'boolean':
+      return v ? '\u0002true' : '\u0002false';
+    default:
+      if (v instanceof Date) return `\u0003${Number.isNaN(v.getTime()) ? 'invalid' : v.toISOString()}`;
+      if (v instanceof Uint8Array) return `\u0004${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+      return `\u0005${JSON.stringify(jsonSafe(v))}`;
+  }
+}
+
+/** displayText is how a value is shown as a category: its canonical text without the type tag. */
+export function displayText(canonical: string): string {
+  const c = canonical.charCodeAt(0);
+  return c >= 1 && c <= 5 ? canonical.slice(1) : canonical;
+}
+
+/**
+ * jsonSafe converts a value to one JSON.stringify accepts and keeps: a bigint
+ * becomes a number when exact and a string otherwise, a Date its ISO text,
+ * bytes their hex text.
+ */
+export function jsonSafe(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+  if (Array.isArray(v)) return v.map(jsonSafe);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = jsonSafe(x);
+  return out;
+}
+
+/** numericValue is the number a numeric cell stands for (untyped text, number or bigint). */
+export function numericValue(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+
+/**
+ * hashValue hashes a non-empty value into hashLo/hashHi (hash.ts). Values that
+ * canonicalText tells apart hash apart (up to 64-bit collisions): strings by
+ * their text, numbers and safe bigints by their bits, so that Parquet and
+ * JSON numbers need no conversion to text.
+ */
+export function hashValue(v: unknown): void {
+  switch (typeof v) {
+    case 'string':
+      hashString(v);
+      return;
+    case 'number':
+      hashNumber(v, 1);
+      return;
+    case 'bigint':
+      if (v >= -MAX_SAFE && v <= MAX_SAFE) hashNumber(Number(v), 1);
+      else hashString(canonicalText(v));
+      return;
+    case 'boolean':
+      hashNumber(v ? 1 : 0, 2);
+      return;
+    default:
+      if (v instanceof Date) hashNumber(v.getTime(), 3);
+      else hashString(canonicalText(v));
+  }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
