@@ -20,6 +20,8 @@
 //                  on S3 served by moto, and the DVC comparison)
 //   --no-dvc       run section 8 without the DVC comparison
 //   --no-dvc-install  use DVC only if already installed (no pip attempt)
+//   --no-diff      skip section 9 (data-aware diff: table files and diff --stat at scale)
+//   --only-diff    run section 9 alone (about 2 minutes at full size)
 //   -h, --help
 // Environment:
 //   LODE_BENCH_DIR     where to work (default: <os.tmpdir()>/lode-bench-<pid>);
@@ -104,7 +106,7 @@ if (flags.has('-h') || flags.has('--help')) {
   process.exit(0);
 }
 for (const a of argv) {
-  if (!['--quick', '--profile', '--keep', '--no-json', '--no-xfs', '--no-remote', '--no-dvc', '--no-dvc-install'].includes(a)) {
+  if (!['--quick', '--profile', '--keep', '--no-json', '--no-xfs', '--no-remote', '--no-dvc', '--no-dvc-install', '--no-diff', '--only-diff'].includes(a)) {
     console.error(`bench: unknown option ${a} (try --help)`);
     process.exit(2);
   }
@@ -117,6 +119,8 @@ const NO_XFS = flags.has('--no-xfs');
 const NO_REMOTE = flags.has('--no-remote');
 const NO_DVC = flags.has('--no-dvc');
 const DVC_INSTALL = !flags.has('--no-dvc-install');
+const NO_DIFF = flags.has('--no-diff');
+const ONLY_DIFF = flags.has('--only-diff');
 
 const SIZES = QUICK
   ? { aFiles: 2000, aFileSize: 4 * KiB, aDirs: 100, bFiles: 2, bFileSize: 64 * MiB, shaBytes: 256 * MiB, startupRuns: 10, statusRuns: 5 }
@@ -132,7 +136,41 @@ const TARGETS = {
   reflinkBToCopyB: 0.1,
   editPushRatio: 0.05,
   lodeVsDvc: 10,
+  tableDiffMBps: 100,
+  tableDiffRssMiB: 512,
 };
+
+/**
+ * diffSection measures the data-aware diff: two versions of a big CSV and of
+ * a Parquet file (1% of rows changed, keyed by id; bench/tabular.js), and
+ * `lode diff --stat` on a million-file dataset against a thousand-file one
+ * with the same 100 changes (bench/diffstat.js). Returns the results and
+ * target rows.
+ */
+async function diffSection(benchDir) {
+  const { benchTabular } = await import('./tabular.js');
+  const { benchDiffStat } = await import('./diffstat.js');
+  const tables = await benchTabular({ quick: QUICK, tmp: benchDir });
+  table(
+    '9. data-aware diff: table files (diffTable alone, both sides read from local files)',
+    ['workload', 's', 'MB/s per side', 'peak RSS', 'rows before', 'added', 'removed', 'modified'],
+    tables.map((r) => [r.workload, fmt(r.seconds, 2), fmt(r.mbPerSecPerSide, 1), `${r.peakRssMiB} MiB`, fmt(r.rows.before), fmt(r.rows.added), fmt(r.rows.removed), fmt(r.rows.modified)]),
+    [`targets: >= ${TARGETS.tableDiffMBps} MB/s of input per side, peak memory < ${TARGETS.tableDiffRssMiB} MiB`],
+  );
+  const stat = await benchDiffStat({ quick: QUICK, tmp: benchDir });
+  table(
+    '9. data-aware diff: `lode diff v1 v2 --stat --json`, 100 changed files (CLI, median of 5)',
+    ['dataset', 'ms', 'changes', 'directory rows'],
+    stat.map((r) => [r.dataset, fms(r.medianMs), fmt(r.changes), fmt(r.dirs)]),
+    [`${fmt(stat[1].files / stat[0].files)}x the files cost ${fmt(stat[1].medianMs / stat[0].medianMs, 2)}x the time: unchanged subtrees are skipped by ID`],
+  );
+  const targets = [];
+  for (const r of tables) {
+    targets.push({ metric: `table diff MB/s per side: ${r.workload}`, value: r.mbPerSecPerSide, shown: fmt(r.mbPerSecPerSide, 1), target: `>= ${TARGETS.tableDiffMBps}`, pass: r.mbPerSecPerSide >= TARGETS.tableDiffMBps });
+    targets.push({ metric: `table diff peak RSS (MiB): ${r.workload}`, value: r.peakRssMiB, shown: String(r.peakRssMiB), target: `< ${TARGETS.tableDiffRssMiB}`, pass: r.peakRssMiB < TARGETS.tableDiffRssMiB });
+  }
+  return { tables, stat, targets };
+}
 
 // ---------------------------------------------------------------- helpers
 
@@ -1308,9 +1346,25 @@ async function main() {
   }
 
   try {
-    await bench(benchDir);
+    if (ONLY_DIFF) await benchDiffOnly(benchDir);
+    else await bench(benchDir);
   } finally {
     cleanup();
+  }
+}
+
+/** benchDiffOnly is `--only-diff`: section 9 and its targets. */
+async function benchDiffOnly(benchDir) {
+  const tStart = hr();
+  const res = { sizes: SIZES, quick: QUICK, targets: TARGETS, diff: await diffSection(benchDir) };
+  table('targets', ['metric', 'value', 'target', 'result'], res.diff.targets.map((r) => [r.metric, r.shown, r.target, r.pass ? 'pass' : 'FAIL']));
+  console.log(`\nbench took ${fmt(msSince(tStart) / 1000, 0)} s`);
+  if (WRITE_JSON) {
+    const outDir = path.join(ROOT, 'bench', 'out');
+    fs.mkdirSync(outDir, { recursive: true });
+    const file = path.join(outDir, `results-diff-${new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '')}${QUICK ? '-quick' : ''}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(res, null, 2)}\n`);
+    console.log(`results written to ${path.relative(process.cwd(), file) || file}`);
   }
 }
 
@@ -1902,8 +1956,19 @@ async function bench(benchDir) {
     }
   }
 
+  // 9. Data-aware diff.
+  if (NO_DIFF) res.diff = { skipped: '--no-diff' };
+  else {
+    try {
+      res.diff = await diffSection(benchDir);
+    } catch (e) {
+      warn(`diff section failed: ${e.stack ?? e}`);
+      res.diff = { error: e.message.split('\n')[0] };
+    }
+  }
+
   // Targets.
-  const t = [];
+  const t = [...(res.diff?.targets ?? [])];
   const row = (metric, value, shown, target, pass) => t.push({ metric, value, shown, target, pass });
   row('no-op status, median (ms)', res.status.noopMedianMs, fms(res.status.noopMedianMs), `< ${TARGETS.statusNoopMs} ms`, res.status.noopMedianMs < TARGETS.statusNoopMs);
   row('no-op status after the touch re-validation (ms)', res.status.nextNoopMs, fms(res.status.nextNoopMs), `< ${TARGETS.statusNoopMs} ms`, res.status.nextNoopMs < TARGETS.statusNoopMs);
