@@ -10,6 +10,8 @@
 // Needs the build (`npx tsc -p .`: it imports ../dist/tabular/index.js) and
 // hyparquet-writer (a devDependency) to write the Parquet files.
 // Environment: LODE_BENCH_DIR (default <os.tmpdir()>/lode-bench-tabular-<pid>), removed at the end.
+// LODE_BENCH_DATA=<dir> keeps the generated files there and reuses them on the
+// next run (for repeated measurements); LODE_BENCH_ONLY=csv|parquet runs one workload.
 //
 // Plain ESM JavaScript, no build step.
 
@@ -144,24 +146,38 @@ function timeDiff(format, files, tmp) {
  * each; returns one row per workload. `seconds` is the diff alone (not the
  * process start); `mbPerSecPerSide` is one side's size over that time.
  */
-export async function benchTabular({ quick = false, tmp } = {}) {
+export async function benchTabular({ quick = false, tmp, data = process.env.LODE_BENCH_DATA, only = process.env.LODE_BENCH_ONLY } = {}) {
   const dir = fs.mkdtempSync(path.join(tmp ?? os.tmpdir(), 'tabular-'));
   const scratch = path.join(dir, 'scratch');
   fs.mkdirSync(scratch);
+  const keep = data ? path.join(data, quick ? 'quick' : 'full') : null;
+  const reuse = async (name, write) => {
+    if (!keep) return write(dir);
+    const where = path.join(keep, name);
+    const files = { before: path.join(where, `before.${name}`), after: path.join(where, `after.${name}`) };
+    if (fs.existsSync(files.before) && fs.existsSync(files.after)) return files;
+    fs.rmSync(where, { recursive: true, force: true });
+    fs.mkdirSync(where, { recursive: true });
+    return write(where);
+  };
   const rows = [];
   try {
-    const csvBytes = (quick ? 100 : 1000) * MB;
-    const csv = writeCsvPair(dir, csvBytes);
-    const csvResult = await timeDiff('csv', csv, scratch);
-    const csvSize = fs.statSync(csv.before).size;
-    rows.push(row(`CSV ${fmtMB(csvSize)} per side, key id, 1% changed`, csvSize, csvResult));
-    fs.rmSync(csv.before);
-    fs.rmSync(csv.after);
-
-    const pq = await writeParquetPair(dir, (quick ? 20 : 200) * MB);
-    const pqResult = await timeDiff('parquet', pq, scratch);
-    const pqSize = fs.statSync(pq.before).size;
-    rows.push(row(`Parquet ${fmtMB(pqSize)} per side (snappy), key id, 1% changed`, pqSize, pqResult));
+    if (only !== 'parquet') {
+      const csv = await reuse('csv', (d) => writeCsvPair(d, (quick ? 100 : 1000) * MB));
+      const csvResult = await timeDiff('csv', csv, scratch);
+      const csvSize = fs.statSync(csv.before).size;
+      rows.push(row(`CSV ${fmtMB(csvSize)} per side, key id, 1% changed`, csvSize, csvResult));
+      if (!keep) {
+        fs.rmSync(csv.before);
+        fs.rmSync(csv.after);
+      }
+    }
+    if (only !== 'csv') {
+      const pq = await reuse('parquet', (d) => writeParquetPair(d, (quick ? 20 : 200) * MB));
+      const pqResult = await timeDiff('parquet', pq, scratch);
+      const pqSize = fs.statSync(pq.before).size;
+      rows.push(row(`Parquet ${fmtMB(pqSize)} per side (snappy), key id, 1% changed`, pqSize, pqResult));
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -26,7 +26,15 @@ export const MERGE_HEAD = 'MERGE_HEAD';
  * commit missing locally is fetched (metadata only) from the default remote.
  */
 export async function resolveRev(repo: Repository, rev: string): Promise<ResolvedAny> {
-  if (rev.startsWith('lode:')) return resolveLode(repo, rev.slice(5));
+  if (rev.startsWith('lode:')) {
+    try {
+      return resolveLode(repo, rev.slice(5));
+    } catch (e) {
+      // Name the revision as the user typed it, prefix included.
+      if (isLodeError(e, 'UNKNOWN_REVISION')) throw new UnknownRevisionError(rev, { hint: e.hint, cause: e });
+      throw e;
+    }
+  }
   if (rev.startsWith('git:')) return resolveGit(repo, rev.slice(4));
   try {
     return resolveLode(repo, rev);

@@ -118,6 +118,102 @@ export function isIsoDate(s: string): boolean {
   return t === 84 || t === 32;
 }
 
+/**
+ * kindOfBytes is kindOfText for the UTF-8 bytes b[s, e) of a non-empty cell,
+ * with the same result and the same `textNumber`, so that CSV cells need no
+ * string of their own. Any non-ASCII byte makes a cell a string, as it does
+ * for kindOfText (no number, date or boolean holds one).
+ */
+export function kindOfBytes(b: Uint8Array, s: number, e: number): number {
+  const len = e - s;
+  const c0 = b[s];
+  if ((c0 >= 48 && c0 <= 57) || c0 === 45 || c0 === 43 || c0 === 46) {
+    if (len >= 10 && b[s + 4] === 45 && b[s + 7] === 45) return isIsoDateBytes(b, s, e) ? KIND_DATE : KIND_STRING;
+    return kindOfNumberBytes(b, s, e);
+  }
+  // ASCII letters only: `c | 32` folds the case of a letter and never turns another byte into one of these.
+  if (len === 4) {
+    if ((c0 | 32) === 116 && (b[s + 1] | 32) === 114 && (b[s + 2] | 32) === 117 && (b[s + 3] | 32) === 101) return KIND_BOOLEAN;
+  } else if (len === 5) {
+    if ((c0 | 32) === 102 && (b[s + 1] | 32) === 97 && (b[s + 2] | 32) === 108 && (b[s + 3] | 32) === 115 && (b[s + 4] | 32) === 101) return KIND_BOOLEAN;
+  }
+  return KIND_STRING;
+}
+
+/** kindOfNumberBytes is kindOfNumberText over bytes; text that Number() must read (long or with an exponent) is decoded first. */
+function kindOfNumberBytes(b: Uint8Array, s: number, e: number): number {
+  let i = s;
+  let c = b[i];
+  let negative = false;
+  if (c === 45 || c === 43) {
+    negative = c === 45;
+    c = ++i < e ? b[i] : -1;
+  }
+  let digits = 0;
+  let mantissa = 0;
+  while (c >= 48 && c <= 57) {
+    digits++;
+    mantissa = mantissa * 10 + (c - 48);
+    c = ++i < e ? b[i] : -1;
+  }
+  if (i === e) {
+    if (digits === 0) return KIND_STRING;
+    textNumber = digits <= 15 ? (negative ? -mantissa : mantissa) : Number(latin1(b, s, e));
+    return KIND_INTEGER;
+  }
+  let fraction = 0;
+  if (c === 46) {
+    c = ++i < e ? b[i] : -1;
+    while (c >= 48 && c <= 57) {
+      digits++;
+      fraction++;
+      mantissa = mantissa * 10 + (c - 48);
+      c = ++i < e ? b[i] : -1;
+    }
+  }
+  if (digits === 0) return KIND_STRING;
+  let exact = digits <= 15;
+  if (c === 101 || c === 69) {
+    exact = false;
+    c = ++i < e ? b[i] : -1;
+    if (c === 45 || c === 43) c = ++i < e ? b[i] : -1;
+    let exp = 0;
+    while (c >= 48 && c <= 57) {
+      exp++;
+      c = ++i < e ? b[i] : -1;
+    }
+    if (exp === 0) return KIND_STRING;
+  }
+  if (i !== e) return KIND_STRING;
+  if (exact) {
+    const v = mantissa / POW10[fraction];
+    textNumber = negative ? -v : v;
+  } else textNumber = Number(latin1(b, s, e));
+  return KIND_NUMBER;
+}
+
+/** isIsoDateBytes is isIsoDate over bytes. */
+function isIsoDateBytes(b: Uint8Array, s: number, e: number): boolean {
+  if (e - s < 10 || b[s + 4] !== 45 || b[s + 7] !== 45) return false;
+  for (const i of ISO_DIGITS) {
+    const c = b[s + i];
+    if (c < 48 || c > 57) return false;
+  }
+  const month = (b[s + 5] - 48) * 10 + (b[s + 6] - 48);
+  const day = (b[s + 8] - 48) * 10 + (b[s + 9] - 48);
+  if (month < 1 || month > 12 || day < 1 || day > 31) return false;
+  if (e - s === 10) return true;
+  const t = b[s + 10];
+  return t === 84 || t === 32;
+}
+
+const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9];
+
+/** latin1 decodes ASCII bytes (a number's text) for Number(). */
+function latin1(b: Uint8Array, s: number, e: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
+}
+
 /** kindOfValue gives the kind of a non-empty typed value (JSON Lines, Parquet). */
 export function kindOfValue(v: unknown): number {
   switch (typeof v) {
