@@ -510,6 +510,27 @@ describe.concurrent('lode beside git', () => {
     expect((await runGit(w.sb, gitRemote, ['rev-parse', 'main'])).stdout).toBe(before.stdout);
   });
 
+  it('gc keeps data that a git branch pins even when no lode ref reaches it', async () => {
+    const w = await gitWork('gc-pins');
+    const v1 = await firstData(w, { 'data/a.csv': 'id\n1\n' }, ['data']);
+    // Detach lode, commit data there and pin it on a git branch: only git knows this commit.
+    await w.lodeOk('checkout', v1.lode);
+    w.write('data/a.csv', 'id\n1\n2\n');
+    const detached = await w.json('commit', '-am', 'pinned only by git');
+    await w.gitOk('checkout', '-q', '-b', 'experiment');
+    await w.gitOk('commit', '-q', '-am', 'experiment data');
+    await w.gitOk('checkout', '-q', 'main');
+    await w.lodeOk('checkout');
+    expect(await headOf(w)).toBe(v1.lode);
+    await w.lodeOk('gc');
+    // The git branch's pin still restores: its commit and file survived gc.
+    await w.gitOk('checkout', '-q', 'experiment');
+    await w.lodeOk('checkout');
+    expect(await headOf(w)).toBe(detached.id);
+    expect(w.read('data/a.csv')).toBe('id\n1\n2\n');
+    expect((await w.lode('fsck')).code).toBe(0);
+  });
+
   it('outside git: no lode.lock, no errors, `lode checkout` restores HEAD, git revisions refused clearly', async () => {
     const sb = sandbox('nogit');
     const dir = path.join(sb.root, 'plain');

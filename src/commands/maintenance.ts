@@ -4,6 +4,7 @@ import { sha256, type ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { reachableFrom } from '../graph/commits.js';
 import type { Repository } from '../repo/repository.js';
+import { gitContext, readPinAt, readWorkspacePin } from './pin.js';
 
 export interface GcOptions {
   dryRun?: boolean;
@@ -21,11 +22,18 @@ export interface GcResult {
   filesKept: number;
 }
 
-/** liveSets lists what branches, tags, HEAD and the index keep alive. */
+/**
+ * liveSets lists what branches, tags, HEAD, a merge in progress and the index
+ * keep alive, and inside git also the commits pinned by lode.lock in the work
+ * tree and at every git branch and tag: code that git keeps must keep its data.
+ */
 async function liveSets(repo: Repository) {
   const starts = [...repo.refs.list('heads'), ...repo.refs.list('tags')].map((r) => r.id);
   const head = repo.refs.headCommit();
   if (head) starts.push(head);
+  const merging = repo.mergeHead();
+  if (merging && repo.store.hasObject(merging)) starts.push(merging);
+  starts.push(...(await pinnedCommits(repo)));
   const reach = reachableFrom(repo.store, starts);
   const index = await repo.readIndex();
   for (const e of index.entries) {
@@ -35,9 +43,31 @@ async function liveSets(repo: Repository) {
   return reach;
 }
 
+/** pinnedCommits are the lode commits that git's branches, tags and work tree pin and the store holds. */
+async function pinnedCommits(repo: Repository): Promise<ObjectId[]> {
+  const ctx = gitContext(repo, false);
+  if (!ctx) return [];
+  const out: ObjectId[] = [];
+  try {
+    const pin = readWorkspacePin(ctx);
+    if (pin) out.push(pin.commit);
+  } catch {
+    // an unreadable pin file pins nothing; status and checkout report it
+  }
+  for (const tip of await ctx.git.refTips()) {
+    try {
+      out.push((await readPinAt(ctx, tip.oid, tip.name)).commit);
+    } catch {
+      // a git branch without a (valid) pin file
+    }
+  }
+  return out.filter((id) => repo.store.hasObject(id));
+}
+
 /**
- * gc removes cached files and metadata objects that no branch, tag, HEAD or
- * the index reaches. It refuses to run when any reachable object is missing
+ * gc removes cached files and metadata objects that no branch, tag, HEAD,
+ * the index, a merge in progress or (inside git) a pin at a git branch or tag
+ * reaches. It refuses to run when any reachable object is missing
  * or corrupt: what lies beneath a damaged tree cannot be enumerated, and
  * deleting it would make the damage permanent.
  */
