@@ -162,4 +162,26 @@ describe('lode diff on a table file', () => {
     fs.mkdirSync('test-artifacts', { recursive: true });
     fs.copyFileSync(report, path.join('test-artifacts', 'e2e-diff-report.html'));
   }, 60_000);
+
+  it('compares at most 100 table files row by row and counts the rest', async () => {
+    const many = makeTempDir('lode-manytables-');
+    try {
+      const at = { cwd: many };
+      for (let i = 0; i < 102; i++) writeFile(many, `t/${String(i).padStart(3, '0')}.csv`, `id,v\n1,${i}\n`);
+      await lodeOk(['init'], at);
+      await lodeOk(['add', 't'], at);
+      await lodeOk(['commit', '-m', 'one'], at);
+      for (let i = 0; i < 102; i++) writeFile(many, `t/${String(i).padStart(3, '0')}.csv`, `id,v\n1,${i + 1}\n`);
+      const r = await lodeJson<DiffJson & { tablesSkipped?: number }>(['diff', '--key', 'id', '--json'], at);
+      expect(r.changes).toHaveLength(102);
+      expect(r.tables).toHaveLength(100);
+      expect(r.tablesSkipped).toBe(2);
+      expect(r.tables![0].rows.modified).toBe(1);
+      const one = await lodeJson<DiffJson & { tablesSkipped?: number }>(['diff', '--key', 'id', '--json', '--', 't/101.csv'], at);
+      expect(one.tables!.map((t) => t.path)).toEqual(['t/101.csv']);
+      expect(one.tablesSkipped).toBeUndefined();
+    } finally {
+      removeDir(many);
+    }
+  }, 60_000);
 });

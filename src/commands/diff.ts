@@ -71,7 +71,12 @@ export interface DiffResult {
   stat?: DirStat[];
   /** Data-aware diffs of the changed table files (CSV, TSV, JSON Lines, Parquet), in path order. */
   tables?: TableDiffEntry[];
+  /** Changed table files beyond the first TABLE_LIMIT, left without a row-level diff (restrict with paths to see them). */
+  tablesSkipped?: number;
 }
+
+/** TABLE_LIMIT is how many changed table files one diff compares row by row. */
+export const TABLE_LIMIT = 100;
 
 /**
  * diff compares two snapshots — commits (branch, tag, ID prefix, HEAD~n), the
@@ -96,8 +101,10 @@ export async function diff(repo: Repository, options: DiffOptions = {}): Promise
   const result: DiffResult = { from: sideOf(from), to: sideOf(to), changes, summary };
   if (options.stat) result.stat = dirStats(pool, from.tree, to.tree, changes);
   if (options.tables !== false) {
-    const tables = await diffTables(repo, changes, from, to, options);
+    const candidates = changes.filter((c) => c.status !== 'renamed' && tableFormatOf(c.path) !== null);
+    const tables = await diffTables(repo, candidates.slice(0, TABLE_LIMIT), from, to, options);
     if (tables.length > 0) result.tables = tables;
+    if (candidates.length > TABLE_LIMIT) result.tablesSkipped = candidates.length - TABLE_LIMIT;
   }
   return result;
 }
@@ -107,8 +114,7 @@ export async function diff(repo: Repository, options: DiffOptions = {}): Promise
  * that cannot be diffed (malformed, not in the cache, a missing key) becomes
  * a failure entry: the file-level diff always stands.
  */
-async function diffTables(repo: Repository, changes: Change[], from: Snapshot, to: Snapshot, options: DiffOptions): Promise<TableDiffEntry[]> {
-  const candidates = changes.filter((c) => c.status !== 'renamed' && tableFormatOf(c.path) !== null);
+async function diffTables(repo: Repository, candidates: Change[], from: Snapshot, to: Snapshot, options: DiffOptions): Promise<TableDiffEntry[]> {
   if (candidates.length === 0) return [];
   const out: TableDiffEntry[] = [];
   const tmpRoot = fs.mkdtempSync(path.join(repo.store.tmpDir, 'tables-'));

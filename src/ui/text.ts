@@ -190,6 +190,7 @@ export function renderDiff(r: DiffResult, st: Style): string[] {
     if (lines.length) lines.push('');
     lines.push(...renderTableDiff(t, st));
   }
+  if (r.tablesSkipped) lines.push('', `${plural(r.tablesSkipped, 'more table file')} changed without a row-level diff here: name them after -- to compare them`);
   const s = r.summary;
   const total = s.added + s.deleted + s.modified + s.renamed;
   if (total === 0) lines.push(`No differences between ${r.from.rev} and ${r.to.rev}`);
