@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { TableError } from './errors.js';
-import type { Batch, ScanOptions, TableReader, WantedRow } from './reader.js';
+import type { Batch, CellBatch, ScanOptions, TableReader, WantedRow } from './reader.js';
 import { hashBytes, hashHi, hashLo } from './hash.js';
 import { MAX_RECORD_BYTES, TextProblem, textChunks } from './textfile.js';
 import type { TableInput } from './types.js';
@@ -21,7 +21,6 @@ const LF = 10;
 const CR = 13;
 /** Rows per batch handed to the diff. */
 const BATCH_ROWS = 4096;
-const NONE = Number.MAX_SAFE_INTEGER;
 
 /** CsvProblem is a syntax error at a character position of the text being parsed. */
 export class CsvProblem extends Error {
@@ -105,124 +104,219 @@ export function parseRecord(text: string, pos: number, final: boolean, delim: nu
 }
 
 /**
- * CsvTokenizer fills column arrays with rows. Rows without a quote take a
- * fast path (indexOf on the decoded text, one slice per field); the position
- * of the next delimiter and quote is remembered across rows, so that each
- * search moves forward and the whole scan stays linear.
+ * CsvTokenizer splits rows of UTF-8 bytes into cells given as byte ranges, so
+ * that no string is made per cell: a quoted cell is the range between its
+ * quotes, and only a cell with doubled quotes inside gets its text decoded.
+ * It accepts exactly what parseRecord accepts, and on a syntax error it
+ * throws the CsvProblem parseRecord throws for that row.
  */
 export class CsvTokenizer {
-  readonly cols: string[][];
-  /** Character position in the current text of each row of the batch. */
-  readonly starts: Float64Array;
-  /** With row hashing: where each row ends, and the canonical text of rows that were quoted (null for the others). */
-  readonly ends: Float64Array;
-  readonly quotedLines: (string | null)[] | null;
+  /** Cell (r, c) is `bytes[starts[r * ncols + c], ends[…])`, or, when its start is negative, the text `escaped[-1 - start]`. */
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  escaped: string[] = [];
+  /** Where each row starts in `bytes`, and where its text ends (before the line break). */
+  readonly rowStarts: Int32Array;
+  readonly rowEnds: Int32Array;
+  /** 1 for a row with a quoted cell: its bytes are not its canonical text. */
+  readonly quoted: Uint8Array;
+  /** The bytes the ranges refer to: those of the last `fill`. */
+  bytes: Buffer = Buffer.alloc(0);
   n = 0;
-  private text = '';
-  private nextDelim = -1;
-  private nextQuote = -1;
-  private readonly delimStr: string;
+  /** Every byte that can end a cell or start a quote is at most this: one comparison skips the rest. */
+  private readonly special: number;
 
   constructor(
     readonly ncols: number,
     readonly delim: number,
     readonly quoting: boolean,
-    wantLines = false,
     readonly capacity = BATCH_ROWS,
   ) {
-    this.ends = new Float64Array(capacity);
-    this.quotedLines = wantLines ? new Array<string | null>(capacity).fill(null) : null;
-    this.cols = Array.from({ length: ncols }, () => new Array<string>(capacity).fill(''));
-    this.starts = new Float64Array(capacity);
-    this.delimStr = String.fromCharCode(delim);
+    this.starts = new Int32Array(capacity * ncols);
+    this.ends = new Int32Array(capacity * ncols);
+    this.rowStarts = new Int32Array(capacity);
+    this.rowEnds = new Int32Array(capacity);
+    this.quoted = new Uint8Array(capacity);
+    this.special = Math.max(delim, LF, quoting ? QUOTE : 0);
+  }
+
+  /** clear empties the batch (before `bytes` change). */
+  clear(): void {
+    this.n = 0;
+    if (this.escaped.length > 0) this.escaped = [];
   }
 
   /**
-   * fill parses rows of `text` from `pos` until the batch is full or the text
-   * holds no complete row, and returns the position after the last row taken.
-   * On a syntax error it throws CsvProblem with `this.n` rows already filled
-   * (the bad row is number `n + 1` of the batch).
+   * fill takes rows of `bytes` from `pos` until the batch is full or no
+   * complete row is left, and returns the position after the last row taken.
+   * With `final` false a row must end with a line feed; with `final` true the
+   * end of `bytes` ends the last row too. All rows of a batch must come from
+   * the same `bytes`: `clear` before filling from others.
    */
-  fill(text: string, pos: number, final: boolean): number {
-    if (text !== this.text) {
-      this.text = text;
-      this.nextDelim = -1;
-      this.nextQuote = -1;
-    }
-    const len = text.length;
-    const cols = this.cols;
-    const ncols = this.ncols;
-    const cap = this.capacity;
-    while (this.n < cap && pos < len) {
-      let nl = text.indexOf('\n', pos);
-      if (nl === -1) {
-        if (!final) break;
-        nl = len;
-      }
-      let q = NONE;
-      if (this.quoting) {
-        q = this.nextQuote;
-        if (q < pos) {
-          q = text.indexOf('"', pos);
-          if (q === -1) q = NONE;
-          this.nextQuote = q;
-        }
-      }
+  fill(bytes: Buffer, pos: number, final: boolean): number {
+    this.bytes = bytes;
+    const len = bytes.length;
+    const { ncols, delim, starts, ends, special } = this;
+    const quoting = this.quoting;
+    rows: while (this.n < this.capacity && pos < len) {
       const r = this.n;
-      if (q > nl) {
-        const end = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-        if (end === pos && ncols > 1) {
-          pos = nl + 1;
-          continue;
-        }
-        this.starts[r] = pos;
-        let f = 0;
-        let p = pos;
-        for (;;) {
-          let d = this.nextDelim;
-          if (d < p) {
-            d = text.indexOf(this.delimStr, p);
-            if (d === -1) d = NONE;
-            this.nextDelim = d;
+      const first = r * ncols;
+      const stop = first + ncols;
+      let at = first;
+      let p = pos;
+      let quotedRow = 0;
+      let rowEnd: number;
+      let next: number;
+      for (;;) {
+        if (quoting && bytes[p] === QUOTE) {
+          quotedRow = 1;
+          let q = p + 1;
+          let e = bytes.indexOf(QUOTE, q);
+          let text: string | null = null;
+          for (;;) {
+            if (e === -1) return final ? this.fail(bytes, pos, final) : pos;
+            // A quote at the very end might be the first half of a doubled quote.
+            if (e + 1 >= len && !final) return pos;
+            if (bytes[e + 1] !== QUOTE) break;
+            text = (text ?? '') + bytes.toString('utf8', q, e + 1);
+            q = e + 2;
+            e = bytes.indexOf(QUOTE, q);
           }
-          if (f >= ncols) throw this.ragged(text, pos, end);
-          if (d >= end) {
-            cols[f++][r] = text.slice(p, end);
+          if (at >= stop) return this.fail(bytes, pos, final);
+          if (text === null) {
+            starts[at] = q;
+            ends[at] = e;
+          } else {
+            starts[at] = -1 - this.escaped.length;
+            ends[at] = 0;
+            this.escaped.push(text + bytes.toString('utf8', q, e));
+          }
+          at++;
+          p = e + 1;
+          if (p >= len) {
+            rowEnd = p;
+            next = p;
             break;
           }
-          cols[f++][r] = text.slice(p, d);
-          p = d + 1;
-        }
-        if (f !== ncols) throw this.ragged(text, pos, end);
-        if (this.quotedLines !== null) {
-          this.ends[r] = end;
-          this.quotedLines[r] = null;
-        }
-        this.n = r + 1;
-        pos = nl + 1;
-      } else {
-        const rec = parseRecord(text, pos, final, this.delim, this.quoting);
-        if (rec === null) break;
-        if (rec.fields.length !== ncols) {
-          if (rec.fields.length === 1 && rec.fields[0] === '' && ncols > 1) {
-            pos = rec.end;
+          const c = bytes[p];
+          if (c === delim) {
+            p++;
             continue;
           }
-          throw new CsvProblem(raggedMessage(rec.fields.length, ncols), RAGGED_HINT);
+          if (c === LF) {
+            rowEnd = p;
+            next = p + 1;
+            break;
+          }
+          if (c === CR) {
+            if (p + 1 >= len) {
+              if (!final) return pos;
+              rowEnd = p;
+              next = p + 1;
+              break;
+            }
+            if (bytes[p + 1] === LF) {
+              rowEnd = p;
+              next = p + 2;
+              break;
+            }
+          }
+          return this.fail(bytes, pos, final);
         }
-        this.starts[r] = pos;
-        for (let f = 0; f < ncols; f++) cols[f][r] = rec.fields[f];
-        if (this.quotedLines !== null) this.quotedLines[r] = canonicalLine(rec.fields, this.delimStr);
-        this.n = r + 1;
-        pos = rec.end;
+        let e = p;
+        let c = -1;
+        for (; e < len; e++) {
+          c = bytes[e];
+          if (c > special) continue;
+          if (c === delim || c === LF) break;
+          if (quoting && c === QUOTE) return this.fail(bytes, pos, final);
+        }
+        if (e >= len) {
+          if (!final) return pos;
+          c = -1;
+        }
+        if (c === delim) {
+          if (at >= stop) return this.fail(bytes, pos, final);
+          starts[at] = p;
+          ends[at] = e;
+          at++;
+          p = e + 1;
+          continue;
+        }
+        const fe = e > p && bytes[e - 1] === CR ? e - 1 : e;
+        next = e < len ? e + 1 : e;
+        if (at === first && fe === p && ncols > 1) {
+          // A blank line.
+          pos = next;
+          continue rows;
+        }
+        if (at >= stop) return this.fail(bytes, pos, final);
+        starts[at] = p;
+        ends[at] = fe;
+        at++;
+        rowEnd = fe;
+        break;
       }
+      if (at !== stop) {
+        // A line holding only `""` is blank too.
+        if (at === first + 1 && ncols > 1 && starts[first] === ends[first]) {
+          pos = next;
+          continue;
+        }
+        return this.fail(bytes, pos, final);
+      }
+      this.rowStarts[r] = pos;
+      this.rowEnds[r] = rowEnd;
+      this.quoted[r] = quotedRow;
+      this.n = r + 1;
+      pos = next;
     }
     return pos;
   }
 
-  private ragged(text: string, pos: number, end: number): CsvProblem {
-    const rec = parseRecord(text.slice(pos, end), 0, true, this.delim, false);
-    return new CsvProblem(raggedMessage(rec ? rec.fields.length : 0, this.ncols), RAGGED_HINT);
+  /** fail throws the problem of the row at `pos`, as parseRecord finds it. */
+  private fail(bytes: Buffer, pos: number, final: boolean): never {
+    const rec = parseRecord(bytes.toString('utf8', pos), 0, final, this.delim, this.quoting);
+    if (rec === null) throw new CsvProblem('the last row is incomplete', QUOTING_HINT);
+    throw new CsvProblem(raggedMessage(rec.fields.length, this.ncols), RAGGED_HINT);
+  }
+
+  /** cellText is the text of cell `i` (row-major index). */
+  cellText(i: number): string {
+    const s = this.starts[i];
+    return s < 0 ? this.escaped[-1 - s] : this.bytes.toString('utf8', s, this.ends[i]);
+  }
+
+  /**
+   * canonicalRow writes row `r`'s canonical text (see Batch.rowHashes) into
+   * `out` (grown as needed) and returns it with the length used.
+   */
+  canonicalRow(r: number, out: Buffer): [Buffer, number] {
+    const { ncols, delim, starts, ends, bytes } = this;
+    const first = r * ncols;
+    let need = ncols + 1;
+    let sep = delim;
+    for (let i = first; i < first + ncols; i++) {
+      const s = starts[i];
+      if (s < 0) {
+        const t = this.escaped[-1 - s];
+        need += Buffer.byteLength(t);
+        if (t.includes(String.fromCharCode(delim))) sep = 0;
+      } else {
+        need += ends[i] - s;
+        if (sep !== 0 && bytes.subarray(s, ends[i]).includes(delim)) sep = 0;
+      }
+    }
+    if (out.length < need) out = Buffer.allocUnsafe(Math.max(need, out.length * 2));
+    let o = 0;
+    if (sep === 0) out[o++] = 0;
+    for (let i = first; i < first + ncols; i++) {
+      if (i > first) out[o++] = sep;
+      const s = starts[i];
+      if (s < 0) o += out.write(this.escaped[-1 - s], o, 'utf8');
+      else o += bytes.copy(out, o, s, ends[i]);
+    }
+    return [out, o];
   }
 }
 
@@ -317,79 +411,67 @@ export class CsvReader implements TableReader {
 
   async scan(onBatch: (batch: Batch) => void, options: ScanOptions = {}): Promise<void> {
     const wantHashes = options.rowHashes === true;
-    const tok = new CsvTokenizer(this.columns.length, this.delim, this.quoting, wantHashes);
+    const tok = new CsvTokenizer(this.columns.length, this.delim, this.quoting);
     const positions = new Float64Array(tok.capacity);
     const rowHashes = wantHashes ? new Uint32Array(tok.capacity * 2) : undefined;
-    const batch: Batch = { n: 0, firstRow: 1, columns: tok.cols, positions, rowHashes };
+    const cells: CellBatch = { bytes: tok.bytes, starts: tok.starts, ends: tok.ends, escaped: tok.escaped };
+    const batch: Batch = { n: 0, firstRow: 1, columns: [], cells, positions, rowHashes };
+    let canonical: Buffer = Buffer.alloc(256);
     let rows = 0;
-    let text = '';
-    let textBase = this.dataStart;
-    let textAscii = true;
-    // Byte offsets of rows when the text is not ASCII: walk forward from the last known pair.
-    let knownChar = 0;
-    let knownByte = 0;
-    const flush = (): void => {
-      batch.n = tok.n;
-      batch.firstRow = rows + 1;
-      onBatch(batch);
-      rows += tok.n;
-      tok.n = 0;
-    };
-    try {
-      for await (const chunk of textChunks(this.fh, this.dataStart, this.size)) {
-        if (text.length === 0) {
-          text = chunk.text;
-          textBase = chunk.byteBase;
-          textAscii = chunk.ascii;
-        } else {
-          text += chunk.text;
-          textAscii &&= chunk.ascii;
-        }
-        knownChar = 0;
-        knownByte = 0;
-        // Where this chunk's bytes start in `text` (after text carried over from the last chunk).
-        const bytesFrom = text.length - chunk.text.length;
-        let pos = 0;
-        for (;;) {
-          const before = tok.n;
-          const next = tok.fill(text, pos, chunk.final);
-          for (let r = before; r < tok.n; r++) {
-            const c = tok.starts[r];
-            if (textAscii) positions[r] = textBase + c;
-            else {
-              knownByte += Buffer.byteLength(text.slice(knownChar, c));
-              knownChar = c;
-              positions[r] = textBase + knownByte;
-            }
-            if (rowHashes) {
-              const quoted = tok.quotedLines![r];
-              // An unquoted row is its own canonical text: hash its bytes in place when they are ASCII.
-              if (quoted === null && chunk.ascii && c >= bytesFrom) hashBytes(chunk.bytes, c - bytesFrom, tok.ends[r] - bytesFrom);
-              else {
-                const line = Buffer.from(quoted ?? text.slice(c, tok.ends[r]), 'utf8');
-                hashBytes(line, 0, line.length);
-              }
-              rowHashes[2 * r] = hashLo;
-              rowHashes[2 * r + 1] = hashHi;
-            }
+    // Bytes of a record that runs past the end of a chunk (a quoted cell with line breaks), and their offset in the file.
+    let carry: Buffer | null = null;
+    let carryBase = 0;
+    const flush = (base: number): void => {
+      const n = tok.n;
+      for (let r = 0; r < n; r++) {
+        positions[r] = base + tok.rowStarts[r];
+        if (rowHashes) {
+          // An unquoted row is its own canonical text.
+          if (tok.quoted[r] === 0) hashBytes(tok.bytes, tok.rowStarts[r], tok.rowEnds[r]);
+          else {
+            const [out, len] = tok.canonicalRow(r, canonical);
+            canonical = out;
+            hashBytes(out, 0, len);
           }
-          pos = next;
-          if (tok.n === tok.capacity) flush();
-          else break;
-        }
-        if (pos > 0) {
-          textBase += textAscii ? pos : Buffer.byteLength(text.slice(0, pos));
-          text = text.slice(pos);
-        }
-        if (chunk.final && text.length > 0) {
-          // fill with final=true consumes everything or throws; only blank text can remain.
-          if (text.trim() !== '') throw new CsvProblem('the last row is incomplete', QUOTING_HINT);
-        }
-        if (text.length > MAX_RECORD_BYTES) {
-          throw new CsvProblem(`a row runs over ${MAX_RECORD_BYTES >> 20} MiB: most likely a quote is never closed`, QUOTING_HINT);
+          rowHashes[2 * r] = hashLo;
+          rowHashes[2 * r + 1] = hashHi;
         }
       }
-      if (tok.n > 0) flush();
+      batch.n = n;
+      batch.firstRow = rows + 1;
+      cells.bytes = tok.bytes;
+      cells.escaped = tok.escaped;
+      onBatch(batch);
+      rows += n;
+      tok.clear();
+    };
+    try {
+      for await (const chunk of textChunks(this.fh, this.dataStart, this.size, false)) {
+        let bytes = chunk.bytes;
+        let base = chunk.byteBase;
+        if (carry !== null) {
+          bytes = Buffer.concat([carry, bytes]);
+          base = carryBase;
+          carry = null;
+        }
+        let pos = 0;
+        for (;;) {
+          pos = tok.fill(bytes, pos, chunk.final);
+          if (tok.n === tok.capacity) flush(base);
+          else break;
+        }
+        if (tok.n > 0) flush(base);
+        if (pos < bytes.length) {
+          // fill with final=true consumes everything or throws.
+          if (chunk.final) throw new CsvProblem('the last row is incomplete', QUOTING_HINT);
+          if (bytes.length - pos > MAX_RECORD_BYTES) {
+            throw new CsvProblem(`a row runs over ${MAX_RECORD_BYTES >> 20} MiB: most likely a quote is never closed`, QUOTING_HINT);
+          }
+          // Copied: the chunk's buffer is reused for the next read.
+          carry = Buffer.from(bytes.subarray(pos));
+          carryBase = base + pos;
+        }
+      }
     } catch (e) {
       throw this.wrap(e, { row: rows + tok.n + 1 }, rows + tok.n);
     }

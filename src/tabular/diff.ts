@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { TableError } from './errors.js';
 import { openReader } from './formats.js';
-import { hashHi, hashLo } from './hash.js';
 import {
   ENTRY_BYTES,
   ENTRY_WORDS,
@@ -16,8 +15,8 @@ import {
   type IndexSnapshot,
 } from './partitions.js';
 import type { TableReader, WantedRow } from './reader.js';
-import { runScans, workersAvailable } from './scan-threads.js';
-import type { ColumnSummary, ScanConfig, ScanResult } from './scan.js';
+import { runCellJobs, runScans, workersAvailable } from './scan-threads.js';
+import type { CellJob, ColumnSummary, ScanConfig, ScanResult } from './scan.js';
 import type {
   CategoryShare,
   ColumnShift,
@@ -30,7 +29,7 @@ import type {
   TableFormat,
   TableInput,
 } from './types.js';
-import { canonicalText, hashValue, isEmpty, jsonSafe, typeOfKinds } from './values.js';
+import { canonicalText, isEmpty, jsonSafe, typeOfKinds } from './values.js';
 
 const MiB = 1 << 20;
 const DEFAULT_BUDGET = 64 * MiB;
@@ -146,7 +145,8 @@ export async function diffTable(
       }
     }
 
-    const compared = await compareSides(sb, sa, rb, ra, key, schema.pairs, options, budget, layout('empty'));
+    const sides: SidesContext = { format, inputs: [before, after], scans: [sb, sa], parallel };
+    const compared = await compareSides(sb, sa, rb, ra, key, schema.pairs, options, budget, layout('empty'), sides);
     return {
       path: filePath,
       format,
@@ -306,6 +306,7 @@ async function compareSides(
   options: TableDiffOptions,
   budget: number,
   emptyLayout: IndexLayout,
+  sides: SidesContext,
 ): Promise<Compared> {
   const ib = sb?.index ?? emptySnapshot(sa ? sa.index.layout : emptyLayout);
   const ia = sa?.index ?? emptySnapshot(sb ? sb.index.layout : emptyLayout);
@@ -355,13 +356,13 @@ async function compareSides(
       },
     });
     // Reading rows back is wasted once the keys are known not to be unique.
-    if (!dups.before && !dups.after && modifiedBatch.full()) await countChangedCells(modifiedBatch, rb!, ra!, pairs, out);
+    if (!dups.before && !dups.after && modifiedBatch.full()) await countChangedCells(modifiedBatch, rb!, ra!, pairs, out, sides);
   }
   for (const side of ['before', 'after'] as const) {
     const d = dups[side];
     if (d) await throwDuplicate(side === 'before' ? rb! : ra!, key!, d);
   }
-  if (modifiedBatch.size() > 0) await countChangedCells(modifiedBatch, rb!, ra!, pairs, out);
+  if (modifiedBatch.size() > 0) await countChangedCells(modifiedBatch, rb!, ra!, pairs, out, sides);
   const chosen = listed.result();
   out.truncated = listed.total > chosen.length;
   if (limit > 0) out.rowChanges = await readListed(chosen, rb, ra, key, pairs);
@@ -409,63 +410,66 @@ class ModifiedBatch {
   }
 }
 
-const NULL_LANE = 0x9e3779b9;
-
-/** cellHash hashes one value for cell comparison; every empty value hashes alike. */
-function cellHash(v: unknown): void {
-  if (isEmpty(v)) {
-    lastLo = NULL_LANE;
-    lastHi = NULL_LANE;
-    return;
-  }
-  hashValue(v);
-  lastLo = hashLo;
-  lastHi = hashHi;
+/** SidesContext is what reading rows again on worker threads needs to know of the two sides. */
+interface SidesContext {
+  format: TableFormat;
+  inputs: [TableInput | null, TableInput | null];
+  scans: [ScanResult | null, ScanResult | null];
+  parallel: boolean;
 }
-let lastLo = 0;
-let lastHi = 0;
+
+/** Below this many modified rows, reading them again stays inline: starting workers costs more. */
+const PARALLEL_MIN_MODIFIED = 2048;
 
 /**
  * countChangedCells reads the batch's rows on both sides, each side in file
- * order, and counts per column the cells that differ. A row whose cells all
- * agree after all (same values, different quoting) is moved from modified to
+ * order (the two sides at once on worker threads when the scans ran there),
+ * and counts per column the cells that differ. A row whose cells all agree
+ * after all (same values, different quoting) is moved from modified to
  * unchanged.
  */
-async function countChangedCells(batch: ModifiedBatch, rb: TableReader, ra: TableReader, pairs: ColumnPair[], out: Compared): Promise<void> {
+async function countChangedCells(batch: ModifiedBatch, rb: TableReader, ra: TableReader, pairs: ColumnPair[], out: Compared, sides: SidesContext): Promise<void> {
   const m = batch.size();
   const np = pairs.length;
-  const hashes = new Uint32Array(m * np * 2);
   const orderB = sortedBy(batch.posB);
-  await rb.fetch(
-    orderB.map((i) => ({ position: batch.posB[i], row: batch.rowB[i] })),
-    (k, values) => {
-      const base = orderB[k] * np * 2;
-      for (let j = 0; j < np; j++) {
-        cellHash(values[pairs[j].b]);
-        hashes[base + j * 2] = lastLo;
-        hashes[base + j * 2 + 1] = lastHi;
-      }
-    },
-  );
   const orderA = sortedBy(batch.posA);
-  await ra.fetch(
-    orderA.map((i) => ({ position: batch.posA[i], row: batch.rowA[i] })),
-    (k, values) => {
-      const base = orderA[k] * np * 2;
-      let differ = 0;
-      for (let j = 0; j < np; j++) {
-        cellHash(values[pairs[j].a]);
-        if (hashes[base + j * 2] !== lastLo || hashes[base + j * 2 + 1] !== lastHi) {
-          out.changedCells[j]++;
-          differ++;
-        }
-      }
-      if (differ === 0) {
-        out.modified--;
-        out.unchanged++;
-      }
-    },
+  const [inB, inA] = sides.inputs;
+  const [scanB, scanA] = sides.scans;
+  const job = (input: TableInput, scan: ScanResult, order: number[], pos: number[], row: number[], hashed: number[]): CellJob => ({
+    format: sides.format,
+    input,
+    columns: scan.columns,
+    rows: scan.rows,
+    wanted: order.map((i) => ({ position: pos[i], row: row[i] })),
+    hashed,
+  });
+  const parallel = sides.parallel && m >= PARALLEL_MIN_MODIFIED && inB !== null && inA !== null && scanB !== null && scanA !== null;
+  const [hb, ha] = await runCellJobs(
+    [
+      job(inB!, scanB!, orderB, batch.posB, batch.rowB, pairs.map((p) => p.b)),
+      job(inA!, scanA!, orderA, batch.posA, batch.rowA, pairs.map((p) => p.a)),
+    ],
+    [rb, ra],
+    parallel,
   );
+  // Where each modified row landed in the after side's reading order.
+  const atA = new Int32Array(m);
+  for (let k = 0; k < m; k++) atA[orderA[k]] = k;
+  for (let k = 0; k < m; k++) {
+    const b = 2 * k * np;
+    const a = 2 * atA[orderB[k]] * np;
+    let differ = 0;
+    for (let j = 0; j < np; j++) {
+      if (hb[b + 2 * j] !== ha[a + 2 * j] || hb[b + 2 * j + 1] !== ha[a + 2 * j + 1]) {
+        out.changedCells[j]++;
+        differ++;
+      }
+    }
+    if (differ === 0) {
+      out.modified--;
+      out.unchanged++;
+    }
+  }
   batch.clear();
 }
 

@@ -91,29 +91,42 @@ export function hashBytes(b: Uint8Array, from: number, to: number): void {
 let viewOf: Uint8Array | null = null;
 let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
+/** hashNumber's seeds, xored with its tag (scan.ts computes it in place for columns of numbers). */
+export const NUMBER_SEED_LO = 0x6a09e667;
+export const NUMBER_SEED_HI = 0xbb67ae85;
+
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 
 /**
- * hashNumber hashes a number by its IEEE-754 bits (with -0 as 0), tagged by
+ * hashNumber hashes a number by its IEEE-754 bits (with -0 as 0 and one NaN), tagged by
  * `tag`: far cheaper than hashing its decimal text.
  */
 export function hashNumber(x: number, tag: number): void {
   f64[0] = x === 0 ? 0 : x;
-  const lo = u32[0];
-  const hi = u32[1];
-  hashLo = fmix32(lo ^ fmix32(hi ^ tag ^ 0x6a09e667));
-  hashHi = fmix32(hi ^ fmix32(lo ^ tag ^ 0xbb67ae85) ^ hashLo);
+  let lo = u32[0];
+  let hi = u32[1];
+  // One NaN: a NaN's payload bits are whatever the file or the engine left there.
+  if (x !== x) {
+    hi = 0x7ff80000;
+    lo = 0;
+  }
+  hashLo = fmix32(lo ^ fmix32(hi ^ tag ^ NUMBER_SEED_LO));
+  hashHi = fmix32(hi ^ fmix32(lo ^ tag ^ NUMBER_SEED_HI) ^ hashLo);
 }
 
 /** fmix32 is murmur3's finaliser: every input bit affects every output bit. */
 export function fmix32(h: number): number {
+  return mix32(h) >>> 0;
+}
+
+/** mix32 is fmix32 with an int32 result (the same bits), which keeps hot loops in 32-bit arithmetic. */
+export function mix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
 }
 
 /** Salt is a pair of lanes that binds a hashed value to a column (or key position). */

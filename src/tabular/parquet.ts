@@ -130,7 +130,14 @@ export class ParquetReader implements TableReader {
     }
   }
 
+  /**
+   * fetch decodes, per row group, the rows from the first wanted to the last
+   * one column by column and picks out the wanted rows: no row object is made
+   * for the rows in between.
+   */
   async fetch(wanted: WantedRow[], onRow: (i: number, values: unknown[]) => void): Promise<void> {
+    const ncols = this.columns.length;
+    const index = new Map(this.columns.map((c, i) => [c, i]));
     let i = 0;
     let g = 0;
     while (i < wanted.length) {
@@ -140,7 +147,8 @@ export class ParquetReader implements TableReader {
       let j = i;
       while (j < wanted.length && wanted[j].position < groupEnd) j++;
       const last = wanted[j - 1].position;
-      let rows: unknown[][] = [];
+      const rows = Array.from({ length: j - i }, () => new Array<unknown>(ncols).fill(undefined));
+      const seen = Array.from({ length: ncols }, () => 0);
       try {
         await parquetRead({
           file: this.file,
@@ -148,18 +156,25 @@ export class ParquetReader implements TableReader {
           rowStart: first,
           rowEnd: last + 1,
           compressors,
-          onComplete: (r) => {
-            rows = r;
+          onChunk: (chunk) => {
+            const c = index.get(chunk.columnName);
+            if (c === undefined) return;
+            const data = chunk.columnData;
+            // Wanted rows are sorted: find the first one in this chunk, then walk.
+            let k = lowerBound(wanted, i, j, chunk.rowStart);
+            for (; k < j && wanted[k].position < chunk.rowEnd; k++) {
+              rows[k - i][c] = data[wanted[k].position - chunk.rowStart];
+              seen[c]++;
+            }
           },
         });
       } catch (e) {
         throw this.problem(e, g);
       }
-      for (let k = i; k < j; k++) {
-        const values = rows[wanted[k].position - first];
-        if (values === undefined) throw this.problem(new Error(`row ${wanted[k].row} is missing on a second read`), g);
-        onRow(k, values);
+      for (let c = 0; c < ncols; c++) {
+        if (seen[c] < j - i) throw this.problem(new Error(`column ${this.columns[c]} is missing rows on a second read`), g);
       }
+      for (let k = i; k < j; k++) onRow(k, rows[k - i]);
       i = j;
     }
   }
@@ -169,4 +184,16 @@ export class ParquetReader implements TableReader {
   async close(): Promise<void> {
     await this.fh.close();
   }
+}
+
+/** lowerBound is the first index in [from, to) of `wanted` (sorted by position) whose position is at least `position`. */
+function lowerBound(wanted: WantedRow[], from: number, to: number, position: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (wanted[mid].position < position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -73,8 +73,10 @@ export class RowIndexWriter {
     buf[at + 2] = rLo;
     buf[at + 3] = rHi;
     buf[at + 4] = row;
-    buf[at + 5] = pos % TWO_32;
-    buf[at + 6] = Math.floor(pos / TWO_32);
+    // Not `pos % TWO_32`: a floating-point remainder costs more than the rest of add.
+    const high = Math.floor(pos / TWO_32);
+    buf[at + 5] = pos - high * TWO_32;
+    buf[at + 6] = high;
     this.used[p] = at + ENTRY_WORDS;
     this.entries++;
   }
@@ -161,66 +163,70 @@ export function comparePartition(before: Uint32Array, after: Uint32Array, keyed:
   const W = ENTRY_WORDS;
   const nb = before.length / W;
   const na = after.length / W;
-  const size = tableSize(nb);
-  const mask = size - 1;
-  const table = new Int32Array(size).fill(-1);
   if (keyed) {
+    // One table for both sides: before entries as their index, after entries
+    // (keys the before side lacks) as nb + their index, so that a key seen
+    // twice on the after side is found with a single probe sequence.
+    const bsize = tableSize(nb + na);
+    const bmask = bsize - 1;
+    const both = new Int32Array(bsize).fill(-1);
     for (let i = 0; i < nb; i++) {
       const lo = before[i * W];
       const hi = before[i * W + 1];
-      let s = lo & mask;
+      let s = lo & bmask;
       let dup = -1;
-      for (let j = table[s]; j !== -1; j = table[s]) {
+      for (let j = both[s]; j !== -1; j = both[s]) {
         if (before[j * W] === lo && before[j * W + 1] === hi) {
           dup = j;
           break;
         }
-        s = (s + 1) & mask;
+        s = (s + 1) & bmask;
       }
       if (dup >= 0) v.duplicate('before', dup, i);
-      else table[s] = i;
+      else both[s] = i;
     }
-    const asize = tableSize(na);
-    const amask = asize - 1;
-    const atable = new Int32Array(asize).fill(-1);
-    const matched = new Uint8Array(nb);
+    // For each before entry, the after entry matched to it, or -1.
+    const matchedBy = new Int32Array(nb).fill(-1);
     let same = 0;
     for (let i = 0; i < na; i++) {
       const lo = after[i * W];
       const hi = after[i * W + 1];
-      let s = lo & amask;
-      let dup = -1;
-      for (let j = atable[s]; j !== -1; j = atable[s]) {
-        if (after[j * W] === lo && after[j * W + 1] === hi) {
-          dup = j;
+      let s = lo & bmask;
+      let found = -1;
+      for (let j = both[s]; j !== -1; j = both[s]) {
+        const e = j < nb ? before : after;
+        const at = (j < nb ? j : j - nb) * W;
+        if (e[at] === lo && e[at + 1] === hi) {
+          found = j;
           break;
         }
-        s = (s + 1) & amask;
+        s = (s + 1) & bmask;
       }
-      if (dup >= 0) {
-        v.duplicate('after', dup, i);
-        continue;
-      }
-      atable[s] = i;
-      let b = -1;
-      for (let t = lo & mask, j = table[t]; j !== -1; t = (t + 1) & mask, j = table[t]) {
-        if (before[j * W] === lo && before[j * W + 1] === hi) {
-          b = j;
-          break;
-        }
-      }
-      if (b < 0) {
+      if (found === -1) {
+        both[s] = nb + i;
         v.added(i);
         continue;
       }
-      matched[b] = 1;
+      if (found >= nb) {
+        v.duplicate('after', found - nb, i);
+        continue;
+      }
+      const b = found;
+      if (matchedBy[b] !== -1) {
+        v.duplicate('after', matchedBy[b], i);
+        continue;
+      }
+      matchedBy[b] = i;
       if (before[b * W + 2] === after[i * W + 2] && before[b * W + 3] === after[i * W + 3]) same++;
       else v.modified(b, i);
     }
     if (same > 0) v.unchanged(same);
-    for (let i = 0; i < nb; i++) if (matched[i] === 0 && isFirst(table, before, i, mask)) v.removed(i);
+    for (let i = 0; i < nb; i++) if (matchedBy[i] === -1 && isFirst(both, before, i, bmask, nb)) v.removed(i);
     return;
   }
+  const size = tableSize(nb);
+  const mask = size - 1;
+  const table = new Int32Array(size).fill(-1);
   // Keyless: a slot per distinct row, with how many copies each side has.
   const count = new Int32Array(size);
   const taken = new Int32Array(size);
@@ -262,12 +268,12 @@ export function comparePartition(before: Uint32Array, after: Uint32Array, keyed:
   }
 }
 
-/** isFirst: entry `i` is the one the table holds for its key (a later duplicate is not). */
-function isFirst(table: Int32Array, e: Uint32Array, i: number, mask: number): boolean {
+/** isFirst: before entry `i` is the one the table holds for its key (a later duplicate is not); slots from `nb` on hold after entries. */
+function isFirst(table: Int32Array, e: Uint32Array, i: number, mask: number, nb: number): boolean {
   const lo = e[i * ENTRY_WORDS];
   const hi = e[i * ENTRY_WORDS + 1];
   for (let s = lo & mask, j = table[s]; j !== -1; s = (s + 1) & mask, j = table[s]) {
-    if (e[j * ENTRY_WORDS] === lo && e[j * ENTRY_WORDS + 1] === hi) return j === i;
+    if (j < nb && e[j * ENTRY_WORDS] === lo && e[j * ENTRY_WORDS + 1] === hi) return j === i;
   }
   return false;
 }

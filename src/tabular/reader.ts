@@ -12,9 +12,12 @@ export interface Batch {
   firstRow: number;
   /**
    * Values by the reader's column index. A missing array, or a missing,
-   * `null` or `''` element, is an empty cell. CSV/TSV values are strings.
+   * `null` or `''` element, is an empty cell. JSON Lines and Parquet
+   * values; CSV/TSV readers leave this empty and fill `cells`.
    */
   columns: (ArrayLike<unknown> | undefined)[];
+  /** CSV/TSV cells, as UTF-8 byte ranges: no string per cell. */
+  cells?: CellBatch;
   /** Where each row can be fetched again: a byte offset (CSV, TSV, JSON Lines) or a row index (Parquet). */
   positions: Float64Array;
   /**
@@ -24,6 +27,20 @@ export interface Batch {
    * holds the delimiter), so that the quoting style does not matter.
    */
   rowHashes?: Uint32Array;
+}
+
+/**
+ * CellBatch holds the cells of a batch as UTF-8 byte ranges, row-major: cell
+ * (row r, column c) is `bytes[starts[i], ends[i])` with `i = r * columns + c`,
+ * or, when `starts[i]` is negative, the text `escaped[-1 - starts[i]]` (a
+ * quoted cell whose doubled quotes had to be undone). An empty range is an
+ * empty cell. The bytes are valid UTF-8.
+ */
+export interface CellBatch {
+  bytes: Uint8Array;
+  starts: Int32Array;
+  ends: Int32Array;
+  escaped: string[];
 }
 
 /** ScanOptions asks a scan for extra per-row data. */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LodeError, type ErrorCode } from '../core/errors.js';
 import { TableError, type TableErrorCode, type TableLocation } from './errors.js';
-import { scanSide, type ScanConfig, type ScanResult } from './scan.js';
+import { hashCells, scanSide, type CellJob, type ScanConfig, type ScanResult } from './scan.js';
 import type { TableReader } from './reader.js';
 
 /**
@@ -45,10 +45,10 @@ export function fromWire(w: WireError): Error {
   return err;
 }
 
-function scanOnWorker(config: ScanConfig): { result: Promise<ScanResult>; stop: () => void } {
+function onWorker<T>(job: { scan: ScanConfig } | { cells: CellJob }): { result: Promise<T>; stop: () => void } {
   const worker = new Worker(WORKER_URL);
-  const result = new Promise<ScanResult>((resolve, reject) => {
-    worker.once('message', (m: { ok?: ScanResult; error?: WireError }) => {
+  const result = new Promise<T>((resolve, reject) => {
+    worker.once('message', (m: { ok?: T; error?: WireError }) => {
       if (m.ok) resolve(m.ok);
       else reject(fromWire(m.error ?? { kind: 'other', message: 'scan worker failed' }));
       void worker.terminate();
@@ -56,7 +56,7 @@ function scanOnWorker(config: ScanConfig): { result: Promise<ScanResult>; stop: 
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`scan worker exited with code ${code}`)));
   });
-  worker.postMessage(config);
+  worker.postMessage(job);
   return { result, stop: () => void worker.terminate() };
 }
 
@@ -71,7 +71,7 @@ export async function runScans(jobs: ({ reader: TableReader; config: ScanConfig 
     for (const job of jobs) out.push(job ? await scanSide(job.reader, job.config) : null);
     return out;
   }
-  const running = jobs.map((job) => (job ? scanOnWorker(job.config) : null));
+  const running = jobs.map((job) => (job ? onWorker<ScanResult>({ scan: job.config }) : null));
   try {
     const out = await Promise.all(running.map((r) => r?.result ?? null));
     jobs.forEach((job, i) => {
@@ -81,6 +81,27 @@ export async function runScans(jobs: ({ reader: TableReader; config: ScanConfig 
     return out;
   } catch (e) {
     for (const r of running) r?.stop();
+    throw e;
+  }
+}
+
+/**
+ * runCellJobs computes hashCells for each side: on worker threads when
+ * `parallel` (the caller's readers are not used then), else inline with
+ * `readers`, one side after the other.
+ */
+export async function runCellJobs(jobs: [CellJob, CellJob], readers: [TableReader, TableReader], parallel: boolean): Promise<[Uint32Array, Uint32Array]> {
+  if (!parallel) {
+    const b = await hashCells(readers[0], jobs[0].wanted, jobs[0].hashed);
+    const a = await hashCells(readers[1], jobs[1].wanted, jobs[1].hashed);
+    return [b, a];
+  }
+  const running = jobs.map((job) => onWorker<Uint32Array>({ cells: job }));
+  try {
+    const [b, a] = await Promise.all(running.map((r) => r.result));
+    return [b, a];
+  } catch (e) {
+    for (const r of running) r.stop();
     throw e;
   }
 }

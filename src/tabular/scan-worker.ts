@@ -1,19 +1,27 @@
 /**
- * Worker-thread entry for one scan of one side of a table diff (see
- * scan-threads.ts). Receives a ScanConfig, replies with the ScanResult, whose
- * in-memory index partitions are transferred rather than copied.
+ * Worker-thread entry for one job on one side of a table diff (see
+ * scan-threads.ts): a scan (replies with the ScanResult, whose in-memory
+ * index partitions are transferred rather than copied) or the cell hashes of
+ * rows read again (replies with them, transferred).
  */
 import { parentPort } from 'node:worker_threads';
 import { openReader } from './formats.js';
-import { scanSide, type ScanConfig } from './scan.js';
+import { hashCells, scanSide, type CellJob, type ScanConfig } from './scan.js';
 import { toWire } from './scan-threads.js';
 
-parentPort?.once('message', async (config: ScanConfig) => {
+parentPort?.once('message', async (job: { scan: ScanConfig } | { cells: CellJob }) => {
   try {
-    const reader = await openReader(config.format, config.input);
+    const input = 'scan' in job ? job.scan.input : job.cells.input;
+    const reader = await openReader('scan' in job ? job.scan.format : job.cells.format, input);
     try {
-      const result = await scanSide(reader, config);
-      parentPort?.postMessage({ ok: result }, result.index.memory.map((m) => m.buffer as ArrayBuffer));
+      if ('scan' in job) {
+        const result = await scanSide(reader, job.scan);
+        parentPort?.postMessage({ ok: result }, result.index.memory.map((m) => m.buffer as ArrayBuffer));
+      } else {
+        reader.adopt(job.cells.columns, job.cells.rows);
+        const hashes = await hashCells(reader, job.cells.wanted, job.cells.hashed);
+        parentPort?.postMessage({ ok: hashes }, [hashes.buffer as ArrayBuffer]);
+      }
     } finally {
       await reader.close();
     }

@@ -1,8 +1,24 @@
-import { fmix32, hashHi, hashLo, saltOf, type Salt } from './hash.js';
+import { NUMBER_SEED_HI, NUMBER_SEED_LO, fmix32, hashBytes, hashHi, hashLo, mix32, saltOf, type Salt } from './hash.js';
 import { RowIndexWriter, type IndexLayout, type IndexSnapshot } from './partitions.js';
-import type { Batch, TableReader } from './reader.js';
+import type { Batch, CellBatch, TableReader, WantedRow } from './reader.js';
 import type { TableFormat, TableInput } from './types.js';
-import { KINDS_NUMERIC, KIND_STRING, canonicalText, displayText, hashValue, isIsoDate, kindOfText, kindOfValue, numericValue, textNumber } from './values.js';
+import {
+  KINDS_NUMERIC,
+  KIND_DATE,
+  KIND_INTEGER,
+  KIND_NUMBER,
+  KIND_STRING,
+  canonicalText,
+  displayText,
+  hashValue,
+  isEmpty,
+  isIsoDate,
+  kindOfBytes,
+  kindOfText,
+  kindOfValue,
+  numericValue,
+  textNumber,
+} from './values.js';
 
 /**
  * One pass over one side of a table diff: column statistics, and for every row
@@ -61,6 +77,26 @@ export interface ScanResult {
 
 const NULL_SALT: Salt = saltOf('\u0000null');
 
+/** SeenString is what arrayStats remembers of a string: its kind (and number), hash, and category slot. */
+interface SeenString {
+  kind: number;
+  x: number;
+  lo: number;
+  hi: number;
+  slot: { n: number } | null;
+}
+
+/** The high word of -0, and hashNumber's seeds for tag 1 (numbers), as int32. */
+const NEGATIVE_ZERO_HI = 0x80000000 | 0;
+const SEED_LO = (1 ^ NUMBER_SEED_LO) | 0;
+const SEED_HI = (1 ^ NUMBER_SEED_HI) | 0;
+
+/** Distinct strings a column remembers at most. */
+const SEEN_MAX = 1 << 14;
+
+/** NumberColumn is a column of numbers as Parquet decodes it. */
+type NumberColumn = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | BigInt64Array;
+
 class ColumnAccumulator {
   nonNull = 0;
   kinds = 0;
@@ -68,11 +104,26 @@ class ColumnAccumulator {
   min = Infinity;
   max = -Infinity;
   sum = 0;
-  /** Counts in boxes, so that counting a value already seen is one lookup. */
+  /** Counts in boxes, so that counting a value already seen is one lookup; null once past the category limit. */
   categories: Map<string, { n: number }> | null = new Map();
+  /** Strings seen in this column, for arrayStats; null once they stop repeating. */
+  seen: Map<string, SeenString> | null = new Map();
+  misses = 0;
+  /** The same for numbers from typed arrays (Parquet), by value: shown as String(value). */
+  numberCategories = new Map<number, { n: number }>();
+  /** The same for cells given as bytes (CSV, TSV). */
+  byteCategories = new ByteCategories();
   contentLo = 0;
   contentHi = 0;
   constructor(readonly name: string) {}
+
+  private categoryEntries(): [string, number][] {
+    const all = new Map<string, number>();
+    for (const [v, c] of this.categories!) all.set(v, c.n);
+    for (const [v, c] of this.numberCategories) all.set(String(v), (all.get(String(v)) ?? 0) + c.n);
+    for (const [v, n] of this.byteCategories.entries()) all.set(v, (all.get(v) ?? 0) + n);
+    return [...all];
+  }
 
   summary(rows: number): ColumnSummary {
     // Nulls take part in the content hash too, so that a rename needs equal row counts.
@@ -85,11 +136,57 @@ class ColumnAccumulator {
       min: this.min,
       max: this.max,
       sum: this.sum,
-      categories: this.categories ? [...this.categories].map(([v, c]): [string, number] => [v, c.n]) : null,
+      categories: this.categories ? this.categoryEntries() : null,
       contentLo: (this.contentLo + Math.imul(NULL_SALT.lo, nulls)) >>> 0,
       contentHi: (this.contentHi + Math.imul(NULL_SALT.hi, nulls)) >>> 0,
     };
   }
+}
+
+/**
+ * ByteCategories counts the distinct values of a column given as bytes. It is
+ * meant for the few values of a category: a lookup compares with each value.
+ */
+class ByteCategories {
+  private readonly values: Buffer[] = [];
+  private readonly counts: number[] = [];
+  /** The value last found for a cheap fingerprint (length, first and last byte), tried first; -1 for none. */
+  private readonly recent = new Int32Array(256).fill(-1);
+
+  /** add counts the value b[s, e) and returns the number of distinct values. */
+  add(b: Uint8Array, s: number, e: number): number {
+    const len = e - s;
+    const values = this.values;
+    const f = (len * 31 + b[s] * 7 + b[e - 1]) & 255;
+    const r = this.recent[f];
+    if (r >= 0 && same(values[r], b, s, len)) {
+      this.counts[r]++;
+      return values.length;
+    }
+    for (let k = 0; k < values.length; k++) {
+      if (same(values[k], b, s, len)) {
+        this.counts[k]++;
+        this.recent[f] = k;
+        return values.length;
+      }
+    }
+    // A copy: the batch's bytes are reused.
+    this.recent[f] = values.length;
+    values.push(Buffer.from(b.subarray(s, e)));
+    this.counts.push(1);
+    return values.length;
+  }
+
+  entries(): [string, number][] {
+    return this.values.map((v, k): [string, number] => [v.toString('utf8'), this.counts[k]]);
+  }
+}
+
+/** same: `v` holds the `len` bytes at b[s]. */
+function same(v: Buffer, b: Uint8Array, s: number, len: number): boolean {
+  if (v.length !== len) return false;
+  for (let j = 0; j < len; j++) if (v[j] !== b[s + j]) return false;
+  return true;
 }
 
 /** SideScanner consumes the batches of one reader. */
@@ -104,6 +201,8 @@ export class SideScanner {
   private known = 0;
   private readonly hashedMap: Map<string, string> | null;
   private rLo = new Uint32Array(0);
+  /** Scratch for numberColumn. */
+  private numbers = new Float64Array(0);
   private rHi = new Uint32Array(0);
   private kLo = new Uint32Array(0);
   private kHi = new Uint32Array(0);
@@ -153,69 +252,8 @@ export class SideScanner {
     rHi.fill(0, 0, n);
     kLo.fill(0, 0, n);
     kHi.fill(0, 0, n);
-    const stats = this.config.stats;
-    const untyped = this.reader.untyped;
-    const limit = this.config.categoryLimit;
-    for (let c = 0; c < this.known; c++) {
-      const col = b.columns[c];
-      const acc = this.acc[c];
-      const kp = this.keyPos[c];
-      const salted = this.perColumn && this.inHash[c];
-      const hashAll = this.perColumn || kp >= 0;
-      const sLo = this.saltLo[c];
-      const sHi = this.saltHi[c];
-      const kSalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
-      for (let i = 0; i < n; i++) {
-        const v = col === undefined ? undefined : col[i];
-        if (v === undefined || v === null || v === '') {
-          if (kp >= 0) {
-            kLo[i] = (kLo[i] + fmix32(NULL_SALT.lo ^ kSalt.lo)) >>> 0;
-            kHi[i] = (kHi[i] + fmix32(NULL_SALT.hi ^ kSalt.hi)) >>> 0;
-          }
-          continue;
-        }
-        if (stats) {
-          acc.nonNull++;
-          const kind = typeof v === 'string' ? (untyped ? kindOfText(v) : isIsoDate(v) ? 16 : KIND_STRING) : kindOfValue(v);
-          acc.kinds |= kind;
-          if ((kind & KINDS_NUMERIC) !== 0 && (acc.kinds & ~KINDS_NUMERIC) === 0) {
-            const x = typeof v === 'string' ? textNumber : numericValue(v);
-            if (Number.isFinite(x)) {
-              acc.numCount++;
-              acc.sum += x;
-              if (x < acc.min) acc.min = x;
-              if (x > acc.max) acc.max = x;
-            }
-          }
-          const cats = acc.categories;
-          if (cats !== null) {
-            const shown = typeof v === 'string' ? v : displayText(canonicalText(v));
-            const slot = cats.get(shown);
-            if (slot !== undefined) slot.n++;
-            else {
-              cats.set(shown, { n: 1 });
-              if (cats.size > limit) acc.categories = null;
-            }
-          }
-        }
-        if (!hashAll) continue;
-        hashValue(v);
-        const h1 = hashLo;
-        const h2 = hashHi;
-        if (stats) {
-          acc.contentLo = (acc.contentLo + h1) >>> 0;
-          acc.contentHi = (acc.contentHi + h2) >>> 0;
-        }
-        if (salted) {
-          rLo[i] = (rLo[i] + fmix32(h1 ^ sLo)) >>> 0;
-          rHi[i] = (rHi[i] + fmix32(h2 ^ sHi)) >>> 0;
-        }
-        if (kp >= 0) {
-          kLo[i] = (kLo[i] + fmix32(h1 ^ kSalt.lo)) >>> 0;
-          kHi[i] = (kHi[i] + fmix32(h2 ^ kSalt.hi)) >>> 0;
-        }
-      }
-    }
+    if (b.cells) this.cellStats(b.cells, n);
+    else this.valueStats(b, n);
     if (!this.perColumn) {
       const hashes = b.rowHashes;
       if (!hashes) throw new Error('scan: line hashing needs the reader to supply row hashes');
@@ -234,6 +272,373 @@ export class SideScanner {
     this.rows += n;
   }
 
+  /** valueStats updates the statistics and per-column hashes from values in `columns`. */
+  private valueStats(b: Batch, n: number): void {
+    for (let c = 0; c < this.known; c++) {
+      const col = b.columns[c];
+      if (col !== undefined && ArrayBuffer.isView(col) && !(col instanceof BigUint64Array)) this.numberColumn(c, col as NumberColumn, n);
+      else if (col === undefined) for (let i = 0; i < n; i++) this.oneValue(c, undefined, i);
+      else if (n > 0 && typeof col[0] === 'number' && this.copyNumbers(col, n)) this.numberStats(c, this.numbers, n, false);
+      else this.arrayStats(c, col, n);
+    }
+  }
+
+  /** copyNumbers copies `col` into the `numbers` scratch when all its values are numbers (as hyparquet gives some INT32 columns), and tells whether they were. */
+  private copyNumbers(col: ArrayLike<unknown>, n: number): boolean {
+    if (this.numbers.length < n) this.numbers = new Float64Array(n);
+    const xs = this.numbers;
+    for (let i = 0; i < n; i++) {
+      const v = col[i];
+      if (typeof v !== 'number') return false;
+      xs[i] = v;
+    }
+    return true;
+  }
+
+  /**
+   * arrayStats adds a column of plain values. A string seen before (Parquet
+   * dictionary values, repeated JSON values) reuses its kind, hash and
+   * category slot from a per-column cache instead of computing them again;
+   * a column whose strings rarely repeat stops caching.
+   */
+  private arrayStats(c: number, col: ArrayLike<unknown>, n: number): void {
+    const acc = this.acc[c];
+    let cache = acc.seen;
+    if (cache === null) {
+      for (let i = 0; i < n; i++) this.oneValue(c, col[i], i);
+      return;
+    }
+    const { rLo, rHi, kLo, kHi } = this;
+    const kp = this.keyPos[c];
+    const salted = this.perColumn && this.inHash[c];
+    const hashAll = this.perColumn || kp >= 0;
+    const sLo = this.saltLo[c];
+    const sHi = this.saltHi[c];
+    const kSalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
+    const stats = this.config.stats;
+    const untyped = this.reader.untyped;
+    for (let i = 0; i < n; i++) {
+      const v = col[i];
+      if (typeof v !== 'string' || v === '') {
+        this.oneValue(c, v, i);
+        continue;
+      }
+      let seen = cache.get(v);
+      if (seen === undefined) {
+        acc.misses++;
+        const kind = untyped ? kindOfText(v) : isIsoDate(v) ? KIND_DATE : KIND_STRING;
+        const x = (kind & KINDS_NUMERIC) !== 0 ? textNumber : 0;
+        hashValue(v);
+        seen = { kind, x, lo: hashLo, hi: hashHi, slot: null };
+        if (cache.size < SEEN_MAX) cache.set(v, seen);
+        else if (acc.misses > SEEN_MAX * 4) {
+          // Mostly new strings: lookups cost more than they save.
+          acc.seen = cache = null;
+          for (let j = i; j < n; j++) this.oneValue(c, col[j], j);
+          return;
+        }
+      }
+      if (stats) {
+        acc.nonNull++;
+        const kind = seen.kind;
+        acc.kinds |= kind;
+        if ((kind & KINDS_NUMERIC) !== 0 && (acc.kinds & ~KINDS_NUMERIC) === 0 && Number.isFinite(seen.x)) {
+          acc.numCount++;
+          acc.sum += seen.x;
+          if (seen.x < acc.min) acc.min = seen.x;
+          if (seen.x > acc.max) acc.max = seen.x;
+        }
+        const cats = acc.categories;
+        if (cats !== null) {
+          let slot = seen.slot;
+          if (slot === null) {
+            slot = cats.get(v) ?? null;
+            if (slot === null) {
+              slot = { n: 0 };
+              cats.set(v, slot);
+              if (cats.size + acc.numberCategories.size > this.config.categoryLimit) acc.categories = null;
+            }
+            seen.slot = slot;
+          }
+          slot.n++;
+        }
+      }
+      if (!hashAll) continue;
+      const h1 = seen.lo;
+      const h2 = seen.hi;
+      if (stats) {
+        acc.contentLo = (acc.contentLo + h1) >>> 0;
+        acc.contentHi = (acc.contentHi + h2) >>> 0;
+      }
+      if (salted) {
+        rLo[i] = (rLo[i] + fmix32(h1 ^ sLo)) >>> 0;
+        rHi[i] = (rHi[i] + fmix32(h2 ^ sHi)) >>> 0;
+      }
+      if (kp >= 0) {
+        kLo[i] = (kLo[i] + fmix32(h1 ^ kSalt.lo)) >>> 0;
+        kHi[i] = (kHi[i] + fmix32(h2 ^ kSalt.hi)) >>> 0;
+      }
+    }
+  }
+
+  /** oneValue adds value `v` of column `c` in row `i` of the batch to the statistics and hashes. */
+  private oneValue(c: number, v: unknown, i: number): void {
+    const kp = this.keyPos[c];
+    if (v === undefined || v === null || v === '') {
+      if (kp >= 0) {
+        const kSalt = this.keySalts[kp];
+        this.kLo[i] = (this.kLo[i] + fmix32(NULL_SALT.lo ^ kSalt.lo)) >>> 0;
+        this.kHi[i] = (this.kHi[i] + fmix32(NULL_SALT.hi ^ kSalt.hi)) >>> 0;
+      }
+      return;
+    }
+    const acc = this.acc[c];
+    const stats = this.config.stats;
+    if (stats) {
+      acc.nonNull++;
+      const kind = typeof v === 'string' ? (this.reader.untyped ? kindOfText(v) : isIsoDate(v) ? 16 : KIND_STRING) : kindOfValue(v);
+      acc.kinds |= kind;
+      if ((kind & KINDS_NUMERIC) !== 0 && (acc.kinds & ~KINDS_NUMERIC) === 0) {
+        const x = typeof v === 'string' ? textNumber : numericValue(v);
+        if (Number.isFinite(x)) {
+          acc.numCount++;
+          acc.sum += x;
+          if (x < acc.min) acc.min = x;
+          if (x > acc.max) acc.max = x;
+        }
+      }
+      const cats = acc.categories;
+      if (cats !== null) {
+        const shown = typeof v === 'string' ? v : displayText(canonicalText(v));
+        const slot = cats.get(shown);
+        if (slot !== undefined) slot.n++;
+        else {
+          cats.set(shown, { n: 1 });
+          if (cats.size + acc.numberCategories.size > this.config.categoryLimit) acc.categories = null;
+        }
+      }
+    }
+    if (!this.perColumn && kp < 0) return;
+    hashValue(v);
+    const h1 = hashLo;
+    const h2 = hashHi;
+    if (stats) {
+      acc.contentLo = (acc.contentLo + h1) >>> 0;
+      acc.contentHi = (acc.contentHi + h2) >>> 0;
+    }
+    if (this.perColumn && this.inHash[c]) {
+      this.rLo[i] = (this.rLo[i] + fmix32(h1 ^ this.saltLo[c])) >>> 0;
+      this.rHi[i] = (this.rHi[i] + fmix32(h2 ^ this.saltHi[c])) >>> 0;
+    }
+    if (kp >= 0) {
+      const kSalt = this.keySalts[kp];
+      this.kLo[i] = (this.kLo[i] + fmix32(h1 ^ kSalt.lo)) >>> 0;
+      this.kHi[i] = (this.kHi[i] + fmix32(h2 ^ kSalt.hi)) >>> 0;
+    }
+  }
+
+  /**
+   * numberColumn hands a typed-array column (Parquet's required numeric
+   * columns) to numberStats as float64 values: INT64 values are read from
+   * their two 32-bit halves, with no bigint made. A batch holding an INT64
+   * beyond ±2^53 (which keeps its text as a bigint) takes the general path.
+   */
+  private numberColumn(c: number, col: NumberColumn, n: number): void {
+    if (col instanceof Float64Array) return this.numberStats(c, col, n, false);
+    if (this.numbers.length < n) this.numbers = new Float64Array(n);
+    const xs = this.numbers;
+    if (!(col instanceof BigInt64Array)) {
+      xs.set(col.subarray(0, n));
+      return this.numberStats(c, xs, n, !(col instanceof Float32Array));
+    }
+    const halves = new Int32Array(col.buffer, col.byteOffset, n * 2);
+    for (let i = 0; i < n; i++) {
+      const hi = halves[2 * i + 1];
+      if (hi < -0x1fffff || hi > 0x1fffff) {
+        for (let j = 0; j < n; j++) this.oneValue(c, col[j], j);
+        return;
+      }
+      xs[i] = hi * 0x1_0000_0000 + (halves[2 * i] >>> 0);
+    }
+    this.numberStats(c, xs, n, true);
+  }
+
+  /** numberStats is valueStats for the numbers `xs` of column `c`, with the same results; `integral` when all are integers. */
+  private numberStats(c: number, xs: Float64Array, n: number, integral: boolean): void {
+    const acc = this.acc[c];
+    if (this.config.stats) {
+      const limit = this.config.categoryLimit;
+      let cats = acc.categories === null ? null : acc.numberCategories;
+      let nonNull = acc.nonNull;
+      let kinds = acc.kinds;
+      let numCount = acc.numCount;
+      let sum = acc.sum;
+      let min = acc.min;
+      let max = acc.max;
+      for (let i = 0; i < n; i++) {
+        const x = xs[i];
+        nonNull++;
+        kinds |= integral || Number.isInteger(x) ? KIND_INTEGER : KIND_NUMBER;
+        if ((kinds & ~KINDS_NUMERIC) === 0 && Number.isFinite(x)) {
+          numCount++;
+          sum += x;
+          if (x < min) min = x;
+          if (x > max) max = x;
+        }
+        if (cats !== null) {
+          const slot = cats.get(x);
+          if (slot !== undefined) slot.n++;
+          else {
+            cats.set(x, { n: 1 });
+            if (cats.size + acc.categories!.size > limit) {
+              cats = null;
+              acc.categories = null;
+              acc.numberCategories = new Map();
+            }
+          }
+        }
+      }
+      acc.nonNull = nonNull;
+      acc.kinds = kinds;
+      acc.numCount = numCount;
+      acc.sum = sum;
+      acc.min = min;
+      acc.max = max;
+    }
+    const kp = this.keyPos[c];
+    const salted = this.perColumn && this.inHash[c];
+    if (!salted && kp < 0) return;
+    // hashNumber(x, 1) computed in place from the bits of `xs`, in int32 arithmetic (the same bits as hashValue gives).
+    const { rLo, rHi, kLo, kHi } = this;
+    const sLo = this.saltLo[c] | 0;
+    const sHi = this.saltHi[c] | 0;
+    const kSalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
+    const kSaltLo = kSalt.lo | 0;
+    const kSaltHi = kSalt.hi | 0;
+    const content = this.config.stats;
+    const words = new Int32Array(xs.buffer, xs.byteOffset, 2 * n);
+    let contentLo = acc.contentLo | 0;
+    let contentHi = acc.contentHi | 0;
+    for (let i = 0; i < n; i++) {
+      let lo = words[2 * i];
+      let hi = words[2 * i + 1];
+      // -0 hashes as 0, and every NaN as one NaN, as in hashNumber.
+      if (lo === 0 && hi === NEGATIVE_ZERO_HI) hi = 0;
+      else if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
+        hi = 0x7ff80000;
+        lo = 0;
+      }
+      const h1 = mix32(lo ^ mix32(hi ^ SEED_LO));
+      const h2 = mix32(hi ^ mix32(lo ^ SEED_HI) ^ h1);
+      if (content) {
+        contentLo = (contentLo + h1) | 0;
+        contentHi = (contentHi + h2) | 0;
+      }
+      if (salted) {
+        rLo[i] = (rLo[i] + mix32(h1 ^ sLo)) | 0;
+        rHi[i] = (rHi[i] + mix32(h2 ^ sHi)) | 0;
+      }
+      if (kp >= 0) {
+        kLo[i] = (kLo[i] + mix32(h1 ^ kSaltLo)) | 0;
+        kHi[i] = (kHi[i] + mix32(h2 ^ kSaltHi)) | 0;
+      }
+    }
+    if (content) {
+      acc.contentLo = contentLo >>> 0;
+      acc.contentHi = contentHi >>> 0;
+    }
+  }
+
+  /**
+   * cellStats is valueStats for cells given as bytes: the same statistics,
+   * and hashes of each cell's UTF-8 bytes (both sides of a CSV diff hash
+   * cells alike, so keys and values still match across sides).
+   */
+  private cellStats(cells: CellBatch, n: number): void {
+    const { rLo, rHi, kLo, kHi } = this;
+    const { bytes, starts, ends, escaped } = cells;
+    const stride = this.reader.columns.length;
+    const stats = this.config.stats;
+    const limit = this.config.categoryLimit;
+    for (let c = 0; c < this.known; c++) {
+      const acc = this.acc[c];
+      const kp = this.keyPos[c];
+      const salted = this.perColumn && this.inHash[c];
+      const hashAll = this.perColumn || kp >= 0;
+      const sLo = this.saltLo[c];
+      const sHi = this.saltHi[c];
+      const kSalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
+      let cats = acc.categories === null ? null : acc.byteCategories;
+      let nonNull = acc.nonNull;
+      let kinds = acc.kinds;
+      let numCount = acc.numCount;
+      let sum = acc.sum;
+      let min = acc.min;
+      let max = acc.max;
+      let contentLo = acc.contentLo;
+      let contentHi = acc.contentHi;
+      for (let i = 0, at = c; i < n; i++, at += stride) {
+        let s = starts[at];
+        let e = ends[at];
+        let cb = bytes;
+        if (s < 0) {
+          cb = Buffer.from(escaped[-1 - s], 'utf8');
+          s = 0;
+          e = cb.length;
+        } else if (s === e) {
+          if (kp >= 0) {
+            kLo[i] = (kLo[i] + fmix32(NULL_SALT.lo ^ kSalt.lo)) >>> 0;
+            kHi[i] = (kHi[i] + fmix32(NULL_SALT.hi ^ kSalt.hi)) >>> 0;
+          }
+          continue;
+        }
+        if (stats) {
+          nonNull++;
+          const kind = kindOfBytes(cb, s, e);
+          kinds |= kind;
+          if ((kind & KINDS_NUMERIC) !== 0 && (kinds & ~KINDS_NUMERIC) === 0) {
+            const x = textNumber;
+            if (Number.isFinite(x)) {
+              numCount++;
+              sum += x;
+              if (x < min) min = x;
+              if (x > max) max = x;
+            }
+          }
+          if (cats !== null && cats.add(cb, s, e) > limit) {
+            cats = null;
+            acc.categories = null;
+            acc.byteCategories = new ByteCategories();
+          }
+        }
+        if (!hashAll) continue;
+        hashBytes(cb, s, e);
+        const h1 = hashLo;
+        const h2 = hashHi;
+        if (stats) {
+          contentLo = (contentLo + h1) >>> 0;
+          contentHi = (contentHi + h2) >>> 0;
+        }
+        if (salted) {
+          rLo[i] = (rLo[i] + fmix32(h1 ^ sLo)) >>> 0;
+          rHi[i] = (rHi[i] + fmix32(h2 ^ sHi)) >>> 0;
+        }
+        if (kp >= 0) {
+          kLo[i] = (kLo[i] + fmix32(h1 ^ kSalt.lo)) >>> 0;
+          kHi[i] = (kHi[i] + fmix32(h2 ^ kSalt.hi)) >>> 0;
+        }
+      }
+      acc.nonNull = nonNull;
+      acc.kinds = kinds;
+      acc.numCount = numCount;
+      acc.sum = sum;
+      acc.min = min;
+      acc.max = max;
+      acc.contentLo = contentLo;
+      acc.contentHi = contentHi;
+    }
+  }
+
   result(): ScanResult {
     if (this.reader.columns.length !== this.known) this.learnColumns();
     return {
@@ -250,4 +655,44 @@ export async function scanSide(reader: TableReader, config: ScanConfig): Promise
   const scanner = new SideScanner(reader, config);
   await reader.scan((b) => scanner.onBatch(b), { rowHashes: config.rowHash === 'line' });
   return scanner.result();
+}
+
+/** CellJob asks for the cell hashes of some rows of one side, to count changed cells (it can cross a worker boundary). */
+export interface CellJob {
+  format: TableFormat;
+  input: TableInput;
+  /** What the side's scan found: its columns and row count (see TableReader.adopt). */
+  columns: string[];
+  rows: number;
+  /** Rows to read, sorted by position. */
+  wanted: WantedRow[];
+  /** Column indexes to hash, in the order of the result. */
+  hashed: number[];
+}
+
+const NULL_LANE = 0x9e3779b9;
+
+/**
+ * hashCells reads the `wanted` rows of `reader` and returns two hash lanes per
+ * row and hashed column: `[lo, hi]` of column `hashed[j]` of `wanted[k]` at
+ * `2 * (k * hashed.length + j)`. Every empty value hashes alike.
+ */
+export async function hashCells(reader: TableReader, wanted: WantedRow[], hashed: number[]): Promise<Uint32Array> {
+  const np = hashed.length;
+  const out = new Uint32Array(wanted.length * np * 2);
+  await reader.fetch(wanted, (k, values) => {
+    for (let j = 0; j < np; j++) {
+      const v = values[hashed[j]];
+      const at = 2 * (k * np + j);
+      if (isEmpty(v)) {
+        out[at] = NULL_LANE;
+        out[at + 1] = NULL_LANE;
+      } else {
+        hashValue(v);
+        out[at] = hashLo;
+        out[at + 1] = hashHi;
+      }
+    }
+  });
+  return out;
 }

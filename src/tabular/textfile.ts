@@ -13,6 +13,7 @@ export const MAX_RECORD_BYTES = 64 << 20;
 
 /** TextChunk is decoded text that ends at a line break (or at the end of the file). */
 export interface TextChunk {
+  /** The text, or '' when the caller asked for bytes only. */
   text: string;
   /** Byte offset in the file of `text[0]`. */
   byteBase: number;
@@ -39,9 +40,10 @@ export class TextProblem extends Error {
  * textChunks yields the file from byte `start` as UTF-8 text, cut only after
  * line feeds so that no character is split between chunks. It checks as it
  * goes that the bytes hold no NUL (a binary file) and are valid UTF-8, and
- * throws TextProblem with the byte offset otherwise.
+ * throws TextProblem with the byte offset otherwise. With `decode` false the
+ * chunks carry only their (checked) bytes.
  */
-export async function* textChunks(fh: FileHandle, start: number, size: number): AsyncGenerator<TextChunk> {
+export async function* textChunks(fh: FileHandle, start: number, size: number, decode = true): AsyncGenerator<TextChunk> {
   let buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(size - start, 1)));
   let spare = Buffer.allocUnsafe(buf.length);
   let carry = 0;
@@ -84,11 +86,11 @@ export async function* textChunks(fh: FileHandle, start: number, size: number): 
       if (good > 0) {
         bytes = bytes.subarray(0, good);
         ascii = isAscii(bytes);
-        yield { text: ascii ? bytes.toString('latin1') : bytes.toString('utf8'), byteBase: base, ascii, final: false, bytes };
+        yield { text: decode ? decodeText(bytes, ascii) : '', byteBase: base, ascii, final: false, bytes };
       }
       throw problem;
     }
-    const text = ascii ? bytes.toString('latin1') : bytes.toString('utf8');
+    const text = decode ? decodeText(bytes, ascii) : '';
     // The tail after the last line break moves to the other buffer, which then
     // receives the next read while this chunk is being parsed.
     carry = avail - cut;
@@ -99,6 +101,10 @@ export async function* textChunks(fh: FileHandle, start: number, size: number): 
     base += cut;
     if (final) return;
   }
+}
+
+function decodeText(bytes: Buffer, ascii: boolean): string {
+  return ascii ? bytes.toString('latin1') : bytes.toString('utf8');
 }
 
 /** checkBytes returns a TextProblem at the first NUL byte or invalid UTF-8 sequence in `bytes`, or null. */

@@ -143,46 +143,45 @@ export function kindOfBytes(b: Uint8Array, s: number, e: number): number {
 /** kindOfNumberBytes is kindOfNumberText over bytes; text that Number() must read (long or with an exponent) is decoded first. */
 function kindOfNumberBytes(b: Uint8Array, s: number, e: number): number {
   let i = s;
-  let c = b[i];
-  let negative = false;
-  if (c === 45 || c === 43) {
-    negative = c === 45;
-    c = ++i < e ? b[i] : -1;
-  }
-  let digits = 0;
+  const c0 = b[i];
+  const negative = c0 === 45;
+  if (negative || c0 === 43) i++;
   let mantissa = 0;
-  while (c >= 48 && c <= 57) {
-    digits++;
-    mantissa = mantissa * 10 + (c - 48);
-    c = ++i < e ? b[i] : -1;
+  const intStart = i;
+  for (; i < e; i++) {
+    const d = b[i] - 48;
+    if (d < 0 || d > 9) break;
+    mantissa = mantissa * 10 + d;
   }
+  let digits = i - intStart;
   if (i === e) {
     if (digits === 0) return KIND_STRING;
     textNumber = digits <= 15 ? (negative ? -mantissa : mantissa) : Number(latin1(b, s, e));
     return KIND_INTEGER;
   }
   let fraction = 0;
-  if (c === 46) {
-    c = ++i < e ? b[i] : -1;
-    while (c >= 48 && c <= 57) {
-      digits++;
-      fraction++;
-      mantissa = mantissa * 10 + (c - 48);
-      c = ++i < e ? b[i] : -1;
+  if (b[i] === 46) {
+    const fracStart = ++i;
+    for (; i < e; i++) {
+      const d = b[i] - 48;
+      if (d < 0 || d > 9) break;
+      mantissa = mantissa * 10 + d;
     }
+    fraction = i - fracStart;
+    digits += fraction;
   }
   if (digits === 0) return KIND_STRING;
   let exact = digits <= 15;
-  if (c === 101 || c === 69) {
+  if (i < e && (b[i] === 101 || b[i] === 69)) {
     exact = false;
-    c = ++i < e ? b[i] : -1;
-    if (c === 45 || c === 43) c = ++i < e ? b[i] : -1;
-    let exp = 0;
-    while (c >= 48 && c <= 57) {
-      exp++;
-      c = ++i < e ? b[i] : -1;
+    i++;
+    if (i < e && (b[i] === 45 || b[i] === 43)) i++;
+    const expStart = i;
+    for (; i < e; i++) {
+      const d = b[i] - 48;
+      if (d < 0 || d > 9) break;
     }
-    if (exp === 0) return KIND_STRING;
+    if (i === expStart) return KIND_STRING;
   }
   if (i !== e) return KIND_STRING;
   if (exact) {

@@ -50,4 +50,49 @@ describe.skipIf(!haveBuild)('scans on worker threads', () => {
     expect(err.message).toContain('w3.csv at test: row 2: has 2 fields');
     expect(err.hint).toBeTruthy();
   });
+
+  it('read modified rows again on worker threads with the same counts as inline, for CSV and Parquet', async () => {
+    const m = (await import(built.href)) as {
+      diffTable: (p: string, f: TableFormat, b: TableInput | null, a: TableInput | null, o: TableDiffOptions) => Promise<TableDiff>;
+    };
+    const { parquetWriteFile } = await import('hyparquet-writer');
+    const n = 30000;
+    // Every 4th row modified (more than enough to use workers), in one of two columns; quoting alone changes some others.
+    const label = (i: number, edit: boolean) => (edit && i % 4 === 0 ? 'new' : ['a', 'b'][i % 2]);
+    const x = (i: number, edit: boolean) => (edit && i % 8 === 1 ? i % 13 + 0.5 : i % 13);
+    const csv = (edit: boolean) =>
+      'id,label,x\n' + Array.from({ length: n }, (_, i) => `${i},${edit && i % 10 === 3 ? `"${label(i, edit)}"` : label(i, edit)},${x(i, edit)}`).join('\n') + '\n';
+    const options = { tmpDir: t.tmp(), key: ['id'], rows: true, limit: 5 };
+    const a = t.write('m1.csv', csv(false));
+    const b = t.write('m2.csv', csv(true));
+    const inline = await m.diffTable('t', 'csv', a, b, { ...options, parallel: false });
+    expect(await m.diffTable('t', 'csv', a, b, { ...options, parallel: true })).toEqual(inline);
+    expect(inline.rows.modified).toBe(n / 4 + n / 8);
+    expect(inline.columns.map((c) => [c.name, c.changedCells])).toEqual([
+      ['label', n / 4],
+      ['x', n / 8],
+    ]);
+    const pq = (name: string, edit: boolean) => {
+      const file = path.join(t.dir(), name);
+      const ids = Array.from({ length: n }, (_, i) => BigInt(i));
+      parquetWriteFile({
+        filename: file,
+        columnData: [
+          { name: 'id', data: ids, type: 'INT64' },
+          { name: 'label', data: ids.map((_, i) => label(i, edit)), type: 'STRING' },
+          { name: 'x', data: ids.map((_, i) => x(i, edit)), type: 'DOUBLE' },
+        ],
+        rowGroupSize: 7000,
+      });
+      return { file, size: fs.statSync(file).size, label: `${name} at test` };
+    };
+    const pa = pq('m1.parquet', false);
+    const pb = pq('m2.parquet', true);
+    const pInline = await m.diffTable('t', 'parquet', pa, pb, { ...options, parallel: false });
+    expect(await m.diffTable('t', 'parquet', pa, pb, { ...options, parallel: true })).toEqual(pInline);
+    expect(pInline.columns.map((c) => [c.name, c.changedCells])).toEqual([
+      ['label', n / 4],
+      ['x', n / 8],
+    ]);
+  });
 });
