@@ -3,27 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { parquetWriteFile } from 'hyparquet-writer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempTables } from './fixtures.test-support.js';
 import { diffTable, tableFormatOf, type TableDiff, type TableDiffOptions, type TableFormat, type TableInput } from './index.js';
 
-/** tempTables gives each test file a scratch directory, removed afterwards. */
-function tempTables(prefix: string): { dir: () => string; write: (name: string, content: string | Buffer) => TableInput; tmp: () => string } {
-  let dir = '';
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), `lode-tabular-${prefix}-`));
-    fs.mkdirSync(path.join(dir, 'tmp'));
-  });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return {
-    dir: () => dir,
-    tmp: () => path.join(dir, 'tmp'),
-    write(name, content) {
-      const file = path.join(dir, name);
-      fs.writeFileSync(file, content);
-      return { file, size: fs.statSync(file).size, label: `${name} at test` };
-    },
-  };
-}
 
 const t = tempTables('diff');
 

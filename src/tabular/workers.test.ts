@@ -2,27 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempTables } from './fixtures.test-support.js';
 import type { TableDiff, TableDiffOptions, TableFormat, TableInput } from './index.js';
 
-/** tempTables gives each test file a scratch directory, removed afterwards. */
-function tempTables(prefix: string): { dir: () => string; write: (name: string, content: string | Buffer) => TableInput; tmp: () => string } {
-  let dir = '';
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), `lode-tabular-${prefix}-`));
-    fs.mkdirSync(path.join(dir, 'tmp'));
-  });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return {
-    dir: () => dir,
-    tmp: () => path.join(dir, 'tmp'),
-    write(name, content) {
-      const file = path.join(dir, name);
-      fs.writeFileSync(file, content);
-      return { file, size: fs.statSync(file).size, label: `${name} at test` };
-    },
-  };
-}
 
 const t = tempTables('workers');
 // The worker script exists only in the build: this test runs the compiled module (`npx tsc -p .` first).
