@@ -212,7 +212,7 @@ describe.concurrent('lode beside git', () => {
     // A name only git has (`old`) is read as a git revision; lode:old refuses it.
     await w.gitOk('branch', 'old', v1.git);
     expect((await w.json('diff', 'old', 'main')).from).toMatchObject({ commit: v1.lode });
-    expect(expectLodeError(await w.lode('diff', 'lode:old', 'main'), 6)).toContain('unknown revision: old');
+    expect(expectLodeError(await w.lode('diff', 'lode:old', 'main'), 6)).toContain('unknown revision: lode:old');
 
     // A name both have: the bare name is lode's, git: is git's.
     await w.gitOk('checkout', '-q', '-b', 'feature');
@@ -407,6 +407,86 @@ describe.concurrent('lode beside git', () => {
     expect(st).toMatchObject({ branch: 'main', head: mine, clean: true });
     expect(st.merging).toBeUndefined();
     expect(expectLodeError(await w.lode('merge', '--abort'), 2)).toContain('no merge is in progress');
+  });
+
+  it('a conflicted merge guards its state: abort keeps unrelated edits, commit waits for every conflict, HEAD stays put', async () => {
+    const w = await gitWork('mergestate');
+    await firstData(w, { 'data/a.txt': 'a0\n', 'data/c.txt': 'c0\n' }, ['data']);
+    await w.lodeOk('branch', 'feat');
+    await w.lodeOk('checkout', 'feat');
+    w.write('data/a.txt', 'theirs\n');
+    w.write('data/new.txt', 'from feat\n');
+    await w.lodeOk('add', 'data');
+    const feat = (await w.json('commit', '-m', 'feat')).id;
+    await w.lodeOk('checkout', 'main');
+    w.write('data/a.txt', 'ours\n');
+    const mine = (await w.json('commit', '-am', 'ours')).id;
+    // An unrelated, uncommitted edit before the merge.
+    w.write('data/c.txt', 'precious, not committed\n');
+
+    expect((await w.lode('merge', 'feat')).code).toBe(7);
+    expect(await w.json('status')).toMatchObject({ merging: feat, unresolved: ['data/a.txt'], clean: false });
+    // Nothing may move HEAD or conclude the merge while a conflict is unresolved.
+    expect(expectLodeError(await w.lode('commit', '-m', 'too early'), 7)).toContain('unresolved');
+    expect(expectLodeError(await w.lode('commit', '-a', '-m', 'too early'), 7)).toContain('unresolved');
+    expect(expectLodeError(await w.lode('checkout', 'feat'), 7)).toContain('in progress');
+    expect(await headOf(w)).toBe(mine);
+
+    // --abort undoes what the merge staged and nothing else.
+    expect(await w.json('merge', '--abort')).toMatchObject({ outcome: 'aborted' });
+    expect(w.read('data/c.txt')).toBe('precious, not committed\n');
+    expect(w.read('data/a.txt')).toBe('ours\n');
+    expect(fs.existsSync(path.join(w.dir, 'data/new.txt'))).toBe(false);
+    expect((await w.json('status')).unstaged).toEqual([{ path: 'data/c.txt', status: 'modified' }]);
+
+    // Again, resolved by hand: `lode add` marks the path resolved, then commit records both parents.
+    await w.lodeOk('checkout', '-f', '--', 'data/c.txt');
+    expect((await w.lode('merge', 'feat')).code).toBe(7);
+    w.write('data/a.txt', 'both, by hand\n');
+    await w.lodeOk('add', 'data/a.txt');
+    expect((await w.json('status')).unresolved).toEqual([]);
+    const done = await w.json('commit', '-m', 'merged by hand');
+    expect(done.merged).toBe(feat);
+    expect((await w.json('log', '-n', '1')).commits[0].parents).toEqual([mine, feat]);
+    expect([w.read('data/a.txt'), w.read('data/new.txt')]).toEqual(['both, by hand\n', 'from feat\n']);
+    expect((await w.json('status')).merging).toBeUndefined();
+  });
+
+  it('a merge keeps a dataset one side dropped while the other changed files in it', async () => {
+    const w = await gitWork('mergeroots');
+    await firstData(w, { 'd/a': '1\n', 'e/b': '2\n' }, ['d', 'e']);
+    await w.lodeOk('branch', 'feat');
+    await w.lodeOk('rm', 'd');
+    await w.lodeOk('commit', '-m', 'drop d');
+    await w.lodeOk('checkout', 'feat');
+    w.write('d/new', 'new\n');
+    await w.lodeOk('add', 'd');
+    await w.lodeOk('commit', '-m', 'add d/new');
+    await w.lodeOk('checkout', 'main');
+    expect((await w.json('merge', 'feat')).outcome).toBe('merged');
+    expect((await w.json('status')).datasets).toEqual(['d', 'e']);
+    w.write('d/new', 'edited\n');
+    expect((await w.json('status')).unstaged).toEqual([{ path: 'd/new', status: 'modified' }]);
+  });
+
+  it('the merge driver leaves conflict markers when it cannot merge, and .gitattributes works for a path with spaces', async () => {
+    const w = await gitWork('driverfail', { hooks: true, sub: 'ml data' });
+    const attrs = await runGit(w.sb, path.dirname(w.dir), ['check-attr', 'merge', '--', 'ml data/lode.lock']);
+    expect(attrs.stdout.trim()).toBe('ml data/lode.lock: merge: lode');
+    await firstData(w, { 'data/a.txt': 'a\n' }, ['data']);
+    await w.gitOk('checkout', '-q', '-b', 'fake');
+    // A pin naming a lode commit nobody has (no remote either): the driver must fail loudly.
+    w.write('lode.lock', w.read('lode.lock').replace(/^commit [0-9a-f]{64}$/m, `commit ${'e'.repeat(64)}`));
+    await w.gitOk('commit', '-q', '-am', 'pin a commit nobody has');
+    await w.gitOk('checkout', '-q', 'main');
+    w.write('data/a.txt', 'a2\n');
+    await commitBoth(w, 'main moves');
+    const r = await w.git('merge', '--no-edit', 'fake');
+    expect(r.code).not.toBe(0);
+    const pin = w.read('lode.lock');
+    expect(pin).toMatch(/^<<<<<<< ours$/m);
+    expect(pin).toContain(`commit ${'e'.repeat(64)}`);
+    expect(expectLodeError(await w.lode('checkout'), 7)).toContain('conflict markers');
   });
 
   it('restores data on `git checkout` through the hooks, and never clobbers uncommitted data', async () => {

@@ -221,7 +221,7 @@ Examples:
     .addOption(new Option('--hook', 'run by the git hooks: restore the pinned data quietly').hideHelp())
     .addHelpText('after', '\nExamples:\n  lode checkout v1                     # switch the whole workspace\n  lode checkout                        # restore what lode.lock pins (or HEAD outside git)\n  lode checkout git:HEAD~3             # the data the code three git commits ago pinned\n  lode checkout HEAD~1 -- data/a.csv   # bring one file back\n  lode checkout -b relabel             # new branch here')
     .action(async (rev: string | undefined, rest: string[], o: { branch?: string; force?: boolean; json?: boolean; hook?: boolean }) => {
-      const { checkout } = await import('../commands/checkout.js');
+      const { checkoutFetching } = await import('../commands/checkout.js');
       const [revs, paths] = splitDashDash(argv, [rev, ...rest].filter((x): x is string => x !== undefined));
       if (revs.length > 1) throw new LodeError('USAGE', `checkout takes one revision, got: ${revs.join(' ')}`, { hint: 'put paths after --, e.g. `lode checkout v1 -- data/`' });
       const repo = open();
@@ -236,7 +236,7 @@ Examples:
         o.json ? json(r) : print(text.renderCheckout(r));
         return;
       }
-      const r = await withProgress((progress) => checkout(repo, { rev: revs[0], paths, cwd: globals().cwd, force: o.force, createBranch: o.branch, progress }));
+      const r = await withProgress((progress) => checkoutFetching(repo, { rev: revs[0], paths, cwd: globals().cwd, force: o.force, createBranch: o.branch, progress }));
       o.json ? json(r) : print(text.renderCheckout(r));
     });
 
@@ -282,11 +282,18 @@ Examples:
     .argument('<theirs>')
     .argument('[path]', 'the pin file path in git (locates the workspace)')
     .action(async (base: string, ours: string, theirs: string, pinPath: string | undefined) => {
-      const { mergeDriver } = await import('../commands/git.js');
+      const { mergeDriver, writeConflictMarkers } = await import('../commands/git.js');
       const cwd = globals().cwd;
-      const repo = Repository.open(pinPath ? nodePath.dirname(nodePath.resolve(cwd, pinPath)) : cwd);
       const abs = (f: string) => nodePath.resolve(cwd, f);
-      const r = await mergeDriver(repo, { base: abs(base), ours: abs(ours), theirs: abs(theirs) });
+      const files = { base: abs(base), ours: abs(ours), theirs: abs(theirs) };
+      let repo: Repository;
+      try {
+        repo = Repository.open(pinPath ? nodePath.dirname(nodePath.resolve(cwd, pinPath)) : cwd);
+      } catch (e) {
+        writeConflictMarkers(files);
+        throw e;
+      }
+      const r = await mergeDriver(repo, files);
       if (r.outcome === 'merged') io.err(`lode: merged the pinned data into lode commit ${short(r.commit)}`);
       if (r.outcome === 'conflicts') {
         io.err(`lode: the pinned datasets conflict at ${r.conflicts.length} path(s): ${r.conflicts.slice(0, 10).join(', ')}`);

@@ -16,6 +16,11 @@ export interface AddOptions {
   progress?: ProgressSink;
   /** Worker threads for hashing (default: automatic). */
   threads?: number;
+  /**
+   * During a conflicted merge, mark conflicting paths under `paths` resolved
+   * (default true; `commit -a` stages without resolving anything).
+   */
+  resolveConflicts?: boolean;
 }
 
 export interface AddResult {
@@ -111,8 +116,17 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
         datasets.filter((d) => d !== '').map((d) => gitignorePattern(d, isDirectory(repo.abs(d)))),
       );
     }
+    if (options.resolveConflicts !== false) resolveConflictsUnder(repo, roots);
     return { added, modified, removed, unchanged, bytesHashed, datasets, skipped: scan.skipped, gitignored };
   });
+}
+
+/** resolveConflictsUnder marks the merge conflicts at or under `paths` resolved (what `lode add`/`lode rm` of them means during a merge). */
+export function resolveConflictsUnder(repo: Repository, paths: string[]): void {
+  const state = repo.mergeState();
+  if (!state || state.conflicts.length === 0) return;
+  const left = state.conflicts.filter((c) => !paths.some((p) => isUnder(c, p)));
+  if (left.length !== state.conflicts.length) repo.setMergeState({ ...state, conflicts: left });
 }
 
 function isDirectory(p: string): boolean {

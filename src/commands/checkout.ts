@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConflictError, UnknownRevisionError, UsageError } from '../core/errors.js';
+import { ConflictError, isLodeError, UnknownRevisionError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { comparePaths, isUnder, parentPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -45,6 +45,13 @@ export interface CheckoutOptions {
   keepHead?: boolean;
   /** Rewrite the pin file when HEAD moves (default true; a restore from the pin leaves it alone). */
   writePin?: boolean;
+  /**
+   * Switch as if the workspace and index held this commit's tree rather than
+   * HEAD's (an aborted merge goes from the staged merge back to HEAD).
+   */
+  switchFrom?: ObjectId;
+  /** Set by `lode merge` itself: a checkout that is part of a merge in progress. */
+  duringMerge?: boolean;
   progress?: ProgressSink;
 }
 
@@ -66,6 +73,25 @@ export interface CheckoutResult {
 type WsState = 'clean' | 'modified' | 'deleted' | 'untracked' | 'absent';
 
 /**
+ * checkoutFetching is checkout that, when the cache lacks files of the target
+ * (a commit pinned or pushed from another machine, a partial pull) and a
+ * default remote is set, fetches the target's data from it and tries once
+ * more. Nothing in the workspace changes before the retry: checkout checks
+ * every cache file before touching it.
+ */
+export async function checkoutFetching(repo: Repository, options: CheckoutOptions = {}): Promise<CheckoutResult & { fetched?: boolean }> {
+  try {
+    return await checkout(repo, options);
+  } catch (e) {
+    if (!isLodeError(e, 'NOT_FOUND') || !repo.config.defaultRemote() || options.rev === undefined) throw e;
+    const target = await resolveRev(repo, options.rev);
+    const { fetchCommitData } = await import('./sync.js');
+    await fetchCommitData(repo, target.id, options.progress);
+    return { ...(await checkout(repo, options)), fetched: true };
+  }
+}
+
+/**
  * checkout makes the workspace match a revision. Without paths it switches
  * HEAD (to the branch, or detached to a commit or tag), removing tracked files
  * the target lacks and keeping local changes to files the switch does not
@@ -77,6 +103,10 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
   return repo.withLock('checkout', async () => {
     const pathMode = (options.paths?.length ?? 0) > 0;
     if (pathMode && options.createBranch) throw new UsageError('-b cannot be combined with paths');
+    const merging = repo.mergeState();
+    if (merging && !pathMode && !options.duringMerge) {
+      throw new ConflictError(`a merge of ${merging.theirs.slice(0, 12)} is in progress`, [], 'finish it (`lode add` the resolved files, `lode commit`), or `lode merge --abort`; `lode checkout REV -- PATH` still works');
+    }
     const headId = repo.refs.headCommit();
     // `checkout -- PATHS` without a revision restores what is staged (as git
     // does): unstaged edits are discarded, staged ones kept.
@@ -92,7 +122,11 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     }
     const pool = new TreePool(repo);
     const index = await repo.readIndex();
-    const headTree = headId ? resolveRevision(repo.store, repo.refs, 'HEAD').commit.tree : EMPTY_TREE;
+    const headTree = options.switchFrom
+      ? resolveRevision(repo.store, repo.refs, options.switchFrom).commit.tree
+      : headId
+        ? resolveRevision(repo.store, repo.refs, 'HEAD').commit.tree
+        : EMPTY_TREE;
     let targetTree = target?.commit.tree ?? EMPTY_TREE;
     let targetDatasets = target?.commit.datasets ?? [];
     if (fromIndex) {

@@ -5,7 +5,7 @@ import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { buildTrees } from '../graph/trees.js';
 import { diffTrees } from '../graph/diff.js';
-import type { Repository } from '../repo/repository.js';
+import type { MergeState, Repository } from '../repo/repository.js';
 import { headSnapshot, indexFiles, TreePool } from './snapshot.js';
 import { add } from './add.js';
 import { gitContext, writePin } from './pin.js';
@@ -64,16 +64,20 @@ export function authorOf(repo: Repository, env = process.env): string {
 export async function commit(repo: Repository, options: CommitOptions): Promise<CommitResult> {
   const message = normaliseMessage(options.message ?? '');
   if (message === '') throw new UsageError('a commit needs a message', { hint: 'use `lode commit -m "what changed"`' });
+  // Before `-a` stages anything: a refused commit leaves the index as it was.
+  checkMergeState(repo.mergeState(), repo.refs.headCommit());
   if (options.all) {
     const idx = await repo.readIndex();
-    if (idx.datasets.length > 0) await add(repo, { paths: idx.datasets.map((d) => repo.abs(d)), progress: options.progress });
+    if (idx.datasets.length > 0) await add(repo, { paths: idx.datasets.map((d) => repo.abs(d)), progress: options.progress, resolveConflicts: false });
   }
   // Read before taking the lock: the git library loads lazily and git HEAD does not depend on lode's state.
   const gitHead = options.git ?? (await currentGitHead(repo));
   return repo.withLock('commit', async () => {
     const index = await repo.readIndex();
     const head = headSnapshot(repo);
-    const merging = repo.mergeHead();
+    const state = repo.mergeState();
+    checkMergeState(state, head.commit);
+    const merging = state?.theirs;
     const built = buildTrees(indexFiles(index));
     const sameDatasets = head.datasets.join('\n') === index.datasets.join('\n');
     if (head.kind === 'commit' && built.root === head.tree && sameDatasets && !options.allowEmpty && !merging) {
@@ -99,7 +103,7 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     const h = repo.refs.head();
     if (h.kind === 'branch') repo.refs.set('heads', h.name, id, head.commit ?? null);
     else repo.refs.setHead({ kind: 'detached', id });
-    if (merging) repo.setMergeHead(undefined);
+    if (merging) repo.setMergeState(undefined);
     const pinFile = writePin(repo);
     return {
       ...(merging ? { merged: merging } : {}),
@@ -114,4 +118,19 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
       changes,
     };
   });
+}
+
+/** checkMergeState refuses to commit a merge that went stale or still has unresolved conflicts. */
+function checkMergeState(state: MergeState | undefined, headId: ObjectId | undefined): void {
+  if (state && state.head !== headId) {
+    throw new LodeError('CONFLICT', `the merge of ${state.theirs.slice(0, 12)} started at ${state.head.slice(0, 12)}, but HEAD is now ${headId?.slice(0, 12) ?? 'unborn'}`, {
+      hint: 'run `lode merge --abort` to forget that merge (no file is touched)',
+    });
+  }
+  if (state && state.conflicts.length > 0) {
+    const shown = state.conflicts.slice(0, 10).join(', ') + (state.conflicts.length > 10 ? ` and ${state.conflicts.length - 10} more` : '');
+    throw new LodeError('CONFLICT', `the merge of ${state.theirs.slice(0, 12)} still has ${state.conflicts.length} unresolved conflict(s): ${shown}`, {
+      hint: 'make each file what it should be and `lode add` it (or `lode rm` it); or `lode merge --ours`/`--theirs`; or `lode merge --abort`',
+    });
+  }
 }

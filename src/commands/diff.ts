@@ -153,7 +153,7 @@ function tableInput(repo: Repository, side: Snapshot, file: string, entry: { id:
   const label = `${file} at ${side.label}`;
   if (repo.store.hasFile(entry.id)) return { file: repo.store.filePath(entry.id), size: entry.size, label };
   if (side.kind === 'workspace') return { file: repo.abs(file), size: entry.size, label };
-  throw new LodeError('NOT_FOUND', `${label}: its content is not in the local cache`, { hint: 'fetch it (`lode pull -- PATH` or `lode fetch`) to see its row-level diff' });
+  throw new LodeError('NOT_FOUND', `${label}: its content is not in the local cache`, { hint: '`lode checkout REV -- PATH` fetches it from the default remote (or `lode fetch`); then diff again for the row-level view' });
 }
 
 function emptySide(): Snapshot {

@@ -142,13 +142,24 @@ export async function installHooks(repo: Repository, options: InstallHooksOption
     hooks.push(file);
   }
   const attributes = path.join(ctx.git.workTree, '.gitattributes');
-  const line = `/${ctx.pinGitPath} merge=lode`;
+  const line = `${attributePattern(ctx.pinGitPath)} merge=lode`;
   const have = readFileOrUndefined(attributes)?.toString('utf8') ?? '';
   if (!have.split(/\r?\n/).includes(line)) writeFileAtomic(attributes, `${have}${have === '' || have.endsWith('\n') ? '' : '\n'}${line}\n`);
   const driver = `${lode} merge-driver %O %A %B %P`;
   await ctx.git.setConfig('merge.lode.name', 'lode pin file (three-way merge of the pinned datasets)');
   await ctx.git.setConfig('merge.lode.driver', driver);
   return { hooks, attributes, driver, replaced };
+}
+
+/**
+ * attributePattern anchors a path as a .gitattributes pattern: glob
+ * characters escaped, and C-quoted when it holds spaces, quotes or
+ * backslashes (git reads an unquoted space as the end of the pattern).
+ */
+export function attributePattern(gitPath: string): string {
+  const pattern = `/${gitPath.replace(/[*?[\\]/g, '\\$&')}`;
+  if (!/[\s"\\]/.test(pattern)) return pattern;
+  return `"${pattern.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 function hookScripts(lode: string, rel: string): Record<string, string> {
@@ -201,6 +212,26 @@ export interface MergeDriverResult {
  * reports the conflicting paths.
  */
 export async function mergeDriver(repo: Repository, files: { base: string; ours: string; theirs: string }): Promise<MergeDriverResult> {
+  try {
+    return await mergeDriverUnguarded(repo, files);
+  } catch (e) {
+    // git takes the file as it stands: without markers, a failed driver would
+    // look like a clean merge that kept our pin and silently dropped theirs.
+    writeConflictMarkers(files);
+    throw e;
+  }
+}
+
+/** writeConflictMarkers leaves both sides of lode.lock in `files.ours` between git's conflict markers. */
+export function writeConflictMarkers(files: { ours: string; theirs: string }): void {
+  const oursText = readFileOrUndefined(files.ours)?.toString('utf8') ?? '';
+  const theirsText = readFileOrUndefined(files.theirs)?.toString('utf8') ?? '';
+  if (oursText.startsWith('<<<<<<< ')) return;
+  const nl = (t: string) => (t === '' || t.endsWith('\n') ? t : `${t}\n`);
+  writeFileAtomic(files.ours, `<<<<<<< ours\n${nl(oursText)}=======\n${nl(theirsText)}>>>>>>> theirs\n`);
+}
+
+async function mergeDriverUnguarded(repo: Repository, files: { base: string; ours: string; theirs: string }): Promise<MergeDriverResult> {
   const read = (f: string, label: string): Pin | undefined => {
     const text = readFileOrUndefined(f)?.toString('utf8') ?? '';
     return text.trim() === '' ? undefined : parsePin(text, `${label} lode.lock`);
@@ -218,9 +249,7 @@ export async function mergeDriver(repo: Repository, files: { base: string; ours:
   }
   const plan = planMerge(repo, ours.commit, theirs.commit);
   if (plan.conflicts.length > 0) {
-    const oursText = readFileOrUndefined(files.ours)!.toString('utf8');
-    const theirsText = readFileOrUndefined(files.theirs)!.toString('utf8');
-    writeFileAtomic(files.ours, `<<<<<<< ours\n${oursText}=======\n${theirsText}>>>>>>> theirs\n`);
+    writeConflictMarkers(files);
     return { outcome: 'conflicts', commit: null, conflicts: plan.conflicts.map((c) => c.path) };
   }
   const id = storeMergeCommit(repo, plan, `Merge lode commit ${theirs.commit.slice(0, 12)} (git merge of lode.lock)`, { git: await currentGitHead(repo) });

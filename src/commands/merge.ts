@@ -1,13 +1,13 @@
 import { encodeCommit, normaliseMessage } from '../core/encoding.js';
-import { LodeError, UsageError } from '../core/errors.js';
+import { isLodeError, LodeError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { isAncestor, readCommit } from '../graph/commits.js';
 import { mergeBase, mergeDatasets, mergeTrees, type MergeConflict } from '../graph/merge.js';
-import { EMPTY_TREE } from '../graph/trees.js';
+import { EMPTY_TREE, lookupPath } from '../graph/trees.js';
 import type { Repository } from '../repo/repository.js';
 import { authorOf, currentGitHead } from './commit.js';
-import { checkout, type CheckoutResult } from './checkout.js';
+import { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './checkout.js';
 import { resolveRev } from './revisions.js';
 import { TreePool } from './snapshot.js';
 
@@ -66,7 +66,13 @@ export function planMerge(repo: Repository, ours: ObjectId, theirs: ObjectId, fa
   const pool = new TreePool(repo);
   const m = mergeTrees(pool, b?.tree ?? EMPTY_TREE, o.tree, t.tree, favor);
   for (const bytes of m.objects.values()) repo.store.putObject(bytes);
-  return { ours, theirs, base, tree: m.root, datasets: mergeDatasets(b?.datasets ?? [], o.datasets, t.datasets), conflicts: m.conflicts, fromTheirs: m.fromTheirs };
+  pool.addBuilt(m.objects);
+  // A root one side dropped while the other still changed files under it
+  // stays tracked: files in the tree outside every dataset would be invisible
+  // to status, diff and commit -a.
+  const datasets = new Set(mergeDatasets(b?.datasets ?? [], o.datasets, t.datasets));
+  for (const d of [...o.datasets, ...t.datasets]) if (!datasets.has(d) && lookupPath(pool, m.root, d)) datasets.add(d);
+  return { ours, theirs, base, tree: m.root, datasets: [...datasets].sort(), conflicts: m.conflicts, fromTheirs: m.fromTheirs };
 }
 
 /** storeMergeCommit writes the two-parent commit for a plan and returns its ID (no ref moves). */
@@ -93,16 +99,28 @@ export function storeMergeCommit(repo: Repository, plan: MergePlan, message: str
  * The branch moves last, only if it is still where the merge started.
  */
 export async function merge(repo: Repository, options: MergeOptions): Promise<MergeResult> {
-  const inProgress = repo.mergeHead();
+  const state = repo.mergeState();
+  const inProgress = state?.theirs;
   const headId = repo.refs.headCommit() ?? null;
   if (options.abort) {
-    if (!inProgress) throw new UsageError('no merge is in progress', { hint: 'there is nothing to abort: `lode status` shows the state of the workspace' });
-    const co = await checkout(repo, { force: true, progress: options.progress });
-    repo.setMergeHead(undefined);
-    return { outcome: 'aborted', ours: headId, theirs: inProgress, base: null, commit: headId, conflicts: [], fromTheirs: 0, checkout: co };
+    if (!state) throw new UsageError('no merge is in progress', { hint: 'there is nothing to abort: `lode status` shows the state of the workspace' });
+    if (state.head !== headId) {
+      // HEAD moved under the merge (by hand, or an older lode): forget the merge, touch no file.
+      repo.setMergeState(undefined);
+      return { outcome: 'aborted', ours: headId, theirs: state.theirs, base: null, commit: headId, conflicts: [], fromTheirs: 0 };
+    }
+    // Undo only what the merge staged: switch from the staged tree back to
+    // HEAD's. Local changes the merge did not touch stay; edits to merged
+    // files stop the abort unless forced.
+    const co = await checkout(repo, { rev: state.head, keepHead: true, switchFrom: state.staged, duringMerge: true, force: options.force, progress: options.progress });
+    repo.setMergeState(undefined);
+    return { outcome: 'aborted', ours: headId, theirs: state.theirs, base: null, commit: headId, conflicts: [], fromTheirs: 0, checkout: co };
   }
   if (!headId) throw new UsageError('there is nothing to merge into: HEAD has no commits yet', { hint: 'commit first, or check the other revision out instead' });
   let theirs: ObjectId;
+  if (state && state.head !== headId) {
+    throw new LodeError('CONFLICT', `the merge of ${state.theirs.slice(0, 12)} started at ${state.head.slice(0, 12)}, but HEAD has moved`, { hint: 'run `lode merge --abort` to forget it (no file is touched)' });
+  }
   if (inProgress) {
     if (!options.favor) {
       throw new LodeError('CONFLICT', `a merge of ${inProgress.slice(0, 12)} is in progress`, {
@@ -125,7 +143,7 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
   const base: MergeResult = { outcome: 'upToDate', ours: headId, theirs, base: null, commit: headId, conflicts: [], fromTheirs: 0 };
   if (!inProgress && isAncestor(repo.store, theirs, headId)) return base;
   if (!inProgress && !options.noFastForward && isAncestor(repo.store, headId, theirs)) {
-    const co = await checkout(repo, { rev: theirs, ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}), force: options.force, progress: options.progress });
+    const co = await checkoutFetching(repo, { rev: theirs, ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}), force: options.force, progress: options.progress });
     return { ...base, outcome: 'fastForward', base: headId, commit: theirs, checkout: co };
   }
   const plan = planMerge(repo, headId, theirs, options.favor);
@@ -136,14 +154,30 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
     const staged = repo.store.putObject(
       encodeCommit({ tree: plan.tree, parents: [headId], author: authorOf(repo), time: Date.now(), datasets: plan.datasets, message: `staged merge of ${label}` }),
     );
-    const co = await checkout(repo, { rev: staged, keepHead: true, force: options.force, progress: options.progress });
-    repo.setMergeHead(theirs);
+    const co = await checkoutWithData(repo, theirs, { rev: staged, keepHead: true, force: options.force, progress: options.progress });
+    repo.setMergeState({ theirs, head: headId, staged, conflicts: [...new Set(plan.conflicts.map((c) => c.path))] });
     return { ...result, outcome: 'conflicts', checkout: co };
   }
   const message = options.message ?? `Merge ${label}${branch ? ` into ${branch}` : ''}`;
   const git = await currentGitHead(repo);
   const id = storeMergeCommit(repo, plan, message, { author: options.author, time: options.time, git });
-  const co = await checkout(repo, { rev: id, ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}), force: options.force, progress: options.progress });
-  if (inProgress) repo.setMergeHead(undefined);
+  const co = await checkoutWithData(repo, theirs, { rev: id, ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}), duringMerge: !!state, force: options.force, progress: options.progress });
+  if (state) repo.setMergeState(undefined);
   return { ...result, outcome: 'merged', commit: id, checkout: co, ...(options.favor && plan.conflicts.length > 0 ? { resolvedWith: options.favor } : {}) };
+}
+
+/**
+ * checkoutWithData checks out a merge result; when the cache lacks files that
+ * came from `theirs` (pinned or pushed elsewhere), it fetches theirs' data
+ * from the default remote and tries once more.
+ */
+async function checkoutWithData(repo: Repository, theirs: ObjectId, options: CheckoutOptions): Promise<CheckoutResult> {
+  try {
+    return await checkout(repo, options);
+  } catch (e) {
+    if (!isLodeError(e, 'NOT_FOUND') || !repo.config.defaultRemote()) throw e;
+    const { fetchCommitData } = await import('./sync.js');
+    await fetchCommitData(repo, theirs, options.progress);
+    return checkout(repo, options);
+  }
 }

@@ -56,6 +56,8 @@ export async function resolveRev(repo: Repository, rev: string): Promise<Resolve
 function lodeKnowsName(repo: Repository, rev: string): boolean {
   const base = rev.replace(/(~\d*|\^\d*)+$/, '');
   if (base === 'HEAD' || base === '@' || base === MERGE_HEAD) return true;
+  // A lode commit ID prefix (even an ambiguous one) is lode's to explain.
+  if (/^[0-9a-f]{4,64}$/.test(base) && repo.store.findObjectsByPrefix(base).length > 0) return true;
   const name = base.replace(/^refs\/(heads|tags)\//, '');
   return repo.refs.get('heads', name) !== undefined || repo.refs.get('tags', name) !== undefined;
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { ConflictError, NotFoundError, UsageError } from '../core/errors.js';
 import { isUnder, parentPath } from '../core/paths.js';
+import { resolveConflictsUnder } from './add.js';
 import { rmQuiet } from '../storage/atomic.js';
 import { ParentChecker } from '../workspace/parents.js';
 import type { Repository } from '../repo/repository.js';
@@ -93,6 +94,7 @@ export async function rm(repo: Repository, options: RmOptions): Promise<RmResult
         }
       }
     }
+    resolveConflictsUnder(repo, targets);
     return { removed, deletedFromDisk: !options.cached, datasets, notDeleted };
   });
 }

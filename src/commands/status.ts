@@ -35,6 +35,8 @@ export interface StatusResult {
   pin?: PinState;
   /** The commit a conflicted `lode merge` is bringing in, until it is committed or aborted. */
   merging?: ObjectId;
+  /** During such a merge: conflicting paths not yet resolved (`lode add`/`lode rm` resolves one). */
+  unresolved?: string[];
 }
 
 /**
@@ -61,7 +63,8 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   const h = repo.refs.head();
   const pin = pinState(repo);
-  const merging = repo.mergeHead();
+  const mergeState = repo.mergeState();
+  const merging = mergeState?.theirs;
   const datasetsChanged = head.kind === 'commit' && head.datasets.join('\n') !== index.datasets.join('\n');
   return {
     branch: h.kind === 'branch' ? h.name : null,
@@ -73,7 +76,7 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
     missingDatasets: ws.scan.missing,
     skipped: ws.scan.skipped,
     ...(pin ? { pin } : {}),
-    ...(merging ? { merging } : {}),
+    ...(mergeState ? { merging, unresolved: mergeState.conflicts } : {}),
     clean: !merging && staged.length === 0 && unstaged.length === 0 && c.untracked.length === 0 && ws.scan.missing.length === 0 && !datasetsChanged,
   };
 }

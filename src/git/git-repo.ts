@@ -21,6 +21,8 @@ export interface GitLocation {
   workTree: string;
   gitdir: string;
   bare: boolean;
+  /** A linked worktree (`git worktree add`): its refs and objects live in another git directory. */
+  linked?: boolean;
 }
 
 /**
@@ -35,7 +37,10 @@ export function findGit(dir: string): GitLocation | undefined {
     if (st?.isDirectory()) return { workTree: cur, gitdir: dotGit, bare: false };
     if (st?.isFile()) {
       const m = /^gitdir:\s*(.+?)\s*$/m.exec(fs.readFileSync(dotGit, 'utf8'));
-      if (m) return { workTree: cur, gitdir: path.resolve(cur, m[1]), bare: false };
+      if (m) {
+        const gitdir = path.resolve(cur, m[1]);
+        return { workTree: cur, gitdir, bare: false, linked: fs.existsSync(path.join(gitdir, 'commondir')) };
+      }
     }
     if (isBareRepo(cur)) return { workTree: cur, gitdir: cur, bare: true };
     const up = path.dirname(cur);
@@ -81,6 +86,11 @@ export class GitRepo {
     if (loc.bare) {
       throw new LodeError('USAGE', `${loc.gitdir} is a bare git repository: it has no work tree for lode data or a pin file`, {
         hint: 'clone it (`git clone`) and run lode in the clone',
+      });
+    }
+    if (loc.linked) {
+      throw new LodeError('USAGE', `${loc.workTree} is a linked git worktree, which lode does not read yet`, {
+        hint: 'run lode in the main work tree of this repository (`git worktree list` shows it)',
       });
     }
     return new GitRepo(loc);
@@ -210,8 +220,29 @@ export class GitRepo {
       return Buffer.from(r.blob);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === 'NotFoundError') return undefined;
-      throw e;
+      // Something other than a file at that path (a directory, or a file where a directory should be).
+      if (code === 'ObjectTypeError') return undefined;
+      if (code !== 'NotFoundError') {
+        throw new LodeError('CORRUPT', `git could not read ${file} at ${oid.slice(0, 10)}: ${(e as Error).message}`, { hint: '`git fsck` checks the git repository', cause: e });
+      }
+      // Absent from the tree, or named by the tree but not stored here (a partial clone)?
+      const entry = await this.treeEntry(oid, file);
+      if (!entry) return undefined;
+      throw new LodeError('NOT_FOUND', `git lists ${file} at ${oid.slice(0, 10)} but has no local copy of it (a partial clone?)`, {
+        hint: `fetch it: \`git fetch\`, or \`git show ${oid.slice(0, 10)}:${file}\` to let git download it`,
+        cause: e,
+      });
+    }
+  }
+
+  private async treeEntry(oid: string, file: string): Promise<string | undefined> {
+    const git = await loadGit();
+    const slash = file.lastIndexOf('/');
+    try {
+      const t = await git.readTree({ ...this.args(), oid, ...(slash >= 0 ? { filepath: file.slice(0, slash) } : {}) });
+      return t.tree.find((x) => x.path === file.slice(slash + 1))?.oid;
+    } catch {
+      return undefined;
     }
   }
 

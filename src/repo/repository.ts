@@ -17,6 +17,18 @@ import { acquireLock } from './lock.js';
 export const LODE_DIR = '.lode';
 export const DEFAULT_BRANCH = 'main';
 
+/**
+ * MergeState is a merge stopped by conflicts: what it merges, where HEAD was,
+ * the commit whose tree was staged, and the conflicting paths not yet
+ * resolved (`lode add` or `lode rm` of a path resolves it).
+ */
+export interface MergeState {
+  theirs: ObjectId;
+  head: ObjectId;
+  staged: ObjectId;
+  conflicts: string[];
+}
+
 export class Repository {
   readonly lodeDir: string;
   readonly store: LocalStore;
@@ -44,16 +56,31 @@ export class Repository {
     return writeIndex(this.indexFile, data, this.store.tmpDir);
   }
 
-  /** mergeHead is the commit a conflicted `lode merge` is bringing in, until the merge is committed or aborted. */
-  mergeHead(): ObjectId | undefined {
-    const text = readFileOrUndefined(path.join(this.lodeDir, 'MERGE_HEAD'))?.toString('utf8').trim();
-    return text && isObjectId(text) ? text : undefined;
+  /** mergeState is the state of a conflicted `lode merge`, until it is committed or aborted. */
+  mergeState(): MergeState | undefined {
+    const text = readFileOrUndefined(path.join(this.lodeDir, 'MERGE'))?.toString('utf8');
+    if (!text) return undefined;
+    let v: Partial<MergeState>;
+    try {
+      v = JSON.parse(text) as Partial<MergeState>;
+    } catch {
+      throw new LodeError('CORRUPT', `${path.join(this.lodeDir, 'MERGE')} is not valid JSON`, { hint: 'run `lode merge --abort` after removing it, or restore it' });
+    }
+    if (!v.theirs || !isObjectId(v.theirs) || !v.head || !isObjectId(v.head) || !v.staged || !isObjectId(v.staged) || !Array.isArray(v.conflicts)) {
+      throw new LodeError('CORRUPT', `${path.join(this.lodeDir, 'MERGE')} does not describe a merge`, { hint: 'remove it to forget the merge (your files stay as they are)' });
+    }
+    return v as MergeState;
   }
 
-  /** setMergeHead records (or with undefined clears) the commit being merged. */
-  setMergeHead(id: ObjectId | undefined): void {
-    const file = path.join(this.lodeDir, 'MERGE_HEAD');
-    if (id) writeFileAtomic(file, `${id}\n`);
+  /** mergeHead is the commit a conflicted `lode merge` is bringing in. */
+  mergeHead(): ObjectId | undefined {
+    return this.mergeState()?.theirs;
+  }
+
+  /** setMergeState records (or with undefined clears) a merge waiting for its commit. */
+  setMergeState(state: MergeState | undefined): void {
+    const file = path.join(this.lodeDir, 'MERGE');
+    if (state) writeFileAtomic(file, `${JSON.stringify(state, null, 1)}\n`, { durable: true });
     else rmQuiet(file);
   }
 

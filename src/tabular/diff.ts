@@ -37,7 +37,7 @@ const DEFAULT_LIMIT = 20;
 const DEFAULT_CATEGORY_LIMIT = 20;
 /** Below this much input the scans run inline: starting workers costs more than it saves. */
 const PARALLEL_MIN_BYTES = 32 * MiB;
-const KEY_HINT = 'choose key columns that both versions have and that identify each row (several: --key a,b)';
+const KEY_HINT = 'choose key columns that both versions have and that identify each row (several: --key a --key b)';
 
 /** ColumnPair is a column present on both sides (a renamed column is one pair with two names). */
 interface ColumnPair {

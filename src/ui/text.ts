@@ -117,7 +117,13 @@ export function renderStatus(r: StatusResult, st: Style): string[] {
     lines.push('', `Not tracked (${plural(r.skipped.length, 'path')}):`);
     lines.push(...capped(r.skipped, (s) => `${s.path} (${s.reason})`));
   }
-  if (r.merging) lines.push('', `Merging ${short(r.merging)}: resolve conflicting files, \`lode add\` them and \`lode commit\` (or \`lode merge --ours\`/\`--theirs\`, or \`lode merge --abort\`)`);
+  if (r.merging) {
+    lines.push('', `Merging ${short(r.merging)}: resolve conflicting files, \`lode add\` them and \`lode commit\` (or \`lode merge --ours\`/\`--theirs\`, or \`lode merge --abort\`)`);
+    if (r.unresolved?.length) {
+      lines.push('Unresolved conflicts:');
+      lines.push(...capped(r.unresolved, (p) => st.red(p)));
+    } else lines.push('All conflicts resolved: `lode commit` concludes the merge');
+  }
   if (r.pin?.problem) lines.push('', st.red(`lode.lock: ${r.pin.problem}`));
   else if (r.pin && !r.pin.matchesHead) lines.push('', `lode.lock pins ${short(r.pin.commit)}, HEAD is ${r.head ? short(r.head) : 'unborn'}: \`lode checkout\` restores the pinned data, \`lode commit\` pins HEAD`);
   if (r.clean) lines.push('', 'Nothing to commit: the workspace matches HEAD');
