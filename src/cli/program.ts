@@ -50,7 +50,9 @@ Examples:
   lode status
   lode diff HEAD~1 HEAD --stat
   lode checkout v1            # whole workspace as tagged v1
-  lode checkout HEAD~2 -- data/labels.csv`,
+  lode checkout HEAD~2 -- data/labels.csv
+  lode diff v1 v2 --key id --rows --report diff.html
+  git checkout OLD_COMMIT && lode checkout   # the data that code pinned`,
   );
 
   const globals = (): Globals => {
@@ -165,7 +167,7 @@ Examples:
 
   program
     .command('diff')
-    .description('list files added, deleted, modified and renamed between two versions')
+    .description('what changed between two versions: files, per-directory balance, and table files row by row')
     .argument('[from]', 'old side (default HEAD)')
     .argument('[to]', 'new side (default :workspace)')
     .argument('[paths...]', 'after --: restrict to these paths')
@@ -359,7 +361,7 @@ Examples:
 
   program
     .command('gc')
-    .description('delete cached data that no branch, tag, HEAD or the index reaches')
+    .description('delete cached data that no branch, tag, HEAD, the index or a git-pinned lode.lock reaches')
     .option('-n, --dry-run', 'only report what would be removed')
     .option('-r, --remote [name]', 'collect on a remote instead: mark unreachable packs, delete those marked before the grace period')
     .option('--grace-hours <n>', 'with --remote: how long marked packs survive (default 6; a push must finish within it)', (v) => positiveInt(v, '--grace-hours'))
