@@ -452,6 +452,46 @@ describe.concurrent('lode beside git', () => {
     expect((await w.json('status')).merging).toBeUndefined();
   });
 
+  it('resolutions made with lode add / lode rm survive --theirs and are undone by --abort; gc keeps a waiting merge', async () => {
+    const w = await gitWork('resolutions');
+    await firstData(w, { 'data/a.txt': 'a0\n', 'data/b.txt': 'b0\n', 'data/c.txt': 'c0\n' }, ['data']);
+    await w.lodeOk('branch', 'feat');
+    await w.lodeOk('checkout', 'feat');
+    for (const f of ['a', 'b', 'c']) w.write(`data/${f}.txt`, `${f} theirs\n`);
+    const feat = (await w.json('commit', '-am', 'feat')).id;
+    await w.lodeOk('checkout', 'main');
+    w.write('data/a.txt', 'a ours\n');
+    w.write('data/b.txt', 'b ours\n');
+    await w.lodeOk('rm', 'data/c.txt');
+    const mine = (await w.json('commit', '-am', 'ours')).id;
+
+    expect((await w.lode('merge', 'feat')).code).toBe(7);
+    expect((await w.json('status')).unresolved).toEqual(['data/a.txt', 'data/b.txt', 'data/c.txt']);
+    // gc while the merge waits must not break --abort or the merge.
+    await w.lodeOk('gc');
+    // a.txt resolved by hand; c.txt (ours deleted it) resolved as deleted, though it is already gone.
+    w.write('data/a.txt', 'a merged by hand\n');
+    const added = await w.json('add', 'data/a.txt');
+    expect(added.resolved).toEqual(['data/a.txt']);
+    expect((await w.json('rm', 'data/c.txt')).resolved).toEqual(['data/c.txt']);
+    // --abort undoes the resolutions too: back to exactly HEAD.
+    expect(await w.json('merge', '--abort')).toMatchObject({ outcome: 'aborted' });
+    expect([w.read('data/a.txt'), w.read('data/b.txt'), fs.existsSync(path.join(w.dir, 'data/c.txt'))]).toEqual(['a ours\n', 'b ours\n', false]);
+    expect(await w.json('status')).toMatchObject({ head: mine, clean: true, staged: [] });
+
+    // Again, and this time --theirs decides only what is still open.
+    expect((await w.lode('merge', 'feat')).code).toBe(7);
+    w.write('data/a.txt', 'a merged by hand\n');
+    await w.lodeOk('add', 'data/a.txt');
+    const r = await w.json('merge', '--theirs');
+    expect(r).toMatchObject({ outcome: 'merged', resolvedWith: 'theirs' });
+    expect(r.conflicts.map((c: { path: string }) => c.path)).toEqual(['data/b.txt', 'data/c.txt']);
+    expect([w.read('data/a.txt'), w.read('data/b.txt'), w.read('data/c.txt')]).toEqual(['a merged by hand\n', 'b theirs\n', 'c theirs\n']);
+    expect((await w.json('log', '-n', '1')).commits[0].parents).toEqual([mine, feat]);
+    expect(await w.json('status')).toMatchObject({ clean: true });
+    expect((await w.lode('fsck')).code).toBe(0);
+  });
+
   it('a merge keeps a dataset one side dropped while the other changed files in it', async () => {
     const w = await gitWork('mergeroots');
     await firstData(w, { 'd/a': '1\n', 'e/b': '2\n' }, ['d', 'e']);

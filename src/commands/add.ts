@@ -24,6 +24,8 @@ export interface AddOptions {
 }
 
 export interface AddResult {
+  /** During a conflicted merge: conflicting paths this add marked resolved. */
+  resolved?: string[];
   /** Files newly tracked. */
   added: number;
   /** Tracked files whose new content was staged. */
@@ -52,12 +54,22 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     const index = await repo.readIndex();
     const byPath = new Map(index.entries.map((e) => [e.path, e]));
     const roots: string[] = [];
+    const unresolved = options.resolveConflicts !== false ? repo.mergeState()?.conflicts ?? [] : [];
+    const resolvedOnly: string[] = [];
     for (const p of options.paths) {
       const rel = repo.toRepoPath(p, options.cwd);
       if (!fs.existsSync(repo.abs(rel)) && !index.entries.some((e) => isUnder(e.path, rel)) && !index.datasets.some((d) => isUnder(d, rel))) {
+        // A conflict resolved by the file being gone: nothing to stage, only the conflict to mark.
+        if (unresolved.some((c) => isUnder(c, rel))) {
+          resolvedOnly.push(rel);
+          continue;
+        }
         throw new NotFoundError(`${p} does not exist`, { hint: 'check the path; `lode status` lists what is tracked' });
       }
       roots.push(rel);
+    }
+    if (roots.length === 0) {
+      return { added: 0, modified: 0, removed: 0, unchanged: 0, bytesHashed: 0, datasets: index.datasets, skipped: [], gitignored: [], resolved: resolveConflictsUnder(repo, resolvedOnly) };
     }
     const scan = scanRoots(repo.root, roots);
     const tasks = [];
@@ -116,17 +128,22 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
         datasets.filter((d) => d !== '').map((d) => gitignorePattern(d, isDirectory(repo.abs(d)))),
       );
     }
-    if (options.resolveConflicts !== false) resolveConflictsUnder(repo, roots);
-    return { added, modified, removed, unchanged, bytesHashed, datasets, skipped: scan.skipped, gitignored };
+    const resolved = options.resolveConflicts !== false ? resolveConflictsUnder(repo, [...roots, ...resolvedOnly]) : [];
+    return { added, modified, removed, unchanged, bytesHashed, datasets, skipped: scan.skipped, gitignored, ...(resolved.length ? { resolved } : {}) };
   });
 }
 
-/** resolveConflictsUnder marks the merge conflicts at or under `paths` resolved (what `lode add`/`lode rm` of them means during a merge). */
-export function resolveConflictsUnder(repo: Repository, paths: string[]): void {
+/**
+ * resolveConflictsUnder marks the merge conflicts at or under `paths`
+ * resolved (what `lode add`/`lode rm` of them means during a merge) and
+ * returns those paths.
+ */
+export function resolveConflictsUnder(repo: Repository, paths: string[]): string[] {
   const state = repo.mergeState();
-  if (!state || state.conflicts.length === 0) return;
-  const left = state.conflicts.filter((c) => !paths.some((p) => isUnder(c, p)));
-  if (left.length !== state.conflicts.length) repo.setMergeState({ ...state, conflicts: left });
+  if (!state || state.conflicts.length === 0) return [];
+  const done = state.conflicts.filter((c) => paths.some((p) => isUnder(c, p)));
+  if (done.length > 0) repo.setMergeState({ ...state, conflicts: state.conflicts.filter((c) => !done.includes(c)) });
+  return done;
 }
 
 function isDirectory(p: string): boolean {

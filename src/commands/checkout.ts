@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConflictError, isLodeError, UnknownRevisionError, UsageError } from '../core/errors.js';
+import { ConflictError, MissingContentError, UnknownRevisionError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { comparePaths, isUnder, parentPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -52,6 +52,8 @@ export interface CheckoutOptions {
   switchFrom?: ObjectId;
   /** Set by `lode merge` itself: a checkout that is part of a merge in progress. */
   duringMerge?: boolean;
+  /** Runs after the files, index and HEAD are written, still holding the repository lock. */
+  beforeUnlock?: () => void;
   progress?: ProgressSink;
 }
 
@@ -83,7 +85,7 @@ export async function checkoutFetching(repo: Repository, options: CheckoutOption
   try {
     return await checkout(repo, options);
   } catch (e) {
-    if (!isLodeError(e, 'NOT_FOUND') || !repo.config.defaultRemote() || options.rev === undefined) throw e;
+    if (!(e instanceof MissingContentError) || !repo.config.defaultRemote() || options.rev === undefined) throw e;
     const target = await resolveRev(repo, options.rev);
     const { fetchCommitData } = await import('./sync.js');
     await fetchCommitData(repo, target.id, options.progress);
@@ -376,7 +378,14 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
     newEntries.sort((a, b) => comparePaths(a.path, b.path));
     let datasets: string[];
     if (pathMode) datasets = unionRoots([...index.datasets, ...scope.filter((s) => targetDatasets.some((d) => isUnder(s, d) || isUnder(d, s)))]);
-    else datasets = [...targetDatasets].sort();
+    else {
+      // The target's roots, plus any root of the index that still holds files
+      // after the switch (staged work carried over): a tracked file outside
+      // every dataset would be invisible to status, diff and commit -a.
+      const roots = new Set(targetDatasets);
+      for (const d of index.datasets) if (!roots.has(d) && newEntries.some((e) => isUnder(e.path, d))) roots.add(d);
+      datasets = [...roots].sort();
+    }
     if (pathMode) datasets = datasets.filter((d) => newEntries.some((e) => isUnder(e.path, d)) || index.datasets.includes(d));
     // A checkout that changed nothing leaves the index alone (saves rewriting 20,000 entries).
     const entries = dedupe(newEntries);
@@ -417,6 +426,7 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       moved = true;
     } else branch = h.kind === 'branch' ? h.name : null;
     void bytes;
+    options.beforeUnlock?.();
     const pinFile = moved && options.writePin !== false ? writePin(repo) : undefined;
     return {
       ...(pinFile ? { pinFile } : {}),

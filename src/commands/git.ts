@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isLodeError, LodeError, UsageError } from '../core/errors.js';
+import { LodeError, MissingContentError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { isAncestor } from '../graph/commits.js';
@@ -82,7 +82,7 @@ export async function restorePinned(repo: Repository, options: { force?: boolean
     result = await run();
   } catch (e) {
     // A pin made on another machine names data this cache never had: fetch it, then try once more.
-    if (!isLodeError(e, 'NOT_FOUND') || !repo.config.defaultRemote()) throw e;
+    if (!(e instanceof MissingContentError) || !repo.config.defaultRemote()) throw e;
     const { fetchCommitData } = await import('./sync.js');
     await fetchCommitData(repo, pin.commit, options.progress);
     fetched = true;

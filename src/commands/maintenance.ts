@@ -31,8 +31,9 @@ async function liveSets(repo: Repository) {
   const starts = [...repo.refs.list('heads'), ...repo.refs.list('tags')].map((r) => r.id);
   const head = repo.refs.headCommit();
   if (head) starts.push(head);
-  const merging = repo.mergeHead();
-  if (merging && repo.store.hasObject(merging)) starts.push(merging);
+  const merge = repo.mergeState();
+  // A merge in progress needs what it merges and what it staged (its --abort switches from there).
+  if (merge) for (const id of [merge.theirs, merge.staged, merge.head]) if (repo.store.hasObject(id)) starts.push(id);
   starts.push(...(await pinnedCommits(repo)));
   const reach = reachableFrom(repo.store, starts);
   const index = await repo.readIndex();

@@ -1,11 +1,12 @@
 import { encodeCommit, normaliseMessage } from '../core/encoding.js';
-import { isLodeError, LodeError, UsageError } from '../core/errors.js';
+import { LodeError, MissingContentError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { isAncestor, readCommit } from '../graph/commits.js';
 import { mergeBase, mergeDatasets, mergeTrees, type MergeConflict } from '../graph/merge.js';
-import { EMPTY_TREE, lookupPath } from '../graph/trees.js';
-import type { Repository } from '../repo/repository.js';
+import { buildTrees, EMPTY_TREE, lookupPath, walkFiles, type FileEntry } from '../graph/trees.js';
+import { comparePaths, isUnder } from '../core/paths.js';
+import type { MergeState, Repository } from '../repo/repository.js';
 import { authorOf, currentGitHead } from './commit.js';
 import { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './checkout.js';
 import { resolveRev } from './revisions.js';
@@ -109,11 +110,12 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
       repo.setMergeState(undefined);
       return { outcome: 'aborted', ours: headId, theirs: state.theirs, base: null, commit: headId, conflicts: [], fromTheirs: 0 };
     }
-    // Undo only what the merge staged: switch from the staged tree back to
-    // HEAD's. Local changes the merge did not touch stay; edits to merged
-    // files stop the abort unless forced.
-    const co = await checkout(repo, { rev: state.head, keepHead: true, switchFrom: state.staged, duringMerge: true, force: options.force, progress: options.progress });
-    repo.setMergeState(undefined);
+    // Undo only what the merge did: switch from what it staged (with the
+    // user's resolutions at conflicting paths) back to HEAD. Local changes the
+    // merge did not touch stay; unstaged edits to merged files stop the abort
+    // unless forced.
+    const from = await stagedWithResolutions(repo, state);
+    const co = await checkout(repo, { rev: state.head, keepHead: true, switchFrom: from, duringMerge: true, force: options.force, progress: options.progress, beforeUnlock: () => repo.setMergeState(undefined) });
     return { outcome: 'aborted', ours: headId, theirs: state.theirs, base: null, commit: headId, conflicts: [], fromTheirs: 0, checkout: co };
   }
   if (!headId) throw new UsageError('there is nothing to merge into: HEAD has no commits yet', { hint: 'commit first, or check the other revision out instead' });
@@ -147,23 +149,48 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
     return { ...base, outcome: 'fastForward', base: headId, commit: theirs, checkout: co };
   }
   const plan = planMerge(repo, headId, theirs, options.favor);
-  const result = { ...base, base: plan.base, conflicts: plan.conflicts, fromTheirs: plan.fromTheirs };
+  const open = state ? plan.conflicts.filter((c) => state.conflicts.includes(c.path)) : plan.conflicts;
+  const result = { ...base, base: plan.base, conflicts: open, fromTheirs: plan.fromTheirs };
   if (plan.conflicts.length > 0 && !options.favor) {
     // Stage the merged files under a commit nobody points at (gc collects it
     // later) and check it out without moving HEAD.
     const staged = repo.store.putObject(
       encodeCommit({ tree: plan.tree, parents: [headId], author: authorOf(repo), time: Date.now(), datasets: plan.datasets, message: `staged merge of ${label}` }),
     );
-    const co = await checkoutWithData(repo, theirs, { rev: staged, keepHead: true, force: options.force, progress: options.progress });
-    repo.setMergeState({ theirs, head: headId, staged, conflicts: [...new Set(plan.conflicts.map((c) => c.path))] });
+    const paths = [...new Set(plan.conflicts.map((c) => c.path))];
+    // The merge state is written under the same lock as the staged files, so no other lode sees one without the other.
+    const co = await checkoutWithData(repo, theirs, {
+      rev: staged,
+      keepHead: true,
+      force: options.force,
+      progress: options.progress,
+      beforeUnlock: () => repo.setMergeState({ theirs, head: headId, staged, conflicts: paths, paths, label }),
+    });
     return { ...result, outcome: 'conflicts', checkout: co };
   }
-  const message = options.message ?? `Merge ${label}${branch ? ` into ${branch}` : ''}`;
+  const message = options.message ?? `Merge ${state?.label ?? label}${branch ? ` into ${branch}` : ''}`;
   const git = await currentGitHead(repo);
+  let from: ObjectId | undefined;
+  if (state) {
+    // Conflicts already resolved with `lode add`/`lode rm` keep that
+    // resolution; --ours/--theirs decides only the ones still open. The switch
+    // starts from what the merge staged, so edits to merged files carry over.
+    const resolved = state.paths.filter((p) => !state.conflicts.includes(p));
+    const index = await repo.readIndex();
+    plan.tree = overlayIndex(repo, plan.tree, resolved, index.entries);
+    from = await stagedWithResolutions(repo, state);
+  }
   const id = storeMergeCommit(repo, plan, message, { author: options.author, time: options.time, git });
-  const co = await checkoutWithData(repo, theirs, { rev: id, ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}), duringMerge: !!state, force: options.force, progress: options.progress });
-  if (state) repo.setMergeState(undefined);
-  return { ...result, outcome: 'merged', commit: id, checkout: co, ...(options.favor && plan.conflicts.length > 0 ? { resolvedWith: options.favor } : {}) };
+  const co = await checkoutWithData(repo, theirs, {
+    rev: id,
+    ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}),
+    ...(from ? { switchFrom: from } : {}),
+    duringMerge: !!state,
+    force: options.force,
+    progress: options.progress,
+    beforeUnlock: state ? () => repo.setMergeState(undefined) : undefined,
+  });
+  return { ...result, outcome: 'merged', commit: id, checkout: co, ...(options.favor && open.length > 0 ? { resolvedWith: options.favor } : {}) };
 }
 
 /**
@@ -175,9 +202,42 @@ async function checkoutWithData(repo: Repository, theirs: ObjectId, options: Che
   try {
     return await checkout(repo, options);
   } catch (e) {
-    if (!isLodeError(e, 'NOT_FOUND') || !repo.config.defaultRemote()) throw e;
+    if (!(e instanceof MissingContentError) || !repo.config.defaultRemote()) throw e;
     const { fetchCommitData } = await import('./sync.js');
     await fetchCommitData(repo, theirs, options.progress);
     return checkout(repo, options);
   }
+}
+
+/**
+ * overlayIndex returns `tree` with the paths at or under `paths` replaced by
+ * what the index holds there (absent when the index has nothing), storing the
+ * new trees.
+ */
+function overlayIndex(repo: Repository, tree: ObjectId, paths: string[], entries: readonly FileEntry[]): ObjectId {
+  if (paths.length === 0) return tree;
+  const pool = new TreePool(repo);
+  const under = (p: string) => paths.some((c) => isUnder(p, c));
+  const files = walkFiles(pool, tree).filter((f) => !under(f.path));
+  for (const e of entries) if (under(e.path)) files.push({ path: e.path, kind: e.kind, id: e.id, size: e.size, exec: e.exec });
+  const built = buildTrees(files.sort((a, b) => comparePaths(a.path, b.path)));
+  for (const bytes of built.objects.values()) repo.store.putObject(bytes);
+  return built.root;
+}
+
+/**
+ * stagedWithResolutions is a commit (referenced by nothing) holding what the
+ * merge staged with the index's current content at every conflicting path:
+ * the state the workspace is expected to be in, for a switch away from it.
+ */
+async function stagedWithResolutions(repo: Repository, state: MergeState): Promise<ObjectId> {
+  if (!repo.store.hasObject(state.staged)) {
+    throw new LodeError('CORRUPT', `the merge's staged commit ${state.staged.slice(0, 12)} is missing`, {
+      hint: 'remove .lode/MERGE to forget the merge, then `lode status` and `lode checkout -f -- PATH` to put files back',
+    });
+  }
+  const staged = readCommit(repo.store, state.staged);
+  const index = await repo.readIndex();
+  const tree = overlayIndex(repo, staged.tree, state.paths, index.entries);
+  return repo.store.putObject(encodeCommit({ ...staged, tree, message: `${staged.message.trimEnd()} (with resolutions)` }));
 }

@@ -18,6 +18,8 @@ export interface RmOptions {
 
 export interface RmResult {
   removed: string[];
+  /** During a conflicted merge: conflicting paths this rm marked resolved. */
+  resolved?: string[];
   /** Whether the files were also deleted from the workspace. */
   deletedFromDisk: boolean;
   datasets: string[];
@@ -35,9 +37,12 @@ export async function rm(repo: Repository, options: RmOptions): Promise<RmResult
   return repo.withLock('rm', async () => {
     const index = await repo.readIndex();
     const targets = options.paths.map((p) => repo.toRepoPath(p, options.cwd));
+    const unresolved = repo.mergeState()?.conflicts ?? [];
     for (let k = 0; k < targets.length; k++) {
       // A dataset root with no files (an empty directory) is tracked too.
       if (!index.entries.some((e) => isUnder(e.path, targets[k])) && !index.datasets.some((d) => isUnder(d, targets[k]))) {
+        // A conflicting path already absent: removing it means resolving the conflict as deleted.
+        if (unresolved.some((c) => isUnder(c, targets[k]))) continue;
         throw new NotFoundError(`${options.paths[k]} is not tracked`, { hint: '`lode status` lists tracked datasets' });
       }
     }
@@ -94,7 +99,7 @@ export async function rm(repo: Repository, options: RmOptions): Promise<RmResult
         }
       }
     }
-    resolveConflictsUnder(repo, targets);
-    return { removed, deletedFromDisk: !options.cached, datasets, notDeleted };
+    const resolved = resolveConflictsUnder(repo, targets);
+    return { removed, deletedFromDisk: !options.cached, datasets, notDeleted, ...(resolved.length ? { resolved } : {}) };
   });
 }

@@ -64,6 +64,9 @@ export class NotFoundError extends LodeError {
   }
 }
 
+/** MissingContentError: file content the cache should hold is absent (fetching it from a remote may help). */
+export class MissingContentError extends NotFoundError {}
+
 /** UnknownRevisionError: a revision string names nothing. */
 export class UnknownRevisionError extends LodeError {
   readonly revision: string;

@@ -26,7 +26,12 @@ export interface MergeState {
   theirs: ObjectId;
   head: ObjectId;
   staged: ObjectId;
+  /** Unresolved conflicting paths. */
   conflicts: string[];
+  /** Every conflicting path, resolved or not. */
+  paths: string[];
+  /** How the user named what is merged (for the commit message). */
+  label: string;
 }
 
 export class Repository {
@@ -66,7 +71,7 @@ export class Repository {
     } catch {
       throw new LodeError('CORRUPT', `${path.join(this.lodeDir, 'MERGE')} is not valid JSON`, { hint: 'run `lode merge --abort` after removing it, or restore it' });
     }
-    if (!v.theirs || !isObjectId(v.theirs) || !v.head || !isObjectId(v.head) || !v.staged || !isObjectId(v.staged) || !Array.isArray(v.conflicts)) {
+    if (!v.theirs || !isObjectId(v.theirs) || !v.head || !isObjectId(v.head) || !v.staged || !isObjectId(v.staged) || !Array.isArray(v.conflicts) || !Array.isArray(v.paths) || typeof v.label !== 'string') {
       throw new LodeError('CORRUPT', `${path.join(this.lodeDir, 'MERGE')} does not describe a merge`, { hint: 'remove it to forget the merge (your files stay as they are)' });
     }
     return v as MergeState;

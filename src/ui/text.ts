@@ -67,6 +67,7 @@ export function renderAdd(r: AddResult): string[] {
     lines.push(`Skipped ${plural(r.skipped.length, 'path')}:`);
     lines.push(...capped(r.skipped, (s) => `${s.path} (${s.reason})`));
   }
+  if (r.resolved?.length) lines.push(`Marked resolved (merge): ${r.resolved.join(', ')}`);
   return lines;
 }
 
@@ -80,6 +81,7 @@ export function renderRm(r: RmResult): string[] {
     lines.push(`Left on disk (no longer tracked):`);
     lines.push(...capped(r.notDeleted, (n) => `${n.path} (${n.reason})`));
   }
+  if (r.resolved?.length) lines.push(`Marked resolved (merge): ${r.resolved.join(', ')}`);
   return lines;
 }
 
