@@ -139,6 +139,56 @@ describe('schema changes', () => {
     expect(column(d, 'w').changedCells).toBe(1);
   });
 
+  it('does not take a removed and an added flag column for a rename when their values differ row by row', async () => {
+    // Equal multisets (two 0s, two 1s) but swapped per row: a rename would show every row as modified.
+    const a = t.write('fr1.csv', 'id,is_train,x\n1,1,a\n2,0,b\n3,1,c\n4,0,d\n');
+    const b = t.write('fr2.csv', 'id,x,is_test\n1,a,0\n2,b,1\n3,c,0\n4,d,1\n');
+    const d = await diff('csv', a, b, { key: ['id'] });
+    expect(d.schema).toEqual({ added: [{ name: 'is_test', type: 'integer' }], removed: [{ name: 'is_train', type: 'integer' }], renamed: [], typeChanged: [] });
+    expect(d.rows).toMatchObject({ modified: 0, unchanged: 4 });
+    // Without a key, equal multisets of few distinct values are no evidence at all.
+    const c = t.write('fr3.csv', 'x,is_train\na,1\nb,0\n');
+    const e = t.write('fr4.csv', 'x,is_test\na,0\nb,1\n');
+    const k = await diff('csv', c, e);
+    expect(k.schema.renamed).toEqual([]);
+    expect(k.rows).toMatchObject({ unchanged: 2, added: 0, removed: 0 });
+  });
+
+  it('does not pair all-empty columns, nor a column with two candidates', async () => {
+    const a = t.write('fe1.csv', 'id,old_empty\n1,\n2,\n');
+    const b = t.write('fe2.csv', 'id,new_empty\n1,\n2,\n');
+    expect((await diff('csv', a, b, { key: ['id'] })).schema.renamed).toEqual([]);
+    const rows = Array.from({ length: 30 }, (_, i) => i);
+    const c = t.write('fa1.csv', csv([['id', 'score'], ...rows.map((i) => [i, i * 1.5])]));
+    const e = t.write('fa2.csv', csv([['id', 'p', 'q'], ...rows.map((i) => [i, i * 1.5, i * 1.5])]));
+    const d = await diff('csv', c, e, { key: ['id'] });
+    expect(d.schema.renamed).toEqual([]);
+    expect(d.schema.removed.map((r) => r.name)).toEqual(['score']);
+  });
+
+  it('detects a renamed continuous column without a key', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => i);
+    const a = t.write('fk1.csv', csv([['conf', 'w'], ...rows.map((i) => [(i / 31).toFixed(4), i])]));
+    const b = t.write('fk2.csv', csv([['confidence', 'w'], ...rows.map((i) => [(i / 31).toFixed(4), i])]));
+    const d = await diff('csv', a, b);
+    expect(d.schema.renamed).toEqual([{ from: 'conf', to: 'confidence' }]);
+    expect(d.rows).toMatchObject({ unchanged: 30, added: 0, removed: 0 });
+  });
+
+  it('detects renamed Parquet number columns (typed arrays) as it does strings', async () => {
+    for (const type of ['INT32', 'INT64', 'DOUBLE'] as const) {
+      const values = type === 'INT64' ? [10n, 20n, 30n] : type === 'DOUBLE' ? [1.5, 2.5, 3.5] : [10, 20, 30];
+      const write = (name: string, column: string) => {
+        const file = path.join(t.dir(), name);
+        parquetWriteFile({ filename: file, columnData: [{ name: 'id', data: [1, 2, 3], type: 'INT32', nullable: false }, { name: column, data: values, type, nullable: false }] });
+        return { file, size: fs.statSync(file).size, label: name };
+      };
+      const d = await diff('parquet', write(`pr1-${type}.parquet`, 'score'), write(`pr2-${type}.parquet`, 'score_v2'), { key: ['id'] });
+      expect(d.schema.renamed, type).toEqual([{ from: 'score', to: 'score_v2' }]);
+      expect(d.rows, type).toMatchObject({ modified: 0, unchanged: 3 });
+    }
+  });
+
   it('reports added and removed columns with their types, and compares rows on the common ones', async () => {
     const a = t.write('s1.csv', csv([['id', 'old'], [1, 'a'], [2, 'b']]));
     const b = t.write('s2.csv', csv([['id', 'new'], [1, '2024-01-02'], [2, '2024-03-04']]));

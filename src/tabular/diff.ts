@@ -119,12 +119,13 @@ export async function diffTable(
       [rb && before ? { reader: rb, config: config(before, 'before', hashedB, true) } : null, ra && after ? { reader: ra, config: config(after, 'after', hashedA, true) } : null],
       parallel,
     );
+    // A side without rows (an empty JSON Lines file) has no columns to check the key against.
     if (key) {
-      if (rb && sb && !rb.headerFirst) checkKeyColumns(rb, key);
-      if (ra && sa && !ra.headerFirst) checkKeyColumns(ra, key);
+      if (rb && sb && sb.rows > 0 && !rb.headerFirst) checkKeyColumns(rb, key);
+      if (ra && sa && sa.rows > 0 && !ra.headerFirst) checkKeyColumns(ra, key);
     }
 
-    const schema = matchColumns(sb, sa);
+    const schema = matchColumns(sb, sa, key !== null, categoryLimit);
     // A second pass when the columns that both sides have (renames included)
     // are not the ones the first pass hashed: only then do rows compare equal
     // when just their schema changed.
@@ -223,11 +224,16 @@ interface Schema {
 }
 
 /**
- * matchColumns pairs columns by name; a removed and an added column whose
- * values are the same multiset (equal content hashes, nulls included) are a
- * rename instead.
+ * matchColumns pairs columns by name. A removed and an added column are a
+ * rename instead when the evidence is strong, since a false rename shows
+ * every row as modified: their values are the same multiset (equal content
+ * hashes, nulls included), not all null, and neither has another such
+ * candidate; with a key, each row must also hold the same value in both
+ * (equal keyed hashes). Without a key, low-cardinality columns (at most
+ * `categoryLimit` distinct values, such as flags and labels) never match:
+ * equal multisets are too common among them to mean anything.
  */
-function matchColumns(sb: ScanResult | null, sa: ScanResult | null): Schema {
+function matchColumns(sb: ScanResult | null, sa: ScanResult | null, keyed: boolean, categoryLimit: number): Schema {
   const bCols = sb?.columns ?? [];
   const aCols = sa?.columns ?? [];
   const bSum = sb?.summaries ?? [];
@@ -242,18 +248,27 @@ function matchColumns(sb: ScanResult | null, sa: ScanResult | null): Schema {
     else pairs.push({ before: bCols[b], after: bCols[b], b, a });
   }
   const added = aCols.map((_, a) => a).filter((a) => !bIndex.has(aCols[a]));
+  const usable = (s: ColumnSummary | undefined): s is ColumnSummary =>
+    s !== undefined && s.nonNull > 0 && !(s.contentLo === 0 && s.contentHi === 0) && (keyed || s.categories === null || s.categories.length > categoryLimit);
+  const alike = (x: ColumnSummary, y: ColumnSummary): boolean =>
+    x.contentLo === y.contentLo && x.contentHi === y.contentHi && (!keyed || (x.keyedLo === y.keyedLo && x.keyedHi === y.keyedHi));
+  const candidates = removed.map((b) => {
+    const sB = bSum[b];
+    return usable(sB) ? added.filter((a) => usable(aSum[a]) && alike(sB, aSum[a])) : [];
+  });
+  const matchesOfAdded = new Map<number, number>();
+  for (const list of candidates) for (const a of list) matchesOfAdded.set(a, (matchesOfAdded.get(a) ?? 0) + 1);
   const renamed: { from: string; to: string }[] = [];
   const taken = new Set<number>();
-  for (const b of [...removed]) {
-    const sB = bSum[b];
-    if (!sB || (sB.contentLo === 0 && sB.contentHi === 0)) continue;
-    const a = added.find((x) => !taken.has(x) && aSum[x] && aSum[x].contentLo === sB.contentLo && aSum[x].contentHi === sB.contentHi);
-    if (a === undefined) continue;
+  const kept: number[] = [];
+  removed.forEach((b, i) => {
+    const list = candidates[i];
+    if (list.length !== 1 || matchesOfAdded.get(list[0]) !== 1) return void kept.push(b);
+    const a = list[0];
     taken.add(a);
-    removed.splice(removed.indexOf(b), 1);
     renamed.push({ from: bCols[b], to: aCols[a] });
     pairs.push({ before: bCols[b], after: aCols[a], b, a });
-  }
+  });
   const typeOf = (s: ColumnSummary | undefined): ColumnType => (s ? typeOfKinds(s.kinds) : 'null');
   const typeChanged: SchemaChange['typeChanged'] = [];
   for (const p of pairs) {
@@ -265,7 +280,7 @@ function matchColumns(sb: ScanResult | null, sa: ScanResult | null): Schema {
     pairs,
     change: {
       added: added.filter((a) => !taken.has(a)).map((a) => ({ name: aCols[a], type: typeOf(aSum[a]) })),
-      removed: removed.map((b) => ({ name: bCols[b], type: typeOf(bSum[b]) })),
+      removed: kept.map((b) => ({ name: bCols[b], type: typeOf(bSum[b]) })),
       renamed,
       typeChanged,
     },
@@ -571,7 +586,18 @@ function sameSide(x: ColumnSide | null, y: ColumnSide | null): boolean {
   const nx = x.numeric;
   const ny = y.numeric;
   if (!nx || !ny) return nx === ny;
-  return nx.count === ny.count && nx.min === ny.min && nx.max === ny.max && nx.mean === ny.mean;
+  return nx.count === ny.count && nx.min === ny.min && nx.max === ny.max && closeMeans(nx.mean, ny.mean);
+}
+
+/**
+ * closeMeans: equal up to a relative 1e-12. Floating-point sums depend on the
+ * order of their terms (compensated summation narrows that, it does not
+ * close it), and reordered rows are no change.
+ */
+function closeMeans(x: number, y: number): boolean {
+  if (x === y) return true;
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
+  return Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y));
 }
 
 function compareValues(x: string, y: string): number {

@@ -14,6 +14,67 @@ import type { TableInput } from './types.js';
 const BATCH_ROWS = 4096;
 const LINE_HINT = 'each line of a JSON Lines file must hold one JSON object, e.g. {"id": 1, "label": "cat"}';
 
+/** A run of 16 digits: the cheap test for an integer JSON.parse may round (beyond 2^53 needs 16). */
+const LONG_DIGITS = /\d{16}/;
+/** Marks a quoted long integer (a NUL escape); a line that holds one itself is left to JSON.parse. */
+const MARK_ESCAPED = '\\u0000';
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * quoteLongIntegers puts the integer literals of 16 digits or more of a JSON
+ * text (outside strings) in quotes after a NUL, so that JSON.parse keeps their
+ * digits; null when there are none (or the text holds a NUL escape already).
+ */
+function quoteLongIntegers(text: string): string | null {
+  if (text.includes(MARK_ESCAPED)) return null;
+  const len = text.length;
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // Skip the string, escapes included.
+      for (i++; i < len; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+      continue;
+    }
+    if (!((c >= 48 && c <= 57) || c === 45)) continue;
+    let j = c === 45 ? i + 1 : i;
+    const from = j;
+    while (j < len && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+    const next = text.charCodeAt(j);
+    if (j - from >= 16 && next !== 46 && next !== 101 && next !== 69) {
+      out += `${text.slice(last, i)}"${MARK_ESCAPED}${text.slice(i, j)}"`;
+      last = j;
+    } else {
+      // The rest of a fraction or exponent is no integer of its own.
+      while (j < len && /[0-9.eE+-]/.test(text[j])) j++;
+    }
+    i = j - 1;
+  }
+  return last === 0 ? null : out + text.slice(last);
+}
+
+/** exactIntegers turns the strings quoteLongIntegers made back into integers: a number when exact, else a bigint. */
+function exactIntegers(v: unknown): unknown {
+  if (typeof v === 'string') {
+    if (v.charCodeAt(0) !== 0) return v;
+    const b = BigInt(v.slice(1));
+    return b >= -MAX_SAFE && b <= MAX_SAFE ? Number(b) : b;
+  }
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = exactIntegers(v[i]);
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) o[k] = exactIntegers(o[k]);
+  return v;
+}
+
 export class JsonlReader implements TableReader {
   readonly format = 'jsonl' as const;
   readonly headerFirst = false;
@@ -57,7 +118,16 @@ export class JsonlReader implements TableReader {
   private parseLine(text: string, line: number | undefined, row: number): Record<string, unknown> {
     let obj: unknown;
     try {
-      obj = JSON.parse(text);
+      const quoted = LONG_DIGITS.test(text) ? quoteLongIntegers(text) : null;
+      if (quoted === null) obj = JSON.parse(text);
+      else {
+        try {
+          obj = exactIntegers(JSON.parse(quoted));
+        } catch {
+          // Report the error as the line has it.
+          obj = JSON.parse(text);
+        }
+      }
     } catch (e) {
       throw new TableError('CORRUPT', this.label, `invalid JSON: ${(e as Error).message}`, { line, row }, LINE_HINT, e);
     }

@@ -1,20 +1,122 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type ColumnData, type FileMetaData } from 'hyparquet';
+import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type ColumnData, type FileMetaData, type ParquetParsers, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { TableError } from './errors.js';
 import type { Batch, TableReader, WantedRow } from './reader.js';
 import type { TableInput } from './types.js';
+import { ExactDecimal } from './values.js';
 
 /**
  * Parquet through hyparquet (pure JavaScript) and hyparquet-compressors
  * (snappy, gzip, brotli, zstd, lz4). Files are read one row group at a time,
  * so memory follows the largest row group, not the file. Columns are the
  * top-level fields; a nested field is one column whose values are objects.
+ *
+ * Values keep the precision the file has (hyparquet's defaults round
+ * timestamps to milliseconds and decimals to doubles, so that changes below
+ * that vanish): timestamps and dates are ISO 8601 text in UTC with every
+ * non-zero fraction digit (`2023-11-14T22:13:20.000001Z`, and at least the
+ * milliseconds, so that one instant reads alike in every unit), and a
+ * top-level DECIMAL is a double while it has at most 15 significant digits
+ * (which a double renders back exactly), else an ExactDecimal (or a bigint
+ * when whole). A DECIMAL inside a nested field, or stored as BYTE_ARRAY, is
+ * still a double.
  */
 
 const FOOTER_HINT = 'the file is not Parquet or its footer is damaged: check the file, or restore it from another copy';
 const PAGE_HINT = 'rewrite the file with a codec and encodings hyparquet reads (snappy, gzip, zstd, brotli, lz4; plain, dictionary, RLE, delta), e.g. from pandas with compression="zstd"';
 const DAMAGE_HINT = 'the file is damaged: restore it from another copy, or rewrite it';
+
+/** isoTime renders `v` units since the epoch (`perMs` to a millisecond) as ISO text with `digits` fraction digits beyond the milliseconds, trailing zeros dropped. */
+function isoTime(v: bigint, perMs: bigint, digits: number): unknown {
+  if (typeof v !== 'bigint') return v;
+  let ms = v / perMs;
+  let rest = v % perMs;
+  if (rest < 0n) {
+    ms -= 1n;
+    rest += perMs;
+  }
+  const d = new Date(Number(ms));
+  // Beyond the range of Date: the count itself, still exact.
+  if (Number.isNaN(d.getTime())) return v;
+  const iso = d.toISOString();
+  if (rest === 0n) return iso;
+  return `${iso.slice(0, -1)}${rest.toString().padStart(digits, '0').replace(/0+$/, '')}Z`;
+}
+
+const PARSERS: Partial<ParquetParsers> = {
+  timestampFromMilliseconds: (v: bigint) => isoTime(v, 1n, 0),
+  timestampFromMicroseconds: (v: bigint) => isoTime(v, 1000n, 3),
+  timestampFromNanoseconds: (v: bigint) => isoTime(v, 1_000_000n, 6),
+  dateFromDays(days: number) {
+    const d = new Date(days * 86_400_000);
+    return Number.isNaN(d.getTime()) ? days : d.toISOString();
+  },
+};
+
+/** Unscaled DECIMAL values below this magnitude have at most 15 digits: a double holds them exactly enough to print them back. */
+const EXACT_IN_DOUBLE = 1e15;
+
+/** decimalValue turns an unscaled DECIMAL value (INT32, INT64 or two's-complement bytes) with `scale` into a number, bigint or ExactDecimal. */
+function decimalValue(u: unknown, scale: number): unknown {
+  if (u === null || u === undefined) return u;
+  if (typeof u === 'number' && scale <= 22) return u / 10 ** scale;
+  let big: bigint;
+  if (typeof u === 'bigint') big = u;
+  else if (typeof u === 'number') big = BigInt(u);
+  else if (u instanceof Uint8Array) big = signedBytes(u);
+  else return u;
+  if (big > -EXACT_IN_DOUBLE_BIG && big < EXACT_IN_DOUBLE_BIG && scale <= 22) return Number(big) / 10 ** scale;
+  if (scale === 0) return big;
+  const negative = big < 0n;
+  const digits = (negative ? -big : big).toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  const fraction = digits.slice(digits.length - scale).replace(/0+$/, '');
+  if (fraction === '') return negative ? -BigInt(whole) : BigInt(whole);
+  return new ExactDecimal(`${negative ? '-' : ''}${whole}.${fraction}`);
+}
+
+const EXACT_IN_DOUBLE_BIG = BigInt(EXACT_IN_DOUBLE);
+
+/** signedBytes reads big-endian two's-complement bytes (a FIXED_LEN_BYTE_ARRAY DECIMAL). */
+function signedBytes(b: Uint8Array): bigint {
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  return b.length > 0 && b[0] >= 128 ? v - (1n << BigInt(8 * b.length)) : v;
+}
+
+/** decimalColumn applies decimalValue to a column, as a Float64Array (the typed-array path of the scan) while every value is a small number. */
+function decimalColumn(col: ArrayLike<unknown>, scale: number): ArrayLike<unknown> {
+  const n = col.length;
+  if (col instanceof Int32Array && scale <= 22) {
+    const out = new Float64Array(n);
+    const f = 10 ** scale;
+    for (let i = 0; i < n; i++) out[i] = col[i] / f;
+    return out;
+  }
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) out[i] = decimalValue(col[i], scale);
+  return out;
+}
+
+/**
+ * readableMetadata is `metadata` with the DECIMAL annotation taken off the
+ * top-level INT32, INT64 and FIXED_LEN_BYTE_ARRAY columns, so that hyparquet
+ * hands over their unscaled values (decimalValue scales them); it also gives
+ * the scale of each such column by column index, else -1.
+ */
+function readableMetadata(metadata: FileMetaData): { metadata: FileMetaData; scales: number[] } {
+  const top = parquetSchema(metadata).children.map((c) => c.element);
+  const scales = top.map((e) => {
+    const decimal = e.converted_type === 'DECIMAL' || e.logical_type?.type === 'DECIMAL';
+    if (!decimal || e.num_children || !(e.type === 'INT32' || e.type === 'INT64' || e.type === 'FIXED_LEN_BYTE_ARRAY')) return -1;
+    return e.logical_type?.type === 'DECIMAL' ? e.logical_type.scale : (e.scale ?? 0);
+  });
+  if (scales.every((x) => x < 0)) return { metadata, scales };
+  const plain = new Set(top.filter((_, c) => scales[c] >= 0));
+  const schema = metadata.schema.map((e): SchemaElement => (plain.has(e) ? { ...e, converted_type: undefined, logical_type: undefined } : e));
+  return { metadata: { ...metadata, schema }, scales };
+}
 
 /** fileBuffer lets hyparquet read byte ranges of a local file through one open handle. */
 function fileBuffer(fh: FileHandle, size: number): AsyncBuffer {
@@ -42,6 +144,9 @@ export class ParquetReader implements TableReader {
   readonly columns: string[];
   /** First row index of each row group, and the total at the end. */
   private readonly groupStarts: number[];
+  /** What parquetRead reads by (see readableMetadata), and the DECIMAL scale of each column or -1. */
+  private readonly readMetadata: FileMetaData;
+  private readonly scales: number[];
 
   private constructor(
     readonly label: string,
@@ -52,6 +157,7 @@ export class ParquetReader implements TableReader {
     this.columns = parquetSchema(metadata).children.map((c) => c.element.name);
     this.groupStarts = [0];
     for (const g of metadata.row_groups) this.groupStarts.push(this.groupStarts[this.groupStarts.length - 1] + Number(g.num_rows));
+    ({ metadata: this.readMetadata, scales: this.scales } = readableMetadata(metadata));
   }
 
   /** open reads the footer; TableError when the file is empty, not Parquet, or its footer is damaged. */
@@ -102,10 +208,11 @@ export class ParquetReader implements TableReader {
       try {
         await parquetRead({
           file: this.file,
-          metadata: this.metadata,
+          metadata: this.readMetadata,
           rowStart: start,
           rowEnd: end,
           compressors,
+          parsers: PARSERS,
           onChunk: (chunk) => {
             const c = index.get(chunk.columnName);
             if (c !== undefined) pieces[c].push(chunk);
@@ -115,7 +222,7 @@ export class ParquetReader implements TableReader {
         throw this.problem(e, g);
       }
       const n = end - start;
-      const columns = pieces.map((list, c) => {
+      const columns: ArrayLike<unknown>[] = pieces.map((list, c) => {
         if (list.length === 1 && list[0].rowStart === start && list[0].rowEnd === end) return list[0].columnData;
         const out = new Array<unknown>(n).fill(undefined);
         for (const piece of list) {
@@ -124,6 +231,7 @@ export class ParquetReader implements TableReader {
         if (list.length === 0) throw this.problem(new Error(`column ${this.columns[c]} has no data`), g);
         return out;
       });
+      for (let c = 0; c < ncols; c++) if (this.scales[c] >= 0) columns[c] = decimalColumn(columns[c], this.scales[c]);
       const positions = new Float64Array(n);
       for (let i = 0; i < n; i++) positions[i] = start + i;
       onBatch({ n, firstRow: start + 1, columns, positions });
@@ -152,18 +260,21 @@ export class ParquetReader implements TableReader {
       try {
         await parquetRead({
           file: this.file,
-          metadata: this.metadata,
+          metadata: this.readMetadata,
           rowStart: first,
           rowEnd: last + 1,
           compressors,
+          parsers: PARSERS,
           onChunk: (chunk) => {
             const c = index.get(chunk.columnName);
             if (c === undefined) return;
             const data = chunk.columnData;
+            const scale = this.scales[c];
             // Wanted rows are sorted: find the first one in this chunk, then walk.
             let k = lowerBound(wanted, i, j, chunk.rowStart);
             for (; k < j && wanted[k].position < chunk.rowEnd; k++) {
-              rows[k - i][c] = data[wanted[k].position - chunk.rowStart];
+              const v = data[wanted[k].position - chunk.rowStart];
+              rows[k - i][c] = scale >= 0 ? decimalValue(v, scale) : v;
               seen[c]++;
             }
           },

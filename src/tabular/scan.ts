@@ -66,6 +66,13 @@ export interface ColumnSummary {
   /** Order-independent hash of the column's values (nulls included), for rename detection; 0/0 when not computed. */
   contentLo: number;
   contentHi: number;
+  /**
+   * Order-independent hash of the (key, value) pairs of the non-null values,
+   * so that a rename can be required to hold row by row; 0/0 when not
+   * computed (no key, a key column, or a column both sides have by name).
+   */
+  keyedLo: number;
+  keyedHi: number;
 }
 
 export interface ScanResult {
@@ -76,6 +83,7 @@ export interface ScanResult {
 }
 
 const NULL_SALT: Salt = saltOf('\u0000null');
+const KEYED_SEED = 0x243f6a88;
 
 /** SeenString is what arrayStats remembers of a string: its kind (and number), hash, and category slot. */
 interface SeenString {
@@ -85,6 +93,9 @@ interface SeenString {
   hi: number;
   slot: { n: number } | null;
 }
+
+/** Integers a bigint can be counted as a number within. */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** The high word of -0, and hashNumber's seeds for tag 1 (numbers), as int32. */
 const NEGATIVE_ZERO_HI = 0x80000000 | 0;
@@ -104,18 +115,62 @@ class ColumnAccumulator {
   min = Infinity;
   max = -Infinity;
   sum = 0;
+  /** The rounding error of `sum` (Neumaier summation): the mean must not depend on the row order. */
+  comp = 0;
+  /** Distinct values among the category maps below, counted once across maps. */
+  distinct = 0;
   /** Counts in boxes, so that counting a value already seen is one lookup; null once past the category limit. */
   categories: Map<string, { n: number }> | null = new Map();
   /** Strings seen in this column, for arrayStats; null once they stop repeating. */
   seen: Map<string, SeenString> | null = new Map();
   misses = 0;
-  /** The same for numbers from typed arrays (Parquet), by value: shown as String(value). */
+  /** The same for numbers (typed arrays, JSON numbers, Parquet integers), by value: shown as String(value). */
   numberCategories = new Map<number, { n: number }>();
   /** The same for cells given as bytes (CSV, TSV). */
   byteCategories = new ByteCategories();
   contentLo = 0;
   contentHi = 0;
+  keyedLo = 0;
+  keyedHi = 0;
   constructor(readonly name: string) {}
+
+  /** addNumber adds a finite value to the numeric summary. */
+  addNumber(x: number): void {
+    this.numCount++;
+    const t = this.sum + x;
+    this.comp += Math.abs(this.sum) >= Math.abs(x) ? this.sum - t + x : x - t + this.sum;
+    this.sum = t;
+    if (x < this.min) this.min = x;
+    if (x > this.max) this.max = x;
+  }
+
+  /** addKeyed adds the value hash (h1, h2) of a row whose key hash is (k1, k2) to the keyed content hash. */
+  addKeyed(h1: number, h2: number, k1: number, k2: number): void {
+    const p1 = fmix32(h1 ^ fmix32(k1 ^ KEYED_SEED));
+    this.keyedLo = (this.keyedLo + p1) >>> 0;
+    this.keyedHi = (this.keyedHi + fmix32(h2 ^ fmix32(k2 ^ KEYED_SEED) ^ p1)) >>> 0;
+  }
+
+  /** countString counts a new entry `s` of `categories` and tells whether the column is still a category. */
+  countString(s: string, limit: number): boolean {
+    // A number shown as `s` already counted it (it reads back as itself).
+    const x = Number(s);
+    if (!(s !== '' && this.numberCategories.has(x) && String(x) === s)) this.distinct++;
+    return this.distinct <= limit;
+  }
+
+  /** countNumber counts a new entry `x` of `numberCategories` and tells whether the column is still a category. */
+  countNumber(x: number, limit: number): boolean {
+    if (!this.categories!.has(String(x))) this.distinct++;
+    return this.distinct <= limit;
+  }
+
+  /** dropCategories: more distinct values than the category limit. */
+  dropCategories(): void {
+    this.categories = null;
+    this.numberCategories = new Map();
+    this.byteCategories = new ByteCategories();
+  }
 
   private categoryEntries(): [string, number][] {
     const all = new Map<string, number>();
@@ -135,10 +190,13 @@ class ColumnAccumulator {
       numCount: this.numCount,
       min: this.min,
       max: this.max,
-      sum: this.sum,
+      // Infinity - Infinity in the compensation would turn an overflowed sum into NaN.
+      sum: Number.isFinite(this.sum + this.comp) ? this.sum + this.comp : this.sum,
       categories: this.categories ? this.categoryEntries() : null,
       contentLo: (this.contentLo + Math.imul(NULL_SALT.lo, nulls)) >>> 0,
       contentHi: (this.contentHi + Math.imul(NULL_SALT.hi, nulls)) >>> 0,
+      keyedLo: this.keyedLo,
+      keyedHi: this.keyedHi,
     };
   }
 }
@@ -197,6 +255,10 @@ export class SideScanner {
   private saltHi: number[] = [];
   private inHash: boolean[] = [];
   private keyPos: number[] = [];
+  /** Per column index: whether it gets a keyed content hash (see ColumnSummary.keyedLo). */
+  private keyedHash: boolean[] = [];
+  /** Column indexes, key columns first: a row's key hash is complete before its other values are paired with it. */
+  private order: number[] = [];
   private keySalts: Salt[];
   private known = 0;
   private readonly hashedMap: Map<string, string> | null;
@@ -233,9 +295,15 @@ export class SideScanner {
       this.inHash.push(salt !== null);
       this.saltLo.push(salt ? salt.lo : 0);
       this.saltHi.push(salt ? salt.hi : 0);
-      this.keyPos.push(key ? key.indexOf(name) : -1);
+      const kp = key ? key.indexOf(name) : -1;
+      this.keyPos.push(kp);
+      // Only a column that the other side may lack by name can be a rename.
+      this.keyedHash.push(key !== null && kp < 0 && this.config.stats && this.perColumn && (this.hashedMap === null || target === undefined));
     }
     this.known = cols.length;
+    this.order = [];
+    for (let c = 0; c < this.known; c++) if (this.keyPos[c] >= 0) this.order.push(c);
+    for (let c = 0; c < this.known; c++) if (this.keyPos[c] < 0) this.order.push(c);
   }
 
   onBatch(b: Batch): void {
@@ -274,7 +342,7 @@ export class SideScanner {
 
   /** valueStats updates the statistics and per-column hashes from values in `columns`. */
   private valueStats(b: Batch, n: number): void {
-    for (let c = 0; c < this.known; c++) {
+    for (const c of this.order) {
       const col = b.columns[c];
       if (col !== undefined && ArrayBuffer.isView(col) && !(col instanceof BigUint64Array)) this.numberColumn(c, col as NumberColumn, n);
       else if (col === undefined) for (let i = 0; i < n; i++) this.oneValue(c, undefined, i);
@@ -316,6 +384,7 @@ export class SideScanner {
     const sHi = this.saltHi[c];
     const kSalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
     const stats = this.config.stats;
+    const keyed = this.keyedHash[c];
     const untyped = this.reader.untyped;
     for (let i = 0; i < n; i++) {
       const v = col[i];
@@ -342,12 +411,7 @@ export class SideScanner {
         acc.nonNull++;
         const kind = seen.kind;
         acc.kinds |= kind;
-        if ((kind & KINDS_NUMERIC) !== 0 && (acc.kinds & ~KINDS_NUMERIC) === 0 && Number.isFinite(seen.x)) {
-          acc.numCount++;
-          acc.sum += seen.x;
-          if (seen.x < acc.min) acc.min = seen.x;
-          if (seen.x > acc.max) acc.max = seen.x;
-        }
+        if ((kind & KINDS_NUMERIC) !== 0 && (acc.kinds & ~KINDS_NUMERIC) === 0 && Number.isFinite(seen.x)) acc.addNumber(seen.x);
         const cats = acc.categories;
         if (cats !== null) {
           let slot = seen.slot;
@@ -356,7 +420,7 @@ export class SideScanner {
             if (slot === null) {
               slot = { n: 0 };
               cats.set(v, slot);
-              if (cats.size + acc.numberCategories.size > this.config.categoryLimit) acc.categories = null;
+              if (!acc.countString(v, this.config.categoryLimit)) acc.dropCategories();
             }
             seen.slot = slot;
           }
@@ -370,6 +434,7 @@ export class SideScanner {
         acc.contentLo = (acc.contentLo + h1) >>> 0;
         acc.contentHi = (acc.contentHi + h2) >>> 0;
       }
+      if (keyed) acc.addKeyed(h1, h2, kLo[i], kHi[i]);
       if (salted) {
         rLo[i] = (rLo[i] + fmix32(h1 ^ sLo)) >>> 0;
         rHi[i] = (rHi[i] + fmix32(h2 ^ sHi)) >>> 0;
@@ -400,21 +465,28 @@ export class SideScanner {
       acc.kinds |= kind;
       if ((kind & KINDS_NUMERIC) !== 0 && (acc.kinds & ~KINDS_NUMERIC) === 0) {
         const x = typeof v === 'string' ? textNumber : numericValue(v);
-        if (Number.isFinite(x)) {
-          acc.numCount++;
-          acc.sum += x;
-          if (x < acc.min) acc.min = x;
-          if (x > acc.max) acc.max = x;
-        }
+        if (Number.isFinite(x)) acc.addNumber(x);
       }
       const cats = acc.categories;
+      const limit = this.config.categoryLimit;
       if (cats !== null) {
-        const shown = typeof v === 'string' ? v : displayText(canonicalText(v));
-        const slot = cats.get(shown);
-        if (slot !== undefined) slot.n++;
-        else {
-          cats.set(shown, { n: 1 });
-          if (cats.size + acc.numberCategories.size > this.config.categoryLimit) acc.categories = null;
+        // Numbers count where numberStats counts them, so that a value is one category entry whichever path it took.
+        const x = typeof v === 'number' ? v : typeof v === 'bigint' && v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : null;
+        if (x !== null) {
+          const slot = acc.numberCategories.get(x);
+          if (slot !== undefined) slot.n++;
+          else {
+            acc.numberCategories.set(x, { n: 1 });
+            if (!acc.countNumber(x, limit)) acc.dropCategories();
+          }
+        } else {
+          const shown = typeof v === 'string' ? v : displayText(canonicalText(v));
+          const slot = cats.get(shown);
+          if (slot !== undefined) slot.n++;
+          else {
+            cats.set(shown, { n: 1 });
+            if (!acc.countString(shown, limit)) acc.dropCategories();
+          }
         }
       }
     }
@@ -426,6 +498,7 @@ export class SideScanner {
       acc.contentLo = (acc.contentLo + h1) >>> 0;
       acc.contentHi = (acc.contentHi + h2) >>> 0;
     }
+    if (this.keyedHash[c]) acc.addKeyed(h1, h2, this.kLo[i], this.kHi[i]);
     if (this.perColumn && this.inHash[c]) {
       this.rLo[i] = (this.rLo[i] + fmix32(h1 ^ this.saltLo[c])) >>> 0;
       this.rHi[i] = (this.rHi[i] + fmix32(h2 ^ this.saltHi[c])) >>> 0;
@@ -473,6 +546,7 @@ export class SideScanner {
       let kinds = acc.kinds;
       let numCount = acc.numCount;
       let sum = acc.sum;
+      let comp = acc.comp;
       let min = acc.min;
       let max = acc.max;
       for (let i = 0; i < n; i++) {
@@ -481,7 +555,10 @@ export class SideScanner {
         kinds |= integral || Number.isInteger(x) ? KIND_INTEGER : KIND_NUMBER;
         if ((kinds & ~KINDS_NUMERIC) === 0 && Number.isFinite(x)) {
           numCount++;
-          sum += x;
+          // Neumaier summation, as in ColumnAccumulator.addNumber.
+          const t = sum + x;
+          comp += Math.abs(sum) >= Math.abs(x) ? sum - t + x : x - t + sum;
+          sum = t;
           if (x < min) min = x;
           if (x > max) max = x;
         }
@@ -490,10 +567,9 @@ export class SideScanner {
           if (slot !== undefined) slot.n++;
           else {
             cats.set(x, { n: 1 });
-            if (cats.size + acc.categories!.size > limit) {
+            if (!acc.countNumber(x, limit)) {
               cats = null;
-              acc.categories = null;
-              acc.numberCategories = new Map();
+              acc.dropCategories();
             }
           }
         }
@@ -502,12 +578,15 @@ export class SideScanner {
       acc.kinds = kinds;
       acc.numCount = numCount;
       acc.sum = sum;
+      acc.comp = comp;
       acc.min = min;
       acc.max = max;
     }
     const kp = this.keyPos[c];
     const salted = this.perColumn && this.inHash[c];
-    if (!salted && kp < 0) return;
+    // As in arrayStats, every column takes part in the content hash when values are hashed per column (a one-sided column may be a rename).
+    if (!this.perColumn && kp < 0) return;
+    const keyed = this.keyedHash[c];
     // hashNumber(x, 1) computed in place from the bits of `xs`, in int32 arithmetic (the same bits as hashValue gives).
     const { rLo, rHi, kLo, kHi } = this;
     const sLo = this.saltLo[c] | 0;
@@ -534,6 +613,7 @@ export class SideScanner {
         contentLo = (contentLo + h1) | 0;
         contentHi = (contentHi + h2) | 0;
       }
+      if (keyed) acc.addKeyed(h1 >>> 0, h2 >>> 0, kLo[i], kHi[i]);
       if (salted) {
         rLo[i] = (rLo[i] + mix32(h1 ^ sLo)) | 0;
         rHi[i] = (rHi[i] + mix32(h2 ^ sHi)) | 0;
@@ -560,7 +640,7 @@ export class SideScanner {
     const stride = this.reader.columns.length;
     const stats = this.config.stats;
     const limit = this.config.categoryLimit;
-    for (let c = 0; c < this.known; c++) {
+    for (const c of this.order) {
       const acc = this.acc[c];
       const kp = this.keyPos[c];
       const salted = this.perColumn && this.inHash[c];
@@ -568,11 +648,13 @@ export class SideScanner {
       const sLo = this.saltLo[c];
       const sHi = this.saltHi[c];
       const kSalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
+      const keyed = this.keyedHash[c];
       let cats = acc.categories === null ? null : acc.byteCategories;
       let nonNull = acc.nonNull;
       let kinds = acc.kinds;
       let numCount = acc.numCount;
       let sum = acc.sum;
+      let comp = acc.comp;
       let min = acc.min;
       let max = acc.max;
       let contentLo = acc.contentLo;
@@ -600,7 +682,10 @@ export class SideScanner {
             const x = textNumber;
             if (Number.isFinite(x)) {
               numCount++;
-              sum += x;
+              // Neumaier summation, as in ColumnAccumulator.addNumber.
+              const t = sum + x;
+              comp += Math.abs(sum) >= Math.abs(x) ? sum - t + x : x - t + sum;
+              sum = t;
               if (x < min) min = x;
               if (x > max) max = x;
             }
@@ -619,6 +704,7 @@ export class SideScanner {
           contentLo = (contentLo + h1) >>> 0;
           contentHi = (contentHi + h2) >>> 0;
         }
+        if (keyed) acc.addKeyed(h1, h2, kLo[i], kHi[i]);
         if (salted) {
           rLo[i] = (rLo[i] + fmix32(h1 ^ sLo)) >>> 0;
           rHi[i] = (rHi[i] + fmix32(h2 ^ sHi)) >>> 0;
@@ -632,6 +718,7 @@ export class SideScanner {
       acc.kinds = kinds;
       acc.numCount = numCount;
       acc.sum = sum;
+      acc.comp = comp;
       acc.min = min;
       acc.max = max;
       acc.contentLo = contentLo;

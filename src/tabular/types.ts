@@ -81,7 +81,11 @@ export interface ColumnShift {
 export interface SchemaChange {
   added: { name: string; type: ColumnType }[];
   removed: { name: string; type: ColumnType }[];
-  /** Detected when a removed and an added column hold the same values. */
+  /**
+   * A removed and an added column that hold the same values (row by row when
+   * rows match by key; without a key, only columns with more distinct values
+   * than `categoryLimit`), each the other's only such candidate.
+   */
   renamed: { from: string; to: string }[];
   typeChanged: { name: string; before: ColumnType; after: ColumnType }[];
 }

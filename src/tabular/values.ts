@@ -15,6 +15,16 @@ export const KIND_STRING = 8;
 export const KIND_DATE = 16;
 export const KINDS_NUMERIC = KIND_INTEGER | KIND_NUMBER;
 
+/**
+ * ExactDecimal is a number with more significant digits than a double keeps
+ * (a long Parquet DECIMAL), held as its exact text: an optional `-`, digits,
+ * and a fraction without trailing zeros when not whole (`-1234567890123456.78`).
+ * It is a number to every function here.
+ */
+export class ExactDecimal {
+  constructor(readonly text: string) {}
+}
+
 /** isEmpty: the cell counts as null (missing, JSON null, or empty text). */
 export function isEmpty(v: unknown): boolean {
   return v === undefined || v === null || v === '';
@@ -225,6 +235,7 @@ export function kindOfValue(v: unknown): number {
     case 'boolean':
       return KIND_BOOLEAN;
     default:
+      if (v instanceof ExactDecimal) return v.text.includes('.') ? KIND_NUMBER : KIND_INTEGER;
       return v instanceof Date ? KIND_DATE : KIND_STRING;
   }
 }
@@ -265,10 +276,24 @@ export function canonicalText(v: unknown): string {
     case 'boolean':
       return v ? '\u0002true' : '\u0002false';
     default:
+      if (v instanceof ExactDecimal) return `\u0001${v.text}`;
       if (v instanceof Date) return `\u0003${Number.isNaN(v.getTime()) ? 'invalid' : v.toISOString()}`;
       if (v instanceof Uint8Array) return `\u0004${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
-      return `\u0005${JSON.stringify(jsonSafe(v))}`;
+      return `\u0005${JSON.stringify(sortedKeys(jsonSafe(v)))}`;
   }
+}
+
+/** sortedKeys orders the keys of every object in a JSON-safe value: key order carries no meaning in JSON, array order does. */
+function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  // fromEntries keeps a "__proto__" key as data, where assigning it would set the prototype.
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, sortedKeys(o[k])]),
+  );
 }
 
 /** displayText is how a value is shown as a category: its canonical text without the type tag. */
@@ -279,25 +304,25 @@ export function displayText(canonical: string): string {
 
 /**
  * jsonSafe converts a value to one JSON.stringify accepts and keeps: a bigint
- * becomes a number when exact and a string otherwise, a Date its ISO text,
- * bytes their hex text.
+ * becomes a number when exact and a string otherwise (as does an
+ * ExactDecimal), a Date its ISO text, bytes their hex text.
  */
 export function jsonSafe(v: unknown): unknown {
   if (v === undefined) return null;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
   if (v === null || typeof v !== 'object') return v;
+  if (v instanceof ExactDecimal) return v.text;
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
   if (Array.isArray(v)) return v.map(jsonSafe);
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = jsonSafe(x);
-  return out;
+  // fromEntries keeps a "__proto__" key as data, where assigning it would set the prototype.
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonSafe(x)]));
 }
 
 /** numericValue is the number a numeric cell stands for (untyped text, number or bigint). */
 export function numericValue(v: unknown): number {
-  return typeof v === 'number' ? v : Number(v);
+  return typeof v === 'number' ? v : v instanceof ExactDecimal ? Number(v.text) : Number(v);
 }
 
 /**
@@ -323,7 +348,10 @@ export function hashValue(v: unknown): void {
       return;
     default:
       if (v instanceof Date) hashNumber(v.getTime(), 3);
-      else hashString(canonicalText(v));
+      else if (v instanceof ExactDecimal && String(Number(v.text)) === v.text) {
+        // A double whose text this is hashes alike: equal canonical texts, equal hashes.
+        hashNumber(Number(v.text), 1);
+      } else hashString(canonicalText(v));
   }
 }
 
