@@ -617,6 +617,20 @@ describe.concurrent('lode beside git', () => {
     expect(c.read('data/a.txt')).toBe('shared data\n');
     expect(c.read('data/big.bin')).toBe('x'.repeat(5000));
 
+    // Code that pins a lode commit on no pushed branch (made on a detached lode HEAD) is refused too.
+    await w.lodeOk('checkout', v1.lode);
+    w.write('data/a.txt', 'detached data\n');
+    const detached = (await w.json('commit', '-am', 'detached')).id;
+    await w.gitOk('commit', '-q', '-am', 'pins detached data');
+    const refused = await w.git('push', '-q', 'origin', 'HEAD:main');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`pins lode commit ${detached.slice(0, 12)}`);
+    await w.lodeOk('branch', 'kept', detached);
+    await w.lodeOk('push', 'origin', 'kept');
+    expect((await w.git('push', '-q', 'origin', 'HEAD:main')).code).toBe(0);
+    await w.gitOk('reset', '-q', '--hard', 'HEAD~1');
+    await w.lodeOk('checkout', 'main');
+
     // When the data cannot be pushed, the code is not pushed either (a file stands where the remote should be).
     fs.writeFileSync(path.join(w.sb.root, 'a-file'), 'not a directory\n');
     await w.lodeOk('remote', 'add', 'gone', path.join(w.sb.root, 'a-file', 'lode'));

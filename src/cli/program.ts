@@ -421,8 +421,9 @@ Examples:
     .option('--json', 'print the result as JSON')
     .addOption(new Option('--hook', 'run by the pre-push hook: push the current branch when a default remote is set').hideHelp())
     .addOption(new Option('--hook-branches <names>', 'with --hook: the git branches being pushed (space-separated)').hideHelp())
+    .addOption(new Option('--hook-commits <shas>', 'with --hook: the git commits being pushed (space-separated); their pins must be on the remote').hideHelp())
     .addHelpText('after', '\nExamples:\n  lode push\n  lode push backup main\n  lode push --tags')
-    .action(async (remoteName: string | undefined, branch: string | undefined, o: { tags?: boolean; force?: boolean; json?: boolean; hook?: boolean; hookBranches?: string }) => {
+    .action(async (remoteName: string | undefined, branch: string | undefined, o: { tags?: boolean; force?: boolean; json?: boolean; hook?: boolean; hookBranches?: string; hookCommits?: string }) => {
       const { push } = await import('../commands/sync.js');
       const repo = open();
       if (o.hook) {
@@ -435,6 +436,15 @@ Examples:
         for (const b of wanted.filter((x) => { try { return !!repo.refs.get('heads', x); } catch { return false; } })) {
           const r = await push(repo, { branch: b });
           for (const p of r.pushed) if (!p.upToDate) io.err(`lode: pushed ${p.ref} to ${r.remote} (${p.objects} objects)`);
+        }
+        // The code being pushed must not pin data the remote lacks (a commit made on a detached lode HEAD, say).
+        const { unpushedPins } = await import('../commands/git.js');
+        const missing = await unpushedPins(repo, (o.hookCommits ?? '').split(/\s+/).filter((x) => /^[0-9a-f]{40,64}$/.test(x)));
+        if (missing.length > 0) {
+          const m = missing[0];
+          throw new LodeError('REMOTE', `git commit ${m.git.slice(0, 10)} pins lode commit ${m.commit.slice(0, 12)}, which remote ${repo.config.defaultRemote()} does not have${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`, {
+            hint: `put it on a branch and push it: \`lode branch NAME ${m.commit.slice(0, 12)}\` then \`lode push ${repo.config.defaultRemote()} NAME\``,
+          });
         }
         return;
       }

@@ -17,7 +17,7 @@ import type { Repository } from '../repo/repository.js';
 import { checkout, type CheckoutOptions, type CheckoutResult } from './checkout.js';
 import { currentGitHead } from './commit.js';
 import { planMerge, storeMergeCommit } from './merge.js';
-import { gitContext, pinOf, readWorkspacePin, type GitContext } from './pin.js';
+import { gitContext, pinOf, readPinAt, readWorkspacePin, type GitContext } from './pin.js';
 import { ensureCommit } from './revisions.js';
 
 export interface RestorePinnedResult extends CheckoutResult {
@@ -181,10 +181,12 @@ exit 0
 `,
     'pre-push': `${head('push the lode branches of the git branches being pushed, before the code that pins them.')}# git writes one line per ref it pushes: <local ref> <local sha> <remote ref> <remote sha>.
 branches=""
+commits=""
 while read -r local_ref local_sha remote_ref remote_sha; do
   case "$local_ref" in refs/heads/*) branches="$branches \${local_ref#refs/heads/}" ;; esac
+  case "$local_sha" in *[!0]*) commits="$commits $local_sha" ;; esac
 done
-if ! ${lode} push --hook --hook-branches "$branches"; then
+if ! ${lode} push --hook --hook-branches "$branches" --hook-commits "$commits"; then
   echo "lode: the data push failed, so git push stops here; fix it, or \\\`git push --no-verify\\\` to push the code alone" >&2
   exit 1
 fi
@@ -255,6 +257,40 @@ async function mergeDriverUnguarded(repo: Repository, files: { base: string; our
   const id = storeMergeCommit(repo, plan, `Merge lode commit ${theirs.commit.slice(0, 12)} (git merge of lode.lock)`, { git: await currentGitHead(repo) });
   writeFileAtomic(files.ours, encodePin(pinOf(repo, id, ours.branch)));
   return { outcome: 'merged', commit: id, conflicts: [] };
+}
+
+/** UnpushedPin is a git commit being pushed whose lode.lock names a commit the remote lacks. */
+export interface UnpushedPin {
+  git: string;
+  commit: ObjectId;
+}
+
+/**
+ * unpushedPins checks, for git commits about to be pushed, that the lode
+ * commit each one's lode.lock pins is on the default remote: code pushed
+ * without its data cannot be restored by anyone else. Commits without a pin
+ * are skipped.
+ */
+export async function unpushedPins(repo: Repository, gitCommits: string[]): Promise<UnpushedPin[]> {
+  const ctx = gitContext(repo, false);
+  if (!ctx || gitCommits.length === 0) return [];
+  const pins = new Map<string, ObjectId>();
+  for (const oid of gitCommits) {
+    try {
+      pins.set(oid, (await readPinAt(ctx, oid, oid)).commit);
+    } catch {
+      // no pin at that commit (or not one lode can read): nothing to check
+    }
+  }
+  if (pins.size === 0) return [];
+  const { openRemote } = await import('./sync.js');
+  const r = await openRemote(repo, undefined);
+  try {
+    await r.store.refresh();
+    return [...pins].filter(([, id]) => !r.store.has.has(id)).map(([git, commit]) => ({ git, commit }));
+  } finally {
+    await r.store.backend.close?.();
+  }
 }
 
 /** PinningCommit is a git commit that changed the pin file to name a lode commit. */
