@@ -302,9 +302,10 @@ export interface PinningCommit {
 }
 
 /**
- * pinHistory walks git's first-parent history from HEAD (at most `limit`
- * commits) and returns, for each lode commit, the git commits whose change
- * to the pin file named it, newest first.
+ * pinHistory walks git's history from HEAD, every parent (at most `limit`
+ * commits), and returns, for each lode commit, the git commits whose change
+ * to the pin file named it (a pin that differs from every parent's), newest
+ * first.
  */
 export async function pinHistory(repo: Repository, limit = 2000): Promise<Map<ObjectId, PinningCommit[]>> {
   const ctx = gitContext(repo, true)!;
@@ -325,19 +326,37 @@ export async function pinHistory(repo: Repository, limit = 2000): Promise<Map<Ob
     }
     return { blob, commit: pins.get(blob)! };
   };
-  let oid: string | undefined = head;
-  let cur = await pinIn(oid);
-  for (let n = 0; oid && n < limit; n++) {
-    const c: GitCommitInfo | undefined = await ctx.git.commit(oid).catch(() => undefined);
-    if (!c) break;
-    const parent: string | undefined = c.parents[0];
-    const prev = parent ? await pinIn(parent).catch(() => ({ blob: undefined, commit: null })) : { blob: undefined, commit: null };
-    if (cur.commit && cur.blob !== prev.blob && cur.commit !== prev.commit) {
-      out.set(cur.commit, [...(out.get(cur.commit) ?? []), { oid: c.oid, summary: c.summary, date: new Date(c.time).toISOString() }]);
+  // Every parent, not just the first: a pin changed on a branch that was
+  // merged in is still the commit that pinned that data.
+  const pinOfCommit = new Map<string, { blob: string | undefined; commit: ObjectId | null }>();
+  const pinFor = async (oid: string) => {
+    let p = pinOfCommit.get(oid);
+    if (!p) {
+      p = await pinIn(oid).catch(() => ({ blob: undefined, commit: null }));
+      pinOfCommit.set(oid, p);
     }
-    oid = parent;
-    cur = prev;
+    return p;
+  };
+  const found: (PinningCommit & { commit: ObjectId; time: number })[] = [];
+  const seen = new Set<string>([head]);
+  const queue = [head];
+  while (queue.length > 0 && seen.size <= limit) {
+    const oid = queue.shift()!;
+    const c: GitCommitInfo | undefined = await ctx.git.commit(oid).catch(() => undefined);
+    if (!c) continue;
+    const cur = await pinFor(oid);
+    const parents = await Promise.all(c.parents.map((p) => pinFor(p)));
+    if (cur.commit && parents.every((p) => p.blob !== cur.blob && p.commit !== cur.commit)) {
+      found.push({ oid: c.oid, summary: c.summary, date: new Date(c.time).toISOString(), commit: cur.commit, time: c.time });
+    }
+    for (const p of c.parents) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      queue.push(p);
+    }
   }
+  found.sort((a, b) => b.time - a.time || (a.oid < b.oid ? -1 : 1));
+  for (const f of found) out.set(f.commit, [...(out.get(f.commit) ?? []), { oid: f.oid, summary: f.summary, date: f.date }]);
   return out;
 }
 
