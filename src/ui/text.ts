@@ -367,8 +367,14 @@ const cell = (v: unknown) => {
   const text = v === null || v === undefined ? '∅' : typeof v === 'string' ? v : JSON.stringify(v);
   return text.length > 40 ? `${text.slice(0, 39)}…` : text;
 };
-const rowText = (row: Record<string, unknown> | null | undefined) =>
-  row ? Object.entries(row).map(([k, v]) => `${k}=${cell(v)}`).join(' ') : '';
+/** rowText shows a row's first fields (a wide table would fill the screen); --json has them all. */
+const ROW_FIELDS = 8;
+const rowText = (row: Record<string, unknown> | null | undefined) => {
+  if (!row) return '';
+  const fields = Object.entries(row);
+  const shown = fields.slice(0, ROW_FIELDS).map(([k, v]) => `${k}=${cell(v)}`).join(' ');
+  return fields.length > ROW_FIELDS ? `${shown} … (+${fields.length - ROW_FIELDS} columns)` : shown;
+};
 
 /** renderTableDiff is the row-level and distribution part of `lode diff` for one table file. */
 export function renderTableDiff(t: TableDiffEntry, st: Style): string[] {
