@@ -446,8 +446,8 @@ function renderTableDiff(t: TableDiff, charts: ChartCounter): string {
 <p class="note">Rows ${key}.</p>
 <div class="cards">${cards.join('')}</div>
 ${renderSchema(t)}
-${renderColumns(t.columns)}
-${renderCategories(t, charts)}
+${renderColumns(shownColumns(t))}
+${renderCategories({ ...t, columns: shownColumns(t) }, charts)}
 ${renderRowChanges(t)}
 </article>`;
 }
@@ -494,6 +494,15 @@ function renderColumns(columns: ColumnShift[]): string {
 <tbody>
 ${rows.join('\n')}
 </tbody></table></div>`;
+}
+
+/**
+ * shownColumns leaves out the key columns present on both sides: their
+ * distribution only says which IDs came and went, which the row counts
+ * already tell (`--json` keeps them).
+ */
+export function shownColumns(t: TableDiff): TableDiff['columns'] {
+  return t.columns.filter((c) => !(t.key?.includes(c.name) && c.before && c.after && c.before.type === c.after.type && c.changedCells === 0));
 }
 
 function renderCategories(t: TableDiff, charts: ChartCounter): string {

@@ -394,7 +394,8 @@ export function renderTableDiff(t: TableDiffEntry, st: Style): string[] {
     ...sc.typeChanged.map((c) => `${c.name}: ${c.before} → ${c.after}`),
   ];
   if (schema.length) lines.push(`  columns: ${schema.join(', ')}`);
-  for (const c of t.columns) {
+  // Key columns present on both sides are left out: their spread only restates which rows came and went.
+  for (const c of t.columns.filter((x) => !(t.key?.includes(x.name) && x.before && x.after && x.before.type === x.after.type && x.changedCells === 0))) {
     const facts: string[] = [];
     if (c.changedCells) facts.push(`${formatCount(c.changedCells)} cells changed`);
     const b = c.before;
