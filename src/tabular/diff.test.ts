@@ -298,6 +298,87 @@ describe('Parquet', () => {
   });
 });
 
+describe('changed cells of Parquet rows', () => {
+  it('counts them from the cell hashes of the scan, across row groups, reordered and renamed columns', async () => {
+    const n = 3000;
+    const ids = Array.from({ length: n }, (_, i) => i);
+    const write = (name: string, rowGroupSize: number, columnData: { name: string; data: unknown[]; type: 'INT32' | 'DOUBLE' | 'STRING'; nullable?: boolean }[]): TableInput => {
+      const file = path.join(t.dir(), name);
+      parquetWriteFile({ filename: file, rowGroupSize, columnData });
+      return { file, size: fs.statSync(file).size, label: `${name} at test` };
+    };
+    const before = write('cc1.parquet', 700, [
+      { name: 'id', data: ids, type: 'INT32', nullable: false },
+      { name: 'a', data: ids.map((i) => i * 0.5), type: 'DOUBLE', nullable: false },
+      { name: 's', data: ids.map((i) => (i % 5 === 0 ? null : `s${i % 13}`)), type: 'STRING' },
+      { name: 'old', data: ids.map((i) => i * 3), type: 'INT32', nullable: false },
+    ]);
+    // The after side: rows in reverse order, columns in another order, `old` renamed, `a` changed in every third row and `s` in every seventh.
+    const rev = [...ids].reverse();
+    const after = write('cc2.parquet', 1000, [
+      { name: 's', data: rev.map((i) => (i % 7 === 0 ? (i % 5 === 0 ? 'x' : null) : i % 5 === 0 ? null : `s${i % 13}`)), type: 'STRING' },
+      { name: 'id', data: rev, type: 'INT32', nullable: false },
+      { name: 'neu', data: rev.map((i) => i * 3), type: 'INT32', nullable: false },
+      { name: 'a', data: rev.map((i) => i * 0.5 + (i % 3 === 0 ? 1 : 0)), type: 'DOUBLE', nullable: false },
+    ]);
+    const count = (f: (i: number) => boolean) => ids.filter(f).length;
+    for (const memoryBudget of [undefined, 20_000]) {
+      const d = await diff('parquet', before, after, { key: ['id'], rows: true, limit: 3, memoryBudget });
+      const modified = count((i) => i % 3 === 0 || i % 7 === 0);
+      expect(d.rows).toEqual({ before: n, after: n, added: 0, removed: 0, modified, unchanged: n - modified });
+      expect(d.schema.renamed).toEqual([{ from: 'old', to: 'neu' }]);
+      expect(column(d, 'a').changedCells).toBe(count((i) => i % 3 === 0));
+      expect(column(d, 's').changedCells).toBe(count((i) => i % 7 === 0));
+      expect(column(d, 'neu').changedCells).toBe(0);
+      expect(d.columns.find((c) => c.name === 'id')).toBeUndefined();
+      // In file order of the after side: ids 2997 (a), 2996 (s), 2994 (a).
+      expect(d.rowChanges?.map((r) => [r.key, r.rowBefore, r.rowAfter, r.changedColumns])).toEqual([
+        [{ id: 2997 }, 2998, 3, ['a']],
+        [{ id: 2996 }, 2997, 4, ['s']],
+        [{ id: 2994 }, 2995, 6, ['a']],
+      ]);
+    }
+    expect(fs.readdirSync(t.tmp())).toEqual([]);
+  });
+
+  it('reads the modified rows again when cell hash files would outgrow the inputs', async () => {
+    const n = 60_000;
+    const ids = Array.from({ length: n }, (_, i) => i);
+    const cols = (changed: boolean) => [
+      { name: 'id', data: ids, type: 'INT32' as const, nullable: false },
+      ...Array.from({ length: 9 }, (_, c) => ({ name: `c${c}`, data: ids.map((i) => (changed && c === 4 && i % 1000 === 0 ? 1 : 0)), type: 'INT32' as const, nullable: false })),
+    ];
+    const file = (name: string, changed: boolean): TableInput => {
+      const f = path.join(t.dir(), name);
+      parquetWriteFile({ filename: f, rowGroupSize: 20_000, columnData: cols(changed) });
+      return { file: f, size: fs.statSync(f).size, label: `${name} at test` };
+    };
+    const before = file('big-cells1.parquet', false);
+    const after = file('big-cells2.parquet', true);
+    // Four bytes a cell would be far more than the files (see cellFilesFit in diff.ts).
+    expect(n * 10 * 4).toBeGreaterThan(4 * Math.max(before.size, after.size) + (1 << 20));
+    const d = await diff('parquet', before, after, { key: ['id'] });
+    expect(d.rows).toMatchObject({ modified: 60, unchanged: n - 60 });
+    expect(d.columns.map((c) => [c.name, c.changedCells])).toEqual([['c4', 60]]);
+  });
+});
+
+describe('strings that name object properties', () => {
+  it('counts them as any other value', async () => {
+    const rows = (xs: string[]) => xs.map((s, i) => JSON.stringify({ id: i, s })).join('\n') + '\n';
+    const a = t.write('proto1.jsonl', rows(['__proto__', 'constructor', '__proto__', 'x']));
+    const b = t.write('proto2.jsonl', rows(['__proto__', 'toString', 'x', 'x']));
+    const d = await diff('jsonl', a, b, { key: ['id'] });
+    expect(column(d, 's').changedCells).toBe(2);
+    expect(column(d, 's').categories?.map((c) => [c.value, c.before, c.after])).toEqual([
+      ['__proto__', 2, 1],
+      ['constructor', 1, 0],
+      ['toString', 0, 1],
+      ['x', 1, 2],
+    ]);
+  });
+});
+
 describe('spilling to disk', () => {
   it('gives the same answer with a tiny memory budget (many partitions on disk)', async () => {
     const mk = (seed: number) => [['id', 'label', 'x'], ...Array.from({ length: 3000 }, (_, i) => [i * 7 + (i % 50 === seed ? 1 : 0), ['a', 'b', 'c'][(i * seed) % 3], i % 97])];

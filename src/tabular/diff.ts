@@ -16,7 +16,7 @@ import {
 } from './partitions.js';
 import type { TableReader, WantedRow } from './reader.js';
 import { runCellJobs, runScans, workersAvailable } from './scan-threads.js';
-import type { CellJob, ColumnSummary, ScanConfig, ScanResult } from './scan.js';
+import type { CellFile, CellJob, ColumnSummary, ScanConfig, ScanResult } from './scan.js';
 import type {
   CategoryShare,
   ColumnShift,
@@ -37,6 +37,8 @@ const DEFAULT_LIMIT = 20;
 const DEFAULT_CATEGORY_LIMIT = 20;
 /** Below this much input the scans run inline: starting workers costs more than it saves. */
 const PARALLEL_MIN_BYTES = 32 * MiB;
+/** Entries (both sides) of a partition whose comparison stays mostly in the CPU caches. */
+const CACHED_ENTRIES = 256 * 1024;
 const KEY_HINT = 'choose key columns that both versions have and that identify each row (several: --key a --key b)';
 
 /** ColumnPair is a column present on both sides (a renamed column is one pair with two names). */
@@ -100,9 +102,16 @@ export async function diffTable(
 
     const layout = (tag: string): IndexLayout => ({ parts, capacity, dir: work, tag });
     const estimate = (rb?.estimateRows() ?? 0) + (ra?.estimateRows() ?? 0);
-    // The comparison holds one partition of both sides plus its hash tables: about 3 x its entries.
-    const parts = clampPow2(Math.ceil((estimate * ENTRY_BYTES * 3) / budget), 1, 4096);
+    // The comparison holds one partition of both sides plus its hash tables:
+    // about 3 x its entries. Smaller partitions than the budget needs keep
+    // its random lookups in the CPU caches (up to 256 partitions, as each
+    // spill reopens its partition's file).
+    const parts = clampPow2(Math.max(Math.ceil((estimate * ENTRY_BYTES * 3) / budget), Math.min(256, Math.ceil(estimate / CACHED_ENTRIES))), 1, 4096);
     const capacity = Math.max(16, Math.floor(budget / 4 / parts / ENTRY_BYTES));
+    // Parquet rows are costly to decode again: the scans keep every cell's
+    // hash for counting changed cells, when the files that takes are not
+    // much bigger than the inputs and fit easily on the scratch disk.
+    const cellHashes = format === 'parquet' && key !== null && rb !== null && ra !== null && before !== null && after !== null && cellFilesFit(options.tmpDir, [rb, ra], [before.size, after.size]);
     const config = (input: TableInput, tag: string, hashed: [string, string][] | null, stats: boolean): ScanConfig => ({
       format,
       input,
@@ -112,6 +121,7 @@ export async function diffTable(
       stats,
       categoryLimit,
       layout: layout(tag),
+      cellHashes: stats && cellHashes,
     });
     const parallel = (options.parallel ?? ((before?.size ?? 0) + (after?.size ?? 0) >= PARALLEL_MIN_BYTES && rb !== null && ra !== null)) && workersAvailable();
 
@@ -167,6 +177,26 @@ export async function diffTable(
   } finally {
     for (const r of readers) await r?.close().catch(() => {});
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Cell hash files may take at most this many times their input's size, and this share of the scratch disk's free space. */
+const CELL_FILE_RATIO = 4;
+const CELL_FILE_DISK_SHARE = 0.5;
+
+/** cellFilesFit: the cell hash files of `readers` (4 bytes per cell) stay within CELL_FILE_RATIO of their input sizes and CELL_FILE_DISK_SHARE of the free space in `dir`. */
+function cellFilesFit(dir: string, readers: TableReader[], sizes: number[]): boolean {
+  let total = 0;
+  for (let i = 0; i < readers.length; i++) {
+    const bytes = readers[i].estimateRows() * readers[i].columns.length * 4;
+    if (bytes > CELL_FILE_RATIO * sizes[i] + MiB) return false;
+    total += bytes;
+  }
+  try {
+    const fsStats = fs.statfsSync(dir);
+    return total <= CELL_FILE_DISK_SHARE * fsStats.bavail * fsStats.bsize;
+  } catch {
+    return false;
   }
 }
 
@@ -446,10 +476,20 @@ const PARALLEL_MIN_MODIFIED = 2048;
 async function countChangedCells(batch: ModifiedBatch, rb: TableReader, ra: TableReader, pairs: ColumnPair[], out: Compared, sides: SidesContext): Promise<void> {
   const m = batch.size();
   const np = pairs.length;
-  const orderB = sortedBy(batch.posB);
-  const orderA = sortedBy(batch.posA);
   const [inB, inA] = sides.inputs;
   const [scanB, scanA] = sides.scans;
+  if (scanB?.cells && scanA?.cells) {
+    // The scans kept each cell's hash: compare those instead of reading the rows again (in row order).
+    const byRowB = sortedBy(batch.rowB);
+    const byRowA = sortedBy(batch.rowA);
+    const hb = readCellHashes(scanB.cells, batch.rowB, byRowB, pairs.map((p) => p.b));
+    const ha = readCellHashes(scanA.cells, batch.rowA, byRowA, pairs.map((p) => p.a));
+    tallyCells(hb, ha, 1, byRowB, byRowA, np, out);
+    batch.clear();
+    return;
+  }
+  const orderB = sortedBy(batch.posB);
+  const orderA = sortedBy(batch.posA);
   const job = (input: TableInput, scan: ScanResult, order: number[], pos: number[], row: number[], hashed: number[]): CellJob => ({
     format: sides.format,
     input,
@@ -467,15 +507,28 @@ async function countChangedCells(batch: ModifiedBatch, rb: TableReader, ra: Tabl
     [rb, ra],
     parallel,
   );
+  tallyCells(hb, ha, 2, orderB, orderA, np, out);
+  batch.clear();
+}
+
+/**
+ * tallyCells counts the changed cells of modified rows from their cell
+ * hashes (`lanes` words per cell, rows in each side's reading order `orderB`
+ * and `orderA`), and moves rows whose cells all agree to unchanged.
+ */
+function tallyCells(hb: Uint32Array, ha: Uint32Array, lanes: 1 | 2, orderB: number[], orderA: number[], np: number, out: Compared): void {
+  const m = orderB.length;
   // Where each modified row landed in the after side's reading order.
   const atA = new Int32Array(m);
   for (let k = 0; k < m; k++) atA[orderA[k]] = k;
+  const w = lanes * np;
   for (let k = 0; k < m; k++) {
-    const b = 2 * k * np;
-    const a = 2 * atA[orderB[k]] * np;
+    const b = k * w;
+    const a = atA[orderB[k]] * w;
     let differ = 0;
     for (let j = 0; j < np; j++) {
-      if (hb[b + 2 * j] !== ha[a + 2 * j] || hb[b + 2 * j + 1] !== ha[a + 2 * j + 1]) {
+      const x = lanes * j;
+      if (hb[b + x] !== ha[a + x] || (lanes === 2 && hb[b + x + 1] !== ha[a + x + 1])) {
         out.changedCells[j]++;
         differ++;
       }
@@ -485,7 +538,67 @@ async function countChangedCells(batch: ModifiedBatch, rb: TableReader, ra: Tabl
       out.unchanged++;
     }
   }
-  batch.clear();
+}
+
+/** Words of a cell hash file read at once. */
+const CELL_CHUNK = 64 * 1024;
+
+/**
+ * readCellHashes picks the hashes of columns `hashed` of rows `rows[order[k]]`
+ * (1-based row numbers, `order` sorting them) out of a scan's cell hash file:
+ * one word per cell, `hashed.length` per row, in `order` (0 for a key column,
+ * which the file leaves out). It reads each batch's column blocks in order,
+ * through a window of CELL_CHUNK words.
+ */
+function readCellHashes(cells: CellFile, rows: number[], order: number[], hashed: number[]): Uint32Array {
+  const np = hashed.length;
+  const m = order.length;
+  const out = new Uint32Array(m * np);
+  const { starts, columns } = cells;
+  const window = new Uint32Array(CELL_CHUNK);
+  const bytes = new Uint8Array(window.buffer);
+  // Words [lo, hi) of the file are in `window`.
+  let lo = 0;
+  let hi = 0;
+  const fd = fs.openSync(cells.file, 'r');
+  try {
+    const word = (w: number): number => {
+      if (w < lo || w >= hi) {
+        let got = 0;
+        while (got < bytes.length) {
+          const n = fs.readSync(fd, bytes, got, bytes.length - got, w * 4 + got);
+          if (n === 0) break;
+          got += n;
+        }
+        lo = w;
+        hi = w + Math.floor(got / 4);
+        if (w >= hi) throw new Error(`the cell hash file ${cells.file} is shorter than written`);
+      }
+      return window[w - lo];
+    };
+    let g = 0;
+    for (let k = 0; k < m; ) {
+      // The wanted rows [k, end) of batch g.
+      const first = rows[order[k]] - 1;
+      while (g + 1 < starts.length && starts[g + 1] <= first) g++;
+      if (g + 1 >= starts.length) throw new Error(`the cell hash file ${cells.file} lacks row ${first + 1}`);
+      const start = starts[g];
+      const size = starts[g + 1] - start;
+      let end = k;
+      while (end < m && rows[order[end]] - 1 < starts[g + 1]) end++;
+      for (let j = 0; j < np; j++) {
+        // A key column has no hashes: its cells agree (out is 0 on both sides).
+        const slot = cells.slots[hashed[j]];
+        if (slot < 0) continue;
+        const base = start * columns + slot * size - start;
+        for (let x = k; x < end; x++) out[x * np + j] = word(base + rows[order[x]] - 1);
+      }
+      k = end;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
 }
 
 function sortedBy(keys: number[]): number[] {

@@ -200,6 +200,8 @@ export class ParquetReader implements TableReader {
   async scan(onBatch: (batch: Batch) => void): Promise<void> {
     const ncols = this.columns.length;
     const index = new Map(this.columns.map((c, i) => [c, i]));
+    // Reused from batch to batch, as Batch allows.
+    let positions = new Float64Array(0);
     for (let g = 0; g + 1 < this.groupStarts.length; g++) {
       const start = this.groupStarts[g];
       const end = this.groupStarts[g + 1];
@@ -232,7 +234,7 @@ export class ParquetReader implements TableReader {
         return out;
       });
       for (let c = 0; c < ncols; c++) if (this.scales[c] >= 0) columns[c] = decimalColumn(columns[c], this.scales[c]);
-      const positions = new Float64Array(n);
+      if (positions.length < n) positions = new Float64Array(n);
       for (let i = 0; i < n; i++) positions[i] = start + i;
       onBatch({ n, firstRow: start + 1, columns, positions });
     }

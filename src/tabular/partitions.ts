@@ -46,8 +46,15 @@ export class RowIndexWriter {
   private readonly used: Int32Array;
   private readonly spilled: number[];
   private entries = 0;
+  /** partitionOf as a shift: the partition is the top log2(parts) bits of kHi (-1 for one partition). */
+  private readonly shift: number;
+  /** Words a partition's buffer holds at most. */
+  private readonly maxWords: number;
 
   constructor(readonly layout: IndexLayout) {
+    this.shift = layout.parts === 1 ? -1 : 32 - Math.log2(layout.parts);
+    if (this.shift !== -1 && (!Number.isInteger(this.shift) || this.shift < 1)) throw new Error(`the partition count ${layout.parts} is not a power of two`);
+    this.maxWords = layout.capacity * ENTRY_WORDS;
     this.bufs = Array.from({ length: layout.parts }, () => new Uint32Array(0));
     this.used = new Int32Array(layout.parts);
     this.spilled = new Array<number>(layout.parts).fill(0);
@@ -55,15 +62,16 @@ export class RowIndexWriter {
 
   /** add records one row; `pos` is a byte offset or row index below 2^53. */
   add(kLo: number, kHi: number, rLo: number, rHi: number, row: number, pos: number): void {
-    const p = this.layout.parts === 1 ? 0 : partitionOf(kHi, this.layout.parts);
+    // The same as partitionOf(kHi, parts).
+    const p = this.shift < 0 ? 0 : kHi >>> this.shift;
     let buf = this.bufs[p];
     let at = this.used[p];
     if (at + ENTRY_WORDS > buf.length) {
-      if (buf.length >= this.layout.capacity * ENTRY_WORDS) {
+      if (buf.length >= this.maxWords) {
         this.spill(p);
         at = 0;
       } else {
-        const bigger = new Uint32Array(Math.min(Math.max(buf.length * 2, 256 * ENTRY_WORDS), this.layout.capacity * ENTRY_WORDS));
+        const bigger = new Uint32Array(Math.min(Math.max(buf.length * 2, 256 * ENTRY_WORDS), this.maxWords));
         bigger.set(buf.subarray(0, at));
         this.bufs[p] = buf = bigger;
       }

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { NUMBER_SEED_HI, NUMBER_SEED_LO, fmix32, hashBytes, hashHi, hashLo, mix32, saltOf, type Salt } from './hash.js';
 import { RowIndexWriter, type IndexLayout, type IndexSnapshot } from './partitions.js';
 import type { Batch, CellBatch, TableReader, WantedRow } from './reader.js';
@@ -49,6 +51,30 @@ export interface ScanConfig {
   stats: boolean;
   categoryLimit: number;
   layout: IndexLayout;
+  /**
+   * Also write every cell's hash (the low lane, NULL_LANE for an empty cell)
+   * to a file under `layout.dir` (see CellFile), so that changed cells can
+   * be counted without reading rows again. Only for readers whose columns
+   * are complete before the scan, with `rowHash` `columns`.
+   */
+  cellHashes?: boolean;
+}
+
+/**
+ * CellFile is where a scan wrote its cell hashes, as 32-bit words batch by
+ * batch, each batch column-major: for batch g of rows [starts[g],
+ * starts[g + 1]) (0-based row indexes; the last element is the row count),
+ * the hash of row r and column c is at word `starts[g] * columns + slots[c]
+ * * (starts[g + 1] - starts[g]) + (r - starts[g])`. Key columns have no
+ * slot (-1): rows matched by key hold equal key values.
+ */
+export interface CellFile {
+  file: string;
+  /** Columns in the file. */
+  columns: number;
+  /** By column index: its place among the file's columns, or -1. */
+  slots: number[];
+  starts: number[];
 }
 
 /** ColumnSummary is the statistics of one column on one side, as plain data. */
@@ -80,9 +106,13 @@ export interface ScanResult {
   rows: number;
   summaries: ColumnSummary[] | null;
   index: IndexSnapshot;
+  /** With `cellHashes`: the cell hash file. */
+  cells?: CellFile;
 }
 
 const NULL_SALT: Salt = saltOf('\u0000null');
+/** The hash of an empty cell in hashCells and in cell hash files. */
+const NULL_LANE = 0x9e3779b9;
 const KEYED_SEED = 0x243f6a88;
 
 /** SeenString is what arrayStats remembers of a string: its kind (and number), hash, and category slot. */
@@ -101,6 +131,15 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const NEGATIVE_ZERO_HI = 0x80000000 | 0;
 const SEED_LO = (1 ^ NUMBER_SEED_LO) | 0;
 const SEED_HI = (1 ^ NUMBER_SEED_HI) | 0;
+
+/**
+ * seenTable makes the table of strings a column has seen: an object without
+ * a prototype (every string is an own key of its own), as looking a string
+ * up there costs a fraction of a Map lookup in V8.
+ */
+function seenTable(): Record<string, SeenString> {
+  return Object.create(null) as Record<string, SeenString>;
+}
 
 /** Distinct strings a column remembers at most. */
 const SEEN_MAX = 1 << 14;
@@ -122,7 +161,9 @@ class ColumnAccumulator {
   /** Counts in boxes, so that counting a value already seen is one lookup; null once past the category limit. */
   categories: Map<string, { n: number }> | null = new Map();
   /** Strings seen in this column, for arrayStats; null once they stop repeating. */
-  seen: Map<string, SeenString> | null = new Map();
+  seen: Record<string, SeenString> | null = seenTable();
+  /** Entries in `seen`. */
+  seenCount = 0;
   misses = 0;
   /** The same for numbers (typed arrays, JSON numbers, Parquet integers), by value: shown as String(value). */
   numberCategories = new Map<number, { n: number }>();
@@ -272,6 +313,17 @@ export class SideScanner {
   rows = 0;
   /** Whether each value needs its own hash (for the row hash, the key, or a content hash). */
   private readonly perColumn: boolean;
+  /** With cellHashes: the batch's cell hashes, column-major (column c from cellSlots[c] * cellStride), and the file they go to; else null. */
+  private cells: Uint32Array | null = null;
+  /** The batch's row count, while one is scanned. */
+  private cellStride = 0;
+  /** The reader's column count, the file's column count, and each column's place in the file (see CellFile). */
+  private cellAll = 0;
+  private cellColumns = 0;
+  private cellSlots: number[] = [];
+  private cellStarts: number[] = [];
+  private cellFd = -1;
+  private cellFile = '';
 
   constructor(
     private readonly reader: TableReader,
@@ -281,6 +333,20 @@ export class SideScanner {
     this.keySalts = (config.key ?? []).map((_, i) => saltOf(`\u0000key\u0000${i}`));
     this.index = new RowIndexWriter(config.layout);
     this.perColumn = config.rowHash === 'columns';
+    if (config.cellHashes && this.perColumn && reader.headerFirst) {
+      fs.mkdirSync(config.layout.dir, { recursive: true });
+      this.cellFile = path.join(config.layout.dir, `${config.layout.tag}.cells`);
+      this.cellFd = fs.openSync(this.cellFile, 'w');
+      this.cellAll = reader.columns.length;
+      for (const name of reader.columns) this.cellSlots.push(config.key?.includes(name) ? -1 : this.cellColumns++);
+      this.cells = new Uint32Array(0);
+    }
+  }
+
+  /** close releases the cell hash file's handle (the file stays). */
+  close(): void {
+    if (this.cellFd >= 0) fs.closeSync(this.cellFd);
+    this.cellFd = -1;
   }
 
   /** learnColumns extends the per-column tables to columns the reader has found since the last batch. */
@@ -292,10 +358,11 @@ export class SideScanner {
       this.acc.push(new ColumnAccumulator(name));
       const target = this.hashedMap ? this.hashedMap.get(name) : name;
       const salt = target === undefined ? null : saltOf(target);
-      this.inHash.push(salt !== null);
+      const kp = key ? key.indexOf(name) : -1;
+      // Rows matched by key hold equal key values: key columns add nothing to the value hash, nor to the cell hashes.
+      this.inHash.push(salt !== null && kp < 0);
       this.saltLo.push(salt ? salt.lo : 0);
       this.saltHi.push(salt ? salt.hi : 0);
-      const kp = key ? key.indexOf(name) : -1;
       this.keyPos.push(kp);
       // Only a column that the other side may lack by name can be a rename.
       this.keyedHash.push(key !== null && kp < 0 && this.config.stats && this.perColumn && (this.hashedMap === null || target === undefined));
@@ -320,8 +387,24 @@ export class SideScanner {
     rHi.fill(0, 0, n);
     kLo.fill(0, 0, n);
     kHi.fill(0, 0, n);
+    let cells = this.cells;
+    if (cells !== null) {
+      if (this.reader.columns.length !== this.cellAll) throw new Error('scan: cell hashes need the columns before the scan');
+      if (b.firstRow - 1 !== this.rows) throw new Error('scan: cell hashes need the batches in row order');
+      const words = n * this.cellColumns;
+      if (cells.length < words) this.cells = cells = new Uint32Array(words);
+      cells.fill(NULL_LANE, 0, words);
+      this.cellStride = n;
+    }
     if (b.cells) this.cellStats(b.cells, n);
     else this.valueStats(b, n);
+    if (cells !== null) {
+      const bytes = n * this.cellColumns * 4;
+      let off = 0;
+      const at = this.rows * this.cellColumns * 4;
+      while (off < bytes) off += fs.writeSync(this.cellFd, cells, off, bytes - off, at + off);
+      this.cellStarts.push(this.rows);
+    }
     if (!this.perColumn) {
       const hashes = b.rowHashes;
       if (!hashes) throw new Error('scan: line hashing needs the reader to supply row hashes');
@@ -386,21 +469,25 @@ export class SideScanner {
     const stats = this.config.stats;
     const keyed = this.keyedHash[c];
     const untyped = this.reader.untyped;
+    const cells = kp < 0 ? this.cells : null;
+    const cellAt = this.cellSlots[c] * this.cellStride;
     for (let i = 0; i < n; i++) {
       const v = col[i];
       if (typeof v !== 'string' || v === '') {
         this.oneValue(c, v, i);
         continue;
       }
-      let seen = cache.get(v);
+      let seen = cache[v];
       if (seen === undefined) {
         acc.misses++;
         const kind = untyped ? kindOfText(v) : isIsoDate(v) ? KIND_DATE : KIND_STRING;
         const x = (kind & KINDS_NUMERIC) !== 0 ? textNumber : 0;
         hashValue(v);
         seen = { kind, x, lo: hashLo, hi: hashHi, slot: null };
-        if (cache.size < SEEN_MAX) cache.set(v, seen);
-        else if (acc.misses > SEEN_MAX * 4) {
+        if (acc.seenCount < SEEN_MAX) {
+          cache[v] = seen;
+          acc.seenCount++;
+        } else if (acc.misses > SEEN_MAX * 4) {
           // Mostly new strings: lookups cost more than they save.
           acc.seen = cache = null;
           for (let j = i; j < n; j++) this.oneValue(c, col[j], j);
@@ -430,6 +517,7 @@ export class SideScanner {
       if (!hashAll) continue;
       const h1 = seen.lo;
       const h2 = seen.hi;
+      if (cells !== null) cells[cellAt + i] = h1;
       if (stats) {
         acc.contentLo = (acc.contentLo + h1) >>> 0;
         acc.contentHi = (acc.contentHi + h2) >>> 0;
@@ -494,6 +582,7 @@ export class SideScanner {
     hashValue(v);
     const h1 = hashLo;
     const h2 = hashHi;
+    if (this.cells !== null && kp < 0) this.cells[this.cellSlots[c] * this.cellStride + i] = h1;
     if (stats) {
       acc.contentLo = (acc.contentLo + h1) >>> 0;
       acc.contentHi = (acc.contentHi + h2) >>> 0;
@@ -595,6 +684,8 @@ export class SideScanner {
     const kSaltLo = kSalt.lo | 0;
     const kSaltHi = kSalt.hi | 0;
     const content = this.config.stats;
+    const cells = kp < 0 ? this.cells : null;
+    const cellAt = this.cellSlots[c] * this.cellStride;
     const words = new Int32Array(xs.buffer, xs.byteOffset, 2 * n);
     let contentLo = acc.contentLo | 0;
     let contentHi = acc.contentHi | 0;
@@ -607,8 +698,10 @@ export class SideScanner {
         hi = 0x7ff80000;
         lo = 0;
       }
-      const h1 = mix32(lo ^ mix32(hi ^ SEED_LO));
-      const h2 = mix32(hi ^ mix32(lo ^ SEED_HI) ^ h1);
+      const m = mix32(hi ^ SEED_LO);
+      const h1 = mix32(lo ^ m);
+      const h2 = mix32(h1 ^ m ^ SEED_HI);
+      if (cells !== null) cells[cellAt + i] = h1;
       if (content) {
         contentLo = (contentLo + h1) | 0;
         contentHi = (contentHi + h2) | 0;
@@ -640,6 +733,7 @@ export class SideScanner {
     const stride = this.reader.columns.length;
     const stats = this.config.stats;
     const limit = this.config.categoryLimit;
+    const cellOut = this.cells;
     for (const c of this.order) {
       const acc = this.acc[c];
       const kp = this.keyPos[c];
@@ -649,6 +743,7 @@ export class SideScanner {
       const sHi = this.saltHi[c];
       const kSalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
       const keyed = this.keyedHash[c];
+      const cellAt = this.cellSlots[c] * this.cellStride;
       let cats = acc.categories === null ? null : acc.byteCategories;
       let nonNull = acc.nonNull;
       let kinds = acc.kinds;
@@ -700,6 +795,7 @@ export class SideScanner {
         hashBytes(cb, s, e);
         const h1 = hashLo;
         const h2 = hashHi;
+        if (cellOut !== null && kp < 0) cellOut[cellAt + i] = h1;
         if (stats) {
           contentLo = (contentLo + h1) >>> 0;
           contentHi = (contentHi + h2) >>> 0;
@@ -733,6 +829,7 @@ export class SideScanner {
       rows: this.rows,
       summaries: this.config.stats ? this.acc.map((a) => a.summary(this.rows)) : null,
       index: this.index.snapshot(),
+      ...(this.cells !== null ? { cells: { file: this.cellFile, columns: this.cellColumns, slots: this.cellSlots, starts: [...this.cellStarts, this.rows] } } : {}),
     };
   }
 }
@@ -740,8 +837,12 @@ export class SideScanner {
 /** scanSide runs one pass over `reader` as `config` says. */
 export async function scanSide(reader: TableReader, config: ScanConfig): Promise<ScanResult> {
   const scanner = new SideScanner(reader, config);
-  await reader.scan((b) => scanner.onBatch(b), { rowHashes: config.rowHash === 'line' });
-  return scanner.result();
+  try {
+    await reader.scan((b) => scanner.onBatch(b), { rowHashes: config.rowHash === 'line' });
+    return scanner.result();
+  } finally {
+    scanner.close();
+  }
 }
 
 /** CellJob asks for the cell hashes of some rows of one side, to count changed cells (it can cross a worker boundary). */
@@ -756,8 +857,6 @@ export interface CellJob {
   /** Column indexes to hash, in the order of the result. */
   hashed: number[];
 }
-
-const NULL_LANE = 0x9e3779b9;
 
 /**
  * hashCells reads the `wanted` rows of `reader` and returns two hash lanes per
