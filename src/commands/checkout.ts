@@ -77,18 +77,19 @@ type WsState = 'clean' | 'modified' | 'deleted' | 'untracked' | 'absent';
 /**
  * checkoutFetching is checkout that, when the cache lacks files of the target
  * (a commit pinned or pushed from another machine, a partial pull) and a
- * default remote is set, fetches the target's data from it and tries once
- * more. Nothing in the workspace changes before the retry: checkout checks
- * every cache file before touching it.
+ * default remote is set, fetches the data of commit `dataOf` (default: the
+ * target revision) from it and tries once more. Nothing in the workspace
+ * changes before the retry: checkout checks every cache file before touching it.
  */
-export async function checkoutFetching(repo: Repository, options: CheckoutOptions = {}): Promise<CheckoutResult & { fetched?: boolean }> {
+export async function checkoutFetching(repo: Repository, options: CheckoutOptions = {}, dataOf?: ObjectId): Promise<CheckoutResult & { fetched?: boolean }> {
   try {
     return await checkout(repo, options);
   } catch (e) {
-    if (!(e instanceof MissingContentError) || !repo.config.defaultRemote() || options.rev === undefined) throw e;
-    const target = await resolveRev(repo, options.rev);
+    if (!(e instanceof MissingContentError) || !repo.config.defaultRemote()) throw e;
+    const id = dataOf ?? (options.rev !== undefined ? (await resolveRev(repo, options.rev)).id : undefined);
+    if (!id) throw e;
     const { fetchCommitData } = await import('./sync.js');
-    await fetchCommitData(repo, target.id, options.progress);
+    await fetchCommitData(repo, id, options.progress);
     return { ...(await checkout(repo, options)), fetched: true };
   }
 }

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LodeError, MissingContentError, UsageError } from '../core/errors.js';
+import { LodeError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { isAncestor } from '../graph/commits.js';
@@ -14,7 +14,7 @@ import { encodePin, parsePin, type Pin } from '../git/pin.js';
 import type { GitCommitInfo } from '../git/git-repo.js';
 import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
 import type { Repository } from '../repo/repository.js';
-import { checkout, type CheckoutOptions, type CheckoutResult } from './checkout.js';
+import { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './checkout.js';
 import { currentGitHead } from './commit.js';
 import { planMerge, storeMergeCommit } from './merge.js';
 import { gitContext, pinOf, readPinAt, readWorkspacePin, type GitContext } from './pin.js';
@@ -75,19 +75,8 @@ export async function restorePinned(repo: Repository, options: { force?: boolean
     const none = { reflink: 0, hardlink: 0, copy: 0 };
     return { commit: headId, branch: head.kind === 'branch' ? head.name : null, moved: false, written: 0, removed: 0, unchanged: 0, methods: none, pin: { commit: pin.commit, branch: pin.branch } };
   }
-  const run = () => checkout(repo, plan);
-  let fetched = false;
-  let result: CheckoutResult;
-  try {
-    result = await run();
-  } catch (e) {
-    // A pin made on another machine names data this cache never had: fetch it, then try once more.
-    if (!(e instanceof MissingContentError) || !repo.config.defaultRemote()) throw e;
-    const { fetchCommitData } = await import('./sync.js');
-    await fetchCommitData(repo, pin.commit, options.progress);
-    fetched = true;
-    result = await run();
-  }
+  // A pin made on another machine may name data this cache never had: fetched, then tried once more.
+  const { fetched, ...result } = await checkoutFetching(repo, plan, pin.commit);
   return { ...result, pin: { commit: pin.commit, branch: pin.branch }, ...(detachedBecause ? { detachedBecause } : {}), ...(fetched ? { fetched } : {}) };
 }
 

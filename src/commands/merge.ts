@@ -1,5 +1,5 @@
 import { encodeCommit, normaliseMessage } from '../core/encoding.js';
-import { LodeError, MissingContentError, UsageError } from '../core/errors.js';
+import { LodeError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { isAncestor, readCommit } from '../graph/commits.js';
@@ -8,7 +8,7 @@ import { buildTrees, EMPTY_TREE, lookupPath, walkFiles, type FileEntry } from '.
 import { comparePaths, isUnder } from '../core/paths.js';
 import type { MergeState, Repository } from '../repo/repository.js';
 import { authorOf, currentGitHead } from './commit.js';
-import { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './checkout.js';
+import { checkout, checkoutFetching, type CheckoutResult } from './checkout.js';
 import { resolveRev } from './revisions.js';
 import { TreePool } from './snapshot.js';
 
@@ -159,13 +159,13 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
     );
     const paths = [...new Set(plan.conflicts.map((c) => c.path))];
     // The merge state is written under the same lock as the staged files, so no other lode sees one without the other.
-    const co = await checkoutWithData(repo, theirs, {
+    const co = await checkoutFetching(repo, {
       rev: staged,
       keepHead: true,
       force: options.force,
       progress: options.progress,
       beforeUnlock: () => repo.setMergeState({ theirs, head: headId, staged, conflicts: paths, paths, label }),
-    });
+    }, theirs);
     return { ...result, outcome: 'conflicts', checkout: co };
   }
   const message = options.message ?? `Merge ${state?.label ?? label}${branch ? ` into ${branch}` : ''}`;
@@ -181,7 +181,7 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
     from = await stagedWithResolutions(repo, state);
   }
   const id = storeMergeCommit(repo, plan, message, { author: options.author, time: options.time, git });
-  const co = await checkoutWithData(repo, theirs, {
+  const co = await checkoutFetching(repo, {
     rev: id,
     ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}),
     ...(from ? { switchFrom: from } : {}),
@@ -189,25 +189,10 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
     force: options.force,
     progress: options.progress,
     beforeUnlock: state ? () => repo.setMergeState(undefined) : undefined,
-  });
+  }, theirs);
   return { ...result, outcome: 'merged', commit: id, checkout: co, ...(options.favor && open.length > 0 ? { resolvedWith: options.favor } : {}) };
 }
 
-/**
- * checkoutWithData checks out a merge result; when the cache lacks files that
- * came from `theirs` (pinned or pushed elsewhere), it fetches theirs' data
- * from the default remote and tries once more.
- */
-async function checkoutWithData(repo: Repository, theirs: ObjectId, options: CheckoutOptions): Promise<CheckoutResult> {
-  try {
-    return await checkout(repo, options);
-  } catch (e) {
-    if (!(e instanceof MissingContentError) || !repo.config.defaultRemote()) throw e;
-    const { fetchCommitData } = await import('./sync.js');
-    await fetchCommitData(repo, theirs, options.progress);
-    return checkout(repo, options);
-  }
-}
 
 /**
  * overlayIndex returns `tree` with the paths at or under `paths` replaced by
