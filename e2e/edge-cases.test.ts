@@ -3,27 +3,18 @@
 // repository, ref names that are also folders, empty datasets, restoring
 // from the index, and repairing a damaged cache file by adding it again.
 
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { expectLodeError, lodeJson, lodeOk, makeTempDir, removeDir, runLode, sha256, writeFile } from '../test/helpers/cli.js';
-import { cacheFile, flipByte, newRepo, removeTemplates } from './repos.js';
+import { expectLodeError, lodeJson, lodeOk, makeTempDir, runLode, sha256, writeFile } from '../test/helpers/cli.js';
+import { cacheFile, flipByte, newRepo, trackRepos } from './repos.js';
 
-afterAll(removeTemplates);
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) removeDir(d);
-});
-const track = <T extends { dir: string }>(r: T): T => {
-  dirs.push(r.dir);
-  return r;
-};
+const track = trackRepos();
 
 describe('symbolic links above tracked paths', () => {
   async function linkedRepo(prefix: string) {
     const repo = track(await newRepo(prefix));
-    const outside = makeTempDir(`lode-e2e-${prefix}-outside`);
-    dirs.push(outside);
+    const outside = track({ dir: makeTempDir(`lode-e2e-${prefix}-outside`) }).dir;
     writeFile(repo.dir, 'data/sub/a.txt', 'tracked\n');
     await lodeOk(['add', 'data'], repo.at);
     await lodeOk(['commit', '-m', 'one'], repo.at);

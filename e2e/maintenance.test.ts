@@ -2,23 +2,14 @@
 // agrees afterwards, hardlink checkouts share the cache's read-only inodes,
 // and inside git `lode add` keeps data out of git.
 
-import { describe, it, expect, afterAll, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { lodeJson, lodeOk, readFile, removeDir, runLode, sha256, treeSnapshot, workspaceSnapshot, writeFile } from '../test/helpers/cli.js';
-import { cacheFile, contentsOf, newRepo, twoVersions, V1, V2, removeTemplates } from './repos.js';
+import { lodeJson, lodeOk, readFile, runLode, sha256, treeSnapshot, workspaceSnapshot, writeFile } from '../test/helpers/cli.js';
+import { cacheFile, contentsOf, newRepo, twoVersions, V1, V2, trackRepos } from './repos.js';
 
-afterAll(removeTemplates);
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) removeDir(d);
-});
-const track = <T extends { dir: string }>(r: T): T => {
-  dirs.push(r.dir);
-  return r;
-};
+const track = trackRepos();
 
 describe('gc and fsck', () => {
   it('gc keeps everything a branch, tag or HEAD reaches; removes a deleted branch’s data; fsck passes after', async () => {

@@ -3,7 +3,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { lodeJson, lodeOk, makeTempDir, type RunOptions, writeFile } from '../test/helpers/cli.js';
+import { afterAll, afterEach } from 'vitest';
+import { lodeJson, lodeOk, makeTempDir, removeDir, type RunOptions, writeFile } from '../test/helpers/cli.js';
 
 /** Repo is a workspace plus `run` options bound to it. */
 export interface Repo {
@@ -133,4 +134,20 @@ export function flipByte(file: string, offset = 0): void {
     fs.closeSync(fd);
   }
   fs.chmodSync(file, mode);
+}
+
+/**
+ * trackRepos registers cleanup for a test file: every repository passed to
+ * the returned `track` is removed after its test, the templates after the file.
+ */
+export function trackRepos(): <T extends { dir: string }>(r: T) => T {
+  const dirs: string[] = [];
+  afterAll(removeTemplates);
+  afterEach(() => {
+    for (const d of dirs.splice(0)) removeDir(d);
+  });
+  return (r) => {
+    dirs.push(r.dir);
+    return r;
+  };
 }
