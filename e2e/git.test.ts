@@ -492,6 +492,23 @@ describe.concurrent('lode beside git', () => {
     expect((await w.lode('fsck')).code).toBe(0);
   });
 
+  it('a linked git worktree and a damaged merge state get clear errors, nothing changed', async () => {
+    const w = await gitWork('worktree');
+    await firstData(w, { 'data/a.txt': 'a\n' }, ['data']);
+    const linked = path.join(w.sb.root, 'linked');
+    await w.gitOk('worktree', 'add', '-q', linked);
+    const l = work(w.sb, linked);
+    await l.lodeOk('init');
+    expect(expectLodeError(await l.lode('install-hooks'), 2)).toContain('linked git worktree');
+    expect(expectLodeError(await l.lode('diff', 'git:HEAD'), 2)).toContain('linked git worktree');
+
+    const before = workspaceSnapshot(w.dir);
+    fs.writeFileSync(path.join(w.dir, '.lode', 'MERGE'), '{"theirs": "not an id"');
+    expect(expectLodeError(await w.lode('commit', '--allow-empty', '-m', 'x'), 5)).toContain('MERGE');
+    expect(expectLodeError(await w.lode('status'), 5)).toContain('MERGE');
+    expect(workspaceSnapshot(w.dir)).toEqual(before);
+  });
+
   it('a merge keeps a dataset one side dropped while the other changed files in it', async () => {
     const w = await gitWork('mergeroots');
     await firstData(w, { 'd/a': '1\n', 'e/b': '2\n' }, ['d', 'e']);
