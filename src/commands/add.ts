@@ -6,7 +6,8 @@ import { ingestFiles } from '../objects/ingest-pool.js';
 import type { IndexEntry } from '../workspace/index-file.js';
 import { scanRoots, type Skipped } from '../workspace/scan.js';
 import { statMatches } from '../workspace/compare.js';
-import { ensureGitignored, findGitRoot, gitignorePattern } from '../workspace/gitignore.js';
+import { ensureGitignored, gitignorePattern } from '../workspace/gitignore.js';
+import { findGit } from '../git/git-repo.js';
 import type { Repository } from '../repo/repository.js';
 
 export interface AddOptions {
@@ -122,7 +123,8 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     datasets.sort();
     await repo.writeIndex({ datasets, entries: clean, stampNs: 0n });
     let gitignored: string[] = [];
-    if (findGitRoot(repo.root)) {
+    const git = findGit(repo.root);
+    if (git && !git.bare) {
       gitignored = ensureGitignored(
         repo.root,
         datasets.filter((d) => d !== '').map((d) => gitignorePattern(d, isDirectory(repo.abs(d)))),

@@ -17,7 +17,7 @@ import type { Repository } from '../repo/repository.js';
 import { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './checkout.js';
 import { currentGitHead } from './commit.js';
 import { planMerge, storeMergeCommit } from './merge.js';
-import { gitContext, pinOf, readPinAt, readWorkspacePin, type GitContext } from './pin.js';
+import { gitContext, pinOf, readPinAt, readWorkspacePin } from './pin.js';
 import { ensureCommit } from './revisions.js';
 
 export interface RestorePinnedResult extends CheckoutResult {
@@ -349,4 +349,3 @@ export async function pinHistory(repo: Repository, limit = 2000): Promise<Map<Ob
   return out;
 }
 
-export type { GitContext };

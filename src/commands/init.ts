@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Repository } from '../repo/repository.js';
-import { findGitRoot } from '../workspace/gitignore.js';
+import { findGit } from '../git/git-repo.js';
 
 export interface InitOptions {
   /** Directory to create the workspace in (default: current directory). */
@@ -21,5 +21,11 @@ export async function init(options: InitOptions = {}): Promise<InitResult> {
   const dir = path.resolve(options.dir ?? '.');
   const repo = Repository.init(dir, { branch: options.branch });
   const head = repo.refs.head();
-  return { root: repo.root, branch: head.kind === 'branch' ? head.name : '', gitRoot: findGitRoot(dir) };
+  return { root: repo.root, branch: head.kind === 'branch' ? head.name : '', gitRoot: gitWorkTree(dir) };
+}
+
+/** gitWorkTree is the git work tree around `dir`, if any (a bare repository has none). */
+function gitWorkTree(dir: string): string | undefined {
+  const git = findGit(dir);
+  return git && !git.bare ? git.workTree : undefined;
 }

@@ -3,20 +3,8 @@
  * repository, `lode add` lists each dataset root in the workspace's
  * .gitignore so `git add .` never picks up gigabytes of data.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
-
-/** findGitDir returns the directory holding `.git` at or above `dir`, if any. */
-export function findGitRoot(dir: string): string | undefined {
-  let cur = path.resolve(dir);
-  while (true) {
-    if (fs.existsSync(path.join(cur, '.git'))) return cur;
-    const up = path.dirname(cur);
-    if (up === cur) return undefined;
-    cur = up;
-  }
-}
 
 /** gitignorePattern anchors a dataset root: `/data/images/` or `/model.bin`. */
 export function gitignorePattern(root: string, isDir: boolean): string {
