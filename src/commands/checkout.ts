@@ -8,7 +8,7 @@ import { resolveRevision, type ResolvedRevision } from '../graph/commits.js';
 import { resolveRev } from './revisions.js';
 import { writePin } from './pin.js';
 import { validateRefName } from '../graph/refs.js';
-import { buildTrees, EMPTY_TREE, filesUnder, walkFiles, type FileEntry } from '../graph/trees.js';
+import { buildTrees, EMPTY_TREE, filesUnder, walkFiles, TreePool, type FileEntry } from '../graph/trees.js';
 import { Ingester } from '../objects/ingest.js';
 import { loadXxhash } from '../core/checksum.js';
 import { errnoCode, rmQuiet } from '../storage/atomic.js';
@@ -16,7 +16,7 @@ import type { IndexEntry } from '../workspace/index-file.js';
 import { Linker, type LinkType, type Prepared } from '../workspace/link.js';
 import { ParentChecker } from '../workspace/parents.js';
 import type { Repository } from '../repo/repository.js';
-import { indexFiles, TreePool, workspaceState } from './snapshot.js';
+import { indexFiles, workspaceState } from './snapshot.js';
 import { diffTrees } from '../graph/diff.js';
 import { compareWorkspace, type WorkspaceComparison } from '../workspace/compare.js';
 import type { ScanResult, WorkFile } from '../workspace/scan.js';
@@ -123,7 +123,7 @@ export async function checkout(repo: Repository, options: CheckoutOptions = {}):
       validateRefName(options.createBranch, 'branch');
       if (repo.refs.get('heads', options.createBranch)) throw new UsageError(`branch ${options.createBranch} already exists`, { hint: `switch to it with \`lode checkout ${options.createBranch}\`` });
     }
-    const pool = new TreePool(repo);
+    const pool = new TreePool(repo.store);
     const index = await repo.readIndex();
     const headTree = options.switchFrom
       ? resolveRevision(repo.store, repo.refs, options.switchFrom).commit.tree

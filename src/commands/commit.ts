@@ -3,10 +3,10 @@ import { encodeCommit, normaliseMessage } from '../core/encoding.js';
 import { LodeError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
-import { buildTrees } from '../graph/trees.js';
+import { buildTrees, TreePool } from '../graph/trees.js';
 import { diffTrees } from '../graph/diff.js';
 import type { MergeState, Repository } from '../repo/repository.js';
-import { headSnapshot, indexFiles, TreePool } from './snapshot.js';
+import { headSnapshot, indexFiles } from './snapshot.js';
 import { add } from './add.js';
 import { gitContext, writePin } from './pin.js';
 
@@ -87,7 +87,7 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
       throw new LodeError('USAGE', 'nothing to commit: no files are tracked yet', { hint: 'track data with `lode add PATH` first' });
     }
     for (const bytes of built.objects.values()) repo.store.putObject(bytes);
-    const pool = new TreePool(repo);
+    const pool = new TreePool(repo.store);
     const changes = { added: 0, deleted: 0, modified: 0, renamed: 0 };
     for (const c of diffTrees(pool, head.tree, built.root)) changes[c.status]++;
     const encoded = encodeCommit({

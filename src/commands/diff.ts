@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import { isLodeError, LodeError } from '../core/errors.js';
 import { joinPath, parentPath } from '../core/paths.js';
 import { diffTrees, type Change } from '../graph/diff.js';
-import { EMPTY_TREE, lookupPath } from '../graph/trees.js';
+import { EMPTY_TREE, lookupPath, TreePool } from '../graph/trees.js';
 import type { Repository } from '../repo/repository.js';
 import type { TableDiffEntry, TableInput } from '../tabular/types.js';
 import { diffTable, tableFormatOf } from '../tabular/index.js';
-import { INDEX_REV, resolveSnapshot, TreePool, WORKSPACE_REV, type Snapshot } from './snapshot.js';
+import { INDEX_REV, resolveSnapshot, WORKSPACE_REV, type Snapshot } from './snapshot.js';
 
 export interface DiffOptions {
   /** Old side (default HEAD; or the index with `staged`). */
@@ -84,7 +84,7 @@ export const TABLE_LIMIT = 100;
  */
 export async function diff(repo: Repository, options: DiffOptions = {}): Promise<DiffResult> {
   const index = await repo.readIndex();
-  const pool = new TreePool(repo);
+  const pool = new TreePool(repo.store);
   const fromRev = options.from ?? 'HEAD';
   const toRev = options.to ?? (options.staged ? INDEX_REV : WORKSPACE_REV);
   const ctx = { index, progress: options.progress };

@@ -1,10 +1,10 @@
 import type { ObjectId } from '../core/id.js';
 import { walkHistory } from '../graph/commits.js';
 import { resolveRevision } from '../graph/commits.js';
+import { TreePool } from '../graph/trees.js';
 import type { Repository } from '../repo/repository.js';
 import type { PinningCommit } from './git.js';
 import { resolveRev } from './revisions.js';
-import { TreePool } from './snapshot.js';
 
 export interface LogOptions {
   /** Start here (default HEAD). */
@@ -58,7 +58,7 @@ export async function log(repo: Repository, options: LogOptions = {}): Promise<L
   if (head.kind === 'detached' && headId) label(headId, 'HEAD');
   for (const b of repo.refs.list('heads')) label(b.id, head.kind === 'branch' && head.name === b.name ? `HEAD -> ${b.name}` : b.name);
   for (const t of repo.refs.list('tags')) label(t.id, `tag: ${t.name}`);
-  const pool = new TreePool(repo);
+  const pool = new TreePool(repo.store);
   const commits: LogEntry[] = [];
   const limit = options.limit ?? Infinity;
   for (const { id, commit } of walkHistory(repo.store, starts)) {

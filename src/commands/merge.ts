@@ -4,13 +4,12 @@ import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { isAncestor, readCommit } from '../graph/commits.js';
 import { mergeBase, mergeDatasets, mergeTrees, type MergeConflict } from '../graph/merge.js';
-import { buildTrees, EMPTY_TREE, lookupPath, walkFiles, type FileEntry } from '../graph/trees.js';
+import { buildTrees, EMPTY_TREE, lookupPath, walkFiles, TreePool, type FileEntry } from '../graph/trees.js';
 import { comparePaths, isUnder } from '../core/paths.js';
 import type { MergeState, Repository } from '../repo/repository.js';
 import { authorOf, currentGitHead } from './commit.js';
 import { checkout, checkoutFetching, type CheckoutResult } from './checkout.js';
 import { resolveRev } from './revisions.js';
-import { TreePool } from './snapshot.js';
 
 export interface MergeOptions {
   /** What to merge into HEAD: any revision (lode or git). Omitted: the merge in progress. */
@@ -64,7 +63,7 @@ export function planMerge(repo: Repository, ours: ObjectId, theirs: ObjectId, fa
   const o = readCommit(repo.store, ours);
   const t = readCommit(repo.store, theirs);
   const b = base ? readCommit(repo.store, base) : undefined;
-  const pool = new TreePool(repo);
+  const pool = new TreePool(repo.store);
   const m = mergeTrees(pool, b?.tree ?? EMPTY_TREE, o.tree, t.tree, favor);
   for (const bytes of m.objects.values()) repo.store.putObject(bytes);
   pool.addBuilt(m.objects);
@@ -201,7 +200,7 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
  */
 function overlayIndex(repo: Repository, tree: ObjectId, paths: string[], entries: readonly FileEntry[]): ObjectId {
   if (paths.length === 0) return tree;
-  const pool = new TreePool(repo);
+  const pool = new TreePool(repo.store);
   const under = (p: string) => paths.some((c) => isUnder(p, c));
   const files = walkFiles(pool, tree).filter((f) => !under(f.path));
   for (const e of entries) if (under(e.path)) files.push({ path: e.path, kind: e.kind, id: e.id, size: e.size, exec: e.exec });

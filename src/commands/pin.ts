@@ -8,12 +8,11 @@ import * as path from 'node:path';
 import { isLodeError, LodeError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { readCommit } from '../graph/commits.js';
-import { lookupPath } from '../graph/trees.js';
+import { lookupPath, TreePool } from '../graph/trees.js';
 import { GitRepo } from '../git/git-repo.js';
 import { encodePin, parsePin, PIN_FILE, type Pin, type PinnedDataset } from '../git/pin.js';
 import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
 import type { Repository } from '../repo/repository.js';
-import { TreePool } from './snapshot.js';
 
 /** GitContext is a lode workspace inside a git work tree. */
 export interface GitContext {
@@ -48,7 +47,7 @@ export function gitContext(repo: Repository, required: boolean): GitContext | un
 /** pinOf describes a commit as a pin: its ID, a branch, and each dataset's root entry. */
 export function pinOf(repo: Repository, commit: ObjectId, branch: string | null): Pin {
   const c = readCommit(repo.store, commit);
-  const pool = new TreePool(repo);
+  const pool = new TreePool(repo.store);
   const datasets: PinnedDataset[] = [];
   for (const d of c.datasets) {
     const e = lookupPath(pool, c.tree, d);

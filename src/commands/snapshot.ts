@@ -8,9 +8,8 @@ import type { ObjectId } from '../core/id.js';
 import { comparePaths } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { UsageError } from '../core/errors.js';
-import { decodeTree, type TreeEntry } from '../core/encoding.js';
 import { ingestFiles } from '../objects/ingest-pool.js';
-import { buildTrees, EMPTY_TREE, storeTrees, type FileEntry, type TreeSource } from '../graph/trees.js';
+import { buildTrees, EMPTY_TREE, type FileEntry, type TreePool } from '../graph/trees.js';
 import { resolveRevision } from '../graph/commits.js';
 import type { IndexData } from '../workspace/index-file.js';
 import { scanRoots, type ScanResult } from '../workspace/scan.js';
@@ -31,32 +30,6 @@ export interface Snapshot {
   tree: ObjectId;
   commit?: ObjectId;
   datasets: string[];
-}
-
-/** TreePool reads trees from the store and from trees built in memory. */
-export class TreePool implements TreeSource {
-  private readonly built = new Map<ObjectId, Buffer>();
-  private readonly cache = new Map<ObjectId, TreeEntry[]>();
-  private readonly base: TreeSource;
-
-  constructor(repo: Repository) {
-    this.base = storeTrees(repo.store);
-  }
-
-  addBuilt(objects: Map<ObjectId, Buffer>): void {
-    for (const [id, b] of objects) this.built.set(id, b);
-  }
-
-  readTree(id: ObjectId): TreeEntry[] {
-    if (id === EMPTY_TREE) return [];
-    let t = this.cache.get(id);
-    if (t) return t;
-    const b = this.built.get(id);
-    t = b ? decodeTree(b, id) : this.base.readTree(id);
-    if (this.cache.size > 4096) this.cache.clear();
-    this.cache.set(id, t);
-    return t;
-  }
 }
 
 /** indexFiles turns index entries into tree file entries. */

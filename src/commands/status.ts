@@ -3,12 +3,12 @@ import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { isLodeError } from '../core/errors.js';
 import { diffTrees, type Change } from '../graph/diff.js';
-import { buildTrees } from '../graph/trees.js';
+import { buildTrees, TreePool } from '../graph/trees.js';
 import { acquireLock } from '../repo/lock.js';
 import type { Skipped } from '../workspace/scan.js';
 import type { Repository } from '../repo/repository.js';
 import { pinState, type PinState } from './pin.js';
-import { headSnapshot, indexFiles, TreePool, workspaceState } from './snapshot.js';
+import { headSnapshot, indexFiles, workspaceState } from './snapshot.js';
 
 export interface StatusOptions {
   progress?: ProgressSink;
@@ -50,7 +50,7 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
   const ws = await workspaceState(repo, index, index.datasets, { hash: false, progress: options.progress });
   let staged: Change[] = [];
   if (index.tree !== head.tree) {
-    const pool = new TreePool(repo);
+    const pool = new TreePool(repo.store);
     const built = buildTrees(indexFiles(index));
     pool.addBuilt(built.objects);
     if (built.root !== head.tree) staged = diffTrees(pool, head.tree, built.root);

@@ -93,14 +93,34 @@ export function buildTrees(files: readonly FileEntry[]): BuiltTrees {
   return { root: id, objects, files: root.files, size: root.size };
 }
 
-/** layeredTrees reads from `built` first, then from `fallback`. */
-export function layeredTrees(built: Map<ObjectId, Buffer>, fallback: TreeSource): TreeSource {
-  return {
-    readTree(id) {
-      const b = built.get(id);
-      return b ? decodeTree(b, id) : fallback.readTree(id);
-    },
-  };
+/**
+ * TreePool reads trees from a store and from trees built in memory (the
+ * index, the workspace, a merge not yet stored), keeping recently read ones
+ * decoded. Built trees win over the store.
+ */
+export class TreePool implements TreeSource {
+  private readonly built = new Map<ObjectId, Buffer>();
+  private readonly cache = new Map<ObjectId, TreeEntry[]>();
+  private readonly base: TreeSource;
+
+  constructor(store: ObjectReader) {
+    this.base = storeTrees(store);
+  }
+
+  addBuilt(objects: Map<ObjectId, Buffer>): void {
+    for (const [id, b] of objects) this.built.set(id, b);
+  }
+
+  readTree(id: ObjectId): TreeEntry[] {
+    if (id === EMPTY_TREE) return [];
+    let t = this.cache.get(id);
+    if (t) return t;
+    const b = this.built.get(id);
+    t = b ? decodeTree(b, id) : this.base.readTree(id);
+    if (this.cache.size > 4096) this.cache.clear();
+    this.cache.set(id, t);
+    return t;
+  }
 }
 
 /** walkFiles lists every file beneath tree `id`, in path order, prefixed by `prefix`. */
