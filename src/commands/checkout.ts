@@ -15,6 +15,7 @@ import { errnoCode, rmQuiet } from '../storage/atomic.js';
 import type { IndexEntry } from '../workspace/index-file.js';
 import { Linker, type LinkType, type Prepared } from '../workspace/link.js';
 import { ParentChecker } from '../workspace/parents.js';
+import { fetchCommitData } from '../sync/open.js';
 import type { Repository } from '../repo/repository.js';
 import { indexFiles, workspaceState } from './snapshot.js';
 import { diffTrees } from '../graph/diff.js';
@@ -88,7 +89,6 @@ export async function checkoutFetching(repo: Repository, options: CheckoutOption
     if (!(e instanceof MissingContentError) || !repo.config.defaultRemote()) throw e;
     const id = dataOf ?? (options.rev !== undefined ? (await resolveRev(repo, options.rev)).id : undefined);
     if (!id) throw e;
-    const { fetchCommitData } = await import('./sync.js');
     await fetchCommitData(repo, id, options.progress);
     return { ...(await checkout(repo, options)), fetched: true };
   }

@@ -13,6 +13,7 @@ import { refNameProblem } from '../graph/refs.js';
 import { encodePin, parsePin, type Pin } from '../git/pin.js';
 import type { GitCommitInfo } from '../git/git-repo.js';
 import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
+import { openRemote } from '../sync/open.js';
 import type { Repository } from '../repo/repository.js';
 import { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './checkout.js';
 import { currentGitHead } from './commit.js';
@@ -272,7 +273,6 @@ export async function unpushedPins(repo: Repository, gitCommits: string[]): Prom
     }
   }
   if (pins.size === 0) return [];
-  const { openRemote } = await import('./sync.js');
   const r = await openRemote(repo, undefined);
   try {
     await r.store.refresh();

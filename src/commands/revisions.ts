@@ -7,6 +7,7 @@ import { isLodeError, NotFoundError, UnknownRevisionError } from '../core/errors
 import type { ObjectId } from '../core/id.js';
 import { readCommit, resolveRevision, type ResolvedRevision } from '../graph/commits.js';
 import { fetchCommits } from '../sync/fetch.js';
+import { openRemote } from '../sync/open.js';
 import type { Repository } from '../repo/repository.js';
 import { gitContext, readPinAt } from './pin.js';
 
@@ -93,7 +94,6 @@ export async function ensureCommit(repo: Repository, id: ObjectId, who: string):
         : 'add the remote it was pushed to (`lode remote add origin URL` + `lode remote default origin`), then try again',
     });
   if (!remoteName) throw missing();
-  const { openRemote } = await import('./sync.js');
   const r = await openRemote(repo, remoteName);
   try {
     await r.store.refresh();

@@ -3,62 +3,14 @@ import * as path from 'node:path';
 import { LodeError, NotFoundError, RemoteError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
-import type { Backend } from '../storage/backend.js';
-import { DirBackend } from '../storage/dir.js';
 import { isAncestor, readCommit, walkHistory } from '../graph/commits.js';
-import { RefStore } from '../graph/refs.js';
-import { RemoteStore } from '../sync/remote-store.js';
 import { planPush, pushRef, type PushResult } from '../sync/push.js';
-import { fetchCommits, type FetchResult } from '../sync/fetch.js';
+import { fetchCommits } from '../sync/fetch.js';
 import { gcRemote, type RemoteGcResult } from '../sync/gc.js';
+import { openRemote, type OpenedRemote } from '../sync/open.js';
 import { Repository } from '../repo/repository.js';
 import { addRemote } from './remote.js';
 import { checkout, type CheckoutResult } from './checkout.js';
-
-/** OpenedRemote is a configured remote ready for sync. */
-export interface OpenedRemote {
-  name: string;
-  store: RemoteStore;
-  /** Remote-tracking refs: what each remote ref pointed at when last fetched. */
-  tracking: RefStore;
-}
-
-/**
- * openRemote opens a configured remote (the default when `name` is
- * undefined). Directory remotes are created on first push (`create`).
- */
-export async function openRemote(repo: Repository, name: string | undefined, options: { create?: boolean } = {}): Promise<OpenedRemote> {
-  const n = name ?? repo.config.defaultRemote();
-  if (!n) throw new UsageError('no remote given and no default remote set', { hint: 'add one with `lode remote add NAME URL` (or name it: `lode push NAME`)' });
-  const settings = repo.config.remote(n);
-  if (!settings) throw new NotFoundError(`no remote named ${n}`, { hint: '`lode remote list` shows the remotes' });
-  let backend: Backend;
-  if (settings.url.startsWith('s3://')) {
-    backend = await openS3(repo, n, settings);
-  } else {
-    if (!fs.existsSync(settings.url)) {
-      if (!options.create) throw new RemoteError(`remote ${n}: the directory ${settings.url} does not exist`, false, { hint: 'check that it is mounted, or push to it first' });
-      fs.mkdirSync(settings.url, { recursive: true });
-    }
-    backend = new DirBackend(settings.url);
-  }
-  const cache = path.join(repo.lodeDir, 'remotes', n);
-  return { name: n, store: new RemoteStore(backend, cache), tracking: new RefStore(cache) };
-}
-
-async function openS3(repo: Repository, name: string, s: NonNullable<ReturnType<Repository['config']['remote']>>): Promise<Backend> {
-  // Loaded only here: the S3 SDK costs ~80 ms to import (s3.ts imports it lazily too).
-  const mod = await import('../storage/s3.js');
-  return mod.openS3Backend({
-    url: s.url,
-    endpoint: s.endpoint,
-    region: s.region,
-    profile: s.profile,
-    forcePathStyle: s.pathStyle,
-    checksumMode: s.checksumMode,
-    credentials: repo.config.remoteSecrets(name),
-  });
-}
 
 export interface PushCommandOptions {
   remote?: string;
@@ -123,21 +75,6 @@ async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: str
     out.refs.push({ kind: x.kind, name: x.name, id: x.id, old });
   }
   return out;
-}
-
-/** fetchCommitData downloads one commit with all its data from the default remote (what a pinned checkout lacks). */
-export async function fetchCommitData(repo: Repository, id: ObjectId, progress?: ProgressSink): Promise<FetchResult> {
-  return repo.withLock('fetch', async () => {
-    const r = await openRemote(repo, undefined);
-    try {
-      await r.store.refresh();
-      const headId = repo.refs.headCommit();
-      const reuseFrom = headId ? readCommit(repo.store, headId).tree : undefined;
-      return await fetchCommits({ store: repo.store, remote: r.store, commits: [id], reuseFrom, progress });
-    } finally {
-      await r.store.backend.close?.();
-    }
-  });
 }
 
 /** fetch downloads every remote branch and tag (data included) without touching the workspace. */

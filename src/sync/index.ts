@@ -7,3 +7,4 @@ export * from './remote-store.js';
 export * from './push.js';
 export * from './fetch.js';
 export * from './gc.js';
+export * from './open.js';
