@@ -6,7 +6,7 @@ import { comparePaths, isUnder, parentPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { resolveRevision, type ResolvedRevision } from '../graph/commits.js';
 import { resolveRev } from './revisions.js';
-import { writePin } from './pin.js';
+import { writePin } from '../git/pin-file.js';
 import { validateRefName } from '../graph/refs.js';
 import { buildTrees, EMPTY_TREE, filesUnder, walkFiles, TreePool, type FileEntry } from '../graph/trees.js';
 import { Ingester } from '../objects/ingest.js';

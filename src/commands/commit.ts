@@ -8,7 +8,7 @@ import { diffTrees } from '../graph/diff.js';
 import type { MergeState, Repository } from '../repo/repository.js';
 import { headSnapshot, indexFiles } from './snapshot.js';
 import { add } from './add.js';
-import { gitContext, writePin } from './pin.js';
+import { gitContext, writePin } from '../git/pin-file.js';
 
 /** currentGitHead is the git commit the work tree is on, or undefined outside git (or before git's first commit). */
 export async function currentGitHead(repo: Repository): Promise<string | undefined> {

@@ -11,14 +11,13 @@ import type { ProgressSink } from '../core/progress.js';
 import { isAncestor } from '../graph/commits.js';
 import { refNameProblem } from '../graph/refs.js';
 import { encodePin, parsePin, type Pin } from '../git/pin.js';
-import type { GitCommitInfo } from '../git/git-repo.js';
 import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
 import { openRemote } from '../sync/open.js';
 import type { Repository } from '../repo/repository.js';
 import { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './checkout.js';
 import { currentGitHead } from './commit.js';
 import { planMerge, storeMergeCommit } from './merge.js';
-import { gitContext, pinOf, readPinAt, readWorkspacePin } from './pin.js';
+import { gitContext, pinOf, readPinAt, readWorkspacePin } from '../git/pin-file.js';
 import { ensureCommit } from './revisions.js';
 
 export interface RestorePinnedResult extends CheckoutResult {
@@ -281,71 +280,3 @@ export async function unpushedPins(repo: Repository, gitCommits: string[]): Prom
     await r.store.backend.close?.();
   }
 }
-
-/** PinningCommit is a git commit that changed the pin file to name a lode commit. */
-export interface PinningCommit {
-  oid: string;
-  summary: string;
-  /** ISO-8601 UTC. */
-  date: string;
-}
-
-/**
- * pinHistory walks git's history from HEAD, every parent (at most `limit`
- * commits), and returns, for each lode commit, the git commits whose change
- * to the pin file named it (a pin that differs from every parent's), newest
- * first.
- */
-export async function pinHistory(repo: Repository, limit = 2000): Promise<Map<ObjectId, PinningCommit[]>> {
-  const ctx = gitContext(repo, true)!;
-  const out = new Map<ObjectId, PinningCommit[]>();
-  const head = (await ctx.git.head()).oid;
-  if (!head) return out;
-  const pins = new Map<string, ObjectId | null>();
-  const pinIn = async (oid: string): Promise<{ blob: string | undefined; commit: ObjectId | null }> => {
-    const blob = await ctx.git.blobId(oid, ctx.pinGitPath);
-    if (!blob) return { blob, commit: null };
-    if (!pins.has(blob)) {
-      try {
-        const bytes = await ctx.git.readFile(oid, ctx.pinGitPath);
-        pins.set(blob, parsePin(bytes!.toString('utf8'), ctx.pinGitPath).commit);
-      } catch {
-        pins.set(blob, null);
-      }
-    }
-    return { blob, commit: pins.get(blob)! };
-  };
-  // Every parent, not just the first: a pin changed on a branch that was
-  // merged in is still the commit that pinned that data.
-  const pinOfCommit = new Map<string, { blob: string | undefined; commit: ObjectId | null }>();
-  const pinFor = async (oid: string) => {
-    let p = pinOfCommit.get(oid);
-    if (!p) {
-      p = await pinIn(oid).catch(() => ({ blob: undefined, commit: null }));
-      pinOfCommit.set(oid, p);
-    }
-    return p;
-  };
-  const found: (PinningCommit & { commit: ObjectId; time: number })[] = [];
-  const seen = new Set<string>([head]);
-  const queue = [head];
-  while (queue.length > 0 && seen.size <= limit) {
-    const oid = queue.shift()!;
-    const c: GitCommitInfo | undefined = await ctx.git.commit(oid).catch(() => undefined);
-    if (!c) continue;
-    const cur = await pinFor(oid);
-    const parents = await Promise.all(c.parents.map((p) => pinFor(p)));
-    if (cur.commit && parents.every((p) => p.blob !== cur.blob && p.commit !== cur.commit)) {
-      found.push({ oid: c.oid, summary: c.summary, date: new Date(c.time).toISOString(), commit: cur.commit, time: c.time });
-    }
-    for (const p of c.parents) {
-      if (seen.has(p)) continue;
-      seen.add(p);
-      queue.push(p);
-    }
-  }
-  found.sort((a, b) => b.time - a.time || (a.oid < b.oid ? -1 : 1));
-  for (const f of found) out.set(f.commit, [...(out.get(f.commit) ?? []), { oid: f.oid, summary: f.summary, date: f.date }]);
-  return out;
-}
-

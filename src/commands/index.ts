@@ -18,6 +18,7 @@ export * from './config.js';
 export * from './remote.js';
 export * from './sync.js';
 export * from './merge.js';
-export { restorePinned, installHooks, mergeDriver, pinHistory, type RestorePinnedResult, type InstallHooksOptions, type InstallHooksResult, type MergeDriverResult, type PinningCommit } from './git.js';
+export { restorePinned, installHooks, mergeDriver, type RestorePinnedResult, type InstallHooksOptions, type InstallHooksResult, type MergeDriverResult } from './git.js';
+export { pinHistory, type PinningCommit } from '../git/pin-file.js';
 export { resolveRev, type ResolvedAny } from './revisions.js';
 export { WORKSPACE_REV, INDEX_REV } from './snapshot.js';

@@ -3,7 +3,7 @@ import { walkHistory } from '../graph/commits.js';
 import { resolveRevision } from '../graph/commits.js';
 import { TreePool } from '../graph/trees.js';
 import type { Repository } from '../repo/repository.js';
-import type { PinningCommit } from './git.js';
+import { pinHistory, type PinningCommit } from '../git/pin-file.js';
 import { resolveRev } from './revisions.js';
 
 export interface LogOptions {
@@ -84,7 +84,6 @@ export async function log(repo: Repository, options: LogOptions = {}): Promise<L
     });
   }
   if (options.git) {
-    const { pinHistory } = await import('./git.js');
     const pins = await pinHistory(repo);
     for (const c of commits) c.pinnedBy = pins.get(c.id) ?? [];
   }

@@ -4,7 +4,7 @@ import { sha256, type ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { reachableFrom } from '../graph/commits.js';
 import type { Repository } from '../repo/repository.js';
-import { gitContext, readPinAt, readWorkspacePin } from './pin.js';
+import { gitContext, readPinAt, readWorkspacePin } from '../git/pin-file.js';
 
 export interface GcOptions {
   dryRun?: boolean;

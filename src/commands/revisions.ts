@@ -9,7 +9,7 @@ import { readCommit, resolveRevision, type ResolvedRevision } from '../graph/com
 import { fetchCommits } from '../sync/fetch.js';
 import { openRemote } from '../sync/open.js';
 import type { Repository } from '../repo/repository.js';
-import { gitContext, readPinAt } from './pin.js';
+import { gitContext, readPinAt } from '../git/pin-file.js';
 
 /** RevisionSource says where a revision was found. */
 export interface ResolvedAny extends ResolvedRevision {

@@ -7,7 +7,7 @@ import { buildTrees, TreePool } from '../graph/trees.js';
 import { acquireLock } from '../repo/lock.js';
 import type { Skipped } from '../workspace/scan.js';
 import type { Repository } from '../repo/repository.js';
-import { pinState, type PinState } from './pin.js';
+import { pinState, type PinState } from '../git/pin-file.js';
 import { headSnapshot, indexFiles, workspaceState } from './snapshot.js';
 
 export interface StatusOptions {

@@ -6,3 +6,4 @@
  */
 export * from './pin.js';
 export * from './git-repo.js';
+export * from './pin-file.js';
