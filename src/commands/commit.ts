@@ -1,4 +1,3 @@
-import * as os from 'node:os';
 import { encodeCommit, normaliseMessage } from '../core/encoding.js';
 import { LodeError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
@@ -6,16 +5,10 @@ import type { ProgressSink } from '../core/progress.js';
 import { buildTrees, TreePool } from '../graph/trees.js';
 import { diffTrees } from '../graph/diff.js';
 import type { MergeState, Repository } from '../repo/repository.js';
-import { headSnapshot, indexFiles } from './snapshot.js';
+import { headSnapshot, indexFiles } from '../repo/snapshot.js';
 import { add } from './add.js';
-import { gitContext, writePin } from '../git/pin-file.js';
-
-/** currentGitHead is the git commit the work tree is on, or undefined outside git (or before git's first commit). */
-export async function currentGitHead(repo: Repository): Promise<string | undefined> {
-  const ctx = gitContext(repo, false);
-  if (!ctx) return undefined;
-  return (await ctx.git.head()).oid ?? undefined;
-}
+import { writePin } from '../git/pin-file.js';
+import { authorOf, currentGitHead } from '../repo/author.js';
 
 export interface CommitOptions {
   message: string;
@@ -46,14 +39,6 @@ export interface CommitResult {
   git?: string;
   /** The pin file rewritten for the new commit, when inside git. */
   pinFile?: string;
-}
-
-/** authorOf picks the author recorded in a commit. */
-export function authorOf(repo: Repository, env = process.env): string {
-  const s = repo.settings;
-  const name = s.userName ?? env.LODE_AUTHOR_NAME ?? env.GIT_AUTHOR_NAME ?? os.userInfo().username;
-  const email = s.userEmail ?? env.LODE_AUTHOR_EMAIL ?? env.GIT_AUTHOR_EMAIL ?? `${os.userInfo().username}@${os.hostname()}`;
-  return `${name} <${email}>`.replace(/[\r\n]/g, ' ');
 }
 
 /**

@@ -9,7 +9,7 @@ import { EMPTY_TREE, lookupPath, TreePool } from '../graph/trees.js';
 import type { Repository } from '../repo/repository.js';
 import type { TableDiffEntry, TableInput } from '../tabular/types.js';
 import { diffTable, tableFormatOf } from '../tabular/index.js';
-import { INDEX_REV, resolveSnapshot, WORKSPACE_REV, type Snapshot } from './snapshot.js';
+import { INDEX_REV, resolveSnapshot, WORKSPACE_REV, type Snapshot } from '../repo/snapshot.js';
 
 export interface DiffOptions {
   /** Old side (default HEAD; or the index with `staged`). */

@@ -15,10 +15,10 @@ import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
 import { openRemote } from '../sync/open.js';
 import type { Repository } from '../repo/repository.js';
 import { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './checkout.js';
-import { currentGitHead } from './commit.js';
+import { currentGitHead } from '../repo/author.js';
 import { planMerge, storeMergeCommit } from './merge.js';
 import { gitContext, pinOf, readPinAt, readWorkspacePin } from '../git/pin-file.js';
-import { ensureCommit } from './revisions.js';
+import { ensureCommit } from '../repo/revisions.js';
 
 export interface RestorePinnedResult extends CheckoutResult {
   /** The pin that was restored, or null when there is no pin file (a plain restore of HEAD). */

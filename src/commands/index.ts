@@ -20,5 +20,5 @@ export * from './sync.js';
 export * from './merge.js';
 export { restorePinned, installHooks, mergeDriver, type RestorePinnedResult, type InstallHooksOptions, type InstallHooksResult, type MergeDriverResult } from './git.js';
 export { pinHistory, type PinningCommit } from '../git/pin-file.js';
-export { resolveRev, type ResolvedAny } from './revisions.js';
-export { WORKSPACE_REV, INDEX_REV } from './snapshot.js';
+export { resolveRev, type ResolvedAny } from '../repo/revisions.js';
+export { WORKSPACE_REV, INDEX_REV } from '../repo/snapshot.js';

@@ -4,7 +4,7 @@ import { resolveRevision } from '../graph/commits.js';
 import { TreePool } from '../graph/trees.js';
 import type { Repository } from '../repo/repository.js';
 import { pinHistory, type PinningCommit } from '../git/pin-file.js';
-import { resolveRev } from './revisions.js';
+import { resolveRev } from '../repo/revisions.js';
 
 export interface LogOptions {
   /** Start here (default HEAD). */

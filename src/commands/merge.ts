@@ -7,9 +7,9 @@ import { mergeBase, mergeDatasets, mergeTrees, type MergeConflict } from '../gra
 import { buildTrees, EMPTY_TREE, lookupPath, walkFiles, TreePool, type FileEntry } from '../graph/trees.js';
 import { comparePaths, isUnder } from '../core/paths.js';
 import type { MergeState, Repository } from '../repo/repository.js';
-import { authorOf, currentGitHead } from './commit.js';
+import { authorOf, currentGitHead } from '../repo/author.js';
 import { checkout, checkoutFetching, type CheckoutResult } from './checkout.js';
-import { resolveRev } from './revisions.js';
+import { resolveRev } from '../repo/revisions.js';
 
 export interface MergeOptions {
   /** What to merge into HEAD: any revision (lode or git). Omitted: the merge in progress. */

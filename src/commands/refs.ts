@@ -3,7 +3,7 @@ import type { ObjectId } from '../core/id.js';
 import { isAncestor, resolveRevision } from '../graph/commits.js';
 import { validateRefName } from '../graph/refs.js';
 import type { Repository } from '../repo/repository.js';
-import { resolveRev } from './revisions.js';
+import { resolveRev } from '../repo/revisions.js';
 
 export interface BranchInfo {
   name: string;

@@ -5,7 +5,7 @@ import { resolveConflictsUnder } from './add.js';
 import { rmQuiet } from '../storage/atomic.js';
 import { ParentChecker } from '../workspace/parents.js';
 import type { Repository } from '../repo/repository.js';
-import { workspaceState } from './snapshot.js';
+import { workspaceState } from '../repo/snapshot.js';
 
 export interface RmOptions {
   paths: string[];

@@ -8,7 +8,7 @@ import { acquireLock } from '../repo/lock.js';
 import type { Skipped } from '../workspace/scan.js';
 import type { Repository } from '../repo/repository.js';
 import { pinState, type PinState } from '../git/pin-file.js';
-import { headSnapshot, indexFiles, workspaceState } from './snapshot.js';
+import { headSnapshot, indexFiles, workspaceState } from '../repo/snapshot.js';
 
 export interface StatusOptions {
   progress?: ProgressSink;

@@ -5,3 +5,6 @@
 export * from './config.js';
 export * from './lock.js';
 export * from './repository.js';
+export * from './revisions.js';
+export * from './snapshot.js';
+export * from './author.js';

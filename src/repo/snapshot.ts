@@ -14,7 +14,7 @@ import { resolveRevision } from '../graph/commits.js';
 import type { IndexData } from '../workspace/index-file.js';
 import { scanRoots, type ScanResult } from '../workspace/scan.js';
 import { compareWorkspace, type WorkspaceComparison } from '../workspace/compare.js';
-import type { Repository } from '../repo/repository.js';
+import type { Repository } from './repository.js';
 import { resolveRev } from './revisions.js';
 
 /** Revision names for the two snapshots that are not commits. */

@@ -8,7 +8,7 @@ import type { ObjectId } from '../core/id.js';
 import { readCommit, resolveRevision, type ResolvedRevision } from '../graph/commits.js';
 import { fetchCommits } from '../sync/fetch.js';
 import { openRemote } from '../sync/open.js';
-import type { Repository } from '../repo/repository.js';
+import type { Repository } from './repository.js';
 import { gitContext, readPinAt } from '../git/pin-file.js';
 
 /** RevisionSource says where a revision was found. */
