@@ -23,7 +23,7 @@ import {
   PhaseTracker,
   type PhaseState,
   type ProgressReporter,
-} from './progress.js';
+} from './progress-format.js';
 
 /** How often the view is redrawn. Events arrive far faster; they only update the tracker. */
 const FRAME_MS = 100;

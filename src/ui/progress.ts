@@ -5,10 +5,46 @@
  *
  * This module must stay cheap to import: `lode status` and `lode --version` load
  * it, and react + ink cost about 300 ms. The ink view lives in `progress-view.tsx`
- * and is only loaded, with a dynamic import, when the 'tty' mode is chosen.
+ * and is only loaded, with a dynamic import, when the 'tty' mode is chosen; what
+ * both renderers share (phase bookkeeping, units) is in `progress-format.ts`, so
+ * the view never imports this module.
  */
 
-import type { ProgressEvent, ProgressPhase, ProgressSink } from '../core/progress.js';
+import type { ProgressSink } from '../core/progress.js';
+import {
+  PhaseTracker,
+  formatByteCounts,
+  formatCount,
+  formatCounts,
+  formatPercent,
+  formatRate,
+  formatSummary,
+  fractionDone,
+  isIdle,
+  itemNoun,
+  phaseLabel,
+  type PhaseState,
+  type ProgressReporter,
+} from './progress-format.js';
+
+// Re-exported: callers of the progress module (and its tests) need not know the split.
+export {
+  phaseLabel,
+  itemNoun,
+  PhaseTracker,
+  isIdle,
+  fractionDone,
+  formatCount,
+  formatCounts,
+  formatByteCounts,
+  formatPercent,
+  formatSummary,
+  formatBytes,
+  formatRate,
+  formatDuration,
+  type PhaseState,
+  type ProgressReporter,
+} from './progress-format.js';
 
 /** ProgressMode says how progress is shown: ink view, plain lines, or not at all. */
 export type ProgressMode = 'tty' | 'plain' | 'none';
@@ -38,19 +74,6 @@ function isSet(value: string | undefined): boolean {
 }
 
 /**
- * ProgressReporter shows one command's progress until closed.
- */
-export interface ProgressReporter {
-  /** sink: cheap to call very often (per file); never throws. Events after close are ignored. */
-  sink: ProgressSink;
-  /**
-   * close stops rendering and leaves the terminal clean: the ink view keeps its
-   * final frame and restores the cursor. Idempotent; never rejects.
-   */
-  close(): Promise<void>;
-}
-
-/**
  * createProgressReporter starts a reporter writing to `stream`.
  * 'tty' loads the ink view lazily (falling back to plain lines if it cannot be
  * loaded); 'plain' writes throttled lines; 'none' discards every event.
@@ -75,183 +98,6 @@ export async function createProgressReporter(
       return view.startInkProgress(stream);
     }
   }
-}
-
-// ---------------------------------------------------------------------------
-// Phase bookkeeping shared by the plain and ink renderers.
-
-const PHASE_LABELS: Record<ProgressPhase, string> = {
-  scan: 'scanning',
-  hash: 'adding',
-  checkout: 'checking out',
-  gc: 'collecting',
-  fsck: 'verifying',
-  tables: 'diffing tables',
-  push: 'pushing',
-  pull: 'pulling',
-};
-
-/** phaseLabel is the word shown to the user for a phase ("hash" -> "adding"). */
-export function phaseLabel(phase: ProgressPhase): string {
-  return PHASE_LABELS[phase] ?? phase;
-}
-
-const FILE_PHASES: ReadonlySet<ProgressPhase> = new Set(['scan', 'hash', 'checkout']);
-
-/** itemNoun names what a phase counts: files in the working tree, objects in the store. */
-export function itemNoun(phase: ProgressPhase, count: number): string {
-  const noun = FILE_PHASES.has(phase) ? 'file' : 'object';
-  return count === 1 ? noun : noun + 's';
-}
-
-/** PhaseState is the latest known state of one phase, as the reporter saw it. */
-export interface PhaseState {
-  phase: ProgressPhase;
-  done: number;
-  total?: number;
-  bytes?: number;
-  totalBytes?: number;
-  finished: boolean;
-  /** Clock time of the phase's first event (ms). */
-  startedAt: number;
-  /** Clock time of the phase's finishing event (ms). */
-  finishedAt?: number;
-}
-
-/**
- * PhaseTracker keeps the latest state of each phase, in order of first
- * appearance. `record` allocates nothing for an already known phase and reads
- * the clock only when a phase starts or finishes. An event for a phase that has
- * already finished starts that phase afresh.
- */
-export class PhaseTracker {
-  private readonly states = new Map<ProgressPhase, PhaseState>();
-
-  constructor(private readonly now: () => number = Date.now) {}
-
-  record(e: ProgressEvent): PhaseState {
-    let st = this.states.get(e.phase);
-    if (st === undefined || st.finished) {
-      if (st !== undefined) this.states.delete(e.phase); // re-insert: a restarted phase goes last
-      st = { phase: e.phase, done: 0, finished: false, startedAt: this.now() };
-      this.states.set(e.phase, st);
-    }
-    st.done = e.done;
-    st.total = e.total;
-    st.bytes = e.bytes;
-    st.totalBytes = e.totalBytes;
-    if (e.finished) {
-      st.finished = true;
-      st.finishedAt = this.now();
-    }
-    return st;
-  }
-
-  list(): PhaseState[] {
-    return [...this.states.values()];
-  }
-}
-
-/** isIdle: a phase with nothing to do and nothing done, which is not worth a line. */
-export function isIdle(st: PhaseState): boolean {
-  return st.done === 0 && !((st.total ?? 0) > 0) && !((st.bytes ?? 0) > 0) && !((st.totalBytes ?? 0) > 0);
-}
-
-/** fraction of the phase done in [0, 1], by bytes when their total is known, else by items. */
-export function fractionDone(st: PhaseState): number | undefined {
-  let f: number | undefined;
-  if (st.totalBytes !== undefined && st.totalBytes > 0 && st.bytes !== undefined) {
-    f = st.bytes / st.totalBytes;
-  } else if (st.total !== undefined && st.total > 0) {
-    f = st.done / st.total;
-  }
-  if (f === undefined || Number.isNaN(f)) return undefined;
-  return Math.min(1, Math.max(0, f));
-}
-
-/** formatCount writes an integer with thousands separators: 12345 -> "12,345". */
-export function formatCount(n: number): string {
-  if (!Number.isFinite(n)) return '?';
-  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
-/** formatCounts: "12,345/20,000 files" when the total is known, else "12,345 files". */
-export function formatCounts(st: PhaseState): string {
-  if (st.total !== undefined && st.total !== st.done) {
-    return `${formatCount(st.done)}/${formatCount(st.total)} ${itemNoun(st.phase, st.total)}`;
-  }
-  return `${formatCount(st.done)} ${itemNoun(st.phase, st.done)}`;
-}
-
-/** formatByteCounts: "48.2 MiB/78.1 MiB", "48.2 MiB", or undefined when bytes are not reported. */
-export function formatByteCounts(st: PhaseState): string | undefined {
-  if (st.bytes === undefined) return undefined;
-  if (st.totalBytes !== undefined && st.totalBytes !== st.bytes) {
-    return `${formatBytes(st.bytes)}/${formatBytes(st.totalBytes)}`;
-  }
-  return formatBytes(st.bytes);
-}
-
-/** formatPercent floors, so 100% is only shown when the work is all done. */
-export function formatPercent(fraction: number): string {
-  return `${Math.floor(fraction * 100)}%`;
-}
-
-/** formatSummary is the closing line of a finished phase: "adding: 20,000 files, 78.1 MiB in 0.4 s". */
-export function formatSummary(st: PhaseState): string {
-  const bytes = formatByteCounts(st);
-  const elapsed = (st.finishedAt ?? st.startedAt) - st.startedAt;
-  return `${phaseLabel(st.phase)}: ${formatCounts(st)}${bytes ? ', ' + bytes : ''} in ${formatDuration(elapsed)}`;
-}
-
-// ---------------------------------------------------------------------------
-// Units.
-
-const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-
-/**
- * formatBytes writes a byte count in binary units: 512 -> "512 B",
- * 1572864 -> "1.5 MiB", 220200960 -> "210 MiB" (one decimal below 100).
- * Negative or non-finite input reads as "0 B".
- */
-export function formatBytes(n: number): string {
-  if (!(n > 0) || !Number.isFinite(n)) return '0 B';
-  let unit = 0;
-  let v = n;
-  while (v >= 1024 && unit < BYTE_UNITS.length - 1) {
-    v /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(v)} B`;
-  // Round first, then decide on decimals and unit, so 1023.97 KiB reads "1.0 MiB".
-  if (Math.round(v * 10) / 10 < 100) return `${v.toFixed(1)} ${BYTE_UNITS[unit]}`;
-  const r = Math.round(v);
-  if (r >= 1024 && unit < BYTE_UNITS.length - 1) return `1.0 ${BYTE_UNITS[unit + 1]}`;
-  return `${r} ${BYTE_UNITS[unit]}`;
-}
-
-/** formatRate writes a speed: 536870912 -> "512 MiB/s". */
-export function formatRate(bytesPerSec: number): string {
-  return `${formatBytes(bytesPerSec)}/s`;
-}
-
-/**
- * formatDuration writes an elapsed time or ETA: 400 -> "0.4 s", 42000 -> "42 s",
- * 185000 -> "3m05s", 7500000 -> "2h05m". Negative or non-finite input reads as "0.0 s".
- */
-export function formatDuration(ms: number): string {
-  if (!(ms > 0) || !Number.isFinite(ms)) return '0.0 s';
-  const tenths = Math.round(ms / 100);
-  if (tenths < 100) return `${(tenths / 10).toFixed(1)} s`;
-  const secs = Math.round(ms / 1000);
-  if (secs < 60) return `${secs} s`;
-  if (secs < 3600) return `${Math.floor(secs / 60)}m${pad2(secs % 60)}s`;
-  const mins = Math.round(ms / 60000);
-  return `${Math.floor(mins / 60)}h${pad2(mins % 60)}m`;
-}
-
-function pad2(n: number): string {
-  return n < 10 ? '0' + n : String(n);
 }
 
 // ---------------------------------------------------------------------------

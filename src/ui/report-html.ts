@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import type { DiffResult, DiffSide, DirStat } from '../commands/diff.js';
 import type { Change } from '../graph/diff.js';
 import type { ColumnShift, ColumnSide, RowChange, TableDiff, TableDiffEntry, TableDiffFailure } from '../tabular/types.js';
-import { formatBytes, formatCount } from './progress.js';
+import { formatBytes, formatCount } from './progress-format.js';
 
 /** REPORT_FILE_LIMIT caps the changed-file listing; the rest is counted in an "and N more" line. */
 export const REPORT_FILE_LIMIT = 1000;

@@ -21,7 +21,7 @@ import type { Change } from '../graph/diff.js';
 import type { MergeResult } from '../commands/merge.js';
 import type { TableDiffEntry } from '../tabular/types.js';
 import type { InstallHooksResult } from '../commands/git.js';
-import { formatBytes, formatCount } from './progress.js';
+import { formatBytes, formatCount } from './progress-format.js';
 
 export const LIST_LIMIT = 200;
 
