@@ -22,16 +22,27 @@ import { diffTrees } from '../graph/diff.js';
 import { compareWorkspace, type WorkspaceComparison } from '../workspace/compare.js';
 import type { ScanResult, WorkFile } from '../workspace/scan.js';
 
+/** CheckoutOptions are what a user chooses in `lode checkout` (the public API). */
 export interface CheckoutOptions {
   /** Revision to check out; default HEAD (restore the workspace). */
   rev?: string;
   /** Restrict to these paths: restore them from `rev` without moving HEAD. */
   paths?: string[];
+  /** Directory `paths` are relative to (default: the process's). */
   cwd?: string;
   /** Overwrite uncommitted changes in the way. */
   force?: boolean;
   /** Create this branch at `rev` (default HEAD) and switch to it. */
   createBranch?: string;
+  progress?: ProgressSink;
+}
+
+/**
+ * SwitchOptions drive the switch engine: a checkout's options plus the knobs
+ * that merge, pull, clone and the restore of a pin need. Internal: not part
+ * of the library API.
+ */
+export interface SwitchOptions extends CheckoutOptions {
   /**
    * With `rev`: after switching to it, point this branch at it (it must still
    * be where HEAD was) and put HEAD on the branch: a fast-forward, as pull does.
@@ -55,7 +66,6 @@ export interface CheckoutOptions {
   duringMerge?: boolean;
   /** Runs after the files, index and HEAD are written, still holding the repository lock. */
   beforeUnlock?: () => void;
-  progress?: ProgressSink;
 }
 
 export interface CheckoutResult {
@@ -82,15 +92,15 @@ type WsState = 'clean' | 'modified' | 'deleted' | 'untracked' | 'absent';
  * target revision) from it and tries once more. Nothing in the workspace
  * changes before the retry: checkout checks every cache file before touching it.
  */
-export async function checkoutFetching(repo: Repository, options: CheckoutOptions = {}, dataOf?: ObjectId): Promise<CheckoutResult & { fetched?: boolean }> {
+export async function checkoutFetching(repo: Repository, options: SwitchOptions = {}, dataOf?: ObjectId): Promise<CheckoutResult & { fetched?: boolean }> {
   try {
-    return await checkout(repo, options);
+    return await switchTo(repo, options);
   } catch (e) {
     if (!(e instanceof MissingContentError) || !repo.config.defaultRemote()) throw e;
     const id = dataOf ?? (options.rev !== undefined ? (await resolveRev(repo, options.rev)).id : undefined);
     if (!id) throw e;
     await fetchCommitData(repo, id, options.progress);
-    return { ...(await checkout(repo, options)), fetched: true };
+    return { ...(await switchTo(repo, options)), fetched: true };
   }
 }
 
@@ -103,6 +113,17 @@ export async function checkoutFetching(repo: Repository, options: CheckoutOption
  * unless `force`. The index is written after the files, HEAD last.
  */
 export async function checkout(repo: Repository, options: CheckoutOptions = {}): Promise<CheckoutResult> {
+  // Only the public options reach the engine: its knobs belong to merge, pull and clone.
+  const { rev, paths, cwd, force, createBranch, progress } = options;
+  return switchTo(repo, { rev, paths, cwd, force, createBranch, progress });
+}
+
+/**
+ * switchTo is the engine under checkout, merge, pull and clone: checkout's
+ * contract, plus the knobs of SwitchOptions (fast-forward a branch, keep
+ * HEAD, switch from another tree, leave the pin file alone).
+ */
+export async function switchTo(repo: Repository, options: SwitchOptions = {}): Promise<CheckoutResult> {
   return repo.withLock('checkout', async () => {
     const pathMode = (options.paths?.length ?? 0) > 0;
     if (pathMode && options.createBranch) throw new UsageError('-b cannot be combined with paths');

@@ -11,7 +11,7 @@ export * from './status.js';
 export * from './commit.js';
 export * from './log.js';
 export * from './diff.js';
-export * from './checkout.js';
+export { checkout, type CheckoutOptions, type CheckoutResult } from './checkout.js';
 export * from './refs.js';
 export * from './maintenance.js';
 export * from './config.js';

@@ -8,7 +8,7 @@ import { buildTrees, EMPTY_TREE, lookupPath, walkFiles, TreePool, type FileEntry
 import { comparePaths, isUnder } from '../core/paths.js';
 import type { MergeState, Repository } from '../repo/repository.js';
 import { authorOf, currentGitHead } from '../repo/author.js';
-import { checkout, checkoutFetching, type CheckoutResult } from './checkout.js';
+import { checkoutFetching, switchTo, type CheckoutResult } from './checkout.js';
 import { resolveRev } from '../repo/revisions.js';
 
 export interface MergeOptions {
@@ -114,7 +114,7 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
     // merge did not touch stay; unstaged edits to merged files stop the abort
     // unless forced.
     const from = await stagedWithResolutions(repo, state);
-    const co = await checkout(repo, { rev: state.head, keepHead: true, switchFrom: from, duringMerge: true, force: options.force, progress: options.progress, beforeUnlock: () => repo.setMergeState(undefined) });
+    const co = await switchTo(repo, { rev: state.head, keepHead: true, switchFrom: from, duringMerge: true, force: options.force, progress: options.progress, beforeUnlock: () => repo.setMergeState(undefined) });
     return { outcome: 'aborted', ours: headId, theirs: state.theirs, base: null, commit: headId, conflicts: [], fromTheirs: 0, checkout: co };
   }
   if (!headId) throw new UsageError('there is nothing to merge into: HEAD has no commits yet', { hint: 'commit first, or check the other revision out instead' });

@@ -10,7 +10,7 @@ import { gcRemote, type RemoteGcResult } from '../sync/gc.js';
 import { openRemote, type OpenedRemote } from '../sync/open.js';
 import { Repository } from '../repo/repository.js';
 import { addRemote } from './remote.js';
-import { checkout, type CheckoutResult } from './checkout.js';
+import { checkout, switchTo, type CheckoutResult } from './checkout.js';
 
 export interface PushCommandOptions {
   remote?: string;
@@ -139,7 +139,7 @@ export async function pull(repo: Repository, o: PullOptions = {}): Promise<PullR
       hint: `keep your commits on another branch (\`lode branch ${branch}-mine\`), then take the remote's: \`lode checkout -f ${theirs.id.slice(0, 12)}\` and \`lode branch -D ${branch}\` + \`lode checkout -b ${branch}\``,
     });
   }
-  const co = await checkout(repo, { rev: theirs.id, advanceBranch: branch, force: o.force, progress: o.progress });
+  const co = await switchTo(repo, { rev: theirs.id, advanceBranch: branch, force: o.force, progress: o.progress });
   return { remote: fetched.remote, branch, fetched, outcome: 'fastForward', checkout: co };
 }
 
@@ -208,7 +208,7 @@ async function cloneInto(root: string, o: CloneOptions, cwd: string): Promise<Cl
     });
   }
   repo.refs.setHead({ kind: 'branch', name: pick.name });
-  const co = await checkout(repo, { rev: pick.id, advanceBranch: pick.name, progress: o.progress });
+  const co = await switchTo(repo, { rev: pick.id, advanceBranch: pick.name, progress: o.progress });
   return { root, remote: remoteName, branch: pick.name, commit: pick.id, fetched, checkout: co };
 }
 
