@@ -77,7 +77,7 @@ const commit: fc.Arbitrary<Commit> = fc
       author: oneLine,
       time: fc.oneof(fc.nat(), fc.maxSafeNat()),
       git: fc.stringMatching(/^[0-9a-f]{40}$/),
-      datasets: fc.array(oneLine, { maxLength: 4 }).map((d) => d.sort()),
+      datasets: fc.uniqueArray(fc.oneof(fc.constant(''), fc.array(entryName, { minLength: 1, maxLength: 3 }).map((p) => p.join('/'))), { maxLength: 4 }).map((d) => d.sort()),
       message: fc.oneof(
         fc.string({ unit: 'grapheme', maxLength: 60 }),
         fc.array(fc.constantFrom('Add data', '', ' ', '\t', 'line two  ', 'é\u{1F600}', '\r'), { maxLength: 6 }).map((l) => l.join('\n')),
@@ -246,6 +246,7 @@ describe('encoders refuse what they could not decode', () => {
     expect(() => encodeCommit({ ...c, author: 'a\nparent x' })).toThrow(RangeError);
     expect(() => encodeCommit({ ...c, git: 'a\rb' })).toThrow(RangeError);
     expect(() => encodeCommit({ ...c, datasets: ['a\0'] })).toThrow(RangeError);
+    for (const d of ['../outside', '/etc', '.lode', 'a/.git', 'x/', 'a//b']) expect(() => encodeCommit({ ...c, datasets: [d] }), d).toThrow(RangeError);
     expect(() => encodeCommit({ ...c, time: -1 })).toThrow(RangeError);
     expect(() => encodeCommit({ ...c, time: 1.5 })).toThrow(RangeError);
   });
@@ -291,6 +292,9 @@ describe('decodeTree rejects', () => {
   it('names that could escape the workspace or are not names at all', () => {
     for (const name of ['..', '.', 'a/b', '/etc', '../etc', 'a\\b', 'a\0b', '\0', 'a\nb', '', 'x'.repeat(256)]) {
       expectCorrupt(() => decodeTree(rawTree([{ name }])), /unsafe entry name/);
+    }
+    for (const name of ['.git', '.GIT', '.lode', '.git.', '.git ', 'git~1', '.g\u200cit', '.git::$INDEX_ALLOCATION']) {
+      expectCorrupt(() => decodeTree(rawTree([{ name, kind: 0x74 }])), /unsafe entry name .*(\.git|\.lode)/);
     }
     expectCorrupt(() => decodeTree(rawTree([{ name: Uint8Array.from([0x61, 0xff]) }])), /not UTF-8/);
     expectCorrupt(() => decodeTree(rawTree([{ name: Uint8Array.from([0xed, 0xa0, 0x80]) }])), /not UTF-8/); // a lone surrogate
@@ -424,6 +428,12 @@ describe('decodeCommit rejects', () => {
 
   it('any corruption it does not reject, it decodes to the commit those bytes canonically encode', () => {
     rejectsOrCanonical(commit, encodeCommit, decodeCommit, 1000);
+  });
+
+  it('dataset paths that leave the workspace or name git or lode metadata', () => {
+    for (const d of ['../outside', '/etc', '.lode', '.git', 'data/.GIT', 'sub/git~1', 'a//b', 'x/']) {
+      expectCorrupt(() => decodeCommit(edit('dataset images\n', `dataset ${d}\n`)), /unsafe dataset path/);
+    }
   });
 
   it('bytes that are not UTF-8', () => {

@@ -7,7 +7,7 @@
  */
 import { CorruptObjectError } from './errors.js';
 import { bytesToId, ID_BYTES, idToBytes, isObjectId, type ObjectId } from './id.js';
-import { compareNames, nameProblem } from './paths.js';
+import { compareNames, nameProblem, repoPathProblem } from './paths.js';
 
 const TREE_MAGIC = 'LODT';
 const CHUNKS_MAGIC = 'LODC';
@@ -305,6 +305,8 @@ export function encodeCommit(c: Commit): Buffer {
   }
   for (const d of [...c.datasets].sort()) {
     checkLine(d, 'dataset path');
+    const problem = repoPathProblem(d);
+    if (problem) throw new RangeError(`unsafe dataset path ${JSON.stringify(d)}: ${problem}`);
     lines.push(`dataset ${d}`);
   }
   const message = normaliseMessage(c.message);
@@ -370,9 +372,14 @@ export function decodeCommit(buf: Uint8Array, id?: ObjectId): Commit {
         if (c.git !== undefined) throw fail('two git lines');
         c.git = value;
         break;
-      case 'dataset':
+      case 'dataset': {
+        // A dataset root is scanned and written like a tree path: `../x`, `/etc`
+        // or `.lode` must never reach the disk.
+        const problem = repoPathProblem(value);
+        if (problem) throw fail(`unsafe dataset path ${JSON.stringify(value)}: ${problem}`);
         c.datasets.push(value);
         break;
+      }
     }
   }
   if (c.tree === undefined || c.author === undefined || c.time === undefined) throw fail('missing tree, author or time');

@@ -9,6 +9,8 @@ import {
   joinPath,
   nameProblem,
   parentPath,
+  repoPathProblem,
+  reservedName,
   validateName,
   validateRepoPath,
 } from './paths.js';
@@ -131,6 +133,94 @@ describe('nameProblem', () => {
       expect((e as Error).message).toContain('unsafe entry ".."');
       expect((e as InvalidNameError).hint).toBeTruthy();
     }
+  });
+});
+
+/** randomCase spells `word` with each letter in upper or lower case as `upper` says. */
+const randomCase = (word: string) =>
+  fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((upper) => [...word].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join(''));
+
+const HFS_IGNORABLES = ['\u200c', '\u200d', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u206a', '\u206b', '\u206c', '\u206d', '\u206e', '\u206f', '\ufeff'];
+
+describe('reserved names (.git and .lode and their aliases)', () => {
+  it.each([
+    ['.git', '.git'],
+    ['.GIT', '.git'],
+    ['.Git', '.git'],
+    ['.lode', '.lode'],
+    ['.LODE', '.lode'],
+    ['.git.', '.git'],
+    ['.git ', '.git'],
+    ['.git. .', '.git'],
+    ['.lode...', '.lode'],
+    ['git~1', '.git'],
+    ['GIT~1', '.git'],
+    ['git~12', '.git'],
+    ['lode~1', '.lode'],
+    ['LODE~3', '.lode'],
+    ['.git::$INDEX_ALLOCATION', '.git'],
+    ['.git:stream', '.git'],
+    ['.lode::$DATA', '.lode'],
+    ['.git . ::$INDEX_ALLOCATION', '.git'],
+    ['.g\u200cit', '.git'],
+    ['\ufeff.git', '.git'],
+    ['.l\u206fo\u202ade', '.lode'],
+  ])('refuses %j (taken for %s)', (name, taken) => {
+    expect(reservedName(name)).toBe(taken);
+    expect(nameProblem(name)).toContain(taken);
+    expect(() => validateName(name)).toThrow(InvalidNameError);
+  });
+
+  it.each(['.gitignore', '.gitattributes', '.github', '.gitmodules', 'git', 'lode', '.lodeignore', 'git~', 'git~a', '~1', 'my.git', '.git2', 'x.lode', '..git', 'lode.lock', 'gitlab', '.lodes', 'g.it', 'GIT', 'file~1.txt'])(
+    'accepts %j',
+    (name) => {
+      expect(reservedName(name)).toBeUndefined();
+      expect(nameProblem(name)).toBeUndefined();
+    },
+  );
+
+  it('refuses .git and .lode in any letter case, with any trailing dots, spaces, stream or ignorables', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('.git', '.lode'),
+        fc.func(fc.boolean()),
+        fc.string({ unit: fc.constantFrom('.', ' '), maxLength: 4 }),
+        fc.option(fc.constantFrom(':', '::$INDEX_ALLOCATION', ':x:$DATA'), { nil: '' }),
+        fc.array(fc.tuple(fc.nat({ max: 5 }), fc.constantFrom(...HFS_IGNORABLES)), { maxLength: 3 }),
+        (word, upper, trail, stream, inserts) => {
+          let name = [...word].map((c, i) => (upper(i) ? c.toUpperCase() : c)).join('') + trail + stream;
+          for (const [at, ch] of inserts) name = name.slice(0, at) + ch + name.slice(at);
+          expect(reservedName(name)).toBe(word);
+          expect(nameProblem(name)).toBeDefined();
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses NTFS short names git~N and lode~N in any case', () => {
+    fc.assert(
+      fc.property(fc.oneof(randomCase('git'), randomCase('lode')), fc.integer({ min: 0, max: 99999 }), (stem, n) => {
+        expect(nameProblem(`${stem}~${n}`)).toBeDefined();
+      }),
+    );
+  });
+
+  it('accepts names that only start like .git or .lode', () => {
+    fc.assert(
+      fc.property(fc.oneof(randomCase('.git'), randomCase('.lode')), fc.string({ unit: fc.constantFrom('a', 'i', 'g', 'n', 'o', 'r', 'e', 'h', 'u', 'b', '_', '-', '0'), minLength: 1, maxLength: 8 }), (stem, rest) => {
+        expect(nameProblem(stem + rest)).toBeUndefined();
+      }),
+    );
+  });
+
+  it('repoPathProblem names the reserved component anywhere in a path', () => {
+    expect(repoPathProblem('')).toBeUndefined();
+    expect(repoPathProblem('data/.github/x')).toBeUndefined();
+    for (const bad of ['.git', 'sub/.git', 'a/.GIT/hooks', '.lode/config', 'x/git~1', '../outside', '/etc', 'a//b']) {
+      expect(repoPathProblem(bad), bad).toBeDefined();
+    }
+    expect(repoPathProblem('sub/.Git/hooks')).toContain('".Git"');
   });
 });
 

@@ -8,9 +8,41 @@ import { InvalidNameError } from './errors.js';
 const MAX_NAME_BYTES = 255;
 
 /**
+ * Characters HFS+ ignores when it compares names (zero-width joiners,
+ * direction marks, deprecated format characters, the BOM): `.g\u200cit` is
+ * `.git` on a Mac. The same list git refuses in is_hfs_dotgit.
+ */
+const IGNORABLE = '[\\u200c-\\u200f\\u202a-\\u202e\\u206a-\\u206f\\ufeff]';
+const HFS_IGNORABLE = new RegExp(IGNORABLE, 'gu');
+/** Every alias spells g-i-t or l-o-d-e in some case, maybe with ignorables between: a cheap first test. */
+const MAYBE_RESERVED = new RegExp(`g${IGNORABLE}*i${IGNORABLE}*t|l${IGNORABLE}*o${IGNORABLE}*d${IGNORABLE}*e`, 'iu');
+
+/**
+ * reservedName returns which metadata directory (`.git` or `.lode`) a file
+ * system may take `name` for, or undefined. Any letter case counts (case-
+ * insensitive file systems), and so do the spellings some file systems alias
+ * to it: trailing dots and spaces and an NTFS alternate data stream
+ * (`.git.`, `.git `, `.git::$INDEX_ALLOCATION`), the NTFS short names
+ * (`git~1`, `lode~2`) and HFS+ ignorable characters (`.g\u200cit`). Ordinary
+ * neighbours (`.gitignore`, `.github`, `git`, `.lodeignore`) are not reserved.
+ */
+export function reservedName(name: string): '.git' | '.lode' | undefined {
+  if (!MAYBE_RESERVED.test(name)) return undefined;
+  let n = name.replace(HFS_IGNORABLE, '').toLowerCase();
+  const colon = n.indexOf(':');
+  if (colon >= 0) n = n.slice(0, colon);
+  n = n.replace(/[. ]+$/u, '');
+  if (n === '.git' || /^git~\d+$/u.test(n)) return '.git';
+  if (n === '.lode' || /^lode~\d+$/u.test(n)) return '.lode';
+  return undefined;
+}
+
+/**
  * nameProblem returns why `name` cannot be a tree entry name, or undefined when
  * it can. Refused: empty, '.', '..', '/', '\\', NUL and other control characters,
- * names over 255 bytes.
+ * names over 255 bytes, and names a file system may take for `.git` or
+ * `.lode` (see reservedName): a tree must never write into git's or lode's
+ * own metadata.
  */
 export function nameProblem(name: string): string | undefined {
   if (name.length === 0) return 'empty name';
@@ -21,6 +53,21 @@ export function nameProblem(name: string): string | undefined {
     if (c === 0x2f) return 'name contains "/"';
     if (c === 0x5c) return 'name contains "\\"';
     if (c < 0x20 || c === 0x7f) return 'name contains a control character';
+  }
+  const reserved = reservedName(name);
+  if (reserved) return reserved === name ? `${reserved} is reserved for ${reserved === '.git' ? "git's" : "lode's"} own metadata` : `file systems may take it for ${reserved}, which is reserved for ${reserved === '.git' ? "git's" : "lode's"} own metadata`;
+  return undefined;
+}
+
+/**
+ * repoPathProblem returns why `path` (repo-relative, '' for the root) is not
+ * a safe path, naming the bad component, or undefined when it is.
+ */
+export function repoPathProblem(path: string): string | undefined {
+  if (path === '') return undefined;
+  for (const part of path.split('/')) {
+    const problem = nameProblem(part);
+    if (problem) return `${JSON.stringify(part)}: ${problem}`;
   }
   return undefined;
 }

@@ -11,6 +11,7 @@ import { RefStore } from '../graph/refs.js';
 import { readIndex, writeIndex, type IndexData } from '../workspace/index-file.js';
 import { readFileOrUndefined, rmQuiet, writeFileAtomic } from '../storage/atomic.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
+import { reservedName } from '../core/paths.js';
 import { Config, type Settings } from './config.js';
 import { acquireLock } from './lock.js';
 
@@ -102,7 +103,7 @@ export class Repository {
   /**
    * toRepoPath turns a user path (absolute, or relative to `cwd`) into a
    * repo-relative '/'-separated path ('' for the root). UsageError when it
-   * lies outside the workspace or inside .lode.
+   * lies outside the workspace or inside .lode or .git (any alias of them).
    */
   toRepoPath(userPath: string, cwd = process.cwd()): string {
     const abs = path.resolve(cwd, userPath);
@@ -113,6 +114,15 @@ export class Repository {
     const posix = rel.split(path.sep).join('/');
     if (posix === LODE_DIR || posix.startsWith(`${LODE_DIR}/`)) {
       throw new UsageError(`${userPath} is inside lode's own ${LODE_DIR} directory`, { hint: 'give paths of your data' });
+    }
+    // Any spelling a file system takes for .git or .lode (`.GIT`, `git~1`, ...) is metadata, never data.
+    for (const part of posix === '' ? [] : posix.split('/')) {
+      const reserved = reservedName(part);
+      if (reserved) {
+        throw new UsageError(`${userPath} is inside ${reserved === '.git' ? "git's" : "lode's"} own metadata (${JSON.stringify(part)} names ${reserved})`, {
+          hint: 'lode never tracks .git or .lode directories: give paths of your data',
+        });
+      }
     }
     return posix;
   }

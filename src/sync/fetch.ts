@@ -109,8 +109,9 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       else fetchIds.push(id);
     }
     await remote.fetchObjects(fetchIds, (id, data) => {
-      keep(id, data);
+      // Decode (which validates every name) before keeping: a forged tree never enters the store.
       visit(id, data);
+      keep(id, data);
     });
     level = next;
   }

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { loadXxhash, xxh64 } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { bytesToId, idToBytes, type ObjectId } from '../core/id.js';
-import { comparePaths } from '../core/paths.js';
+import { comparePaths, repoPathProblem } from '../core/paths.js';
 import * as path from 'node:path';
 import { errnoCode, rmQuiet, tempName, writeFileAtomic } from '../storage/atomic.js';
 import { buildTrees } from '../graph/trees.js';
@@ -160,7 +160,12 @@ export async function readIndex(file: string): Promise<IndexData> {
   try {
     const nd = buf.readUInt32BE(pos);
     pos += 4;
-    for (let i = 0; i < nd; i++) datasets.push(str());
+    for (let i = 0; i < nd; i++) {
+      const d = str();
+      const problem = repoPathProblem(d);
+      if (problem) throw fail(`unsafe dataset path ${JSON.stringify(d)}: ${problem}`);
+      datasets.push(d);
+    }
     const ne = buf.readUInt32BE(pos);
     pos += 4;
     if (ne > body.length / 44) throw fail('entry count larger than the file');

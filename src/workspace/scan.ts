@@ -8,13 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Ignore } from 'ignore';
-import { joinPath, nameProblem, parentPath } from '../core/paths.js';
+import { joinPath, nameProblem, parentPath, reservedName } from '../core/paths.js';
 import { errnoCode } from '../storage/atomic.js';
 
 export const IGNORE_FILE = '.lodeignore';
 
-/** Directory names never scanned: lode's and git's own state. */
-const ALWAYS_SKIPPED = new Set(['.lode', '.git']);
 
 /**
  * WorkFile is a regular file found in the workspace. Times are the plain
@@ -130,7 +128,8 @@ export function scanRoots(root: string, roots: readonly string[], rules = new Ig
     }
     for (const d of ents) {
       const name = d.name;
-      if (ALWAYS_SKIPPED.has(name) || name === IGNORE_FILE) continue;
+      // lode's and git's own state, under any name a file system takes for them, is never data.
+      if (name === IGNORE_FILE || reservedName(name)) continue;
       const rel = joinPath(relDir, name);
       const problem = nameProblem(name);
       if (problem) {
