@@ -57,6 +57,10 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
     store.putObject(data);
     result.objects++;
   };
+  // Commits and trees are stored only once every tree they reach has been
+  // decoded (names validated): a refused tree leaves no commit behind that
+  // a later checkout could half-read.
+  const metadata = new Map<ObjectId, Buffer>();
 
   // Commits, then trees, breadth first: each round is one batch of reads.
   let commits = o.commits.filter((id) => !store.hasObject(id));
@@ -67,7 +71,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
     const next: ObjectId[] = [];
     await remote.fetchObjects(commits, (id, data) => {
       const c = decodeCommit(data, id);
-      keep(id, data);
+      metadata.set(id, data);
       seenCommits.add(id);
       trees.push({ id: c.tree, dir: '' });
       for (const p of c.parents) if (!store.hasObject(p) && !seenCommits.has(p)) next.push(p);
@@ -105,16 +109,19 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       }
     };
     for (const id of dirs.keys()) {
-      if (store.hasObject(id)) visit(id, store.getObject(id, 'tree'));
+      const fetched = metadata.get(id);
+      if (fetched) visit(id, fetched);
+      else if (store.hasObject(id)) visit(id, store.getObject(id, 'tree'));
       else fetchIds.push(id);
     }
     await remote.fetchObjects(fetchIds, (id, data) => {
-      // Decode (which validates every name) before keeping: a forged tree never enters the store.
       visit(id, data);
-      keep(id, data);
+      metadata.set(id, data);
     });
     level = next;
   }
+  // Deepest trees first, commits last: an interruption never leaves a stored commit whose trees are not.
+  for (const [id, data] of [...metadata].reverse()) keep(id, data);
 
   // Chunk lists of the chunked files we need.
   const listsToFetch = [...chunked].filter((id) => !store.hasObject(id));

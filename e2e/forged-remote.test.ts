@@ -1,0 +1,290 @@
+// Forged remotes: a directory remote written by hand, byte by byte from
+// docs/formats.md, so it can hold what lode itself would never write: tree
+// entries named .git or .lode (or a name a file system takes for them),
+// unsafe dataset lines, pack indexes pointing past their pack, chunk lists
+// declaring gigabytes. Every command that reads such a remote must refuse
+// with exit 5, name what is wrong, and leave the workspace, its .lode/config,
+// its refs and any .git/ as they were.
+
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import xxhashWasm from 'xxhash-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectLodeError, lodeJson, lodeOk, makeTempDir, runLode, treeSnapshot, writeFile, type TreeSnapshot } from '../test/helpers/cli.js';
+import { objectFile } from './repos.js';
+
+// Tests here run concurrently, so each directory is removed after the whole file, not after each test.
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+const tempDir = (prefix: string): string => {
+  const d = makeTempDir(prefix);
+  made.push(d);
+  return d;
+};
+let h64: (data: Uint8Array) => bigint;
+
+beforeAll(async () => {
+  h64 = (await xxhashWasm()).h64Raw;
+});
+
+// ---------------------------------------------------------------- raw encoders (no validation on purpose)
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+
+/** Obj is one object of a forged remote: its bytes and ID. */
+interface Obj {
+  id: string;
+  bytes: Buffer;
+}
+
+const obj = (bytes: Buffer): Obj => ({ id: sha(bytes), bytes });
+
+interface RawEntry {
+  name: string;
+  kind: 'blob' | 'chunked' | 'tree';
+  id: string;
+  size: number;
+  files?: number;
+  exec?: boolean;
+}
+
+/** rawTree: "LODT" 1, varint count, then per entry kind, flags, size, [files], id, name; sorted by UTF-8 bytes. */
+function rawTree(entries: RawEntry[]): Obj {
+  const sorted = [...entries].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  const bytes: number[] = [...Buffer.from('LODT'), 1, ...varint(sorted.length)];
+  for (const e of sorted) {
+    bytes.push({ blob: 0x62, chunked: 0x63, tree: 0x74 }[e.kind], e.exec ? 1 : 0, ...varint(e.size));
+    if (e.kind === 'tree') bytes.push(...varint(e.files ?? 1));
+    const name = Buffer.from(e.name, 'utf8');
+    bytes.push(...Buffer.from(e.id, 'hex'), ...varint(name.length), ...name);
+  }
+  return obj(Buffer.from(bytes));
+}
+
+/** rawCommit: the commit text, datasets written as given (even unsafe ones). */
+function rawCommit(tree: string, datasets: string[], message = 'forged'): Obj {
+  const lines = ['lode commit 1', `tree ${tree}`, 'author Mallory <m@example.com>', 'time 1700000000000', ...datasets.map((d) => `dataset ${d}`)];
+  return obj(Buffer.from(`${lines.join('\n')}\n\n${message}\n`, 'utf8'));
+}
+
+/** rawChunkList: "LODC" 1, varint size, varint count, then per chunk varint size + id. */
+function rawChunkList(chunks: { id: string; size: number }[]): Obj {
+  const total = chunks.reduce((n, c) => n + c.size, 0);
+  const bytes: number[] = [...Buffer.from('LODC'), 1, ...varint(total), ...varint(chunks.length)];
+  for (const c of chunks) bytes.push(...varint(c.size), ...Buffer.from(c.id, 'hex'));
+  return obj(Buffer.from(bytes));
+}
+
+/**
+ * writeRemote writes one pack holding `objects` (and its index, with entries
+ * as `entryOf` rewrites them) and the refs into a directory remote.
+ */
+function writeRemote(dir: string, objects: Obj[], refs: Record<string, string>, entryOf = (e: { id: string; offset: number; length: number }) => e): { packId: string } {
+  const parts: Buffer[] = [Buffer.from('LODP\x01', 'latin1'), randomBytes(16)];
+  let offset = 21;
+  const entries: { id: string; offset: number; length: number }[] = [];
+  const seen = new Set<string>();
+  for (const o of objects) {
+    if (seen.has(o.id)) continue;
+    seen.add(o.id);
+    entries.push(entryOf({ id: o.id, offset, length: o.bytes.length }));
+    parts.push(o.bytes);
+    offset += o.bytes.length;
+  }
+  const pack = Buffer.concat(parts);
+  const packId = sha(pack);
+  entries.sort((a, b) => (a.id < b.id ? -1 : 1));
+  const idx = Buffer.alloc(5 + 32 + 4 + entries.length * 44 + 8);
+  let pos = idx.write('LODX\x01', 'latin1');
+  pos += Buffer.from(packId, 'hex').copy(idx, pos);
+  idx.writeUInt32BE(entries.length, pos);
+  pos += 4;
+  for (const e of entries) {
+    pos += Buffer.from(e.id, 'hex').copy(idx, pos);
+    idx.writeBigUInt64BE(BigInt(e.offset), pos);
+    idx.writeUInt32BE(e.length, pos + 8);
+    pos += 12;
+  }
+  idx.writeBigUInt64BE(h64(idx.subarray(0, pos)), pos);
+  fs.mkdirSync(path.join(dir, 'packs'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'packs', `${packId}.pack`), pack);
+  fs.writeFileSync(path.join(dir, 'packs', `${packId}.idx`), idx);
+  for (const [ref, id] of Object.entries(refs)) {
+    fs.mkdirSync(path.dirname(path.join(dir, 'refs', 'heads', ref)), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'refs', 'heads', ref), `${id}\n`);
+  }
+  return { packId };
+}
+
+/** A forged remote: main points at a commit whose tree holds `name`. */
+interface Forged {
+  dir: string;
+  commit: string;
+  /** The tree that holds the forged entry. */
+  tree: string;
+  /** Every object written to the remote. */
+  objects: Obj[];
+}
+
+const HOOK = Buffer.from('#!/bin/sh\necho pwned > /tmp/lode-forged-pwned\n');
+const CONFIG = Buffer.from('[remote "origin"]\nurl = /attacker\n');
+
+/**
+ * forgeRemote builds a remote whose main commit tracks the whole workspace
+ * (`dataset ` with the empty path) and whose tree holds data/a.txt plus an
+ * entry `name` (at the root, or under data/sub when `nested`), a directory
+ * holding what an attacker would plant there: hooks/post-checkout for git,
+ * config.local and refs/heads/main for lode.
+ */
+function forgeRemote(dir: string, name: string, nested = false): Forged {
+  const a = obj(Buffer.from('honest data\n'));
+  const hook = obj(HOOK);
+  const config = obj(CONFIG);
+  const ref = obj(Buffer.from(`${'0'.repeat(64)}\n`));
+  const hooks = rawTree([{ name: 'post-checkout', kind: 'blob', id: hook.id, size: hook.bytes.length, exec: true }]);
+  const refsHeads = rawTree([{ name: 'main', kind: 'blob', id: ref.id, size: ref.bytes.length }]);
+  const refs = rawTree([{ name: 'heads', kind: 'tree', id: refsHeads.id, size: ref.bytes.length }]);
+  const payload = rawTree([
+    { name: 'hooks', kind: 'tree', id: hooks.id, size: hook.bytes.length },
+    { name: 'config.local', kind: 'blob', id: config.id, size: config.bytes.length },
+    { name: 'refs', kind: 'tree', id: refs.id, size: ref.bytes.length },
+  ]);
+  const objects = [a, hook, config, ref, hooks, refsHeads, refs, payload];
+  const evil: RawEntry = { name, kind: 'tree', id: payload.id, size: 100, files: 3 };
+  const aEntry: RawEntry = { name: 'a.txt', kind: 'blob', id: a.id, size: a.bytes.length };
+  let holder: Obj;
+  let root: Obj;
+  if (nested) {
+    holder = rawTree([evil]);
+    const data = rawTree([aEntry, { name: 'sub', kind: 'tree', id: holder.id, size: 100, files: 3 }]);
+    root = rawTree([{ name: 'data', kind: 'tree', id: data.id, size: 112, files: 4 }]);
+    objects.push(holder, data, root);
+  } else {
+    const data = rawTree([aEntry]);
+    root = rawTree([{ name: 'data', kind: 'tree', id: data.id, size: a.bytes.length }, evil]);
+    holder = root;
+    objects.push(data, root);
+  }
+  const commit = rawCommit(root.id, ['']);
+  objects.push(commit);
+  writeRemote(dir, objects, { main: commit.id });
+  return { dir, commit: commit.id, tree: holder.id, objects };
+}
+
+/** Everything that must not change: the workspace, .lode/config and refs, .git. */
+function guarded(dir: string): TreeSnapshot {
+  const all = treeSnapshot(dir);
+  // Objects fetched before the forged tree was met may stay in the store; nothing else may change.
+  return Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('.lode/objects/') && !k.startsWith('.lode/cache/') && !k.startsWith('.lode/remotes/') && !k.startsWith('.lode/tmp')));
+}
+
+/** expectRefused checks the one-line refusal: exit 5, the tree's ID and the entry named. */
+function expectRefused(r: Awaited<ReturnType<typeof runLode>>, f: Forged, name: string): void {
+  const stderr = expectLodeError(r, 5);
+  const line = stderr.split('\n').find((l) => l.startsWith('error: '))!;
+  expect(line).toContain(f.tree);
+  expect(line).toContain(JSON.stringify(name));
+  expect(line).toMatch(/\.git|\.lode/);
+}
+
+/** The names a file system may take for .git or .lode. */
+const NAMES: [string, boolean][] = [
+  ['.git', false],
+  ['.GIT', false],
+  ['.lode', false],
+  ['.git.', false],
+  ['.git ', false],
+  ['git~1', false],
+  ['.g\u200cit', false],
+  ['.git::$INDEX_ALLOCATION', false],
+  ['.git', true],
+];
+
+/** A local workspace with one honest commit, built once and copied per test. */
+let template: string;
+beforeAll(async () => {
+  template = tempDir('lode-forged-template');
+  await lodeOk(['init'], { cwd: template });
+  fs.mkdirSync(path.join(template, '.git', 'hooks'), { recursive: true });
+  writeFile(template, '.git/HEAD', 'ref: refs/heads/main\n');
+  writeFile(template, 'data/mine.txt', 'my own data\n');
+  await lodeOk(['add', 'data'], { cwd: template });
+  await lodeOk(['commit', '-m', 'mine'], { cwd: template });
+}, 60_000);
+
+/** workspaceWith copies the template and adds `remote` as origin (when given). */
+async function workspaceWith(remote?: string): Promise<string> {
+  const dir = tempDir('lode-forged-ws');
+  fs.cpSync(template, dir, { recursive: true, preserveTimestamps: true });
+  if (remote) await lodeOk(['remote', 'add', 'origin', remote], { cwd: dir });
+  await lodeOk(['status'], { cwd: dir });
+  return dir;
+}
+
+describe.concurrent.each(NAMES)('a remote tree holding %j (nested under data/sub: %s)', (name, nested) => {
+  let f: Forged;
+  beforeAll(() => {
+    f = forgeRemote(tempDir('lode-forged-remote'), name, nested);
+  });
+  const entry = name;
+
+  it('clone refuses it and leaves nothing behind', async () => {
+    const base = tempDir('lode-forged-clone');
+    const r = await runLode(['clone', f.dir, 'ws'], { cwd: base });
+    expectRefused(r, f, entry);
+    expect(fs.readdirSync(base)).toEqual([]);
+  });
+
+  it('pull and fetch refuse it, store no commit, and change nothing', async () => {
+    const dir = await workspaceWith(f.dir);
+    const before = guarded(dir);
+    const at = { cwd: dir };
+    expectRefused(await runLode(['pull'], at), f, entry);
+    expect(guarded(dir)).toEqual(before);
+    expectRefused(await runLode(['fetch'], at), f, entry);
+    expect(guarded(dir)).toEqual(before);
+    // Nothing of the refused history was kept: the commit is unknown, so checkout and merge refuse too.
+    expect(fs.existsSync(objectFile(dir, f.commit))).toBe(false);
+    expect(fs.existsSync(objectFile(dir, f.tree))).toBe(false);
+    expectLodeError(await runLode(['checkout', f.commit], at), 6);
+    expectLodeError(await runLode(['merge', f.commit], at), 6);
+    expect(guarded(dir)).toEqual(before);
+    expect(fs.existsSync(path.join(dir, '.git', 'hooks', 'post-checkout'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, '.lode', 'config.local'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, '.lode', 'remotes', 'origin', 'refs', 'heads', 'main'))).toBe(false);
+  });
+
+  it('checkout, merge and checkout REV -- PATH refuse it when the forged objects are already in the local store', async () => {
+    // As an older lode, or anything else writing into .lode/objects, might have left them.
+    const dir = await workspaceWith();
+    for (const o of f.objects) if (o.bytes.subarray(0, 4).toString() === 'LODT' || o.bytes.subarray(0, 4).toString() === 'lode') plant(objectFile(dir, o.id), o.bytes);
+    const before = guarded(dir);
+    const at = { cwd: dir };
+    expectRefused(await runLode(['checkout', f.commit], at), f, entry);
+    expect(guarded(dir)).toEqual(before);
+    expectRefused(await runLode(['merge', f.commit], at), f, entry);
+    expect(guarded(dir)).toEqual(before);
+    expectRefused(await runLode(['checkout', f.commit, '--', nested ? 'data' : '.'], at), f, entry);
+    expect(guarded(dir)).toEqual(before);
+    expect(fs.existsSync(path.join(dir, '.git', 'hooks', 'post-checkout'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, '.lode', 'config.local'))).toBe(false);
+  });
+});
+
+function plant(file: string, bytes: Buffer): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, bytes, { mode: 0o444 });
+}
