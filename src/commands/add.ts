@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { comparePaths, isUnder } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -6,6 +7,7 @@ import { ingestFiles } from '../objects/ingest-pool.js';
 import type { IndexEntry } from '../workspace/index-file.js';
 import { scanRoots, type Skipped } from '../workspace/scan.js';
 import { statMatches } from '../workspace/compare.js';
+import { ParentChecker } from '../workspace/parents.js';
 import { ensureGitignored, gitignorePattern } from '../workspace/gitignore.js';
 import { findGit } from '../git/git-repo.js';
 import type { Repository } from '../repo/repository.js';
@@ -57,8 +59,22 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     const roots: string[] = [];
     const unresolved = options.resolveConflicts !== false ? repo.mergeState()?.conflicts ?? [] : [];
     const resolvedOnly: string[] = [];
+    const parents = new ParentChecker(repo.root);
     for (const p of options.paths) {
       const rel = repo.toRepoPath(p, options.cwd);
+      const blocked = rel === '' ? undefined : parents.blocker(rel);
+      if (blocked?.kind === 'link') {
+        let target = '';
+        try {
+          target = fs.realpathSync(repo.abs(blocked.dir));
+        } catch {
+          // a dangling link: nothing to name
+        }
+        const outside = target !== '' && path.relative(fs.realpathSync(repo.root), target).startsWith('..');
+        throw new UsageError(`${p} is inside ${blocked.dir}, a symbolic link${target ? ` to ${target}` : ''}${outside ? ' outside the workspace' : ''}: lode does not follow symbolic links`, {
+          hint: 'copy the data into the workspace, or make the workspace where the data is',
+        });
+      }
       if (!fs.existsSync(repo.abs(rel)) && !index.entries.some((e) => isUnder(e.path, rel)) && !index.datasets.some((d) => isUnder(d, rel))) {
         // A conflict resolved by the file being gone: nothing to stage, only the conflict to mark.
         if (unresolved.some((c) => isUnder(c, rel))) {

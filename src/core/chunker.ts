@@ -31,8 +31,11 @@ export const DEFAULT_CHUNKING: ChunkerParams = {
   max: 4 * 1024 * 1024,
 };
 
-/** The largest `max` accepted: bounds the memory a reader needs for one chunk. */
-const MAX_CHUNK_LIMIT = 64 * 1024 * 1024;
+/**
+ * The largest `max` accepted: bounds the memory a reader needs for one chunk,
+ * and what a chunk list may declare for one chunk (decodeChunkList).
+ */
+export const MAX_CHUNK_LIMIT = 64 * 1024 * 1024;
 
 /**
  * The smallest `min` accepted. Below this the hash window (32 bytes) is a large

@@ -17,6 +17,7 @@ import {
   normaliseMessage,
   sortEntries,
 } from './encoding.js';
+import { MAX_CHUNK_LIMIT } from './chunker.js';
 import { CorruptObjectError } from './errors.js';
 import { sha256, type ObjectId } from './id.js';
 import { nameProblem } from './paths.js';
@@ -62,7 +63,7 @@ const treeEntry: fc.Arbitrary<TreeEntry> = fc.oneof(
 const tree = fc.uniqueArray(treeEntry, { selector: (e) => e.name, maxLength: 20 }).map(sortEntries);
 
 const chunkList: fc.Arbitrary<ChunkList> = fc
-  .array(fc.record({ id: objectId, size: fc.oneof(fc.integer({ min: 1, max: 1 << 20 }), fc.bigInt({ min: 1n, max: 2n ** 40n }).map(Number)) }), {
+  .array(fc.record({ id: objectId, size: fc.oneof(fc.integer({ min: 1, max: 1 << 20 }), fc.integer({ min: 1, max: MAX_CHUNK_LIMIT })) }), {
     maxLength: 30,
   })
   .map((chunks) => ({ size: chunks.reduce((n, c) => n + c.size, 0), chunks }));
@@ -373,6 +374,14 @@ describe('decodeChunkList rejects', () => {
     expectCorrupt(() => decodeChunkList(raw(10, [{ size: 4 }, { size: 5 }])), /add to 9/);
     expectCorrupt(() => decodeChunkList(raw(4, [{ size: 4 }, { size: 0 }])), /empty chunk/);
     expectCorrupt(() => decodeChunkList(raw(4, [{ size: 4 }], 2 ** 40)));
+    expectCorrupt(() => decodeChunkList(raw(4, [{ size: 4 }], 2)), /count larger/);
+  });
+
+  it('a chunk larger than any chunk can be (a forged list declaring gigabytes)', () => {
+    expectCorrupt(() => decodeChunkList(raw(3 * 2 ** 30 + 11, [{ size: 3 * 2 ** 30 }, { size: 11 }])), /chunk 0 declares 3221225472 bytes/);
+    expect(decodeChunkList(raw(MAX_CHUNK_LIMIT + 1, [{ size: MAX_CHUNK_LIMIT }, { size: 1 }])).size).toBe(MAX_CHUNK_LIMIT + 1);
+    expectCorrupt(() => decodeChunkList(raw(MAX_CHUNK_LIMIT + 2, [{ size: MAX_CHUNK_LIMIT + 1 }, { size: 1 }])), /more than a chunk/);
+    expect(() => encodeChunkList({ size: MAX_CHUNK_LIMIT + 1, chunks: [{ id: ID_A, size: MAX_CHUNK_LIMIT + 1 }] })).toThrow(RangeError);
   });
 });
 

@@ -5,6 +5,7 @@
  * test/fixtures pins them. Decoders reject anything malformed with
  * CorruptObjectError, and tree names are validated on the way in.
  */
+import { MAX_CHUNK_LIMIT } from './chunker.js';
 import { CorruptObjectError } from './errors.js';
 import { bytesToId, ID_BYTES, idToBytes, isObjectId, type ObjectId } from './id.js';
 import { compareNames, nameProblem, repoPathProblem } from './paths.js';
@@ -250,6 +251,7 @@ export function encodeChunkList(list: ChunkList): Buffer {
   let total = 0;
   for (const c of list.chunks) {
     if (c.size <= 0) throw new RangeError('empty chunk in chunk list');
+    if (c.size > MAX_CHUNK_LIMIT) throw new RangeError(`chunk of ${c.size} bytes is larger than any chunk can be`);
     w.varint(c.size);
     w.bytes(idToBytes(c.id));
     total += c.size;
@@ -267,12 +269,15 @@ export function decodeChunkList(buf: Uint8Array, id?: ObjectId): ChunkList {
   if (r.byte() !== FORMAT_VERSION) throw fail('unknown chunk list version');
   const size = r.varint();
   const count = r.varint();
-  if (count > buf.length - r.pos) throw fail('chunk count larger than the object');
+  // Each chunk takes at least a one-byte size and its ID: a larger count must not reach new Array().
+  if (count > (buf.length - r.pos) / (1 + ID_BYTES)) throw fail('chunk count larger than the object');
   const chunks: Chunk[] = new Array(count);
   let total = 0;
   for (let i = 0; i < count; i++) {
     const csize = r.varint();
     if (csize === 0) throw fail('empty chunk');
+    // Nothing is allocated or written by a declared size larger than a chunk can be.
+    if (csize > MAX_CHUNK_LIMIT) throw fail(`chunk ${i} declares ${csize} bytes, more than a chunk can have (${MAX_CHUNK_LIMIT})`);
     chunks[i] = { size: csize, id: r.id() };
     total += csize;
   }

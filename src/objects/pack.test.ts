@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadXxhash } from '../core/checksum.js';
+import { loadXxhash, xxh64 } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
-import { coalesce, extract, PackIndex, PackWriter } from './pack.js';
+import { coalesce, encodePackIndex, extract, MAX_OBJECT_BYTES, PackIndex, PackWriter } from './pack.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -48,6 +48,27 @@ describe('packs', () => {
     for (let n = 0; n < index.length; n += 7) expect(() => PackIndex.decode(index.subarray(0, n), id)).toThrow(CorruptObjectError);
     expect(() => PackIndex.decode(index, 'f'.repeat(64))).toThrow(/describes pack/);
     expect(() => PackIndex.decode(index, id, 10)).toThrow(/outside the pack/);
+  });
+
+  it('an index with a valid checksum but forged offsets or lengths is refused, naming the pack', () => {
+    const o = randomBytes(100);
+    const { id, pack } = buildPack([o]);
+    const forge = (offset: bigint, length: number) => {
+      // encodePackIndex refuses nothing here: write the entry by hand with a fresh checksum.
+      const buf = Buffer.from(encodePackIndex(id, [{ id: sha(o), offset: 21, length: 100 }]));
+      buf.writeBigUInt64BE(offset, 5 + 32 + 4 + 32);
+      buf.writeUInt32BE(length, 5 + 32 + 4 + 32 + 8);
+      buf.writeBigUInt64BE(xxh64(buf.subarray(0, buf.length - 8)), buf.length - 8);
+      return buf;
+    };
+    expect(PackIndex.decode(forge(21n, 100), id, pack.length).count).toBe(1);
+    expect(() => PackIndex.decode(forge(21n, 101), id, pack.length)).toThrow(/outside the pack/);
+    expect(() => PackIndex.decode(forge(BigInt(pack.length), 1), id, pack.length)).toThrow(/outside the pack/);
+    expect(() => PackIndex.decode(forge(2n ** 63n, 1), id)).toThrow(/outside the pack/);
+    expect(() => PackIndex.decode(forge(2n ** 53n, 1), id)).toThrow(/outside the pack/);
+    expect(() => PackIndex.decode(forge(3n, 1), id)).toThrow(/outside the pack/);
+    expect(() => PackIndex.decode(forge(21n, 0xffffffff), id)).toThrow(new RegExp(`pack index ${id} .*declares`));
+    expect(() => PackIndex.decode(forge(21n, MAX_OBJECT_BYTES + 1), id)).toThrow(CorruptObjectError);
   });
 
   it('a damaged object is caught when it is read out, naming it', () => {

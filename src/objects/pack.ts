@@ -20,6 +20,12 @@ const PACK_MAGIC = Buffer.from('LODP\x01', 'latin1');
 const NONCE_BYTES = 16;
 const PACK_HEADER = PACK_MAGIC.length + NONCE_BYTES;
 const INDEX_MAGIC = Buffer.from('LODX\x01', 'latin1');
+/**
+ * MAX_OBJECT_BYTES bounds one object's length in an index read from a remote:
+ * chunks are at most 64 MiB and no tree or chunk list comes near 1 GiB, so a
+ * larger length is a forged index, refused before anything is allocated.
+ */
+export const MAX_OBJECT_BYTES = 1 << 30;
 
 /** PackEntry locates one object inside a pack. */
 export interface PackEntry {
@@ -100,8 +106,9 @@ export class PackIndex {
   }
 
   /**
-   * decode parses and checks an index (magic, checksum, sorted IDs, and that
-   * every object lies inside a pack of `packSize` bytes when given).
+   * decode parses and checks an index (magic, checksum, sorted IDs, lengths
+   * up to MAX_OBJECT_BYTES, and that every object lies inside a pack of
+   * `packSize` bytes when given). CorruptObjectError names the pack.
    */
   static decode(buf: Buffer, expectPackId?: ObjectId, packSize?: number): PackIndex {
     const fail = (why: string) => new CorruptObjectError(`pack index ${expectPackId ?? ''} is corrupt: ${why}`.replace('  ', ' '), { objectId: expectPackId });
@@ -119,9 +126,14 @@ export class PackIndex {
     for (let i = 0; i < count; i++) {
       buf.copy(ids, i * ID_BYTES, pos, pos + ID_BYTES);
       if (i > 0 && Buffer.compare(ids.subarray((i - 1) * ID_BYTES, i * ID_BYTES), ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES)) >= 0) throw fail('IDs not sorted');
-      const off = Number(buf.readBigUInt64BE(pos + ID_BYTES));
+      const off64 = buf.readBigUInt64BE(pos + ID_BYTES);
       const len = buf.readUInt32BE(pos + ID_BYTES + 8);
-      if (off < PACK_HEADER || (packSize !== undefined && off + len > packSize)) throw fail(`object ${i} lies outside the pack`);
+      if (len > MAX_OBJECT_BYTES) throw fail(`object ${i} declares ${len} bytes, more than any object can have`);
+      if (off64 > BigInt(Number.MAX_SAFE_INTEGER)) throw fail(`object ${i} lies outside the pack (offset ${off64})`);
+      const off = Number(off64);
+      if (off < PACK_HEADER || (packSize !== undefined && off + len > packSize)) {
+        throw fail(`object ${i} lies outside the pack (${off}+${len}${packSize !== undefined ? ` of ${packSize} bytes` : ''})`);
+      }
       offsets[i] = off;
       lengths[i] = len;
       pos += ID_BYTES + 12;

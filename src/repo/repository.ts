@@ -119,7 +119,8 @@ export class Repository {
     for (const part of posix === '' ? [] : posix.split('/')) {
       const reserved = reservedName(part);
       if (reserved) {
-        throw new UsageError(`${userPath} is inside ${reserved === '.git' ? "git's" : "lode's"} own metadata (${JSON.stringify(part)} names ${reserved})`, {
+        const alias = part === reserved ? reserved : `${JSON.stringify(part)}, which some file systems take for ${reserved}`;
+        throw new UsageError(`${userPath} is inside ${reserved === '.git' ? "git's" : "lode's"} own metadata (${alias})`, {
           hint: 'lode never tracks .git or .lode directories: give paths of your data',
         });
       }

@@ -151,14 +151,36 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       const tmp = tempName(store.tmpDir, 'fetch');
       return { id, list, tmp, fd: fs.openSync(tmp, 'wx', 0o444) };
     });
-    const places = new Map<ObjectId, { fd: number; offset: number }[]>();
+    // Where each chunk goes, with the size its chunk list declares for it there.
+    const places = new Map<ObjectId, { fd: number; offset: number; size: number; list: ObjectId }[]>();
     for (const f of batch) {
       let off = 0;
       for (const c of f.list.chunks) {
-        places.set(c.id, [...(places.get(c.id) ?? []), { fd: f.fd, offset: off }]);
+        places.set(c.id, [...(places.get(c.id) ?? []), { fd: f.fd, offset: off, size: c.size, list: f.id }]);
         off += c.size;
       }
     }
+    /**
+     * place writes a chunk's verified bytes wherever it goes. What is written
+     * is bounded by what was received: a chunk whose length is not the size
+     * its list declares is refused before a byte lands (a forged list must not
+     * make a small chunk fill the disk with a sparse multi-gigabyte file).
+     */
+    const place = (id: ObjectId, data: Buffer) => {
+      const targets = places.get(id)!;
+      for (const p of targets) {
+        if (data.length !== p.size) {
+          throw new CorruptObjectError(`chunk list ${p.list} is corrupt: it declares chunk ${id} of ${p.size} bytes, but that chunk has ${data.length}`, {
+            objectId: p.list,
+            hint: 'the remote copy is damaged or forged: push the file again from a workspace that has it',
+          });
+        }
+      }
+      for (const p of targets) {
+        let w = 0;
+        while (w < data.length) w += fs.writeSync(p.fd, data, w, data.length - w, p.offset + w);
+      }
+    };
     try {
       // Chunks the previous version of the same file already has are copied
       // from the local cache (and checked) instead of downloaded.
@@ -176,10 +198,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
               if (targets) {
                 const data = Buffer.allocUnsafe(c.size);
                 if (fs.readSync(fd, data, 0, c.size, off) === c.size && createHash('sha256').update(data).digest('hex') === c.id) {
-                  for (const t of targets) {
-                    let w = 0;
-                    while (w < data.length) w += fs.writeSync(t.fd, data, w, data.length - w, t.offset + w);
-                  }
+                  place(c.id, data);
                   places.delete(c.id);
                   result.reused += c.size;
                 }
@@ -192,10 +211,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
         }
       }
       await remote.fetchObjects(places.keys(), (id, data) => {
-        for (const p of places.get(id)!) {
-          let w = 0;
-          while (w < data.length) w += fs.writeSync(p.fd, data, w, data.length - w, p.offset + w);
-        }
+        place(id, data);
         result.bytes += data.length;
       }, o.progress);
       for (const f of batch) {

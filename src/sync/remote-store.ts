@@ -79,28 +79,40 @@ export class RemoteStore {
       this.pending.set(id, at);
     }
     const idxKeys: string[] = [];
+    // Pack sizes from the listing: an index must not point past the end of its pack.
+    const packSizes = new Map<string, number>();
     this.stats.requests++;
-    for await (const b of this.backend.list('packs/')) if (b.key.endsWith('.idx')) idxKeys.push(b.key);
+    for await (const b of this.backend.list('packs/')) {
+      if (b.key.endsWith('.idx')) idxKeys.push(b.key);
+      else if (b.key.endsWith('.pack')) packSizes.set(b.key.slice('packs/'.length, -'.pack'.length), b.size);
+    }
     for (const key of idxKeys) {
       const packId = key.slice('packs/'.length, -'.idx'.length);
       if (!isObjectId(packId)) continue;
       const local = path.join(this.idxDir, `${packId}.idx`);
+      const packSize = packSizes.get(packId);
+      const cached = fs.existsSync(local);
       let buf: Buffer;
-      if (fs.existsSync(local)) buf = fs.readFileSync(local);
+      if (cached) buf = fs.readFileSync(local);
       else {
         this.stats.requests++;
         buf = await this.backend.load(key);
         this.stats.bytesReceived += buf.length;
-        PackIndex.decode(buf, packId); // check before caching
-        writeFileAtomic(local, buf);
       }
       let idx: PackIndex;
       try {
-        idx = PackIndex.decode(buf, packId);
+        idx = PackIndex.decode(buf, packId, packSize);
       } catch (e) {
-        fs.rmSync(local, { force: true });
-        throw e;
+        if (cached) fs.rmSync(local, { force: true });
+        if (!(e instanceof CorruptObjectError)) throw e;
+        throw new CorruptObjectError(`${e.message} (${key} in ${this.backend.location})`, {
+          objectId: packId,
+          hint: 'the remote copy is damaged or forged: remove that pack and its index from the remote, then push again from a workspace that has the data',
+          cause: e,
+        });
       }
+      // Cached only once checked.
+      if (!cached) writeFileAtomic(local, buf);
       this.packs.set(packId, idx);
       const safe = !this.pending.has(packId);
       for (const e of idx.entries()) {
@@ -203,7 +215,18 @@ export class RemoteStore {
     for (const [packId, entries] of byPack) {
       for (const span of coalesce(entries)) {
         this.stats.requests++;
-        const got = await this.backend.load(`packs/${packId}.pack`, { offset: span.offset, length: span.length });
+        let got: Buffer;
+        try {
+          got = await this.backend.load(`packs/${packId}.pack`, { offset: span.offset, length: span.length });
+        } catch (e) {
+          // The index was checked against the listed size: a pack that is shorter now was damaged or replaced.
+          if (!(e instanceof RangeError)) throw e;
+          throw new CorruptObjectError(`pack ${packId} in ${this.backend.location} is shorter than its index says (${e.message})`, {
+            objectId: packId,
+            hint: 'the remote copy is damaged: push the data again from a workspace that has it',
+            cause: e,
+          });
+        }
         this.stats.bytesReceived += got.length;
         for (const e of span.entries) {
           await onObject(e.id, extract(span, got, e, packId));

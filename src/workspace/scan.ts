@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { Ignore } from 'ignore';
 import { joinPath, nameProblem, parentPath, reservedName } from '../core/paths.js';
 import { errnoCode } from '../storage/atomic.js';
+import { ParentChecker } from './parents.js';
 
 export const IGNORE_FILE = '.lodeignore';
 
@@ -144,7 +145,14 @@ export function scanRoots(root: string, roots: readonly string[], rules = new Ig
       else skipped.push({ path: rel, reason: d.isSymbolicLink() ? 'symbolic link' : 'not a regular file' });
     }
   };
+  const parents = new ParentChecker(root);
   for (const r of roots) {
+    // A root below a symbolic link (or a file) would be read from wherever the link points.
+    const blocked = r === '' ? undefined : parents.blocker(r);
+    if (blocked) {
+      skipped.push({ path: r, reason: blocked.kind === 'link' ? `inside symbolic link ${blocked.dir}` : `${blocked.dir} is not a directory` });
+      continue;
+    }
     const abs = r === '' ? root : path.join(root, r);
     let st: fs.Stats;
     try {
