@@ -288,3 +288,174 @@ function plant(file: string, bytes: Buffer): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, bytes, { mode: 0o444 });
 }
+
+/** diskUsage is the bytes the file system really holds under `dir` (sparse holes excluded). */
+function diskUsage(dir: string): number {
+  let total = 0;
+  const walk = (abs: string) => {
+    for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
+      const a = path.join(abs, d.name);
+      if (d.isDirectory()) walk(a);
+      else total += fs.lstatSync(a).blocks * 512;
+    }
+  };
+  walk(dir);
+  return total;
+}
+
+/** honestRemote writes a remote whose main commit has `root` entries and `datasets`. */
+function remoteWith(objects: Obj[], rootEntries: RawEntry[], datasets: string[], entryOf?: Parameters<typeof writeRemote>[3]): { dir: string; commit: string; packId: string; root: string } {
+  const dir = tempDir('lode-forged-remote');
+  const root = rawTree(rootEntries);
+  const commit = rawCommit(root.id, datasets);
+  const { packId } = writeRemote(dir, [...objects, root, commit], { main: commit.id }, entryOf);
+  return { dir, commit: commit.id, packId, root: root.id };
+}
+
+const honestFile = obj(Buffer.from('honest data\n'));
+const honestData = rawTree([{ name: 'a.txt', kind: 'blob', id: honestFile.id, size: honestFile.bytes.length }]);
+const honestEntries: RawEntry[] = [{ name: 'data', kind: 'tree', id: honestData.id, size: honestFile.bytes.length }];
+
+describe.concurrent('forged pack indexes', () => {
+  it.each([
+    ['an object past the end of the pack', (e: { id: string; offset: number; length: number }) => (e.id === honestFile.id ? { ...e, offset: e.offset + 1000 } : e)],
+    ['an absurd length', (e: { id: string; offset: number; length: number }) => (e.id === honestFile.id ? { ...e, length: 0xffffffff } : e)],
+    ['an offset beyond 2^53', (e: { id: string; offset: number; length: number }) => (e.id === honestFile.id ? { ...e, offset: 2 ** 60 } : e)],
+  ])('clone refuses %s as a corrupt pack index naming the pack (exit 5)', async (_what, entryOf) => {
+    const r = remoteWith([honestFile, honestData], honestEntries, ['data'], entryOf);
+    const base = tempDir('lode-forged-clone');
+    const res = await runLode(['clone', r.dir, 'ws'], { cwd: base });
+    const stderr = expectLodeError(res, 5);
+    expect(stderr).not.toMatch(/internal error|RangeError/);
+    const line = stderr.split('\n')[0];
+    expect(line).toContain(`pack index ${r.packId}`);
+    expect(line).toMatch(/outside the pack|declares \d+ bytes/);
+    expect(fs.readdirSync(base)).toEqual([]);
+  });
+
+  it('a pack cut short after its index was written is reported as corrupt, not as an internal error', async () => {
+    const r = remoteWith([honestFile, honestData], honestEntries, ['data']);
+    const dir = await workspaceWith(r.dir);
+    // Listed at its full size when the index is checked, then truncated: simulate by truncating after a first fetch cached the index.
+    await lodeOk(['fetch'], { cwd: dir });
+    fs.truncateSync(path.join(r.dir, 'packs', `${r.packId}.pack`), 30);
+    fs.rmSync(path.join(dir, '.lode', 'cache'), { recursive: true, force: true });
+    const res = await runLode(['checkout', r.commit], { cwd: dir });
+    const stderr = expectLodeError(res, 5);
+    expect(stderr).toContain(r.packId);
+    expect(stderr).not.toMatch(/internal error|RangeError/);
+  });
+});
+
+describe.concurrent('forged dataset lines', () => {
+  it.each(['../outside', '/etc', '.lode', '.git', 'data/.GIT'])('clone, fetch and pull refuse `dataset %s` (exit 5), naming the commit and the path', async (dataset) => {
+    const r = remoteWith([honestFile, honestData], honestEntries, ['data', dataset].sort());
+    const base = tempDir('lode-forged-clone');
+    const res = await runLode(['clone', r.dir, 'ws'], { cwd: base });
+    const line = expectLodeError(res, 5).split('\n')[0];
+    expect(line).toContain(`commit ${r.commit}`);
+    expect(line).toContain(`unsafe dataset path ${JSON.stringify(dataset)}`);
+    expect(fs.readdirSync(base)).toEqual([]);
+    const dir = await workspaceWith(r.dir);
+    const before = guarded(dir);
+    expect(expectLodeError(await runLode(['fetch'], { cwd: dir }), 5)).toContain(r.commit);
+    expect(expectLodeError(await runLode(['pull'], { cwd: dir }), 5)).toContain(r.commit);
+    expect(guarded(dir)).toEqual(before);
+    expect(fs.existsSync(objectFile(dir, r.commit))).toBe(false);
+  });
+});
+
+describe.concurrent('forged chunk lists', () => {
+  // The chunk's real bytes: 11 of them.
+  const chunk = obj(Buffer.from('eleven byte'));
+
+  it('a chunk list declaring a 3 GiB chunk whose bytes are 11 is refused before anything is written (exit 5)', async () => {
+    const list = rawChunkList([
+      { id: chunk.id, size: 3 * 2 ** 30 },
+      { id: chunk.id, size: 11 },
+    ]);
+    const data = rawTree([{ name: 'big.bin', kind: 'chunked', id: list.id, size: 3 * 2 ** 30 + 11 }]);
+    const r = remoteWith([chunk, list, data], [{ name: 'data', kind: 'tree', id: data.id, size: 3 * 2 ** 30 + 11 }], ['data']);
+    const base = tempDir('lode-forged-clone');
+    const line = expectLodeError(await runLode(['clone', r.dir, 'ws'], { cwd: base }), 5).split('\n')[0];
+    expect(line).toContain(`chunk list ${list.id}`);
+    expect(fs.readdirSync(base)).toEqual([]);
+    const dir = await workspaceWith(r.dir);
+    const before = guarded(dir);
+    const used = diskUsage(dir);
+    expect(expectLodeError(await runLode(['pull'], { cwd: dir }), 5)).toContain(list.id);
+    expect(expectLodeError(await runLode(['fetch'], { cwd: dir }), 5)).toContain(list.id);
+    expect(guarded(dir)).toEqual(before);
+    expect(diskUsage(dir) - used).toBeLessThan(1 << 20);
+  });
+
+  it('a chunk whose bytes are shorter than the size its list declares is refused before it is written (exit 5)', async () => {
+    // Sizes a valid list could hold (1 MiB + 11), but the first chunk really has 11 bytes: assembled at
+    // its declared offsets it would make a sparse file of the declared size that passes a size check.
+    const list = rawChunkList([
+      { id: chunk.id, size: 1 << 20 },
+      { id: chunk.id, size: 11 },
+    ]);
+    const data = rawTree([{ name: 'big.bin', kind: 'chunked', id: list.id, size: (1 << 20) + 11 }]);
+    const r = remoteWith([chunk, list, data], [{ name: 'data', kind: 'tree', id: data.id, size: (1 << 20) + 11 }], ['data']);
+    const base = tempDir('lode-forged-clone');
+    const line = expectLodeError(await runLode(['clone', r.dir, 'ws'], { cwd: base }), 5).split('\n')[0];
+    expect(line).toContain(`chunk list ${list.id} is corrupt`);
+    expect(line).toContain(`chunk ${chunk.id} of 1048576 bytes, but that chunk has 11`);
+    expect(fs.readdirSync(base)).toEqual([]);
+    const dir = await workspaceWith(r.dir);
+    const used = diskUsage(dir);
+    expectLodeError(await runLode(['fetch'], { cwd: dir }), 5);
+    expect(diskUsage(dir) - used).toBeLessThan(1 << 20);
+    expect(fs.readdirSync(path.join(dir, '.lode', 'tmp')).filter((n) => n.includes('fetch'))).toEqual([]);
+  });
+});
+
+describe.concurrent('lode add never tracks metadata or follows links out of the workspace', () => {
+  it('refuses a path through a symbolic link to a directory outside the workspace (exit 2)', async () => {
+    const dir = await workspaceWith();
+    const outside = tempDir('lode-forged-outside');
+    writeFile(outside, 'o.txt', 'a secret outside the workspace\n');
+    fs.symlinkSync(outside, path.join(dir, 'ext'));
+    const before = guarded(dir);
+    const stderr = expectLodeError(await runLode(['add', 'ext/o.txt'], { cwd: dir }), 2);
+    expect(stderr.split('\n')[0]).toMatch(/ext\/o\.txt is inside ext, a symbolic link to .* outside the workspace/);
+    expect(guarded(dir)).toEqual(before);
+    const st = await lodeJson<{ datasets?: string[] }>(['status'], { cwd: dir });
+    expect(JSON.stringify(st)).not.toContain('o.txt');
+  });
+
+  it('a tracked root whose parent later becomes a symbolic link is not read through it', async () => {
+    const dir = await workspaceWith();
+    writeFile(dir, 'ext/o.txt', 'tracked inside\n');
+    await lodeOk(['add', 'ext/o.txt'], { cwd: dir });
+    await lodeOk(['commit', '-m', 'inside'], { cwd: dir });
+    const outside = tempDir('lode-forged-outside');
+    writeFile(outside, 'o.txt', 'a secret outside the workspace\n');
+    fs.rmSync(path.join(dir, 'ext'), { recursive: true });
+    fs.symlinkSync(outside, path.join(dir, 'ext'));
+    const st = await lodeOk(['status'], { cwd: dir });
+    expect(st.stdout).toMatch(/ext\/o\.txt \(inside symbolic link ext\)/);
+    await runLode(['commit', '-a', '-m', 'after the link'], { cwd: dir });
+    const d = await lodeJson<{ changes: { path: string; new?: { id: string } | null }[] }>(['diff', 'HEAD~1', 'HEAD', '--no-tables'], { cwd: dir }).catch(() => ({ changes: [] }));
+    // Whatever commit -a did, the outside file's bytes never entered a commit.
+    const secretId = createHash('sha256').update('a secret outside the workspace\n').digest('hex');
+    expect(JSON.stringify(d)).not.toContain(secretId);
+    expect(fs.existsSync(path.join(dir, '.lode', 'cache', secretId.slice(0, 2), secretId.slice(2)))).toBe(false);
+  });
+
+  it('refuses .git and .lode paths in any spelling (exit 2) and skips those directories when scanning', async () => {
+    const dir = await workspaceWith();
+    for (const name of ['.GIT', 'git~1', '.git.', '.Lode']) writeFile(dir, `data/${name}/hooks/post-checkout`, '#!/bin/sh\n');
+    writeFile(dir, 'data/.gitignore', 'x\n');
+    writeFile(dir, 'data/.github/ci.yml', 'on: push\n');
+    for (const p of ['.git/x', '.GIT', 'data/.GIT/hooks', 'data/git~1', '.lode/config']) {
+      const stderr = expectLodeError(await runLode(['add', p], { cwd: dir }), 2);
+      expect(stderr.split('\n')[0]).toMatch(/own metadata|own \.lode directory/);
+    }
+    await lodeOk(['add', 'data'], { cwd: dir });
+    await lodeOk(['commit', '-m', 'with neighbours'], { cwd: dir });
+    const d = await lodeJson<{ changes: { path: string }[] }>(['diff', 'HEAD~1', 'HEAD', '--no-tables'], { cwd: dir });
+    expect(d.changes.map((c) => c.path).sort()).toEqual(['data/.github/ci.yml', 'data/.gitignore']);
+  });
+});

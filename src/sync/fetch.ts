@@ -125,7 +125,10 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
 
   // Chunk lists of the chunked files we need.
   const listsToFetch = [...chunked].filter((id) => !store.hasObject(id));
-  await remote.fetchObjects(listsToFetch, keep);
+  await remote.fetchObjects(listsToFetch, (id, data) => {
+    decodeChunkList(data, id); // refuse a forged list before it is kept
+    keep(id, data);
+  });
 
   if (o.metadataOnly) {
     result.requests = remote.stats.requests - startRequests;
