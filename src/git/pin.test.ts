@@ -115,6 +115,9 @@ describe('parsePin rejects malformed text, naming the file and the line', () => 
     ['a negative count', pinText(`commit ${C1}`, `dataset tree ${T1} -1 1 data`), 3, /expected `dataset/],
     ['a dataset path with ..', pinText(`commit ${C1}`, `dataset tree ${T1} 1 1 ../etc`), 3, /bad dataset path "..\/etc"/],
     ['an absolute dataset path', pinText(`commit ${C1}`, `dataset tree ${T1} 1 1 /etc`), 3, /bad dataset path/],
+    ['a dataset path inside .git', pinText(`commit ${C1}`, `dataset tree ${T1} 1 1 .git/hooks`), 3, /bad dataset path "\.git\/hooks"/],
+    ['a dataset path that is .lode', pinText(`commit ${C1}`, `dataset tree ${T1} 1 1 .lode`), 3, /bad dataset path "\.lode"/],
+    ['a dataset path a file system takes for .git', pinText(`commit ${C1}`, `dataset tree ${T1} 1 1 data/GIT~1`), 3, /bad dataset path/],
     ['an unknown field', pinText(`commit ${C1}`, 'remote origin'), 3, /unknown field "remote"/],
     ['free text', pinText(`commit ${C1}`, 'this is not a pin'), 3, /unknown field "this"/],
   ];
