@@ -120,6 +120,14 @@ describe('index file', () => {
     expect(back.tree).toBe(buildTrees(SAMPLE.entries).root);
   });
 
+  it('refuses dataset roots that leave the workspace or name .git or .lode', async () => {
+    for (const d of ['../outside', '/etc', '.lode', 'data/.GIT', 'git~1']) {
+      const file = freshFile();
+      await writeIndex(file, { datasets: [d], entries: [], stampNs: 0n });
+      await expectCorrupt(file, /unsafe dataset path/, d);
+    }
+  });
+
   it('stores mtime 0 for entries modified at or after the write (racy): they are re-checked, never trusted', async () => {
     const file = freshFile();
     const now = BigInt(Date.now()) * 1_000_000n;
