@@ -14,7 +14,6 @@ import { ParentChecker } from './parents.js';
 
 export const IGNORE_FILE = '.lodeignore';
 
-
 /**
  * WorkFile is a regular file found in the workspace. Times are the plain
  * (float ms) stat values: BigInt stats cost a third more per file, which is
@@ -147,10 +146,10 @@ export function scanRoots(root: string, roots: readonly string[], rules = new Ig
   };
   const parents = new ParentChecker(root);
   for (const r of roots) {
-    // A root below a symbolic link (or a file) would be read from wherever the link points.
+    // A root below a symbolic link would be read from wherever the link points.
     const blocked = r === '' ? undefined : parents.blocker(r);
-    if (blocked) {
-      skipped.push({ path: r, reason: blocked.kind === 'link' ? `inside symbolic link ${blocked.dir}` : `${blocked.dir} is not a directory` });
+    if (blocked?.kind === 'link') {
+      skipped.push({ path: r, reason: `inside symbolic link ${blocked.dir}` });
       continue;
     }
     const abs = r === '' ? root : path.join(root, r);
