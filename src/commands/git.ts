@@ -14,7 +14,7 @@ import { encodePin, parsePin, type Pin } from '../git/pin.js';
 import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
 import { openRemote } from '../sync/open.js';
 import { Repository } from '../repo/repository.js';
-import { checkout, checkoutFetching, type CheckoutResult, type SwitchOptions } from './checkout.js';
+import { checkout, switchFetching, type CheckoutResult, type SwitchOptions } from './checkout.js';
 import { currentGitHead } from '../repo/author.js';
 import { planMerge, storeMergeCommit } from './merge.js';
 import { push, type PushCommandResult } from './sync.js';
@@ -77,7 +77,7 @@ export async function restorePinned(repo: Repository, options: { force?: boolean
     return { commit: headId, branch: head.kind === 'branch' ? head.name : null, moved: false, written: 0, removed: 0, unchanged: 0, methods: none, pin: { commit: pin.commit, branch: pin.branch } };
   }
   // A pin made on another machine may name data this cache never had: fetched, then tried once more.
-  const { fetched, ...result } = await checkoutFetching(repo, plan, pin.commit);
+  const { fetched, ...result } = await switchFetching(repo, plan, pin.commit);
   return { ...result, pin: { commit: pin.commit, branch: pin.branch }, ...(detachedBecause ? { detachedBecause } : {}), ...(fetched ? { fetched } : {}) };
 }
 
