@@ -87,12 +87,23 @@ type WsState = 'clean' | 'modified' | 'deleted' | 'untracked' | 'absent';
 
 /**
  * checkoutFetching is checkout that, when the cache lacks files of the target
+ * (a commit pushed from another machine, a partial pull) and a default remote
+ * is set, fetches the target's data from it and tries once more. Nothing in
+ * the workspace changes before the retry.
+ */
+export async function checkoutFetching(repo: Repository, options: CheckoutOptions = {}): Promise<CheckoutResult & { fetched?: boolean }> {
+  const { rev, paths, cwd, force, createBranch, progress } = options;
+  return switchFetching(repo, { rev, paths, cwd, force, createBranch, progress });
+}
+
+/**
+ * switchFetching is the switch engine that, when the cache lacks files of the target
  * (a commit pinned or pushed from another machine, a partial pull) and a
  * default remote is set, fetches the data of commit `dataOf` (default: the
  * target revision) from it and tries once more. Nothing in the workspace
  * changes before the retry: checkout checks every cache file before touching it.
  */
-export async function checkoutFetching(repo: Repository, options: SwitchOptions = {}, dataOf?: ObjectId): Promise<CheckoutResult & { fetched?: boolean }> {
+export async function switchFetching(repo: Repository, options: SwitchOptions = {}, dataOf?: ObjectId): Promise<CheckoutResult & { fetched?: boolean }> {
   try {
     return await switchTo(repo, options);
   } catch (e) {

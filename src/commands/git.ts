@@ -13,10 +13,11 @@ import { refNameProblem } from '../graph/refs.js';
 import { encodePin, parsePin, type Pin } from '../git/pin.js';
 import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
 import { openRemote } from '../sync/open.js';
-import type { Repository } from '../repo/repository.js';
-import { checkout, checkoutFetching, type CheckoutResult, type SwitchOptions } from './checkout.js';
+import { Repository } from '../repo/repository.js';
+import { checkout, switchFetching, type CheckoutResult, type SwitchOptions } from './checkout.js';
 import { currentGitHead } from '../repo/author.js';
 import { planMerge, storeMergeCommit } from './merge.js';
+import { push, type PushCommandResult } from './sync.js';
 import { gitContext, pinOf, readPinAt, readWorkspacePin } from '../git/pin-file.js';
 import { ensureCommit } from '../repo/revisions.js';
 
@@ -76,8 +77,27 @@ export async function restorePinned(repo: Repository, options: { force?: boolean
     return { commit: headId, branch: head.kind === 'branch' ? head.name : null, moved: false, written: 0, removed: 0, unchanged: 0, methods: none, pin: { commit: pin.commit, branch: pin.branch } };
   }
   // A pin made on another machine may name data this cache never had: fetched, then tried once more.
-  const { fetched, ...result } = await checkoutFetching(repo, plan, pin.commit);
+  const { fetched, ...result } = await switchFetching(repo, plan, pin.commit);
   return { ...result, pin: { commit: pin.commit, branch: pin.branch }, ...(detachedBecause ? { detachedBecause } : {}), ...(fetched ? { fetched } : {}) };
+}
+
+export interface HookRestoreResult {
+  /** Whether anything changed: files written or removed, or HEAD moved. */
+  restored: boolean;
+  commit: ObjectId | null;
+  written: number;
+  removed: number;
+}
+
+/**
+ * hookRestore is `lode checkout --hook`, run by the post-checkout and
+ * post-merge hooks: restorePinned with `onlyPinned` and never `force`, so a
+ * workspace without a pin, or already at it, is left as it is.
+ */
+export async function hookRestore(repo: Repository): Promise<HookRestoreResult> {
+  const r = await restorePinned(repo, { force: false, onlyPinned: true });
+  if (!r) return { restored: false, commit: null, written: 0, removed: 0 };
+  return { restored: r.written + r.removed > 0 || r.moved, commit: r.commit, written: r.written, removed: r.removed };
 }
 
 const HOOK_MARK = '# lode hook';
@@ -213,6 +233,26 @@ export async function mergeDriver(repo: Repository, files: { base: string; ours:
   }
 }
 
+/**
+ * runMergeDriver is `lode merge-driver BASE OURS THEIRS [PATH]` as git calls
+ * it: file names are relative to `cwd`, and the workspace is the directory of
+ * the pin file `pinPath` (else `cwd`). When the workspace cannot even be
+ * opened, lode.lock still gets conflict markers before the error is thrown,
+ * so git never takes a failed driver for a clean merge.
+ */
+export async function runMergeDriver(o: { cwd: string; base: string; ours: string; theirs: string; pinPath?: string }): Promise<MergeDriverResult> {
+  const abs = (f: string) => path.resolve(o.cwd, f);
+  const files = { base: abs(o.base), ours: abs(o.ours), theirs: abs(o.theirs) };
+  let repo: Repository;
+  try {
+    repo = Repository.open(o.pinPath ? path.dirname(path.resolve(o.cwd, o.pinPath)) : o.cwd);
+  } catch (e) {
+    writeConflictMarkers(files);
+    throw e;
+  }
+  return mergeDriver(repo, files);
+}
+
 /** writeConflictMarkers leaves both sides of lode.lock in `files.ours` between git's conflict markers. */
 export function writeConflictMarkers(files: { ours: string; theirs: string }): void {
   const oursText = readFileOrUndefined(files.ours)?.toString('utf8') ?? '';
@@ -279,4 +319,42 @@ export async function unpushedPins(repo: Repository, gitCommits: string[]): Prom
   } finally {
     await r.store.backend.close?.();
   }
+}
+
+export interface HookPushResult {
+  /** The default remote, or null when none is set (then nothing is pushed or checked). */
+  remote: string | null;
+  /** One push per lode branch pushed. */
+  pushed: PushCommandResult[];
+  /** Git commits being pushed whose pinned lode commit the remote lacks (see unpushedPinsError). */
+  unpushed: UnpushedPin[];
+}
+
+/**
+ * hookPush is `lode push --hook`, run by git's pre-push hook: it pushes the
+ * lode branches named like the git branches being pushed (the current one
+ * when git named none) to the default remote, then checks that every git
+ * commit being pushed pins data the remote has. Without a default remote it
+ * does nothing.
+ */
+export async function hookPush(repo: Repository, o: { branches: string[]; gitCommits: string[] }): Promise<HookPushResult> {
+  const remote = repo.config.defaultRemote() ?? null;
+  if (!remote) return { remote: null, pushed: [], unpushed: [] };
+  const head = repo.refs.head();
+  const wanted = o.branches.length > 0 ? o.branches : head.kind === 'branch' ? [head.name] : [];
+  const pushed: PushCommandResult[] = [];
+  for (const b of wanted.filter((x) => { try { return !!repo.refs.get('heads', x); } catch { return false; } })) {
+    pushed.push(await push(repo, { branch: b }));
+  }
+  // The code being pushed must not pin data the remote lacks (a commit made on a detached lode HEAD, say).
+  const unpushed = await unpushedPins(repo, o.gitCommits.filter((x) => /^[0-9a-f]{40,64}$/.test(x)));
+  return { remote, pushed, unpushed };
+}
+
+/** unpushedPinsError is the refusal of a git push whose code pins lode commits the remote lacks. */
+export function unpushedPinsError(remote: string, missing: UnpushedPin[]): LodeError {
+  const m = missing[0];
+  return new LodeError('REMOTE', `git commit ${m.git.slice(0, 10)} pins lode commit ${m.commit.slice(0, 12)}, which remote ${remote} does not have${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`, {
+    hint: `put it on a branch and push it: \`lode branch NAME ${m.commit.slice(0, 12)}\` then \`lode push ${remote} NAME\``,
+  });
 }

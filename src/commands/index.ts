@@ -1,7 +1,7 @@
 /**
  * commands — one function per lode command: (repository, options, progress)
  * -> typed result. They never print, never exit and never import commander
- * or ink; the same functions are lode's library API. May import every layer
+ * or ink; src/index.ts picks the public ones by name (the library API). May import every layer
  * below (core … repo).
  */
 export * from './init.js';

@@ -1,6 +1,6 @@
 import { decodeChunkList, decodeCommit, decodeTree, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
 import { LodeError } from '../core/errors.js';
-import { sha256, type ObjectId } from '../core/id.js';
+import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { reachableFrom } from '../graph/commits.js';
 import type { Repository } from '../repo/repository.js';
@@ -212,6 +212,3 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
   }
   return { objects, files, bytes, refs, problems, ok: problems.length === 0 };
 }
-
-/** sha256Of is re-exported for tests that corrupt objects on purpose. */
-export { sha256 as sha256Of };

@@ -8,7 +8,7 @@ import { buildTrees, EMPTY_TREE, lookupPath, walkFiles, TreePool, type FileEntry
 import { comparePaths, isUnder } from '../core/paths.js';
 import type { MergeState, Repository } from '../repo/repository.js';
 import { authorOf, currentGitHead } from '../repo/author.js';
-import { checkoutFetching, switchTo, type CheckoutResult } from './checkout.js';
+import { switchFetching, switchTo, type CheckoutResult } from './checkout.js';
 import { resolveRev } from '../repo/revisions.js';
 
 export interface MergeOptions {
@@ -144,7 +144,7 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
   const base: MergeResult = { outcome: 'upToDate', ours: headId, theirs, base: null, commit: headId, conflicts: [], fromTheirs: 0 };
   if (!inProgress && isAncestor(repo.store, theirs, headId)) return base;
   if (!inProgress && !options.noFastForward && isAncestor(repo.store, headId, theirs)) {
-    const co = await checkoutFetching(repo, { rev: theirs, ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}), force: options.force, progress: options.progress });
+    const co = await switchFetching(repo, { rev: theirs, ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}), force: options.force, progress: options.progress });
     return { ...base, outcome: 'fastForward', base: headId, commit: theirs, checkout: co };
   }
   const plan = planMerge(repo, headId, theirs, options.favor);
@@ -158,7 +158,7 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
     );
     const paths = [...new Set(plan.conflicts.map((c) => c.path))];
     // The merge state is written under the same lock as the staged files, so no other lode sees one without the other.
-    const co = await checkoutFetching(repo, {
+    const co = await switchFetching(repo, {
       rev: staged,
       keepHead: true,
       force: options.force,
@@ -180,7 +180,7 @@ export async function merge(repo: Repository, options: MergeOptions): Promise<Me
     from = await stagedWithResolutions(repo, state);
   }
   const id = storeMergeCommit(repo, plan, message, { author: options.author, time: options.time, git });
-  const co = await checkoutFetching(repo, {
+  const co = await switchFetching(repo, {
     rev: id,
     ...(branch ? { advanceBranch: branch, advanceFrom: headId } : {}),
     ...(from ? { switchFrom: from } : {}),

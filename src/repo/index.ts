@@ -1,6 +1,8 @@
 /**
  * repo — opening a repository: finding `.lode/`, config, the lock, and the
- * composition of store, refs and index. May import every layer below it.
+ * composition of store, refs and index; and what several commands share on
+ * top of it: revision resolution (lode or git), snapshots to compare, the
+ * author of a commit. May import every layer below it.
  */
 export * from './config.js';
 export * from './lock.js';

@@ -1,0 +1,57 @@
+/** `lode diff`: its flags, and a thin run from them to the command function and back to text or JSON. */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { LodeError } from '../../core/errors.js';
+import * as text from '../../ui/text.js';
+import { EXIT } from '../exit-codes.js';
+import { type Cli, positiveInt, splitDashDash } from '../context.js';
+
+export function register(program: Command, cli: Cli): void {
+  const { argv, io, style, globals, open, print, json, withProgress, setExitCode } = cli;
+  program
+    .command('diff')
+    .description('what changed between two versions: files, per-directory balance, and table files row by row')
+    .argument('[from]', 'old side (default HEAD)')
+    .argument('[to]', 'new side (default :workspace)')
+    .argument('[paths...]', 'after --: restrict to these paths')
+    .option('--staged', 'compare HEAD with the index (what commit would record)')
+    .option('--stat', 'add a per-directory table with file counts and sizes on both sides')
+    .option('--key <column>', 'key column matching rows of table files (repeat for a compound key)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--rows', 'list changed rows of table files')
+    .option('--limit <n>', 'list at most n rows per table file (default 20)', (v) => positiveInt(v, '--limit'))
+    .option('--no-tables', 'skip the row-level diff of table files (CSV, TSV, JSON Lines, Parquet)')
+    .option('--report <file>', 'also write a self-contained HTML report (summary, per-directory balance, table changes with charts)')
+    .option('--json', 'print the result as JSON (shape in docs/cli.md)')
+    .option('--exit-code', 'exit with 1 when there are differences')
+    .addHelpText('after', '\nExamples:\n  lode diff                    # HEAD vs the files on disk\n  lode diff v1 v2 --stat\n  lode diff HEAD~3 HEAD -- data/labels.csv\n  lode diff main :index        # staged changes against main\n  lode diff v1 v2 --key id --rows            # row-level changes of table files, matched by id\n  lode diff v1 v2 --report diff.html         # the same as a page with charts')
+    .action(async (from: string | undefined, to: string | undefined, rest: string[], o: { staged?: boolean; stat?: boolean; json?: boolean; exitCode?: boolean; key?: string[]; rows?: boolean; limit?: number; tables?: boolean; report?: string }) => {
+      const { diff } = await import('../../commands/diff.js');
+      const [revs, paths] = splitDashDash(argv, [from, to, ...rest].filter((x): x is string => x !== undefined));
+      if (revs.length > 2) throw new LodeError('USAGE', `too many revisions: ${revs.join(' ')}`, { hint: 'put paths after --, e.g. `lode diff v1 v2 -- data/`' });
+      const repo = open();
+      const r = await withProgress((progress) =>
+        diff(repo, {
+          from: revs[0] ?? (o.staged ? 'HEAD' : undefined),
+          to: revs[1] ?? (revs.length === 1 && !o.staged ? undefined : undefined),
+          staged: o.staged,
+          paths,
+          cwd: globals().cwd,
+          stat: o.stat || o.report !== undefined,
+          tables: o.tables,
+          key: o.key,
+          rows: o.rows || o.limit !== undefined,
+          limit: o.limit,
+          progress,
+        }),
+      );
+      if (o.report !== undefined) {
+        const { renderHtmlReport } = await import('../../ui/report-html.js');
+        const { writeFileAtomic } = await import('../../storage/atomic.js');
+        const file = resolve(globals().cwd, o.report);
+        writeFileAtomic(file, renderHtmlReport(r));
+        if (!o.json) io.err(`Report written to ${file}`);
+      }
+      o.json ? json(r) : print(text.renderDiff(r, style));
+      if (o.exitCode && r.changes.length > 0) setExitCode(EXIT.DIFFERENT);
+    });
+}

@@ -1,0 +1,93 @@
+/**
+ * What every CLI command module shares: the global flags, opening the
+ * repository, printing text or JSON, progress on stderr, the exit code, and
+ * the small argument helpers. Cheap to import: no command and no ink is
+ * loaded here.
+ */
+import * as nodeFs from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { LodeError } from '../core/errors.js';
+import type { ProgressSink } from '../core/progress.js';
+import { Repository } from '../repo/repository.js';
+import { chooseProgressMode, createProgressReporter } from '../ui/progress.js';
+import type { Style } from '../ui/text.js';
+import type { Output } from './main.js';
+
+/** Globals are the options given before the command: `-C DIR`, `-q`. */
+export interface Globals {
+  cwd: string;
+  quiet: boolean;
+}
+
+/** Cli is one run of the CLI as a command module sees it. */
+export interface Cli {
+  /** The raw arguments (as process.argv): `--` is only visible here. */
+  argv: string[];
+  io: Output;
+  style: Style;
+  globals(): Globals;
+  /** open opens the repository at or above the working directory (`-C`). */
+  open(): Repository;
+  print(lines: string[]): void;
+  json(v: unknown): void;
+  /** withProgress gives a command a progress sink rendered on stderr (ink on a TTY). */
+  withProgress<T>(fn: (sink: ProgressSink) => Promise<T>): Promise<T>;
+  /** setExitCode sets the status the run ends with when nothing fails. */
+  setExitCode(code: number): void;
+}
+
+/** makeCli builds the shared context of a run; `program` holds the parsed global options. */
+export function makeCli(program: Command, argv: string[], io: Output, style: Style, setExitCode: (code: number) => void): Cli {
+  const globals = (): Globals => {
+    const o = program.opts<{ dir?: string; quiet?: boolean }>();
+    return { cwd: resolve(process.cwd(), o.dir ?? '.'), quiet: !!o.quiet };
+  };
+  return {
+    argv,
+    io,
+    style,
+    globals,
+    open: () => Repository.open(globals().cwd),
+    print: (lines) => lines.forEach((l) => io.out(l)),
+    json: (v) => io.out(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2)),
+    withProgress: async (fn) => {
+      const g = globals();
+      const reporter = await createProgressReporter(chooseProgressMode({ quiet: g.quiet, stream: process.stderr }), process.stderr);
+      try {
+        return await fn(reporter.sink);
+      } finally {
+        await reporter.close();
+      }
+    },
+    setExitCode,
+  };
+}
+
+export function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new LodeError('USAGE', `${flag} takes a whole number, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+export const short = (id: string | null | undefined) => (id ? id.slice(0, 12) : '(none)');
+
+/**
+ * lodeCommand is how hooks and the merge driver should start this very lode:
+ * the node binary and script path when they are known, else `lode` on PATH.
+ */
+export function lodeCommand(): string {
+  const script = process.argv[1];
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  if (script && nodeFs.existsSync(script)) return `${q(process.execPath)} ${q(nodeFs.realpathSync(script))}`;
+  return 'lode';
+}
+
+/** splitDashDash separates revisions from the paths given after `--`. */
+export function splitDashDash(raw: string[], operands: string[]): [string[], string[]] {
+  const dd = raw.indexOf('--');
+  if (dd < 0) return [operands, []];
+  const after = raw.slice(dd + 1);
+  const before = operands.slice(0, operands.length - after.length);
+  return [before, after];
+}
