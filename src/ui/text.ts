@@ -17,6 +17,7 @@ import type { StatusResult } from '../commands/status.js';
 import type { InitResult } from '../commands/init.js';
 import type { CloneResult, FetchCommandResult, PullResult, PushCommandResult, RemoteStatusResult } from '../commands/sync.js';
 import type { RemoteGcResult } from '../sync/gc.js';
+import type { RemoteFsckResult } from '../commands/remote-fsck.js';
 import type { Change } from '../graph/diff.js';
 import type { MergeResult } from '../commands/merge.js';
 import type { TableDiffEntry } from '../tabular/types.js';
@@ -243,6 +244,21 @@ export function renderGc(r: GcResult): string[] {
 
 export function renderFsck(r: FsckResult, st: Style): string[] {
   const lines = [`Checked ${plural(r.objects, 'object')}, ${plural(r.files, 'cached file')} (${formatBytes(r.bytes)}) and ${plural(r.refs, 'ref')}`];
+  if (r.ok) lines.push(st.green('No problems found'));
+  else {
+    lines.push(st.red(`${plural(r.problems.length, 'problem')} found:`));
+    lines.push(...capped(r.problems, (p) => `${p.kind}: ${p.message}`));
+  }
+  return lines;
+}
+
+export function renderRemoteFsck(r: RemoteFsckResult, st: Style): string[] {
+  const data = r.packsRead ? `; read ${plural(r.packsRead, 'pack')} (${formatBytes(r.bytesRead)})${r.subset ? `, subset ${r.subset}` : ''}` : '';
+  const lines = [`${r.remote}: checked ${plural(r.refs, 'ref')}, ${plural(r.packs, 'pack')} listing ${plural(r.objects, 'object')}, ${formatCount(r.reachable)} reachable${data}`];
+  if (r.warnings.length > 0) {
+    lines.push(st.yellow(`${plural(r.warnings.length, 'warning')}:`));
+    lines.push(...capped(r.warnings, (w) => `${w.kind}: ${w.message}`));
+  }
   if (r.ok) lines.push(st.green('No problems found'));
   else {
     lines.push(st.red(`${plural(r.problems.length, 'problem')} found:`));
