@@ -83,12 +83,12 @@ describe('gc --remote', () => {
     repo.refs.set('heads', 'side', c.id);
     await pushRef({ store: repo.store, refs: repo.refs, remote: remote(), kind: 'heads', name: 'side' });
     await mem.remove('refs/heads/side'); // the branch is deleted on the remote
-    expect(await gcRemote({ store: repo.store, remote: remote(), now: 0, graceMs: 10 })).toMatchObject({ marked: 1 });
+    expect(await gcRemote({ store: repo.store, remote: remote(), now: 0, graceMs: 3600_000 })).toMatchObject({ marked: 1 });
     // Someone pushes the same content again before the sweep: it lands in a new pack.
     const p = await pushRef({ store: repo.store, refs: repo.refs, remote: remote(), kind: 'heads', name: 'main' });
     expect(p.objects).toBeGreaterThan(0);
     // The sweep deletes the marked pack; main still fetches completely.
-    expect(await gcRemote({ store: repo.store, remote: remote(), now: 100, graceMs: 10 })).toMatchObject({ deleted: 1 });
+    expect(await gcRemote({ store: repo.store, remote: remote(), now: 2 * 3600_000, graceMs: 3600_000 })).toMatchObject({ deleted: 1 });
     expect(await fetchAll(mem, 'main')).toBe(1);
   });
 });

@@ -18,6 +18,7 @@ export * from './config.js';
 export * from './remote.js';
 export * from './sync.js';
 export * from './merge.js';
+export * from './remote-fsck.js';
 export { restorePinned, installHooks, mergeDriver, type RestorePinnedResult, type InstallHooksOptions, type InstallHooksResult, type MergeDriverResult } from './git.js';
 export { pinHistory, type PinningCommit } from '../git/pin-file.js';
 export { resolveRev, type ResolvedAny } from '../repo/revisions.js';

@@ -223,8 +223,11 @@ export interface RemoteStatusResult {
   behind: number | null;
   /** What `lode push` would send now. */
   toPush: { objects: number; bytes: number };
-  /** upToDate, ahead (push), behind (pull), diverged, or unknown (fetch to know). */
-  state: 'upToDate' | 'ahead' | 'behind' | 'diverged' | 'unknown' | 'noRemoteBranch';
+  /**
+   * upToDate, ahead (push), behind (pull), diverged, unknown (fetch to know),
+   * or incomplete: same commit, but the remote lacks objects it reaches (push repairs it).
+   */
+  state: 'upToDate' | 'ahead' | 'behind' | 'diverged' | 'unknown' | 'noRemoteBranch' | 'incomplete';
 }
 
 function countUntil(repo: Repository, from: ObjectId, stop: ObjectId | null): number {
@@ -254,7 +257,7 @@ export async function remoteStatus(repo: Repository, o: { remote?: string } = {}
     }
     if (mine === theirs.id) {
       out.behind = 0;
-      out.state = 'upToDate';
+      out.state = out.toPush.objects > 0 ? 'incomplete' : 'upToDate';
       return out;
     }
     if (!repo.store.hasObject(theirs.id)) {

@@ -8,3 +8,4 @@ export * from './push.js';
 export * from './fetch.js';
 export * from './gc.js';
 export * from './open.js';
+export * from './check.js';

@@ -6,9 +6,15 @@
  * Objects are packed dependencies first (file data, chunk lists, trees
  * bottom-up, commits oldest first), so whatever prefix of the packs reaches
  * the remote before an interruption is closed: an object the remote has
- * never lacks what it refers to. That is what lets a later push skip a whole
- * subtree whose ID the remote already has, and resume without re-sending
+ * never lacks what it refers to, and a resumed push does not re-send
  * completed packs.
+ *
+ * The remote is not trusted to be closed, though: packs can be lost (a gc
+ * with too short a grace period, a hand-deleted file), so every object the
+ * pushed history reaches is checked against the remote's indexes, and only
+ * objects in packs not marked for deletion count (`RemoteStore.safe`). The
+ * walk reads local metadata only (no requests); what is missing is sent,
+ * even when the remote ref already points at the commit.
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -42,6 +48,11 @@ export interface PushResult {
   from: ObjectId | null;
   to: ObjectId;
   upToDate: boolean;
+  /**
+   * The remote ref already pointed at `to` but the remote lacked objects it
+   * needs (or held them only in packs marked for deletion): those were sent.
+   */
+  repaired: boolean;
   objects: number;
   bytes: number;
   packs: number;
@@ -62,13 +73,14 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   if (!local) throw new NotFoundError(`no local ${label}`, { hint: o.kind === 'heads' ? '`lode branch` lists branches' : '`lode tag` lists tags' });
   await remote.refresh();
   const theirs = await remote.ref(o.kind, o.name);
-  const result: PushResult = { ref: `${o.kind === 'heads' ? '' : 'tag '}${o.name}`, from: theirs?.id ?? null, to: local, upToDate: false, objects: 0, bytes: 0, packs: 0, requests: 0 };
-  if (theirs?.id === local && remote.safe.has(local)) {
+  const result: PushResult = { ref: `${o.kind === 'heads' ? '' : 'tag '}${o.name}`, from: theirs?.id ?? null, to: local, upToDate: false, repaired: false, objects: 0, bytes: 0, packs: 0, requests: 0 };
+  const wants = collect(store, remote, local);
+  if (theirs?.id === local && wants.length === 0) {
     result.upToDate = true;
     result.requests = remote.stats.requests;
     return result;
   }
-  if (theirs && !o.force) {
+  if (theirs && theirs.id !== local && !o.force) {
     if (o.kind === 'tags') throw new RefConflictError(`remote ${label} points elsewhere (${theirs.id.slice(0, 12)})`, { hint: 'tags do not move: use another name, or --force to repoint it' });
     if (!store.hasObject(theirs.id)) {
       throw new RefConflictError(`remote ${label} has commits you do not have`, { hint: 'run `lode pull` (or `lode fetch`), then push again; `--force` overwrites them' });
@@ -78,7 +90,6 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
     }
   }
 
-  const wants = collect(store, remote, local);
   const total = wants.length;
   const totalBytes = wants.reduce((s, w) => s + w.size, 0);
   o.progress?.({ phase: 'push', done: 0, total, bytes: 0, totalBytes });
@@ -105,7 +116,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   }
   o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes, finished: true });
   // The ref last: it is the commit point of a push.
-  await remote.setRef(o.kind, o.name, local, theirs);
+  if (theirs?.id === local) result.repaired = true;
+  else await remote.setRef(o.kind, o.name, local, theirs);
   result.requests = remote.stats.requests;
   return result;
 }
@@ -116,7 +128,12 @@ export function planPush(store: LocalStore, remote: RemoteStore, tip: ObjectId):
   return { objects: wants.length, bytes: wants.reduce((s, w) => s + w.size, 0) };
 }
 
-/** collect lists what the remote lacks to have `tip`, dependencies first. */
+/**
+ * collect lists what the remote lacks to have `tip` and everything it
+ * reaches, dependencies first. It walks the whole history locally rather than
+ * stopping at objects the remote has: that is what notices a remote missing
+ * objects below a tree or commit it still has.
+ */
 function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId): Want[] {
   const data: Want[] = [];
   const lists: Want[] = [];
@@ -127,41 +144,48 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId): Want[] 
     const bytes = store.getObject(id);
     return { id, size: bytes.length, read: () => bytes };
   };
+  // Metadata the local store lacks (a pull limited to some paths fetches only
+  // their chunk lists) cannot be walked; if the remote has it, trust it.
+  const unknowable = (id: ObjectId) => remote.safe.has(id) && !store.hasObject(id);
   const walkTree = (id: ObjectId) => {
-    if (seen.has(id) || remote.safe.has(id)) return;
+    if (seen.has(id)) return;
     seen.add(id);
+    if (unknowable(id)) return;
     const w = meta(id);
     for (const e of decodeTree(w.read(), id)) {
       if (e.kind === 'tree') walkTree(e.id);
       else if (e.kind === 'blob') {
-        if (seen.has(e.id) || remote.safe.has(e.id)) continue;
+        if (seen.has(e.id)) continue;
         seen.add(e.id);
+        if (remote.safe.has(e.id)) continue;
         const file = store.filePath(e.id);
         data.push({ id: e.id, size: e.size, read: () => readWhole(file, e.id) });
-      } else if (!seen.has(e.id) && !remote.safe.has(e.id)) {
+      } else if (!seen.has(e.id)) {
         seen.add(e.id);
+        if (unknowable(e.id)) continue;
         const list = meta(e.id);
         const file = store.filePath(e.id);
         let off = 0;
         for (const c of decodeChunkList(list.read(), e.id).chunks) {
           const at = off;
           off += c.size;
-          if (seen.has(c.id) || remote.safe.has(c.id)) continue;
+          if (seen.has(c.id)) continue;
           seen.add(c.id);
+          if (remote.safe.has(c.id)) continue;
           data.push({ id: c.id, size: c.size, read: () => readRange(file, at, c.size, e.id) });
         }
-        lists.push(list);
+        if (!remote.safe.has(e.id)) lists.push(list);
       }
     }
-    trees.push(w); // after its children: bottom-up
+    if (!remote.safe.has(id)) trees.push(w); // after its children: bottom-up
   };
   const stack = [tip];
   while (stack.length > 0) {
     const id = stack.pop()!;
-    if (seen.has(id) || remote.safe.has(id)) continue;
+    if (seen.has(id)) continue;
     seen.add(id);
     const c = readCommit(store, id);
-    commits.push(meta(id));
+    if (!remote.safe.has(id)) commits.push(meta(id));
     walkTree(c.tree);
     stack.push(...c.parents);
   }

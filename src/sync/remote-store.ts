@@ -6,15 +6,18 @@
  *   refs/heads/<branch>    "<commit id>\n" (updated with conditional writes)
  *   refs/tags/<tag>        "<commit id>\n"
  *
+ *   gc/pending/<pack id>   a `gc --remote` mark: "<ms> <xxh64 of <ms>>\n"
+ *
  * What the remote has is the union of its pack indexes. Indexes are cached
  * under .lode/remotes/<name>/idx, so each sync lists `packs/` once and
  * downloads only indexes it has not seen. A pack without its index is
- * invisible (an interrupted push): it is never read, and a later push
- * uploads its objects again in a new pack.
+ * invisible (an interrupted push, or one still uploading): it is never read,
+ * a later push uploads its objects again in a new pack, and `gc --remote`
+ * collects it a grace period after first seeing it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadXxhash } from '../core/checksum.js';
+import { loadXxhash, xxh64 } from '../core/checksum.js';
 import { CorruptObjectError, NotFoundError, RefConflictError } from '../core/errors.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -43,10 +46,18 @@ export class RemoteStore {
    * a push may rely on without sending them again.
    */
   readonly safe = new Set<ObjectId>();
-  /** Packs marked for deletion, with the time they were marked (ms). */
+  /**
+   * Packs marked for deletion, with the time they were marked (ms). A mark
+   * that does not read back valid counts as marked at `refresh` time (see
+   * `suspectMarks`): a damaged read must never make a mark look old.
+   */
   readonly pending = new Map<ObjectId, number>();
+  /** Marks that were unreadable, damaged or in the old format (gc rewrites them). */
+  readonly suspectMarks = new Set<ObjectId>();
   /** Every indexed pack with its index. */
   readonly packs = new Map<ObjectId, PackIndex>();
+  /** Packs without an index (an interrupted push, or one in progress), with their size. */
+  readonly unindexed = new Map<ObjectId, number>();
   private readonly idxDir: string;
   /** Requests and bytes, for reports and the bench. */
   readonly stats = { requests: 0, bytesSent: 0, bytesReceived: 0 };
@@ -65,27 +76,32 @@ export class RemoteStore {
     this.has.clear();
     this.safe.clear();
     this.pending.clear();
+    this.suspectMarks.clear();
     this.packs.clear();
+    this.unindexed.clear();
     this.stats.requests++;
     for await (const b of this.backend.list('gc/pending/')) {
       const id = b.key.slice('gc/pending/'.length);
       if (!isObjectId(id)) continue;
-      let at = 0;
-      try {
-        at = Number((await this.backend.load(b.key)).toString('utf8').trim()) || 0;
-      } catch {
-        // removed meanwhile
-      }
-      this.pending.set(id, at);
+      this.stats.requests++;
+      const at = await this.readMark(id);
+      if (at === null) continue; // removed meanwhile
+      if (at === undefined) this.suspectMarks.add(id);
+      this.pending.set(id, at ?? Date.now());
     }
     const idxKeys: string[] = [];
     // Pack sizes from the listing: an index must not point past the end of its pack.
-    const packSizes = new Map<string, number>();
+    const packSizes = new Map<ObjectId, number>();
     this.stats.requests++;
     for await (const b of this.backend.list('packs/')) {
       if (b.key.endsWith('.idx')) idxKeys.push(b.key);
-      else if (b.key.endsWith('.pack')) packSizes.set(b.key.slice('packs/'.length, -'.pack'.length), b.size);
+      else if (b.key.endsWith('.pack')) {
+        const id = b.key.slice('packs/'.length, -'.pack'.length);
+        if (isObjectId(id)) packSizes.set(id, b.size);
+      }
     }
+    const indexed = new Set(idxKeys.map((k) => k.slice('packs/'.length, -'.idx'.length)));
+    for (const [id, size] of packSizes) if (!indexed.has(id)) this.unindexed.set(id, size);
     for (const key of idxKeys) {
       const packId = key.slice('packs/'.length, -'.idx'.length);
       if (!isObjectId(packId)) continue;
@@ -122,6 +138,29 @@ export class RemoteStore {
     }
   }
 
+  /**
+   * readMark reads `gc/pending/<packId>`: its time, undefined when the mark
+   * exists but does not read back valid (damaged, truncated, old format),
+   * null when it is gone.
+   */
+  async readMark(packId: ObjectId): Promise<number | undefined | null> {
+    let data: Buffer;
+    try {
+      data = await this.backend.load(`gc/pending/${packId}`);
+    } catch (e) {
+      if (e instanceof NotFoundError) return null;
+      return undefined;
+    }
+    return decodeMark(data);
+  }
+
+  /** writeMark marks a pack for deletion as of `at` (ms). */
+  async writeMark(packId: ObjectId, at: number): Promise<void> {
+    await loadXxhash();
+    this.stats.requests++;
+    await this.backend.save(`gc/pending/${packId}`, encodeMark(at));
+  }
+
   /** refs lists the remote's branches and tags. */
   async refs(): Promise<RemoteRef[]> {
     const out: RemoteRef[] = [];
@@ -155,17 +194,35 @@ export class RemoteStore {
 
   /**
    * setRef points a remote ref at `id` if it still holds `expect` (undefined:
-   * must not exist). RefConflictError when someone else moved it first.
+   * must not exist). RefConflictError when someone else moved it first, and
+   * also when the write was accepted but the ref does not hold `id` when read
+   * back: a store that let two conditional writes both succeed (not atomic)
+   * overwrote one push with the other, and that must never pass for success.
    */
   async setRef(kind: RefKind, name: string, id: ObjectId, expect: RemoteRef | undefined): Promise<void> {
+    const label = `${kind === 'heads' ? 'branch' : 'tag'} ${name}`;
     this.stats.requests++;
     try {
       await this.backend.save(`refs/${kind}/${name}`, Buffer.from(`${id}\n`), expect ? { ifMatch: expect.etag } : { ifNoneMatch: true });
     } catch (e) {
       if (!(e instanceof RefConflictError)) throw e;
-      throw new RefConflictError(`${this.backend.location} refused the update of ${kind === 'heads' ? 'branch' : 'tag'} ${name}: it moved while you pushed (someone else pushed first)`, {
+      throw new RefConflictError(`${this.backend.location} refused the update of ${label}: it moved while you pushed (someone else pushed first)`, {
         hint: 'run `lode pull`, then push again (or `lode push --force` to overwrite); the data you pushed is kept and will not be sent twice',
         cause: e,
+      });
+    }
+    // Read back: the conditional write is only as atomic as the store makes it.
+    let now: string | undefined;
+    this.stats.requests++;
+    try {
+      now = (await this.backend.load(`refs/${kind}/${name}`)).toString('utf8').trim();
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+    if (now !== id) {
+      const holds = now === undefined ? 'is gone' : isObjectId(now) ? `holds ${now.slice(0, 12)}` : 'holds something else';
+      throw new RefConflictError(`your push of ${label} to ${this.backend.location} was overwritten: the store accepted it, but the ref now ${holds} (another push won at the same moment)`, {
+        hint: 'nothing is lost locally and the data you sent stays on the remote: run `lode pull`, then push again',
       });
     }
   }
@@ -237,4 +294,26 @@ export class RemoteStore {
       }
     }
   }
+}
+
+/**
+ * encodeMark: "<ms> <xxh64 of the decimal ms, 16 hex digits>\n". The checksum
+ * lets a reader tell a damaged mark from an old one. loadXxhash() must have run.
+ */
+export function encodeMark(at: number): Buffer {
+  const ms = String(Math.floor(at));
+  return Buffer.from(`${ms} ${xxh64(Buffer.from(ms)).toString(16).padStart(16, '0')}\n`);
+}
+
+/**
+ * decodeMark returns a mark's time, or undefined unless it is a well-formed
+ * mark whose checksum matches. Marks of older versions ("<ms>\n", no
+ * checksum) are undefined too: their time cannot be trusted, so they count
+ * as just marked. loadXxhash() must have run.
+ */
+export function decodeMark(data: Buffer): number | undefined {
+  const m = /^(\d{1,15}) ([0-9a-f]{16})\n?$/.exec(data.toString('latin1'));
+  if (!m) return undefined;
+  if (xxh64(Buffer.from(m[1])).toString(16).padStart(16, '0') !== m[2]) return undefined;
+  return Number(m[1]);
 }

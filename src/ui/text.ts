@@ -17,6 +17,7 @@ import type { StatusResult } from '../commands/status.js';
 import type { InitResult } from '../commands/init.js';
 import type { CloneResult, FetchCommandResult, PullResult, PushCommandResult, RemoteStatusResult } from '../commands/sync.js';
 import type { RemoteGcResult } from '../sync/gc.js';
+import type { RemoteFsckResult } from '../commands/remote-fsck.js';
 import type { Change } from '../graph/diff.js';
 import type { MergeResult } from '../commands/merge.js';
 import type { TableDiffEntry } from '../tabular/types.js';
@@ -251,6 +252,21 @@ export function renderFsck(r: FsckResult, st: Style): string[] {
   return lines;
 }
 
+export function renderRemoteFsck(r: RemoteFsckResult, st: Style): string[] {
+  const data = r.packsRead ? `; read ${plural(r.packsRead, 'pack')} (${formatBytes(r.bytesRead)})${r.subset ? `, subset ${r.subset}` : ''}` : '';
+  const lines = [`${r.remote}: checked ${plural(r.refs, 'ref')}, ${plural(r.packs, 'pack')} listing ${plural(r.objects, 'object')}, ${formatCount(r.reachable)} reachable${data}`];
+  if (r.warnings.length > 0) {
+    lines.push(st.yellow(`${plural(r.warnings.length, 'warning')}:`));
+    lines.push(...capped(r.warnings, (w) => `${w.kind}: ${w.message}`));
+  }
+  if (r.ok) lines.push(st.green('No problems found'));
+  else {
+    lines.push(st.red(`${plural(r.problems.length, 'problem')} found:`));
+    lines.push(...capped(r.problems, (p) => `${p.kind}: ${p.message}`));
+  }
+  return lines;
+}
+
 export function renderConfig(r: ConfigResult): string[] {
   switch (r.action) {
     case 'list': {
@@ -271,7 +287,9 @@ export function renderPush(r: PushCommandResult): string[] {
   return r.pushed.map((p) =>
     p.upToDate
       ? `${r.remote}: ${p.ref} is up to date (${short(p.to)})`
-      : `${r.remote}: ${p.ref} ${p.from ? `${short(p.from)}..${short(p.to)}` : `new at ${short(p.to)}`}: ${plural(p.objects, 'object')}, ${formatBytes(p.bytes)} in ${plural(p.packs, 'pack')} (${plural(p.requests, 'request')})`,
+      : p.repaired
+        ? `${r.remote}: ${p.ref} was at ${short(p.to)} but the remote lacked data it needs: re-sent ${plural(p.objects, 'object')}, ${formatBytes(p.bytes)} in ${plural(p.packs, 'pack')}`
+        : `${r.remote}: ${p.ref} ${p.from ? `${short(p.from)}..${short(p.to)}` : `new at ${short(p.to)}`}: ${plural(p.objects, 'object')}, ${formatBytes(p.bytes)} in ${plural(p.packs, 'pack')} (${plural(p.requests, 'request')})`,
   );
 }
 
@@ -299,6 +317,8 @@ export function renderRemoteStatus(r: RemoteStatusResult): string[] {
   switch (r.state) {
     case 'upToDate':
       return [`Branch ${r.branch} is up to date with ${where} (${short(r.local)})`];
+    case 'incomplete':
+      return [`${where} is at ${short(r.local)} like branch ${r.branch}, but the remote lacks data it needs (or holds it only in packs marked for deletion)${push}`];
     case 'noRemoteBranch':
       return [`${where} does not exist yet: \`lode push\` creates it${push}`];
     case 'ahead':
@@ -317,6 +337,8 @@ export function renderRemoteGc(r: RemoteGcResult & { remote: string }): string[]
   return [
     `${r.remote}: ${plural(r.packs, 'pack')}, ${formatCount(r.liveObjects)} live and ${formatCount(r.deadObjects)} unreachable objects`,
     `${r.dryRun ? 'Would mark' : 'Marked'} ${plural(r.marked, 'pack')} for deletion (${formatCount(r.repacked)} repacked first), ${verb ? 'would delete' : 'deleted'} ${plural(r.deleted, 'pack')} marked earlier (${formatBytes(r.bytesFreed)}), kept ${formatCount(r.revived)} that became reachable again`,
+    ...(r.unindexed ? [`Packs without an index (interrupted or running pushes): ${formatCount(r.unindexed)}, collected like unreachable ones`] : []),
+    ...(r.rewrittenMarks ? [`${plural(r.rewrittenMarks, 'mark')} did not read back valid: ${r.dryRun ? 'would restart' : 'restarted'} their grace period`] : []),
   ];
 }
 
