@@ -116,8 +116,8 @@ export class Repository {
    * one, waiting `lockWaitMs` for a live one). Staging files that crashed
    * processes left in .lode/tmp are swept first.
    */
-  async withLock<T>(command: string, fn: () => Promise<T>): Promise<T> {
-    const lock = await acquireLock(this.lockFile, command, { waitMs: this.lockWaitMs, notice: (l) => this.notice(l) });
+  async withLock<T>(command: string, fn: () => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
+    const lock = await acquireLock(this.lockFile, command, { waitMs: options.waitMs ?? this.lockWaitMs, notice: (l) => this.notice(l) });
     try {
       this.store.clearTmp();
       return await fn();
