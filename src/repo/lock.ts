@@ -70,8 +70,8 @@ const sameOwner = (a: LockOwner, b: LockOwner) => a.pid === b.pid && a.host === 
 /** createLockFile makes `file` hold `me`, atomically; false when a lock already exists. */
 function createLockFile(file: string, me: LockOwner): boolean {
   const tmp = tempName(path.dirname(file), 'lock');
-  fs.writeFileSync(tmp, JSON.stringify(me), { flag: 'wx', mode: 0o644 });
   try {
+    fs.writeFileSync(tmp, JSON.stringify(me), { flag: 'wx', mode: 0o644 });
     fs.linkSync(tmp, file);
     return true;
   } catch (e) {
