@@ -27,7 +27,7 @@ export { diff, type DiffOptions, type DiffResult, type DiffSide, type DirStat } 
 export { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './commands/checkout.js';
 export { merge, type MergeOptions, type MergeResult } from './commands/merge.js';
 export { listBranches, createBranch, deleteBranch, listTags, createTag, deleteTag, type BranchInfo, type BranchListResult, type TagInfo } from './commands/refs.js';
-export { gc, fsck, type GcOptions, type GcResult, type FsckProblem, type FsckResult } from './commands/maintenance.js';
+export { gc, fsck, unlock, type GcOptions, type GcResult, type FsckProblem, type FsckResult, type UnlockResult } from './commands/maintenance.js';
 export { config, type ConfigOptions, type ConfigResult } from './commands/config.js';
 export type { RemoteSettings } from './repo/config.js';
 export { addRemote, modifyRemote, listRemotes, removeRemote, renameRemote, setDefaultRemote, type RemoteAddOptions, type RemoteListResult } from './commands/remote.js';

@@ -14,10 +14,12 @@ import { chooseProgressMode, createProgressReporter } from '../ui/progress.js';
 import type { Style } from '../ui/text.js';
 import type { Output } from './main.js';
 
-/** Globals are the options given before the command: `-C DIR`, `-q`. */
+/** Globals are the options given before the command: `-C DIR`, `-q`, `--wait`. */
 export interface Globals {
   cwd: string;
   quiet: boolean;
+  /** --wait: ms to wait for the repository lock (Infinity: no limit); undefined: the configured default. */
+  waitMs?: number;
 }
 
 /** Cli is one run of the CLI as a command module sees it. */
@@ -27,7 +29,11 @@ export interface Cli {
   io: Output;
   style: Style;
   globals(): Globals;
-  /** open opens the repository at or above the working directory (`-C`). */
+  /**
+   * open opens the repository at or above the working directory (`-C`),
+   * with `--wait` applied and its notices (a stale lock taken over) printed
+   * on stderr as `warning:` lines.
+   */
   open(): Repository;
   print(lines: string[]): void;
   json(v: unknown): void;
@@ -40,15 +46,23 @@ export interface Cli {
 /** makeCli builds the shared context of a run; `program` holds the parsed global options. */
 export function makeCli(program: Command, argv: string[], io: Output, style: Style, setExitCode: (code: number) => void): Cli {
   const globals = (): Globals => {
-    const o = program.opts<{ dir?: string; quiet?: boolean }>();
-    return { cwd: resolve(process.cwd(), o.dir ?? '.'), quiet: !!o.quiet };
+    const o = program.opts<{ dir?: string; quiet?: boolean; wait?: number | boolean }>();
+    const waitMs = o.wait === true ? Infinity : typeof o.wait === 'number' ? o.wait * 1000 : undefined;
+    return { cwd: resolve(process.cwd(), o.dir ?? '.'), quiet: !!o.quiet, ...(waitMs !== undefined ? { waitMs } : {}) };
+  };
+  const open = (): Repository => {
+    const g = globals();
+    const repo = Repository.open(g.cwd);
+    if (g.waitMs !== undefined) repo.lockWaitMs = g.waitMs;
+    repo.notice = (line) => io.err(`${style.yellow('warning:')} ${line}`);
+    return repo;
   };
   return {
     argv,
     io,
     style,
     globals,
-    open: () => Repository.open(globals().cwd),
+    open,
     print: (lines) => lines.forEach((l) => io.out(l)),
     json: (v) => io.out(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2)),
     withProgress: async (fn) => {

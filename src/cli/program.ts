@@ -6,7 +6,7 @@
  */
 import { Command } from 'commander';
 import { makeStyle, type Style } from '../ui/text.js';
-import { makeCli } from './context.js';
+import { makeCli, positiveInt } from './context.js';
 import { EXIT } from './exit-codes.js';
 import type { Output } from './main.js';
 import { report } from './report.js';
@@ -31,9 +31,10 @@ import * as remote from './commands/remote.js';
 import * as rm from './commands/rm.js';
 import * as status from './commands/status.js';
 import * as tag from './commands/tag.js';
+import * as unlock from './commands/unlock.js';
 
 /** COMMANDS in the order help lists them. */
-const COMMANDS = [init, add, rm, status, commit, log, diff, checkout, merge, installHooks, mergeDriver, branch, tag, gc, fsck, config, push, fetch, pull, clone, remote];
+const COMMANDS = [init, add, rm, status, commit, log, diff, checkout, merge, installHooks, mergeDriver, branch, tag, gc, fsck, unlock, config, push, fetch, pull, clone, remote];
 
 /** run parses argv, executes the command and returns the exit code. */
 export async function run(argv: string[], io: Output, version: string): Promise<number> {
@@ -45,6 +46,7 @@ export async function run(argv: string[], io: Output, version: string): Promise<
     .version(version, '-V, --version')
     .option('-C, --dir <path>', 'run as if lode was started in <path>')
     .option('-q, --quiet', 'no progress output')
+    .option('--wait [seconds]', 'when another lode process holds the repository lock, wait for it (at most SECONDS; default core.lock-wait, else 0)', (v) => (v === '' ? Infinity : positiveInt(v, '--wait')))
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
     .exitOverride();
@@ -74,8 +76,11 @@ Examples:
   });
   for (const c of COMMANDS) c.register(program, cli);
 
+  // `--wait` takes an optional number: in `lode --wait add x`, `add` is the command, not its value.
+  const dd = argv.indexOf('--');
+  const args = argv.map((a, i) => (a === '--wait' && (dd < 0 || i < dd) && !/^\d+$/.test(argv[i + 1] ?? '') ? '--wait=' : a));
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(args);
     return exitCode;
   } catch (e) {
     return report(e, io, style);

@@ -360,32 +360,68 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
       if ((done & 63) === 0 || t.size > 8 << 20) options.progress?.({ phase: 'checkout', done, total: writes.length, bytes, totalBytes });
     };
     try {
-      for (const t of writes) {
-        if (blocked.has(t.path)) {
-          // Only with --force: placed after the blocker is cleared.
-          deferred.push(t);
-          continue;
-        }
-        try {
-          prepared.push(linker.prepare(t, repo.abs(t.path), t.exec));
-        } catch (e) {
-          const code = errnoCode(e);
-          if (code === 'ENOTDIR' || code === 'EEXIST') {
+      let lowSpace = false;
+      try {
+        for (const t of writes) {
+          if (blocked.has(t.path)) {
+            // Only with --force: placed after the blocker is cleared.
             deferred.push(t);
             continue;
           }
-          throw e;
+          try {
+            prepared.push(linker.prepare(t, repo.abs(t.path), t.exec));
+          } catch (e) {
+            const code = errnoCode(e);
+            if (code === 'ENOTDIR' || code === 'EEXIST') {
+              deferred.push(t);
+              continue;
+            }
+            throw e;
+          }
+          tick(t);
         }
-        tick(t);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOSPC') throw e;
+        // The new files do not fit beside the old ones. Nothing in the
+        // workspace changed yet: drop what was staged, and if the result
+        // fits once the old files are gone, switch in the order that frees
+        // space first; otherwise say how much room is needed.
+        abandonAll();
+        checkRoom(repo, writes, removes, e);
+        lowSpace = true;
       }
-      for (const p of removes) rmQuiet(repo.abs(p));
-      if (options.force) for (const c of conflicts) clearBlocker(repo, c);
-      pruneEmptyDirs(repo, removes);
-      for (const p of prepared) linker.finish(p);
-      prepared.length = 0;
-      for (const t of deferred) {
-        linker.place(t, repo.abs(t.path), t.exec);
-        tick(t);
+      if (lowSpace) {
+        // Every source must be there before anything is removed.
+        for (const t of writes) {
+          if (repo.store.sizeOf('cache', t.id) !== t.size) {
+            throw new MissingContentError(`the cache has no content for ${t.id.slice(0, 12)} (needed for ${t.path})`, {
+              hint: 'the object was garbage-collected or never stored; restore it from a remote, or run `lode fsck`',
+            });
+          }
+        }
+        // From here an interruption leaves the workspace part-switched (HEAD
+        // and the index unchanged; every removed file was clean or --force,
+        // so its content is in the cache): running the checkout again ends it.
+        for (const p of removes) rmQuiet(repo.abs(p));
+        if (options.force) for (const c of conflicts) clearBlocker(repo, c);
+        for (const t of writes) if (ws.scan.files.has(t.path)) rmQuiet(repo.abs(t.path));
+        pruneEmptyDirs(repo, removes);
+        done = 0;
+        bytes = 0;
+        for (const t of writes) {
+          linker.place(t, repo.abs(t.path), t.exec);
+          tick(t);
+        }
+      } else {
+        for (const p of removes) rmQuiet(repo.abs(p));
+        if (options.force) for (const c of conflicts) clearBlocker(repo, c);
+        pruneEmptyDirs(repo, removes);
+        for (const p of prepared) linker.finish(p);
+        prepared.length = 0;
+        for (const t of deferred) {
+          linker.place(t, repo.abs(t.path), t.exec);
+          tick(t);
+        }
       }
     } catch (e) {
       abandonAll();
@@ -472,6 +508,48 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
       methods: { ...linker.counts },
     };
   });
+}
+
+/**
+ * checkRoom throws (as ENOSPC, with the figures) unless the file system holds
+ * the checkout's result: the files it writes, less those it removes or
+ * replaces (a file with other links frees nothing).
+ */
+function checkRoom(repo: Repository, writes: FileEntry[], removes: string[], cause: unknown): void {
+  const st = fs.statfsSync(repo.root);
+  const block = Math.max(st.bsize, 512);
+  const rounded = (n: number) => Math.ceil(n / block) * block;
+  const freedBy = (p: string): number => {
+    const s = fs.lstatSync(repo.abs(p), { throwIfNoEntry: false });
+    return s?.isFile() && s.nlink === 1 ? rounded(s.size) : 0;
+  };
+  let need = 0;
+  let freed = 0;
+  for (const t of writes) {
+    need += rounded(t.size);
+    freed += freedBy(t.path);
+  }
+  for (const p of removes) freed += freedBy(p);
+  const free = st.bavail * st.bsize;
+  // A little slack for directories and the index.
+  const short = need - freed - free + 64 * block;
+  if (short > 0) {
+    throw Object.assign(
+      new Error(`not enough space for this checkout on the file system of ${repo.root}: it needs ${formatSize(need)} for ${writes.length} file(s), frees ${formatSize(freed)}, and ${formatSize(free)} is free (${formatSize(short)} short); nothing was changed`),
+      { code: 'ENOSPC', cause },
+    );
+  }
+}
+
+function formatSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 /** unionRoots drops roots contained in other roots. */

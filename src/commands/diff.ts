@@ -10,6 +10,7 @@ import type { Repository } from '../repo/repository.js';
 import type { TableDiffEntry, TableInput } from '../tabular/types.js';
 import { diffTable, tableFormatOf } from '../tabular/index.js';
 import { INDEX_REV, resolveSnapshot, WORKSPACE_REV, type Snapshot } from '../repo/snapshot.js';
+import { tempName } from '../storage/atomic.js';
 
 export interface DiffOptions {
   /** Old side (default HEAD; or the index with `staged`). */
@@ -117,7 +118,9 @@ export async function diff(repo: Repository, options: DiffOptions = {}): Promise
 async function diffTables(repo: Repository, candidates: Change[], from: Snapshot, to: Snapshot, options: DiffOptions): Promise<TableDiffEntry[]> {
   if (candidates.length === 0) return [];
   const out: TableDiffEntry[] = [];
-  const tmpRoot = fs.mkdtempSync(path.join(repo.store.tmpDir, 'tables-'));
+  // Named for this process, so a sweep can tell when a killed diff left it behind.
+  const tmpRoot = tempName(repo.store.tmpDir, 'tables');
+  fs.mkdirSync(tmpRoot);
   try {
     let done = 0;
     const totalBytes = candidates.reduce((n, c) => n + (c.old?.size ?? 0) + (c.new?.size ?? 0), 0);

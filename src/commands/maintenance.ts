@@ -4,6 +4,7 @@ import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { reachableFrom } from '../graph/commits.js';
 import type { Repository } from '../repo/repository.js';
+import type { UnlockResult } from '../repo/lock.js';
 import { gitContext, readPinAt, readWorkspacePin } from '../git/pin-file.js';
 
 export interface GcOptions {
@@ -211,4 +212,15 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
     problems.push({ kind: 'corrupt', message: (e as Error).message });
   }
   return { objects, files, bytes, refs, problems, ok: problems.length === 0 };
+}
+
+export type { UnlockResult };
+
+/**
+ * unlock removes the repository lock, reporting who held it. A live owner on
+ * this host is refused (LockedError) unless `force`; an owner on another
+ * host, or one that is gone, is not: the user has looked and decided.
+ */
+export async function unlock(repo: Repository, options: { force?: boolean } = {}): Promise<UnlockResult> {
+  return repo.unlock(options);
 }

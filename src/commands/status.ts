@@ -1,10 +1,9 @@
-import * as path from 'node:path';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { isLodeError } from '../core/errors.js';
 import { diffTrees, type Change } from '../graph/diff.js';
 import { buildTrees, TreePool } from '../graph/trees.js';
-import { acquireLock } from '../repo/lock.js';
+import { acquireLockNow } from '../repo/lock.js';
 import type { Skipped } from '../workspace/scan.js';
 import type { Repository } from '../repo/repository.js';
 import { pinState, type PinState } from '../git/pin-file.js';
@@ -84,7 +83,7 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
 async function refreshIndex(repo: Repository, index: Awaited<ReturnType<Repository['readIndex']>>): Promise<void> {
   let lock;
   try {
-    lock = acquireLock(path.join(repo.lodeDir, 'lock'), 'status');
+    lock = acquireLockNow(repo.lockFile, 'status', (l) => repo.notice(l));
   } catch (e) {
     if (isLodeError(e, 'LOCKED')) return; // someone else is working; refreshing is only an optimisation
     throw e;

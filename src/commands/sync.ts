@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LodeError, NotFoundError, RemoteError, UsageError } from '../core/errors.js';
+import { isLodeError, LodeError, NotFoundError, RemoteError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { isAncestor, readCommit, walkHistory } from '../graph/commits.js';
@@ -27,23 +27,53 @@ export interface PushCommandResult {
   pushed: PushResult[];
 }
 
-/** push sends a branch (and optionally tags) to a remote; see sync/push.ts. */
+/**
+ * push sends a branch (and optionally tags) to a remote; see sync/push.ts.
+ * The repository lock is held only to read what to push and, afterwards, to
+ * record the remote-tracking refs: the upload runs without it, so status,
+ * diff, log and commits work during a long push. What it reads unlocked is
+ * immutable (objects named by their hash); a ref that moves meanwhile is
+ * pushed next time.
+ */
 export async function push(repo: Repository, o: PushCommandOptions = {}): Promise<PushCommandResult> {
-  return repo.withLock('push', async () => {
+  const plan = await repo.withLock('push', async () => {
     const head = repo.refs.head();
     const branch = o.branch ?? (head.kind === 'branch' ? head.name : undefined);
     if (!branch) throw new UsageError('HEAD is detached: name the branch to push', { hint: 'e.g. `lode push origin main`' });
-    const r = await openRemote(repo, o.remote, { create: true });
-    const pushed = [await pushRef({ store: repo.store, refs: repo.refs, remote: r.store, kind: 'heads', name: branch, force: o.force, progress: o.progress })];
-    r.tracking.set('heads', branch, pushed[0].to);
-    if (o.tags) {
-      for (const t of repo.refs.list('tags')) {
-        pushed.push(await pushRef({ store: repo.store, refs: repo.refs, remote: r.store, kind: 'tags', name: t.name, force: o.force, progress: o.progress }));
+    const refs: { kind: 'heads' | 'tags'; name: string; tip: ObjectId | undefined }[] = [{ kind: 'heads', name: branch, tip: repo.refs.get('heads', branch) }];
+    if (o.tags) for (const t of repo.refs.list('tags')) refs.push({ kind: 'tags' as const, name: t.name, tip: t.id });
+    return { branch, refs };
+  });
+  const r = await openRemote(repo, o.remote, { create: true });
+  const pushed: PushResult[] = [];
+  try {
+    for (const x of plan.refs) {
+      pushed.push(await pushRef({ store: repo.store, refs: repo.refs, tip: x.tip, remote: r.store, kind: x.kind, name: x.name, force: o.force, progress: o.progress }));
+    }
+  } finally {
+    await r.store.backend.close?.();
+    const branch = pushed[0];
+    if (branch) {
+      // A command that started during the upload may hold the lock: give it
+      // time. The tracking ref is only a record (`lode fetch` rewrites it),
+      // so failing to take the lock costs no data.
+      try {
+        await repo.withLock(
+          'push',
+          async () => {
+            // The remote branch holds what we wrote; a fetch that ran meanwhile may know a newer value: keep that.
+            const now = r.tracking.get('heads', plan.branch) ?? null;
+            if (now === null || now === branch.from || (repo.store.hasObject(now) && isAncestor(repo.store, now, branch.to))) r.tracking.set('heads', plan.branch, branch.to);
+          },
+          { waitMs: Math.max(repo.lockWaitMs, 60_000) },
+        );
+      } catch (e) {
+        if (!isLodeError(e, 'LOCKED')) throw e;
+        repo.notice(`pushed, but ${r.name}/${plan.branch} was not recorded locally (${e.message}); \`lode fetch\` records it`);
       }
     }
-    await r.store.backend.close?.();
-    return { remote: r.name, pushed };
-  });
+  }
+  return { remote: r.name, pushed };
 }
 
 export interface FetchCommandResult {

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { CorruptObjectError, NotFoundError } from '../core/errors.js';
 import { isObjectId, sha256, type ObjectId } from '../core/id.js';
 import { decodeChunkList, type ChunkList, type EntryKind } from '../core/encoding.js';
-import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
+import { errnoCode, rmQuiet, sweepTemps, tempName } from '../storage/atomic.js';
 
 const FANOUT = 256;
 
@@ -211,23 +211,13 @@ export class LocalStore {
     }
   }
 
-  /** clearTmp removes staging files left by crashed processes (call with the repo lock held). */
-  clearTmp(olderThanMs = 60 * 60 * 1000): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.tmpDir);
-    } catch {
-      return;
-    }
-    const now = Date.now();
-    for (const n of names) {
-      const p = path.join(this.tmpDir, n);
-      try {
-        if (now - fs.statSync(p).mtimeMs > olderThanMs) fs.unlinkSync(p);
-      } catch {
-        // Gone already or in use: leave it.
-      }
-    }
+  /**
+   * clearTmp removes staging files and directories no running process owns:
+   * those of dead processes on this host at once, others (another host, an
+   * older lode) once older than `olderThanMs`. Returns how many it removed.
+   */
+  clearTmp(olderThanMs = 60 * 60 * 1000): number {
+    return sweepTemps(this.tmpDir, olderThanMs);
   }
 }
 

@@ -29,6 +29,8 @@ export interface Settings {
   cacheTypes: LinkType[];
   userName?: string;
   userEmail?: string;
+  /** `core.lock-wait`: seconds to wait for another lode process's lock (default 0). */
+  lockWaitSeconds?: number;
 }
 
 /** RemoteSettings is one configured remote, without its secrets. */
@@ -54,6 +56,7 @@ export const KEYS: Record<string, { type: 'int' | 'string' | 'string[]'; help: s
   'user.name': { type: 'string', help: 'author name recorded in commits' },
   'user.email': { type: 'string', help: 'author email recorded in commits' },
   'core.remote': { type: 'string', help: 'the default remote (see `lode remote`)' },
+  'core.lock-wait': { type: 'int', help: 'seconds a command waits for another lode process to release the repository lock (default 0; `--wait` overrides)' },
 };
 
 export class Config {
@@ -259,7 +262,9 @@ export class Config {
       if (v !== undefined && typeof v !== 'string') throw this.bad(key, 'must be a string');
       return v as string | undefined;
     };
-    return { chunking, cacheTypes, userName: str('user.name'), userEmail: str('user.email') };
+    const wait = this.get('core.lock-wait');
+    if (wait !== undefined && (typeof wait !== 'number' || !Number.isInteger(wait) || wait < 0)) throw this.bad('core.lock-wait', 'must be a whole number of seconds');
+    return { chunking, cacheTypes, userName: str('user.name'), userEmail: str('user.email'), ...(wait !== undefined ? { lockWaitSeconds: wait as number } : {}) };
   }
 
   private bad(key: string, why: string): ConfigError {

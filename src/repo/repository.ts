@@ -13,7 +13,7 @@ import { readFileOrUndefined, rmQuiet, writeFileAtomic } from '../storage/atomic
 import { isObjectId, type ObjectId } from '../core/id.js';
 import { reservedName } from '../core/paths.js';
 import { Config, type Settings } from './config.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, breakLock, type UnlockResult } from './lock.js';
 
 export const LODE_DIR = '.lode';
 export const DEFAULT_BRANCH = 'main';
@@ -48,6 +48,12 @@ export class Repository {
     this.refs = new RefStore(this.lodeDir);
     this.config = Config.load(this.lodeDir);
     this.settings = this.config.settings();
+    this.lockWaitMs = (this.settings.lockWaitSeconds ?? 0) * 1000;
+  }
+
+  /** unlock removes the repository lock (see lock.ts `breakLock`): never a live local owner's unless `force`. */
+  unlock(options: { force?: boolean } = {}): UnlockResult {
+    return breakLock(this.lockFile, options);
   }
 
   get indexFile(): string {
@@ -90,10 +96,30 @@ export class Repository {
     else rmQuiet(file);
   }
 
-  /** withLock runs `fn` holding the repository lock. */
-  async withLock<T>(command: string, fn: () => Promise<T>): Promise<T> {
-    const lock = acquireLock(path.join(this.lodeDir, 'lock'), command);
+  /**
+   * How long a command waits for another lode process holding the lock, in
+   * ms (Infinity: as long as it takes). Default: `core.lock-wait` seconds, else 0.
+   */
+  lockWaitMs: number;
+  /**
+   * Where one-line notices go (a stale lock taken over); the CLI prints them
+   * on stderr. Commands never print.
+   */
+  notice: (line: string) => void = () => {};
+
+  get lockFile(): string {
+    return path.join(this.lodeDir, 'lock');
+  }
+
+  /**
+   * withLock runs `fn` holding the repository lock (taking over a stale
+   * one, waiting `lockWaitMs` for a live one). Staging files that crashed
+   * processes left in .lode/tmp are swept first.
+   */
+  async withLock<T>(command: string, fn: () => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
+    const lock = await acquireLock(this.lockFile, command, { waitMs: options.waitMs ?? this.lockWaitMs, notice: (l) => this.notice(l) });
     try {
+      this.store.clearTmp();
       return await fn();
     } finally {
       lock.release();

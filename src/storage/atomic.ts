@@ -6,13 +6,49 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { ownerTag, tempOwner } from './owner.js';
 
 let counter = 0;
 
-/** tempName returns a name unique to this process and thread within `dir`. */
+/**
+ * tempName returns a name unique to this process and thread within `dir`.
+ * The name carries the owner (pid, start time, host: see owner.ts), so
+ * `sweepTemps` can tell a file a crashed process left from one being written.
+ */
 export function tempName(dir: string, label = 'tmp'): string {
   counter = (counter + 1) % 0x7fffffff;
-  return path.join(dir, `.${label}-${process.pid}-${threadId}-${counter}-${Date.now().toString(36)}`);
+  return path.join(dir, `.${label}-${ownerTag()}-${threadId}-${counter}-${Date.now().toString(36)}`);
+}
+
+/**
+ * sweepTemps removes the temporary files and directories in `dir` that no
+ * running process owns: those a process on this host made before it died,
+ * and those without a readable owner (another host, an older lode) once
+ * they are older than `graceMs`. Returns how many it removed. Never throws
+ * for a file that vanished or cannot be removed: it is only a cleanup.
+ */
+export function sweepTemps(dir: string, graceMs = 60 * 60 * 1000): number {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  const now = Date.now();
+  let removed = 0;
+  for (const n of names) {
+    const p = path.join(dir, n);
+    try {
+      const owner = tempOwner(n);
+      if (owner === 'alive') continue;
+      if (owner === 'unknown' && now - fs.lstatSync(p).mtimeMs <= graceMs) continue;
+      fs.rmSync(p, { recursive: true, force: true });
+      removed++;
+    } catch {
+      // Gone already or not ours to remove: leave it.
+    }
+  }
+  return removed;
 }
 
 export interface AtomicWriteOptions {

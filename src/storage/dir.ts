@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { NotFoundError, RefConflictError, RemoteError } from '../core/errors.js';
 import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type SaveOptions } from './backend.js';
-import { errnoCode, rmQuiet, tempName } from './atomic.js';
+import { errnoCode, rmQuiet, sweepTemps, tempName } from './atomic.js';
 
 const TMP_DIR = '.tmp';
 const LOCK_SUFFIX = '.lock';
@@ -23,6 +23,7 @@ export class DirBackend implements Backend {
   readonly location: string;
   readonly maxConnections = 8;
   readonly conditionalWrites = true;
+  private swept = false;
 
   constructor(readonly root: string) {
     this.location = `dir ${root}`;
@@ -49,6 +50,12 @@ export class DirBackend implements Backend {
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       const tmpDir = path.join(this.root, TMP_DIR);
       fs.mkdirSync(tmpDir, { recursive: true });
+      // Partial blobs of killed writers: those of dead processes on this host
+      // at once, anyone else's after an hour (see atomic.ts sweepTemps).
+      if (!this.swept) {
+        this.swept = true;
+        sweepTemps(tmpDir);
+      }
       const tmp = tempName(tmpDir, 'blob');
       try {
         fs.writeFileSync(tmp, data, { flag: 'wx' });

@@ -4,6 +4,7 @@
  * trees or commits. May import core only.
  */
 export * from './atomic.js';
+export * from './owner.js';
 export * from './backend.js';
 export * from './memory.js';
 export * from './dir.js';

@@ -37,6 +37,8 @@ export interface PushOptions {
   remote: RemoteStore;
   kind: RefKind;
   name: string;
+  /** The local commit to push, read by the caller (default: the ref's value now). */
+  tip?: ObjectId;
   force?: boolean;
   progress?: ProgressSink;
   /** Pack size target (tests use small packs). */
@@ -69,7 +71,7 @@ interface Want {
 export async function pushRef(o: PushOptions): Promise<PushResult> {
   const { store, remote } = o;
   const label = `${o.kind === 'heads' ? 'branch' : 'tag'} ${o.name}`;
-  const local = o.refs.get(o.kind, o.name);
+  const local = o.tip ?? o.refs.get(o.kind, o.name);
   if (!local) throw new NotFoundError(`no local ${label}`, { hint: o.kind === 'heads' ? '`lode branch` lists branches' : '`lode tag` lists tags' });
   await remote.refresh();
   const theirs = await remote.ref(o.kind, o.name);

@@ -10,7 +10,7 @@ import type { CommitResult } from '../commands/commit.js';
 import type { ConfigResult } from '../commands/config.js';
 import type { DiffResult } from '../commands/diff.js';
 import type { LogResult } from '../commands/log.js';
-import type { FsckResult, GcResult } from '../commands/maintenance.js';
+import type { FsckResult, GcResult, UnlockResult } from '../commands/maintenance.js';
 import type { BranchListResult } from '../commands/refs.js';
 import type { RmResult } from '../commands/rm.js';
 import type { StatusResult } from '../commands/status.js';
@@ -240,6 +240,13 @@ export function renderBranches(r: BranchListResult, st: Style): string[] {
 export function renderGc(r: GcResult): string[] {
   const verb = r.dryRun ? 'Would remove' : 'Removed';
   return [`${verb} ${plural(r.filesRemoved, 'cached file')} and ${plural(r.objectsRemoved, 'object')}, ${formatBytes(r.bytesFreed)}; kept ${formatCount(r.filesKept)} files and ${formatCount(r.objectsKept)} objects`];
+}
+
+export function renderUnlock(r: UnlockResult): string[] {
+  if (!r.owner) return [r.removed ? 'Removed an interrupted lock takeover; the repository was not locked' : 'The repository is not locked'];
+  const o = r.owner;
+  const why = r.state === 'stale' ? 'no longer running' : r.state === 'foreign' ? 'on another host' : r.state === 'live' ? 'still running (--force)' : 'unreadable';
+  return [`Removed the lock of \`lode ${o.command}\` (pid ${o.pid} on ${o.host}, since ${o.started}; ${why})`];
 }
 
 export function renderFsck(r: FsckResult, st: Style): string[] {

@@ -1,7 +1,12 @@
 /**
  * Placing cached files into the workspace. Each file is made under a
- * temporary name beside its destination and renamed over it, so a reader
- * never sees half a file. Methods, tried in the configured order:
+ * temporary name and renamed over its destination, so a reader never sees
+ * half a file. The temporary file lives in .lode/tmp (named for its owning
+ * process, so the next locked command sweeps what a killed checkout left);
+ * only when the destination is on another file system than .lode (a mount
+ * inside the workspace) is it made beside the destination, under a
+ * `.lode-checkout-` name that scans always skip. Methods, tried in the
+ * configured order:
  *
  *   reflink   copy-on-write clone (XFS, btrfs, APFS): instant, no extra space
  *   hardlink  the cache file itself, read-only (opt-in: editing it in place
@@ -18,6 +23,9 @@ import type { FileRef, LocalStore } from '../objects/store.js';
 export type LinkType = 'reflink' | 'hardlink' | 'copy';
 export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'copy'];
 
+/** TEMP_PREFIX starts the name of a checkout's temporary file made beside its destination; scans skip such names. */
+export const TEMP_PREFIX = '.lode-checkout-';
+
 /** Errors meaning "this method does not work here": try the next one. */
 const UNSUPPORTED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'EPERM', 'EMLINK', 'ENOTTY']);
 
@@ -32,8 +40,9 @@ export interface Prepared {
 export class Linker {
   private readonly disabled = new Set<LinkType>();
   private readonly buf = Buffer.allocUnsafe(4 << 20);
-  /** Directories known to exist (saves a mkdir per file). */
-  private readonly dirs = new Set<string>();
+  /** Directories known to exist (saves a mkdir per file), and where files bound for each are staged. */
+  private readonly dirs = new Map<string, string>();
+  private tmpDev: number | undefined;
   /** Top-most directories this linker created, in creation order. */
   private readonly created: string[] = [];
   /** How many files each method placed. */
@@ -55,17 +64,21 @@ export class Linker {
   prepare(ref: FileRef, dest: string, exec: boolean): Prepared {
     const src = this.store.filePath(ref.id);
     const dir = path.dirname(dest);
-    if (!this.dirs.has(dir)) {
+    let stage = this.dirs.get(dir);
+    if (stage === undefined) {
       const first = fs.mkdirSync(dir, { recursive: true });
       if (first) this.created.push(first);
-      this.dirs.add(dir);
+      // Stage in .lode/tmp when a rename from there can reach `dir`.
+      this.tmpDev ??= fs.statSync(this.store.tmpDir).dev;
+      stage = fs.statSync(dir).dev === this.tmpDev ? this.store.tmpDir : dir;
+      this.dirs.set(dir, stage);
     }
     const methods = this.order.filter((m) => !this.disabled.has(m));
     if (methods.length === 0 || methods[methods.length - 1] !== 'copy') methods.push('copy');
     for (const m of methods) {
       // A hardlink shares the cache file's read-only, non-executable mode.
       if (m === 'hardlink' && exec) continue;
-      const tmp = tempName(dir, 'lode-checkout');
+      const tmp = tempName(stage, TEMP_PREFIX.slice(1, -1));
       try {
         if (m === 'reflink') {
           fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE_FORCE);

@@ -11,6 +11,7 @@ import type { Ignore } from 'ignore';
 import { joinPath, nameProblem, parentPath, reservedName } from '../core/paths.js';
 import { errnoCode } from '../storage/atomic.js';
 import { ParentChecker } from './parents.js';
+import { TEMP_PREFIX } from './link.js';
 
 export const IGNORE_FILE = '.lodeignore';
 
@@ -128,8 +129,9 @@ export function scanRoots(root: string, roots: readonly string[], rules = new Ig
     }
     for (const d of ents) {
       const name = d.name;
-      // lode's and git's own state, under any name a file system takes for them, is never data.
-      if (name === IGNORE_FILE || reservedName(name)) continue;
+      // lode's and git's own state, under any name a file system takes for
+      // them, and a checkout's temporary file (see link.ts) are never data.
+      if (name === IGNORE_FILE || reservedName(name) || name.startsWith(TEMP_PREFIX)) continue;
       const rel = joinPath(relDir, name);
       const problem = nameProblem(name);
       if (problem) {
