@@ -108,6 +108,9 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   const chunked = new Set<ObjectId>();
   const chunkedPath = new Map<ObjectId, string>();
   const chunkLists = new Set<ObjectId>();
+  // Files and chunk lists found present or already queued: a long history
+  // names the same file in many trees, and each is looked up once.
+  const known = new Set<ObjectId>();
   let level = trees;
   // Without a path filter a tree's place does not matter: visit each once.
   const allPaths = !o.paths || o.paths.length === 0;
@@ -130,8 +133,14 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
           if (e.kind === 'tree') next.push({ id: e.id, dir: p });
           else {
             // Chunk lists are metadata: every one the trees name, wanted or not.
+            if (!wanted(p)) {
+              if (e.kind === 'chunked' && !chunkLists.has(e.id) && !store.hasObject(e.id)) chunkLists.add(e.id);
+              continue;
+            }
+            if (known.has(e.id)) continue;
+            known.add(e.id);
             if (e.kind === 'chunked' && !store.hasObject(e.id)) chunkLists.add(e.id);
-            if (!wanted(p) || store.hasFile(e.id)) continue;
+            if (store.hasFile(e.id)) continue;
             else if (e.kind === 'blob') blobs.set(e.id, e.size);
             else {
               chunked.add(e.id);
