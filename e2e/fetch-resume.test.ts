@@ -87,8 +87,18 @@ describe('an interrupted pull', () => {
     const broken = await runLode(['fsck'], { cwd: b });
     expect(broken.code).toBe(5);
     expect(broken.stdout).toMatch(new RegExp(`^ *missing: .*${commits[1]}`, 'm'));
+    expect(broken.stdout).toMatch(/^hint: .*lode fetch/m);
     expect((await runLode(['log'], { cwd: b })).code).not.toBe(0);
 
+    await lodeOk(['fetch'], { cwd: b });
+    expect((await runLode(['fsck'], { cwd: b })).code).toBe(0);
+    expect(fs.existsSync(path.join(b, '.lode', 'complete'))).toBe(true);
+
+    // Damage below a commit recorded complete: fsck forgets the record, so
+    // the fetch it suggests walks everything again.
+    fs.rmSync(objectFile(b, commits[1]));
+    expect((await runLode(['fsck'], { cwd: b })).code).toBe(5);
+    expect(fs.existsSync(path.join(b, '.lode', 'complete'))).toBe(false);
     await lodeOk(['fetch'], { cwd: b });
     await expectSound(base, a, b, commits);
   });
