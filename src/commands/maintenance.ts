@@ -5,6 +5,7 @@ import type { ProgressSink } from '../core/progress.js';
 import { reachableFrom } from '../graph/commits.js';
 import type { Repository } from '../repo/repository.js';
 import type { UnlockResult } from '../repo/lock.js';
+import { forgetComplete, keepComplete } from '../sync/complete.js';
 import { gitContext, readPinAt, readWorkspacePin } from '../git/pin-file.js';
 
 export interface GcOptions {
@@ -82,6 +83,8 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
         hint: 'run `lode fsck` for the full list and repair them before collecting garbage',
       });
     }
+    // Forget, before deleting anything, that commits about to go were complete.
+    if (!options.dryRun) keepComplete(repo.store, reach.commits);
     const liveObjects = new Set<ObjectId>([...reach.commits, ...reach.trees, ...reach.chunkLists]);
     const result: GcResult = { dryRun: !!options.dryRun, objectsRemoved: 0, filesRemoved: 0, bytesFreed: 0, objectsKept: 0, filesKept: 0 };
     let done = 0;
@@ -128,6 +131,8 @@ export interface FsckResult {
 /**
  * fsck verifies every stored object and cached file against its ID, checks
  * that each ref names a commit, and that everything reachable is present.
+ * Finding a problem forgets the record of complete commits (sync/complete.ts)
+ * so that the next fetch walks everything and refills what a remote has.
  */
 export async function fsck(repo: Repository, options: { progress?: ProgressSink } = {}): Promise<FsckResult> {
   const problems: FsckProblem[] = [];
@@ -211,6 +216,9 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
   } catch (e) {
     problems.push({ kind: 'corrupt', message: (e as Error).message });
   }
+  // A damaged store may hold commits recorded complete that no longer are:
+  // forget the record, so the next fetch walks everything and refills the gaps.
+  if (problems.length > 0) forgetComplete(repo.store);
   return { objects, files, bytes, refs, problems, ok: problems.length === 0 };
 }
 

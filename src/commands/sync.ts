@@ -90,8 +90,10 @@ export interface FetchCommandResult {
 }
 
 async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: string; paths?: string[] }, progress?: ProgressSink): Promise<FetchCommandResult> {
-  await r.store.refresh();
+  // Refs first, then packs: a push uploads its packs before it moves a ref,
+  // so packs listed after the refs were read hold everything those refs name.
   let refs = await r.store.refs();
+  await r.store.refresh();
   if (only.branch) refs = refs.filter((x) => x.kind === 'heads' && x.name === only.branch);
   const headId = repo.refs.headCommit();
   const reuseFrom = headId ? readCommit(repo.store, headId).tree : undefined;

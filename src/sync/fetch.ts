@@ -6,6 +6,13 @@
  * tree is decoded, which validates its names, before anything is written
  * from it. Chunked files are assembled under a temporary name chunk by chunk
  * at their offsets and installed when complete.
+ *
+ * A fetch is complete or it is not trusted: the walk goes through objects
+ * already present (a commit or tree may be present while what it names is
+ * not, after an interrupted fetch) and stops only at commits recorded
+ * complete (complete.ts). When fetchCommits returns,
+ * everything `commits` reach is in the store, and only then are they recorded
+ * complete; callers move refs after that.
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -18,6 +25,7 @@ import { rmQuiet, tempName } from '../storage/atomic.js';
 import type { LocalStore } from '../objects/store.js';
 import { lookupPath, storeTrees } from '../graph/trees.js';
 import type { RemoteStore } from './remote-store.js';
+import { markComplete, readComplete } from './complete.js';
 
 export interface FetchOptions {
   store: LocalStore;
@@ -63,32 +71,56 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   const metadata = new Map<ObjectId, Buffer>();
 
   // Commits, then trees, breadth first: each round is one batch of reads.
-  let commits = o.commits.filter((id) => !store.hasObject(id));
+  // A present object proves nothing about what lies beneath it (file data
+  // comes after the metadata, an interruption can land anywhere, and an
+  // older lode kept objects as they arrived): the walk goes through present
+  // commits and trees too (read locally, which is cheap) and stops only at
+  // commits recorded complete. That is how a re-run after an interrupted
+  // fetch fills every gap the first one left.
+  const complete = readComplete(store);
   const trees: { id: ObjectId; dir: string }[] = [];
   const seenCommits = new Set<ObjectId>();
-  for (const id of o.commits) if (store.hasObject(id)) trees.push({ id: decodeCommit(store.getObject(id), id).tree, dir: '' });
+  let commits = [...new Set(o.commits)];
+  // A complete tip's own tree is still walked (one tree, read locally): that
+  // is how a tip whose files were damaged or removed gets them back.
+  for (const id of commits) if (complete.has(id)) trees.push({ id: decodeCommit(store.getObject(id, 'commit'), id).tree, dir: '' });
   while (commits.length > 0) {
     const next: ObjectId[] = [];
-    await remote.fetchObjects(commits, (id, data) => {
+    const visit = (id: ObjectId, data: Buffer) => {
       const c = decodeCommit(data, id);
-      metadata.set(id, data);
-      seenCommits.add(id);
       trees.push({ id: c.tree, dir: '' });
-      for (const p of c.parents) if (!store.hasObject(p) && !seenCommits.has(p)) next.push(p);
+      next.push(...c.parents);
+    };
+    const fetchIds: ObjectId[] = [];
+    for (const id of commits) {
+      if (seenCommits.has(id) || complete.has(id)) continue;
+      seenCommits.add(id);
+      if (store.hasObject(id)) visit(id, store.getObject(id, 'commit'));
+      else fetchIds.push(id);
+    }
+    await remote.fetchObjects(fetchIds, (id, data) => {
+      visit(id, data);
+      metadata.set(id, data);
     });
     commits = [...new Set(next)];
   }
   const blobs = new Map<ObjectId, number>();
   const chunked = new Set<ObjectId>();
   const chunkedPath = new Map<ObjectId, string>();
+  const chunkLists = new Set<ObjectId>();
+  // Files and chunk lists found present or already queued: a long history
+  // names the same file in many trees, and each is looked up once.
+  const known = new Set<ObjectId>();
   let level = trees;
+  // Without a path filter a tree's place does not matter: visit each once.
+  const allPaths = !o.paths || o.paths.length === 0;
   const seenTrees = new Set<string>();
   while (level.length > 0) {
     const next: { id: ObjectId; dir: string }[] = [];
     const fetchIds: ObjectId[] = [];
     const dirs = new Map<ObjectId, string[]>();
     for (const t of level) {
-      const key = `${t.id}\0${t.dir}`;
+      const key = allPaths ? t.id : `${t.id}\0${t.dir}`;
       if (seenTrees.has(key)) continue;
       seenTrees.add(key);
       dirs.set(t.id, [...(dirs.get(t.id) ?? []), t.dir]);
@@ -99,11 +131,21 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
         for (const e of entries) {
           const p = joinPath(dir, e.name);
           if (e.kind === 'tree') next.push({ id: e.id, dir: p });
-          else if (!wanted(p) || store.hasFile(e.id)) continue;
-          else if (e.kind === 'blob') blobs.set(e.id, e.size);
           else {
-            chunked.add(e.id);
-            chunkedPath.set(e.id, p);
+            // Chunk lists are metadata: every one the trees name, wanted or not.
+            if (!wanted(p)) {
+              if (e.kind === 'chunked' && !chunkLists.has(e.id) && !store.hasObject(e.id)) chunkLists.add(e.id);
+              continue;
+            }
+            if (known.has(e.id)) continue;
+            known.add(e.id);
+            if (e.kind === 'chunked' && !store.hasObject(e.id)) chunkLists.add(e.id);
+            if (store.hasFile(e.id)) continue;
+            else if (e.kind === 'blob') blobs.set(e.id, e.size);
+            else {
+              chunked.add(e.id);
+              chunkedPath.set(e.id, p);
+            }
           }
         }
       }
@@ -123,9 +165,8 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   // Deepest trees first, commits last: an interruption never leaves a stored commit whose trees are not.
   for (const [id, data] of [...metadata].reverse()) keep(id, data);
 
-  // Chunk lists of the chunked files we need.
-  const listsToFetch = [...chunked].filter((id) => !store.hasObject(id));
-  await remote.fetchObjects(listsToFetch, (id, data) => {
+  // Chunk lists the trees name that the store lacks.
+  await remote.fetchObjects(chunkLists, (id, data) => {
     decodeChunkList(data, id); // refuse a forged list before it is kept
     keep(id, data);
   });
@@ -231,6 +272,9 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       }
     }
   }
+  // Everything the walk reached is now in the store: only now may these
+  // commits be trusted as complete (a path-limited fetch left files out).
+  if (allPaths) markComplete(store, o.commits);
   result.requests = remote.stats.requests - startRequests;
   return result;
 }

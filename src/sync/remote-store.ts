@@ -245,7 +245,7 @@ export class RemoteStore {
   /**
    * fetchObjects reads objects with coalesced ranged reads and calls `onObject`
    * with each one's verified bytes. Throws NotFoundError for an ID the
-   * remote lacks.
+   * remote lacks, after listing its packs once more.
    */
   async fetchObjects(
     ids: Iterable<ObjectId>,
@@ -253,8 +253,18 @@ export class RemoteStore {
     progress?: ProgressSink,
   ): Promise<void> {
     const byPack = new Map<ObjectId, PackEntry[]>();
+    let relisted = false;
     for (const id of ids) {
-      const loc = this.has.get(id);
+      let loc = this.has.get(id);
+      if (!loc && !relisted) {
+        // A push may have landed since the packs were listed (a ref read
+        // after the listing can name its objects): look again before
+        // declaring the remote incomplete. Packs are immutable, so the
+        // locations gathered so far stay valid.
+        relisted = true;
+        await this.refresh();
+        loc = this.has.get(id);
+      }
       if (!loc) throw new NotFoundError(`object ${id} is not on remote ${this.backend.location}`, { hint: 'the remote is missing data a ref needs; push it again from a workspace that has it' });
       const list = byPack.get(loc.packId) ?? [];
       list.push({ id, offset: loc.offset, length: loc.length });
