@@ -188,13 +188,14 @@ export function workspaceSnapshot(dir: string): TreeSnapshot {
 
 /**
  * expectLodeError checks the shape every failure must have: the given exit
- * code, stderr starting with `error:` and containing a `hint:` line.
+ * code, an `error:` line and a `hint:` line on stderr. Lines are matched as
+ * lines, not by position: a progress line may come first on a slow machine.
  * Returns stderr for further checks. Throws with both streams on a mismatch.
  */
 export function expectLodeError(r: RunResult, code: number): string {
   const problems: string[] = [];
   if (r.code !== code) problems.push(`exit code ${r.code}, expected ${code}`);
-  if (!r.stderr.startsWith('error: ')) problems.push('stderr does not start with "error: "');
+  if (!/^error: /m.test(r.stderr)) problems.push('stderr has no "error: " line');
   if (!/^hint: /m.test(r.stderr)) problems.push('stderr has no "hint:" line');
   if (problems.length > 0) {
     throw new Error(`${problems.join('; ')}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
