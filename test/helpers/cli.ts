@@ -29,7 +29,7 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Written to stdin, which is then closed (stdin is empty otherwise). */
   input?: string;
-  /** Kill the process after this many ms (default 30 s) and fail. */
+  /** Kill the process after this many ms (default 120 s: generous, for a busy machine) and fail. */
   timeoutMs?: number;
 }
 
@@ -39,7 +39,7 @@ export interface RunOptions {
  * timeout rejects, so a hang never passes for an exit code.
  */
 export function runLode(args: string[], opts: RunOptions): Promise<RunResult> {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LODE_BIN, ...args], {
       cwd: opts.cwd,
