@@ -53,7 +53,7 @@
 // --quick), formats it XFS with reflink=1, loop-mounts it, and measures
 // checkout with cache.type=reflink (and copy, for comparison) in a second lode
 // workspace there; it is unmounted and deleted right after (also on failure,
-// exit and SIGINT/SIGTERM; lazy unmount as a last resort). See bench/xfs.js.
+// exit and SIGINT/SIGTERM; lazy unmount as a last resort). See test/helpers/xfs.js.
 //
 // Remotes (section 8): push, clone and a 1 MiB edit (push, then pull) of A and B
 // on a directory remote in the bench dir and on S3 served by moto_server (from
@@ -84,8 +84,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { mountXfs, reflinkSupported, xfsUnavailable } from './xfs.js';
-import { createBucket, emptyPrefix, MOTO_CREDENTIALS, motoUnavailable, startMoto } from './moto.js';
+import { mountXfs, reflinkSupported, xfsUnavailable } from '../test/helpers/xfs.js';
+import { createBucket, emptyPrefix, MOTO_CREDENTIALS, motoUnavailable, startMoto } from '../test/helpers/moto.js';
 import { findDvc } from './dvc.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
