@@ -39,7 +39,7 @@ describe('bad paths and names', () => {
     const { dir, at } = track(await twoVersions('bad-missing'));
     const before = treeSnapshot(dir);
     const err = expectLodeError(await runLode(['add', 'data/nope.csv'], at), 6);
-    expect(err).toMatch(/^error: data\/nope\.csv does not exist/);
+    expect(err).toMatch(/^error: data\/nope\.csv does not exist/m);
     expect(treeSnapshot(dir)).toEqual(before);
   });
 
@@ -62,7 +62,7 @@ describe('bad paths and names', () => {
     const before = treeSnapshot(dir);
     for (const args of [['status'], ['add', 'data'], ['commit', '-m', 'x'], ['log'], ['diff'], ['checkout'], ['branch'], ['gc'], ['fsck'], ['config', '-l']]) {
       const err = expectLodeError(await runLode(args, { cwd: dir }), 3);
-      expect(err).toMatch(/^error: not a lode repository/);
+      expect(err).toMatch(/^error: not a lode repository/m);
       expect(err).toMatch(/^hint: .*lode init/m);
     }
     expect(treeSnapshot(dir)).toEqual(before);
@@ -90,7 +90,7 @@ describe('bad paths and names', () => {
       ['checkout', 'deadbeef'],
     ]) {
       const err = expectLodeError(await runLode(args, at), 6);
-      expect(err, args.join(' ')).toMatch(/^error: unknown revision: /);
+      expect(err, args.join(' ')).toMatch(/^error: unknown revision: /m);
     }
     expect(treeSnapshot(dir)).toEqual(before);
   });
@@ -232,7 +232,7 @@ describe('configuration', () => {
       ['config', 'cache.type', 'copy'],
     ]) {
       const err = expectLodeError(await runLode(args, at), 8);
-      expect(err, args.join(' ')).toMatch(/^error: cannot parse .*\.lode\/config at line 5\b/);
+      expect(err, args.join(' ')).toMatch(/^error: cannot parse .*\.lode\/config at line 5\b/m);
     }
     expect(treeSnapshot(dir)).toEqual(before);
   });

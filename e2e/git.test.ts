@@ -2,8 +2,10 @@
 // built `lode` on temporary work trees. Pins written by `lode commit` and
 // restored by `lode checkout`, git revisions, `lode log --git`, merges (lode's
 // own and git's through the lode.lock merge driver), hooks, and the ways all
-// this can go wrong. Every scenario builds its own small repositories, so
-// they run concurrently.
+// this can go wrong. Every scenario works on its own small repositories, so
+// they run concurrently; the common starting points (an empty work tree, a
+// pinned history, a conflicted merge) are built once per file and copied, so
+// each test starts fewer git and lode processes.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -95,12 +97,51 @@ function work(sb: Sandbox, dir: string): Work {
   };
 }
 
+/** A sandbox built once per file and copied, whole, for each test that starts from it. */
+interface Template<T> {
+  root: string;
+  /** The work tree's path inside the sandbox. */
+  rel: string;
+  value: T;
+}
+const templates = new Map<string, Promise<Template<unknown>>>();
+
 /**
- * gitWork makes `git init` + `lode init` in a new sandbox, optionally with
- * hooks installed; with `sub`, the lode workspace is that subdirectory of the
- * git work tree (a project whose data lives in `ml/`).
+ * fromTemplate gives a new sandbox named `name` holding a copy of what
+ * `build` made (once per `key` in this file), and build's value. Everything
+ * in a sandbox is relative (git and lode keep no absolute paths), so a copy
+ * works as the original would. With `settle`, `git status` and `lode status`
+ * run once on the copy, so both indexes match its new inodes before a test
+ * compares snapshots.
+ */
+async function fromTemplate<T>(name: string, key: string, build: (name: string) => Promise<{ w: Work; value: T }>, settle = false): Promise<{ w: Work; value: T }> {
+  let template = templates.get(key) as Promise<Template<T>> | undefined;
+  if (!template) {
+    template = build(`template-${key.replace(/[^a-z0-9]+/gi, '-')}`).then(({ w, value }) => ({ root: w.sb.root, rel: path.relative(w.sb.root, w.dir), value }));
+    templates.set(key, template);
+  }
+  const t = await template;
+  const sb = sandbox(name);
+  fs.cpSync(t.root, sb.root, { recursive: true, preserveTimestamps: true });
+  const w = work(sb, path.join(sb.root, t.rel));
+  if (settle) {
+    await w.gitOk('status', '--porcelain');
+    await w.lodeOk('status');
+  }
+  return { w, value: t.value };
+}
+
+/**
+ * gitWork gives a new sandbox with `git init` + `lode init` done, optionally
+ * with hooks installed; with `sub`, the lode workspace is that subdirectory of
+ * the git work tree (a project whose data lives in `ml/`).
  */
 async function gitWork(name: string, options: { hooks?: boolean; sub?: string } = {}): Promise<Work> {
+  const { w } = await fromTemplate(name, `init ${JSON.stringify(options)}`, async (n) => ({ w: await newGitWork(n, options), value: null }));
+  return w;
+}
+
+async function newGitWork(name: string, options: { hooks?: boolean; sub?: string }): Promise<Work> {
   const sb = sandbox(name);
   const top = path.join(sb.root, 'work');
   const dir = options.sub ? path.join(top, options.sub) : top;
@@ -134,7 +175,9 @@ function pinLines(w: Work): string[] {
 
 const headOf = async (w: Work) => (await w.json('status')).head as string | null;
 
-describe.concurrent('lode beside git', () => {
+// Generous: the tests run concurrently, each starting dozens of git and lode
+// processes, so on a busy two-core machine one may take minutes of wall time.
+describe.concurrent('lode beside git', { timeout: 240_000 }, () => {
   it('pins each lode commit in lode.lock and restores it across three git commits', async () => {
     const w = await gitWork('pins');
     const v1 = await firstData(w, { 'data/a.txt': 'alpha v1\n', 'data/b.txt': 'bravo\n' }, ['data'], 'g1');
@@ -278,6 +321,11 @@ describe.concurrent('lode beside git', () => {
   describe('a git merge whose branches changed the same file', () => {
     /** conflicted leaves a git merge stopped on lode.lock: main and feature both changed data/x.txt. */
     async function conflicted(name: string) {
+      const { w, value } = await fromTemplate(name, 'conflicted', buildConflicted, true);
+      return { w, ...value };
+    }
+
+    async function buildConflicted(name: string) {
       const w = await gitWork(name, { hooks: true });
       await firstData(w, { 'data/x.txt': 'base\n', 'data/y.txt': 'same\n' }, ['data'], 'base');
       await w.gitOk('checkout', '-q', '-b', 'feature');
@@ -304,7 +352,7 @@ describe.concurrent('lode beside git', () => {
       expect(st).toMatchObject({ head: ours.lode, merging: theirs.lode, clean: false });
       expect(w.read('data/x.txt')).toBe('ours\n');
       expect(w.read('data/z.txt')).toBe('only on feature\n');
-      return { w, ours, theirs };
+      return { w, value: { ours, theirs } };
     }
 
     /** concluded checks the lode merge commit and finishes the git merge. */
@@ -710,14 +758,22 @@ describe.concurrent('lode beside git', () => {
   describe('bad input', () => {
     /** pinned is a work tree with two pinned versions; v2 checked out. */
     async function pinned(name: string) {
-      const w = await gitWork(name);
-      w.write('README', 'code before any data\n');
-      await w.gitOk('add', 'README');
-      await w.gitOk('commit', '-q', '-m', 'no data yet');
-      const v1 = await firstData(w, { 'data/a.txt': 'v1\n' }, ['data']);
-      w.write('data/a.txt', 'v2\n');
-      const v2 = await commitBoth(w, 'v2');
-      return { w, v1, v2 };
+      const { w, value } = await fromTemplate(
+        name,
+        'pinned',
+        async (n) => {
+          const w = await gitWork(n);
+          w.write('README', 'code before any data\n');
+          await w.gitOk('add', 'README');
+          await w.gitOk('commit', '-q', '-m', 'no data yet');
+          const v1 = await firstData(w, { 'data/a.txt': 'v1\n' }, ['data']);
+          w.write('data/a.txt', 'v2\n');
+          const v2 = await commitBoth(w, 'v2');
+          return { w, value: { v1, v2 } };
+        },
+        true,
+      );
+      return { w, ...value };
     }
 
     it('a git revision that does not exist, or pins nothing: exit 6, nothing changed', async () => {

@@ -95,7 +95,10 @@ describe('sharing through a directory remote', () => {
     expect((await lodeJson(['log', '-n', '1'], { cwd: b })).commits[0].id).toBe(headBefore);
   });
 
-  it('a push race on one branch: exactly one wins, the other is refused with a hint, no commit is lost', async () => {
+  // Two real pushes at once: which check refuses the loser (the remote already
+  // moved, or the conditional ref write) depends on timing; test/push-race.test.ts
+  // forces the conditional write's refusal on a directory remote and on S3.
+  it('two pushes at once on one branch: exactly one wins, the other is refused with a hint, no commit is lost', async () => {
     const { base, a, share } = await setup('sync-race');
     const b = path.join(base, 'bob');
     await lodeOk(['clone', share, b], { cwd: base });

@@ -302,7 +302,7 @@ describe('workflow: a dataset through init, add, commit, diff, tag, checkout and
     expect(await lodeJson(['tag'], at)).toEqual({ tags: [{ name: 'v1', commit: commits[0] }] });
     const again = await runLode(['tag', 'v1'], at);
     expect(again.code).toBe(7);
-    expect(again.stderr).toMatch(/^error: tag v1 already exists/);
+    expect(again.stderr).toMatch(/^error: tag v1 already exists/m);
     const log = await lodeJson(['log', 'v1'], at);
     expect(log.commits.map((x: { id: string }) => x.id)).toEqual([commits[0]]);
     expect(log.commits[0].refs).toContain('tag: v1');
@@ -357,7 +357,7 @@ describe('workflow: a dataset through init, add, commit, diff, tag, checkout and
     // The current branch cannot be deleted; an unmerged one needs -D.
     const cur = await runLode(['branch', '-d', 'main'], at);
     expect(cur.code).toBe(2);
-    expect(cur.stderr).toMatch(/^error: cannot delete the current branch main/);
+    expect(cur.stderr).toMatch(/^error: cannot delete the current branch main/m);
     const unmerged = await runLode(['branch', '-d', 'experiment'], at);
     expect(unmerged.code).toBe(7);
     expect(unmerged.stderr).toMatch(/^hint: .*-D experiment/m);

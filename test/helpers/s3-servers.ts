@@ -1,7 +1,8 @@
 // Test helper: S3 servers on free loopback ports for the S3 backend tests.
 //
 // - moto (Python, `pip install "moto[server]"`): a maintained S3 implementation
-//   that enforces conditional writes; it does not check signatures.
+//   that enforces conditional writes; it does not check signatures. Started by
+//   test/helpers/moto.js, which the bench shares.
 // - s3rver (npm): a weaker one that checks credentials but ignores
 //   If-Match / If-None-Match on PUT. Its ListObjectsV2 continuation tokens are
 //   DES-encrypted, which OpenSSL 3 refuses without the legacy provider (every
@@ -19,6 +20,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { MOTO_CREDENTIALS as MOTO, createBucket as createBucketOn, freePort, startMoto as startMotoServer } from './moto.js';
+
+export { freePort };
 
 export interface TestServer {
   /** `http://127.0.0.1:PORT` */
@@ -32,51 +36,13 @@ export interface TestCredentials {
 }
 
 /** moto accepts any credentials (it does not check signatures by default). */
-export const MOTO_CREDENTIALS: TestCredentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+export const MOTO_CREDENTIALS: TestCredentials = MOTO;
 /** s3rver's single built-in account. */
 export const S3RVER_CREDENTIALS: TestCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-/** freePort returns a loopback TCP port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-/** startMoto runs `moto_server` (or `python3 -m moto.server`) on a free port and waits until it answers. */
-export async function startMoto(): Promise<TestServer> {
-  const port = await freePort();
-  const args = ['-H', '127.0.0.1', '-p', String(port)];
-  const [cmd, argv] = onPath('moto_server') ? ['moto_server', args] : ['python3', ['-m', 'moto.server', ...args]];
-  // Its own process group, so stop() also ends whatever a pyenv shim started.
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  const endpoint = `http://127.0.0.1:${port}`;
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    if (stderr.length < 10_000) stderr += d.toString();
-  });
-  const exited = exitOf(child);
-  try {
-    await waitUntilAnswers(endpoint, exited, 30_000);
-  } catch (e) {
-    killGroup(child);
-    throw new Error(
-      `moto did not start (${(e as Error).message}). It is the S3 server these tests need: ` +
-        `install it with  python3 -m pip install "moto[server]"  (as .ci/run does).\n${stderr.trim().split('\n').slice(-5).join('\n')}`,
-    );
-  }
-  // A detached server outlives a test process that dies without stop().
-  const orphanGuard = () => killGroup(child);
-  process.once('exit', orphanGuard);
-  return {
-    endpoint,
-    stop: async () => {
-      process.off('exit', orphanGuard);
-      await stopChild(child, exited, true);
-    },
-  };
+/** startMoto runs moto on a free port and waits until it answers (test/helpers/moto.js). */
+export function startMoto(): Promise<TestServer> {
+  return startMotoServer();
 }
 
 /** startS3rver runs s3rver in a child Node (with the OpenSSL legacy provider) with the given buckets. */
@@ -114,22 +80,15 @@ export async function startS3rver(buckets: string[]): Promise<TestServer> {
   return {
     endpoint,
     stop: async () => {
-      await stopChild(child, exited, false);
+      await stopChild(child, exited);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
 /** createBucket creates `name` on the server at `endpoint`. */
-export async function createBucket(endpoint: string, name: string, credentials: TestCredentials = MOTO_CREDENTIALS): Promise<void> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1 });
-  try {
-    await client.send(new CreateBucketCommand({ Bucket: name }));
-  } finally {
-    client.destroy();
-  }
+export function createBucket(endpoint: string, name: string, credentials: TestCredentials = MOTO_CREDENTIALS): Promise<void> {
+  return createBucketOn(endpoint, name, credentials);
 }
 
 /** What the scripted server sends back for one request. */
@@ -209,50 +168,6 @@ export function listXml(page: { keys: { key: string; size: number }[]; truncated
   );
 }
 
-function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
-    try {
-      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-async function waitUntilAnswers(endpoint: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {
-  let gone: number | null | undefined;
-  void exited.then((code) => (gone = code));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (gone !== undefined) throw new Error(`it exited with code ${gone}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const req = http.get(endpoint, (res) => {
-        res.resume();
-        resolve(true);
-      });
-      req.on('error', () => resolve(false));
-      req.setTimeout(1000, () => req.destroy());
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no answer on ${endpoint} within ${timeoutMs} ms`);
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /** exitOf resolves with the exit code once `child` is gone (-1 if it never started). */
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
@@ -261,11 +176,10 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   });
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<number | null>, group: boolean): Promise<void> {
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  if (group) killGroup(child);
-  else child.kill('SIGTERM');
-  const timer = setTimeout(() => (group ? killGroup(child, 'SIGKILL') : child.kill('SIGKILL')), 5000);
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
 }

@@ -1,8 +1,9 @@
-// bench/xfs.js: a loop-mounted XFS filesystem with reflink=1, so the bench can
-// measure lode's reflink checkout on a machine whose own filesystem (ext4)
-// has none. Plain ESM JavaScript port of the parts of
-// test/helpers/reflink-fs.ts the bench needs, made synchronous so the same
-// cleanup can run from try/finally, process 'exit' and SIGINT/SIGTERM.
+// A loop-mounted XFS filesystem with reflink=1, shared by the tests (through
+// test/helpers/reflink-fs.ts) and the bench (section 6), so lode's reflink
+// checkout can be exercised on a machine whose own filesystem (ext4) has none.
+// Plain ESM JavaScript (bench/ has no build step) with types in xfs.d.ts.
+// Synchronous, so the same cleanup can run from try/finally, process 'exit'
+// and SIGINT/SIGTERM.
 //
 //   const why = xfsUnavailable();          // null, or why it cannot work here
 //   const m = mountXfs(root, sizeMiB);     // throws Error naming what failed
@@ -137,7 +138,7 @@ function installHooks() {
       try {
         m.cleanup({ quick: true });
       } catch (e) {
-        process.stderr.write(`bench/xfs: ${e.message}\n`);
+        process.stderr.write(`xfs: ${e.message}\n`);
       }
     }
   };
@@ -154,7 +155,7 @@ function installHooks() {
 }
 
 /**
- * mountXfs creates `root` (must not exist), a sparse image root/xfs.img of
+ * mountXfs creates `root` (absent or empty), a sparse image root/xfs.img of
  * sizeMiB, formats it XFS with reflink=1 and loop-mounts it at root/mnt.
  * Returns { dir, img, root, sizeMiB, setupMs, cleanup }. Throws an Error naming
  * what failed; nothing is left behind then.
@@ -169,7 +170,8 @@ export function mountXfs(root, sizeMiB) {
   const losetup = findTool('losetup');
   const t0 = process.hrtime.bigint();
 
-  fs.mkdirSync(root);
+  fs.mkdirSync(root, { recursive: true });
+  if (fs.readdirSync(root).length > 0) throw new Error(`${root} is not empty`);
   const img = path.join(root, 'xfs.img');
   const dir = path.join(root, 'mnt');
   const fail = (msg) => {
@@ -207,6 +209,12 @@ export function mountXfs(root, sizeMiB) {
     }
     const why2 = ensureLoopDevice(losetup);
     if (why2) fail(`loop devices unavailable: ${why2}; mount said ${describe(last)}`);
+    if (/loop device/i.test(err)) {
+      // Attach by hand to learn why (e.g. a devices cgroup denying /dev/loopN); detach at once.
+      const probe = run(losetup, ['--find', '--show', img]);
+      if (probe.status !== 0) fail(`loop devices unavailable: mount said ${describe(last)}; losetup --find --show said ${describe(probe)}`);
+      run(losetup, ['-d', probe.stdout.trim()]);
+    }
     sleepSync(100 * (attempt + 1));
   }
   if (!last || last.status !== 0) fail(`mount -t xfs -o loop ${img} ${dir} failed: ${last ? describe(last) : 'not attempted'}`);
@@ -260,7 +268,7 @@ export function mountXfs(root, sizeMiB) {
 
 /** reflinkSupported says whether COPYFILE_FICLONE_FORCE works inside dir. */
 export function reflinkSupported(dir) {
-  const tag = `.lode-bench-reflink-probe-${process.pid}`;
+  const tag = `.lode-reflink-probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const src = path.join(dir, `${tag}-src`);
   const dst = path.join(dir, `${tag}-dst`);
   try {

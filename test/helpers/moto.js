@@ -1,12 +1,15 @@
-// Bench helper: a moto S3 server on a free loopback port (plain ESM, a port of
-// test/helpers/s3-servers.ts startMoto/createBucket), plus the few S3 calls
-// the bench itself makes (create a bucket, list or empty a prefix).
+// moto, the S3 server the tests (through test/helpers/s3-servers.ts) and the
+// bench (section 8) run against: started on a free loopback port, plus the
+// few S3 calls both make (create a bucket, list or empty a prefix). Plain ESM
+// JavaScript (bench/ has no build step) with types in moto.d.ts.
 //
-// moto accepts any credentials; the bench uses the static test values below.
-// The server runs in its own process group, so stop() (and killSync(), for
-// exit and signal handlers) also end whatever a pyenv shim started. Every
-// request moto logs on stderr is counted: `requests` is the server's own
-// count, to read beside what lode and DVC report.
+// moto (`pip install "moto[server]"`) is a maintained S3 implementation that
+// enforces conditional writes; it accepts any credentials (it does not check
+// signatures), so the static test values below are used. The server runs in
+// its own process group, so stop() (and killSync(), for exit and signal
+// handlers) also end whatever a pyenv shim started. Every request moto logs
+// on stderr is counted: `requests` is the server's own count, to read beside
+// what lode reports.
 
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -113,8 +116,13 @@ export async function startMoto({ env = {} } = {}) {
   }
   if (!up) {
     killSync();
-    throw new Error(`moto did not start (${gone !== undefined ? `exited with ${gone}` : 'no answer within 30 s'}): ${state.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
+    throw new Error(
+      `moto did not start (${gone !== undefined ? `exited with ${gone}` : 'no answer within 30 s'}): ${state.stderrTail.trim().split('\n').slice(-3).join(' | ')}. ` +
+        'It is the S3 server these tests need: install it with  python3 -m pip install "moto[server]"  (`npm test` does, as root).',
+    );
   }
+  // A detached server outlives a process that dies without stop().
+  process.once('exit', killSync);
   state.requests = 0; // the readiness probes are not anyone's requests
   state.byMethod = {};
   return {
@@ -139,6 +147,7 @@ export async function startMoto({ env = {} } = {}) {
     },
     killSync,
     async stop() {
+      process.off('exit', killSync);
       if (gone !== undefined) return;
       killSync('SIGTERM');
       const t = setTimeout(() => killSync('SIGKILL'), 5000);
@@ -148,16 +157,16 @@ export async function startMoto({ env = {} } = {}) {
   };
 }
 
-async function sdkClient(endpoint) {
+async function sdkClient(endpoint, credentials = MOTO_CREDENTIALS) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const sdk = await import('@aws-sdk/client-s3');
-  const client = new sdk.S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: MOTO_CREDENTIALS, maxAttempts: 2 });
+  const client = new sdk.S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 2 });
   return { sdk, client };
 }
 
-/** createBucket creates `name` on the server at `endpoint`. */
-export async function createBucket(endpoint, name) {
-  const { sdk, client } = await sdkClient(endpoint);
+/** createBucket creates `name` on the server at `endpoint` (moto's credentials unless given). */
+export async function createBucket(endpoint, name, credentials = MOTO_CREDENTIALS) {
+  const { sdk, client } = await sdkClient(endpoint, credentials);
   try {
     await client.send(new sdk.CreateBucketCommand({ Bucket: name }));
   } finally {
