@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendContract } from './backend-contract.js';
 import { openS3Backend, parseS3Url, type S3Options } from '../src/storage/s3.js';
+import { openBackend } from '../src/storage/registry.js';
 import type { Backend, BlobInfo } from '../src/storage/backend.js';
 import { CorruptObjectError, LodeError, NotFoundError, RefConflictError, RemoteError, UsageError } from '../src/core/errors.js';
 import {
@@ -78,6 +79,13 @@ backendContract('S3 on moto', async () => {
   return onMoto(bucket, `run-${RUN}/remote`);
 });
 
+// As every sync opens it: through the registry, wrapped in the retry layer.
+backendContract('S3 on moto through openBackend (retry wrapper)', async () => {
+  const bucket = `lode-contract-retry-${RUN}`;
+  await createBucket(moto.endpoint, bucket);
+  return openBackend(`s3://${bucket}/run-${RUN}`, { endpoint: moto.endpoint, accessKeyId: MOTO_CREDENTIALS.accessKeyId, secretAccessKey: MOTO_CREDENTIALS.secretAccessKey });
+});
+
 // s3rver ignores If-Match / If-None-Match on PUT, so it is opened as a store
 // without conditional writes (see "S3 conditional writes" below): the
 // contract then checks that conditional saves are refused, never ignored.
@@ -88,7 +96,14 @@ describe('parseS3Url', () => {
     expect(parseS3Url('s3://bucket')).toEqual({ bucket: 'bucket', prefix: '' });
     expect(parseS3Url('s3://bucket/')).toEqual({ bucket: 'bucket', prefix: '' });
     expect(parseS3Url('s3://my.bucket-1/datasets/cats/')).toEqual({ bucket: 'my.bucket-1', prefix: 'datasets/cats' });
-    expect(parseS3Url('S3://Legacy_Bucket/p')).toEqual({ bucket: 'Legacy_Bucket', prefix: 'p' });
+    expect(parseS3Url('S3://bucket/p')).toEqual({ bucket: 'bucket', prefix: 'p' }); // schemes are case-insensitive
+  });
+
+  it('applies the S3 bucket naming rules (the one validator: remote add uses it too)', () => {
+    for (const good of ['abc', 'a-b.c1', '1bucket', 'a'.repeat(63), 'my.data.2024']) expect(parseS3Url(`s3://${good}/p`).bucket).toBe(good);
+    for (const bad of ['Legacy_Bucket', 'UPPER', 'a_b', 'ab', 'a'.repeat(64), 'bucket-', '.bucket', 'a..b', '192.168.1.1', 'b@d']) {
+      expect(() => parseS3Url(`s3://${bad}/p`), bad).toThrow(UsageError);
+    }
   });
 
   it('refuses what is not an S3 URL, without echoing credentials', () => {
@@ -226,6 +241,77 @@ describe('S3 failures', () => {
       await b.close?.();
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe('S3 errors say whether to retry (scripted server)', () => {
+  async function errorFor(reply: Parameters<typeof startScriptedS3>[0], op: (b: Backend) => Promise<unknown>): Promise<RemoteError> {
+    const server = await startScriptedS3(reply);
+    try {
+      const b = await openS3Backend({ url: 's3://bucket/p', endpoint: server.endpoint, credentials: MOTO_CREDENTIALS, maxAttempts: 1 });
+      const e = await failure(op(b));
+      await b.close?.();
+      expect(e).toBeInstanceOf(RemoteError);
+      return e as RemoteError;
+    } finally {
+      await server.stop();
+    }
+  }
+  const list = (b: Backend) => collect(b.list(''));
+  const xml = listXml({ keys: [{ key: 'p/a', size: 1 }, { key: 'p/b', size: 1 }], truncated: false });
+
+  it('listing XML cut short (short body, or reset mid-body) is retryable, without the parser\'s text', async () => {
+    for (const reply of [
+      () => ({ status: 200, headers: { 'content-type': 'application/xml' }, body: xml.slice(0, -40) }),
+      () => ({ status: 200, headers: { 'content-type': 'application/xml' }, body: xml, cutAfter: xml.length - 40 }),
+    ]) {
+      const e = await errorFor(reply, list);
+      expect(e.retryable).toBe(true);
+      expect(e.message).not.toMatch(/Deserialization|XML parse|\$response/);
+      expect(e.message).toContain('listing / in s3://bucket/p');
+    }
+  });
+
+  it('a body cut short is retryable; 503 SlowDown and 429 are throttling (with Retry-After); 400 and 404 are not retryable', async () => {
+    expect((await errorFor(() => ({ status: 200, body: randomBytes(1000), cutAfter: 400 }), (b) => b.load('k'))).retryable).toBe(true);
+    const slow = await errorFor(() => ({ status: 503, body: s3ErrorXml('SlowDown', 'Please reduce your request rate.') }), (b) => b.load('k'));
+    expect(slow).toMatchObject({ retryable: true, throttled: true });
+    const many = await errorFor(() => ({ status: 429, headers: { 'retry-after': '3' }, body: s3ErrorXml('TooManyRequests', 'slow down') }), (b) => b.stat('k'));
+    expect(many).toMatchObject({ retryable: true, throttled: true, retryAfterMs: 3000 });
+    const internal = await errorFor(() => ({ status: 500, body: s3ErrorXml('InternalError', 'oops') }), (b) => b.save('k', Buffer.from('x')));
+    expect(internal).toMatchObject({ retryable: true, throttled: false });
+    const bad = await errorFor(() => ({ status: 400, body: s3ErrorXml('InvalidArgument', 'no') }), (b) => b.save('k', Buffer.from('x')));
+    expect(bad.retryable).toBe(false);
+  });
+
+  it('through the registry (retry wrapper), a flaky store converges and a dead one gives up with one line', async () => {
+    const data = randomBytes(5000);
+    let n = 0;
+    const server = await startScriptedS3(() => {
+      n++;
+      if (n === 1) return { status: 503, body: s3ErrorXml('SlowDown', 'Please reduce your request rate.') };
+      if (n === 2) return { status: 200, body: data, cutAfter: 100 };
+      if (n === 3) return { status: 500, body: s3ErrorXml('InternalError', 'oops') };
+      return { status: 206, headers: { 'content-range': `bytes 10-4009/${data.length}` }, body: data.subarray(10, 4010) };
+    });
+    try {
+      const b = await openBackend('s3://bucket/p', { endpoint: server.endpoint, accessKeyId: 'a', secretAccessKey: 'b', retryMaxTime: 30 });
+      expect((await b.load('k', { offset: 10, length: 4000 })).equals(data.subarray(10, 4010))).toBe(true);
+      expect(server.requests).toHaveLength(4); // the SDK itself does not retry: one layer decides
+      await b.close?.();
+    } finally {
+      await server.stop();
+    }
+    const dead = await startScriptedS3(() => ({ status: 500, body: s3ErrorXml('InternalError', 'oops') }));
+    try {
+      const b = await openBackend('s3://bucket/p', { endpoint: dead.endpoint, accessKeyId: 'a', secretAccessKey: 'b', retryMaxTime: 1 });
+      const e = await failure(b.load('packs/x.pack'));
+      expect(e.message).toMatch(/^gave up reading packs\/x\.pack in s3:\/\/bucket\/p after \d+ attempts in [\d.]+ s: .*InternalError/);
+      expect(dead.requests.length).toBeGreaterThan(2);
+      await b.close?.();
+    } finally {
+      await dead.stop();
     }
   });
 });

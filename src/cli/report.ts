@@ -4,6 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { LodeError } from '../core/errors.js';
+import { redactUrl } from '../storage/registry.js';
 import type { Style } from '../ui/text.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { Output } from './main.js';
@@ -23,8 +24,9 @@ export function report(e: unknown, io: Output, st: Style): number {
     return EXIT.USAGE;
   }
   if (e instanceof LodeError) {
-    io.err(`${st.red('error:')} ${e.message}`);
-    if (e.hint) io.err(`${st.dim('hint:')}  ${e.hint}`);
+    // Credentials in a URL never reach the screen, whichever layer let one into a message.
+    io.err(`${st.red('error:')} ${redactUrl(e.message)}`);
+    if (e.hint) io.err(`${st.dim('hint:')}  ${redactUrl(e.hint)}`);
     return exitCodeFor(e.code);
   }
   const errno = (e as NodeJS.ErrnoException)?.code;

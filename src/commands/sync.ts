@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { isLodeError, LodeError, NotFoundError, RemoteError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
+import { normaliseRemoteUrl, type RemoteOptions } from '../storage/registry.js';
 import { isAncestor, readCommit, walkHistory } from '../graph/commits.js';
 import { planPush, pushRef, type PushResult } from '../sync/push.js';
 import { fetchCommits } from '../sync/fetch.js';
@@ -175,7 +176,7 @@ export async function pull(repo: Repository, o: PullOptions = {}): Promise<PullR
   return { remote: fetched.remote, branch, fetched, outcome: 'fastForward', checkout: co };
 }
 
-export interface CloneOptions {
+export type CloneOptions = RemoteOptions & {
   url: string;
   /** Directory to create (default: the last part of the URL). */
   dir?: string;
@@ -184,13 +185,9 @@ export interface CloneOptions {
   remote?: string;
   /** Branch to check out (default main, or the remote's only branch). */
   branch?: string;
-  /** S3 settings recorded for the new remote (see `lode remote add`). */
-  endpoint?: string;
-  region?: string;
-  profile?: string;
-  pathStyle?: boolean;
+  /** The new remote's options (S3 endpoint, region, credentials...) are those of `lode remote add`. */
   progress?: ProgressSink;
-}
+};
 
 export interface CloneResult {
   root: string;
@@ -204,6 +201,7 @@ export interface CloneResult {
 /** clone makes a new workspace from a remote: init, add the remote, fetch, check out a branch. */
 export async function clone(o: CloneOptions): Promise<CloneResult> {
   const cwd = o.cwd ?? process.cwd();
+  normaliseRemoteUrl(o.url, cwd); // refuse a bad URL before anything is created
   const base = o.url.replace(/\/+$/, '').split('/').pop() || 'lode-data';
   const root = path.resolve(cwd, o.dir ?? base);
   if (fs.existsSync(root) && fs.readdirSync(root).length > 0) {
@@ -223,7 +221,8 @@ export async function clone(o: CloneOptions): Promise<CloneResult> {
 async function cloneInto(root: string, o: CloneOptions, cwd: string): Promise<CloneResult> {
   const repo = Repository.init(root);
   const remoteName = o.remote ?? 'origin';
-  await addRemote(repo, { name: remoteName, url: o.url, cwd, endpoint: o.endpoint, region: o.region, profile: o.profile, pathStyle: o.pathStyle });
+  const { dir: _dir, branch: _branch, remote: _remote, progress: _progress, ...remoteOptions } = o;
+  await addRemote(repo, { ...remoteOptions, name: remoteName, cwd });
   const fetched = await repo.withLock('clone', async () => {
     const r = await openRemote(repo, remoteName);
     try {

@@ -149,12 +149,26 @@ export class FileChangedError extends LodeError {
   }
 }
 
-/** RemoteError: a remote failed; `retryable` says whether trying again may help. */
+export interface RemoteErrorOptions extends LodeErrorOptions {
+  /** The store asked to slow down (S3 503 SlowDown, HTTP 429): back off longer. */
+  throttled?: boolean;
+  /** How long the store asked to wait before trying again (a Retry-After header), in ms. */
+  retryAfterMs?: number;
+}
+
+/**
+ * RemoteError: a remote failed; `retryable` says whether trying again may
+ * help, `throttled` and `retryAfterMs` how long to wait first.
+ */
 export class RemoteError extends LodeError {
   readonly retryable: boolean;
-  constructor(message: string, retryable: boolean, options: LodeErrorOptions = {}) {
+  readonly throttled: boolean;
+  readonly retryAfterMs?: number;
+  constructor(message: string, retryable: boolean, options: RemoteErrorOptions = {}) {
     super('REMOTE', message, options);
     this.retryable = retryable;
+    this.throttled = options.throttled ?? false;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -9,12 +9,14 @@ import { createRequire } from 'node:module';
 import { DEFAULT_CHUNKING, validateChunkerParams, type ChunkerParams } from '../core/chunker.js';
 import { ConfigError } from '../core/errors.js';
 import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
+import { allOptions, backendFor, configKeyOf, parseOptionValue, redactUrl, type RemoteOptions } from '../storage/registry.js';
 import { LINK_TYPES, type LinkType } from '../workspace/link.js';
 
 type Table = Record<string, unknown>;
 
 /** Keys whose values are credentials: stored only in config.local, never printed. */
 const SECRET_KEY = /secret|access_key|session_token|password/i;
+const isSecretKey = (k: string) => SECRET_KEY.test(k) || SECRET_REMOTE_KEYS.has(k);
 
 // smol-toml is loaded only when a config file has settings in it: most runs
 // (and every `lode status` in a fresh workspace) then skip its import cost.
@@ -33,19 +35,20 @@ export interface Settings {
   lockWaitSeconds?: number;
 }
 
-/** RemoteSettings is one configured remote, without its secrets. */
-export interface RemoteSettings {
+/**
+ * RemoteSettings is one configured remote without its secrets: the URL and
+ * the options the backend registry defines (secret ones only as `hasCredentials`).
+ */
+export type RemoteSettings = {
   name: string;
   /** `s3://bucket/prefix` or an absolute directory path. */
   url: string;
-  endpoint?: string;
-  region?: string;
-  profile?: string;
-  pathStyle?: boolean;
-  checksumMode?: 'when-required' | 'when-supported';
-  /** Whether access keys are stored in .lode/config.local (their values are never shown). */
+  /** Whether secret options (access keys) are stored in .lode/config.local (their values are never shown). */
   hasCredentials: boolean;
-}
+} & Omit<RemoteOptions, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>;
+
+/** Secret option keys of remotes, as the registry marks them. */
+const SECRET_REMOTE_KEYS = new Set(allOptions().filter((o) => o.secret).map(configKeyOf));
 
 /** KEYS lists every key `lode config` accepts, with its type and meaning. */
 export const KEYS: Record<string, { type: 'int' | 'string' | 'string[]'; help: string }> = {
@@ -79,7 +82,8 @@ export class Config {
   /** get returns a value by dotted key, local file first. */
   get(key: string): unknown {
     const v = lookup(this.local, key) ?? lookup(this.shared, key);
-    return v !== undefined && SECRET_KEY.test(key.slice(key.lastIndexOf('.') + 1)) ? '(set)' : v;
+    if (v !== undefined && isSecretKey(key.slice(key.lastIndexOf('.') + 1))) return '(set)';
+    return typeof v === 'string' ? redactUrl(v) : v;
   }
 
   /** entries lists every set key (dotted) with its value and the file it came from. */
@@ -90,7 +94,7 @@ export class Config {
         const key = prefix ? `${prefix}.${k}` : k;
         if (v && typeof v === 'object' && !Array.isArray(v)) flat(v as Table, key, scope);
         // Secrets are never shown, only that they are set.
-        else out.push({ key, value: SECRET_KEY.test(k) ? '(set)' : v, scope });
+        else out.push({ key, value: isSecretKey(k) ? '(set)' : typeof v === 'string' ? redactUrl(v) : v, scope });
       }
     };
     flat(this.shared, '', 'shared');
@@ -142,52 +146,74 @@ export class Config {
     return [...names].sort().map((n) => this.remote(n)!);
   }
 
-  /** remote returns one remote's settings, or undefined. */
+  /** remote returns one remote's settings (URL redacted, no secrets), or undefined. */
   remote(name: string): RemoteSettings | undefined {
     const sh = tableAt(tableAt(this.shared, 'remote'), name);
     const lo = tableAt(tableAt(this.local, 'remote'), name);
     const v = { ...sh, ...lo };
     if (typeof v.url !== 'string') return undefined;
-    const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-    const mode = str('checksum_mode');
-    return {
-      name,
-      url: v.url,
-      endpoint: str('endpoint'),
-      region: str('region'),
-      profile: str('profile'),
-      pathStyle: typeof v.path_style === 'boolean' ? v.path_style : undefined,
-      checksumMode: mode === 'when-supported' || mode === 'when-required' ? mode : undefined,
-      hasCredentials: typeof lo.access_key_id === 'string' && typeof lo.secret_access_key === 'string',
-    };
-  }
-
-  /** remoteSecrets returns the access keys kept in config.local, for opening a connection only. */
-  remoteSecrets(name: string): { accessKeyId: string; secretAccessKey: string } | undefined {
-    const lo = tableAt(tableAt(this.local, 'remote'), name);
-    return typeof lo.access_key_id === 'string' && typeof lo.secret_access_key === 'string'
-      ? { accessKeyId: lo.access_key_id, secretAccessKey: lo.secret_access_key }
-      : undefined;
+    const out: Record<string, unknown> = { name, url: redactUrl(v.url) };
+    let hasCredentials = false;
+    for (const o of allOptions()) {
+      const raw = v[configKeyOf(o)];
+      if (raw === undefined) continue;
+      if (o.secret) {
+        hasCredentials ||= configKeyOf(o) in lo;
+        continue;
+      }
+      // Listing stays lenient (a value opening would refuse is still shown); remoteOptions is strict.
+      out[o.name] = typeof raw === 'string' && o.type === 'string' ? redactUrl(raw) : raw;
+    }
+    return { ...out, hasCredentials } as RemoteSettings;
   }
 
   /**
-   * setRemote writes a remote's settings: everything but secrets to the shared
-   * file, secrets only to config.local (mode 0600, never tracked).
+   * remoteOptions returns what opening remote `name` needs: its URL and every
+   * option, secrets included (from config.local only). ConfigError names a
+   * key whose value is invalid.
    */
-  setRemote(name: string, settings: Record<string, string | boolean | undefined>, secrets?: { accessKeyId: string; secretAccessKey: string }): void {
+  remoteOptions(name: string): { url: string; options: RemoteOptions } | undefined {
+    const sh = tableAt(tableAt(this.shared, 'remote'), name);
+    const lo = tableAt(tableAt(this.local, 'remote'), name);
+    const v = { ...sh, ...lo };
+    if (typeof v.url !== 'string') return undefined;
+    const options: Record<string, unknown> = {};
+    for (const o of allOptions()) {
+      const key = configKeyOf(o);
+      // A secret in the shared file is ignored: it must not be relied on from a tracked file.
+      const raw = o.secret ? lo[key] : v[key];
+      if (raw === undefined) continue;
+      try {
+        options[o.name] = parseOptionValue(o, raw);
+      } catch (e) {
+        throw this.bad(`remote.${name}.${key}`, (e as Error).message.replace(/^--\S+ /, ''));
+      }
+    }
+    return { url: v.url, options: options as RemoteOptions };
+  }
+
+  /**
+   * setRemote writes a remote's URL and options: secret options only to
+   * config.local (mode 0600, never tracked), everything else to the shared
+   * file. Undefined values are left as they are.
+   */
+  setRemote(name: string, url: string | undefined, options: RemoteOptions): void {
     const sh = ensureTable(ensureTable(this.shared, 'remote'), name);
-    for (const [k, v] of Object.entries(settings)) {
-      if (v === undefined) continue;
-      if (SECRET_KEY.test(k)) throw new ConfigError(`${k} belongs in .lode/config.local`, { hint: 'pass credentials with --access-key-id / --secret-access-key, or use the environment' });
-      sh[k] = v;
+    if (url !== undefined) {
+      backendFor(url); // only URLs a backend claims
+      sh.url = url;
+    }
+    let secrets = false;
+    for (const o of allOptions()) {
+      const value = options[o.name];
+      if (value === undefined) continue;
+      if (o.secret) {
+        ensureTable(ensureTable(this.local, 'remote'), name)[configKeyOf(o)] = value;
+        secrets = true;
+      } else sh[configKeyOf(o)] = value;
     }
     this.save('shared');
-    if (secrets) {
-      const lo = ensureTable(ensureTable(this.local, 'remote'), name);
-      lo.access_key_id = secrets.accessKeyId;
-      lo.secret_access_key = secrets.secretAccessKey;
-      this.save('local');
-    }
+    if (secrets) this.save('local');
   }
 
   /** removeRemote deletes a remote from both files (and the default if it was). */

@@ -13,6 +13,11 @@ import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, t
 import { errnoCode, rmQuiet, sweepTemps, tempName } from './atomic.js';
 
 const TMP_DIR = '.tmp';
+/**
+ * errno codes worth retrying: a busy or briefly unreachable file system (NFS
+ * and SMB shares time out, go stale and recover). ENOSPC, EACCES, EROFS... do not heal by waiting.
+ */
+const RETRYABLE_CODES = new Set(['EAGAIN', 'EBUSY', 'EIO', 'EINTR', 'ETIMEDOUT', 'ESTALE', 'ECONNRESET', 'ENOTCONN', 'EHOSTDOWN']);
 const LOCK_SUFFIX = '.lock';
 /** A key lock older than this is considered abandoned by a crashed writer. */
 const STALE_LOCK_MS = 30_000;
@@ -36,7 +41,7 @@ export class DirBackend implements Backend {
 
   private fail(what: string, key: string, e: unknown): RemoteError {
     const code = errnoCode(e);
-    return new RemoteError(`${what} ${key} in ${this.location} failed: ${(e as Error).message}`, code === 'EAGAIN' || code === 'EBUSY' || code === 'EIO', {
+    return new RemoteError(`${what} ${key} in ${this.location} failed: ${(e as Error).message}`, RETRYABLE_CODES.has(code ?? ''), {
       cause: e,
       hint: code === 'ENOSPC' ? 'the remote disk is full' : code === 'EACCES' || code === 'EPERM' ? 'check the permissions of the remote directory' : 'check that the remote directory is mounted and writable',
     });
@@ -134,14 +139,19 @@ export class DirBackend implements Backend {
 
   async stat(key: string): Promise<BlobInfo | undefined> {
     const file = this.file(key);
-    const st = fs.statSync(file, { throwIfNoEntry: false });
-    if (!st?.isFile()) return undefined;
-    // Small blobs (refs) carry their etag so they can be updated conditionally.
-    if (st.size <= SMALL_ETAG_BYTES) {
-      const data = readOrUndefined(file);
-      if (data) return { key, size: data.length, etag: sha256(data) };
+    try {
+      const st = fs.statSync(file, { throwIfNoEntry: false });
+      if (!st?.isFile()) return undefined;
+      // Small blobs (refs) carry their etag so they can be updated conditionally.
+      if (st.size <= SMALL_ETAG_BYTES) {
+        const data = readOrUndefined(file);
+        if (data) return { key, size: data.length, etag: sha256(data) };
+      }
+      return { key, size: st.size };
+    } catch (e) {
+      if (errnoCode(e) === 'ENOTDIR') return undefined;
+      throw this.fail('looking up', key, e);
     }
-    return { key, size: st.size };
   }
 
   async *list(prefix: string): AsyncIterable<BlobInfo> {

@@ -15,6 +15,9 @@ import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CorruptObjectError, LodeError, NotFoundError, RefConflictError, RemoteError, UsageError } from '../core/errors.js';
 import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type SaveOptions } from './backend.js';
+import { checkEndpoint, parseS3Url, redactEndpoint } from './s3-url.js';
+
+export { parseS3Url } from './s3-url.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -50,31 +53,6 @@ export interface S3Options {
    * default) the first conditional save checks that the store enforces them.
    */
   conditionalWrites?: boolean;
-}
-
-/** parseS3Url splits `s3://bucket/prefix` into the bucket and the prefix ('' or 'a/b', no slashes at either end). */
-export function parseS3Url(url: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([^/?#]*)(\/[^?#]*)?$/i.exec(url);
-  const usage = (why: string) =>
-    new UsageError(`invalid S3 URL: ${why}`, { hint: 'write it as s3://bucket or s3://bucket/prefix (endpoint, region and credentials are separate settings)' });
-  if (!m) {
-    // Do not echo the URL when it might carry credentials.
-    if (/^s3:\/\/[^/]*@/i.test(url)) throw usage('credentials do not belong in the URL');
-    throw usage(`${JSON.stringify(url)} is not of the form s3://bucket/prefix`);
-  }
-  const bucket = m[1];
-  if (bucket.includes('@')) throw usage('credentials do not belong in the URL');
-  // Lenient on purpose: legacy AWS buckets and other stores allow upper case and '_'.
-  if (!/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/i.test(bucket)) throw usage(`${JSON.stringify(bucket)} is not a valid bucket name`);
-  const prefix = (m[2] ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
-  if (prefix !== '') {
-    try {
-      validateKey(prefix);
-    } catch {
-      throw usage(`the prefix ${JSON.stringify(prefix)} has an empty, "." or ".." part`);
-    }
-  }
-  return { bucket, prefix };
 }
 
 /** openS3Backend checks the options and builds the client; it sends no request. */
@@ -127,7 +105,7 @@ export async function openS3Backend(options: S3Options): Promise<Backend> {
     prefix,
     maxConnections,
     conditionalWrites: options.conditionalWrites ?? true,
-    where: endpoint === undefined ? `AWS S3 (${region})` : redactUrl(endpoint),
+    where: endpoint === undefined ? `AWS S3 (${region})` : redactEndpoint(endpoint),
     secrets,
   });
 }
@@ -268,7 +246,12 @@ class S3Backend implements Backend {
         path: `${this.location}/${key}`,
         hint: 'the transfer or the store lost bytes; try again, and check the store if it persists',
       });
-    if (contentLength !== undefined && body.length !== contentLength) throw short(contentLength, 'the store announced');
+    if (contentLength !== undefined && body.length !== contentLength) {
+      // A body cut short in transit: asking again may well work.
+      throw new RemoteError(`reading ${key} in ${this.location}: received ${body.length} of the ${contentLength} bytes the store announced`, true, {
+        hint: 'the connection lost bytes; the command can be run again',
+      });
+    }
     if (!range) return body;
 
     if (status === 200) {
@@ -486,11 +469,22 @@ class S3Backend implements Backend {
         hint: 'check the endpoint, your network and that the store is running; the command can be run again',
       });
     }
+    if (status !== undefined && status >= 200 && status < 300) {
+      // The store said yes but its answer could not be read (XML cut short or
+      // malformed): the parser's own text would only confuse, and asking again may work.
+      return new RemoteError(`${what}: the answer of ${this.config.where} was cut short or malformed (HTTP ${status})`, true, {
+        cause: e,
+        hint: 'the connection or the store garbled the answer; the command can be run again',
+      });
+    }
+    const throttled = status === 429 || status === 503 || (code !== undefined && THROTTLE_CODES.has(code) && code !== 'InternalError' && code !== 'RequestTimeout');
     const retryable = (status !== undefined && (status >= 500 || status === 429)) || (code !== undefined && THROTTLE_CODES.has(code));
     const detail = [code, status === undefined ? undefined : `HTTP ${status}`].filter(Boolean).join(', ');
     const message = errorMessage(e);
     return new RemoteError(scrub(`${what} failed${detail ? ` (${detail})` : ''}${message ? `: ${message}` : ''}`), retryable, {
       cause: e,
+      throttled,
+      retryAfterMs: retryAfter(e),
       hint: retryable ? 'the store is busy or failing; the command can be run again' : undefined,
     });
   }
@@ -515,6 +509,15 @@ function errorCode(e: unknown): string | undefined {
 /** attempts is how many times the SDK sent the request that failed with `e`. */
 function attempts(e: unknown): number {
   return (e as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1;
+}
+
+/** retryAfter reads a Retry-After header (seconds or an HTTP date) of the failed response, in ms. */
+function retryAfter(e: unknown): number | undefined {
+  const headers = (e as { $response?: { headers?: Record<string, string | undefined> } } | undefined)?.$response?.headers;
+  const v = headers?.['retry-after'] ?? headers?.['Retry-After'];
+  if (v === undefined) return undefined;
+  const ms = /^\s*\d+\s*$/.test(v) ? Number(v) * 1000 : Date.parse(v) - Date.now();
+  return Number.isFinite(ms) && ms >= 0 ? Math.min(ms, 60_000) : undefined;
 }
 
 function httpStatus(e: unknown): number | undefined {
@@ -577,28 +580,6 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`${name} must be a positive integer, not ${value}`);
   return value;
-}
-
-function checkEndpoint(endpoint: string): string {
-  let u: URL;
-  try {
-    u = new URL(endpoint);
-  } catch {
-    throw new UsageError('invalid S3 endpoint: not a URL', { hint: 'write it as http://host:port or https://host' });
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new UsageError(`invalid S3 endpoint: ${u.protocol} is not http: or https:`, { hint: 'write it as http://host:port or https://host' });
-  }
-  if (u.username || u.password) {
-    throw new UsageError('invalid S3 endpoint: credentials do not belong in the endpoint URL', { hint: 'give them as the remote\'s credentials or profile, or through the AWS_* environment' });
-  }
-  return endpoint;
-}
-
-/** redactUrl drops anything after the host (paths and queries may carry tokens). */
-function redactUrl(endpoint: string): string {
-  const u = new URL(endpoint);
-  return `${u.protocol}//${u.host}`;
 }
 
 const silentLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };

@@ -1,6 +1,7 @@
 /** `lode remote`: its flags, and a thin run from them to the command function and back to text or JSON. */
 import type { Command } from 'commander';
 import type { Cli } from '../context.js';
+import { backendFlags, backendValues } from '../remote-flags.js';
 
 export function register(program: Command, cli: Cli): void {
   const { globals, open, print, json } = cli;
@@ -20,31 +21,21 @@ Examples:
   lode remote list
   lode remote default origin`,
     );
-  const remoteOptions = (c: Command) =>
-    c
-      .option('--endpoint <url>', 'S3-compatible endpoint (MinIO, Ceph, R2, ...)')
-      .option('--region <name>', 'S3 region')
-      .option('--profile <name>', 'AWS profile for credentials')
-      .option('--path-style', 'path-style bucket addressing (most S3-compatible stores)')
-      .option('--checksum-mode <mode>', 'when-required (default, safe for S3-compatible stores) or when-supported')
-      .option('--access-key-id <id>', 'stored in .lode/config.local only')
-      .option('--secret-access-key <key>', 'stored in .lode/config.local only')
-      .option('--default', 'make it the default remote')
-      .option('--json', 'print the result as JSON');
-  type RemoteFlags = { endpoint?: string; region?: string; profile?: string; pathStyle?: boolean; checksumMode?: string; accessKeyId?: string; secretAccessKey?: string; default?: boolean; json?: boolean };
+  const remoteOptions = (c: Command) => backendFlags(c).option('--default', 'make it the default remote').option('--json', 'print the result as JSON');
+  type RemoteFlags = { default?: boolean; json?: boolean };
   const describeRemote = (r: { name: string; url: string; endpoint?: string; region?: string; hasCredentials: boolean }, isDefault: boolean) =>
     `${isDefault ? '*' : ' '} ${r.name}  ${r.url}${r.endpoint ? `  (endpoint ${r.endpoint})` : ''}${r.region ? `  (region ${r.region})` : ''}${r.hasCredentials ? '  (credentials in .lode/config.local)' : ''}`;
   remoteOptions(remote.command('add').description('add a remote').argument('<name>').argument('<url>', 's3://bucket/prefix or a directory')).action(
     async (name: string, url: string, o: RemoteFlags) => {
       const { addRemote } = await import('../../commands/remote.js');
-      const r = await addRemote(open(), { name, url, cwd: globals().cwd, ...o, makeDefault: o.default });
+      const r = await addRemote(open(), { ...backendValues(o), name, url, cwd: globals().cwd, makeDefault: o.default });
       o.json ? json(r) : print([`Added remote ${r.name} → ${r.url}`]);
     },
   );
   remoteOptions(remote.command('modify').description('change settings of a remote').argument('<name>').option('--url <url>', 'new URL')).action(
     async (name: string, o: RemoteFlags & { url?: string }) => {
       const { modifyRemote } = await import('../../commands/remote.js');
-      const r = await modifyRemote(open(), { name, cwd: globals().cwd, ...o, makeDefault: o.default });
+      const r = await modifyRemote(open(), { ...backendValues(o), name, url: o.url, cwd: globals().cwd, makeDefault: o.default });
       o.json ? json(r) : print([`Updated remote ${r.name}`]);
     },
   );

@@ -1,0 +1,190 @@
+/**
+ * RetryBackend embeds a Backend and retries what failed for a reason worth
+ * retrying (RemoteError with `retryable`: resets, timeouts, 5xx, throttling,
+ * bodies cut short), with capped exponential backoff and full jitter, until a
+ * total time budget is spent. Every remote a sync opens goes through it (see
+ * `openBackend` in registry.ts). The model is restic's backend_retry.go.
+ *
+ * The caller is guaranteed:
+ * - a failure that is not retryable (not found, refused, a lost race, a bad
+ *   range or key) passes through at once and unchanged;
+ * - a ranged load returns exactly `range.length` bytes: a shorter answer is
+ *   retried like a reset (the whole range is asked again);
+ * - a listing yields each key once even when it had to be restarted;
+ * - a conditional save whose earlier attempt may have landed (its answer was
+ *   lost) is not reported as a conflict without reading the key back: if it
+ *   holds exactly the bytes written, the save succeeded;
+ * - when the budget is spent, one RemoteError names the operation, the key,
+ *   the number of attempts and the last failure.
+ *
+ * It cannot tell a flipped byte from a good one: content is verified above it
+ * (objects against their IDs, indexes by checksum), and those readers ask again.
+ */
+import { RefConflictError, RemoteError } from '../core/errors.js';
+import type { Backend, BlobInfo, Range, SaveOptions } from './backend.js';
+
+export interface RetryOptions {
+  /** Give up when another wait would end after this much time since the first attempt (ms). Default 120 000. */
+  maxTimeMs?: number;
+  /** First backoff ceiling (ms); doubles per attempt. Default 100. */
+  baseDelayMs?: number;
+  /** Largest backoff ceiling (ms). Default 10 000. */
+  maxDelayMs?: number;
+  /** Smallest wait after the store asked to slow down (ms). Default 1 000. */
+  throttleDelayMs?: number;
+  /** Called before each wait (for progress or logs; never given secrets). */
+  onRetry?: (info: { op: string; key: string; attempt: number; delayMs: number; error: RemoteError }) => void;
+  /** For tests: the clock, the sleep and the random source. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export const DEFAULT_RETRY_MAX_TIME_MS = 120_000;
+
+export class RetryBackend implements Backend {
+  private readonly maxTimeMs: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly throttleDelayMs: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  /** Attempts that failed and were retried, for reports and tests. */
+  retries = 0;
+
+  constructor(
+    readonly inner: Backend,
+    private readonly options: RetryOptions = {},
+  ) {
+    this.maxTimeMs = options.maxTimeMs ?? DEFAULT_RETRY_MAX_TIME_MS;
+    this.baseDelayMs = options.baseDelayMs ?? 100;
+    this.maxDelayMs = options.maxDelayMs ?? 10_000;
+    this.throttleDelayMs = options.throttleDelayMs ?? 1_000;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+  }
+
+  get location(): string {
+    return this.inner.location;
+  }
+  get maxConnections(): number {
+    return this.inner.maxConnections;
+  }
+  get conditionalWrites(): boolean {
+    return this.inner.conditionalWrites;
+  }
+
+  async save(key: string, data: Uint8Array, options?: SaveOptions): Promise<{ etag: string }> {
+    const conditional = options?.ifNoneMatch === true || options?.ifMatch !== undefined;
+    let uncertain = false;
+    return this.retry('writing', key, async () => {
+      try {
+        return await this.inner.save(key, data, options);
+      } catch (e) {
+        if (conditional && uncertain && e instanceof RefConflictError) {
+          // An earlier attempt may have landed although its answer was lost:
+          // then the conflict is with ourselves. Read back before believing it.
+          const etag = await this.holds(key, data);
+          if (etag !== undefined) return { etag };
+        }
+        if (isRetryable(e)) uncertain = true;
+        throw e;
+      }
+    });
+  }
+
+  /** holds returns the etag of `key` if it holds exactly `data`, else undefined. */
+  private async holds(key: string, data: Uint8Array): Promise<string | undefined> {
+    const back = await this.retry('reading back', key, () => this.inner.load(key));
+    if (!back.equals(data)) return undefined;
+    const info = await this.retry('looking up', key, () => this.inner.stat(key));
+    return info?.etag ?? '';
+  }
+
+  load(key: string, range?: Range): Promise<Buffer> {
+    return this.retry('reading', key, async () => {
+      const got = await this.inner.load(key, range);
+      if (range && got.length !== range.length) {
+        throw new RemoteError(`reading ${key} in ${this.location}: received ${got.length} of ${range.length} bytes`, true);
+      }
+      return got;
+    });
+  }
+
+  stat(key: string): Promise<BlobInfo | undefined> {
+    return this.retry('looking up', key, () => this.inner.stat(key));
+  }
+
+  remove(key: string): Promise<void> {
+    return this.retry('removing', key, () => this.inner.remove(key));
+  }
+
+  /** list restarts a failed listing from the beginning and skips the keys already yielded. */
+  async *list(prefix: string): AsyncIterable<BlobInfo> {
+    const seen = new Set<string>();
+    const started = this.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        for await (const b of this.inner.list(prefix)) {
+          if (seen.has(b.key)) continue;
+          seen.add(b.key);
+          yield b;
+        }
+        return;
+      } catch (e) {
+        await this.backoff('listing', prefix || '/', e, attempt, started);
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return this.inner.close?.() ?? Promise.resolve();
+  }
+
+  private async retry<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {
+    const started = this.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        await this.backoff(op, key, e, attempt, started);
+      }
+    }
+  }
+
+  /** backoff rethrows `e` unless it is retryable and the budget allows another attempt; else waits. */
+  private async backoff(op: string, key: string, e: unknown, attempt: number, started: number): Promise<void> {
+    if (!isRetryable(e)) throw e;
+    const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+    // Full jitter: concurrent clients that failed together do not retry together.
+    let delay = Math.round(this.random() * ceiling);
+    if (e.throttled) delay = Math.max(delay, Math.min(this.maxDelayMs, this.throttleDelayMs * 2 ** (attempt - 1)) * (0.5 + this.random() / 2));
+    if (e.retryAfterMs !== undefined) delay = Math.max(delay, e.retryAfterMs);
+    const elapsed = this.now() - started;
+    if (elapsed + delay > this.maxTimeMs) {
+      throw new RemoteError(
+        `gave up ${op} ${key} in ${this.location} after ${attempt} attempt${attempt === 1 ? '' : 's'} in ${formatSeconds(elapsed)}: ${e.message}`,
+        // Not retryable any more: a wrapper above must not start the budget again.
+        false,
+        {
+          cause: e,
+          hint: `the remote kept failing; run the command again later (what was done is kept), or allow more time with \`lode remote modify NAME --retry-max-time SECONDS\` (now ${formatSeconds(this.maxTimeMs)})`,
+        },
+      );
+    }
+    this.retries++;
+    this.options.onRetry?.({ op, key, attempt, delayMs: delay, error: e });
+    await this.sleep(delay);
+  }
+}
+
+/** isRetryable: a RemoteError that says trying again may help. */
+export function isRetryable(e: unknown): e is RemoteError {
+  return e instanceof RemoteError && e.retryable;
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
