@@ -8,3 +8,5 @@ export * from './owner.js';
 export * from './backend.js';
 export * from './memory.js';
 export * from './dir.js';
+export * from './retry.js';
+export * from './registry.js';

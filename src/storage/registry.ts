@@ -250,7 +250,20 @@ export function checkRemoteOptions(url: string, options: Partial<Record<RemoteOp
  */
 export async function openBackend(url: string, options: RemoteOptions, context: OpenContext = {}): Promise<Backend> {
   const entry = backendFor(url);
-  const inner = await entry.open(entry.parseUrl(url, process.cwd()), options, context);
-  const maxTimeMs = options.retryMaxTime === undefined ? DEFAULT_RETRY_MAX_TIME_MS : options.retryMaxTime * 1000;
-  return new RetryBackend(inner, { ...context.retry, maxTimeMs });
+  let inner = await entry.open(entry.parseUrl(url, process.cwd()), options, context);
+  if (testHook) inner = testHook.wrap(inner);
+  const maxTimeMs = testHook?.retry?.maxTimeMs ?? (options.retryMaxTime === undefined ? DEFAULT_RETRY_MAX_TIME_MS : options.retryMaxTime * 1000);
+  return new RetryBackend(inner, { ...context.retry, ...testHook?.retry, maxTimeMs });
+}
+
+let testHook: { wrap: (inner: Backend) => Backend; retry?: RetryOptions } | undefined;
+
+/**
+ * setBackendTestHook makes `openBackend` wrap every backend it opens with
+ * `wrap` (under the retry layer), with `retry` overriding its timing: how
+ * fault suites and torture runs put a FaultyBackend under the real commands.
+ * Not for production use; call it with no argument to remove the hook.
+ */
+export function setBackendTestHook(hook?: { wrap: (inner: Backend) => Backend; retry?: RetryOptions }): void {
+  testHook = hook;
 }

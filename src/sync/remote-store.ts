@@ -26,6 +26,9 @@ import { writeFileAtomic } from '../storage/atomic.js';
 import { coalesce, extract, PackIndex, type PackEntry, type PackWriter } from '../objects/pack.js';
 import { refNameProblem, type RefKind } from '../graph/refs.js';
 
+/** Reads of one blob or range before damage found by a content check is believed. */
+const VERIFIED_READS = 3;
+
 export interface RemoteRef {
   kind: RefKind;
   name: string;
@@ -60,7 +63,7 @@ export class RemoteStore {
   readonly unindexed = new Map<ObjectId, number>();
   private readonly idxDir: string;
   /** Requests and bytes, for reports and the bench. */
-  readonly stats = { requests: 0, bytesSent: 0, bytesReceived: 0 };
+  readonly stats = { requests: 0, bytesSent: 0, bytesReceived: 0, rereads: 0 };
 
   constructor(
     readonly backend: Backend,
@@ -111,9 +114,8 @@ export class RemoteStore {
       let buf: Buffer;
       if (cached) buf = fs.readFileSync(local);
       else {
-        this.stats.requests++;
-        buf = await this.backend.load(key);
-        this.stats.bytesReceived += buf.length;
+        // Checked here too, so a damaged read is read again; the check below reports what persists.
+        buf = (await this.loadVerified(key, undefined, (b) => PackIndex.decode(b, packId, packSize))).bytes;
       }
       let idx: PackIndex;
       try {
@@ -177,18 +179,20 @@ export class RemoteStore {
   /** ref reads one ref with its etag (for a conditional update), or undefined. */
   async ref(kind: RefKind, name: string): Promise<RemoteRef | undefined> {
     const key = `refs/${kind}/${name}`;
-    this.stats.requests += 2;
+    this.stats.requests++; // and one in loadVerified
     const st = await this.backend.stat(key);
     if (!st) return undefined;
-    let data: Buffer;
+    let id: string;
     try {
-      data = await this.backend.load(key);
+      ({ value: id } = await this.loadVerified(key, undefined, (data) => {
+        const text = data.toString('utf8').trim();
+        if (!isObjectId(text)) throw new CorruptObjectError(`remote ref ${key} in ${this.backend.location} holds ${JSON.stringify(text.slice(0, 80))}`, { hint: 'fix or delete that ref on the remote' });
+        return text;
+      }));
     } catch (e) {
       if (e instanceof NotFoundError) return undefined;
       throw e;
     }
-    const id = data.toString('utf8').trim();
-    if (!isObjectId(id)) throw new CorruptObjectError(`remote ref ${key} in ${this.backend.location} holds ${JSON.stringify(id.slice(0, 80))}`, { hint: 'fix or delete that ref on the remote' });
     return { kind, name, id, etag: st.etag };
   }
 
@@ -224,6 +228,26 @@ export class RemoteStore {
       throw new RefConflictError(`your push of ${label} to ${this.backend.location} was overwritten: the store accepted it, but the ref now ${holds} (another push won at the same moment)`, {
         hint: 'nothing is lost locally and the data you sent stays on the remote: run `lode pull`, then push again',
       });
+    }
+  }
+
+  /**
+   * loadVerified reads `key` (or a range of it) and runs `check` on the bytes;
+   * when the check finds them damaged (CorruptObjectError), it reads again,
+   * up to VERIFIED_READS times: a byte flipped in transit is fetched again,
+   * never kept. Damage that persists is reported as it was found.
+   */
+  private async loadVerified<T>(key: string, range: { offset: number; length: number } | undefined, check: (bytes: Buffer) => T): Promise<{ bytes: Buffer; value: T }> {
+    for (let attempt = 1; ; attempt++) {
+      this.stats.requests++;
+      const bytes = await this.backend.load(key, range);
+      this.stats.bytesReceived += bytes.length;
+      try {
+        return { bytes, value: check(bytes) };
+      } catch (e) {
+        if (!(e instanceof CorruptObjectError) || attempt >= VERIFIED_READS) throw e;
+        this.stats.rereads++;
+      }
     }
   }
 
@@ -281,10 +305,12 @@ export class RemoteStore {
     if (total > 0) progress?.({ phase: 'pull', done: 0, total, bytes: 0, totalBytes });
     for (const [packId, entries] of byPack) {
       for (const span of coalesce(entries)) {
-        this.stats.requests++;
-        let got: Buffer;
+        // Every object of the span is verified before any is handed on, so a damaged read is re-read whole.
+        let objects: Buffer[];
         try {
-          got = await this.backend.load(`packs/${packId}.pack`, { offset: span.offset, length: span.length });
+          ({ value: objects } = await this.loadVerified(`packs/${packId}.pack`, { offset: span.offset, length: span.length }, (got) =>
+            span.entries.map((e) => extract(span, got, e, packId)),
+          ));
         } catch (e) {
           // The index was checked against the listed size: a pack that is shorter now was damaged or replaced.
           if (!(e instanceof RangeError)) throw e;
@@ -294,9 +320,8 @@ export class RemoteStore {
             cause: e,
           });
         }
-        this.stats.bytesReceived += got.length;
-        for (const e of span.entries) {
-          await onObject(e.id, extract(span, got, e, packId));
+        for (const [i, e] of span.entries.entries()) {
+          await onObject(e.id, objects[i]);
           done++;
         }
         bytes += span.entries.reduce((n, e) => n + e.length, 0);
