@@ -103,9 +103,11 @@ const s3: BackendEntry = {
   ],
   checkOptions(o) {
     if ((o.accessKeyId === undefined) !== (o.secretAccessKey === undefined)) {
-      throw new UsageError('give both --access-key-id and --secret-access-key, or neither');
+      throw new UsageError('give both --access-key-id and --secret-access-key, or neither', { hint: 'or leave both out: lode then uses AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile' });
     }
-    if (o.sessionToken !== undefined && o.accessKeyId === undefined) throw new UsageError('--session-token needs --access-key-id and --secret-access-key');
+    if (o.sessionToken !== undefined && o.accessKeyId === undefined) {
+      throw new UsageError('--session-token needs --access-key-id and --secret-access-key', { hint: 'temporary credentials come as all three' });
+    }
   },
   async open(url, o) {
     // Loaded only here: s3.ts loads the SDK lazily too, but is itself sizeable.
@@ -237,7 +239,10 @@ export function checkRemoteOptions(url: string, options: Partial<Record<RemoteOp
   for (const o of allOptions()) {
     const raw = options[o.name];
     if (raw === undefined) continue;
-    if (!known.has(o.name)) throw new UsageError(`--${flagOf(o)} does not apply to a ${entry.label} remote`);
+    if (!known.has(o.name)) {
+      const valid = [...known.values()].map((k) => `--${flagOf(k)}`).join(', ');
+      throw new UsageError(`--${flagOf(o)} does not apply to a ${entry.label} remote`, { hint: `a ${entry.label} remote takes ${valid}` });
+    }
     out[o.name] = parseOptionValue(o, raw);
   }
   entry.checkOptions?.(out as RemoteOptions);
