@@ -16,6 +16,8 @@ export const EXIT = {
   CONFLICT: 7,
   CONFIG: 8,
   REMOTE: 9,
+  /** A remote (or repository) written in a format version this lode does not know. */
+  UNSUPPORTED_FORMAT: 10,
   IO: 74,
   INTERNAL: 70,
   INTERRUPTED: 130,
@@ -35,6 +37,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   CHANGED_DURING_ADD: EXIT.CONFLICT,
   CONFIG: EXIT.CONFIG,
   REMOTE: EXIT.REMOTE,
+  UNSUPPORTED_FORMAT: EXIT.UNSUPPORTED_FORMAT,
   INTERNAL: EXIT.INTERNAL,
 };
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLodeError, LodeError, NotFoundError, RemoteError, UsageError } from '../core/errors.js';
+import type { ChunkerParams } from '../core/chunker.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { normaliseRemoteUrl, type RemoteOptions } from '../storage/registry.js';
@@ -46,10 +47,11 @@ export async function push(repo: Repository, o: PushCommandOptions = {}): Promis
     return { branch, refs };
   });
   const r = await openRemote(repo, o.remote, { create: true });
+  const chunking = repo.config.settings().chunking;
   const pushed: PushResult[] = [];
   try {
     for (const x of plan.refs) {
-      pushed.push(await pushRef({ store: repo.store, refs: repo.refs, tip: x.tip, remote: r.store, kind: x.kind, name: x.name, force: o.force, progress: o.progress }));
+      pushed.push(await pushRef({ store: repo.store, refs: repo.refs, tip: x.tip, remote: r.store, kind: x.kind, name: x.name, force: o.force, progress: o.progress, chunking }));
     }
   } finally {
     await r.store.backend.close?.();
@@ -226,7 +228,10 @@ async function cloneInto(root: string, o: CloneOptions, cwd: string): Promise<Cl
   const fetched = await repo.withLock('clone', async () => {
     const r = await openRemote(repo, remoteName);
     try {
-      return await fetchInto(repo, r, {}, o.progress);
+      const result = await fetchInto(repo, r, {}, o.progress);
+      // Chunk new files as the remote's data was chunked, so edits dedup against it.
+      if (r.store.config) adoptChunking(repo, r.store.config.chunking);
+      return result;
     } finally {
       await r.store.backend.close?.();
     }
@@ -241,6 +246,13 @@ async function cloneInto(root: string, o: CloneOptions, cwd: string): Promise<Cl
   repo.refs.setHead({ kind: 'branch', name: pick.name });
   const co = await switchTo(repo, { rev: pick.id, advanceBranch: pick.name, progress: o.progress });
   return { root, remote: remoteName, branch: pick.name, commit: pick.id, fetched, checkout: co };
+}
+
+/** adoptChunking records `chunking` in the repository's config when it differs from what the config says. */
+function adoptChunking(repo: Repository, chunking: ChunkerParams): void {
+  const mine = repo.config.settings().chunking;
+  if (mine.min === chunking.min && mine.avg === chunking.avg && mine.max === chunking.max) return;
+  repo.config.setChunking(chunking);
 }
 
 export interface RemoteStatusResult {

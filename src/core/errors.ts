@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'CHANGED_DURING_ADD'
   | 'INVALID_NAME'
   | 'REMOTE'
+  | 'UNSUPPORTED_FORMAT'
   | 'INTERNAL';
 
 export interface LodeErrorOptions {
@@ -169,6 +170,16 @@ export class RemoteError extends LodeError {
     this.retryable = retryable;
     this.throttled = options.throttled ?? false;
     this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * UnsupportedFormatError: data written by a newer lode (a remote's format
+ * version this lode does not know). Nothing is read or written past it.
+ */
+export class UnsupportedFormatError extends LodeError {
+  constructor(message: string, options: LodeErrorOptions = {}) {
+    super('UNSUPPORTED_FORMAT', message, { hint: options.hint ?? 'upgrade lode (npm install -g lode@latest, or your package manager) and run the command again', cause: options.cause });
   }
 }
 

@@ -127,6 +127,19 @@ export class Config {
     return value;
   }
 
+  /** setChunking stores the three chunking parameters at once (in the shared file), validated together. */
+  setChunking(chunking: ChunkerParams): void {
+    const before = structuredClone(this.shared);
+    for (const k of ['min', 'avg', 'max'] as const) assign(this.shared, `chunking.${k}`, chunking[k]);
+    try {
+      this.settings();
+    } catch (e) {
+      this.shared = before;
+      throw e;
+    }
+    this.save('shared');
+  }
+
   /** unset removes a key; returns whether it was set. */
   unset(key: string, scope: 'shared' | 'local' = 'shared'): boolean {
     const target = scope === 'local' ? this.local : this.shared;

@@ -18,6 +18,7 @@
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
+import { DEFAULT_CHUNKING, type ChunkerParams } from '../core/chunker.js';
 import { decodeChunkList, decodeTree } from '../core/encoding.js';
 import { CorruptObjectError, NotFoundError, RefConflictError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
@@ -43,6 +44,8 @@ export interface PushOptions {
   progress?: ProgressSink;
   /** Pack size target (tests use small packs). */
   packTarget?: number;
+  /** The chunking parameters of the pushing repository (default: lode's defaults): recorded by the first push. */
+  chunking?: ChunkerParams;
 }
 
 export interface PushResult {
@@ -59,6 +62,12 @@ export interface PushResult {
   bytes: number;
   packs: number;
   requests: number;
+  /**
+   * Set when the remote records other chunking parameters than the pushing
+   * repository's: the push is complete and correct, but large files chunked
+   * differently share fewer chunks with what is already there.
+   */
+  chunkingMismatch?: { remote: ChunkerParams; local: ChunkerParams };
 }
 
 /** A wanted object and how to read its bytes locally. */
@@ -74,8 +83,13 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   const local = o.tip ?? o.refs.get(o.kind, o.name);
   if (!local) throw new NotFoundError(`no local ${label}`, { hint: o.kind === 'heads' ? '`lode branch` lists branches' : '`lode tag` lists tags' });
   await remote.refresh();
+  const chunking = o.chunking ?? DEFAULT_CHUNKING;
+  const config = await remote.ensureConfig(chunking);
   const theirs = await remote.ref(o.kind, o.name);
   const result: PushResult = { ref: `${o.kind === 'heads' ? '' : 'tag '}${o.name}`, from: theirs?.id ?? null, to: local, upToDate: false, repaired: false, objects: 0, bytes: 0, packs: 0, requests: 0 };
+  if (config.chunking.min !== chunking.min || config.chunking.avg !== chunking.avg || config.chunking.max !== chunking.max) {
+    result.chunkingMismatch = { remote: config.chunking, local: { min: chunking.min, avg: chunking.avg, max: chunking.max } };
+  }
   const wants = collect(store, remote, local);
   if (theirs?.id === local && wants.length === 0) {
     result.upToDate = true;

@@ -5,6 +5,7 @@
  *   packs/<pack id>.idx    where each object is in that pack (immutable)
  *   refs/heads/<branch>    "<commit id>\n" (updated with conditional writes)
  *   refs/tags/<tag>        "<commit id>\n"
+ *   config                 {"format": 1, "chunking": {...}} (written by the first push)
  *
  *   gc/pending/<pack id>   a `gc --remote` mark: "<ms> <xxh64 of <ms>>\n"
  *
@@ -18,13 +19,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadXxhash, xxh64 } from '../core/checksum.js';
-import { CorruptObjectError, NotFoundError, RefConflictError } from '../core/errors.js';
+import { validateChunkerParams, type ChunkerParams } from '../core/chunker.js';
+import { CorruptObjectError, NotFoundError, RefConflictError, UnsupportedFormatError } from '../core/errors.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { Backend } from '../storage/backend.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { coalesce, extract, PackIndex, type PackEntry, type PackWriter } from '../objects/pack.js';
 import { refNameProblem, type RefKind } from '../graph/refs.js';
+
+/** The remote format this lode writes and reads; a remote whose `config` names a higher one is refused. */
+export const REMOTE_FORMAT = 1;
+
+/** RemoteConfig is the remote's `config` object: how its data is laid out and was chunked. */
+export interface RemoteConfig {
+  format: number;
+  /** The chunking parameters of the first push: pushes with others dedup less against it. */
+  chunking: ChunkerParams;
+}
 
 /** Reads of one blob or range before damage found by a content check is believed. */
 const VERIFIED_READS = 3;
@@ -72,9 +84,16 @@ export class RemoteStore {
     this.idxDir = path.join(cacheDir, 'idx');
   }
 
-  /** refresh lists the remote's packs and loads every index (cached ones from disk). */
+  /** The remote's `config` object, as `refresh` read it (undefined: none yet, as before the first push). */
+  config?: RemoteConfig;
+
+  /**
+   * refresh reads the remote's config (refusing a format it does not know),
+   * lists its packs and loads every index (cached ones from disk).
+   */
   async refresh(): Promise<void> {
     await loadXxhash();
+    this.config = await this.readConfig();
     fs.mkdirSync(this.idxDir, { recursive: true });
     this.has.clear();
     this.safe.clear();
@@ -231,6 +250,36 @@ export class RemoteStore {
     }
   }
 
+  /** readConfig reads and checks the `config` object; undefined when there is none. */
+  private async readConfig(): Promise<RemoteConfig | undefined> {
+    try {
+      return (await this.loadVerified('config', undefined, (bytes) => parseRemoteConfig(bytes, this.backend.location))).value;
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * ensureConfig returns the remote's config, writing one (format and the
+   * given chunking parameters) if the remote has none: the first push does.
+   * A concurrent first push may win; its config is then the one returned.
+   */
+  async ensureConfig(chunking: ChunkerParams): Promise<RemoteConfig> {
+    if (this.config) return this.config;
+    const config: RemoteConfig = { format: REMOTE_FORMAT, chunking: { min: chunking.min, avg: chunking.avg, max: chunking.max } };
+    this.stats.requests++;
+    try {
+      await this.backend.save('config', Buffer.from(`${JSON.stringify(config)}\n`), this.backend.conditionalWrites ? { ifNoneMatch: true } : undefined);
+      this.config = config;
+    } catch (e) {
+      if (!(e instanceof RefConflictError)) throw e;
+      this.config = await this.readConfig();
+      if (!this.config) throw e;
+    }
+    return this.config;
+  }
+
   /**
    * loadVerified reads `key` (or a range of it) and runs `check` on the bytes;
    * when the check finds them damaged (CorruptObjectError), it reads again,
@@ -351,4 +400,29 @@ export function decodeMark(data: Buffer): number | undefined {
   if (!m) return undefined;
   if (xxh64(Buffer.from(m[1])).toString(16).padStart(16, '0') !== m[2]) return undefined;
   return Number(m[1]);
+}
+
+/** parseRemoteConfig decodes a remote's `config`: CorruptObjectError if it is not one, UnsupportedFormatError if it is newer than this lode. */
+export function parseRemoteConfig(bytes: Buffer, location: string): RemoteConfig {
+  const corrupt = (why: string) => new CorruptObjectError(`the config object of ${location} is damaged: ${why}`, { hint: 'restore it from a copy of the remote, or delete it: the next push writes a new one' });
+  let v: unknown;
+  try {
+    v = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw corrupt('not JSON');
+  }
+  const o = v as { format?: unknown; chunking?: Partial<Record<keyof ChunkerParams, unknown>> };
+  if (!o || typeof o !== 'object' || !Number.isSafeInteger(o.format) || (o.format as number) < 1) throw corrupt('no valid "format"');
+  if ((o.format as number) > REMOTE_FORMAT) {
+    throw new UnsupportedFormatError(`${location} is in remote format ${o.format as number}, and this lode knows only format ${REMOTE_FORMAT}: it was written by a newer lode`);
+  }
+  const c = o.chunking;
+  const chunking = { min: c?.min, avg: c?.avg, max: c?.max };
+  if (!Object.values(chunking).every((n) => Number.isSafeInteger(n))) throw corrupt('no valid "chunking"');
+  try {
+    validateChunkerParams(chunking as ChunkerParams);
+  } catch (e) {
+    throw corrupt((e as Error).message);
+  }
+  return { format: o.format as number, chunking: chunking as ChunkerParams };
 }

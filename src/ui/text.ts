@@ -292,13 +292,22 @@ export function renderConfig(r: ConfigResult): string[] {
 }
 
 export function renderPush(r: PushCommandResult): string[] {
-  return r.pushed.map((p) =>
+  const lines = r.pushed.map((p) =>
     p.upToDate
       ? `${r.remote}: ${p.ref} is up to date (${short(p.to)})`
       : p.repaired
         ? `${r.remote}: ${p.ref} was at ${short(p.to)} but the remote lacked data it needs: re-sent ${plural(p.objects, 'object')}, ${formatBytes(p.bytes)} in ${plural(p.packs, 'pack')}`
         : `${r.remote}: ${p.ref} ${p.from ? `${short(p.from)}..${short(p.to)}` : `new at ${short(p.to)}`}: ${plural(p.objects, 'object')}, ${formatBytes(p.bytes)} in ${plural(p.packs, 'pack')} (${plural(p.requests, 'request')})`,
   );
+  const m = r.pushed.find((p) => p.chunkingMismatch)?.chunkingMismatch;
+  if (m) {
+    const fmt = (c: { min: number; avg: number; max: number }) => `${c.min}/${c.avg}/${c.max}`;
+    lines.push(
+      `note: ${r.remote} chunks large files with min/avg/max ${fmt(m.remote)} bytes, this repository with ${fmt(m.local)}: large files share fewer chunks with the remote's. ` +
+        `To match it: lode config chunking.min ${m.remote.min}; lode config chunking.avg ${m.remote.avg}; lode config chunking.max ${m.remote.max} (files added afterwards)`,
+    );
+  }
+  return lines;
 }
 
 export function renderFetch(r: FetchCommandResult): string[] {
