@@ -58,6 +58,7 @@ describe('RetryBackend', () => {
   it('gives up after the time budget with one line naming the operation, the attempts and the last error', async () => {
     const { b, mem } = wrapped([{ methods: ['load'], kind: 'error500', probability: 1 }], { maxTimeMs: 2000, baseDelayMs: 100, maxDelayMs: 400 });
     await mem.save('packs/p.pack', Buffer.from('x'));
+    await b.stat('packs/p.pack'); // the store was reached once
     const e = await b.load('packs/p.pack').catch((x: unknown) => x as RemoteError);
     expect(e).toBeInstanceOf(RemoteError);
     expect(e.message).toMatch(/^gave up reading packs\/p\.pack in memory after \d+ attempts in [\d.]+ s: HTTP 500 InternalError/);
@@ -66,6 +67,14 @@ describe('RetryBackend', () => {
     expect(e.hint).toMatch(/--retry-max-time/);
     const attempts = Number(/after (\d+) attempts/.exec(e.message)![1]);
     expect(attempts).toBeGreaterThan(4); // 50+100+200+200+... ms waits fit in 2 s
+  });
+
+  it('a store never reached gives up sooner (first contact), saying to check the remote', async () => {
+    const { b } = wrapped([{ kind: 'reset', probability: 1 }], { maxTimeMs: 120_000, firstContactMs: 3000 });
+    const e = await b.stat('k').catch((x: unknown) => x as RemoteError);
+    expect(e.message).toMatch(/^gave up looking up k in memory after \d+ attempts in [\d.]+ s: connection reset/);
+    expect(e.hint).toMatch(/never reached this remote/);
+    expect(Number(/in ([\d.]+) s/.exec(e.message)![1])).toBeLessThanOrEqual(3);
   });
 
   it('a ranged load answered short is asked again, never returned short', async () => {

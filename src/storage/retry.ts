@@ -20,7 +20,7 @@
  * It cannot tell a flipped byte from a good one: content is verified above it
  * (objects against their IDs, indexes by checksum), and those readers ask again.
  */
-import { RefConflictError, RemoteError } from '../core/errors.js';
+import { LodeError, RefConflictError, RemoteError } from '../core/errors.js';
 import type { Backend, BlobInfo, Range, SaveOptions } from './backend.js';
 
 export interface RetryOptions {
@@ -30,6 +30,12 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Largest backoff ceiling (ms). Default 10 000. */
   maxDelayMs?: number;
+  /**
+   * Until one call has reached the store, the budget is at most this (ms):
+   * a store never reached is more likely a wrong endpoint than a passing
+   * fault, and the user should hear so soon. Default 10 000.
+   */
+  firstContactMs?: number;
   /** Smallest wait after the store asked to slow down (ms). Default 1 000. */
   throttleDelayMs?: number;
   /** Called before each wait (for progress or logs; never given secrets). */
@@ -50,6 +56,9 @@ export class RetryBackend implements Backend {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly firstContactMs: number;
+  /** Set once a call got an answer from the store (success, or a refusal that is not retryable). */
+  private reached = false;
   /** Attempts that failed and were retried, for reports and tests. */
   retries = 0;
 
@@ -61,6 +70,7 @@ export class RetryBackend implements Backend {
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.maxDelayMs = options.maxDelayMs ?? 10_000;
     this.throttleDelayMs = options.throttleDelayMs ?? 1_000;
+    this.firstContactMs = options.firstContactMs ?? 10_000;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
@@ -128,10 +138,12 @@ export class RetryBackend implements Backend {
     for (let attempt = 1; ; attempt++) {
       try {
         for await (const b of this.inner.list(prefix)) {
+          this.reached = true;
           if (seen.has(b.key)) continue;
           seen.add(b.key);
           yield b;
         }
+        this.reached = true;
         return;
       } catch (e) {
         await this.backoff('listing', prefix || '/', e, attempt, started);
@@ -147,7 +159,9 @@ export class RetryBackend implements Backend {
     const started = this.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn();
+        const r = await fn();
+        this.reached = true;
+        return r;
       } catch (e) {
         await this.backoff(op, key, e, attempt, started);
       }
@@ -156,14 +170,24 @@ export class RetryBackend implements Backend {
 
   /** backoff rethrows `e` unless it is retryable and the budget allows another attempt; else waits. */
   private async backoff(op: string, key: string, e: unknown, attempt: number, started: number): Promise<void> {
-    if (!isRetryable(e)) throw e;
+    if (!isRetryable(e)) {
+      if (e instanceof LodeError) this.reached = true; // the store answered (not found, refused...)
+      throw e;
+    }
     const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
     // Full jitter: concurrent clients that failed together do not retry together.
     let delay = Math.round(this.random() * ceiling);
     if (e.throttled) delay = Math.max(delay, Math.min(this.maxDelayMs, this.throttleDelayMs * 2 ** (attempt - 1)) * (0.5 + this.random() / 2));
     if (e.retryAfterMs !== undefined) delay = Math.max(delay, e.retryAfterMs);
     const elapsed = this.now() - started;
-    if (elapsed + delay > this.maxTimeMs) {
+    const budget = this.reached ? this.maxTimeMs : Math.min(this.maxTimeMs, this.firstContactMs);
+    if (elapsed + delay > budget) {
+      if (!this.reached) {
+        throw new RemoteError(`gave up ${op} ${key} in ${this.location} after ${attempt} attempt${attempt === 1 ? '' : 's'} in ${formatSeconds(elapsed)}: ${e.message}`, false, {
+          cause: e,
+          hint: e.hint ?? 'lode never reached this remote: check its URL and endpoint, your network, and that the store is running',
+        });
+      }
       throw new RemoteError(
         `gave up ${op} ${key} in ${this.location} after ${attempt} attempt${attempt === 1 ? '' : 's'} in ${formatSeconds(elapsed)}: ${e.message}`,
         // Not retryable any more: a wrapper above must not start the budget again.
