@@ -64,6 +64,7 @@ export {
   UsageError,
   NotARepoError,
   RemoteError,
+  UnsupportedFormatError,
   isLodeError,
   type ErrorCode,
 } from './core/errors.js';
@@ -71,3 +72,4 @@ export type { ProgressEvent, ProgressPhase, ProgressSink } from './core/progress
 export type { ObjectId } from './core/id.js';
 export type { Change, ChangeStatus } from './graph/diff.js';
 export { DEFAULT_CHUNKING, type ChunkerParams } from './core/chunker.js';
+export type { RemoteOptions } from './storage/registry.js';
