@@ -183,3 +183,84 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
   await exited;
   clearTimeout(timer);
 }
+
+export interface FaultProxy extends TestServer {
+  /** Faults injected so far, by kind. */
+  faults: Record<string, number>;
+  /** Requests forwarded or faulted. */
+  requests: number;
+}
+
+/**
+ * startFaultProxy puts an HTTP proxy in front of an S3 server that faults a
+ * share of the requests (seeded), the way networks and busy stores do:
+ * - `reset`: the connection drops before the request is forwarded;
+ * - `lost`: the request is forwarded (the store acts), then the connection drops;
+ * - `slowdown` / `error500`: a 503 SlowDown or a 500 InternalError answer;
+ * - `short`: the answer's body is cut half-way (its Content-Length kept);
+ * - `flip`: one bit of a ranged GET's body is flipped (only lode's own
+ *   checks can see it; listings and whole-object reads are left intact);
+ *   `flipRangedGets` names ranged GETs (1st, 3rd...) to flip for certain.
+ */
+export async function startFaultProxy(target: string, options: { probability: number; seed: number; flipRangedGets?: number[] }): Promise<FaultProxy> {
+  let rangedGets = 0;
+  let state = options.seed >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const faults: Record<string, number> = {};
+  const sockets = new Set<net.Socket>();
+  const to = new URL(target);
+  const proxy: FaultProxy = { endpoint: '', faults, requests: 0, stop: async () => undefined };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      proxy.requests++;
+      const ranged = req.method === 'GET' && req.headers.range !== undefined;
+      const kinds = ['reset', 'lost', 'slowdown', 'error500', 'short', ...(ranged ? ['flip'] : [])];
+      // These ranged GETs (counted from 1) are flipped for certain; the rest are drawn.
+      const forced = ranged && options.flipRangedGets?.includes(++rangedGets) ? 'flip' : undefined;
+      const kind = forced ?? (random() < options.probability ? kinds[Math.floor(random() * kinds.length)] : undefined);
+      if (kind) faults[kind] = (faults[kind] ?? 0) + 1;
+      if (kind === 'reset') return void req.socket.destroy();
+      if (kind === 'slowdown' || kind === 'error500') {
+        const body = kind === 'slowdown' ? s3ErrorXml('SlowDown', 'Please reduce your request rate.') : s3ErrorXml('InternalError', 'We encountered an internal error.');
+        res.writeHead(kind === 'slowdown' ? 503 : 500, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+        return void res.end(body);
+      }
+      const up = http.request(
+        { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
+        (upRes) => {
+          const body: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => body.push(c));
+          upRes.on('end', () => {
+            if (kind === 'lost') return void req.socket.destroy();
+            const all = Buffer.concat(body);
+            if (kind === 'flip' && all.length > 0) all[Math.floor(random() * all.length)] ^= 1 << Math.floor(random() * 8);
+            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            if (kind === 'short' && all.length > 1) res.write(all.subarray(0, all.length >> 1), () => req.socket.destroy());
+            else res.end(req.method === 'HEAD' ? undefined : all);
+          });
+        },
+      );
+      up.on('error', () => req.socket.destroy());
+      up.end(Buffer.concat(chunks));
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.endpoint = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  proxy.stop = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return proxy;
+}
