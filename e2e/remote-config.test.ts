@@ -105,6 +105,16 @@ describe('remote URLs and options (one validator, from the backend registry)', (
     expect((await lodeJson(['remote', 'list'], at)).remotes[0].url).toBe('s3://***@team-data/cats');
   });
 
+  it('a secret found in the shared .lode/config is refused (exit 8), never used or printed', async () => {
+    const { dir, at } = await newRepo('remote-secret-shared');
+    dirs.push(dir);
+    fs.appendFileSync(path.join(dir, '.lode/config'), `\n[remote.origin]\nurl = "s3://team-data/cats"\nsecret_access_key = "${SECRET}"\n`);
+    const r = await runLode(['fetch', 'origin'], at);
+    expect(expectLodeError(r, 8)).toMatch(/^error: remote\.origin\.secret_access_key is in .*\.lode\/config, which may be shared or tracked by git$/m);
+    expect(r.stderr).toMatch(/^hint: +move it to .*config\.local/m);
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+  });
+
   it('validates S3 bucket names one way, and options by the backend they belong to', async () => {
     const { dir, at } = await newRepo('remote-url-rules');
     dirs.push(dir);

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { DEFAULT_CHUNKING, validateChunkerParams, type ChunkerParams } from '../core/chunker.js';
 import { ConfigError } from '../core/errors.js';
 import { readFileOrUndefined, writeFileAtomic } from '../storage/atomic.js';
-import { allOptions, backendFor, configKeyOf, parseOptionValue, redactUrl, type RemoteOptions } from '../storage/registry.js';
+import { allOptions, backendFor, configKeyOf, flagOf, parseOptionValue, redactUrl, type RemoteOptions } from '../storage/registry.js';
 import { LINK_TYPES, type LinkType } from '../workspace/link.js';
 
 type Table = Record<string, unknown>;
@@ -193,7 +193,12 @@ export class Config {
     const options: Record<string, unknown> = {};
     for (const o of allOptions()) {
       const key = configKeyOf(o);
-      // A secret in the shared file is ignored: it must not be relied on from a tracked file.
+      if (o.secret && key in sh) {
+        // Never use (or keep quiet about) a secret in a file git may track.
+        throw new ConfigError(`remote.${name}.${key} is in ${this.file}, which may be shared or tracked by git`, {
+          hint: `move it to ${this.localFile} (or remove it and run \`lode remote modify ${name} --${flagOf(o)} …\`), and revoke the key if it was ever committed`,
+        });
+      }
       const raw = o.secret ? lo[key] : v[key];
       if (raw === undefined) continue;
       try {
