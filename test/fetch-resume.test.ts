@@ -34,7 +34,11 @@ function tempRepo(label: string): Repository {
   return Repository.init(dir);
 }
 
-/** FlakyBackend passes calls to `inner`, except that it cuts short the first read of `faultKey` that `faultWhen` picks (once). */
+/**
+ * FlakyBackend passes calls to `inner`, except that it cuts short the reads of
+ * `faultKey` that `faultWhen` picks, `faultTimes` times: three, so the fault
+ * outlasts lode's re-reads of a damaged span and the fetch is interrupted.
+ */
 class FlakyBackend implements Backend {
   readonly location = 'flaky memory';
   readonly maxConnections = 4;
@@ -42,10 +46,11 @@ class FlakyBackend implements Backend {
   faultKey?: string;
   faultWhen: (range: { offset: number; length: number } | undefined) => boolean = () => true;
   faulted = 0;
+  faultTimes = 3;
   constructor(readonly inner: MemoryBackend) {}
   async load(key: string, range?: { offset: number; length: number }) {
     const data = await this.inner.load(key, range);
-    if (key === this.faultKey && this.faulted === 0 && this.faultWhen(range)) {
+    if (key === this.faultKey && this.faulted < this.faultTimes && this.faultWhen(range)) {
       this.faulted++;
       return data.subarray(0, data.length >> 1); // a body that stopped half way
     }
@@ -163,7 +168,7 @@ describe('an interrupted fetch, then a re-run', () => {
       flaky.faultKey = `packs/${s.packOf[1]}.pack`;
       flaky.faultWhen = when;
       await expect(fetchTip(repo, flaky)).rejects.toThrow(/returned/);
-      expect(flaky.faulted).toBe(1);
+      expect(flaky.faulted).toBe(3);
       expect(readComplete(repo.store).size).toBe(0);
       // After a fault in the data, the tip commit is kept: what a naive re-run trusts.
       if (label.includes('data')) expect(repo.store.hasObject(s.commits[2])).toBe(true);
