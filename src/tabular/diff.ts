@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { TableError } from './errors.js';
-import { openReader } from './formats.js';
+import { capabilitiesOf, openReader } from './formats.js';
 import {
   ENTRY_BYTES,
   ENTRY_WORDS,
@@ -88,12 +88,14 @@ export async function diffTable(
     const [rb, ra] = readers;
     for (const r of readers) if (r && r.headerFirst && key) checkKeyColumns(r, key);
 
-    // Value hashing: a CSV/TSV pair with the same header hashes whole rows;
-    // otherwise each column is salted by its name, over the columns both sides have.
+    const can = capabilitiesOf(format);
+    // Value hashing: a pair of sides with the same header whose reader hashes
+    // row text (CSV, TSV) hashes whole rows; otherwise each column is salted
+    // by its name, over the columns both sides have.
     let rowHash: ScanConfig['rowHash'] = 'columns';
     let hashedB: [string, string][] | null = null;
     let hashedA: [string, string][] | null = null;
-    if ((format === 'csv' || format === 'tsv') && (!rb || !ra || sameColumns(rb.columns, ra.columns))) rowHash = 'line';
+    if (can.lineHashes && (!rb || !ra || sameColumns(rb.columns, ra.columns))) rowHash = 'line';
     else if (rb && ra && rb.headerFirst) {
       const common = rb.columns.filter((c) => ra.columns.includes(c)).map((c): [string, string] => [c, c]);
       hashedB = common;
@@ -108,10 +110,20 @@ export async function diffTable(
     // spill reopens its partition's file).
     const parts = clampPow2(Math.max(Math.ceil((estimate * ENTRY_BYTES * 3) / budget), Math.min(256, Math.ceil(estimate / CACHED_ENTRIES))), 1, 4096);
     const capacity = Math.max(16, Math.floor(budget / 4 / parts / ENTRY_BYTES));
-    // Parquet rows are costly to decode again: the scans keep every cell's
-    // hash for counting changed cells, when the files that takes are not
-    // much bigger than the inputs and fit easily on the scratch disk.
-    const cellHashes = format === 'parquet' && key !== null && rb !== null && ra !== null && before !== null && after !== null && cellFilesFit(options.tmpDir, [rb, ra], [before.size, after.size]);
+    // Rows that are costly to read again (Parquet: a page decoded again): the
+    // scans keep every cell's hash for counting changed cells, when the files
+    // that takes are not much bigger than the inputs and fit easily on the
+    // scratch disk. Cell hash files need the columns before the scan.
+    const cellHashes =
+      !can.cheapToReReadByOffset &&
+      key !== null &&
+      rb !== null &&
+      ra !== null &&
+      rb.headerFirst &&
+      ra.headerFirst &&
+      before !== null &&
+      after !== null &&
+      cellFilesFit(options.tmpDir, [rb, ra], [before.size, after.size]);
     const config = (input: TableInput, tag: string, hashed: [string, string][] | null, stats: boolean): ScanConfig => ({
       format,
       input,
