@@ -16,7 +16,9 @@ import {
 } from './partitions.js';
 import type { TableReader, WantedRow } from './reader.js';
 import { runCellJobs, runScans, workersAvailable } from './scan-threads.js';
-import type { CellFile, CellJob, ColumnSummary, ScanConfig, ScanResult } from './scan.js';
+import { readCellHashes, type CellJob } from './cell-hashes.js';
+import type { ColumnSummary } from './column-stats.js';
+import type { ScanConfig, ScanResult } from './scan.js';
 import type {
   CategoryShare,
   ColumnShift,
@@ -550,67 +552,6 @@ function tallyCells(hb: Uint32Array, ha: Uint32Array, lanes: 1 | 2, orderB: numb
       out.unchanged++;
     }
   }
-}
-
-/** Words of a cell hash file read at once. */
-const CELL_CHUNK = 64 * 1024;
-
-/**
- * readCellHashes picks the hashes of columns `hashed` of rows `rows[order[k]]`
- * (1-based row numbers, `order` sorting them) out of a scan's cell hash file:
- * one word per cell, `hashed.length` per row, in `order` (0 for a key column,
- * which the file leaves out). It reads each batch's column blocks in order,
- * through a window of CELL_CHUNK words.
- */
-function readCellHashes(cells: CellFile, rows: number[], order: number[], hashed: number[]): Uint32Array {
-  const np = hashed.length;
-  const m = order.length;
-  const out = new Uint32Array(m * np);
-  const { starts, columns } = cells;
-  const window = new Uint32Array(CELL_CHUNK);
-  const bytes = new Uint8Array(window.buffer);
-  // Words [lo, hi) of the file are in `window`.
-  let lo = 0;
-  let hi = 0;
-  const fd = fs.openSync(cells.file, 'r');
-  try {
-    const word = (w: number): number => {
-      if (w < lo || w >= hi) {
-        let got = 0;
-        while (got < bytes.length) {
-          const n = fs.readSync(fd, bytes, got, bytes.length - got, w * 4 + got);
-          if (n === 0) break;
-          got += n;
-        }
-        lo = w;
-        hi = w + Math.floor(got / 4);
-        if (w >= hi) throw new Error(`the cell hash file ${cells.file} is shorter than written`);
-      }
-      return window[w - lo];
-    };
-    let g = 0;
-    for (let k = 0; k < m; ) {
-      // The wanted rows [k, end) of batch g.
-      const first = rows[order[k]] - 1;
-      while (g + 1 < starts.length && starts[g + 1] <= first) g++;
-      if (g + 1 >= starts.length) throw new Error(`the cell hash file ${cells.file} lacks row ${first + 1}`);
-      const start = starts[g];
-      const size = starts[g + 1] - start;
-      let end = k;
-      while (end < m && rows[order[end]] - 1 < starts[g + 1]) end++;
-      for (let j = 0; j < np; j++) {
-        // A key column has no hashes: its cells agree (out is 0 on both sides).
-        const slot = cells.slots[hashed[j]];
-        if (slot < 0) continue;
-        const base = start * columns + slot * size - start;
-        for (let x = k; x < end; x++) out[x * np + j] = word(base + rows[order[x]] - 1);
-      }
-      k = end;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return out;
 }
 
 function sortedBy(keys: number[]): number[] {

@@ -143,3 +143,18 @@ export function saltOf(name: string): Salt {
   hashString(`\u0000column\u0000${name}`);
   return { lo: hashLo, hi: hashHi };
 }
+
+/** NULL_SALT stands for an empty value where one must take part in a hash (a key column's empty cell, a column's nulls). */
+export const NULL_SALT: Salt = saltOf('\u0000null');
+
+/**
+ * mixInto adds the value hash (h1, h2), bound to a column or key position by
+ * its salt (sLo, sHi), into lanes `lo[i]` and `hi[i]`. A row's value hash and
+ * its key hash are such sums over its values: order-independent, so that a
+ * side whose columns come in another order gives the same row hashes (see
+ * SideScanner.foldColumn, where every such term is made).
+ */
+export function mixInto(lo: Uint32Array, hi: Uint32Array, i: number, h1: number, h2: number, sLo: number, sHi: number): void {
+  lo[i] = (lo[i] + mix32(h1 ^ sLo)) | 0;
+  hi[i] = (hi[i] + mix32(h2 ^ sHi)) | 0;
+}

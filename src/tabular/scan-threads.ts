@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LodeError, type ErrorCode } from '../core/errors.js';
 import { TableError, type TableErrorCode, type TableLocation } from './errors.js';
-import { hashCells, scanSide, type CellJob, type ScanConfig, type ScanResult } from './scan.js';
+import { hashCells, type CellJob } from './cell-hashes.js';
+import { scanSide, type ScanConfig, type ScanResult } from './scan.js';
 import type { TableReader } from './reader.js';
 
 /**

@@ -6,7 +6,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { openReader } from './formats.js';
-import { hashCells, scanSide, type CellJob, type ScanConfig } from './scan.js';
+import { hashCells, type CellJob } from './cell-hashes.js';
+import { scanSide, type ScanConfig } from './scan.js';
 import { toWire } from './scan-threads.js';
 
 parentPort?.once('message', async (job: { scan: ScanConfig } | { cells: CellJob }) => {

@@ -1,8 +1,8 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { NUMBER_SEED_HI, NUMBER_SEED_LO, fmix32, hashBytes, hashHi, hashLo, mix32, saltOf, type Salt } from './hash.js';
+import { CellFileWriter, type CellFile } from './cell-hashes.js';
+import { ByteCategories, ColumnAccumulator, SEEN_MAX, type ColumnSummary } from './column-stats.js';
+import { NULL_SALT, NUMBER_SEED_HI, NUMBER_SEED_LO, hashBytes, hashHi, hashLo, mix32, mixInto, saltOf, type Salt } from './hash.js';
 import { RowIndexWriter, type IndexLayout, type IndexSnapshot } from './partitions.js';
-import type { Batch, CellBatch, TableReader, WantedRow } from './reader.js';
+import type { Batch, CellBatch, TableReader } from './reader.js';
 import type { TableFormat, TableInput } from './types.js';
 import {
   KINDS_NUMERIC,
@@ -13,7 +13,6 @@ import {
   canonicalText,
   displayText,
   hashValue,
-  isEmpty,
   isIsoDate,
   kindOfBytes,
   kindOfText,
@@ -23,9 +22,10 @@ import {
 } from './values.js';
 
 /**
- * One pass over one side of a table diff: column statistics, and for every row
- * a key hash and a value hash into the side's row index. Plain data in and
- * out, so that a pass can run on a worker thread.
+ * One pass over one side of a table diff: for every row a key hash and a
+ * value hash into the side's row index, and on the way the column statistics
+ * (column-stats.ts) and, when asked, every cell's hash (cell-hashes.ts).
+ * Plain data in and out, so that a pass can run on a worker thread.
  */
 
 /** ScanConfig says what one pass over one side computes. */
@@ -60,47 +60,6 @@ export interface ScanConfig {
   cellHashes?: boolean;
 }
 
-/**
- * CellFile is where a scan wrote its cell hashes, as 32-bit words batch by
- * batch, each batch column-major: for batch g of rows [starts[g],
- * starts[g + 1]) (0-based row indexes; the last element is the row count),
- * the hash of row r and column c is at word `starts[g] * columns + slots[c]
- * * (starts[g + 1] - starts[g]) + (r - starts[g])`. Key columns have no
- * slot (-1): rows matched by key hold equal key values.
- */
-export interface CellFile {
-  file: string;
-  /** Columns in the file. */
-  columns: number;
-  /** By column index: its place among the file's columns, or -1. */
-  slots: number[];
-  starts: number[];
-}
-
-/** ColumnSummary is the statistics of one column on one side, as plain data. */
-export interface ColumnSummary {
-  name: string;
-  nonNull: number;
-  /** Bit set of KIND_* seen among non-null values. */
-  kinds: number;
-  numCount: number;
-  min: number;
-  max: number;
-  sum: number;
-  /** Distinct non-null values with their counts, or null when there were more than the category limit. */
-  categories: [string, number][] | null;
-  /** Order-independent hash of the column's values (nulls included), for rename detection; 0/0 when not computed. */
-  contentLo: number;
-  contentHi: number;
-  /**
-   * Order-independent hash of the (key, value) pairs of the non-null values,
-   * so that a rename can be required to hold row by row; 0/0 when not
-   * computed (no key, a key column, or a column both sides have by name).
-   */
-  keyedLo: number;
-  keyedHi: number;
-}
-
 export interface ScanResult {
   columns: string[];
   rows: number;
@@ -108,20 +67,6 @@ export interface ScanResult {
   index: IndexSnapshot;
   /** With `cellHashes`: the cell hash file. */
   cells?: CellFile;
-}
-
-const NULL_SALT: Salt = saltOf('\u0000null');
-/** The hash of an empty cell in hashCells and in cell hash files. */
-const NULL_LANE = 0x9e3779b9;
-const KEYED_SEED = 0x243f6a88;
-
-/** SeenString is what arrayStats remembers of a string: its kind (and number), hash, and category slot. */
-interface SeenString {
-  kind: number;
-  x: number;
-  lo: number;
-  hi: number;
-  slot: { n: number } | null;
 }
 
 /** Integers a bigint can be counted as a number within. */
@@ -132,198 +77,63 @@ const NEGATIVE_ZERO_HI = 0x80000000 | 0;
 const SEED_LO = (1 ^ NUMBER_SEED_LO) | 0;
 const SEED_HI = (1 ^ NUMBER_SEED_HI) | 0;
 
-/**
- * seenTable makes the table of strings a column has seen: an object without
- * a prototype (every string is an own key of its own), as looking a string
- * up there costs a fraction of a Map lookup in V8.
- */
-function seenTable(): Record<string, SeenString> {
-  return Object.create(null) as Record<string, SeenString>;
-}
-
-/** Distinct strings a column remembers at most. */
-const SEEN_MAX = 1 << 14;
-
 /** NumberColumn is a column of numbers as Parquet decodes it. */
 type NumberColumn = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array | BigInt64Array;
 
-class ColumnAccumulator {
-  nonNull = 0;
-  kinds = 0;
-  numCount = 0;
-  min = Infinity;
-  max = -Infinity;
-  sum = 0;
-  /** The rounding error of `sum` (Neumaier summation): the mean must not depend on the row order. */
-  comp = 0;
-  /** Distinct values among the category maps below, counted once across maps. */
-  distinct = 0;
-  /** Counts in boxes, so that counting a value already seen is one lookup; null once past the category limit. */
-  categories: Map<string, { n: number }> | null = new Map();
-  /** Strings seen in this column, for arrayStats; null once they stop repeating. */
-  seen: Record<string, SeenString> | null = seenTable();
-  /** Entries in `seen`. */
-  seenCount = 0;
-  misses = 0;
-  /** The same for numbers (typed arrays, JSON numbers, Parquet integers), by value: shown as String(value). */
-  numberCategories = new Map<number, { n: number }>();
-  /** The same for cells given as bytes (CSV, TSV). */
-  byteCategories = new ByteCategories();
-  contentLo = 0;
-  contentHi = 0;
-  keyedLo = 0;
-  keyedHi = 0;
-  constructor(readonly name: string) {}
+/** The seed of the keyed content hash (see ColumnSummary.keyedLo). */
+const KEYED_SEED = 0x243f6a88;
 
-  /** addNumber adds a finite value to the numeric summary. */
-  addNumber(x: number): void {
-    this.numCount++;
-    const t = this.sum + x;
-    this.comp += Math.abs(this.sum) >= Math.abs(x) ? this.sum - t + x : x - t + this.sum;
-    this.sum = t;
-    if (x < this.min) this.min = x;
-    if (x > this.max) this.max = x;
-  }
-
-  /** addKeyed adds the value hash (h1, h2) of a row whose key hash is (k1, k2) to the keyed content hash. */
-  addKeyed(h1: number, h2: number, k1: number, k2: number): void {
-    const p1 = fmix32(h1 ^ fmix32(k1 ^ KEYED_SEED));
-    this.keyedLo = (this.keyedLo + p1) >>> 0;
-    this.keyedHi = (this.keyedHi + fmix32(h2 ^ fmix32(k2 ^ KEYED_SEED) ^ p1)) >>> 0;
-  }
-
-  /** countString counts a new entry `s` of `categories` and tells whether the column is still a category. */
-  countString(s: string, limit: number): boolean {
-    // A number shown as `s` already counted it (it reads back as itself).
-    const x = Number(s);
-    if (!(s !== '' && this.numberCategories.has(x) && String(x) === s)) this.distinct++;
-    return this.distinct <= limit;
-  }
-
-  /** countNumber counts a new entry `x` of `numberCategories` and tells whether the column is still a category. */
-  countNumber(x: number, limit: number): boolean {
-    if (!this.categories!.has(String(x))) this.distinct++;
-    return this.distinct <= limit;
-  }
-
-  /** dropCategories: more distinct values than the category limit. */
-  dropCategories(): void {
-    this.categories = null;
-    this.numberCategories = new Map();
-    this.byteCategories = new ByteCategories();
-  }
-
-  private categoryEntries(): [string, number][] {
-    const all = new Map<string, number>();
-    for (const [v, c] of this.categories!) all.set(v, c.n);
-    for (const [v, c] of this.numberCategories) all.set(String(v), (all.get(String(v)) ?? 0) + c.n);
-    for (const [v, n] of this.byteCategories.entries()) all.set(v, (all.get(v) ?? 0) + n);
-    return [...all];
-  }
-
-  summary(rows: number): ColumnSummary {
-    // Nulls take part in the content hash too, so that a rename needs equal row counts.
-    const nulls = rows - this.nonNull;
-    return {
-      name: this.name,
-      nonNull: this.nonNull,
-      kinds: this.kinds,
-      numCount: this.numCount,
-      min: this.min,
-      max: this.max,
-      // Infinity - Infinity in the compensation would turn an overflowed sum into NaN.
-      sum: Number.isFinite(this.sum + this.comp) ? this.sum + this.comp : this.sum,
-      categories: this.categories ? this.categoryEntries() : null,
-      contentLo: (this.contentLo + Math.imul(NULL_SALT.lo, nulls)) >>> 0,
-      contentHi: (this.contentHi + Math.imul(NULL_SALT.hi, nulls)) >>> 0,
-      keyedLo: this.keyedLo,
-      keyedHi: this.keyedHi,
-    };
-  }
-}
-
-/**
- * ByteCategories counts the distinct values of a column given as bytes. It is
- * meant for the few values of a category: a lookup compares with each value.
- */
-class ByteCategories {
-  private readonly values: Buffer[] = [];
-  private readonly counts: number[] = [];
-  /** The value last found for a cheap fingerprint (length, first and last byte), tried first; -1 for none. */
-  private readonly recent = new Int32Array(256).fill(-1);
-
-  /** add counts the value b[s, e) and returns the number of distinct values. */
-  add(b: Uint8Array, s: number, e: number): number {
-    const len = e - s;
-    const values = this.values;
-    const f = (len * 31 + b[s] * 7 + b[e - 1]) & 255;
-    const r = this.recent[f];
-    if (r >= 0 && same(values[r], b, s, len)) {
-      this.counts[r]++;
-      return values.length;
-    }
-    for (let k = 0; k < values.length; k++) {
-      if (same(values[k], b, s, len)) {
-        this.counts[k]++;
-        this.recent[f] = k;
-        return values.length;
-      }
-    }
-    // A copy: the batch's bytes are reused.
-    this.recent[f] = values.length;
-    values.push(Buffer.from(b.subarray(s, e)));
-    this.counts.push(1);
-    return values.length;
-  }
-
-  entries(): [string, number][] {
-    return this.values.map((v, k): [string, number] => [v.toString('utf8'), this.counts[k]]);
-  }
-}
-
-/** same: `v` holds the `len` bytes at b[s]. */
-function same(v: Buffer, b: Uint8Array, s: number, len: number): boolean {
-  if (v.length !== len) return false;
-  for (let j = 0; j < len; j++) if (v[j] !== b[s + j]) return false;
-  return true;
+/** ColumnPlan says where the hashes of one column's values go (see SideScanner.foldColumn). */
+interface ColumnPlan {
+  acc: ColumnAccumulator;
+  /** Whether values are hashed at all: for the row hash (per column), or for the key. */
+  hashed: boolean;
+  /** Whether the column's content hash is summed (a pass with statistics). */
+  content: boolean;
+  /** Whether the value takes part in the row's value hash, under salt (saltLo, saltHi). */
+  salted: boolean;
+  saltLo: number;
+  saltHi: number;
+  /** The column's place among the key columns, or -1; its key salt. */
+  keyPos: number;
+  keySaltLo: number;
+  keySaltHi: number;
+  /** Whether the (key, value) pairs get a keyed content hash (see ColumnSummary.keyedLo). */
+  keyed: boolean;
+  /** The column's place in the cell hash file, or -1 (no cell hashes, or a key column). */
+  cellSlot: number;
 }
 
 /** SideScanner consumes the batches of one reader. */
 export class SideScanner {
   private readonly acc: ColumnAccumulator[] = [];
-  /** Per column index: -1 when not in the value hash, else its salt. */
-  private saltLo: number[] = [];
-  private saltHi: number[] = [];
-  private inHash: boolean[] = [];
-  private keyPos: number[] = [];
-  /** Per column index: whether it gets a keyed content hash (see ColumnSummary.keyedLo). */
-  private keyedHash: boolean[] = [];
+  /** By column index: where the hashes of its values go. */
+  private readonly plans: ColumnPlan[] = [];
   /** Column indexes, key columns first: a row's key hash is complete before its other values are paired with it. */
   private order: number[] = [];
   private keySalts: Salt[];
   private known = 0;
   private readonly hashedMap: Map<string, string> | null;
   private rLo = new Uint32Array(0);
-  /** Scratch for numberColumn. */
-  private numbers = new Float64Array(0);
   private rHi = new Uint32Array(0);
   private kLo = new Uint32Array(0);
   private kHi = new Uint32Array(0);
+  /**
+   * The hashes of the values of the column being scanned, by row of the
+   * batch (`empty[i]` when row i's cell is empty): each way of reading
+   * values leaves them here, and foldColumn mixes them into rows.
+   */
+  private h1 = new Int32Array(0);
+  private h2 = new Int32Array(0);
+  private empty = new Uint8Array(0);
+  /** Scratch for numberColumn. */
+  private numbers = new Float64Array(0);
   readonly index: RowIndexWriter;
   rows = 0;
   /** Whether each value needs its own hash (for the row hash, the key, or a content hash). */
   private readonly perColumn: boolean;
-  /** With cellHashes: the batch's cell hashes, column-major (column c from cellSlots[c] * cellStride), and the file they go to; else null. */
-  private cells: Uint32Array | null = null;
-  /** The batch's row count, while one is scanned. */
-  private cellStride = 0;
-  /** The reader's column count, the file's column count, and each column's place in the file (see CellFile). */
-  private cellAll = 0;
-  private cellColumns = 0;
-  private cellSlots: number[] = [];
-  private cellStarts: number[] = [];
-  private cellFd = -1;
-  private cellFile = '';
+  /** With cellHashes: the cell hash file; else null. */
+  private readonly cellFile: CellFileWriter | null = null;
 
   constructor(
     private readonly reader: TableReader,
@@ -333,20 +143,12 @@ export class SideScanner {
     this.keySalts = (config.key ?? []).map((_, i) => saltOf(`\u0000key\u0000${i}`));
     this.index = new RowIndexWriter(config.layout);
     this.perColumn = config.rowHash === 'columns';
-    if (config.cellHashes && this.perColumn && reader.headerFirst) {
-      fs.mkdirSync(config.layout.dir, { recursive: true });
-      this.cellFile = path.join(config.layout.dir, `${config.layout.tag}.cells`);
-      this.cellFd = fs.openSync(this.cellFile, 'w');
-      this.cellAll = reader.columns.length;
-      for (const name of reader.columns) this.cellSlots.push(config.key?.includes(name) ? -1 : this.cellColumns++);
-      this.cells = new Uint32Array(0);
-    }
+    if (config.cellHashes && this.perColumn && reader.headerFirst) this.cellFile = new CellFileWriter(config.layout.dir, config.layout.tag, reader.columns, config.key);
   }
 
   /** close releases the cell hash file's handle (the file stays). */
   close(): void {
-    if (this.cellFd >= 0) fs.closeSync(this.cellFd);
-    this.cellFd = -1;
+    this.cellFile?.close();
   }
 
   /** learnColumns extends the per-column tables to columns the reader has found since the last batch. */
@@ -355,22 +157,33 @@ export class SideScanner {
     const key = this.config.key;
     for (let c = this.known; c < cols.length; c++) {
       const name = cols[c];
-      this.acc.push(new ColumnAccumulator(name));
+      const acc = new ColumnAccumulator(name);
+      this.acc.push(acc);
       const target = this.hashedMap ? this.hashedMap.get(name) : name;
       const salt = target === undefined ? null : saltOf(target);
       const kp = key ? key.indexOf(name) : -1;
-      // Rows matched by key hold equal key values: key columns add nothing to the value hash, nor to the cell hashes.
-      this.inHash.push(salt !== null && kp < 0);
-      this.saltLo.push(salt ? salt.lo : 0);
-      this.saltHi.push(salt ? salt.hi : 0);
-      this.keyPos.push(kp);
-      // Only a column that the other side may lack by name can be a rename.
-      this.keyedHash.push(key !== null && kp < 0 && this.config.stats && this.perColumn && (this.hashedMap === null || target === undefined));
+      const keySalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
+      const cellSlot = this.cellFile ? this.cellFile.slots[c] : -1;
+      this.plans.push({
+        acc,
+        hashed: this.perColumn || kp >= 0,
+        content: this.config.stats,
+        // Rows matched by key hold equal key values: key columns add nothing to the value hash, nor to the cell hashes.
+        salted: this.perColumn && salt !== null && kp < 0,
+        saltLo: salt ? salt.lo : 0,
+        saltHi: salt ? salt.hi : 0,
+        keyPos: kp,
+        keySaltLo: keySalt.lo,
+        keySaltHi: keySalt.hi,
+        // Only a column that the other side may lack by name can be a rename.
+        keyed: key !== null && kp < 0 && this.config.stats && this.perColumn && (this.hashedMap === null || target === undefined),
+        cellSlot,
+      });
     }
     this.known = cols.length;
     this.order = [];
-    for (let c = 0; c < this.known; c++) if (this.keyPos[c] >= 0) this.order.push(c);
-    for (let c = 0; c < this.known; c++) if (this.keyPos[c] < 0) this.order.push(c);
+    for (let c = 0; c < this.known; c++) if (this.plans[c].keyPos >= 0) this.order.push(c);
+    for (let c = 0; c < this.known; c++) if (this.plans[c].keyPos < 0) this.order.push(c);
   }
 
   onBatch(b: Batch): void {
@@ -381,30 +194,19 @@ export class SideScanner {
       this.rHi = new Uint32Array(n);
       this.kLo = new Uint32Array(n);
       this.kHi = new Uint32Array(n);
+      this.h1 = new Int32Array(n);
+      this.h2 = new Int32Array(n);
+      this.empty = new Uint8Array(n);
     }
     const { rLo, rHi, kLo, kHi } = this;
     rLo.fill(0, 0, n);
     rHi.fill(0, 0, n);
     kLo.fill(0, 0, n);
     kHi.fill(0, 0, n);
-    let cells = this.cells;
-    if (cells !== null) {
-      if (this.reader.columns.length !== this.cellAll) throw new Error('scan: cell hashes need the columns before the scan');
-      if (b.firstRow - 1 !== this.rows) throw new Error('scan: cell hashes need the batches in row order');
-      const words = n * this.cellColumns;
-      if (cells.length < words) this.cells = cells = new Uint32Array(words);
-      cells.fill(NULL_LANE, 0, words);
-      this.cellStride = n;
-    }
+    this.cellFile?.begin(b.firstRow, n, this.reader.columns.length);
     if (b.cells) this.cellStats(b.cells, n);
     else this.valueStats(b, n);
-    if (cells !== null) {
-      const bytes = n * this.cellColumns * 4;
-      let off = 0;
-      const at = this.rows * this.cellColumns * 4;
-      while (off < bytes) off += fs.writeSync(this.cellFd, cells, off, bytes - off, at + off);
-      this.cellStarts.push(this.rows);
-    }
+    this.cellFile?.end();
     if (!this.perColumn) {
       const hashes = b.rowHashes;
       if (!hashes) throw new Error('scan: line hashing needs the reader to supply row hashes');
@@ -423,6 +225,52 @@ export class SideScanner {
     this.rows += n;
   }
 
+  /**
+   * foldColumn mixes the hashes of column `p`'s values in this batch (`h1`,
+   * `h2`, `empty`) into everything made of them: the cell hash file, the
+   * column's content hashes, the rows' value hashes and key hashes. The one
+   * place where value hashes are mixed: every way of reading values (plain
+   * values, strings seen before, typed numbers, CSV bytes) hashes a value
+   * alike and leaves its hash for this. Key columns come first (see
+   * `order`), so a row's key hash is complete before the keyed content
+   * hashes use it.
+   */
+  private foldColumn(p: ColumnPlan, n: number): void {
+    const { rLo, rHi, kLo, kHi, h1: h1s, h2: h2s, empty } = this;
+    const { acc, content, keyed, salted, saltLo, saltHi, keyPos, keySaltLo, keySaltHi } = p;
+    const cells = p.cellSlot >= 0 ? this.cellFile!.words : null;
+    const cellAt = p.cellSlot * n;
+    let contentLo = acc.contentLo | 0;
+    let contentHi = acc.contentHi | 0;
+    let keyedLo = acc.keyedLo | 0;
+    let keyedHi = acc.keyedHi | 0;
+    for (let i = 0; i < n; i++) {
+      if (empty[i] !== 0) {
+        // An empty key part still counts: (1, "") and ("", 1) are different keys.
+        if (keyPos >= 0) mixInto(kLo, kHi, i, NULL_SALT.lo, NULL_SALT.hi, keySaltLo, keySaltHi);
+        continue;
+      }
+      const h1 = h1s[i];
+      const h2 = h2s[i];
+      if (cells !== null) cells[cellAt + i] = h1;
+      if (content) {
+        contentLo = (contentLo + h1) | 0;
+        contentHi = (contentHi + h2) | 0;
+      }
+      if (keyed) {
+        const k = mix32(h1 ^ mix32(kLo[i] ^ KEYED_SEED));
+        keyedLo = (keyedLo + k) | 0;
+        keyedHi = (keyedHi + mix32(h2 ^ mix32(kHi[i] ^ KEYED_SEED) ^ k)) | 0;
+      }
+      if (salted) mixInto(rLo, rHi, i, h1, h2, saltLo, saltHi);
+      if (keyPos >= 0) mixInto(kLo, kHi, i, h1, h2, keySaltLo, keySaltHi);
+    }
+    acc.contentLo = contentLo >>> 0;
+    acc.contentHi = contentHi >>> 0;
+    acc.keyedLo = keyedLo >>> 0;
+    acc.keyedHi = keyedHi >>> 0;
+  }
+
   /** valueStats updates the statistics and per-column hashes from values in `columns`. */
   private valueStats(b: Batch, n: number): void {
     for (const c of this.order) {
@@ -431,6 +279,8 @@ export class SideScanner {
       else if (col === undefined) for (let i = 0; i < n; i++) this.oneValue(c, undefined, i);
       else if (n > 0 && typeof col[0] === 'number' && this.copyNumbers(col, n)) this.numberStats(c, this.numbers, n, false);
       else this.arrayStats(c, col, n);
+      const plan = this.plans[c];
+      if (plan.hashed) this.foldColumn(plan, n);
     }
   }
 
@@ -459,18 +309,10 @@ export class SideScanner {
       for (let i = 0; i < n; i++) this.oneValue(c, col[i], i);
       return;
     }
-    const { rLo, rHi, kLo, kHi } = this;
-    const kp = this.keyPos[c];
-    const salted = this.perColumn && this.inHash[c];
-    const hashAll = this.perColumn || kp >= 0;
-    const sLo = this.saltLo[c];
-    const sHi = this.saltHi[c];
-    const kSalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
+    const hashed = this.plans[c].hashed;
+    const { h1, h2, empty } = this;
     const stats = this.config.stats;
-    const keyed = this.keyedHash[c];
     const untyped = this.reader.untyped;
-    const cells = kp < 0 ? this.cells : null;
-    const cellAt = this.cellSlots[c] * this.cellStride;
     for (let i = 0; i < n; i++) {
       const v = col[i];
       if (typeof v !== 'string' || v === '') {
@@ -514,35 +356,18 @@ export class SideScanner {
           slot.n++;
         }
       }
-      if (!hashAll) continue;
-      const h1 = seen.lo;
-      const h2 = seen.hi;
-      if (cells !== null) cells[cellAt + i] = h1;
-      if (stats) {
-        acc.contentLo = (acc.contentLo + h1) >>> 0;
-        acc.contentHi = (acc.contentHi + h2) >>> 0;
-      }
-      if (keyed) acc.addKeyed(h1, h2, kLo[i], kHi[i]);
-      if (salted) {
-        rLo[i] = (rLo[i] + fmix32(h1 ^ sLo)) >>> 0;
-        rHi[i] = (rHi[i] + fmix32(h2 ^ sHi)) >>> 0;
-      }
-      if (kp >= 0) {
-        kLo[i] = (kLo[i] + fmix32(h1 ^ kSalt.lo)) >>> 0;
-        kHi[i] = (kHi[i] + fmix32(h2 ^ kSalt.hi)) >>> 0;
+      if (hashed) {
+        h1[i] = seen.lo;
+        h2[i] = seen.hi;
+        empty[i] = 0;
       }
     }
   }
 
   /** oneValue adds value `v` of column `c` in row `i` of the batch to the statistics and hashes. */
   private oneValue(c: number, v: unknown, i: number): void {
-    const kp = this.keyPos[c];
     if (v === undefined || v === null || v === '') {
-      if (kp >= 0) {
-        const kSalt = this.keySalts[kp];
-        this.kLo[i] = (this.kLo[i] + fmix32(NULL_SALT.lo ^ kSalt.lo)) >>> 0;
-        this.kHi[i] = (this.kHi[i] + fmix32(NULL_SALT.hi ^ kSalt.hi)) >>> 0;
-      }
+      this.empty[i] = 1;
       return;
     }
     const acc = this.acc[c];
@@ -578,25 +403,11 @@ export class SideScanner {
         }
       }
     }
-    if (!this.perColumn && kp < 0) return;
+    if (!this.plans[c].hashed) return;
     hashValue(v);
-    const h1 = hashLo;
-    const h2 = hashHi;
-    if (this.cells !== null && kp < 0) this.cells[this.cellSlots[c] * this.cellStride + i] = h1;
-    if (stats) {
-      acc.contentLo = (acc.contentLo + h1) >>> 0;
-      acc.contentHi = (acc.contentHi + h2) >>> 0;
-    }
-    if (this.keyedHash[c]) acc.addKeyed(h1, h2, this.kLo[i], this.kHi[i]);
-    if (this.perColumn && this.inHash[c]) {
-      this.rLo[i] = (this.rLo[i] + fmix32(h1 ^ this.saltLo[c])) >>> 0;
-      this.rHi[i] = (this.rHi[i] + fmix32(h2 ^ this.saltHi[c])) >>> 0;
-    }
-    if (kp >= 0) {
-      const kSalt = this.keySalts[kp];
-      this.kLo[i] = (this.kLo[i] + fmix32(h1 ^ kSalt.lo)) >>> 0;
-      this.kHi[i] = (this.kHi[i] + fmix32(h2 ^ kSalt.hi)) >>> 0;
-    }
+    this.h1[i] = hashLo;
+    this.h2[i] = hashHi;
+    this.empty[i] = 0;
   }
 
   /**
@@ -671,24 +482,12 @@ export class SideScanner {
       acc.min = min;
       acc.max = max;
     }
-    const kp = this.keyPos[c];
-    const salted = this.perColumn && this.inHash[c];
     // As in arrayStats, every column takes part in the content hash when values are hashed per column (a one-sided column may be a rename).
-    if (!this.perColumn && kp < 0) return;
-    const keyed = this.keyedHash[c];
+    if (!this.plans[c].hashed) return;
     // hashNumber(x, 1) computed in place from the bits of `xs`, in int32 arithmetic (the same bits as hashValue gives).
-    const { rLo, rHi, kLo, kHi } = this;
-    const sLo = this.saltLo[c] | 0;
-    const sHi = this.saltHi[c] | 0;
-    const kSalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
-    const kSaltLo = kSalt.lo | 0;
-    const kSaltHi = kSalt.hi | 0;
-    const content = this.config.stats;
-    const cells = kp < 0 ? this.cells : null;
-    const cellAt = this.cellSlots[c] * this.cellStride;
     const words = new Int32Array(xs.buffer, xs.byteOffset, 2 * n);
-    let contentLo = acc.contentLo | 0;
-    let contentHi = acc.contentHi | 0;
+    const { h1: h1s, h2: h2s, empty } = this;
+    empty.fill(0, 0, n);
     for (let i = 0; i < n; i++) {
       let lo = words[2 * i];
       let hi = words[2 * i + 1];
@@ -700,25 +499,8 @@ export class SideScanner {
       }
       const m = mix32(hi ^ SEED_LO);
       const h1 = mix32(lo ^ m);
-      const h2 = mix32(h1 ^ m ^ SEED_HI);
-      if (cells !== null) cells[cellAt + i] = h1;
-      if (content) {
-        contentLo = (contentLo + h1) | 0;
-        contentHi = (contentHi + h2) | 0;
-      }
-      if (keyed) acc.addKeyed(h1 >>> 0, h2 >>> 0, kLo[i], kHi[i]);
-      if (salted) {
-        rLo[i] = (rLo[i] + mix32(h1 ^ sLo)) | 0;
-        rHi[i] = (rHi[i] + mix32(h2 ^ sHi)) | 0;
-      }
-      if (kp >= 0) {
-        kLo[i] = (kLo[i] + mix32(h1 ^ kSaltLo)) | 0;
-        kHi[i] = (kHi[i] + mix32(h2 ^ kSaltHi)) | 0;
-      }
-    }
-    if (content) {
-      acc.contentLo = contentLo >>> 0;
-      acc.contentHi = contentHi >>> 0;
+      h1s[i] = h1;
+      h2s[i] = mix32(h1 ^ m ^ SEED_HI);
     }
   }
 
@@ -728,22 +510,15 @@ export class SideScanner {
    * cells alike, so keys and values still match across sides).
    */
   private cellStats(cells: CellBatch, n: number): void {
-    const { rLo, rHi, kLo, kHi } = this;
     const { bytes, starts, ends, escaped } = cells;
     const stride = this.reader.columns.length;
     const stats = this.config.stats;
     const limit = this.config.categoryLimit;
-    const cellOut = this.cells;
+    const { h1, h2, empty } = this;
     for (const c of this.order) {
       const acc = this.acc[c];
-      const kp = this.keyPos[c];
-      const salted = this.perColumn && this.inHash[c];
-      const hashAll = this.perColumn || kp >= 0;
-      const sLo = this.saltLo[c];
-      const sHi = this.saltHi[c];
-      const kSalt = kp >= 0 ? this.keySalts[kp] : NULL_SALT;
-      const keyed = this.keyedHash[c];
-      const cellAt = this.cellSlots[c] * this.cellStride;
+      const plan = this.plans[c];
+      const hashed = plan.hashed;
       let cats = acc.categories === null ? null : acc.byteCategories;
       let nonNull = acc.nonNull;
       let kinds = acc.kinds;
@@ -752,8 +527,6 @@ export class SideScanner {
       let comp = acc.comp;
       let min = acc.min;
       let max = acc.max;
-      let contentLo = acc.contentLo;
-      let contentHi = acc.contentHi;
       for (let i = 0, at = c; i < n; i++, at += stride) {
         let s = starts[at];
         let e = ends[at];
@@ -763,10 +536,7 @@ export class SideScanner {
           s = 0;
           e = cb.length;
         } else if (s === e) {
-          if (kp >= 0) {
-            kLo[i] = (kLo[i] + fmix32(NULL_SALT.lo ^ kSalt.lo)) >>> 0;
-            kHi[i] = (kHi[i] + fmix32(NULL_SALT.hi ^ kSalt.hi)) >>> 0;
-          }
+          empty[i] = 1;
           continue;
         }
         if (stats) {
@@ -791,24 +561,11 @@ export class SideScanner {
             acc.byteCategories = new ByteCategories();
           }
         }
-        if (!hashAll) continue;
+        if (!hashed) continue;
         hashBytes(cb, s, e);
-        const h1 = hashLo;
-        const h2 = hashHi;
-        if (cellOut !== null && kp < 0) cellOut[cellAt + i] = h1;
-        if (stats) {
-          contentLo = (contentLo + h1) >>> 0;
-          contentHi = (contentHi + h2) >>> 0;
-        }
-        if (keyed) acc.addKeyed(h1, h2, kLo[i], kHi[i]);
-        if (salted) {
-          rLo[i] = (rLo[i] + fmix32(h1 ^ sLo)) >>> 0;
-          rHi[i] = (rHi[i] + fmix32(h2 ^ sHi)) >>> 0;
-        }
-        if (kp >= 0) {
-          kLo[i] = (kLo[i] + fmix32(h1 ^ kSalt.lo)) >>> 0;
-          kHi[i] = (kHi[i] + fmix32(h2 ^ kSalt.hi)) >>> 0;
-        }
+        h1[i] = hashLo;
+        h2[i] = hashHi;
+        empty[i] = 0;
       }
       acc.nonNull = nonNull;
       acc.kinds = kinds;
@@ -817,8 +574,7 @@ export class SideScanner {
       acc.comp = comp;
       acc.min = min;
       acc.max = max;
-      acc.contentLo = contentLo;
-      acc.contentHi = contentHi;
+      if (hashed) this.foldColumn(plan, n);
     }
   }
 
@@ -829,7 +585,7 @@ export class SideScanner {
       rows: this.rows,
       summaries: this.config.stats ? this.acc.map((a) => a.summary(this.rows)) : null,
       index: this.index.snapshot(),
-      ...(this.cells !== null ? { cells: { file: this.cellFile, columns: this.cellColumns, slots: this.cellSlots, starts: [...this.cellStarts, this.rows] } } : {}),
+      ...(this.cellFile !== null ? { cells: this.cellFile.result() } : {}),
     };
   }
 }
@@ -843,42 +599,4 @@ export async function scanSide(reader: TableReader, config: ScanConfig): Promise
   } finally {
     scanner.close();
   }
-}
-
-/** CellJob asks for the cell hashes of some rows of one side, to count changed cells (it can cross a worker boundary). */
-export interface CellJob {
-  format: TableFormat;
-  input: TableInput;
-  /** What the side's scan found: its columns and row count (see TableReader.adopt). */
-  columns: string[];
-  rows: number;
-  /** Rows to read, sorted by position. */
-  wanted: WantedRow[];
-  /** Column indexes to hash, in the order of the result. */
-  hashed: number[];
-}
-
-/**
- * hashCells reads the `wanted` rows of `reader` and returns two hash lanes per
- * row and hashed column: `[lo, hi]` of column `hashed[j]` of `wanted[k]` at
- * `2 * (k * hashed.length + j)`. Every empty value hashes alike.
- */
-export async function hashCells(reader: TableReader, wanted: WantedRow[], hashed: number[]): Promise<Uint32Array> {
-  const np = hashed.length;
-  const out = new Uint32Array(wanted.length * np * 2);
-  await reader.fetch(wanted, (k, values) => {
-    for (let j = 0; j < np; j++) {
-      const v = values[hashed[j]];
-      const at = 2 * (k * np + j);
-      if (isEmpty(v)) {
-        out[at] = NULL_LANE;
-        out[at + 1] = NULL_LANE;
-      } else {
-        hashValue(v);
-        out[at] = hashLo;
-        out[at + 1] = hashHi;
-      }
-    }
-  });
-  return out;
 }
