@@ -34,6 +34,9 @@ export class TableError extends LodeError {
   }
 }
 
+/** KEY_HINT is the hint of a TableError about key columns (missing, or not unique). */
+export const KEY_HINT = 'choose key columns that both versions have and that identify each row (several: --key a --key b)';
+
 export type TableErrorCode = Extract<ErrorCode, 'CORRUPT' | 'USAGE'>;
 
 function locationText(at: TableLocation): string {
