@@ -187,3 +187,129 @@ export class UnsupportedFormatError extends LodeError {
 export function isLodeError(e: unknown, code?: ErrorCode): e is LodeError {
   return e instanceof LodeError && (code === undefined || e.code === code);
 }
+
+// ---------------------------------------------------------------- errors as data
+
+/**
+ * SerializedError is an error as plain data: it survives a structured clone
+ * (worker threads) and JSON, and errorFromJSON rebuilds from it an error of
+ * the same class with the same message, code, hint and fields.
+ */
+export interface SerializedError {
+  /** The class name: a registered LodeError subclass, or an Error's name (TypeError, Error...). */
+  name: string;
+  message: string;
+  /** Whether the error was a LodeError (`code` is then an ErrorCode). */
+  lode: boolean;
+  /** A LodeError's code, or an operating-system error's (ENOENT, ENOSPC...). */
+  code?: string;
+  hint?: string;
+  stack?: string;
+  /** The error's other own fields that are plain data (a path, an object ID, `retryable`, errno, syscall...). */
+  fields?: Record<string, unknown>;
+  cause?: SerializedError;
+}
+
+/** ErrorClass is a LodeError subclass, whatever its constructor takes. */
+export type ErrorClass = abstract new (...args: never[]) => LodeError;
+
+const ERROR_CLASSES = new Map<string, ErrorClass>();
+
+/**
+ * registerErrorClasses lets errorFromJSON rebuild these LodeError subclasses
+ * by name. Every subclass that may cross a thread boundary must be
+ * registered, by the module that defines it (core's are below); an
+ * unregistered one arrives as a plain LodeError with the same name, code,
+ * hint and fields.
+ */
+export function registerErrorClasses(...classes: ErrorClass[]): void {
+  for (const c of classes) ERROR_CLASSES.set(c.name, c);
+}
+
+/** Fields errorToJSON carries apart, or never (cause is serialized on its own). */
+const OWN_KEYS = new Set(['name', 'message', 'stack', 'code', 'hint', 'cause']);
+
+/**
+ * errorToJSON turns any thrown value into a SerializedError: for a LodeError
+ * its class name, code, hint and plain-data fields; for another Error its
+ * name, message, stack and fields (a system error's code, errno, syscall,
+ * path); anything else becomes an Error of its text. A cause is kept, to a
+ * small depth.
+ */
+export function errorToJSON(e: unknown, depth = 0): SerializedError {
+  if (!(e instanceof Error)) return { name: 'Error', message: String(e), lode: false };
+  const out: SerializedError = { name: e.name, message: e.message, lode: e instanceof LodeError };
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string') out.code = code;
+  if (e instanceof LodeError && e.hint !== undefined) out.hint = e.hint;
+  if (typeof e.stack === 'string') out.stack = e.stack;
+  const fields: Record<string, unknown> = {};
+  let any = false;
+  for (const k of Object.keys(e)) {
+    if (OWN_KEYS.has(k)) continue;
+    const v = (e as unknown as Record<string, unknown>)[k];
+    if (isPlainData(v, 0)) {
+      fields[k] = v;
+      any = true;
+    }
+  }
+  if (any) out.fields = fields;
+  if (e.cause !== undefined && depth < 4) out.cause = errorToJSON(e.cause, depth + 1);
+  return out;
+}
+
+/**
+ * errorFromJSON rebuilds the error errorToJSON described: a registered
+ * LodeError subclass comes back as that class (`instanceof` holds) without
+ * running its constructor, with the same message, code, hint and fields;
+ * a built-in error class (TypeError...) as itself; anything else as Error.
+ * The stack is the original one.
+ */
+export function errorFromJSON(s: SerializedError): Error {
+  const cause = s.cause ? errorFromJSON(s.cause) : undefined;
+  let e: Error;
+  if (s.lode) {
+    const cls = ERROR_CLASSES.get(s.name) ?? LodeError;
+    // Error's constructor with the subclass as new.target: a real Error whose prototype is the subclass's.
+    e = Reflect.construct(Error, cause === undefined ? [s.message] : [s.message, { cause }], cls) as Error;
+    Object.assign(e, { name: s.name, code: s.code, hint: s.hint });
+  } else {
+    const builtin = (globalThis as Record<string, unknown>)[s.name];
+    const cls = typeof builtin === 'function' && (builtin === Error || builtin.prototype instanceof Error) ? (builtin as ErrorConstructor) : Error;
+    e = cause === undefined ? new cls(s.message) : new cls(s.message, { cause });
+    if (e.name !== s.name) e.name = s.name;
+    if (s.code !== undefined) Object.assign(e, { code: s.code });
+  }
+  if (s.fields) Object.assign(e, s.fields);
+  if (s.stack !== undefined) e.stack = s.stack;
+  return e;
+}
+
+/** isPlainData: `v` is made of strings, numbers, booleans, null, undefined, arrays and plain objects only. */
+function isPlainData(v: unknown, depth: number): boolean {
+  if (v === null || v === undefined) return true;
+  const t = typeof v;
+  if (t === 'string' || t === 'number' || t === 'boolean') return true;
+  if (t !== 'object' || depth > 4) return false;
+  if (Array.isArray(v)) return v.every((x) => isPlainData(x, depth + 1));
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  return Object.values(v as object).every((x) => isPlainData(x, depth + 1));
+}
+
+registerErrorClasses(
+  LodeError,
+  UsageError,
+  NotARepoError,
+  NotFoundError,
+  MissingContentError,
+  UnknownRevisionError,
+  CorruptObjectError,
+  LockedError,
+  ConflictError,
+  RefConflictError,
+  ConfigError,
+  InvalidNameError,
+  FileChangedError,
+  RemoteError,
+);

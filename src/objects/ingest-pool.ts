@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ChunkerParams } from '../core/chunker.js';
 import { loadXxhash } from '../core/checksum.js';
-import { LodeError, type ErrorCode } from '../core/errors.js';
+import { errorFromJSON, type SerializedError } from '../core/errors.js';
 import type { ProgressSink } from '../core/progress.js';
 import { Ingester, type IngestResult } from './ingest.js';
 import { LocalStore } from './store.js';
@@ -23,18 +23,10 @@ export type WorkerRequest =
   | { type: 'init'; lodeDir: string | undefined; params: ChunkerParams }
   | { type: 'batch'; seq: number; files: { abs: string; rel: string }[] };
 
-export interface WorkerError {
-  code: string;
-  message: string;
-  hint?: string;
-  /** The system error code (ENOSPC, EACCES…) of an operating-system error. */
-  errno?: string;
-}
-
 export interface WorkerReply {
   type: 'result';
   seq: number;
-  results: (IngestResult | { error: WorkerError })[];
+  results: (IngestResult | { error: SerializedError })[];
   /** Bytes already reported through progress messages, per file. */
   progressed: number[];
 }
@@ -61,8 +53,9 @@ const INLINE_FILES = 1500;
 
 /**
  * ingestFiles returns one result per task, keyed by `rel`. On the first
- * failure it stops all work and throws that error (a LodeError with the
- * worker's code); objects already written stay in the cache, unreferenced.
+ * failure it stops all work and throws that error (rebuilt by errorFromJSON
+ * as the class the worker threw, with its code and hint); objects already
+ * written stay in the cache, unreferenced.
  */
 export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): Promise<Map<string, IngestResult>> {
   const results = new Map<string, IngestResult>();
@@ -147,11 +140,8 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
         for (let k = 0; k < reply.results.length; k++) {
           const r = reply.results[k];
           if ('error' in r) {
-            // An OS error keeps its errno so the CLI reports it as I/O, as it would inline.
-            const err = r.error.errno
-              ? Object.assign(new Error(r.error.message), { code: r.error.errno })
-              : new LodeError(r.error.code as ErrorCode, r.error.message, { hint: r.error.hint });
-            finish(err);
+            // The error the worker threw, as itself: an OS error keeps its code so the CLI reports it as I/O, as it would inline.
+            finish(errorFromJSON(r.error));
             return;
           }
           results.set(batch[k].rel, r);

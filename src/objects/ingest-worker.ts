@@ -1,11 +1,11 @@
 /**
  * Worker thread body for ingestPool: owns one Ingester and answers batches.
- * Errors travel back as plain data ({ code, message, hint }) so the main
- * thread can rethrow them as LodeErrors.
+ * Errors travel back as plain data (errorToJSON) so the main thread can
+ * rethrow them as the same classes (errorFromJSON).
  */
 import { parentPort } from 'node:worker_threads';
 import { loadXxhash } from '../core/checksum.js';
-import { LodeError } from '../core/errors.js';
+import { LodeError, errorToJSON } from '../core/errors.js';
 import { Ingester } from './ingest.js';
 import { LocalStore } from './store.js';
 import type { WorkerProgress, WorkerReply, WorkerRequest } from './ingest-pool.js';
@@ -34,9 +34,9 @@ parentPort!.on('message', async (msg: WorkerRequest) => {
       results.push(ingester.ingest(f.abs, f.rel));
       progressedPerFile.push(progressed);
     } catch (e) {
-      const err = e instanceof LodeError
-        ? { code: e.code, message: e.message, hint: e.hint }
-        : { code: 'INTERNAL', errno: (e as NodeJS.ErrnoException)?.code, message: `${f.rel}: ${(e as Error).message ?? String(e)}` };
+      const err = errorToJSON(e);
+      // A LodeError names the file; an OS error may not.
+      if (!(e instanceof LodeError)) err.message = `${f.rel}: ${err.message}`;
       results.push({ error: err });
       break;
     }

@@ -1,4 +1,4 @@
-import { LodeError, type ErrorCode } from '../core/errors.js';
+import { LodeError, registerErrorClasses, type ErrorCode } from '../core/errors.js';
 
 /** Where in a table file a problem was found: a 1-based data row, or a 1-based line (JSON Lines). */
 export interface TableLocation {
@@ -20,7 +20,7 @@ export class TableError extends LodeError {
   readonly label: string;
   readonly row?: number;
   readonly line?: number;
-  /** The message without the label and location, and the location: enough to rebuild the error across a worker boundary. */
+  /** The message without the label and location, and the location. */
   readonly what: string;
   readonly at: TableLocation;
 
@@ -33,6 +33,9 @@ export class TableError extends LodeError {
     this.at = at;
   }
 }
+
+// A TableError thrown on a worker thread arrives as a TableError (see errorFromJSON).
+registerErrorClasses(TableError);
 
 /** KEY_HINT is the hint of a TableError about key columns (missing, or not unique). */
 export const KEY_HINT = 'choose key columns that both versions have and that identify each row (several: --key a --key b)';

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { LodeError, type ErrorCode } from '../core/errors.js';
-import { TableError, type TableErrorCode, type TableLocation } from './errors.js';
+import { errorFromJSON, type SerializedError } from '../core/errors.js';
+// Registers TableError, so that one thrown on a worker arrives as itself.
+import './errors.js';
 import { hashCells, type CellJob } from './cell-hashes.js';
 import { scanSide, type ScanConfig, type ScanResult } from './scan.js';
 import type { TableReader } from './reader.js';
@@ -25,33 +26,23 @@ export function workersAvailable(): boolean {
   }
 }
 
-/** WireError is an error as it crosses a thread boundary. */
-export type WireError =
-  | { kind: 'table'; code: TableErrorCode; label: string; what: string; at: TableLocation; hint: string }
-  | { kind: 'lode'; code: ErrorCode; message: string; hint?: string }
-  | { kind: 'other'; message: string; errno?: string; stack?: string };
-
-export function toWire(e: unknown): WireError {
-  if (e instanceof TableError) return { kind: 'table', code: e.code as TableErrorCode, label: e.label, what: e.what, at: e.at, hint: e.hint ?? '' };
-  if (e instanceof LodeError) return { kind: 'lode', code: e.code, message: e.message, hint: e.hint };
-  const err = e as NodeJS.ErrnoException;
-  return { kind: 'other', message: err?.message ?? String(e), errno: err?.code, stack: err?.stack };
-}
-
-export function fromWire(w: WireError): Error {
-  if (w.kind === 'table') return new TableError(w.code, w.label, w.what, w.at, w.hint);
-  if (w.kind === 'lode') return new LodeError(w.code, w.message, { hint: w.hint });
-  const err = Object.assign(new Error(w.message), w.errno ? { code: w.errno } : {});
-  if (w.stack) err.stack = w.stack;
-  return err;
-}
+/**
+ * workerJobs counts the jobs that worker threads completed in this process
+ * (scans, and cell hash jobs), with the IDs of the threads they ran on: what
+ * tells a caller (a test) that work really left the main thread.
+ */
+export const workerJobs: { scans: number; cells: number; threadIds: Set<number> } = { scans: 0, cells: 0, threadIds: new Set() };
 
 function onWorker<T>(job: { scan: ScanConfig } | { cells: CellJob }): { result: Promise<T>; stop: () => void } {
   const worker = new Worker(WORKER_URL);
   const result = new Promise<T>((resolve, reject) => {
-    worker.once('message', (m: { ok?: T; error?: WireError }) => {
-      if (m.ok) resolve(m.ok);
-      else reject(fromWire(m.error ?? { kind: 'other', message: 'scan worker failed' }));
+    worker.once('message', (m: { ok?: T; threadId?: number; error?: SerializedError }) => {
+      if (m.ok) {
+        if ('scan' in job) workerJobs.scans++;
+        else workerJobs.cells++;
+        if (m.threadId !== undefined) workerJobs.threadIds.add(m.threadId);
+        resolve(m.ok);
+      } else reject(m.error ? errorFromJSON(m.error) : new Error('scan worker failed'));
       void worker.terminate();
     });
     worker.once('error', reject);

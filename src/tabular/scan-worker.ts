@@ -2,13 +2,14 @@
  * Worker-thread entry for one job on one side of a table diff (see
  * scan-threads.ts): a scan (replies with the ScanResult, whose in-memory
  * index partitions are transferred rather than copied) or the cell hashes of
- * rows read again (replies with them, transferred).
+ * rows read again (replies with them, transferred). Each reply names the
+ * thread it ran on; an error crosses as a SerializedError.
  */
-import { parentPort } from 'node:worker_threads';
-import { openReader } from './formats.js';
+import { parentPort, threadId } from 'node:worker_threads';
+import { errorToJSON } from '../core/errors.js';
 import { hashCells, type CellJob } from './cell-hashes.js';
+import { openReader } from './formats.js';
 import { scanSide, type ScanConfig } from './scan.js';
-import { toWire } from './scan-threads.js';
 
 parentPort?.once('message', async (job: { scan: ScanConfig } | { cells: CellJob }) => {
   try {
@@ -17,16 +18,16 @@ parentPort?.once('message', async (job: { scan: ScanConfig } | { cells: CellJob 
     try {
       if ('scan' in job) {
         const result = await scanSide(reader, job.scan);
-        parentPort?.postMessage({ ok: result }, result.index.memory.map((m) => m.buffer as ArrayBuffer));
+        parentPort?.postMessage({ ok: result, threadId }, result.index.memory.map((m) => m.buffer as ArrayBuffer));
       } else {
         reader.adopt(job.cells.columns, job.cells.rows);
         const hashes = await hashCells(reader, job.cells.wanted, job.cells.hashed);
-        parentPort?.postMessage({ ok: hashes }, [hashes.buffer as ArrayBuffer]);
+        parentPort?.postMessage({ ok: hashes, threadId }, [hashes.buffer as ArrayBuffer]);
       }
     } finally {
       await reader.close();
     }
   } catch (e) {
-    parentPort?.postMessage({ error: toWire(e) });
+    parentPort?.postMessage({ error: errorToJSON(e) });
   }
 });

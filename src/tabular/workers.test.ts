@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { tempTables } from './fixtures.test-support.js';
 import type { TableDiff, TableDiffOptions, TableFormat, TableInput } from './index.js';
@@ -10,34 +11,66 @@ import type { TableDiff, TableDiffOptions, TableFormat, TableInput } from './ind
 const t = tempTables('workers');
 // The worker script exists only in the build: this test runs the compiled module (`npx tsc -p .` first).
 const built = new URL('../../dist/tabular/index.js', import.meta.url);
+const builtThreads = new URL('../../dist/tabular/scan-threads.js', import.meta.url);
 const haveBuild = fs.existsSync(fileURLToPath(built));
+
+type Built = {
+  diffTable: (p: string, f: TableFormat, b: TableInput | null, a: TableInput | null, o: TableDiffOptions) => Promise<TableDiff>;
+  TableError: new (...args: never[]) => Error;
+};
+type Jobs = { scans: number; cells: number; threadIds: Set<number> };
+
+/** ran runs `f` and returns the jobs worker threads completed meanwhile, and the threads they ran on. */
+async function ran<T>(jobs: Jobs, f: () => Promise<T>): Promise<{ value: T; scans: number; cells: number; threads: number[] }> {
+  const scans = jobs.scans;
+  const cells = jobs.cells;
+  jobs.threadIds.clear();
+  const value = await f();
+  return { value, scans: jobs.scans - scans, cells: jobs.cells - cells, threads: [...jobs.threadIds] };
+}
 
 describe.skipIf(!haveBuild)('scans on worker threads', () => {
   it('give the same diff as inline scans, and pass errors back intact', async () => {
-    const m = (await import(built.href)) as {
-      diffTable: (p: string, f: TableFormat, b: TableInput | null, a: TableInput | null, o: TableDiffOptions) => Promise<TableDiff>;
-    };
+    const m = (await import(built.href)) as Built;
+    const { workerJobs } = (await import(builtThreads.href)) as { workerJobs: Jobs };
     const rows = (edit: boolean) =>
       'id,label,x\n' + Array.from({ length: 20000 }, (_, i) => `${i},${edit && i % 100 === 0 ? 'new' : ['a', 'b'][i % 2]},${i % 13}`).join('\n') + '\n';
     const a = t.write('w1.csv', rows(false));
     const b = t.write('w2.csv', rows(true));
     const options = { tmpDir: t.tmp(), key: ['id'], rows: true, limit: 5 };
-    const inline = await m.diffTable('t', 'csv', a, b, { ...options, parallel: false });
-    const threaded = await m.diffTable('t', 'csv', a, b, { ...options, parallel: true });
-    expect(threaded).toEqual(inline);
-    expect(inline.rows.modified).toBe(200);
+    const inline = await ran(workerJobs, () => m.diffTable('t', 'csv', a, b, { ...options, parallel: false }));
+    const threaded = await ran(workerJobs, () => m.diffTable('t', 'csv', a, b, { ...options, parallel: true }));
+    expect(threaded.value).toEqual(inline.value);
+    expect(inline.value.rows.modified).toBe(200);
+    // The inline diff used no worker; the threaded one scanned each side on a thread other than this one.
+    expect([inline.scans, inline.cells]).toEqual([0, 0]);
+    expect(threaded.scans).toBe(2);
+    expect(threaded.threads.length).toBe(2);
+    expect(threaded.threads).not.toContain(threadId);
+
+    // A TableError thrown on a worker arrives as the class this thread knows, with every field the inline one has.
     const bad = t.write('w3.csv', 'id,label,x\n1,a,1\n2,b\n');
-    const err = (await m.diffTable('t', 'csv', a, bad, { ...options, parallel: true }).catch((e: unknown) => e)) as Error & { code: string; row: number; hint: string };
-    expect(err.constructor.name).toBe('TableError');
+    const fail = (parallel: boolean) =>
+      m.diffTable('t', 'csv', a, bad, { ...options, parallel }).then(
+        () => expect.fail('the diff should fail'),
+        (e: unknown) => e as Error & { code: string; hint: string },
+      );
+    const inlineErr = await fail(false);
+    const err = await fail(true);
+    expect(err).toBeInstanceOf(m.TableError);
+    expect(inlineErr).toBeInstanceOf(m.TableError);
     expect(err).toMatchObject({ code: 'CORRUPT', row: 2 });
     expect(err.message).toContain('w3.csv at test: row 2: has 2 fields');
+    expect({ ...err, message: err.message }).toEqual({ ...inlineErr, message: inlineErr.message });
     expect(err.hint).toBeTruthy();
+    // It was thrown there: its stack is the worker's.
+    expect(err.stack).toContain('scan-worker.js');
+    expect(inlineErr.stack).not.toContain('scan-worker.js');
   });
 
   it('read modified rows again on worker threads with the same counts as inline, for CSV and Parquet', async () => {
-    const m = (await import(built.href)) as {
-      diffTable: (p: string, f: TableFormat, b: TableInput | null, a: TableInput | null, o: TableDiffOptions) => Promise<TableDiff>;
-    };
+    const m = (await import(built.href)) as Built;
+    const { workerJobs } = (await import(builtThreads.href)) as { workerJobs: Jobs };
     const { parquetWriteFile } = await import('hyparquet-writer');
     const n = 30000;
     // Every 4th row modified (more than enough to use workers), in one of two columns; quoting alone changes some others.
@@ -49,7 +82,11 @@ describe.skipIf(!haveBuild)('scans on worker threads', () => {
     const a = t.write('m1.csv', csv(false));
     const b = t.write('m2.csv', csv(true));
     const inline = await m.diffTable('t', 'csv', a, b, { ...options, parallel: false });
-    expect(await m.diffTable('t', 'csv', a, b, { ...options, parallel: true })).toEqual(inline);
+    const threaded = await ran(workerJobs, () => m.diffTable('t', 'csv', a, b, { ...options, parallel: true }));
+    expect(threaded.value).toEqual(inline);
+    // Both sides' modified rows were read again on worker threads, not here.
+    expect(threaded.cells).toBeGreaterThanOrEqual(2);
+    expect(threaded.threads).not.toContain(threadId);
     expect(inline.rows.modified).toBe(n / 4 + n / 8);
     expect(inline.columns.map((c) => [c.name, c.changedCells])).toEqual([
       ['label', n / 4],
@@ -72,7 +109,10 @@ describe.skipIf(!haveBuild)('scans on worker threads', () => {
     const pa = pq('m1.parquet', false);
     const pb = pq('m2.parquet', true);
     const pInline = await m.diffTable('t', 'parquet', pa, pb, { ...options, parallel: false });
-    expect(await m.diffTable('t', 'parquet', pa, pb, { ...options, parallel: true })).toEqual(pInline);
+    const pThreaded = await ran(workerJobs, () => m.diffTable('t', 'parquet', pa, pb, { ...options, parallel: true }));
+    expect(pThreaded.value).toEqual(pInline);
+    expect(pThreaded.scans).toBe(2);
+    expect(pThreaded.threads).not.toContain(threadId);
     expect(pInline.columns.map((c) => [c.name, c.changedCells])).toEqual([
       ['label', n / 4],
       ['x', n / 8],
