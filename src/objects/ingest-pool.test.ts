@@ -20,7 +20,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(!haveBuild)('ingestFiles on worker threads', () => {
-  /** fail ingests `tasks` on two worker threads and returns what it threw. */
+  /** fail ingests `tasks` on worker threads (never inline) and returns what it threw. */
   async function fail(tasks: Pool.IngestTask[], lodeDir: string | undefined): Promise<Error> {
     const { ingestFiles } = (await import(builtPool.href)) as typeof Pool;
     return ingestFiles(tasks, { lodeDir, params: PARAMS, threads: 2 }).then(
