@@ -67,11 +67,6 @@ const FORMATS: Record<TableFormat, TableFormatEntry> = {
 
 const BY_EXTENSION = new Map<string, TableFormat>(Object.values(FORMATS).flatMap((f) => f.extensions.map((e): [string, TableFormat] => [e, f.format])));
 
-/** formatEntry returns the registry entry of `format`. */
-export function formatEntry(format: TableFormat): TableFormatEntry {
-  return FORMATS[format];
-}
-
 /** capabilitiesOf returns what the reader of `format` can do. */
 export function capabilitiesOf(format: TableFormat): FormatCapabilities {
   return FORMATS[format].capabilities;
