@@ -312,4 +312,5 @@ registerErrorClasses(
   InvalidNameError,
   FileChangedError,
   RemoteError,
+  UnsupportedFormatError,
 );
