@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadXxhash, xxh64 } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { sha256 } from '../core/id.js';
-import { comparePaths } from '../core/paths.js';
+import { comparePaths, repoPathProblem } from '../core/paths.js';
 import { buildTrees } from '../graph/trees.js';
 import { emptyIndex, readIndex, writeIndex, type IndexData, type IndexEntry } from './index-file.js';
 
@@ -84,7 +84,10 @@ const paths = fc
 
 const indexData: fc.Arbitrary<IndexData> = fc
   .record({
-    datasets: fc.uniqueArray(fc.string({ unit: 'grapheme', maxLength: 10 }), { maxLength: 3 }).map((d) => d.sort()),
+    // Dataset roots are valid repo paths: the index refuses any other on read.
+    datasets: fc
+      .uniqueArray(fc.string({ unit: 'grapheme', maxLength: 10 }).filter((d) => repoPathProblem(d) === undefined), { maxLength: 3 })
+      .map((d) => d.sort()),
     paths,
   })
   .chain(({ datasets, paths }) =>
