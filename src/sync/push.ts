@@ -34,7 +34,7 @@ import type { LocalStore } from '../objects/store.js';
 import { isAncestor, readCommit } from '../graph/commits.js';
 import type { RefKind, RefStore } from '../graph/refs.js';
 import type { RemoteStore } from './remote-store.js';
-import { safePackOf, VerifiedRecord } from './verified.js';
+import { safePackFinder, VerifiedRecord } from './verified.js';
 
 /** PACK_TARGET is the size at which a pack is sealed and uploaded. */
 export const PACK_TARGET = 32 << 20;
@@ -208,9 +208,10 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
     return { id, size: bytes.length, read: () => bytes };
   };
   // present: the remote has `id` in an unmarked pack; that pack is noted for the record.
+  const safePackOf = safePackFinder(remote);
   const present = (id: ObjectId): boolean => {
     if (!remote.safe.has(id)) return false;
-    const p = safePackOf(remote, id);
+    const p = safePackOf(id);
     if (p) relied.add(p);
     else unsure = true;
     return true;

@@ -114,14 +114,23 @@ export class VerifiedRecord {
 }
 
 /**
- * safePackOf names a pack not marked for deletion that holds `id` (which
- * must be in `remote.safe`): the pack a claim about `id` relies on.
+ * safePackFinder returns a function naming a pack not marked for deletion
+ * that holds an object (one in `remote.safe`): the pack a claim about that
+ * object relies on. Valid until the next `remote.refresh`.
  */
-export function safePackOf(remote: RemoteStore, id: ObjectId): ObjectId | undefined {
-  const loc = remote.has.get(id);
-  if (loc && !remote.pending.has(loc.packId)) return loc.packId;
-  for (const [packId, idx] of remote.packs) if (!remote.pending.has(packId) && idx.find(id)) return packId;
-  return undefined;
+export function safePackFinder(remote: RemoteStore): (id: ObjectId) => ObjectId | undefined {
+  // `has` names one location per object, possibly in a marked pack (a gc
+  // repack leaves two copies): the unmarked copies are indexed once, on demand.
+  let unmarked: Map<ObjectId, ObjectId> | undefined;
+  return (id) => {
+    const loc = remote.has.get(id);
+    if (loc && !remote.pending.has(loc.packId)) return loc.packId;
+    if (!unmarked) {
+      unmarked = new Map();
+      for (const [packId, idx] of remote.packs) if (!remote.pending.has(packId)) for (const e of idx.entries()) unmarked.set(e.id, packId);
+    }
+    return unmarked.get(id);
+  };
 }
 
 function parse(file: string): { gen: number; entries: Map<ObjectId, number>; packs: Set<ObjectId> } | undefined {
