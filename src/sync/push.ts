@@ -15,6 +15,12 @@
  * objects in packs not marked for deletion count (`RemoteStore.safe`). The
  * walk reads local metadata only (no requests); what is missing is sent,
  * even when the remote ref already points at the commit.
+ *
+ * The walk stops at trees and commits an earlier push (or `status
+ * --remote`) verified whole on this remote, as long as every pack that
+ * verification relied on is still there and unmarked (`VerifiedRecord`):
+ * a push costs what changed, and a remote that lost or marked a pack is
+ * walked in full again, and repaired.
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -28,6 +34,7 @@ import type { LocalStore } from '../objects/store.js';
 import { isAncestor, readCommit } from '../graph/commits.js';
 import type { RefKind, RefStore } from '../graph/refs.js';
 import type { RemoteStore } from './remote-store.js';
+import { safePackFinder, VerifiedRecord } from './verified.js';
 
 /** PACK_TARGET is the size at which a pack is sealed and uploaded. */
 export const PACK_TARGET = 32 << 20;
@@ -68,6 +75,11 @@ export interface PushResult {
    * differently share fewer chunks with what is already there.
    */
   chunkingMismatch?: { remote: ChunkerParams; local: ChunkerParams };
+  /**
+   * Commits and trees this push read from the local store to find what the
+   * remote lacks: what changed since the last push, not the whole history.
+   */
+  walked: { commits: number; trees: number };
 }
 
 /** A wanted object and how to read its bytes locally. */
@@ -86,11 +98,17 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   const chunking = o.chunking ?? DEFAULT_CHUNKING;
   const config = await remote.ensureConfig(chunking);
   const theirs = await remote.ref(o.kind, o.name);
-  const result: PushResult = { ref: `${o.kind === 'heads' ? '' : 'tag '}${o.name}`, from: theirs?.id ?? null, to: local, upToDate: false, repaired: false, objects: 0, bytes: 0, packs: 0, requests: 0 };
+  const verified = VerifiedRecord.load(remote);
+  const plan = collect(store, remote, local, verified);
+  const { wants } = plan;
+  const result: PushResult = { ref: `${o.kind === 'heads' ? '' : 'tag '}${o.name}`, from: theirs?.id ?? null, to: local, upToDate: false, repaired: false, objects: 0, bytes: 0, packs: 0, requests: 0, walked: plan.walked };
   if (config.chunking.min !== chunking.min || config.chunking.avg !== chunking.avg || config.chunking.max !== chunking.max) {
     result.chunkingMismatch = { remote: config.chunking, local: { min: chunking.min, avg: chunking.avg, max: chunking.max } };
   }
-  const wants = collect(store, remote, local);
+  if (wants.length === 0) {
+    verified.add(plan.whole, plan.relied);
+    verified.save();
+  }
   if (theirs?.id === local && wants.length === 0) {
     result.upToDate = true;
     result.requests = remote.stats.requests;
@@ -110,6 +128,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   const totalBytes = wants.reduce((s, w) => s + w.size, 0);
   o.progress?.({ phase: 'push', done: 0, total, bytes: 0, totalBytes });
   let writer = new PackWriter();
+  const uploaded: ObjectId[] = [];
   const target = o.packTarget ?? PACK_TARGET;
   for (const w of wants) {
     const data = w.read();
@@ -120,15 +139,20 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
     result.objects++;
     result.bytes += data.length;
     if (writer.bytes >= target) {
-      await remote.uploadPack(writer);
+      uploaded.push(await remote.uploadPack(writer));
       result.packs++;
       writer = new PackWriter();
       o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
     }
   }
   if (writer.count > 0) {
-    await remote.uploadPack(writer);
+    uploaded.push(await remote.uploadPack(writer));
     result.packs++;
+  }
+  // Everything the pushed history reaches is on the remote now, whatever happens to the ref.
+  if (wants.length > 0) {
+    verified.add(plan.whole, [...plan.relied, ...uploaded]);
+    verified.save();
   }
   o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes, finished: true });
   // The ref last: it is the commit point of a push.
@@ -140,45 +164,93 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
 
 /** planPush says what a push of `tip` would send (after `remote.refresh()`), without sending it. */
 export function planPush(store: LocalStore, remote: RemoteStore, tip: ObjectId): { objects: number; bytes: number } {
-  const wants = collect(store, remote, tip);
+  const verified = VerifiedRecord.load(remote);
+  const { wants, whole, relied } = collect(store, remote, tip, verified);
+  if (wants.length === 0) {
+    verified.add(whole, relied);
+    verified.save();
+  }
   return { objects: wants.length, bytes: wants.reduce((s, w) => s + w.size, 0) };
+}
+
+/** Plan is what a push of one tip must send, and what it will then have verified. */
+interface Plan {
+  /** What the remote lacks, dependencies first. */
+  wants: Want[];
+  /** Trees and commits walked whose closure is whole on the remote once `wants` are there. */
+  whole: ObjectId[];
+  /** Unmarked remote packs holding the objects of those closures that are not sent. */
+  relied: Set<ObjectId>;
+  walked: { commits: number; trees: number };
 }
 
 /**
  * collect lists what the remote lacks to have `tip` and everything it
- * reaches, dependencies first. It walks the whole history locally rather than
+ * reaches, dependencies first. It walks the history locally rather than
  * stopping at objects the remote has: that is what notices a remote missing
- * objects below a tree or commit it still has.
+ * objects below a tree or commit it still has. It stops only at trees and
+ * commits `verified` holds (whole on the remote, by packs still there).
  */
-function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId): Want[] {
+function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified: VerifiedRecord): Plan {
   const data: Want[] = [];
   const lists: Want[] = [];
   const trees: Want[] = [];
   const commits: Want[] = [];
   const seen = new Set<ObjectId>();
+  const whole: ObjectId[] = [];
+  const relied = new Set<ObjectId>();
+  const walked = { commits: 0, trees: 0 };
+  // Trees and chunk lists whose closure this walk could not see (below): never recorded as verified.
+  const unseen = new Set<ObjectId>();
+  let unsure = false;
   const meta = (id: ObjectId): Want => {
     const bytes = store.getObject(id);
     return { id, size: bytes.length, read: () => bytes };
   };
+  // present: the remote has `id` in an unmarked pack; that pack is noted for the record.
+  const safePackOf = safePackFinder(remote);
+  const present = (id: ObjectId): boolean => {
+    if (!remote.safe.has(id)) return false;
+    const p = safePackOf(id);
+    if (p) relied.add(p);
+    else unsure = true;
+    return true;
+  };
   // Metadata the local store lacks (a pull limited to some paths fetches only
   // their chunk lists) cannot be walked; if the remote has it, trust it.
   const unknowable = (id: ObjectId) => remote.safe.has(id) && !store.hasObject(id);
-  const walkTree = (id: ObjectId) => {
-    if (seen.has(id)) return;
+  /** walkTree returns whether the closure of `id` was seen whole (walked now, or verified before). */
+  const walkTree = (id: ObjectId): boolean => {
+    if (verified.has(id)) return true;
+    if (seen.has(id)) return !unseen.has(id);
     seen.add(id);
-    if (unknowable(id)) return;
+    if (unknowable(id)) {
+      present(id);
+      unseen.add(id);
+      return false;
+    }
+    walked.trees++;
+    let known = true;
     const w = meta(id);
     for (const e of decodeTree(w.read(), id)) {
-      if (e.kind === 'tree') walkTree(e.id);
-      else if (e.kind === 'blob') {
+      if (e.kind === 'tree') {
+        if (!walkTree(e.id)) known = false;
+      } else if (e.kind === 'blob') {
         if (seen.has(e.id)) continue;
         seen.add(e.id);
-        if (remote.safe.has(e.id)) continue;
+        if (present(e.id)) continue;
         const file = store.filePath(e.id);
         data.push({ id: e.id, size: e.size, read: () => readWhole(file, e.id) });
-      } else if (!seen.has(e.id)) {
+      } else if (seen.has(e.id)) {
+        if (unseen.has(e.id)) known = false;
+      } else {
         seen.add(e.id);
-        if (unknowable(e.id)) continue;
+        if (unknowable(e.id)) {
+          present(e.id);
+          unseen.add(e.id);
+          known = false;
+          continue;
+        }
         const list = meta(e.id);
         const file = store.filePath(e.id);
         let off = 0;
@@ -187,26 +259,35 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId): Want[] 
           off += c.size;
           if (seen.has(c.id)) continue;
           seen.add(c.id);
-          if (remote.safe.has(c.id)) continue;
+          if (present(c.id)) continue;
           data.push({ id: c.id, size: c.size, read: () => readRange(file, at, c.size, e.id) });
         }
-        if (!remote.safe.has(e.id)) lists.push(list);
+        if (!present(e.id)) lists.push(list);
       }
     }
-    if (!remote.safe.has(id)) trees.push(w); // after its children: bottom-up
+    if (!present(id)) trees.push(w); // after its children: bottom-up
+    if (known) whole.push(id);
+    else unseen.add(id);
+    return known;
   };
+  let allKnown = true;
+  const walkedCommits: ObjectId[] = [];
   const stack = [tip];
   while (stack.length > 0) {
     const id = stack.pop()!;
     if (seen.has(id)) continue;
     seen.add(id);
+    if (verified.has(id)) continue; // and so are its ancestors
+    walked.commits++;
     const c = readCommit(store, id);
-    if (!remote.safe.has(id)) commits.push(meta(id));
-    walkTree(c.tree);
+    if (!present(id)) commits.push(meta(id));
+    if (!walkTree(c.tree)) allKnown = false;
+    walkedCommits.push(id);
     stack.push(...c.parents);
   }
+  if (allKnown) whole.push(...walkedCommits);
   // Oldest commits first: a commit is only visible once its parents are.
-  return [...data, ...lists, ...trees, ...commits.reverse()];
+  return { wants: [...data, ...lists, ...trees, ...commits.reverse()], whole: unsure ? [] : whole, relied, walked };
 }
 
 function missing(id: ObjectId): NotFoundError {

@@ -79,7 +79,8 @@ export class RemoteStore {
 
   constructor(
     readonly backend: Backend,
-    cacheDir: string,
+    /** .lode/remotes/<name>: cached indexes, and what sync records about this remote. */
+    readonly cacheDir: string,
   ) {
     this.idxDir = path.join(cacheDir, 'idx');
   }
