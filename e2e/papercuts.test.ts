@@ -37,6 +37,7 @@ describe('parser errors', () => {
       [['remote', 'add', 'x'], '`lode remote add --help`'],
       [['--bogus'], '`lode --help`'],
       [['-C', repo.dir, 'log', '--bogus'], '`lode log --help`'],
+      [['--wait', '5', 'diff', '--bogus'], '`lode diff --help`'],
     ];
     for (const [args, help] of cases) {
       const r = await runLode(args, repo.at);

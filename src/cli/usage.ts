@@ -48,7 +48,7 @@ export function commandPath(program: Command, args: string[]): string {
     const a = args[i];
     if (a === '--') break;
     // Global options that take a value in the next argument.
-    if (path.length === 0 && (a === '-C' || a === '--dir')) {
+    if (path.length === 0 && (a === '-C' || a === '--dir' || (a === '--wait' && /^\d+$/.test(args[i + 1] ?? '')))) {
       i++;
       continue;
     }
