@@ -38,6 +38,7 @@ export const EXIT_MEANING: Record<keyof typeof EXIT, string> = {
   CONFLICT: 'conflict',
   CONFIG: 'bad config',
   REMOTE: 'remote failure',
+  UNSUPPORTED_FORMAT: 'unsupported remote format (upgrade lode)',
   IO: 'I/O',
   INTERNAL: 'internal',
   INTERRUPTED: 'interrupted',
