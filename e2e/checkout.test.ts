@@ -172,11 +172,11 @@ describe('checkout safety', () => {
     expect(treeSnapshot(dir)).toEqual(before);
   });
 
-  it('checkout -b refuses an existing branch name and changes nothing', async () => {
+  it('checkout -b refuses an existing branch name (a conflict, exit 7) and changes nothing', async () => {
     const { dir, at } = await setup('co-b-exists');
     await lodeOk(['branch', 'other'], at);
     const before = treeSnapshot(dir);
-    expectLodeError(await runLode(['checkout', '-b', 'other'], at), 2);
+    expectLodeError(await runLode(['checkout', '-b', 'other'], at), 7);
     expect(treeSnapshot(dir)).toEqual(before);
   });
 

@@ -23,6 +23,43 @@ export const EXIT = {
   INTERRUPTED: 130,
 } as const;
 
+/**
+ * EXIT_MEANING is the few words `lode --help` prints beside each code;
+ * docs/cli.md and the README say more (a test checks all three list every code).
+ */
+export const EXIT_MEANING: Record<keyof typeof EXIT, string> = {
+  OK: 'ok',
+  DIFFERENT: 'differences (--exit-code)',
+  USAGE: 'usage',
+  NOT_A_REPO: 'not a repository',
+  LOCKED: 'locked',
+  CORRUPT: 'corrupt data',
+  NOT_FOUND: 'not found',
+  CONFLICT: 'conflict',
+  CONFIG: 'bad config',
+  REMOTE: 'remote failure',
+  UNSUPPORTED_FORMAT: 'unsupported remote format (upgrade lode)',
+  IO: 'I/O',
+  INTERNAL: 'internal',
+  INTERRUPTED: 'interrupted',
+};
+
+/** exitCodesHelp is the "Exit codes:" paragraph of `lode --help`, every code in order, wrapped at `width`. */
+export function exitCodesHelp(width = 80): string {
+  const items = (Object.keys(EXIT) as (keyof typeof EXIT)[]).sort((a, b) => EXIT[a] - EXIT[b]).map((k) => `${EXIT[k]} ${EXIT_MEANING[k]}`);
+  const lines: string[] = [];
+  let line = 'Exit codes:';
+  items.forEach((item, i) => {
+    const word = `${item}${i === items.length - 1 ? '.' : ','}`;
+    if (line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line += ` ${word}`;
+  });
+  lines.push(line);
+  return lines.join('\n');
+}
+
 const BY_CODE: Record<ErrorCode, number> = {
   USAGE: EXIT.USAGE,
   INVALID_NAME: EXIT.USAGE,

@@ -5,11 +5,12 @@
  * lazily, so `lode --version` and `lode status` pay only for what they run.
  */
 import { Command } from 'commander';
-import { makeStyle, type Style } from '../ui/text.js';
+import { colorWanted, makeStyle, type Style } from '../ui/text.js';
 import { makeCli, positiveInt } from './context.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, exitCodesHelp } from './exit-codes.js';
 import type { Output } from './main.js';
 import { report } from './report.js';
+import { usageHint } from './usage.js';
 import * as add from './commands/add.js';
 import * as branch from './commands/branch.js';
 import * as checkout from './commands/checkout.js';
@@ -36,10 +37,11 @@ import * as unlock from './commands/unlock.js';
 /** COMMANDS in the order help lists them. */
 const COMMANDS = [init, add, rm, status, commit, log, diff, checkout, merge, installHooks, mergeDriver, branch, tag, gc, fsck, unlock, config, push, fetch, pull, clone, remote];
 
-/** run parses argv, executes the command and returns the exit code. */
-export async function run(argv: string[], io: Output, version: string): Promise<number> {
-  let exitCode: number = EXIT.OK;
-  const style: Style = makeStyle(!!process.stdout.isTTY && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb');
+/**
+ * buildProgram is the whole command tree of one run, ready to parse `argv`;
+ * `setExitCode` receives the status a command asks for.
+ */
+export function buildProgram(argv: string[], io: Output, style: Style, version: string, setExitCode: (code: number) => void): Command {
   const program = new Command('lode');
   program
     .description('Version datasets beside git: content-addressed, chunked, verified.')
@@ -58,8 +60,7 @@ the special names :workspace (files on disk) and :index (what is staged), and
 inside git any git revision (resolved through the lode.lock it committed).
 A name lode knows wins; force a reading with lode:NAME or git:NAME.
 
-Exit codes: 0 ok, 1 differences (--exit-code), 2 usage, 3 not a repository,
-4 locked, 5 corrupt data, 6 not found, 7 conflict, 8 bad config, 70 internal, 74 I/O.
+${exitCodesHelp()}
 
 Examples:
   lode init && lode add data/ && lode commit -m "first version"
@@ -71,10 +72,25 @@ Examples:
   git checkout OLD_COMMIT && lode checkout   # the data that code pinned`,
   );
 
-  const cli = makeCli(program, argv, io, style, (code) => {
+  const cli = makeCli(program, argv, io, style, setExitCode);
+  for (const c of COMMANDS) c.register(program, cli);
+  // Commander suggests the nearest-sounding command (`restore` -> `remote`);
+  // usage.ts suggests only typos and known git/DVC habits. Option suggestions stay.
+  const noCommandSuggestions = (c: Command) => {
+    if (c.commands.length > 0) c.showSuggestionAfterError(false);
+    c.commands.forEach(noCommandSuggestions);
+  };
+  noCommandSuggestions(program);
+  return program;
+}
+
+/** run parses argv, executes the command and returns the exit code. */
+export async function run(argv: string[], io: Output, version: string): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  const style: Style = makeStyle(colorWanted(process.stdout));
+  const program = buildProgram(argv, io, style, version, (code) => {
     exitCode = code;
   });
-  for (const c of COMMANDS) c.register(program, cli);
 
   // `--wait` takes an optional number: in `lode --wait add x`, `add` is the command, not its value.
   const dd = argv.indexOf('--');
@@ -83,6 +99,6 @@ Examples:
     await program.parseAsync(args);
     return exitCode;
   } catch (e) {
-    return report(e, io, style);
+    return report(e, io, style, (ce) => usageHint(ce, program, argv.slice(2)));
   }
 }

@@ -17,10 +17,16 @@ const IO_HINTS: Record<string, string> = {
   EMFILE: 'too many open files: raise the limit (ulimit -n) and run the command again',
 };
 
-/** report prints an error as `error:` + `hint:` lines and picks the exit code. */
-export function report(e: unknown, io: Output, st: Style): number {
+/**
+ * report prints an error as `error:` + `hint:` lines and picks the exit code.
+ * Commander has printed its own `error:` line already; `usageHint` gives the
+ * `hint:` for it.
+ */
+export function report(e: unknown, io: Output, st: Style, usageHint?: (e: CommanderError) => string | undefined): number {
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+    const hint = usageHint?.(e);
+    if (hint) io.err(`${st.dim('hint:')}  ${hint}`);
     return EXIT.USAGE;
   }
   if (e instanceof LodeError) {

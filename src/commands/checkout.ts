@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConflictError, MissingContentError, UnknownRevisionError, UsageError } from '../core/errors.js';
+import { ConflictError, MissingContentError, RefConflictError, UnknownRevisionError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { comparePaths, isUnder, parentPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -79,6 +79,11 @@ export interface CheckoutResult {
   unchanged: number;
   /** Files placed by each method. */
   methods: Record<LinkType, number>;
+  /**
+   * Whether this checkout rewrote the pin file (`lode.lock`, inside git) to
+   * name the new HEAD: git then sees it modified until it is committed.
+   */
+  pinWritten: boolean;
   /** The pin file rewritten for the new HEAD, when inside git. */
   pinFile?: string;
 }
@@ -153,7 +158,7 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
     let target: ResolvedRevision | undefined = fromIndex || (revText === 'HEAD' && !headId) ? undefined : await resolveRev(repo, revText);
     if (options.createBranch) {
       validateRefName(options.createBranch, 'branch');
-      if (repo.refs.get('heads', options.createBranch)) throw new UsageError(`branch ${options.createBranch} already exists`, { hint: `switch to it with \`lode checkout ${options.createBranch}\`` });
+      if (repo.refs.get('heads', options.createBranch)) throw new RefConflictError(`branch ${options.createBranch} already exists`, { hint: `switch to it with \`lode checkout ${options.createBranch}\`, or pick another name` });
     }
     const pool = new TreePool(repo.store);
     const index = await repo.readIndex();
@@ -174,6 +179,10 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
     // `lode checkout HEAD` restores, like no revision at all; anything else switches.
     // `-b NAME` switches too (carrying local changes over, like git).
     const switching = !pathMode && (options.createBranch !== undefined || (options.rev !== undefined && options.rev !== 'HEAD'));
+    // A switch looks only at what differs between HEAD and the target; a
+    // forced one (`checkout -f BRANCH`, as git's) also throws local changes
+    // away and brings deleted files back, so it looks at every tracked path.
+    const onlyChanged = switching && !options.force;
 
     const tFiles = new Map<string, FileEntry>();
     const hFiles = new Map<string, FileEntry>();
@@ -181,7 +190,7 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
     let scope: string[];
     let inScope: (p: string) => boolean;
     let ws: { scan: ScanResult; comparison: WorkspaceComparison };
-    if (switching) {
+    if (onlyChanged) {
       // A switch can only change paths that differ between HEAD and the
       // target: look at those alone, so its cost follows the size of the
       // change. Local changes anywhere else are carried over untouched.
@@ -261,7 +270,7 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
       const st = stateOf(p);
       // Restoring from the index puts staged content back: nothing staged is at risk.
       const staged = !fromIndex && !same(i, h);
-      if (switching && same(h, t) && (st !== 'clean' || staged)) {
+      if (onlyChanged && same(h, t) && (st !== 'clean' || staged)) {
         // The switch does not change this path: carry the local change over.
         if (i) keep.push(i);
         continue;
@@ -333,7 +342,7 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
       const unique = [...new Set(conflicts)];
       const shown = unique.slice(0, 10).join(', ') + (unique.length > 10 ? ` and ${unique.length - 10} more` : '');
       const why = links.length > 0 ? ` (${[...new Set(links)].join(', ')}: symbolic link, lode does not write through links)` : '';
-      throw new ConflictError(`checkout would overwrite uncommitted changes: ${shown}${why}`, unique, 'commit or stash them first (`lode add` + `lode commit`), or pass --force to discard them');
+      throw new ConflictError(`checkout would overwrite uncommitted changes: ${shown}${why}`, unique, 'commit them first (`lode add` + `lode commit`), or pass --force to discard them');
     }
 
     // Three phases so that a missing or corrupt cache file stops the checkout
@@ -498,6 +507,7 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
     options.beforeUnlock?.();
     const pinFile = moved && options.writePin !== false ? writePin(repo) : undefined;
     return {
+      pinWritten: pinFile !== undefined,
       ...(pinFile ? { pinFile } : {}),
       commit: options.keepHead ? headId ?? null : target?.id ?? headId ?? null,
       branch,

@@ -74,7 +74,7 @@ export async function restorePinned(repo: Repository, options: { force?: boolean
   // only, a checkout of the branch git is on): its local changes are the user's.
   if (options.onlyPinned && plan.rev === undefined) {
     const none = { reflink: 0, hardlink: 0, copy: 0 };
-    return { commit: headId, branch: head.kind === 'branch' ? head.name : null, moved: false, written: 0, removed: 0, unchanged: 0, methods: none, pin: { commit: pin.commit, branch: pin.branch } };
+    return { commit: headId, branch: head.kind === 'branch' ? head.name : null, moved: false, written: 0, removed: 0, unchanged: 0, methods: none, pinWritten: false, pin: { commit: pin.commit, branch: pin.branch } };
   }
   // A pin made on another machine may name data this cache never had: fetched, then tried once more.
   const { fetched, ...result } = await switchFetching(repo, plan, pin.commit);

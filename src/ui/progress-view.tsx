@@ -24,6 +24,7 @@ import {
   type PhaseState,
   type ProgressReporter,
 } from './progress-format.js';
+import { colorWanted } from './text.js';
 
 /** How often the view is redrawn. Events arrive far faster; they only update the tracker. */
 const FRAME_MS = 100;
@@ -52,44 +53,46 @@ export interface ProgressViewProps {
   columns: number;
   /** Frame counter, drives the spinner of phases without a known total. */
   frame: number;
+  /** Colours on (false when NO_COLOR is set: see colorWanted in text.ts). Default true. */
+  color?: boolean;
 }
 
 /** ProgressView renders rows; it holds no state, so a frame is a pure function of its props. */
-export function ProgressView({ rows, columns, frame }: ProgressViewProps) {
+export function ProgressView({ rows, columns, frame, color = true }: ProgressViewProps) {
   return (
     <Box flexDirection="column">
       {rows.map((row) =>
         row.finished ? (
           <Text key={row.key} wrap="truncate-end">
-            <Text color="green">✓</Text> {row.summary}
+            <Text color={color ? 'green' : undefined}>✓</Text> {row.summary}
           </Text>
         ) : (
-          <RunningRow key={row.key} row={row} columns={columns} frame={frame} />
+          <RunningRow key={row.key} row={row} columns={columns} frame={frame} color={color} />
         ),
       )}
     </Box>
   );
 }
 
-function RunningRow({ row, columns, frame }: { row: PhaseRow; columns: number; frame: number }) {
+function RunningRow({ row, columns, frame, color }: { row: PhaseRow; columns: number; frame: number; color: boolean }) {
   const details = [row.counts, row.bytes, row.rate, row.eta && `ETA ${row.eta}`].filter(Boolean).join('  ');
   // The bar takes the room the words leave (spinner, label, " 100%  ", one spare column), within 10..30.
   const barWidth = Math.max(10, Math.min(30, columns - (2 + row.label.length + 1 + 7 + details.length + 1)));
   return (
     <Text wrap="truncate-end">
-      <Text color="cyan">{SPINNER[frame % SPINNER.length]}</Text> <Text bold>{row.label}</Text>{' '}
-      {row.fraction !== undefined && <Bar fraction={row.fraction} width={barWidth} />}
+      <Text color={color ? 'cyan' : undefined}>{SPINNER[frame % SPINNER.length]}</Text> <Text bold>{row.label}</Text>{' '}
+      {row.fraction !== undefined && <Bar fraction={row.fraction} width={barWidth} color={color} />}
       {details}
     </Text>
   );
 }
 
-function Bar({ fraction, width }: { fraction: number; width: number }) {
+function Bar({ fraction, width, color }: { fraction: number; width: number; color: boolean }) {
   const filled = Math.floor(fraction * width); // like the percentage: full only when done
   return (
     <Text>
-      <Text color="green">{'█'.repeat(filled)}</Text>
-      <Text dimColor>{'░'.repeat(width - filled)}</Text> {formatPercent(fraction).padStart(4)}{'  '}
+      <Text color={color ? 'green' : undefined}>{'█'.repeat(filled)}</Text>
+      <Text dimColor={color}>{'░'.repeat(width - filled)}</Text> {formatPercent(fraction).padStart(4)}{'  '}
     </Text>
   );
 }
@@ -113,6 +116,7 @@ export function startInkProgress(stream: NodeJS.WriteStream): ProgressReporter {
   let instance: Instance | undefined;
   let frame = 0;
   let closing: Promise<void> | undefined;
+  const color = colorWanted(stream);
 
   const sink: ProgressSink = (e) => {
     if (closing) return;
@@ -173,7 +177,7 @@ export function startInkProgress(stream: NodeJS.WriteStream): ProgressReporter {
   const draw = () => {
     const rows = rowsNow(Date.now());
     if (rows.length === 0 && instance === undefined) return;
-    const el = <ProgressView rows={rows} columns={stream.columns || 80} frame={frame++} />;
+    const el = <ProgressView rows={rows} columns={stream.columns || 80} frame={frame++} color={color} />;
     if (instance === undefined) {
       instance = render(el, { stdout: stream, exitOnCtrlC: false, patchConsole: false });
     } else {

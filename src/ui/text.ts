@@ -26,7 +26,16 @@ import { formatBytes, formatCount } from './progress-format.js';
 
 export const LIST_LIMIT = 200;
 
-/** Style colours text when the output is a terminal and NO_COLOR is unset. */
+/**
+ * colorWanted says whether to colour what goes to `stream`: a terminal, not
+ * TERM=dumb, and NO_COLOR unset or empty (no-color.org: any non-empty value
+ * turns colour off). Every coloured output of lode asks this.
+ */
+export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return !!stream.isTTY && !env.NO_COLOR && env.TERM !== 'dumb';
+}
+
+/** Style colours text when colorWanted says so (makeStyle(false) leaves text plain). */
 export interface Style {
   green(s: string): string;
   red(s: string): string;
@@ -227,6 +236,8 @@ export function renderCheckout(r: CheckoutResult & { pin?: { commit: string } | 
   if (r.moved) {
     lines.push(r.branch ? `Switched to branch ${r.branch}${r.commit ? ` at ${short(r.commit)}` : ' (no commits yet)'}` : `HEAD is now detached at ${short(r.commit)}${r.detachedBecause ? ` (${r.detachedBecause})` : ''}`);
   }
+  // The pin file is tracked by git: a checkout that rewrites it leaves git a change to commit.
+  if (r.pinWritten) lines.push(`lode.lock now pins ${short(r.commit)} (commit it with git to record it)`);
   return lines;
 }
 
