@@ -123,7 +123,7 @@ async function source(): Promise<Source> {
     await pushMain(repo, mem);
     const r = new RemoteStore(mem, path.join(repo.lodeDir, 'remotes', 'probe'));
     await r.refresh();
-    packOf.push(r.has.get(commits[n - 1])!.packId);
+    packOf.push(r.location(commits[n - 1])!.packId);
   }
   return { repo, mem, commits, packOf };
 }
@@ -240,7 +240,7 @@ describe('a push landing between the pack listing and the ref read', () => {
     await remote.refresh();
     const refs = await remote.refs();
     expect(refs.map((r) => r.id)).toEqual([pushed]);
-    expect(remote.has.has(pushed!)).toBe(false);
+    expect(remote.location(pushed!)).toBeUndefined();
     await fetchCommits({ store: repo.store, remote, commits: [pushed!] });
     await expectSound(repo, pushed!, [...s.commits, pushed!]);
   });

@@ -64,7 +64,7 @@ async function packKeys(mem: MemoryBackend): Promise<string[]> {
 async function firstPushPack(mem: MemoryBackend, cache: string): Promise<string> {
   const r = new RemoteStore(mem, cache);
   await r.refresh();
-  return [...r.packs.values()].sort((a, b) => b.count - a.count)[0].packId;
+  return [...r.indexedPacks()].map(([, idx]) => idx).sort((a, b) => b.count - a.count)[0].packId;
 }
 
 async function fetchAll(mem: MemoryBackend): Promise<number> {

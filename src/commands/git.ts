@@ -315,7 +315,7 @@ export async function unpushedPins(repo: Repository, gitCommits: string[]): Prom
   const r = await openRemote(repo, undefined);
   try {
     await r.store.refresh();
-    return [...pins].filter(([, id]) => !r.store.has.has(id)).map(([git, commit]) => ({ git, commit }));
+    return [...pins].filter(([, id]) => !r.store.location(id)).map(([git, commit]) => ({ git, commit }));
   } finally {
     await r.store.backend.close?.();
   }

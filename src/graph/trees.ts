@@ -22,13 +22,13 @@ export interface TreeSource {
   readTree(id: ObjectId): TreeEntry[];
 }
 
-/** ObjectReader is the slice of a store that trees need. */
-export interface ObjectReader {
+/** SyncObjectReader is the slice of the local store that synchronous tree reads need (async ones take an ObjectReader). */
+export interface SyncObjectReader {
   getObject(id: ObjectId, what?: string): Buffer;
 }
 
 /** storeTrees reads verified trees from a store, remembering recent ones. */
-export function storeTrees(store: ObjectReader): TreeSource {
+export function storeTrees(store: SyncObjectReader): TreeSource {
   return {
     readTree(id) {
       return decodeTree(store.getObject(id, 'tree'), id);
@@ -103,7 +103,7 @@ export class TreePool implements TreeSource {
   private readonly cache = new Map<ObjectId, TreeEntry[]>();
   private readonly base: TreeSource;
 
-  constructor(store: ObjectReader) {
+  constructor(store: SyncObjectReader) {
     this.base = storeTrees(store);
   }
 

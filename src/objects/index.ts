@@ -3,6 +3,7 @@
  * files and metadata objects, ingest (chunk + hash + store), verified reads.
  * May import core and storage.
  */
+export * from './reader.js';
 export * from './store.js';
 export * from './ingest.js';
 export * from './ingest-pool.js';

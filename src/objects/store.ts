@@ -16,6 +16,7 @@ import { CorruptObjectError, NotFoundError } from '../core/errors.js';
 import { isObjectId, sha256, type ObjectId } from '../core/id.js';
 import { decodeChunkList, type ChunkList, type EntryKind } from '../core/encoding.js';
 import { errnoCode, rmQuiet, sweepTemps, tempName } from '../storage/atomic.js';
+import type { ObjectReader } from './reader.js';
 
 const FANOUT = 256;
 
@@ -39,7 +40,12 @@ export interface FileRef {
   size: number;
 }
 
-export class LocalStore {
+/**
+ * LocalStore is also an ObjectReader over its metadata objects (`has`, `get`,
+ * `getMany`: the async, verified reads a remote offers too); file contents in
+ * the cache are read by path (`filePath`, `verifyFile`).
+ */
+export class LocalStore implements ObjectReader {
   readonly objectsDir: string;
   readonly cacheDir: string;
   readonly tmpDir: string;
@@ -125,6 +131,21 @@ export class LocalStore {
       throw new CorruptObjectError(`${what} ${id} is corrupt: its bytes do not match its ID (${file})`, { objectId: id, path: file });
     }
     return bytes;
+  }
+
+  /** has says whether metadata object `id` is stored (ObjectReader). */
+  async has(id: ObjectId): Promise<boolean> {
+    return this.hasObject(id);
+  }
+
+  /** get is getObject as an ObjectReader: verified bytes, NotFoundError, CorruptObjectError. */
+  async get(id: ObjectId, what = 'object'): Promise<Buffer> {
+    return this.getObject(id, what);
+  }
+
+  /** getMany reads metadata objects one by one (local reads need no batching). */
+  async getMany(ids: Iterable<ObjectId>, onObject: (id: ObjectId, bytes: Buffer) => void | Promise<void>): Promise<void> {
+    for (const id of ids) await onObject(id, this.getObject(id));
   }
 
   /** getChunkList reads and decodes a verified chunk list. */

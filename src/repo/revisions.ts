@@ -97,7 +97,7 @@ export async function ensureCommit(repo: Repository, id: ObjectId, who: string):
   const r = await openRemote(repo, remoteName);
   try {
     await r.store.refresh();
-    if (!r.store.has.has(id)) throw missing();
+    if (!r.store.location(id)) throw missing();
     await fetchCommits({ store: repo.store, remote: r.store, commits: [id], metadataOnly: true });
   } finally {
     await r.store.backend.close?.();

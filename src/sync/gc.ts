@@ -82,21 +82,21 @@ export async function gcRemote(o: RemoteGcOptions): Promise<RemoteGcResult> {
   const live = reachable(store, refs.map((r) => r.id));
   const result: RemoteGcResult = {
     dryRun: !!o.dryRun,
-    packs: remote.packs.size,
+    packs: remote.packCount(),
     liveObjects: 0,
     deadObjects: 0,
     marked: 0,
     repacked: 0,
     deleted: 0,
     revived: 0,
-    unindexed: remote.unindexed.size,
+    unindexed: remote.unindexedPacks().size,
     rewrittenMarks: 0,
     bytesFreed: 0,
   };
   // Marks that cannot be trusted count as made now: rewrite them so the
   // grace period restarts from this run instead of never ending.
-  const markedAt = new Map(remote.pending);
-  for (const packId of remote.suspectMarks) {
+  const markedAt = remote.pendingPacks();
+  for (const packId of remote.suspectMarkIds()) {
     markedAt.set(packId, now);
     result.rewrittenMarks++;
     if (!o.dryRun) await remote.writeMark(packId, now);
@@ -117,7 +117,7 @@ export async function gcRemote(o: RemoteGcOptions): Promise<RemoteGcResult> {
       await remote.backend.remove(`gc/pending/${packId}`);
     }
   };
-  for (const [packId, idx] of [...remote.packs]) {
+  for (const [packId, idx] of [...remote.indexedPacks()]) {
     const entries = [...idx.entries()];
     const liveHere = entries.filter((e) => live.has(e.id));
     result.liveObjects += liveHere.length;
@@ -150,7 +150,7 @@ export async function gcRemote(o: RemoteGcOptions): Promise<RemoteGcResult> {
   // unreachable pack: if its push is still running, the grace period covers
   // it; if its index arrives later, it is an ordinary marked pack that a ref
   // revives.
-  for (const [packId, size] of remote.unindexed) {
+  for (const [packId, size] of remote.unindexedPacks()) {
     if (markedAt.has(packId)) {
       // Its index arrived since the listing: leave it to the next run, which sees whether a ref needs it.
       if (await remote.backend.stat(`packs/${packId}.idx`)) continue;
@@ -162,13 +162,13 @@ export async function gcRemote(o: RemoteGcOptions): Promise<RemoteGcResult> {
   }
   // Marks whose pack is gone altogether are dropped.
   for (const packId of markedAt.keys()) {
-    if (!remote.packs.has(packId) && !remote.unindexed.has(packId) && !o.dryRun) await remote.backend.remove(`gc/pending/${packId}`);
+    if (!remote.hasPack(packId) && !remote.isUnindexedPack(packId) && !o.dryRun) await remote.backend.remove(`gc/pending/${packId}`);
   }
   return result;
 }
 
 function inOtherSafePack(remote: RemoteStore, id: ObjectId, packId: ObjectId): boolean {
-  for (const [pid, idx] of remote.packs) if (pid !== packId && !remote.pending.has(pid) && idx.find(id)) return true;
+  for (const [pid, idx] of remote.indexedPacks()) if (pid !== packId && !remote.isPending(pid) && idx.find(id)) return true;
   return false;
 }
 

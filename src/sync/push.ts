@@ -12,7 +12,7 @@
  * The remote is not trusted to be closed, though: packs can be lost (a gc
  * with too short a grace period, a hand-deleted file), so every object the
  * pushed history reaches is checked against the remote's indexes, and only
- * objects in packs not marked for deletion count (`RemoteStore.safe`). The
+ * objects in packs not marked for deletion count (`RemoteStore.isSafe`). The
  * walk reads local metadata only (no requests); what is missing is sent,
  * even when the remote ref already points at the commit.
  *
@@ -210,7 +210,7 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
   // present: the remote has `id` in an unmarked pack; that pack is noted for the record.
   const safePackOf = safePackFinder(remote);
   const present = (id: ObjectId): boolean => {
-    if (!remote.safe.has(id)) return false;
+    if (!remote.isSafe(id)) return false;
     const p = safePackOf(id);
     if (p) relied.add(p);
     else unsure = true;
@@ -218,7 +218,7 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
   };
   // Metadata the local store lacks (a pull limited to some paths fetches only
   // their chunk lists) cannot be walked; if the remote has it, trust it.
-  const unknowable = (id: ObjectId) => remote.safe.has(id) && !store.hasObject(id);
+  const unknowable = (id: ObjectId) => remote.isSafe(id) && !store.hasObject(id);
   /** walkTree returns whether the closure of `id` was seen whole (walked now, or verified before). */
   const walkTree = (id: ObjectId): boolean => {
     if (verified.has(id)) return true;

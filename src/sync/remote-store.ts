@@ -27,6 +27,7 @@ import type { Backend } from '../storage/backend.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { coalesce, extract, PackIndex, type PackEntry, type PackWriter } from '../objects/pack.js';
 import { refNameProblem, type RefKind } from '../graph/refs.js';
+import type { ObjectReader } from '../objects/reader.js';
 
 /** The remote format this lode writes and reads; a remote whose `config` names a higher one is refused. */
 export const REMOTE_FORMAT = 1;
@@ -53,26 +54,31 @@ export interface Location extends PackEntry {
   packId: ObjectId;
 }
 
-export class RemoteStore {
+/**
+ * RemoteStore is an ObjectReader over every object in the remote's indexed
+ * packs (`has` / `get` / `getMany`, verified); what it learnt from its last
+ * `refresh` (locations, packs, gc marks) is read through its methods.
+ */
+export class RemoteStore implements ObjectReader {
   /** Object ID -> its location, for every object in every indexed pack. */
-  readonly has = new Map<ObjectId, Location>();
+  private readonly locations = new Map<ObjectId, Location>();
   /**
    * Objects in packs not marked for deletion by `gc --remote`: the only ones
    * a push may rely on without sending them again.
    */
-  readonly safe = new Set<ObjectId>();
+  private readonly safe = new Set<ObjectId>();
   /**
    * Packs marked for deletion, with the time they were marked (ms). A mark
    * that does not read back valid counts as marked at `refresh` time (see
    * `suspectMarks`): a damaged read must never make a mark look old.
    */
-  readonly pending = new Map<ObjectId, number>();
+  private readonly pending = new Map<ObjectId, number>();
   /** Marks that were unreadable, damaged or in the old format (gc rewrites them). */
-  readonly suspectMarks = new Set<ObjectId>();
+  private readonly suspectMarks = new Set<ObjectId>();
   /** Every indexed pack with its index. */
-  readonly packs = new Map<ObjectId, PackIndex>();
+  private readonly packs = new Map<ObjectId, PackIndex>();
   /** Packs without an index (an interrupted push, or one in progress), with their size. */
-  readonly unindexed = new Map<ObjectId, number>();
+  private readonly unindexed = new Map<ObjectId, number>();
   private readonly idxDir: string;
   /** Requests and bytes, for reports and the bench. */
   readonly stats = { requests: 0, bytesSent: 0, bytesReceived: 0, rereads: 0 };
@@ -83,6 +89,91 @@ export class RemoteStore {
     readonly cacheDir: string,
   ) {
     this.idxDir = path.join(cacheDir, 'idx');
+  }
+
+  /** location says where object `id` is, as of the last `refresh` (or upload); undefined when no indexed pack lists it. */
+  location(id: ObjectId): Location | undefined {
+    return this.locations.get(id);
+  }
+
+  /**
+   * isSafe says whether a pack not marked by `gc --remote` holds `id`: only
+   * such objects may a push rely on without sending them again.
+   */
+  isSafe(id: ObjectId): boolean {
+    return this.safe.has(id);
+  }
+
+  /**
+   * indexedPacks iterates every pack with an index, with that index. A
+   * `refresh` (which `fetchObjects` may run) starts the list again: copy it
+   * first to iterate across one.
+   */
+  indexedPacks(): IterableIterator<[ObjectId, PackIndex]> {
+    return this.packs.entries();
+  }
+
+  /** packCount is how many packs have an index. */
+  packCount(): number {
+    return this.packs.size;
+  }
+
+  /** packIndex is the index of pack `packId`, undefined when that pack has none. */
+  packIndex(packId: ObjectId): PackIndex | undefined {
+    return this.packs.get(packId);
+  }
+
+  /** hasPack says whether pack `packId` has an index on the remote. */
+  hasPack(packId: ObjectId): boolean {
+    return this.packs.has(packId);
+  }
+
+  /** unindexedPacks lists packs without an index (an interrupted push, or one in progress), with their size. */
+  unindexedPacks(): Map<ObjectId, number> {
+    return new Map(this.unindexed);
+  }
+
+  /** isUnindexedPack says whether pack `packId` was listed without an index. */
+  isUnindexedPack(packId: ObjectId): boolean {
+    return this.unindexed.has(packId);
+  }
+
+  /**
+   * pendingPacks lists packs marked for deletion by `gc --remote`, with the
+   * time of the mark (ms); a mark that did not read back valid counts as
+   * made at `refresh` time and is also in `suspectMarkIds`.
+   */
+  pendingPacks(): Map<ObjectId, number> {
+    return new Map(this.pending);
+  }
+
+  /** isPending says whether pack `packId` is marked for deletion. */
+  isPending(packId: ObjectId): boolean {
+    return this.pending.has(packId);
+  }
+
+  /** suspectMarkIds lists packs whose mark was unreadable, damaged or in the old format (gc rewrites them). */
+  suspectMarkIds(): ObjectId[] {
+    return [...this.suspectMarks];
+  }
+
+  /** has says whether an indexed pack holds `id`, as of the last `refresh` (ObjectReader). */
+  async has(id: ObjectId): Promise<boolean> {
+    return this.locations.has(id);
+  }
+
+  /** get reads one object, verified (ObjectReader): NotFoundError, or CorruptObjectError when damage persists over re-reads. */
+  async get(id: ObjectId, _what?: string): Promise<Buffer> {
+    let out: Buffer | undefined;
+    await this.fetchObjects([id], (_id, bytes) => {
+      out = bytes;
+    });
+    return out!;
+  }
+
+  /** getMany is `fetchObjects` without progress (ObjectReader): one call, one batch of coalesced ranged reads. */
+  async getMany(ids: Iterable<ObjectId>, onObject: (id: ObjectId, bytes: Buffer) => void | Promise<void>): Promise<void> {
+    await this.fetchObjects(ids, onObject);
   }
 
   /** The remote's `config` object, as `refresh` read it (undefined: none yet, as before the first push). */
@@ -96,7 +187,7 @@ export class RemoteStore {
     await loadXxhash();
     this.config = await this.readConfig();
     fs.mkdirSync(this.idxDir, { recursive: true });
-    this.has.clear();
+    this.locations.clear();
     this.safe.clear();
     this.pending.clear();
     this.suspectMarks.clear();
@@ -154,7 +245,7 @@ export class RemoteStore {
       this.packs.set(packId, idx);
       const safe = !this.pending.has(packId);
       for (const e of idx.entries()) {
-        if (!this.has.has(e.id)) this.has.set(e.id, { ...e, packId });
+        if (!this.locations.has(e.id)) this.locations.set(e.id, { ...e, packId });
         if (safe) this.safe.add(e.id);
       }
     }
@@ -310,7 +401,7 @@ export class RemoteStore {
     this.stats.bytesSent += pack.length + index.length;
     writeFileAtomic(path.join(this.idxDir, `${id}.idx`), index);
     for (const e of entries) {
-      if (!this.has.has(e.id)) this.has.set(e.id, { ...e, packId: id });
+      if (!this.locations.has(e.id)) this.locations.set(e.id, { ...e, packId: id });
       this.safe.add(e.id);
     }
     return id;
@@ -329,7 +420,7 @@ export class RemoteStore {
     const byPack = new Map<ObjectId, PackEntry[]>();
     let relisted = false;
     for (const id of ids) {
-      let loc = this.has.get(id);
+      let loc = this.locations.get(id);
       if (!loc && !relisted) {
         // A push may have landed since the packs were listed (a ref read
         // after the listing can name its objects): look again before
@@ -337,7 +428,7 @@ export class RemoteStore {
         // locations gathered so far stay valid.
         relisted = true;
         await this.refresh();
-        loc = this.has.get(id);
+        loc = this.locations.get(id);
       }
       if (!loc) throw new NotFoundError(`object ${id} is not on remote ${this.backend.location}`, { hint: 'the remote is missing data a ref needs; push it again from a workspace that has it' });
       const list = byPack.get(loc.packId) ?? [];

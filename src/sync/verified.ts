@@ -59,7 +59,7 @@ export class VerifiedRecord {
     const parsed = parse(file);
     if (!parsed) return new VerifiedRecord(file, 0, new Map(), new Set(), false);
     for (const p of parsed.packs) {
-      if (!remote.packs.has(p) || remote.pending.has(p)) return new VerifiedRecord(file, parsed.gen, new Map(), new Set(), true);
+      if (!remote.hasPack(p) || remote.isPending(p)) return new VerifiedRecord(file, parsed.gen, new Map(), new Set(), true);
     }
     return new VerifiedRecord(file, parsed.gen, parsed.entries, parsed.packs, false);
   }
@@ -115,19 +115,19 @@ export class VerifiedRecord {
 
 /**
  * safePackFinder returns a function naming a pack not marked for deletion
- * that holds an object (one in `remote.safe`): the pack a claim about that
+ * that holds an object (one `remote.isSafe` accepts): the pack a claim about that
  * object relies on. Valid until the next `remote.refresh`.
  */
 export function safePackFinder(remote: RemoteStore): (id: ObjectId) => ObjectId | undefined {
-  // `has` names one location per object, possibly in a marked pack (a gc
+  // `location` names one per object, possibly in a marked pack (a gc
   // repack leaves two copies): the unmarked copies are indexed once, on demand.
   let unmarked: Map<ObjectId, ObjectId> | undefined;
   return (id) => {
-    const loc = remote.has.get(id);
-    if (loc && !remote.pending.has(loc.packId)) return loc.packId;
+    const loc = remote.location(id);
+    if (loc && !remote.isPending(loc.packId)) return loc.packId;
     if (!unmarked) {
       unmarked = new Map();
-      for (const [packId, idx] of remote.packs) if (!remote.pending.has(packId)) for (const e of idx.entries()) unmarked.set(e.id, packId);
+      for (const [packId, idx] of remote.indexedPacks()) if (!remote.isPending(packId)) for (const e of idx.entries()) unmarked.set(e.id, packId);
     }
     return unmarked.get(id);
   };
