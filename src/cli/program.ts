@@ -13,6 +13,7 @@ import { report } from './report.js';
 import { usageHint } from './usage.js';
 import * as add from './commands/add.js';
 import * as branch from './commands/branch.js';
+import * as cat from './commands/cat.js';
 import * as checkout from './commands/checkout.js';
 import * as clone from './commands/clone.js';
 import * as commit from './commands/commit.js';
@@ -24,18 +25,20 @@ import * as gc from './commands/gc.js';
 import * as init from './commands/init.js';
 import * as installHooks from './commands/install-hooks.js';
 import * as log from './commands/log.js';
+import * as ls from './commands/ls.js';
 import * as merge from './commands/merge.js';
 import * as mergeDriver from './commands/merge-driver.js';
 import * as pull from './commands/pull.js';
 import * as push from './commands/push.js';
 import * as remote from './commands/remote.js';
 import * as rm from './commands/rm.js';
+import * as show from './commands/show.js';
 import * as status from './commands/status.js';
 import * as tag from './commands/tag.js';
 import * as unlock from './commands/unlock.js';
 
 /** COMMANDS in the order help lists them. */
-const COMMANDS = [init, add, rm, status, commit, log, diff, checkout, merge, installHooks, mergeDriver, branch, tag, gc, fsck, unlock, config, push, fetch, pull, clone, remote];
+const COMMANDS = [init, add, rm, status, commit, log, show, diff, ls, cat, checkout, merge, installHooks, mergeDriver, branch, tag, gc, fsck, unlock, config, push, fetch, pull, clone, remote];
 
 /**
  * buildProgram is the whole command tree of one run, ready to parse `argv`;

@@ -13,8 +13,8 @@ import { INDEX_REV, resolveSnapshot, WORKSPACE_REV, type Snapshot } from '../rep
 import { tempName } from '../storage/atomic.js';
 
 export interface DiffOptions {
-  /** Old side (default HEAD; or the index with `staged`). */
-  from?: string;
+  /** Old side (default HEAD; or the index with `staged`); null: the empty tree (what a first commit is shown against). */
+  from?: string | null;
   /** New side (default :workspace; :index with `staged`). */
   to?: string;
   /** Compare HEAD with the index (what `lode commit` would record). */
@@ -86,10 +86,10 @@ export const TABLE_LIMIT = 100;
 export async function diff(repo: Repository, options: DiffOptions = {}): Promise<DiffResult> {
   const index = await repo.readIndex();
   const pool = new TreePool(repo.store);
-  const fromRev = options.from ?? 'HEAD';
+  const fromRev = options.from === undefined ? 'HEAD' : options.from;
   const toRev = options.to ?? (options.staged ? INDEX_REV : WORKSPACE_REV);
   const ctx = { index, progress: options.progress };
-  const from = fromRev === 'HEAD' && !repo.refs.headCommit() ? emptySide() : await resolveSnapshot(repo, fromRev, pool, ctx);
+  const from = fromRev === null ? emptySide('(empty)') : fromRev === 'HEAD' && !repo.refs.headCommit() ? emptySide() : await resolveSnapshot(repo, fromRev, pool, ctx);
   const to = await resolveSnapshot(repo, toRev, pool, ctx);
   const paths = (options.paths ?? []).map((p) => repo.toRepoPath(p, options.cwd));
   const changes = diffTrees(pool, from.tree, to.tree, { paths });
@@ -159,8 +159,8 @@ function tableInput(repo: Repository, side: Snapshot, file: string, entry: { id:
   throw new LodeError('NOT_FOUND', `${label}: its content is not in the local cache`, { hint: '`lode checkout REV -- PATH` fetches it from the default remote (or `lode fetch`); then diff again for the row-level view' });
 }
 
-function emptySide(): Snapshot {
-  return { label: 'HEAD', kind: 'empty', tree: EMPTY_TREE, datasets: [] };
+function emptySide(label = 'HEAD'): Snapshot {
+  return { label, kind: 'empty', tree: EMPTY_TREE, datasets: [] };
 }
 
 function sideOf(s: Snapshot): DiffSide {

@@ -1,7 +1,7 @@
 import type { ObjectId } from '../core/id.js';
 import { walkHistory } from '../graph/commits.js';
-import { resolveRevision } from '../graph/commits.js';
-import { TreePool } from '../graph/trees.js';
+import { readCommit, resolveRevision } from '../graph/commits.js';
+import { lookupPath, TreePool } from '../graph/trees.js';
 import type { Repository } from '../repo/repository.js';
 import { pinHistory, type PinningCommit } from '../git/pin-file.js';
 import { resolveRev } from '../repo/revisions.js';
@@ -15,6 +15,9 @@ export interface LogOptions {
   limit?: number;
   /** Also list the git commits that pinned each lode commit (needs git). */
   git?: boolean;
+  /** Only commits that changed one of these paths (absolute or relative to `cwd`). */
+  paths?: string[];
+  cwd?: string;
 }
 
 export interface LogEntry {
@@ -61,8 +64,10 @@ export async function log(repo: Repository, options: LogOptions = {}): Promise<L
   const pool = new TreePool(repo.store);
   const commits: LogEntry[] = [];
   const limit = options.limit ?? Infinity;
+  const paths = (options.paths ?? []).map((p) => repo.toRepoPath(p, options.cwd));
   for (const { id, commit } of walkHistory(repo.store, starts)) {
     if (commits.length >= limit) break;
+    if (paths.length > 0 && !changesPaths(repo, pool, commit.tree, commit.parents, paths)) continue;
     let files = 0;
     let bytes = 0;
     for (const e of pool.readTree(commit.tree)) {
@@ -88,4 +93,20 @@ export async function log(repo: Repository, options: LogOptions = {}): Promise<L
     for (const c of commits) c.pinnedBy = pins.get(c.id) ?? [];
   }
   return { commits };
+}
+
+/**
+ * changesPaths says whether a commit changed any of `paths`: the entry there
+ * (a file, or a whole directory by its tree ID) differs from its parent's —
+ * from every parent's, for a merge, as git shows a merge only when it differs
+ * from all the sides it joined. A root commit changed what it has.
+ */
+function changesPaths(repo: Repository, pool: TreePool, tree: ObjectId, parents: ObjectId[], paths: string[]): boolean {
+  const at = (root: ObjectId, p: string) => (p === '' ? root : lookupPath(pool, root, p)?.id);
+  const mine = paths.map((p) => at(tree, p));
+  if (parents.length === 0) return mine.some((x) => x !== undefined);
+  return parents.every((parent) => {
+    const theirs = readCommit(repo.store, parent).tree;
+    return paths.some((p, i) => at(theirs, p) !== mine[i]);
+  });
 }

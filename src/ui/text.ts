@@ -10,6 +10,8 @@ import type { CommitResult } from '../commands/commit.js';
 import type { ConfigResult } from '../commands/config.js';
 import type { DiffResult } from '../commands/diff.js';
 import type { LogResult } from '../commands/log.js';
+import type { LsResult } from '../commands/ls.js';
+import type { ShowResult } from '../commands/show.js';
 import type { FsckResult, GcResult, UnlockResult } from '../commands/maintenance.js';
 import type { BranchListResult } from '../commands/refs.js';
 import type { RmResult } from '../commands/rm.js';
@@ -177,6 +179,20 @@ export function renderLog(r: LogResult, st: Style, oneline: boolean): string[] {
   }
   if (!oneline && lines[lines.length - 1] === '') lines.pop();
   return lines;
+}
+
+/** renderLs prints names relative to the listed directory (directories end in `/`); `long` adds kind, size and ID. */
+export function renderLs(r: LsResult, long: boolean): string[] {
+  const name = (e: LsResult['entries'][number]) => (e.kind === 'tree' ? `${e.name}/` : e.name);
+  if (!long) return r.entries.map(name);
+  const rows = r.entries.map((e) => [e.kind, e.kind === 'tree' ? plural(e.files, 'file') : '', formatBytes(e.size), e.id.slice(0, 12), name(e)]);
+  const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((x) => x[i].length)));
+  return rows.map((x) => `${x[0].padEnd(widths[0])}  ${x[1].padStart(widths[1])}  ${x[2].padStart(widths[2])}  ${x[3]}  ${x[4]}`);
+}
+
+/** renderShow is the commit as `log` prints it, then its change as `diff` prints it. */
+export function renderShow(r: ShowResult, st: Style): string[] {
+  return [...renderLog({ commits: [r.commit] }, st, false), '', ...renderDiff(r.diff, st)];
 }
 
 export function renderDiff(r: DiffResult, st: Style): string[] {
