@@ -24,6 +24,9 @@ export { status, type StatusOptions, type StatusResult } from './commands/status
 export { commit, type CommitOptions, type CommitResult } from './commands/commit.js';
 export { log, type LogOptions, type LogEntry, type LogResult } from './commands/log.js';
 export { diff, type DiffOptions, type DiffResult, type DiffSide, type DirStat } from './commands/diff.js';
+export { show, type ShowOptions, type ShowResult } from './commands/show.js';
+export { ls, type LsOptions, type LsEntry, type LsResult } from './commands/ls.js';
+export { cat, type CatOptions, type CatResult } from './commands/cat.js';
 export { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './commands/checkout.js';
 export { merge, type MergeOptions, type MergeResult } from './commands/merge.js';
 export { listBranches, createBranch, deleteBranch, listTags, createTag, deleteTag, type BranchInfo, type BranchListResult, type TagInfo } from './commands/refs.js';
