@@ -474,7 +474,12 @@ export function renderTableDiff(t: TableDiffEntry, st: Style, options: { summary
   if ('error' in t) return [`${st.bold(t.path)} (${t.format}): ${st.red('no row-level diff')}: ${t.error.message}`, ...(t.error.hint ? [`  hint: ${t.error.hint}`] : [])];
   const lines: string[] = [];
   const r = t.rows;
-  lines.push(`${st.bold(t.path)} (${t.format}, ${t.key ? `rows matched by ${t.key.join(', ')}` : 'rows matched by content'})`);
+  const matched = t.key
+    ? `rows matched by ${t.key.join(', ')}${t.keySource === 'auto' ? ', chosen automatically as unique on both sides (--key to choose)' : ''}`
+    : t.matchedOn
+      ? `rows matched by content of the common columns: ${t.matchedOn.length > 8 ? `${t.matchedOn.slice(0, 8).join(', ')}, …` : t.matchedOn.join(', ') || 'none'}`
+      : 'rows matched by content';
+  lines.push(`${st.bold(t.path)} (${t.format}, ${matched})`);
   const parts = [st.green(`+${formatCount(r.added)} added`), st.red(`-${formatCount(r.removed)} removed`)];
   if (t.key) parts.push(st.yellow(`~${formatCount(r.modified)} modified`));
   parts.push(`${formatCount(r.unchanged)} unchanged`);
@@ -487,6 +492,7 @@ export function renderTableDiff(t: TableDiffEntry, st: Style, options: { summary
     ...sc.typeChanged.map((c) => `${c.name}: ${c.before} → ${c.after}`),
   ];
   if (schema.length) lines.push(`  columns: ${schema.join(', ')}`);
+  if (t.keyHint) lines.push(`  hint: ${t.keyHint}`);
   if (options.summary) return lines;
   // Key columns present on both sides are left out: their spread only restates which rows came and went.
   for (const c of t.columns.filter((x) => !(t.key?.includes(x.name) && x.before && x.after && x.before.type === x.after.type && x.changedCells === 0))) {
