@@ -29,6 +29,8 @@ export interface DiffOptions {
   tables?: boolean;
   /** Key columns matching rows of table files (else whole-row content). */
   key?: string[];
+  /** Without `key`: try a column unique on both sides as the key of a table file (default true). */
+  autoKey?: boolean;
   /** List changed rows of table files. */
   rows?: boolean;
   /** At most this many listed rows per table file (default 20). */
@@ -151,7 +153,7 @@ async function diffTables(repo: Repository, candidates: Change[], from: Snapshot
         const after = c.new ? tableInput(repo, to, c.path, c.new) : null;
         const tmpDir = fs.mkdtempSync(path.join(tmpRoot, 't-'));
         try {
-          out.push(await diffTable(c.path, format, before, after, { key: options.key, rows: options.rows, limit: options.limit, tmpDir }));
+          out.push(await diffTable(c.path, format, before, after, { key: options.key, autoKey: options.autoKey, rows: options.rows, limit: options.limit, tmpDir }));
         } finally {
           fs.rmSync(tmpDir, { recursive: true, force: true });
         }
