@@ -150,7 +150,10 @@ describe('workflow: a dataset through init, add, commit, diff, tag, checkout and
     const text = await runLode(['status', '--exit-code'], at);
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/Changes not staged[^\n]*\n(.*\n)*\s+modified:\s+data\/labels\.csv/);
-    expect(text.stdout).toMatch(/New files in datasets[^\n]*\n\s+data\/images\/bird\/4\.txt/);
+    // A folder with only new files is one line, as in git (issue 11); -u lists every file.
+    expect(text.stdout).toMatch(/New files in datasets[^\n]*\n\s+data\/images\/bird\/ \(1 file\)\n/);
+    const all = await runLode(['status', '-u'], at);
+    expect(all.stdout).toMatch(/New files in datasets[^\n]*\n\s+data\/images\/bird\/4\.txt/);
   });
 
   it('diff compares HEAD with the workspace: text, --json and --stat', async () => {
@@ -169,12 +172,16 @@ describe('workflow: a dataset through init, add, commit, diff, tag, checkout and
     expect(byPath.get('data/big.bin')!.old!.id).not.toBe(byPath.get('data/big.bin')!.new!.id);
     expect(byPath.get('data/images/bird/4.txt')!.new!.size).toBe(7);
     expect(byPath.get('data/images/dog/3.txt')!.old!.size).toBe(12);
-    expect(j.summary).toEqual({ added: 1, deleted: 1, modified: 2, renamed: 0, bytesAdded: 7 + 22 + 6 * MiB, bytesDeleted: 12 + 27 + 6 * MiB });
+    // changedBytes (issue 11): the 4-byte edit of big.bin costs its chunks around the edit, not 6 MiB.
+    const bigChanged = (byPath.get('data/big.bin') as { changedBytes?: number }).changedBytes!;
+    expect(bigChanged).toBeGreaterThan(0);
+    expect(bigChanged).toBeLessThan(6 * MiB);
+    expect(j.summary).toEqual({ added: 1, deleted: 1, modified: 2, renamed: 0, bytesAdded: 7 + 22 + 6 * MiB, bytesDeleted: 12 + 27 + 6 * MiB, changedBytes: 7 + 22 + bigChanged });
 
     const text = await runLode(['diff'], at);
     expect(text.code).toBe(0);
     const lines = text.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^M {2}data\/big\.bin\s+6\.0 MiB → 6\.0 MiB$/);
+    expect(lines[0]).toMatch(/^M {2}data\/big\.bin\s+6\.0 MiB → 6\.0 MiB \(\d+(\.\d)? [KM]iB new\)$/);
     expect(lines).toContainEqual(expect.stringMatching(/^A {2}data\/images\/bird\/4\.txt\s+7 B$/));
     expect(lines).toContainEqual(expect.stringMatching(/^D {2}data\/images\/dog\/3\.txt\s+12 B$/));
     expect(lines).toContainEqual(expect.stringMatching(/^M {2}data\/labels\.csv\s+27 B → 22 B$/));
@@ -190,7 +197,8 @@ describe('workflow: a dataset through init, add, commit, diff, tag, checkout and
     expect(dirs.get('data/images/bird')).toMatchObject({ added: 1, before: { files: 0, bytes: 0 }, after: { files: 1, bytes: 7 } });
     const statText = await runLode(['diff', '--stat'], at);
     expect(statText.stdout).toMatch(/^directory\s+added\s+deleted\s+modified\s+renamed/m);
-    expect(statText.stdout).toMatch(/^data\/images\/dog\/\s+0\s+1\s+0\s+0\s+2 → 1\s+18 B → 6 B$/m);
+    // The "new bytes" column (issue 11): a deletion brings no new content.
+    expect(statText.stdout).toMatch(/^data\/images\/dog\/\s+0\s+1\s+0\s+0\s+2 → 1\s+18 B → 6 B\s+0 B$/m);
 
     expect((await runLode(['diff', '--exit-code'], at)).code).toBe(1);
   });

@@ -11,6 +11,7 @@ import type { TableDiffEntry, TableInput } from '../tabular/types.js';
 import { diffTable, tableFormatOf } from '../tabular/index.js';
 import { INDEX_REV, resolveSnapshot, WORKSPACE_REV, type Snapshot } from '../repo/snapshot.js';
 import { tempName } from '../storage/atomic.js';
+import { changedBytesOf } from './changed-bytes.js';
 
 export interface DiffOptions {
   /** Old side (default HEAD; or the index with `staged`); null: the empty tree (what a first commit is shown against). */
@@ -28,6 +29,8 @@ export interface DiffOptions {
   tables?: boolean;
   /** Key columns matching rows of table files (else whole-row content). */
   key?: string[];
+  /** Without `key`: try a column unique on both sides as the key of a table file (default true). */
+  autoKey?: boolean;
   /** List changed rows of table files. */
   rows?: boolean;
   /** At most this many listed rows per table file (default 20). */
@@ -42,6 +45,8 @@ export interface DirStat {
   deleted: number;
   modified: number;
   renamed: number;
+  /** Bytes of new content in the directory's added and modified files (chunk level, see DiffResult.summary.changedBytes). */
+  changedBytes: number;
   /** Files and bytes beneath the directory on each side (0 when absent). */
   before: { files: number; bytes: number };
   after: { files: number; bytes: number };
@@ -54,11 +59,17 @@ export interface DiffSide {
   tree: ObjectId;
 }
 
+/** DiffChange is one changed file; a modified one carries the bytes of its new version that are really new. */
+export type DiffChange = Change & {
+  /** For `modified`: bytes of the new version's chunks that the old version does not have (see changedBytesOf). */
+  changedBytes?: number;
+};
+
 /** DiffResult is the stable shape of `lode diff --json` (docs/cli.md). */
 export interface DiffResult {
   from: DiffSide;
   to: DiffSide;
-  changes: Change[];
+  changes: DiffChange[];
   summary: {
     added: number;
     deleted: number;
@@ -68,6 +79,12 @@ export interface DiffResult {
     bytesAdded: number;
     /** Bytes of deleted files plus the old size of modified ones. */
     bytesDeleted: number;
+    /**
+     * Bytes of content the new side has that the old one does not, at chunk
+     * level: added files whole, and the chunks of modified files that are not
+     * in their old version (a 4 MiB edit in a 300 MiB file counts about 4 MiB).
+     */
+    changedBytes: number;
   };
   stat?: DirStat[];
   /** Data-aware diffs of the changed table files (CSV, TSV, JSON Lines, Parquet), in path order. */
@@ -92,10 +109,13 @@ export async function diff(repo: Repository, options: DiffOptions = {}): Promise
   const from = fromRev === null ? emptySide('(empty)') : fromRev === 'HEAD' && !repo.refs.headCommit() ? emptySide() : await resolveSnapshot(repo, fromRev, pool, ctx);
   const to = await resolveSnapshot(repo, toRev, pool, ctx);
   const paths = (options.paths ?? []).map((p) => repo.toRepoPath(p, options.cwd));
-  const changes = diffTrees(pool, from.tree, to.tree, { paths });
-  const summary = { added: 0, deleted: 0, modified: 0, renamed: 0, bytesAdded: 0, bytesDeleted: 0 };
+  const changes: DiffChange[] = diffTrees(pool, from.tree, to.tree, { paths });
+  const summary = { added: 0, deleted: 0, modified: 0, renamed: 0, bytesAdded: 0, bytesDeleted: 0, changedBytes: 0 };
   for (const c of changes) {
     summary[c.status]++;
+    const changed = changedBytesOf(repo, c, from, to);
+    if (c.status === 'modified') c.changedBytes = changed;
+    summary.changedBytes += changed;
     if (c.status === 'added' || c.status === 'modified') summary.bytesAdded += c.new!.size;
     if (c.status === 'deleted' || c.status === 'modified') summary.bytesDeleted += c.old!.size;
   }
@@ -133,7 +153,7 @@ async function diffTables(repo: Repository, candidates: Change[], from: Snapshot
         const after = c.new ? tableInput(repo, to, c.path, c.new) : null;
         const tmpDir = fs.mkdtempSync(path.join(tmpRoot, 't-'));
         try {
-          out.push(await diffTable(c.path, format, before, after, { key: options.key, rows: options.rows, limit: options.limit, tmpDir }));
+          out.push(await diffTable(c.path, format, before, after, { key: options.key, autoKey: options.autoKey, rows: options.rows, limit: options.limit, tmpDir }));
         } finally {
           fs.rmSync(tmpDir, { recursive: true, force: true });
         }
@@ -168,7 +188,7 @@ function sideOf(s: Snapshot): DiffSide {
 }
 
 /** dirStats groups changes by directory and reads each directory's totals from the trees (no walks). */
-function dirStats(pool: TreePool, a: ObjectId, b: ObjectId, changes: Change[]): DirStat[] {
+function dirStats(pool: TreePool, a: ObjectId, b: ObjectId, changes: DiffChange[]): DirStat[] {
   const dirs = new Map<string, DirStat>();
   const get = (dir: string) => {
     let s = dirs.get(dir);
@@ -187,13 +207,15 @@ function dirStats(pool: TreePool, a: ObjectId, b: ObjectId, changes: Change[]): 
         }
         return { files: e.files, bytes: e.size };
       };
-      s = { dir, added: 0, deleted: 0, modified: 0, renamed: 0, before: size(a), after: size(b) };
+      s = { dir, added: 0, deleted: 0, modified: 0, renamed: 0, changedBytes: 0, before: size(a), after: size(b) };
       dirs.set(dir, s);
     }
     return s;
   };
   for (const c of changes) {
-    get(parentPath(c.path))[c.status]++;
+    const d = get(parentPath(c.path));
+    d[c.status]++;
+    d.changedBytes += c.status === 'added' ? c.new!.size : (c.changedBytes ?? 0);
     if (c.status === 'renamed' && parentPath(c.oldPath!) !== parentPath(c.path)) get(parentPath(c.oldPath!));
   }
   // The folders beside a changed folder, changed or not: in a folder-per-class

@@ -25,6 +25,12 @@ export interface StatusResult {
   unstaged: { path: string; status: 'modified' | 'deleted' }[];
   /** Files under dataset roots that are not tracked yet. */
   untracked: string[];
+  /**
+   * The top-most folders whose files are all untracked, each with how many
+   * untracked files it holds (`untracked` still lists every file). Text
+   * output shows such a folder as one line, as `git status` does.
+   */
+  untrackedFolders: { folder: string; files: number }[];
   /** Dataset roots missing from the workspace. */
   missingDatasets: string[];
   /** Things the scan passed over (symlinks, unsafe names). */
@@ -72,12 +78,36 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
     staged,
     unstaged,
     untracked: c.untracked.map((f) => f.path),
+    untrackedFolders: untrackedFolders(c.untracked.map((f) => f.path), index.entries.map((e) => e.path)),
     missingDatasets: ws.scan.missing,
     skipped: ws.scan.skipped,
     ...(pin ? { pin } : {}),
     ...(mergeState ? { merging, unresolved: mergeState.conflicts } : {}),
     clean: !merging && staged.length === 0 && unstaged.length === 0 && c.untracked.length === 0 && ws.scan.missing.length === 0 && !datasetsChanged,
   };
+}
+
+/**
+ * untrackedFolders finds, for each untracked file, its top-most folder that
+ * holds no tracked file, and counts the untracked files in each such folder.
+ * A file with no such folder (its folder holds tracked files) is in none.
+ */
+export function untrackedFolders(untracked: readonly string[], tracked: readonly string[]): { folder: string; files: number }[] {
+  const trackedDirs = new Set<string>(['']);
+  for (const p of tracked) for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) trackedDirs.add(p.slice(0, i));
+  const counts = new Map<string, number>();
+  for (const p of untracked) {
+    let folder: string | null = null;
+    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) {
+      const d = p.slice(0, i);
+      if (!trackedDirs.has(d)) {
+        folder = d;
+        break;
+      }
+    }
+    if (folder !== null) counts.set(folder, (counts.get(folder) ?? 0) + 1);
+  }
+  return [...counts].map(([d, files]) => ({ folder: `${d}/`, files })).sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
 }
 
 async function refreshIndex(repo: Repository, index: Awaited<ReturnType<Repository['readIndex']>>): Promise<void> {

@@ -11,6 +11,7 @@ import { compareSides, type SidesContext } from './row-compare.js';
 import type { ScanConfig } from './scan.js';
 import { runScans, workersAvailable } from './scan-threads.js';
 import { matchColumns } from './schema-match.js';
+import { keyCandidate } from './key-choice.js';
 import type { TableDiff, TableDiffOptions, TableFormat, TableInput } from './types.js';
 
 /**
@@ -37,6 +38,13 @@ const CACHED_ENTRIES = 256 * 1024;
  * the file size, with spill files under `options.tmpDir`, which the caller
  * creates and removes (this function removes what it put there).
  *
+ * Without `options.key`, when rows matched by content come out as both
+ * removed and added rows, one candidate key column (keyCandidate: on both
+ * sides, never null, not a category) is tried with a second, keyed diff; it
+ * is used (`keySource: 'auto'`) when its values are unique on both sides and
+ * it pairs some rows as modified, else the content-matched diff is returned
+ * with a `keyHint`. That second diff costs as much as the first.
+ *
  * Throws TableError when a side cannot be read as `format` (code CORRUPT) or
  * lacks a key column or has a duplicate key (code USAGE), and UsageError for
  * invalid options.
@@ -49,6 +57,36 @@ export async function diffTable(
   options: TableDiffOptions,
 ): Promise<TableDiff> {
   const key = checkOptions(options);
+  const first = await diffOnce(filePath, format, before, after, options, key);
+  if (key) return { ...first.diff, keySource: 'option' };
+  const d = first.diff;
+  const pairs = d.rows.added > 0 && d.rows.removed > 0;
+  if (!pairs || options.autoKey === false || first.candidate === null) return withHint(d);
+  // Verify the candidate: the keyed diff refuses a key that is not unique on
+  // either side. It is kept only when it pairs rows (some come out modified).
+  try {
+    const keyed = await diffOnce(filePath, format, before, after, options, [first.candidate]);
+    if (keyed.diff.rows.modified > 0) return { ...keyed.diff, keySource: 'auto' };
+  } catch (e) {
+    if (!(e instanceof TableError)) throw e;
+  }
+  return withHint(d);
+}
+
+/** withHint adds the hint to a content-matched diff whose removed and added rows may be edits of the same rows. */
+function withHint(d: TableDiff): TableDiff {
+  if (d.key !== null || d.rows.added === 0 || d.rows.removed === 0) return d;
+  return { ...d, keyHint: 'rows are matched by content, so an edited row counts as removed and added: --key COLUMN matches rows by a column that identifies them' };
+}
+
+async function diffOnce(
+  filePath: string,
+  format: TableFormat,
+  before: TableInput | null,
+  after: TableInput | null,
+  options: TableDiffOptions,
+  key: string[] | null,
+): Promise<{ diff: TableDiff; candidate: string | null }> {
   const budget = options.memoryBudget ?? DEFAULT_BUDGET;
   const categoryLimit = options.categoryLimit ?? DEFAULT_CATEGORY_LIMIT;
   const work = path.join(options.tmpDir, `table-${randomBytes(6).toString('hex')}`);
@@ -142,10 +180,13 @@ export async function diffTable(
     const sides: SidesContext = { format, inputs: [before, after], scans: [sb, sa], parallel };
     const limit = options.rows ? (options.limit ?? DEFAULT_LIMIT) : 0;
     const compared = await compareSides(sb, sa, rb, ra, key, schema.pairs, limit, budget, layout('empty'), sides);
-    return {
+    const candidate = key === null && sb && sa ? keyCandidate(schema.pairs, sb, sa, categoryLimit) : null;
+    const common = schema.change.added.length + schema.change.removed.length > 0 && sb && sa ? { matchedOn: schema.pairs.map((p) => p.after) } : {};
+    const diff: TableDiff = {
       path: filePath,
       format,
       key,
+      ...(key === null ? common : {}),
       rows: {
         before: sb?.rows ?? 0,
         after: sa?.rows ?? 0,
@@ -158,6 +199,7 @@ export async function diffTable(
       columns: columnShifts(sb, sa, schema, compared.changedCells, categoryLimit),
       ...(options.rows ? { rowChanges: compared.rowChanges, rowChangesTruncated: compared.truncated } : {}),
     };
+    return { diff, candidate };
   } finally {
     for (const r of readers) await r?.close().catch(() => {});
     fs.rmSync(work, { recursive: true, force: true });

@@ -21,6 +21,11 @@ export interface TableInput {
 export interface TableDiffOptions {
   /** Key columns that identify a row; without them rows match by whole-row content. */
   key?: string[];
+  /**
+   * Without `key`: try a column that identifies rows on both sides as the key
+   * when content matching leaves removed and added rows (default true).
+   */
+  autoKey?: boolean;
   /** Collect a row-level listing (`--rows`). */
   rows?: boolean;
   /** At most this many row changes are listed (default 20). */
@@ -109,6 +114,12 @@ export interface TableDiff {
   path: string;
   format: TableFormat;
   key: string[] | null;
+  /** How `key` was chosen: named with `--key` (`option`), or found unique on both sides (`auto`); absent without a key. */
+  keySource?: 'option' | 'auto';
+  /** Without a key, when the sides' columns differ: the columns rows were matched on (those both sides have). */
+  matchedOn?: string[];
+  /** Without a key, when rows were both removed and added: what to do to pair edited rows. */
+  keyHint?: string;
   rows: {
     before: number;
     after: number;

@@ -212,6 +212,7 @@ function renderHeader(r: DiffResult, title: string): string {
     card('renamed', fmtInt(s.renamed), 'renamed'),
     card('bytes-added', esc(fmtBytesSigned(s.bytesAdded, '+')), 'bytes in'),
     card('bytes-deleted', esc(fmtBytesSigned(s.bytesDeleted, MINUS)), 'bytes out'),
+    ...(s.changedBytes !== undefined ? [card('bytes-new', esc(fmtBytesSigned(s.changedBytes, '+')), 'new content (chunk level)')] : []),
   ];
   return `<header>
 <h1>${esc(title)}</h1>
@@ -440,7 +441,12 @@ function renderTableDiff(t: TableDiff, charts: ChartCounter): string {
     card('modified', fmtInt(r.modified), 'rows modified'),
     card('unchanged', fmtInt(r.unchanged), 'rows unchanged'),
   ];
-  const key = t.key && t.key.length ? `matched by key <code>${t.key.map(esc).join('</code>, <code>')}</code>` : 'matched by whole-row content';
+  const key =
+    t.key && t.key.length
+      ? `matched by key <code>${t.key.map(esc).join('</code>, <code>')}</code>${t.keySource === 'auto' ? ' (chosen automatically: unique on both sides)' : ''}`
+      : t.matchedOn
+        ? `matched by the content of the columns both versions have`
+        : 'matched by whole-row content';
   return `<article class="table-diff" data-path="${esc(t.path)}">
 <h3><code>${esc(t.path)}</code> <span class="format">${esc(t.format)}</span></h3>
 <p class="note">Rows ${key}.</p>

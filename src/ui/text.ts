@@ -25,6 +25,7 @@ import type { MergeResult } from '../commands/merge.js';
 import type { TableDiffEntry } from '../tabular/types.js';
 import type { InstallHooksResult } from '../commands/git.js';
 import { formatBytes, formatCount } from './progress-format.js';
+import { foldByFolder, isFolded } from './fold.js';
 
 export const LIST_LIMIT = 200;
 
@@ -110,7 +111,28 @@ function changeLine(c: Change, st: Style): string {
   }
 }
 
-export function renderStatus(r: StatusResult, st: Style): string[] {
+/**
+ * foldUntracked lists the untracked files with each wholly untracked folder
+ * as one entry, "data/new/ (37 files)", in the place of its first file.
+ */
+function foldUntracked(r: StatusResult): string[] {
+  const folders = r.untrackedFolders ?? [];
+  if (folders.length === 0) return r.untracked;
+  const out: string[] = [];
+  const shown = new Set<string>();
+  for (const p of r.untracked) {
+    const f = folders.find((x) => p.startsWith(x.folder));
+    if (!f) out.push(p);
+    else if (!shown.has(f.folder)) {
+      shown.add(f.folder);
+      out.push(`${f.folder} (${plural(f.files, 'file')})`);
+    }
+  }
+  return out;
+}
+
+/** renderStatus: `allUntracked` lists every untracked file instead of one line per new folder. */
+export function renderStatus(r: StatusResult, st: Style, options: { allUntracked?: boolean } = {}): string[] {
   const lines: string[] = [];
   lines.push(r.branch !== null ? `On branch ${st.bold(r.branch)}${r.head ? ` at ${short(r.head)}` : ' (no commits yet)'}` : `HEAD detached at ${short(r.head)}`);
   lines.push(r.datasets.length ? `Datasets: ${r.datasets.map((d) => d || '.').join(', ')}` : 'No datasets tracked yet: `lode add PATH` starts tracking one');
@@ -124,7 +146,7 @@ export function renderStatus(r: StatusResult, st: Style): string[] {
   }
   if (r.untracked.length) {
     lines.push('', 'New files in datasets (`lode add PATH` tracks them):');
-    lines.push(...capped(r.untracked, (p) => st.red(p)));
+    lines.push(...capped(options.allUntracked ? r.untracked : foldUntracked(r), (p) => st.red(p)));
   }
   if (r.missingDatasets.length) lines.push('', `Missing dataset paths: ${r.missingDatasets.join(', ')}`);
   if (r.skipped.length) {
@@ -195,20 +217,39 @@ export function renderShow(r: ShowResult, st: Style): string[] {
   return [...renderLog({ commits: [r.commit] }, st, false), '', ...renderDiff(r.diff, st)];
 }
 
-export function renderDiff(r: DiffResult, st: Style): string[] {
+/** DiffTextOptions: how `lode diff` lays out its text. */
+export interface DiffTextOptions {
+  /** Only the counts: per status, per directory (`r.stat`), and each table's row and column counts. */
+  summary?: boolean;
+  /** List every added or deleted file instead of folding a folder's run of them into one line. */
+  noFold?: boolean;
+}
+
+export function renderDiff(r: DiffResult, st: Style, options: DiffTextOptions = {}): string[] {
   const lines: string[] = [];
   const code = { added: st.green('A'), deleted: st.red('D'), modified: st.yellow('M'), renamed: st.yellow('R') };
-  const rows = r.changes.map((c) => {
-    const name = c.status === 'renamed' ? `${c.oldPath} → ${c.path}` : c.path;
-    const size =
-      c.status === 'modified' ? `${formatBytes(c.old!.size)} → ${formatBytes(c.new!.size)}` : formatBytes((c.new ?? c.old)!.size);
-    return { code: code[c.status], name, size };
-  });
-  const width = Math.min(80, Math.max(0, ...rows.slice(0, LIST_LIMIT).map((x) => x.name.length)));
-  lines.push(...capped(rows, (x) => `${x.code}  ${x.name.padEnd(width)}  ${x.size}`, ''));
+  if (!options.summary) {
+    const items = r.changes.map((c) => ({ path: c.path, status: c.status, bytes: (c.new ?? c.old)!.size, foldable: c.status === 'added' || c.status === 'deleted', change: c }));
+    const listed = options.noFold ? items : foldByFolder(items);
+    const rows = listed.map((x) => {
+      if (isFolded(x)) {
+        const sign = x.status === 'added' ? '+' : '-';
+        return { code: code[x.status as keyof typeof code], name: x.folder, size: `(${sign}${plural(x.files, 'file')}, ${formatBytes(x.bytes)})` };
+      }
+      const c = x.change;
+      const name = c.status === 'renamed' ? `${c.oldPath} → ${c.path}` : c.path;
+      const size =
+        c.status === 'modified'
+          ? `${formatBytes(c.old!.size)} → ${formatBytes(c.new!.size)}${c.changedBytes !== undefined && c.changedBytes < c.new!.size ? ` (${formatBytes(c.changedBytes)} new)` : ''}`
+          : formatBytes((c.new ?? c.old)!.size);
+      return { code: code[c.status], name, size };
+    });
+    const width = Math.min(80, Math.max(0, ...rows.slice(0, LIST_LIMIT).map((x) => x.name.length)));
+    lines.push(...capped(rows, (x) => `${x.code}  ${x.name.padEnd(width)}  ${x.size}`, ''));
+  }
   if (r.stat) {
     if (lines.length) lines.push('');
-    const head = ['directory', 'added', 'deleted', 'modified', 'renamed', 'files before → after', 'bytes before → after'];
+    const head = ['directory', 'added', 'deleted', 'modified', 'renamed', 'files before → after', 'bytes before → after', 'new bytes'];
     const table = r.stat.map((d) => [
       d.dir === '' ? '.' : `${d.dir}/`,
       formatCount(d.added),
@@ -217,21 +258,23 @@ export function renderDiff(r: DiffResult, st: Style): string[] {
       formatCount(d.renamed),
       `${formatCount(d.before.files)} → ${formatCount(d.after.files)}`,
       `${formatBytes(d.before.bytes)} → ${formatBytes(d.after.bytes)}`,
+      formatBytes(d.changedBytes),
     ]);
     lines.push(...formatTable(head, table));
   }
   for (const t of r.tables ?? []) {
     if (lines.length) lines.push('');
-    lines.push(...renderTableDiff(t, st));
+    lines.push(...renderTableDiff(t, st, { summary: options.summary }));
   }
   if (r.tablesSkipped) lines.push('', `${plural(r.tablesSkipped, 'more table file')} changed without a row-level diff here: name them after -- to compare them`);
   const s = r.summary;
   const total = s.added + s.deleted + s.modified + s.renamed;
   if (total === 0) lines.push(`No differences between ${r.from.rev} and ${r.to.rev}`);
   else {
+    if (lines.length) lines.push('');
     lines.push(
       `${plural(total, 'file')} changed: ${formatCount(s.added)} added, ${formatCount(s.deleted)} deleted, ${formatCount(s.modified)} modified, ${formatCount(s.renamed)} renamed` +
-        ` (+${formatBytes(s.bytesAdded)}, -${formatBytes(s.bytesDeleted)})`,
+        ` (files +${formatBytes(s.bytesAdded)}, -${formatBytes(s.bytesDeleted)}; ${formatBytes(s.changedBytes)} of new content)`,
     );
   }
   return lines;
@@ -443,11 +486,16 @@ const rowText = (row: Record<string, unknown> | null | undefined) => {
 };
 
 /** renderTableDiff is the row-level and distribution part of `lode diff` for one table file. */
-export function renderTableDiff(t: TableDiffEntry, st: Style): string[] {
+export function renderTableDiff(t: TableDiffEntry, st: Style, options: { summary?: boolean } = {}): string[] {
   if ('error' in t) return [`${st.bold(t.path)} (${t.format}): ${st.red('no row-level diff')}: ${t.error.message}`, ...(t.error.hint ? [`  hint: ${t.error.hint}`] : [])];
   const lines: string[] = [];
   const r = t.rows;
-  lines.push(`${st.bold(t.path)} (${t.format}, ${t.key ? `rows matched by ${t.key.join(', ')}` : 'rows matched by content'})`);
+  const matched = t.key
+    ? `rows matched by ${t.key.join(', ')}${t.keySource === 'auto' ? ', chosen automatically as unique on both sides (--key to choose)' : ''}`
+    : t.matchedOn
+      ? `rows matched by content of the common columns: ${t.matchedOn.length > 8 ? `${t.matchedOn.slice(0, 8).join(', ')}, …` : t.matchedOn.join(', ') || 'none'}`
+      : 'rows matched by content';
+  lines.push(`${st.bold(t.path)} (${t.format}, ${matched})`);
   const parts = [st.green(`+${formatCount(r.added)} added`), st.red(`-${formatCount(r.removed)} removed`)];
   if (t.key) parts.push(st.yellow(`~${formatCount(r.modified)} modified`));
   parts.push(`${formatCount(r.unchanged)} unchanged`);
@@ -460,6 +508,8 @@ export function renderTableDiff(t: TableDiffEntry, st: Style): string[] {
     ...sc.typeChanged.map((c) => `${c.name}: ${c.before} → ${c.after}`),
   ];
   if (schema.length) lines.push(`  columns: ${schema.join(', ')}`);
+  if (t.keyHint) lines.push(`  hint: ${t.keyHint}`);
+  if (options.summary) return lines;
   // Key columns present on both sides are left out: their spread only restates which rows came and went.
   for (const c of t.columns.filter((x) => !(t.key?.includes(x.name) && x.before && x.after && x.before.type === x.after.type && x.changedCells === 0))) {
     const facts: string[] = [];
