@@ -188,6 +188,10 @@ export class Tally {
   note(what) {
     this.notes[what] = (this.notes[what] ?? 0) + 1;
   }
+  /** setNote records a fact about the whole row (e.g. how many faults were injected). */
+  setNote(what, value) {
+    this.notes[what] = value;
+  }
   toJSON() {
     return { scenario: this.scenario, trials: this.trials, outcomes: this.outcomes, notes: this.notes, details: this.details };
   }
