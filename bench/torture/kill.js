@@ -304,7 +304,7 @@ function finish(problems, log, run, tookOver, staleRefused) {
  * runKillScenario runs `trials` kills of each command; returns one Tally per command.
  * `only` limits the commands (names as in COMMANDS).
  */
-export async function runKillScenario({ root, trials, rand, logDir, only, small = 300, bigMiB = 8, jobs = 2, say = () => {} }) {
+export async function runKillScenario({ root, trials, rand, logDir, only, small = 200, bigMiB = 4, jobs = 2, say = () => {} }) {
   const commands = only?.length ? COMMANDS.filter((c) => only.includes(c)) : COMMANDS;
   say(`kill -9: building templates (${small} small files, ${bigMiB} MiB + ${bigMiB >> 1} MiB files) ...`);
   const templates = await buildWorld(path.join(root, 'templates'), { small, bigMiB });

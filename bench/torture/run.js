@@ -13,8 +13,8 @@
 //   --seed S          RNG seed (default: time-based; printed, so a run reproduces)
 //   --only LIST       scenarios to run, comma-separated: kill,faults,forged,race
 //   --commands LIST   kill -9 only these commands (add,commit,checkout,switch,merge,push,fetch,pull,clone,gc,rm)
-//   --small N         small files per version in the kill -9 workspace (default 300)
-//   --big-mib N       size of the largest files in MiB (default 8)
+//   --small N         small files per version in the kill -9 workspace (default 200)
+//   --big-mib N       size of the largest files in MiB (default 4)
 //   --out FILE        JSON results (default bench/out/torture-<date>.json)
 //   --jobs N          trials run side by side (default 2)
 //   --keep            keep the work directory
@@ -37,7 +37,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 
 function parseArgs(argv) {
-  const o = { trials: 20, faultTrials: 8, raceTrials: 5, faultRate: 0.15, seed: Date.now() % 1_000_000, only: ['kill', 'faults', 'forged', 'race'], commands: [], small: 300, bigMiB: 8, jobs: 2, out: undefined, keep: false };
+  const o = { trials: 20, faultTrials: 8, raceTrials: 5, faultRate: 0.15, seed: Date.now() % 1_000_000, only: ['kill', 'faults', 'forged', 'race'], commands: [], small: 200, bigMiB: 4, jobs: 2, out: undefined, keep: false };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
