@@ -234,13 +234,13 @@ async function checkTrial(t, ws, cwd, args, run0, tally) {
   const at = { cwd: ws };
   if (run.killed) {
     const stray = strayTempFiles(ws);
-    if (stray.length > 0) tally.note(`temp files in datasets right after the kill (${t.args[0]})`);
+    if (stray.length > 0) tally.note(`temp files in datasets right after the kill`);
     log.strayAfterKill = stray.slice(0, 5);
     if (t.old) {
       const fp = fingerprint(ws);
       const state = !fingerprintDiff(fp, t.final) ? 'new' : !fingerprintDiff(fp, t.old) ? 'old' : 'mixed';
       log.workspaceAfterKill = state;
-      if (state === 'mixed') tally.note(`workspace mixed right after the kill (${t.args[0]}), completed by the re-run`);
+      if (state === 'mixed') tally.note(`workspace mixed right after the kill, completed by the re-run`);
     }
   }
   // 1. status works and never lists a lode temp file.
