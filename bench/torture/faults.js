@@ -15,7 +15,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createBucket, MOTO_CREDENTIALS, motoUnavailable, startMoto } from '../moto.js';
+import { createBucket, MOTO_CREDENTIALS, motoUnavailable, startMoto } from '../../test/helpers/moto.js';
 import { fingerprint, fingerprintDiff, firstError, lodeOk, pseudoRandomBytes, runLode, tail, Tally, writeFile } from './common.js';
 import { startFaultProxy } from './proxy.js';
 

@@ -12,7 +12,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createBucket, MOTO_CREDENTIALS, motoUnavailable, startMoto } from '../moto.js';
+import { createBucket, MOTO_CREDENTIALS, motoUnavailable, startMoto } from '../../test/helpers/moto.js';
 import { firstError, lodeOk, pseudoRandomBytes, rng, runLode, Tally, writeFile } from './common.js';
 import { S3_ENV } from './faults.js';
 import { startFaultProxy } from './proxy.js';
