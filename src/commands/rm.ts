@@ -84,7 +84,10 @@ export async function rm(repo: Repository, options: RmOptions): Promise<RmResult
         else notDeleted.push({ path: p, reason: st.isDirectory() ? 'now a directory' : 'not a regular file' });
       }
     }
-    await repo.writeIndex({ datasets, entries, stampNs: 0n });
+    // Files go first, the index last: a kill in between leaves files the index
+    // still tracks as deleted (`status` shows them, a re-run of rm finishes),
+    // never untracked files nothing lists. Their content is in the cache: the
+    // check above refused unsaved changes.
     if (!options.cached) {
       const dirs = new Set<string>();
       for (const p of toDelete) {
@@ -99,6 +102,7 @@ export async function rm(repo: Repository, options: RmOptions): Promise<RmResult
         }
       }
     }
+    await repo.writeIndex({ datasets, entries, stampNs: 0n });
     const resolved = resolveConflictsUnder(repo, targets);
     return { removed, deletedFromDisk: !options.cached, datasets, notDeleted, ...(resolved.length ? { resolved } : {}) };
   });
