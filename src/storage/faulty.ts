@@ -19,6 +19,7 @@
  */
 import { RemoteError } from '../core/errors.js';
 import type { Backend, BlobInfo, Range, SaveOptions } from './backend.js';
+import { BackendWrapper } from './wrapper.js';
 
 export type FaultMethod = 'save' | 'load' | 'stat' | 'list' | 'remove';
 export type FaultKind = 'reset' | 'lost-answer' | 'error500' | 'slowdown' | 'throttle429' | 'fatal' | 'short' | 'flip' | 'delay';
@@ -58,7 +59,7 @@ const FITS: Record<FaultKind, FaultMethod[]> = {
   delay: ['save', 'load', 'stat', 'list', 'remove'],
 };
 
-export class FaultyBackend implements Backend {
+export class FaultyBackend extends BackendWrapper {
   /** Every fault injected so far, in order. */
   readonly injected: InjectedFault[] = [];
   private readonly counts: number[];
@@ -66,23 +67,14 @@ export class FaultyBackend implements Backend {
   private readonly random: () => number;
 
   constructor(
-    readonly inner: Backend,
+    inner: Backend,
     public rules: FaultRule[],
     options: { seed?: number } = {},
   ) {
+    super(inner);
     this.counts = rules.map(() => 0);
     this.fired = rules.map(() => 0);
     this.random = mulberry32(options.seed ?? 1);
-  }
-
-  get location(): string {
-    return this.inner.location;
-  }
-  get maxConnections(): number {
-    return this.inner.maxConnections;
-  }
-  get conditionalWrites(): boolean {
-    return this.inner.conditionalWrites;
   }
 
   /** pick returns the fault for this call, if a rule fires. */
@@ -127,7 +119,7 @@ export class FaultyBackend implements Backend {
     }
   }
 
-  async save(key: string, data: Uint8Array, options?: SaveOptions): Promise<{ etag: string }> {
+  override async save(key: string, data: Uint8Array, options?: SaveOptions): Promise<{ etag: string }> {
     const f = this.pick('save', key);
     await this.before(f, 'save', key);
     const r = await this.inner.save(key, data, options);
@@ -135,7 +127,7 @@ export class FaultyBackend implements Backend {
     return r;
   }
 
-  async load(key: string, range?: Range): Promise<Buffer> {
+  override async load(key: string, range?: Range): Promise<Buffer> {
     const f = this.pick('load', key);
     await this.before(f, 'load', key);
     const data = await this.inner.load(key, range);
@@ -151,12 +143,12 @@ export class FaultyBackend implements Backend {
     return data;
   }
 
-  async stat(key: string): Promise<BlobInfo | undefined> {
+  override async stat(key: string): Promise<BlobInfo | undefined> {
     await this.before(this.pick('stat', key), 'stat', key);
     return this.inner.stat(key);
   }
 
-  async *list(prefix: string): AsyncIterable<BlobInfo> {
+  override async *list(prefix: string): AsyncIterable<BlobInfo> {
     const f = this.pick('list', prefix);
     await this.before(f, 'list', prefix);
     let n = 0;
@@ -168,15 +160,11 @@ export class FaultyBackend implements Backend {
     }
   }
 
-  async remove(key: string): Promise<void> {
+  override async remove(key: string): Promise<void> {
     const f = this.pick('remove', key);
     await this.before(f, 'remove', key);
     await this.inner.remove(key);
     if (f?.kind === 'lost-answer') throw new RemoteError(`connection reset after remove ${key} reached the store (injected)`, true);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close?.() ?? Promise.resolve();
   }
 }
 

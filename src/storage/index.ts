@@ -8,5 +8,6 @@ export * from './owner.js';
 export * from './backend.js';
 export * from './memory.js';
 export * from './dir.js';
+export * from './wrapper.js';
 export * from './retry.js';
 export * from './registry.js';

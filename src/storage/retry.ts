@@ -22,6 +22,7 @@
  */
 import { LodeError, RefConflictError, RemoteError } from '../core/errors.js';
 import type { Backend, BlobInfo, Range, SaveOptions } from './backend.js';
+import { BackendWrapper } from './wrapper.js';
 
 export interface RetryOptions {
   /** Give up when another wait would end after this much time since the first attempt (ms). Default 120 000. */
@@ -48,7 +49,7 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY_MAX_TIME_MS = 120_000;
 
-export class RetryBackend implements Backend {
+export class RetryBackend extends BackendWrapper {
   private readonly maxTimeMs: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -63,9 +64,10 @@ export class RetryBackend implements Backend {
   retries = 0;
 
   constructor(
-    readonly inner: Backend,
+    inner: Backend,
     private readonly options: RetryOptions = {},
   ) {
+    super(inner);
     this.maxTimeMs = options.maxTimeMs ?? DEFAULT_RETRY_MAX_TIME_MS;
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.maxDelayMs = options.maxDelayMs ?? 10_000;
@@ -76,17 +78,7 @@ export class RetryBackend implements Backend {
     this.random = options.random ?? Math.random;
   }
 
-  get location(): string {
-    return this.inner.location;
-  }
-  get maxConnections(): number {
-    return this.inner.maxConnections;
-  }
-  get conditionalWrites(): boolean {
-    return this.inner.conditionalWrites;
-  }
-
-  async save(key: string, data: Uint8Array, options?: SaveOptions): Promise<{ etag: string }> {
+  override async save(key: string, data: Uint8Array, options?: SaveOptions): Promise<{ etag: string }> {
     const conditional = options?.ifNoneMatch === true || options?.ifMatch !== undefined;
     let uncertain = false;
     return this.retry('writing', key, async () => {
@@ -113,7 +105,7 @@ export class RetryBackend implements Backend {
     return info?.etag ?? '';
   }
 
-  load(key: string, range?: Range): Promise<Buffer> {
+  override load(key: string, range?: Range): Promise<Buffer> {
     return this.retry('reading', key, async () => {
       const got = await this.inner.load(key, range);
       if (range && got.length !== range.length) {
@@ -123,16 +115,16 @@ export class RetryBackend implements Backend {
     });
   }
 
-  stat(key: string): Promise<BlobInfo | undefined> {
+  override stat(key: string): Promise<BlobInfo | undefined> {
     return this.retry('looking up', key, () => this.inner.stat(key));
   }
 
-  remove(key: string): Promise<void> {
+  override remove(key: string): Promise<void> {
     return this.retry('removing', key, () => this.inner.remove(key));
   }
 
   /** list restarts a failed listing from the beginning and skips the keys already yielded. */
-  async *list(prefix: string): AsyncIterable<BlobInfo> {
+  override async *list(prefix: string): AsyncIterable<BlobInfo> {
     const seen = new Set<string>();
     const started = this.now();
     for (let attempt = 1; ; attempt++) {
@@ -149,10 +141,6 @@ export class RetryBackend implements Backend {
         await this.backoff('listing', prefix || '/', e, attempt, started);
       }
     }
-  }
-
-  close(): Promise<void> {
-    return this.inner.close?.() ?? Promise.resolve();
   }
 
   private async retry<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {

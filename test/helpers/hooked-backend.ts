@@ -1,8 +1,9 @@
-// Test helper: a Backend that passes every call to another one, with hooks
+// Test helper: a BackendWrapper that passes every call to another one, with hooks
 // that let a test interfere (fail a save, damage a read, hold a write).
 // Deliberately small; not a general fault injector.
 
-import type { Backend, BlobInfo, Range, SaveOptions } from '../../src/storage/backend.js';
+import type { Backend, Range, SaveOptions } from '../../src/storage/backend.js';
+import { BackendWrapper } from '../../src/storage/wrapper.js';
 
 export interface Hooks {
   /** Runs before a save; may throw, wait, or return other options to use instead. */
@@ -13,43 +14,23 @@ export interface Hooks {
   load?: (key: string, data: Buffer, range?: Range) => Buffer;
 }
 
-export class HookedBackend implements Backend {
+export class HookedBackend extends BackendWrapper {
   constructor(
-    readonly inner: Backend,
+    inner: Backend,
     readonly hooks: Hooks = {},
-  ) {}
-
-  get location(): string {
-    return this.inner.location;
-  }
-  get maxConnections(): number {
-    return this.inner.maxConnections;
-  }
-  get conditionalWrites(): boolean {
-    return this.inner.conditionalWrites;
+  ) {
+    super(inner);
   }
 
-  async save(key: string, data: Uint8Array, options?: SaveOptions): Promise<{ etag: string }> {
+  override async save(key: string, data: Uint8Array, options?: SaveOptions): Promise<{ etag: string }> {
     const replaced = await this.hooks.save?.(key, data, options);
     const out = await this.inner.save(key, data, replaced === undefined ? options : replaced);
     await this.hooks.saved?.(key);
     return out;
   }
 
-  async load(key: string, range?: Range): Promise<Buffer> {
+  override async load(key: string, range?: Range): Promise<Buffer> {
     const data = await this.inner.load(key, range);
     return this.hooks.load ? this.hooks.load(key, data, range) : data;
-  }
-
-  stat(key: string): Promise<BlobInfo | undefined> {
-    return this.inner.stat(key);
-  }
-
-  list(prefix: string): AsyncIterable<BlobInfo> {
-    return this.inner.list(prefix);
-  }
-
-  remove(key: string): Promise<void> {
-    return this.inner.remove(key);
   }
 }
