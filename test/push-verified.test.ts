@@ -4,29 +4,20 @@
 // relied on is listed and unmarked. `walked` counts what a push read locally.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../src/storage/memory.js';
 import { Repository } from '../src/repo/repository.js';
 import { add, commit } from '../src/commands/index.js';
 import { RemoteStore } from '../src/sync/remote-store.js';
 import { planPush, pushRef } from '../src/sync/push.js';
-import { fetchCommits } from '../src/sync/fetch.js';
 import { PackWriter } from '../src/objects/pack.js';
 import { pseudoRandomBytes } from './helpers/cli.js';
+import { fetchAll } from './helpers/fetch-all.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(prefix: string): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs();
 
 // Six directories, so six trees per commit: the root, data, data/a, data/b, data/c, data/c/d.
 const FILES = ['data/a/0', 'data/a/1', 'data/b/0', 'data/b/1', 'data/c/0', 'data/c/d/0', 'data/c/d/1'];
@@ -65,14 +56,6 @@ async function firstPushPack(mem: MemoryBackend, cache: string): Promise<string>
   const r = new RemoteStore(mem, cache);
   await r.refresh();
   return [...r.indexedPacks()].map(([, idx]) => idx).sort((a, b) => b.count - a.count)[0].packId;
-}
-
-async function fetchAll(mem: MemoryBackend): Promise<number> {
-  const other = Repository.init(tmp('lode-verified-fetch-'));
-  const remote = new RemoteStore(mem, path.join(other.lodeDir, 'remotes', 'r'));
-  await remote.refresh();
-  const tip = (await remote.ref('heads', 'main'))!.id;
-  return (await fetchCommits({ store: other.store, remote, commits: [tip] })).files;
 }
 
 describe('push walks what changed', () => {
@@ -136,7 +119,7 @@ describe('push still repairs a remote that lost objects', () => {
     // At least v1's files that v2 still has (all but data/b/0).
     expect(p.objects).toBeGreaterThanOrEqual(FILES.length - 1);
     // Whole again: every version of every file comes back (v1's data/b/0 too).
-    expect(await fetchAll(mem)).toBe(FILES.length + 1);
+    expect(await fetchAll(mem, 'main', tmp('lode-verified-fetch-'))).toBe(FILES.length + 1);
     expect(await push()).toMatchObject({ upToDate: true, objects: 0, walked: { commits: 0, trees: 0 } });
   });
 

@@ -3,36 +3,19 @@
 // never ends up referencing deleted data.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../src/storage/memory.js';
 import { Repository } from '../src/repo/repository.js';
 import { add, commit } from '../src/commands/index.js';
 import { RemoteStore } from '../src/sync/remote-store.js';
 import { pushRef } from '../src/sync/push.js';
-import { fetchCommits } from '../src/sync/fetch.js';
 import { gcRemote } from '../src/sync/gc.js';
 import { pseudoRandomBytes } from './helpers/cli.js';
+import { fetchAll } from './helpers/fetch-all.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(prefix: string): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
-
-async function fetchAll(mem: MemoryBackend, ref: string): Promise<number> {
-  const other = Repository.init(tmp('lode-rgc-fetch-'));
-  const remote = new RemoteStore(mem, path.join(other.lodeDir, 'remotes', 'r'));
-  await remote.refresh();
-  const tip = (await remote.ref('heads', ref))!.id;
-  return (await fetchCommits({ store: other.store, remote, commits: [tip] })).files;
-}
+const tmp = tempDirs();
 
 describe('gc --remote', () => {
   it('marks, sweeps after the grace period, repacks mixed packs, and never breaks a ref', async () => {
@@ -57,7 +40,7 @@ describe('gc --remote', () => {
     const hour = 3600_000;
     const g1 = await gcRemote({ store: repo.store, remote: remote(), now: t0, graceMs: hour });
     expect(g1).toMatchObject({ packs: 2, marked: 1, repacked: 1, deleted: 0 });
-    expect(await fetchAll(mem, 'main')).toBe(10);
+    expect(await fetchAll(mem, 'main', tmp('lode-rgc-fetch-'))).toBe(10);
 
     // Within the grace period nothing is deleted.
     expect(await gcRemote({ store: repo.store, remote: remote(), now: t0 + hour / 2, graceMs: hour })).toMatchObject({ deleted: 0 });
@@ -65,7 +48,7 @@ describe('gc --remote', () => {
     const g3 = await gcRemote({ store: repo.store, remote: remote(), now: t0 + 2 * hour, graceMs: hour });
     expect(g3).toMatchObject({ deleted: 1 });
     expect(g3.bytesFreed).toBeGreaterThan(50_000);
-    expect(await fetchAll(mem, 'main')).toBe(10);
+    expect(await fetchAll(mem, 'main', tmp('lode-rgc-fetch-'))).toBe(10);
     const keys: string[] = [];
     for await (const b of mem.list('')) keys.push(b.key);
     expect(keys.filter((k) => k.startsWith('gc/'))).toEqual([]);
@@ -89,6 +72,6 @@ describe('gc --remote', () => {
     expect(p.objects).toBeGreaterThan(0);
     // The sweep deletes the marked pack; main still fetches completely.
     expect(await gcRemote({ store: repo.store, remote: remote(), now: 2 * 3600_000, graceMs: 3600_000 })).toMatchObject({ deleted: 1 });
-    expect(await fetchAll(mem, 'main')).toBe(1);
+    expect(await fetchAll(mem, 'main', tmp('lode-rgc-fetch-'))).toBe(1);
   });
 });

@@ -5,9 +5,8 @@
 // read-back; a remote that lost objects its ref needs gets them again.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RefConflictError, UsageError } from '../src/core/errors.js';
 import { loadXxhash } from '../src/core/checksum.js';
 import { MemoryBackend } from '../src/storage/memory.js';
@@ -15,22 +14,14 @@ import { Repository } from '../src/repo/repository.js';
 import { add, commit } from '../src/commands/index.js';
 import { decodeMark, encodeMark, RemoteStore } from '../src/sync/remote-store.js';
 import { planPush, pushRef } from '../src/sync/push.js';
-import { fetchCommits } from '../src/sync/fetch.js';
 import { gcRemote } from '../src/sync/gc.js';
 import { HookedBackend } from './helpers/hooked-backend.js';
 import { pseudoRandomBytes } from './helpers/cli.js';
+import { fetchAll } from './helpers/fetch-all.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
 const HOUR = 3600_000;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(prefix: string): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs();
 
 async function keys(mem: MemoryBackend, prefix = ''): Promise<string[]> {
   const out: string[] = [];
@@ -47,14 +38,6 @@ async function repoWith(prefix: string, files: number, seed: number) {
   await add(repo, { paths: [path.join(dir, 'data')] });
   const c = await commit(repo, { message: `seed ${seed}` });
   return { dir, repo, commit: c.id };
-}
-
-async function fetchAll(mem: MemoryBackend, ref: string): Promise<number> {
-  const other = Repository.init(tmp('lode-safety-fetch-'));
-  const remote = new RemoteStore(mem, path.join(other.lodeDir, 'remotes', 'r'));
-  await remote.refresh();
-  const tip = (await remote.ref('heads', ref))!.id;
-  return (await fetchCommits({ store: other.store, remote, commits: [tip] })).files;
 }
 
 describe('gc marks', () => {
@@ -142,7 +125,7 @@ describe('packs without an index', () => {
     expect(g.bytesFreed).toBeGreaterThan(100_000);
     expect(await keys(mem, 'packs/')).not.toContain(orphan);
     expect(await keys(mem, 'gc/')).toEqual([]);
-    expect(await fetchAll(mem, 'main')).toBe(3);
+    expect(await fetchAll(mem, 'main', tmp('lode-safety-fetch-'))).toBe(3);
   });
 
   it('a pack whose index arrives after the mark, and whose ref then lands, is kept (a push in progress)', async () => {
@@ -171,7 +154,7 @@ describe('packs without an index', () => {
     const g = await gcRemote({ store: repo.store, remote: remote(), now: t0 + 2 * HOUR, graceMs: HOUR });
     expect(g).toMatchObject({ deleted: 0, revived: 1 });
     expect(await keys(mem, 'gc/')).toEqual([]);
-    expect(await fetchAll(mem, 'main')).toBe(2);
+    expect(await fetchAll(mem, 'main', tmp('lode-safety-fetch-'))).toBe(2);
   });
 });
 
@@ -227,7 +210,7 @@ describe('a remote that lost objects its ref needs', () => {
     const lostPack = packs.find((k) => [...r0.packIndex(k.slice(6, -5))!.entries()].some((e) => fs.existsSync(repo.store.filePath(e.id))))!;
     await mem.remove(lostPack);
     await mem.remove(lostPack.replace(/\.pack$/, '.idx'));
-    await expect(fetchAll(mem, 'main')).rejects.toThrow(/not on remote/);
+    await expect(fetchAll(mem, 'main', tmp('lode-safety-fetch-'))).rejects.toThrow(/not on remote/);
 
     const r1 = remote();
     await r1.refresh();
@@ -235,7 +218,7 @@ describe('a remote that lost objects its ref needs', () => {
     const p = await pushRef({ store: repo.store, refs: repo.refs, remote: remote(), kind: 'heads', name: 'main' });
     expect(p).toMatchObject({ upToDate: false, repaired: true });
     expect(p.objects).toBeGreaterThan(0);
-    expect(await fetchAll(mem, 'main')).toBe(3);
+    expect(await fetchAll(mem, 'main', tmp('lode-safety-fetch-'))).toBe(3);
     // Now it is whole: the next push has nothing to do.
     expect(await pushRef({ store: repo.store, refs: repo.refs, remote: remote(), kind: 'heads', name: 'main' })).toMatchObject({ upToDate: true, objects: 0 });
     expect(dir).toBeTruthy();
