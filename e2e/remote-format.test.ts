@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expectLodeError, lodeJson, lodeOk, makeTempDir, pseudoRandomBytes, removeDir, runLode, writeFile } from '../test/helpers/cli.js';
+import { pushedToShare } from './repos.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -18,17 +19,7 @@ const CHUNKING = { min: 65536, avg: 262144, max: 1048576 };
 async function pushed(prefix: string, config: Record<string, number> = {}) {
   const base = makeTempDir(`lode-e2e-${prefix}`);
   dirs.push(base);
-  const a = path.join(base, 'alice');
-  const share = path.join(base, 'share');
-  fs.mkdirSync(a);
-  await lodeOk(['init'], { cwd: a });
-  for (const [k, v] of Object.entries(config)) await lodeOk(['config', k, String(v)], { cwd: a });
-  writeFile(a, 'data/small.txt', 'hello\n');
-  writeFile(a, 'data/big.bin', pseudoRandomBytes(2 << 20, 7));
-  await lodeOk(['add', 'data'], { cwd: a });
-  await lodeOk(['commit', '-m', 'v1'], { cwd: a });
-  await lodeOk(['remote', 'add', 'share', share], { cwd: a });
-  await lodeOk(['push'], { cwd: a });
+  const { a, share } = await pushedToShare(base, { 'data/small.txt': 'hello\n', 'data/big.bin': pseudoRandomBytes(2 << 20, 7) }, config);
   return { base, a, share };
 }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import xxhash from 'xxhash-wasm';
 import { expectLodeError, lodeJson, lodeOk, makeTempDir, pseudoRandomBytes, removeDir, runLode, sha256, writeFile } from '../test/helpers/cli.js';
 import { createBucket, MOTO_CREDENTIALS, startMoto, type TestServer } from '../test/helpers/s3-servers.js';
+import { pushedToShare } from './repos.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -22,16 +23,9 @@ const BIG = pseudoRandomBytes(200_000, 77);
 async function setup(prefix: string) {
   const base = makeTempDir(`lode-e2e-${prefix}`);
   dirs.push(base);
-  const a = path.join(base, 'alice');
-  const share = path.join(base, 'share');
-  fs.mkdirSync(a);
-  const at = { cwd: a };
-  await lodeOk(['init'], at);
-  for (let i = 0; i < 5; i++) writeFile(a, `data/s${i}.bin`, SMALL(i));
-  await lodeOk(['add', 'data'], at);
-  await lodeOk(['commit', '-m', 'v1'], at);
-  await lodeOk(['remote', 'add', 'share', share], at);
-  await lodeOk(['push'], at);
+  const files: Record<string, Buffer> = {};
+  for (let i = 0; i < 5; i++) files[`data/s${i}.bin`] = SMALL(i);
+  const { a, at, share } = await pushedToShare(base, files);
   const firstPack = packsIn(share).find((f) => f.endsWith('.pack'))!;
   writeFile(a, 'data/big.bin', BIG);
   await lodeOk(['add', 'data'], at);

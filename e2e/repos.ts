@@ -20,6 +20,33 @@ export async function newRepo(prefix: string): Promise<Repo> {
   return { dir, at };
 }
 
+/** Shared is a workspace `a` (base/alice) that pushed to the directory remote `share` (base/share). */
+export interface Shared {
+  a: string;
+  at: RunOptions;
+  share: string;
+}
+
+/**
+ * pushedToShare makes the workspace base/alice (`lode init`, then `config`),
+ * writes `files` ('/'-separated paths under it, in order), adds data, commits
+ * v1, adds base/share as remote "share" and pushes. The caller owns `base`.
+ */
+export async function pushedToShare(base: string, files: Record<string, string | Uint8Array>, config: Record<string, string | number> = {}): Promise<Shared> {
+  const a = path.join(base, 'alice');
+  const share = path.join(base, 'share');
+  fs.mkdirSync(a);
+  const at = { cwd: a };
+  await lodeOk(['init'], at);
+  for (const [k, v] of Object.entries(config)) await lodeOk(['config', k, String(v)], at);
+  for (const [rel, content] of Object.entries(files)) writeFile(a, rel, content);
+  await lodeOk(['add', 'data'], at);
+  await lodeOk(['commit', '-m', 'v1'], at);
+  await lodeOk(['remote', 'add', 'share', share], at);
+  await lodeOk(['push'], at);
+  return { a, at, share };
+}
+
 /** Content of the two versions built by twoVersions. */
 export const V1 = {
   'data/a.txt': 'alpha v1\n',

@@ -10,6 +10,7 @@ import { loadXxhash } from '../src/core/checksum.js';
 import { encodeCommit } from '../src/core/encoding.js';
 import { PackWriter } from '../src/objects/pack.js';
 import { DirBackend } from '../src/storage/dir.js';
+import { pushedToShare } from './repos.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -20,16 +21,10 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 async function setup(prefix: string) {
   const base = makeTempDir(`lode-e2e-${prefix}`);
   dirs.push(base);
-  const a = path.join(base, 'alice');
-  const share = path.join(base, 'share');
-  fs.mkdirSync(a);
-  await lodeOk(['init'], { cwd: a });
-  for (let i = 0; i < 30; i++) writeFile(a, `data/img/f${i}.bin`, pseudoRandomBytes(2000 + i, i + 1));
-  writeFile(a, 'data/big.bin', pseudoRandomBytes(6 << 20, 99));
-  await lodeOk(['add', 'data'], { cwd: a });
-  await lodeOk(['commit', '-m', 'v1'], { cwd: a });
-  await lodeOk(['remote', 'add', 'share', share], { cwd: a });
-  await lodeOk(['push'], { cwd: a });
+  const files: Record<string, Buffer> = {};
+  for (let i = 0; i < 30; i++) files[`data/img/f${i}.bin`] = pseudoRandomBytes(2000 + i, i + 1);
+  files['data/big.bin'] = pseudoRandomBytes(6 << 20, 99);
+  const { a, share } = await pushedToShare(base, files);
   return { base, a, share };
 }
 
