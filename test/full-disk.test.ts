@@ -87,14 +87,20 @@ const noTemps = (repoDir: string) => {
   expect(Object.keys(treeSnapshot(repoDir)).filter((k) => /(^|\/)\.lode-checkout-/.test(k))).toEqual([]);
 };
 
+/** copyWorkspace makes fsDir/ws on a fresh `mib` MiB filesystem: `lode init`, cache.type copy. */
+async function copyWorkspace(mib: number) {
+  const fsDir = smallFs(mib);
+  const dir = path.join(fsDir, 'ws');
+  fs.mkdirSync(dir);
+  const at = { cwd: dir };
+  await lodeOk(['init'], at);
+  await lodeOk(['config', 'cache.type', 'copy'], at);
+  return { fsDir, dir, at };
+}
+
 describe.skipIf(problem !== undefined)('a nearly full disk', () => {
   it('checkout switches a big file when the result fits, although old and new do not fit side by side', { timeout: 120_000 }, async () => {
-    const fsDir = smallFs(24);
-    const dir = path.join(fsDir, 'ws');
-    fs.mkdirSync(dir);
-    const at = { cwd: dir };
-    await lodeOk(['init'], at);
-    await lodeOk(['config', 'cache.type', 'copy'], at);
+    const { fsDir, dir, at } = await copyWorkspace(24);
     writeFile(dir, 'data/big.bin', pseudoRandomBytes(5 * MiB, 1));
     writeFile(dir, 'data/small.txt', 'v1\n');
     await lodeOk(['add', 'data'], at);
@@ -115,12 +121,7 @@ describe.skipIf(problem !== undefined)('a nearly full disk', () => {
   });
 
   it('checkout whose result does not fit says how much room it needs and changes nothing', { timeout: 120_000 }, async () => {
-    const fsDir = smallFs(24);
-    const dir = path.join(fsDir, 'ws');
-    fs.mkdirSync(dir);
-    const at = { cwd: dir };
-    await lodeOk(['init'], at);
-    await lodeOk(['config', 'cache.type', 'copy'], at);
+    const { fsDir, dir, at } = await copyWorkspace(24);
     writeFile(dir, 'data/a.bin', pseudoRandomBytes(3 * MiB, 3));
     await lodeOk(['add', 'data'], at);
     await lodeOk(['commit', '-m', 'v1'], at);
