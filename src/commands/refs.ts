@@ -3,7 +3,7 @@ import type { ObjectId } from '../core/id.js';
 import { isAncestor, resolveRevision } from '../graph/commits.js';
 import { validateRefName } from '../graph/refs.js';
 import type { Repository } from '../repo/repository.js';
-import { resolveRev } from '../repo/revisions.js';
+import { listRemoteBranches as trackingBranches, resolveRev, type RemoteBranch } from '../repo/revisions.js';
 
 export interface BranchInfo {
   name: string;
@@ -27,6 +27,16 @@ export async function listBranches(repo: Repository): Promise<BranchListResult> 
     current,
     detached: head.kind === 'detached' ? head.id : null,
   };
+}
+
+/** RemoteBranchListResult lists remote-tracking branches: where each remote branch was at the last fetch or push. */
+export interface RemoteBranchListResult {
+  branches: (RemoteBranch & { ref: string })[];
+}
+
+/** listRemoteBranches returns the remote-tracking branches (`origin/main`...), sorted by remote and name. */
+export async function listRemoteBranches(repo: Repository): Promise<RemoteBranchListResult> {
+  return { branches: trackingBranches(repo).map((b) => ({ ref: `${b.remote}/${b.name}`, ...b })) };
 }
 
 /** createBranch makes a branch at `start` (default HEAD); REF_CONFLICT if it exists. */

@@ -13,6 +13,7 @@ import { openRemote, type OpenedRemote } from '../sync/open.js';
 import { Repository } from '../repo/repository.js';
 import { addRemote } from './remote.js';
 import { checkout, switchTo, type CheckoutResult } from './checkout.js';
+import { merge, type MergeResult } from './merge.js';
 
 export interface PushCommandOptions {
   remote?: string;
@@ -137,15 +138,22 @@ export interface PullResult {
   remote: string;
   branch: string;
   fetched: FetchCommandResult;
-  /** upToDate, fastForward (HEAD moved), or paths (only the given paths were updated). */
-  outcome: 'upToDate' | 'fastForward' | 'paths';
+  /**
+   * upToDate, fastForward (HEAD moved), merged (diverged histories, merged
+   * with a merge commit), conflicts (the merge stopped, as `lode merge` does),
+   * or paths (only the given paths were updated).
+   */
+  outcome: 'upToDate' | 'fastForward' | 'merged' | 'conflicts' | 'paths';
   checkout?: CheckoutResult;
+  /** The merge of the remote branch, when the histories had diverged. */
+  merge?: MergeResult;
 }
 
 /**
  * pull fetches the current branch from a remote and fast-forwards the
  * workspace to it, refusing (like checkout) to overwrite uncommitted work.
- * Diverged histories are refused: merging is a separate step.
+ * Diverged histories are merged with `lode merge REMOTE/BRANCH` (the same
+ * three-way merge, conflicts included: they stop the pull the same way).
  */
 export async function pull(repo: Repository, o: PullOptions = {}): Promise<PullResult> {
   const head = repo.refs.head();
@@ -170,9 +178,9 @@ export async function pull(repo: Repository, o: PullOptions = {}): Promise<PullR
   if (mine === theirs.id) return { remote: fetched.remote, branch, fetched, outcome: 'upToDate' };
   if (mine && !isAncestor(repo.store, mine, theirs.id)) {
     if (isAncestor(repo.store, theirs.id, mine)) return { remote: fetched.remote, branch, fetched, outcome: 'upToDate' };
-    throw new LodeError('REF_CONFLICT', `branch ${branch} and ${fetched.remote}/${branch} have diverged`, {
-      hint: `keep your commits on another branch (\`lode branch ${branch}-mine\`), then take the remote's: \`lode checkout -f ${theirs.id.slice(0, 12)}\` and \`lode branch -D ${branch}\` + \`lode checkout -b ${branch}\``,
-    });
+    const m = await merge(repo, { rev: `${fetched.remote}/${branch}`, force: o.force, progress: o.progress });
+    const outcome = m.outcome === 'conflicts' ? 'conflicts' : m.outcome === 'merged' ? 'merged' : m.outcome === 'fastForward' ? 'fastForward' : 'upToDate';
+    return { remote: fetched.remote, branch, fetched, outcome, merge: m, ...(m.checkout ? { checkout: m.checkout } : {}) };
   }
   const co = await switchTo(repo, { rev: theirs.id, advanceBranch: branch, force: o.force, progress: o.progress });
   return { remote: fetched.remote, branch, fetched, outcome: 'fastForward', checkout: co };

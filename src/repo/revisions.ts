@@ -4,8 +4,11 @@
  * through the pin file they committed. `lode:` and `git:` force one reading.
  */
 import { isLodeError, NotFoundError, UnknownRevisionError } from '../core/errors.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ObjectId } from '../core/id.js';
 import { readCommit, resolveRevision, type ResolvedRevision } from '../graph/commits.js';
+import { RefStore } from '../graph/refs.js';
 import { fetchCommits } from '../sync/fetch.js';
 import { openRemote } from '../sync/open.js';
 import type { Repository } from './repository.js';
@@ -60,7 +63,47 @@ function lodeKnowsName(repo: Repository, rev: string): boolean {
   // A lode commit ID prefix (even an ambiguous one) is lode's to explain.
   if (/^[0-9a-f]{4,64}$/.test(base) && repo.store.findObjectsByPrefix(base).length > 0) return true;
   const name = base.replace(/^refs\/(heads|tags)\//, '');
-  return repo.refs.get('heads', name) !== undefined || repo.refs.get('tags', name) !== undefined;
+  return repo.refs.get('heads', name) !== undefined || repo.refs.get('tags', name) !== undefined || remoteTrackingRef(repo, base) !== undefined;
+}
+
+/**
+ * remoteTrackingRefs is the store of a remote's tracking refs: where each of
+ * its branches and tags pointed when last fetched (or pushed to).
+ */
+export function remoteTrackingRefs(repo: Repository, remote: string): RefStore {
+  return new RefStore(path.join(repo.lodeDir, 'remotes', remote));
+}
+
+/**
+ * remoteTrackingRef reads a remote-tracking name, `REMOTE/BRANCH` or
+ * `refs/remotes/REMOTE/BRANCH`, as the last fetch recorded it; undefined
+ * when the name is not one.
+ */
+export function remoteTrackingRef(repo: Repository, name: string): ObjectId | undefined {
+  const full = name.replace(/^refs\/remotes\//, '');
+  const cut = full.indexOf('/');
+  if (cut <= 0 || cut === full.length - 1) return undefined;
+  const remote = full.slice(0, cut);
+  if (remote.startsWith('.') || !fs.existsSync(path.join(repo.lodeDir, 'remotes', remote))) return undefined;
+  return remoteTrackingRefs(repo, remote).get('heads', full.slice(cut + 1));
+}
+
+/** RemoteBranch is a remote-tracking branch: `remote/name` at `id`. */
+export interface RemoteBranch {
+  remote: string;
+  name: string;
+  id: ObjectId;
+}
+
+/** listRemoteBranches returns every remote-tracking branch of every remote this workspace has fetched from. */
+export function listRemoteBranches(repo: Repository): RemoteBranch[] {
+  let remotes: string[];
+  try {
+    remotes = fs.readdirSync(path.join(repo.lodeDir, 'remotes'), { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort();
+  } catch {
+    return [];
+  }
+  return remotes.flatMap((remote) => remoteTrackingRefs(repo, remote).list('heads').map((b) => ({ remote, name: b.name, id: b.id })));
 }
 
 function resolveLode(repo: Repository, rev: string): ResolvedAny {
@@ -69,7 +112,16 @@ function resolveLode(repo: Repository, rev: string): ResolvedAny {
     if (!id) throw new UnknownRevisionError(rev, { hint: 'no merge is in progress' });
     return resolveRevision(repo.store, repo.refs, id + rev.slice(MERGE_HEAD.length));
   }
-  return resolveRevision(repo.store, repo.refs, rev);
+  try {
+    return resolveRevision(repo.store, repo.refs, rev);
+  } catch (e) {
+    // Branches and tags first (a local branch may be called `origin/x`), then remote-tracking names.
+    if (!isLodeError(e, 'UNKNOWN_REVISION')) throw e;
+    const suffix = /(~\d*|\^\d*)+$/.exec(rev)?.[0] ?? '';
+    const id = remoteTrackingRef(repo, rev.slice(0, rev.length - suffix.length));
+    if (!id) throw e;
+    return resolveRevision(repo.store, repo.refs, id + suffix);
+  }
 }
 
 async function resolveGit(repo: Repository, rev: string): Promise<ResolvedAny> {

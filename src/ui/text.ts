@@ -13,7 +13,7 @@ import type { LogResult } from '../commands/log.js';
 import type { LsResult } from '../commands/ls.js';
 import type { ShowResult } from '../commands/show.js';
 import type { FsckResult, GcResult, UnlockResult } from '../commands/maintenance.js';
-import type { BranchListResult } from '../commands/refs.js';
+import type { BranchListResult, RemoteBranchListResult } from '../commands/refs.js';
 import type { RmResult } from '../commands/rm.js';
 import type { StatusResult } from '../commands/status.js';
 import type { InitResult } from '../commands/init.js';
@@ -307,6 +307,11 @@ export function renderBranches(r: BranchListResult, st: Style): string[] {
   return lines;
 }
 
+export function renderRemoteBranches(r: RemoteBranchListResult): string[] {
+  if (r.branches.length === 0) return ['No remote-tracking branches: `lode fetch` records those of the default remote'];
+  return r.branches.map((b) => `  ${b.ref} ${short(b.id)}`);
+}
+
 export function renderGc(r: GcResult): string[] {
   const verb = r.dryRun ? 'Would remove' : 'Removed';
   return [`${verb} ${plural(r.filesRemoved, 'cached file')} and ${plural(r.objectsRemoved, 'object')}, ${formatBytes(r.bytesFreed)}; kept ${formatCount(r.filesKept)} files and ${formatCount(r.objectsKept)} objects`];
@@ -386,10 +391,16 @@ export function renderFetch(r: FetchCommandResult): string[] {
   return lines;
 }
 
-export function renderPull(r: PullResult): string[] {
+export function renderPull(r: PullResult, st: Style = makeStyle(false)): string[] {
   const reused = r.fetched.reused ? ` (${formatBytes(r.fetched.reused)} reused from local files)` : '';
   const lines = [`Fetched ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)} from ${r.remote}${reused}`];
   if (r.outcome === 'upToDate') lines.push(`Branch ${r.branch} is up to date`);
+  if (r.merge) {
+    lines.push(`Branch ${r.branch} and ${r.remote}/${r.branch} had diverged: merging ${r.remote}/${r.branch}`);
+    lines.push(...renderMerge(r.merge, st));
+    if (r.outcome === 'merged') lines.push(`Then \`lode push\` sends the merge to ${r.remote}`);
+    return lines;
+  }
   if (r.checkout) lines.push(...renderCheckout(r.checkout));
   return lines;
 }
@@ -413,7 +424,7 @@ export function renderRemoteStatus(r: RemoteStatusResult): string[] {
     case 'behind':
       return [`Branch ${r.branch} is ${plural(r.behind ?? 0, 'commit')} behind ${where}: \`lode pull\` fast-forwards`];
     case 'diverged':
-      return [`Branch ${r.branch} and ${where} have diverged (${formatCount(r.ahead)} and ${formatCount(r.behind ?? 0)} commits)`];
+      return [`Branch ${r.branch} and ${where} have diverged (${formatCount(r.ahead)} and ${formatCount(r.behind ?? 0)} commits): \`lode pull\` merges them`];
     case 'unknown':
       return [`${where} is at ${short(r.remoteTip)}, which you have not fetched: \`lode fetch\` to compare${push}`];
   }
