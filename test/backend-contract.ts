@@ -24,6 +24,7 @@ async function collect(it: AsyncIterable<{ key: string; size: number }>): Promis
 async function expectNoConditions(b: Backend): Promise<void> {
   await expect(b.save('cond/x', Buffer.from('x'), { ifNoneMatch: true })).rejects.toBeInstanceOf(UsageError);
   await expect(b.save('cond/x', Buffer.from('x'), { ifMatch: 'e' })).rejects.toBeInstanceOf(UsageError);
+  await expect(b.remove('cond/x', { ifMatch: 'e' })).rejects.toBeInstanceOf(UsageError);
 }
 
 /** backendContract registers the contract tests for one backend. */
@@ -106,6 +107,17 @@ export function backendContract(label: string, make: () => Promise<Backend>, cle
       await b.save('cond/ref', Buffer.from('v3'), { ifMatch: e2 });
       expect((await b.load('cond/ref')).toString()).toBe('v3');
       await expect(b.save('cond/absent', Buffer.from('x'), { ifMatch: e2 })).rejects.toBeInstanceOf(RefConflictError);
+    });
+
+    it('remove with ifMatch removes only the version it names; absent counts as changed', async () => {
+      if (!b.conditionalWrites) return expectNoConditions(b);
+      const { etag: e1 } = await b.save('cond/del', Buffer.from('v1'));
+      const { etag: e2 } = await b.save('cond/del', Buffer.from('v2'));
+      await expect(b.remove('cond/del', { ifMatch: e1 })).rejects.toBeInstanceOf(RefConflictError);
+      expect((await b.load('cond/del')).toString()).toBe('v2');
+      await b.remove('cond/del', { ifMatch: (await b.stat('cond/del'))!.etag });
+      expect(await b.stat('cond/del')).toBeUndefined();
+      await expect(b.remove('cond/del', { ifMatch: e2 })).rejects.toBeInstanceOf(RefConflictError);
     });
 
     it('stat of a small blob gives the etag that save returned (what a ref update compares)', async () => {

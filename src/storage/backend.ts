@@ -16,7 +16,10 @@
  *   lie inside the blob); NotFoundError when the key is absent.
  * - `list` yields every key under `prefix` exactly once, in no particular
  *   order, with its size.
- * - `remove` of an absent key is not an error.
+ * - `remove` of an absent key is not an error. With `ifMatch` it removes only
+ *   a blob whose current etag is that value (refs: a branch deleted on a
+ *   remote), and a lost race (changed or absent) throws RefConflictError;
+ *   backends with `conditionalWrites: false` throw UsageError for it.
  * - Failures of the medium are RemoteError, with `retryable` set for the
  *   kinds worth retrying (timeouts, resets, 5xx, throttling).
  *
@@ -38,6 +41,11 @@ export interface SaveOptions {
   ifNoneMatch?: boolean;
 }
 
+export interface RemoveOptions {
+  /** Remove only if the blob's current etag is this. */
+  ifMatch?: string;
+}
+
 export interface Range {
   offset: number;
   length: number;
@@ -54,7 +62,7 @@ export interface Backend {
   load(key: string, range?: Range): Promise<Buffer>;
   stat(key: string): Promise<BlobInfo | undefined>;
   list(prefix: string): AsyncIterable<BlobInfo>;
-  remove(key: string): Promise<void>;
+  remove(key: string, options?: RemoveOptions): Promise<void>;
   /** Release connections, servers, handles. Idempotent. */
   close?(): Promise<void>;
 }

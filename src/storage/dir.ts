@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { NotFoundError, RefConflictError, RemoteError } from '../core/errors.js';
-import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type SaveOptions } from './backend.js';
+import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type RemoveOptions, type SaveOptions } from './backend.js';
 import { errnoCode, rmQuiet, sweepTemps, tempName } from './atomic.js';
 
 const TMP_DIR = '.tmp';
@@ -182,11 +182,25 @@ export class DirBackend implements Backend {
     }
   }
 
-  async remove(key: string): Promise<void> {
+  async remove(key: string, options: RemoveOptions = {}): Promise<void> {
+    const file = this.file(key);
     try {
-      rmQuiet(this.file(key));
+      if (options.ifMatch === undefined) {
+        rmQuiet(file);
+        return;
+      }
+      // Under the key's lock, like a conditional save: no writer slips in between the compare and the unlink.
+      await this.withKeyLock(file, key, () => {
+        const cur = readOrUndefined(file);
+        if (cur === undefined || sha256(cur) !== options.ifMatch) throw new RefConflictError(`${key} changed in ${this.location}`);
+        rmQuiet(file);
+      });
     } catch (e) {
-      if (errnoCode(e) === 'ENOTDIR') return;
+      if (e instanceof RefConflictError) throw e;
+      if (errnoCode(e) === 'ENOTDIR') {
+        if (options.ifMatch !== undefined) throw new RefConflictError(`${key} changed in ${this.location}`);
+        return;
+      }
       throw this.fail('removing', key, e);
     }
   }

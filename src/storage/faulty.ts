@@ -18,7 +18,7 @@
  * - `delay`: the call waits `delayMs` first, then runs.
  */
 import { RemoteError } from '../core/errors.js';
-import type { Backend, BlobInfo, Range, SaveOptions } from './backend.js';
+import type { Backend, BlobInfo, Range, RemoveOptions, SaveOptions } from './backend.js';
 import { BackendWrapper } from './wrapper.js';
 
 export type FaultMethod = 'save' | 'load' | 'stat' | 'list' | 'remove';
@@ -160,10 +160,10 @@ export class FaultyBackend extends BackendWrapper {
     }
   }
 
-  override async remove(key: string): Promise<void> {
+  override async remove(key: string, options?: RemoveOptions): Promise<void> {
     const f = this.pick('remove', key);
     await this.before(f, 'remove', key);
-    await this.inner.remove(key);
+    await this.inner.remove(key, options);
     if (f?.kind === 'lost-answer') throw new RemoteError(`connection reset after remove ${key} reached the store (injected)`, true);
   }
 }

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { NotFoundError, RefConflictError } from '../core/errors.js';
-import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type SaveOptions } from './backend.js';
+import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type RemoveOptions, type SaveOptions } from './backend.js';
 
 export class MemoryBackend implements Backend {
   readonly location: string;
@@ -47,8 +47,9 @@ export class MemoryBackend implements Backend {
     for (const [key, b] of [...this.blobs]) if (key.startsWith(prefix)) yield { key, size: b.data.length, etag: b.etag };
   }
 
-  async remove(key: string): Promise<void> {
+  async remove(key: string, options: RemoveOptions = {}): Promise<void> {
     validateKey(key);
+    if (options.ifMatch !== undefined && this.blobs.get(key)?.etag !== options.ifMatch) throw new RefConflictError(`${key} changed in ${this.location}`);
     this.blobs.delete(key);
   }
 }

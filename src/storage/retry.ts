@@ -21,7 +21,7 @@
  * (objects against their IDs, indexes by checksum), and those readers ask again.
  */
 import { LodeError, RefConflictError, RemoteError } from '../core/errors.js';
-import type { Backend, BlobInfo, Range, SaveOptions } from './backend.js';
+import type { Backend, BlobInfo, Range, RemoveOptions, SaveOptions } from './backend.js';
 import { BackendWrapper } from './wrapper.js';
 
 export interface RetryOptions {
@@ -119,8 +119,21 @@ export class RetryBackend extends BackendWrapper {
     return this.retry('looking up', key, () => this.inner.stat(key));
   }
 
-  override remove(key: string): Promise<void> {
-    return this.retry('removing', key, () => this.inner.remove(key));
+  override remove(key: string, options?: RemoveOptions): Promise<void> {
+    let uncertain = false;
+    return this.retry('removing', key, async () => {
+      try {
+        await this.inner.remove(key, options);
+      } catch (e) {
+        // A conditional remove whose earlier attempt may have landed: the key
+        // being gone now is that attempt's doing, not a lost race.
+        if (options?.ifMatch !== undefined && uncertain && e instanceof RefConflictError) {
+          if ((await this.retry('looking up', key, () => this.inner.stat(key))) === undefined) return;
+        }
+        if (isRetryable(e)) uncertain = true;
+        throw e;
+      }
+    });
   }
 
   /** list restarts a failed listing from the beginning and skips the keys already yielded. */

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CorruptObjectError, LodeError, NotFoundError, RefConflictError, RemoteError, UsageError } from '../core/errors.js';
-import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type SaveOptions } from './backend.js';
+import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type RemoveOptions, type SaveOptions } from './backend.js';
 import { checkEndpoint, parseS3Url, redactEndpoint } from './s3-url.js';
 
 export { parseS3Url } from './s3-url.js';
@@ -349,11 +349,14 @@ class S3Backend implements Backend {
     }
   }
 
-  async remove(key: string): Promise<void> {
+  async remove(key: string, options: RemoveOptions = {}): Promise<void> {
     validateKey(key);
+    // If-Match on DeleteObject (AWS since 2024): a ref is deleted only if it still holds what was read.
+    if (options.ifMatch !== undefined) await this.requireConditionalWrites();
     try {
-      await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.base + key }));
+      await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.base + key, IfMatch: options.ifMatch }));
     } catch (e) {
+      if (options.ifMatch !== undefined && isConditionFailure(e, options)) throw new RefConflictError(`${key} in ${this.location} changed since it was read`, { cause: e });
       if (errorCode(e) === 'NoSuchKey') return;
       throw this.fail(e, 'removing', key);
     }
@@ -549,7 +552,7 @@ function isNotFound(e: unknown): boolean {
 }
 
 /** isConditionFailure: the store refused a conditional PUT because its condition did not hold. */
-function isConditionFailure(e: unknown, options: SaveOptions): boolean {
+function isConditionFailure(e: unknown, options: SaveOptions | RemoveOptions): boolean {
   const code = errorCode(e);
   const status = httpStatus(e);
   if (status === 412 || code === 'PreconditionFailed') return true;

@@ -5,7 +5,7 @@
  * overrides only the calls it changes, as restic's backend wrappers embed the
  * backend they wrap.
  */
-import type { Backend, BlobInfo, Range, SaveOptions } from './backend.js';
+import type { Backend, BlobInfo, Range, RemoveOptions, SaveOptions } from './backend.js';
 
 export class BackendWrapper implements Backend {
   constructor(readonly inner: Backend) {}
@@ -36,8 +36,8 @@ export class BackendWrapper implements Backend {
     return this.inner.list(prefix);
   }
 
-  remove(key: string): Promise<void> {
-    return this.inner.remove(key);
+  remove(key: string, options?: RemoveOptions): Promise<void> {
+    return this.inner.remove(key, options);
   }
 
   close(): Promise<void> {
