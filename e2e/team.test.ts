@@ -149,3 +149,110 @@ describe('a pushed-over branch is not a dead end', () => {
     expect(readFile(t.a.cwd, 'data/labels.csv').toString()).toBe('id,label\n1,dog-or-bird\n');
   }, 300_000);
 });
+
+/** commitOn makes branch `name` in a workspace with one new file, without switching the workspace away for long. */
+async function commitOn(w: { cwd: string; env: Record<string, string> }, name: string, file: string) {
+  await lodeOk(['checkout', '-b', name], w);
+  writeFile(w.cwd, `data/${file}`, `${name}\n`);
+  await lodeOk(['add', 'data'], w);
+  await lodeOk(['commit', '-m', name], w);
+}
+
+describe('branch x/y beside a remote branch x (directory remote)', () => {
+  it('the push is refused in both orders (exit 7, nothing written); `lode push --delete` frees the name', async () => {
+    const t = await team('xy-dir');
+    await commitOn(t.a, 'x', 'x.txt');
+    await lodeOk(['push', 'origin', 'x'], t.a);
+    await commitOn(t.b, 'x/y', 'xy.txt');
+    const refused = await runLode(['push', 'origin', 'x/y'], t.b);
+    expect(expectLodeError(refused, 7)).toMatch(/^error: .*branch x exists/m);
+    expect(refused.stderr).toMatch(/^hint: .*lode push --delete x/m);
+    expect(fs.existsSync(path.join(t.url, 'refs/heads/x'))).toBe(true);
+    expect(fs.statSync(path.join(t.url, 'refs/heads/x')).isFile()).toBe(true);
+
+    // The other order: p/q on the remote, then p.
+    await commitOn(t.a, 'p/q', 'pq.txt');
+    await lodeOk(['push', 'origin', 'p/q'], t.a);
+    await commitOn(t.b, 'p', 'p.txt');
+    expect(expectLodeError(await runLode(['push', 'origin', 'p'], t.b), 7)).toMatch(/^error: .*branch p\/q exists/m);
+
+    // B has not fetched x: deleting it is refused (it would drop commits B never saw).
+    const unseen = await runLode(['push', '--delete', 'x'], t.b);
+    expectLodeError(unseen, 7);
+    expect(fs.existsSync(path.join(t.url, 'refs/heads/x'))).toBe(true);
+    // A moves x after B fetched it: B's delete is refused again.
+    await lodeOk(['fetch'], t.b);
+    await lodeOk(['checkout', 'x'], t.a);
+    writeFile(t.a.cwd, 'data/x2.txt', 'more\n');
+    await lodeOk(['add', 'data'], t.a);
+    await lodeOk(['commit', '-m', 'x2'], t.a);
+    await lodeOk(['push', 'origin', 'x'], t.a);
+    expectLodeError(await runLode(['push', '--delete', 'x'], t.b), 7);
+    // A, who has seen it, deletes it; B's push of x/y now goes through.
+    const del = await lodeJson(['push', '--delete', 'x'], t.a);
+    expect(del).toMatchObject({ remote: 'origin', deleted: { name: 'x' } });
+    expect(fs.existsSync(path.join(t.url, 'refs/heads/x'))).toBe(false);
+    expect((await lodeJson(['branch', '-r'], t.a)).branches.map((x: { ref: string }) => x.ref)).not.toContain('origin/x');
+    expectLodeError(await runLode(['push', '--delete', 'x'], t.a), 6);
+    await lodeOk(['push', 'origin', 'x/y'], t.b);
+    // B's stale origin/x goes away with a full fetch, and origin/x/y takes its place.
+    await lodeOk(['fetch'], t.b);
+    const refs = (await lodeJson(['branch', '-r'], t.b)).branches.map((x: { ref: string }) => x.ref);
+    expect(refs).toContain('origin/x/y');
+    expect(refs).not.toContain('origin/x');
+  }, 300_000);
+});
+
+describe('on S3 (moto): x/y refused, a remote holding both still clones, push --delete is conditional', () => {
+  let moto: TestServer;
+  const env = { AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
+  beforeAll(async () => {
+    moto = await startMoto();
+    await createBucket(moto.endpoint, 'team-refs');
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+
+  it('refuses x/y beside x; clone and fetch skip a ref they cannot hold and say so; push --delete', async () => {
+    const remoteArgs = ['--endpoint', moto.endpoint, '--path-style'];
+    const t = await team('xy-s3', () => 's3://team-refs/data', env, remoteArgs);
+    await commitOn(t.a, 'x', 'x.txt');
+    await lodeOk(['push', 'origin', 'x'], t.a);
+    await commitOn(t.b, 'x/y', 'xy.txt');
+    expect(expectLodeError(await runLode(['push', 'origin', 'x/y'], t.b), 7)).toMatch(/^error: .*branch x exists/m);
+
+    // A remote written by an older lode holds both x and x/y (S3 keys are flat).
+    const { S3Client, PutObjectCommand, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    const s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: MOTO_CREDENTIALS });
+    const bHead = (await lodeJson(['log', '-n', '1'], t.b)).commits[0].id as string;
+    // Put B's data there under another name, then forge the clashing ref.
+    await lodeOk(['checkout', '-b', 'xy-data'], t.b);
+    await lodeOk(['push', 'origin', 'xy-data'], t.b);
+    await s3.send(new PutObjectCommand({ Bucket: 'team-refs', Key: 'data/refs/heads/x/y', Body: `${bHead}\n` }));
+
+    const c = path.join(t.root, 'c');
+    const cloned = await runLode(['clone', 's3://team-refs/data', c, ...remoteArgs], { cwd: t.root, env });
+    expect(cloned.code).toBe(0);
+    expect(cloned.stdout).toMatch(/^warning: skipped origin\/x\/y \([0-9a-f]{12}\): branch x exists too/m);
+    expect(readFile(c, 'data/shared.txt').toString()).toBe('base\n');
+    const fetched = await lodeJson(['fetch'], { cwd: c, env });
+    expect(fetched.skipped).toEqual([{ kind: 'heads', name: 'x/y', id: bHead, reason: expect.stringContaining('branch x') }]);
+    expect(fetched.refs.map((x: { name: string }) => x.name).sort()).toEqual(['main', 'x', 'xy-data']);
+    const fetchText = await lodeOk(['fetch'], { cwd: c, env });
+    expect(fetchText.stdout).toMatch(/^warning: skipped origin\/x\/y/m);
+
+    // push --delete: refused while A has not seen x/y, done once fetched; conditional on S3 (If-Match).
+    expectLodeError(await runLode(['push', '--delete', 'x/y'], t.a), 7);
+    // c skipped x/y, so it never saw it: the delete is refused there too.
+    expectLodeError(await runLode(['push', '--delete', 'x/y'], { cwd: c, env }), 7);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'team-refs', Key: 'data/refs/heads/x/y' }))).ETag).toBeTruthy();
+    const del = await lodeJson(['push', '--delete', 'x'], t.a);
+    expect(del.deleted.name).toBe('x');
+    await expect(s3.send(new HeadObjectCommand({ Bucket: 'team-refs', Key: 'data/refs/heads/x' }))).rejects.toThrow();
+    const after = await lodeJson(['fetch'], { cwd: c, env });
+    expect(after.skipped).toEqual([]);
+    expect(after.refs.map((x: { name: string }) => x.name).sort()).toEqual(['main', 'x/y', 'xy-data']);
+    s3.destroy();
+  }, 300_000);
+});

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isLodeError, LodeError, NotFoundError, RemoteError, UsageError } from '../core/errors.js';
+import { isLodeError, LodeError, NotFoundError, RefConflictError, RemoteError, UsageError } from '../core/errors.js';
 import type { ChunkerParams } from '../core/chunker.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -66,6 +66,8 @@ export async function push(repo: Repository, o: PushCommandOptions = {}): Promis
           'push',
           async () => {
             // The remote branch holds what we wrote; a fetch that ran meanwhile may know a newer value: keep that.
+            // A new remote branch: the push found no `x` beside `x/y` there, so tracking refs that clash are stale.
+            if (branch.from === null) for (const t of r.tracking.list('heads')) if (nameClash(plan.branch, [t.name])) r.tracking.delete('heads', t.name);
             const now = r.tracking.get('heads', plan.branch) ?? null;
             if (now === null || now === branch.from || (repo.store.hasObject(now) && isAncestor(repo.store, now, branch.to))) r.tracking.set('heads', plan.branch, branch.to);
           },
@@ -80,10 +82,51 @@ export async function push(repo: Repository, o: PushCommandOptions = {}): Promis
   return { remote: r.name, pushed };
 }
 
+export interface PushDeleteResult {
+  remote: string;
+  /** The remote branch deleted, and the commit it held. */
+  deleted: { name: string; id: ObjectId };
+}
+
+/**
+ * pushDelete deletes a branch on a remote, conditionally like every ref
+ * write: only if it still holds what this workspace last saw there (its
+ * remote-tracking ref), so a commit someone pushed since is never dropped
+ * unseen. Data stays on the remote until `lode gc --remote` finds it unreachable.
+ */
+export async function pushDelete(repo: Repository, o: { remote?: string; branch: string }): Promise<PushDeleteResult> {
+  const r = await openRemote(repo, o.remote);
+  const where = `${r.name}/${o.branch}`;
+  try {
+    await r.store.refresh();
+    const theirs = await r.store.ref('heads', o.branch);
+    if (!theirs) throw new NotFoundError(`remote ${r.name} has no branch ${o.branch}`, { hint: `\`lode fetch ${r.name}\`, then \`lode branch -r\` lists its branches` });
+    // Seen: fetched (the tracking ref), or the same commit as our branch of that name.
+    const seen = r.tracking.get('heads', o.branch);
+    if (seen !== theirs.id && repo.refs.get('heads', o.branch) !== theirs.id) {
+      throw new RefConflictError(
+        `${where} is at ${theirs.id.slice(0, 12)}, which ${seen ? `is not what you last saw there (${seen.slice(0, 12)})` : 'you have not fetched'}: not deleting commits you have not seen`,
+        { hint: `\`lode fetch ${r.name}\`, look at them (\`lode log ${where}\`), then delete again` },
+      );
+    }
+    await r.store.deleteRef('heads', o.branch, theirs);
+    await repo.withLock('push', async () => r.tracking.delete('heads', o.branch), { waitMs: Math.max(repo.lockWaitMs, 60_000) });
+    return { remote: r.name, deleted: { name: o.branch, id: theirs.id } };
+  } finally {
+    await r.store.backend.close?.();
+  }
+}
+
 export interface FetchCommandResult {
   remote: string;
   /** Remote refs and where they point (old: the previous tracking value). */
   refs: { kind: 'heads' | 'tags'; name: string; id: ObjectId; old: ObjectId | null }[];
+  /**
+   * Remote refs this workspace cannot hold, left out (their data too): a
+   * branch `x/y` beside a branch `x` (the remote accepted both; lode now
+   * refuses such a push). The rest of the fetch is complete.
+   */
+  skipped: { kind: 'heads' | 'tags'; name: string; id: ObjectId; reason: string }[];
   objects: number;
   files: number;
   /** File bytes downloaded. */
@@ -93,21 +136,56 @@ export interface FetchCommandResult {
   requests: number;
 }
 
+/** nameClash returns a name in `taken` that is `name`'s folder (`x` for `x/y`) or inside it (`x/...` for `x`). */
+function nameClash(name: string, taken: Iterable<string>): string | undefined {
+  for (const t of taken) if (name.startsWith(`${t}/`) || t.startsWith(`${name}/`)) return t;
+  return undefined;
+}
+
 async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: string; paths?: string[] }, progress?: ProgressSink): Promise<FetchCommandResult> {
   // Refs first, then packs: a push uploads its packs before it moves a ref,
   // so packs listed after the refs were read hold everything those refs name.
   let refs = await r.store.refs();
   await r.store.refresh();
   if (only.branch) refs = refs.filter((x) => x.kind === 'heads' && x.name === only.branch);
+  else {
+    // A full fetch sees every remote ref: drop tracking refs of branches
+    // deleted there (`lode push --delete`), so their names are free again.
+    const live = new Set(refs.map((x) => `${x.kind}/${x.name}`));
+    for (const kind of ['heads', 'tags'] as const) for (const t of r.tracking.list(kind)) if (!live.has(`${kind}/${t.name}`)) r.tracking.delete(kind, t.name);
+  }
+  // Keep what a workspace can hold: of `x` and `x/y`, the first in name order.
+  const skipped: FetchCommandResult['skipped'] = [];
+  const kept: typeof refs = [];
+  const taken = { heads: new Set<string>(), tags: new Set<string>() };
+  for (const x of [...refs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const local = only.branch ? r.tracking.list(x.kind).map((t) => t.name).filter((n) => n !== x.name) : [];
+    const clash = nameClash(x.name, taken[x.kind]) ?? nameClash(x.name, local);
+    if (clash !== undefined) {
+      const what = x.kind === 'heads' ? 'branch' : 'tag';
+      skipped.push({ kind: x.kind, name: x.name, id: x.id, reason: `${what} ${clash} exists too, and a name cannot be both a ${what} and a folder of them` });
+      continue;
+    }
+    taken[x.kind].add(x.name);
+    kept.push(x);
+  }
+  refs = kept;
   const headId = repo.refs.headCommit();
   const reuseFrom = headId ? readCommit(repo.store, headId).tree : undefined;
   const fetched = await fetchCommits({ store: repo.store, remote: r.store, commits: refs.map((x) => x.id), paths: only.paths, reuseFrom, progress });
-  const out: FetchCommandResult = { remote: r.name, refs: [], ...fetched, requests: r.store.stats.requests };
+  const out: FetchCommandResult = { remote: r.name, refs: [], skipped, ...fetched, requests: r.store.stats.requests };
   for (const x of refs) {
     const old = r.tracking.get(x.kind, x.name) ?? null;
     r.tracking.set(x.kind, x.name, x.id);
     // Tags are shared names: create the ones we lack, never move ours.
-    if (x.kind === 'tags' && !repo.refs.get('tags', x.name)) repo.refs.set('tags', x.name, x.id);
+    if (x.kind === 'tags' && !repo.refs.get('tags', x.name)) {
+      try {
+        repo.refs.set('tags', x.name, x.id);
+      } catch (e) {
+        if (!isLodeError(e, 'REF_CONFLICT')) throw e;
+        skipped.push({ kind: x.kind, name: x.name, id: x.id, reason: `no local tag made: ${e.message}` });
+      }
+    }
     out.refs.push({ kind: x.kind, name: x.name, id: x.id, old });
   }
   return out;

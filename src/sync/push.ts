@@ -98,6 +98,18 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   const chunking = o.chunking ?? DEFAULT_CHUNKING;
   const config = await remote.ensureConfig(chunking);
   const theirs = await remote.ref(o.kind, o.name);
+  if (!theirs) {
+    // Before any upload: a ref beside a folder of refs of the same name would break every later clone and fetch.
+    const clash = await remote.refNameClash(o.kind, o.name);
+    if (clash !== undefined) {
+      const what = o.kind === 'heads' ? 'branch' : 'tag';
+      throw new RefConflictError(`cannot create ${label} on ${remote.backend.location}: ${what} ${clash} exists there, and a name cannot be both a ${what} and a folder of ${what === 'branch' ? 'branches' : 'tags'}`, {
+        hint: o.kind === 'heads'
+          ? `rename yours (\`lode checkout -b NEW\`, then \`lode push\`), or delete the remote one first if it is done with (\`lode push --delete ${clash}\`)`
+          : 'use another tag name',
+      });
+    }
+  }
   const verified = VerifiedRecord.load(remote);
   const plan = collect(store, remote, local, verified);
   const { wants } = plan;

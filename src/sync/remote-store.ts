@@ -342,6 +342,52 @@ export class RemoteStore implements ObjectReader {
     }
   }
 
+  /**
+   * refNameClash returns the remote ref that keeps `name` from being created
+   * beside it: `x` for `x/y`, or some `x/...` for `x`. Keys are flat on S3,
+   * so the store would accept both, but no workspace can hold a ref that is
+   * also a folder of refs: every later clone and fetch would trip on them.
+   */
+  async refNameClash(kind: RefKind, name: string): Promise<string | undefined> {
+    const parts = name.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      this.stats.requests++;
+      if (await this.backend.stat(`refs/${kind}/${prefix}`)) return prefix;
+    }
+    this.stats.requests++;
+    for await (const b of this.backend.list(`refs/${kind}/${name}/`)) return b.key.slice(`refs/${kind}/`.length);
+    return undefined;
+  }
+
+  /**
+   * deleteRef removes a remote ref if it still holds what `expect` read
+   * (its etag): RefConflictError when someone moved it first, and also when
+   * it is back after the delete (recreated at the same moment).
+   */
+  async deleteRef(kind: RefKind, name: string, expect: RemoteRef): Promise<void> {
+    const label = `${kind === 'heads' ? 'branch' : 'tag'} ${name}`;
+    const key = `refs/${kind}/${name}`;
+    this.stats.requests++;
+    try {
+      await this.backend.remove(key, { ifMatch: expect.etag ?? '' });
+    } catch (e) {
+      if (!(e instanceof RefConflictError)) throw e;
+      throw new RefConflictError(`${this.backend.location} refused to delete ${label}: it moved since you last fetched it (someone pushed to it)`, {
+        hint: '`lode fetch`, look at what it holds now, then delete again if you still mean to',
+        cause: e,
+      });
+    }
+    // Read back: a delete is only as conditional as the store makes it.
+    this.stats.requests++;
+    const now = await this.backend.stat(key);
+    if (now) {
+      throw new RefConflictError(`${label} is back on ${this.backend.location} right after it was deleted (someone pushed it at the same moment)`, {
+        hint: '`lode fetch` shows what it holds now; delete again if you still mean to',
+      });
+    }
+  }
+
   /** readConfig reads and checks the `config` object; undefined when there is none. */
   private async readConfig(): Promise<RemoteConfig | undefined> {
     try {

@@ -388,12 +388,19 @@ export function renderPush(r: PushCommandResult): string[] {
 export function renderFetch(r: FetchCommandResult): string[] {
   const lines = r.refs.map((x) => `${r.remote}/${x.kind === 'tags' ? 'tag ' : ''}${x.name}: ${x.old === x.id ? 'unchanged' : x.old ? `${short(x.old)}..${short(x.id)}` : `new at ${short(x.id)}`}`);
   lines.push(`Fetched ${plural(r.objects, 'object')} and ${plural(r.files, 'file')}, ${formatBytes(r.bytes)} (${plural(r.requests, 'request')})`);
-  return lines;
+  return [...lines, ...renderSkippedRefs(r)];
+}
+
+/** renderSkippedRefs warns of remote refs a fetch left out because the workspace cannot hold them. */
+function renderSkippedRefs(r: FetchCommandResult): string[] {
+  return r.skipped.map(
+    (x) => `warning: skipped ${r.remote}/${x.kind === 'tags' ? 'tag ' : ''}${x.name} (${short(x.id)}): ${x.reason}; whoever owns it can rename it and \`lode push --delete ${x.name}\``,
+  );
 }
 
 export function renderPull(r: PullResult, st: Style = makeStyle(false)): string[] {
   const reused = r.fetched.reused ? ` (${formatBytes(r.fetched.reused)} reused from local files)` : '';
-  const lines = [`Fetched ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)} from ${r.remote}${reused}`];
+  const lines = [`Fetched ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)} from ${r.remote}${reused}`, ...renderSkippedRefs(r.fetched)];
   if (r.outcome === 'upToDate') lines.push(`Branch ${r.branch} is up to date`);
   if (r.merge) {
     lines.push(`Branch ${r.branch} and ${r.remote}/${r.branch} had diverged: merging ${r.remote}/${r.branch}`);
@@ -406,7 +413,7 @@ export function renderPull(r: PullResult, st: Style = makeStyle(false)): string[
 }
 
 export function renderClone(r: CloneResult): string[] {
-  return [`Cloned into ${r.root}: branch ${r.branch} at ${short(r.commit)}, ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)}`];
+  return [`Cloned into ${r.root}: branch ${r.branch} at ${short(r.commit)}, ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)}`, ...renderSkippedRefs(r.fetched)];
 }
 
 export function renderRemoteStatus(r: RemoteStatusResult): string[] {
