@@ -103,6 +103,29 @@ describe('a pushed-over branch is not a dead end', () => {
     await lodeOk(['push'], t.b);
     // An unknown remote-tracking name is still an unknown revision (exit 6).
     expectLodeError(await runLode(['log', 'origin/nope'], t.b), 6);
+
+    // A branch other than the current one: the hint names the commands that merge it, and they work.
+    await lodeOk(['branch', 'feature', 'origin/feature'], t.b);
+    await lodeOk(['checkout', 'feature'], t.b);
+    writeFile(t.b.cwd, 'data/feature-b.txt', 'B on feature\n');
+    await lodeOk(['add', 'data'], t.b);
+    await lodeOk(['commit', '-m', 'B feature'], t.b);
+    await lodeOk(['checkout', 'main'], t.b);
+    await lodeOk(['checkout', 'feature'], t.a);
+    writeFile(t.a.cwd, 'data/feature-a.txt', 'A on feature\n');
+    await lodeOk(['add', 'data'], t.a);
+    await lodeOk(['commit', '-m', 'A feature'], t.a);
+    await lodeOk(['push', 'origin', 'feature'], t.a);
+    const other = expectLodeError(await runLode(['push', 'origin', 'feature'], t.b), 7);
+    const hint = other.split('\n').find((l) => l.startsWith('hint:'))!;
+    expect(hint).toContain('`lode merge origin/feature`');
+    for (const m of hint.matchAll(/`(lode [^`]+)`/g)) {
+      if (m[1].includes('--force')) continue;
+      await lodeOk(m[1].split(' ').slice(1), t.b);
+    }
+    await lodeOk(['push', 'origin', 'feature'], t.b);
+    await lodeOk(['pull'], t.a);
+    expect(readFile(t.a.cwd, 'data/feature-b.txt').toString()).toBe('B on feature\n');
   }, 300_000);
 
   it('conflicting edits stop the pull like merge (exit 7); --theirs, or add + commit, resolves it', async () => {

@@ -45,14 +45,23 @@ export async function push(repo: Repository, o: PushCommandOptions = {}): Promis
     if (!branch) throw new UsageError('HEAD is detached: name the branch to push', { hint: 'e.g. `lode push origin main`' });
     const refs: { kind: 'heads' | 'tags'; name: string; tip: ObjectId | undefined }[] = [{ kind: 'heads', name: branch, tip: repo.refs.get('heads', branch) }];
     if (o.tags) for (const t of repo.refs.list('tags')) refs.push({ kind: 'tags' as const, name: t.name, tip: t.id });
-    return { branch, refs };
+    return { branch, refs, current: head.kind === 'branch' ? head.name : undefined };
   });
   const r = await openRemote(repo, o.remote, { create: true });
   const chunking = repo.config.settings().chunking;
   const pushed: PushResult[] = [];
   try {
     for (const x of plan.refs) {
-      pushed.push(await pushRef({ store: repo.store, refs: repo.refs, tip: x.tip, remote: r.store, kind: x.kind, name: x.name, force: o.force, progress: o.progress, chunking }));
+      try {
+        pushed.push(await pushRef({ store: repo.store, refs: repo.refs, tip: x.tip, remote: r.store, kind: x.kind, name: x.name, force: o.force, progress: o.progress, chunking }));
+      } catch (e) {
+        // `lode pull` merges into the current branch only: for another one, say what does.
+        if (!isLodeError(e, 'REF_CONFLICT') || x.kind !== 'heads' || x.name === plan.current || !e.hint?.includes('lode pull')) throw e;
+        throw new RefConflictError(e.message, {
+          hint: `\`lode fetch ${r.name}\`, then \`lode checkout ${x.name}\` and \`lode merge ${r.name}/${x.name}\`, then push again (or \`--force\` to overwrite)`,
+          cause: e,
+        });
+      }
     }
   } finally {
     await r.store.backend.close?.();

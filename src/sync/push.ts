@@ -129,7 +129,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   if (theirs && theirs.id !== local && !o.force) {
     if (o.kind === 'tags') throw new RefConflictError(`remote ${label} points elsewhere (${theirs.id.slice(0, 12)})`, { hint: 'tags do not move: use another name, or --force to repoint it' });
     if (!store.hasObject(theirs.id)) {
-      throw new RefConflictError(`remote ${label} has commits you do not have`, { hint: 'run `lode pull` (or `lode fetch`), then push again; `--force` overwrites them' });
+      throw new RefConflictError(`remote ${label} has commits you do not have`, { hint: 'run `lode pull` (it fetches and merges them), then push again; `--force` overwrites them' });
     }
     if (!isAncestor(store, theirs.id, local)) {
       throw new RefConflictError(`pushing ${label} would drop commits that are on the remote: it moved since your last fetch`, { hint: 'run `lode pull`, then push again (or `lode push --force` to overwrite)' });
