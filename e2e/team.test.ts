@@ -265,6 +265,10 @@ describe('on S3 (moto): x/y refused, a remote holding both still clones, push --
     const fetchText = await lodeOk(['fetch'], { cwd: c, env });
     expect(fetchText.stdout).toMatch(/^warning: skipped origin\/x\/y/m);
 
+    // Pulling into x/y cannot hold the remote's x/y either: a conflict that says why, not a missing branch.
+    await lodeOk(['checkout', 'x/y'], t.b);
+    expect(expectLodeError(await runLode(['pull'], t.b), 7)).toMatch(/^error: cannot pull origin\/x\/y: branch x exists too/m);
+
     // push --delete: refused while A has not seen x/y, done once fetched; conditional on S3 (If-Match).
     expectLodeError(await runLode(['push', '--delete', 'x/y'], t.a), 7);
     // c skipped x/y, so it never saw it: the delete is refused there too.

@@ -154,31 +154,28 @@ function nameClash(name: string, taken: Iterable<string>): string | undefined {
 async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: string; paths?: string[] }, progress?: ProgressSink): Promise<FetchCommandResult> {
   // Refs first, then packs: a push uploads its packs before it moves a ref,
   // so packs listed after the refs were read hold everything those refs name.
-  let refs = await r.store.refs();
+  const all = await r.store.refs();
   await r.store.refresh();
-  if (only.branch) refs = refs.filter((x) => x.kind === 'heads' && x.name === only.branch);
-  else {
-    // A full fetch sees every remote ref: drop tracking refs of branches
-    // deleted there (`lode push --delete`), so their names are free again.
-    const live = new Set(refs.map((x) => `${x.kind}/${x.name}`));
-    for (const kind of ['heads', 'tags'] as const) for (const t of r.tracking.list(kind)) if (!live.has(`${kind}/${t.name}`)) r.tracking.delete(kind, t.name);
-  }
-  // Keep what a workspace can hold: of `x` and `x/y`, the first in name order.
+  // Every remote ref was listed: drop tracking refs of branches and tags
+  // deleted there (`lode push --delete`), so their names are free again.
+  const live = new Set(all.map((x) => `${x.kind}/${x.name}`));
+  for (const kind of ['heads', 'tags'] as const) for (const t of r.tracking.list(kind)) if (!live.has(`${kind}/${t.name}`)) r.tracking.delete(kind, t.name);
+  // Keep what a workspace can hold: of `x` and `x/y` (which an older lode
+  // let a push create), the first in name order; skip and report the other.
   const skipped: FetchCommandResult['skipped'] = [];
-  const kept: typeof refs = [];
+  let refs: typeof all = [];
   const taken = { heads: new Set<string>(), tags: new Set<string>() };
-  for (const x of [...refs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const local = only.branch ? r.tracking.list(x.kind).map((t) => t.name).filter((n) => n !== x.name) : [];
-    const clash = nameClash(x.name, taken[x.kind]) ?? nameClash(x.name, local);
-    if (clash !== undefined) {
+  for (const x of [...all].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const clash = nameClash(x.name, taken[x.kind]);
+    if (clash === undefined) {
+      taken[x.kind].add(x.name);
+      refs.push(x);
+    } else if (!only.branch || x.name === only.branch) {
       const what = x.kind === 'heads' ? 'branch' : 'tag';
       skipped.push({ kind: x.kind, name: x.name, id: x.id, reason: `${what} ${clash} exists too, and a name cannot be both a ${what} and a folder of them` });
-      continue;
     }
-    taken[x.kind].add(x.name);
-    kept.push(x);
   }
-  refs = kept;
+  if (only.branch) refs = refs.filter((x) => x.kind === 'heads' && x.name === only.branch);
   const headId = repo.refs.headCommit();
   const reuseFrom = headId ? readCommit(repo.store, headId).tree : undefined;
   const fetched = await fetchCommits({ store: repo.store, remote: r.store, commits: refs.map((x) => x.id), paths: only.paths, reuseFrom, progress });
@@ -256,6 +253,12 @@ export async function pull(repo: Repository, o: PullOptions = {}): Promise<PullR
     }
   });
   const theirs = fetched.refs.find((x) => x.kind === 'heads' && x.name === branch);
+  const unheld = fetched.skipped.find((x) => x.kind === 'heads' && x.name === branch);
+  if (unheld) {
+    throw new RefConflictError(`cannot pull ${fetched.remote}/${branch}: ${unheld.reason}`, {
+      hint: `rename it on the remote: whoever has it runs \`lode checkout -b NEW\`, \`lode push\`, then \`lode push --delete ${branch}\``,
+    });
+  }
   if (!theirs) throw new NotFoundError(`remote ${fetched.remote} has no branch ${branch}`, { hint: `push it first (\`lode push ${fetched.remote} ${branch}\`)` });
   const mine = repo.refs.get('heads', branch);
   if (paths.length > 0) {
