@@ -356,7 +356,11 @@ class S3Backend implements Backend {
     try {
       await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.base + key, IfMatch: options.ifMatch }));
     } catch (e) {
-      if (options.ifMatch !== undefined && isConditionFailure(e, options)) throw new RefConflictError(`${key} in ${this.location} changed since it was read`, { cause: e });
+      if (options.ifMatch !== undefined && isConditionFailure(e, options)) {
+        // The SDK retried: the refusal may be of our own first attempt, which landed although its answer was lost.
+        if (attempts(e) > 1 && (await this.stat(key).catch(() => 'unknown')) === undefined) return;
+        throw new RefConflictError(`${key} in ${this.location} changed since it was read`, { cause: e });
+      }
       if (errorCode(e) === 'NoSuchKey') return;
       throw this.fail(e, 'removing', key);
     }
