@@ -92,9 +92,9 @@ const s3: BackendEntry = {
     return prefix === '' ? `s3://${bucket}` : `s3://${bucket}/${prefix}`;
   },
   options: [
-    { name: 'endpoint', type: 'string', placeholder: 'url', help: 'S3-compatible endpoint (MinIO, Ceph, R2, ...); default AWS', check: (v: string) => void checkEndpoint(v) },
+    { name: 'endpoint', type: 'string', placeholder: 'url', help: 'S3-compatible endpoint (MinIO, Ceph, R2, ...); default AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then AWS', check: (v: string) => void checkEndpoint(v) },
     { name: 'region', type: 'string', placeholder: 'name', help: 'S3 region (default AWS_REGION, then us-east-1)' },
-    { name: 'profile', type: 'string', placeholder: 'name', help: 'AWS profile for credentials' },
+    { name: 'profile', type: 'string', placeholder: 'name', help: 'AWS profile for credentials and settings (default AWS_PROFILE)' },
     { name: 'pathStyle', type: 'boolean', help: 'path-style bucket addressing (most S3-compatible stores)' },
     { name: 'checksumMode', type: 'enum', values: ['when-required', 'when-supported'], placeholder: 'mode', help: 'when-required (default, safe for S3-compatible stores) or when-supported' },
     { name: 'accessKeyId', type: 'string', secret: true, placeholder: 'id', help: 'access key id, stored in .lode/config.local only (or use AWS_ACCESS_KEY_ID)' },

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CorruptObjectError, LodeError, NotFoundError, RefConflictError, RemoteError, UsageError } from '../core/errors.js';
 import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type RemoveOptions, type SaveOptions } from './backend.js';
-import { checkEndpoint, parseS3Url, redactEndpoint } from './s3-url.js';
+import { parseS3Url, redactEndpoint, resolveS3Location } from './s3-url.js';
 
 export { parseS3Url } from './s3-url.js';
 
@@ -24,13 +24,13 @@ type S3Sdk = typeof import('@aws-sdk/client-s3');
 export interface S3Options {
   /** `s3://bucket` or `s3://bucket/prefix`. */
   url: string;
-  /** An S3-compatible endpoint (MinIO, Ceph, R2, moto): `http://127.0.0.1:9000`. Default: AWS. */
+  /** An S3-compatible endpoint (MinIO, Ceph, R2, moto): `http://127.0.0.1:9000`. Default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's endpoint_url, then AWS. */
   endpoint?: string;
-  /** Default: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1. */
+  /** Default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, then us-east-1. */
   region?: string;
-  /** Address buckets as `endpoint/bucket` rather than `bucket.endpoint`. Default: true when `endpoint` is set. */
+  /** Address buckets as `endpoint/bucket` rather than `bucket.endpoint`. Default: true when an endpoint is set (here or in the environment). */
   forcePathStyle?: boolean;
-  /** A profile of ~/.aws/config and ~/.aws/credentials. */
+  /** A profile of ~/.aws/config and ~/.aws/credentials. Default: AWS_PROFILE. */
   profile?: string;
   /** Explicit credentials; otherwise the SDK's default chain (env, AWS_PROFILE, SSO, instance role...). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -61,8 +61,8 @@ export async function openS3Backend(options: S3Options): Promise<Backend> {
   const maxConnections = positiveInt(options.maxConnections, 16, 'maxConnections');
   const maxAttempts = positiveInt(options.maxAttempts, 5, 'maxAttempts');
   const timeoutMs = positiveInt(options.timeoutMs, 20_000, 'timeoutMs');
-  const endpoint = options.endpoint === undefined ? undefined : checkEndpoint(options.endpoint);
-  const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
+  // The AWS CLI's conventions: the remote's own settings, then AWS_ENDPOINT_URL_S3 / AWS_REGION / AWS_PROFILE..., then ~/.aws/config.
+  const { endpoint, region, profile, endpointFrom } = resolveS3Location(options);
   if (options.checksumMode !== undefined && options.checksumMode !== 'when-required' && options.checksumMode !== 'when-supported') {
     throw new UsageError(`invalid checksum mode ${JSON.stringify(options.checksumMode)}`, { hint: 'use when-required or when-supported' });
   }
@@ -82,7 +82,7 @@ export async function openS3Backend(options: S3Options): Promise<Backend> {
     endpoint,
     forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
     followRegionRedirects: endpoint === undefined,
-    profile: options.profile,
+    profile,
     credentials: options.credentials,
     maxAttempts,
     requestChecksumCalculation: checksum,
@@ -105,7 +105,7 @@ export async function openS3Backend(options: S3Options): Promise<Backend> {
     prefix,
     maxConnections,
     conditionalWrites: options.conditionalWrites ?? true,
-    where: endpoint === undefined ? `AWS S3 (${region})` : redactEndpoint(endpoint),
+    where: endpoint === undefined ? `AWS S3 (${region})` : endpointFrom === '--endpoint' ? redactEndpoint(endpoint) : `${redactEndpoint(endpoint)} via ${endpointFrom}`,
     secrets,
   });
 }
