@@ -4,9 +4,10 @@
 // partial clone, and remotes that stay usable at any git revision.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { expectLodeError, lodeJson, lodeOk, makeTempDir, pseudoRandomBytes, removeDir, runLode, workspaceSnapshot, writeFile } from '../test/helpers/cli.js';
+import { expectLodeError, LODE_BIN, lodeJson, lodeOk, makeTempDir, pseudoRandomBytes, removeDir, runLode, workspaceSnapshot, writeFile } from '../test/helpers/cli.js';
 import { createBucket, freePort, MOTO_CREDENTIALS, startMoto, type TestServer } from '../test/helpers/s3-servers.js';
 
 let moto: TestServer;
@@ -29,6 +30,7 @@ async function workspace(name: string, env: Record<string, string>, files = 3): 
   const dir = path.join(base, name);
   fs.mkdirSync(dir);
   await lodeOk(['init'], { cwd: dir, env });
+  if (files === 0) return dir;
   for (let i = 0; i < files; i++) writeFile(dir, `data/f${i}.bin`, pseudoRandomBytes(2000 + i, i + 1));
   await lodeOk(['add', 'data'], { cwd: dir, env });
   await lodeOk(['commit', '-m', 'v1'], { cwd: dir, env });
@@ -78,5 +80,74 @@ describe('AWS environment conventions (break 7)', () => {
     const msg = expectLodeError(down, 9);
     expect(msg).toContain(`127.0.0.1:${port}`);
     expect(msg).toContain('profile down');
+  });
+});
+
+/** interruptClone starts `lode clone URL DIR` and sends it SIGINT (Ctrl-C) once `ready(dir)` holds; resolves with its exit code. */
+async function interruptClone(args: string[], dir: string, env: Record<string, string>, ready: (dir: string) => boolean): Promise<number | null> {
+  const child = spawn(process.execPath, [LODE_BIN, 'clone', ...args], { cwd: base, env: { ...process.env, NO_COLOR: '1', CI: '1', ...env }, stdio: 'ignore' });
+  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  let exited = false;
+  void done.then(() => (exited = true));
+  while (!exited && !ready(dir)) await new Promise((r) => setTimeout(r, 20));
+  if (!exited) child.kill('SIGINT');
+  return done;
+}
+
+/** cachedFiles counts the file contents in a workspace's local cache. */
+function cachedFiles(dir: string): number {
+  const cache = path.join(dir, '.lode', 'cache');
+  if (!fs.existsSync(cache)) return 0;
+  return fs.readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+}
+
+describe('an interrupted clone (break 6)', () => {
+  it('cloning the same URL into the directory it left resumes it; another URL is refused', async () => {
+    const env = { ...creds, AWS_REGION: 'us-east-1' };
+    const a = await workspace('resume-alice', env, 0);
+    // Many packs: one commit per file, each pushed, so the clone fetches pack after pack.
+    for (let i = 0; i < 12; i++) {
+      writeFile(a, `data/part${i}.bin`, pseudoRandomBytes(600_000, 100 + i));
+      await lodeOk(['add', 'data'], { cwd: a, env });
+      await lodeOk(['commit', '-m', `part ${i}`], { cwd: a, env });
+    }
+    await lodeOk(['remote', 'add', 'origin', 's3://team-data/resume', '--endpoint', moto.endpoint], { cwd: a, env });
+    await lodeOk(['push'], { cwd: a, env });
+
+    const b = path.join(base, 'resume-bob');
+    const url = 's3://team-data/resume';
+    const code = await interruptClone([url, b, '--endpoint', moto.endpoint], b, env, (d) => cachedFiles(d) > 0);
+    // Interrupted (exit 130): the directory stays, marked, with whatever was fetched.
+    expect(code).toBe(130);
+    {
+      expect(fs.existsSync(path.join(b, '.lode', 'clone-in-progress'))).toBe(true);
+      const other = await runLode(['clone', 's3://team-data/other', b, '--endpoint', moto.endpoint], { cwd: base, env });
+      expect(expectLodeError(other, 7)).toMatch(/exists and is not empty/);
+      expect(fs.existsSync(path.join(b, '.lode'))).toBe(true);
+      const before = cachedFiles(b);
+      expect(before).toBeGreaterThan(0);
+      const r = await lodeJson(['clone', url, b, '--endpoint', moto.endpoint], { cwd: base, env });
+      expect(r.resumed).toBe(true);
+      // What the first try fetched is not downloaded again.
+      expect(r.fetched.files).toBeLessThanOrEqual(12 - before);
+    }
+    expect(fs.existsSync(path.join(b, '.lode', 'clone-in-progress'))).toBe(false);
+    expect(workspaceSnapshot(b)).toEqual(workspaceSnapshot(a));
+    await lodeOk(['fsck'], { cwd: b, env });
+    // A finished clone is never "resumed": the directory is a workspace with a commit now.
+    const again = await runLode(['clone', url, b, '--endpoint', moto.endpoint], { cwd: base, env });
+    expectLodeError(again, 7);
+  });
+
+  it('a workspace with no commit whose remote is the URL (a clone from before the marker) is resumed too', async () => {
+    const env = { ...creds, AWS_REGION: 'us-east-1' };
+    const url = 's3://team-data/resume';
+    const c = path.join(base, 'resume-carol');
+    fs.mkdirSync(c);
+    await lodeOk(['init'], { cwd: c, env });
+    await lodeOk(['remote', 'add', 'origin', url, '--endpoint', moto.endpoint], { cwd: c, env });
+    const r = await lodeJson(['clone', url, c], { cwd: base, env });
+    expect(r).toMatchObject({ resumed: true, remote: 'origin', branch: 'main' });
+    expect(workspaceSnapshot(c)).toEqual(workspaceSnapshot(path.join(base, 'resume-alice')));
   });
 });

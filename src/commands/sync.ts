@@ -11,7 +11,7 @@ import { fetchCommits } from '../sync/fetch.js';
 import { gcRemote, type RemoteGcResult } from '../sync/gc.js';
 import { openRemote, type OpenedRemote } from '../sync/open.js';
 import { Repository } from '../repo/repository.js';
-import { addRemote } from './remote.js';
+import { addRemote, modifyRemote } from './remote.js';
 import { checkout, switchTo, type CheckoutResult } from './checkout.js';
 import { merge, type MergeResult } from './merge.js';
 
@@ -296,33 +296,93 @@ export interface CloneResult {
   commit: ObjectId;
   fetched: FetchCommandResult;
   checkout: CheckoutResult;
+  /** Whether the clone resumed one an interruption had left in the directory. */
+  resumed: boolean;
 }
 
-/** clone makes a new workspace from a remote: init, add the remote, fetch, check out a branch. */
+/** CLONE_MARKER is the file in `.lode/` that says a clone of a URL began there and has not ended. */
+const CLONE_MARKER = 'clone-in-progress';
+
+interface CloneMarker {
+  /** The remote URL, normalised. */
+  url: string;
+  remote: string;
+}
+
+/**
+ * interruptedClone says whether `root` holds a clone of `url` that did not
+ * end (Ctrl-C, a kill, a crash): a `.lode/clone-in-progress` marker naming
+ * that URL, or (a clone without the marker) a workspace with no commit
+ * checked out whose remote has that URL. Returns the remote's name and
+ * whether the marker says lode itself wrote the workspace's files.
+ */
+function interruptedClone(root: string, url: string): { remote: string; marked: boolean } | undefined {
+  const lodeDir = path.join(root, '.lode');
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(lodeDir, CLONE_MARKER), 'utf8')) as CloneMarker;
+    if (m.url === url && typeof m.remote === 'string') return { remote: m.remote, marked: true };
+    return undefined;
+  } catch {
+    // no marker (or an unreadable one): look at the workspace itself
+  }
+  if (!fs.existsSync(path.join(lodeDir, 'HEAD'))) return undefined;
+  try {
+    const repo = Repository.open(root);
+    if (repo.root !== root || repo.refs.headCommit() !== undefined) return undefined;
+    const match = repo.config.remotes().find((r) => repo.config.remoteOptions(r.name)?.url === url);
+    return match ? { remote: match.name, marked: false } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * clone makes a new workspace from a remote: init, add the remote, fetch,
+ * check out a branch. Into a directory an interrupted clone of the same URL
+ * left, it resumes: the objects already fetched are kept, the rest fetched.
+ */
 export async function clone(o: CloneOptions): Promise<CloneResult> {
   const cwd = o.cwd ?? process.cwd();
-  normaliseRemoteUrl(o.url, cwd); // refuse a bad URL before anything is created
+  const url = normaliseRemoteUrl(o.url, cwd); // refuse a bad URL before anything is created
   const base = o.url.replace(/\/+$/, '').split('/').pop() || 'lode-data';
   const root = path.resolve(cwd, o.dir ?? base);
   if (fs.existsSync(root) && fs.readdirSync(root).length > 0) {
-    throw new LodeError('ALREADY_EXISTS', `${root} exists and is not empty`, { hint: 'clone into a new or empty directory' });
+    const left = interruptedClone(root, url);
+    if (!left) throw new LodeError('ALREADY_EXISTS', `${root} exists and is not empty`, { hint: 'clone into a new or empty directory' });
+    // A resumed clone that fails again leaves the directory for the next try.
+    const repo = Repository.open(root);
+    writeCloneMarker(repo, { url, remote: o.remote ?? left.remote });
+    return { ...(await cloneInto(repo, { ...o, remote: o.remote ?? left.remote }, cwd, left.marked)), resumed: true };
   }
   const existed = fs.existsSync(root);
   try {
-    return await cloneInto(root, o, cwd);
+    const repo = Repository.init(root);
+    writeCloneMarker(repo, { url, remote: o.remote ?? 'origin' });
+    return { ...(await cloneInto(repo, o, cwd, false)), resumed: false };
   } catch (e) {
     // A failed clone leaves nothing behind: not even the half-made workspace.
+    // (An interrupted one, which ends without coming here, leaves its marker: cloning again resumes it.)
     if (existed) fs.rmSync(path.join(root, '.lode'), { recursive: true, force: true });
     else fs.rmSync(root, { recursive: true, force: true });
     throw e;
   }
 }
 
-async function cloneInto(root: string, o: CloneOptions, cwd: string): Promise<CloneResult> {
-  const repo = Repository.init(root);
+function writeCloneMarker(repo: Repository, m: CloneMarker): void {
+  fs.writeFileSync(path.join(repo.lodeDir, CLONE_MARKER), JSON.stringify(m) + '\n');
+}
+
+/**
+ * cloneInto adds (or, resuming, updates) the remote, fetches and checks out.
+ * `overwrite`: the workspace's files were written by the interrupted clone
+ * itself, so the checkout may replace them.
+ */
+async function cloneInto(repo: Repository, o: CloneOptions, cwd: string, overwrite: boolean): Promise<Omit<CloneResult, 'resumed'>> {
+  const root = repo.root;
   const remoteName = o.remote ?? 'origin';
   const { dir: _dir, branch: _branch, remote: _remote, progress: _progress, ...remoteOptions } = o;
-  await addRemote(repo, { ...remoteOptions, name: remoteName, cwd });
+  if (repo.config.remoteOptions(remoteName)) await modifyRemote(repo, { ...remoteOptions, name: remoteName, cwd });
+  else await addRemote(repo, { ...remoteOptions, name: remoteName, cwd });
   const fetched = await repo.withLock('clone', async () => {
     const r = await openRemote(repo, remoteName);
     try {
@@ -342,7 +402,8 @@ async function cloneInto(root: string, o: CloneOptions, cwd: string): Promise<Cl
     });
   }
   repo.refs.setHead({ kind: 'branch', name: pick.name });
-  const co = await switchTo(repo, { rev: pick.id, advanceBranch: pick.name, progress: o.progress });
+  const co = await switchTo(repo, { rev: pick.id, advanceBranch: pick.name, force: overwrite, progress: o.progress });
+  fs.rmSync(path.join(repo.lodeDir, CLONE_MARKER), { force: true });
   return { root, remote: remoteName, branch: pick.name, commit: pick.id, fetched, checkout: co };
 }
 

@@ -413,7 +413,7 @@ export function renderPull(r: PullResult, st: Style = makeStyle(false)): string[
 }
 
 export function renderClone(r: CloneResult): string[] {
-  return [`Cloned into ${r.root}: branch ${r.branch} at ${short(r.commit)}, ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)}`, ...renderSkippedRefs(r.fetched)];
+  return [`${r.resumed ? 'Resumed the interrupted clone in' : 'Cloned into'} ${r.root}: branch ${r.branch} at ${short(r.commit)}, ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)}`, ...renderSkippedRefs(r.fetched)];
 }
 
 export function renderRemoteStatus(r: RemoteStatusResult): string[] {
