@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expectLodeError, LODE_BIN, lodeJson, lodeOk, makeTempDir, pseudoRandomBytes, removeDir, runLode, workspaceSnapshot, writeFile } from '../test/helpers/cli.js';
+import { flipByte } from './repos.js';
 import { createBucket, freePort, MOTO_CREDENTIALS, startMoto, type TestServer } from '../test/helpers/s3-servers.js';
 
 let moto: TestServer;
@@ -149,5 +150,78 @@ describe('an interrupted clone (break 6)', () => {
     const r = await lodeJson(['clone', url, c], { cwd: base, env });
     expect(r).toMatchObject({ resumed: true, remote: 'origin', branch: 'main' });
     expect(workspaceSnapshot(c)).toEqual(workspaceSnapshot(path.join(base, 'resume-alice')));
+  });
+});
+
+describe('fsck on a partial clone (break 4)', () => {
+  it('content never fetched is "not fetched" (exit 0); content missing everywhere and corrupt content fail (exit 5)', async () => {
+    const env = { ...creds, AWS_REGION: 'us-east-1' };
+    const a = await workspace('fsck-alice', env);
+    const remoteFlags = ['--endpoint', moto.endpoint];
+    await lodeOk(['remote', 'add', 'origin', 's3://team-data/fsck', ...remoteFlags], { cwd: a, env });
+    await lodeOk(['push'], { cwd: a, env });
+    const b = path.join(base, 'fsck-bob');
+    await lodeOk(['clone', 's3://team-data/fsck', b, ...remoteFlags], { cwd: base, env });
+    writeFile(a, 'data/f0.bin', pseudoRandomBytes(3000, 50));
+    writeFile(a, 'data/f1.bin', pseudoRandomBytes(3000, 51));
+    await lodeOk(['commit', '-a', '-m', 'v2'], { cwd: a, env });
+    await lodeOk(['push'], { cwd: a, env });
+    const log = await lodeJson(['log', '-n', '1'], { cwd: a, env });
+    const v2: string = (Array.isArray(log) ? log : log.commits)[0].id;
+
+    // Only data/f0.bin of v2 is fetched; a branch at v2 makes fsck walk it.
+    await lodeOk(['pull', '--', 'data/f0.bin'], { cwd: b, env });
+    await lodeOk(['branch', 'theirs', v2], { cwd: b, env });
+    const partial = await runLode(['fsck', '--json'], { cwd: b, env });
+    expect(partial.code).toBe(0);
+    const pj = JSON.parse(partial.stdout);
+    expect(pj.ok).toBe(true);
+    expect(pj.problems).toEqual([]);
+    expect(pj.notFetched).toHaveLength(1);
+    expect(pj.notFetched[0]).toMatchObject({ remote: 'origin' });
+    const text = await lodeOk(['fsck'], { cwd: b, env });
+    expect(text.stdout).toMatch(/^1 file not fetched yet \(on remote origin\)/m);
+    expect(text.stdout).not.toMatch(/corrupt|^\d+ problems? found/m);
+    expect(text.stdout).toMatch(/^No problems found/m);
+
+    // The remote unreachable: a commit only a path-limited pull brought is presumed not fetched, still exit 0.
+    const port = await freePort();
+    await lodeOk(['remote', 'modify', 'origin', '--endpoint', `http://127.0.0.1:${port}`], { cwd: b, env });
+    const offline = JSON.parse((await lodeOk(['fsck', '--json'], { cwd: b, env })).stdout);
+    expect(offline.notFetched).toHaveLength(1);
+    expect(offline.notFetched[0].remote).toBeNull();
+    expect(offline.remoteNote).toContain(`127.0.0.1:${port}`);
+    await lodeOk(['remote', 'modify', 'origin', ...remoteFlags], { cwd: b, env });
+
+    // Content that exists nowhere: committed here, never pushed, then lost from the cache.
+    writeFile(b, 'data/mine.bin', pseudoRandomBytes(4000, 60));
+    await lodeOk(['add', 'data/mine.bin'], { cwd: b, env });
+    await lodeOk(['commit', '-m', 'mine'], { cwd: b, env });
+    const cacheDir = path.join(b, '.lode', 'cache');
+    const lost = fs
+      .readdirSync(cacheDir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.join(e.parentPath, e.name))
+      .find((f) => fs.statSync(f).size === 4000)!;
+    fs.chmodSync(path.dirname(lost), 0o755);
+    fs.rmSync(lost, { force: true });
+    fs.rmSync(path.join(b, 'data/mine.bin'));
+    const gone = await runLode(['fsck', '--json'], { cwd: b, env });
+    expect(gone.code).toBe(5);
+    const gj = JSON.parse(gone.stdout);
+    // The committed content (and its staged entry) is missing: a failure, named as not on the remote either.
+    expect(gj.problems.map((p: { kind: string }) => p.kind)).toEqual(gj.problems.map(() => 'missing'));
+    expect(gj.problems.some((p: { message: string }) => p.message.includes('nor on remote origin'))).toBe(true);
+    expect(gj.notFetched).toHaveLength(1);
+
+    // Corrupt content is a failure of its own kind.
+    const other = fs
+      .readdirSync(cacheDir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.join(e.parentPath, e.name))[0];
+    flipByte(other, 10);
+    const bad = await runLode(['fsck', '--json'], { cwd: b, env });
+    expect(bad.code).toBe(5);
+    expect(JSON.parse(bad.stdout).problems.some((p: { kind: string }) => p.kind === 'corrupt')).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import type { ProgressSink } from '../core/progress.js';
 import { reachableFrom } from '../graph/commits.js';
 import type { Repository } from '../repo/repository.js';
 import type { UnlockResult } from '../repo/lock.js';
-import { forgetComplete, keepComplete } from '../sync/complete.js';
+import { forgetComplete, keepComplete, readComplete } from '../sync/complete.js';
 import { gitContext, readPinAt, readWorkspacePin } from '../git/pin-file.js';
 
 export interface GcOptions {
@@ -119,12 +119,29 @@ export interface FsckProblem {
   message: string;
 }
 
+/**
+ * FsckNotFetched is file content the workspace never fetched (a path-limited
+ * pull, a partial clone): not damage. `remote` names the remote whose indexes
+ * list it; null when no remote could be asked (unreachable), the file then
+ * being reachable only from commits no whole fetch brought.
+ */
+export interface FsckNotFetched {
+  id: ObjectId;
+  remote: string | null;
+  message: string;
+}
+
 export interface FsckResult {
   objects: number;
   files: number;
   bytes: number;
   refs: number;
+  /** Failures: corrupt, missing everywhere (not on the default remote either), broken refs. */
   problems: FsckProblem[];
+  /** Not failures: content not fetched yet, on a remote (or presumably, when it could not be asked). */
+  notFetched: FsckNotFetched[];
+  /** Why the remote was not asked about missing content (unreachable, no remote), if it was not. */
+  remoteNote?: string;
   ok: boolean;
 }
 
@@ -207,8 +224,12 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
     if (reported.has(id)) continue;
     problems.push({ kind: repo.store.hasObject(id) ? 'corrupt' : 'missing', id, message: why });
   }
-  for (const id of reach.files) {
-    if (!repo.store.hasFile(id)) problems.push({ kind: 'missing', id, message: `file content ${id} is referenced but not in the cache` });
+  const absent = [...reach.files].filter((id) => !repo.store.hasFile(id));
+  const classified = await classifyAbsent(repo, absent);
+  for (const id of absent) {
+    const c = classified.of(id);
+    if (c.remote !== undefined) classified.notFetched.push({ id, remote: c.remote, message: `file content ${id} is not fetched yet${c.remote ? ` (on remote ${c.remote})` : ''}` });
+    else problems.push({ kind: 'missing', id, message: `file content ${id} is referenced but not in the cache${classified.remote ? ` nor on remote ${classified.remote}` : ''}` });
   }
   try {
     const index = await repo.readIndex();
@@ -219,7 +240,47 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
   // A damaged store may hold commits recorded complete that no longer are:
   // forget the record, so the next fetch walks everything and refills the gaps.
   if (problems.length > 0) forgetComplete(repo.store);
-  return { objects, files, bytes, refs, problems, ok: problems.length === 0 };
+  return { objects, files, bytes, refs, problems, notFetched: classified.notFetched, ...(classified.note ? { remoteNote: classified.note } : {}), ok: problems.length === 0 };
+}
+
+/**
+ * classifyAbsent sorts file contents the cache lacks into "not fetched yet"
+ * and "missing". With a default remote that answers, its pack indexes decide
+ * (a chunked file counts as on the remote when all its chunks are). Without
+ * one, content that only commits no whole fetch brought (sync/complete.ts:
+ * a path-limited pull, a partial clone) reach is presumed not fetched, as
+ * long as a remote is configured; content a complete commit reaches was
+ * there once, so its absence is damage.
+ */
+async function classifyAbsent(repo: Repository, absent: ObjectId[]): Promise<{ of(id: ObjectId): { remote?: string | null }; notFetched: FsckNotFetched[]; remote?: string; note?: string }> {
+  const notFetched: FsckNotFetched[] = [];
+  if (absent.length === 0) return { of: () => ({}), notFetched };
+  const name = repo.config.defaultRemote();
+  if (!name) return { of: () => ({}), notFetched, note: 'no remote is configured to look for missing content on' };
+  const { openRemote } = await import('../sync/open.js');
+  try {
+    const r = await openRemote(repo, name);
+    try {
+      await r.store.refresh();
+      const onRemote = (id: ObjectId): boolean => {
+        if (r.store.has.has(id)) return true;
+        if (!repo.store.hasObject(id)) return false;
+        try {
+          const list = decodeChunkList(repo.store.getObject(id), id);
+          return list.chunks.every((c) => r.store.has.has(c.id));
+        } catch {
+          return false;
+        }
+      };
+      return { of: (id) => (onRemote(id) ? { remote: name } : {}), notFetched, remote: name };
+    } finally {
+      await r.store.backend.close?.();
+    }
+  } catch (e) {
+    if (!(e instanceof LodeError)) throw e;
+    const wholeFetches = reachableFrom(repo.store, [...readComplete(repo.store)].filter((id) => repo.store.hasObject(id)));
+    return { of: (id) => (wholeFetches.files.has(id) ? {} : { remote: null }), notFetched, note: `remote ${name} was not asked: ${e.message}` };
+  }
 }
 
 export type { UnlockResult };

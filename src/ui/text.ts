@@ -326,6 +326,12 @@ export function renderUnlock(r: UnlockResult): string[] {
 
 export function renderFsck(r: FsckResult, st: Style): string[] {
   const lines = [`Checked ${plural(r.objects, 'object')}, ${plural(r.files, 'cached file')} (${formatBytes(r.bytes)}) and ${plural(r.refs, 'ref')}`];
+  if (r.notFetched.length > 0) {
+    const remotes = [...new Set(r.notFetched.map((n) => n.remote))];
+    const where = remotes.length === 1 && remotes[0] !== null ? ` (on remote ${remotes[0]})` : '';
+    lines.push(`${plural(r.notFetched.length, 'file')} not fetched yet${where}: not a problem; \`lode fetch\` downloads them, \`lode checkout REV\` fetches what it needs`);
+  }
+  if (r.remoteNote && (r.notFetched.length > 0 || !r.ok)) lines.push(st.yellow(`note: ${r.remoteNote}`));
   if (r.ok) lines.push(st.green('No problems found'));
   else {
     lines.push(st.red(`${plural(r.problems.length, 'problem')} found:`));
