@@ -225,3 +225,82 @@ describe('fsck on a partial clone (break 4)', () => {
     expect(JSON.parse(bad.stdout).problems.some((p: { kind: string }) => p.kind === 'corrupt')).toBe(true);
   });
 });
+
+/** git runs the real git in `cwd` with a sandboxed HOME and identity; throws unless it exits 0. */
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const home = path.join(base, 'git-home');
+  fs.mkdirSync(home, { recursive: true });
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GIT_')) env[k] = v;
+  Object.assign(env, { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'ada@example.com', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'ada@example.com' });
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['-c', 'init.defaultBranch=main', '-c', 'advice.detachedHead=false', ...args], { cwd, env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8').trim()) : reject(new Error(`git ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString('utf8')}`))));
+  });
+}
+
+describe('remotes at any git revision (break 1)', () => {
+  it("a colleague's git clone goes back to data pinned before the remote was configured", async () => {
+    const env = { ...creds, AWS_REGION: 'us-east-1' };
+    const a = path.join(base, 'git-alice');
+    fs.mkdirSync(a);
+    await git(a, 'init', '-q');
+    await lodeOk(['init'], { cwd: a, env });
+    writeFile(a, 'data/labels.csv', 'id,label\n1,cat\n');
+    writeFile(a, 'data/big.bin', pseudoRandomBytes(300_000, 70));
+    await lodeOk(['add', 'data'], { cwd: a, env });
+    await lodeOk(['commit', '-m', 'last month'], { cwd: a, env });
+    const dataOf = (dir: string) => Object.fromEntries(Object.entries(workspaceSnapshot(dir)).filter(([k]) => k.startsWith('data/')));
+    const lastMonth = dataOf(a);
+    expect(Object.keys(lastMonth)).toHaveLength(2);
+    await git(a, 'add', '-A');
+    await git(a, 'commit', '-q', '-m', 'last month: no remote yet');
+    // Later the team gets a bucket; the new config (with the remote) is committed with the next data.
+    await lodeOk(['remote', 'add', 'origin', 's3://team-data/git', '--endpoint', moto.endpoint], { cwd: a, env });
+    writeFile(a, 'data/labels.csv', 'id,label\n1,cat\n2,dog\n');
+    await lodeOk(['commit', '-a', '-m', 'this month'], { cwd: a, env });
+    await lodeOk(['push'], { cwd: a, env });
+    await git(a, 'add', '-A');
+    await git(a, 'commit', '-q', '-m', 'this month, shared on S3');
+
+    const b = path.join(base, 'git-bob');
+    await git(base, 'clone', '-q', a, b);
+    await lodeOk(['init'], { cwd: b, env });
+    // The workspace sees the remote of the current code once (any command reads the config).
+    expect((await lodeJson(['remote', 'list'], { cwd: b, env })).remotes).toHaveLength(1);
+    // Back to last month's code: its .lode/config has no remote, yet the data comes back from the one lode remembers.
+    await git(b, 'checkout', '-q', 'HEAD~1');
+    expect(fs.readFileSync(path.join(b, '.lode/config'), 'utf8')).not.toContain('team-data');
+    const co = await lodeJson(['checkout'], { cwd: b, env });
+    expect(co.fetched).toBe(true);
+    expect(dataOf(b)).toEqual(lastMonth);
+    await lodeOk(['fetch'], { cwd: b, env });
+    const list = await lodeJson(['remote', 'list'], { cwd: b, env });
+    expect(list.default).toBe('origin');
+    expect(list.remotes).toEqual([expect.objectContaining({ name: 'origin', url: 's3://team-data/git', remembered: true })]);
+    // The remembered definition stays out of git and carries no secret.
+    expect(await git(b, 'status', '--porcelain', '--', '.lode')).toBe('');
+
+    // Data that was simply not fetched is named so, with the command that fetches it (never blamed on gc).
+    await lodeOk(['remote', 'remove', 'origin'], { cwd: b, env });
+    const history = await lodeJson(['log'], { cwd: a, env });
+    const firstId: string = (Array.isArray(history) ? history : history.commits).at(-1).id;
+    // Make the old version's big file unfetched: a fresh partial workspace (pull of one path) with its remote removed.
+    const d = path.join(base, 'git-dave');
+    fs.mkdirSync(d);
+    await lodeOk(['init'], { cwd: d, env });
+    await lodeOk(['remote', 'add', 'origin', 's3://team-data/git', '--endpoint', moto.endpoint], { cwd: d, env });
+    await lodeOk(['pull', '--', 'data/labels.csv'], { cwd: d, env });
+    await lodeOk(['remote', 'remove', 'origin'], { cwd: d, env });
+    const missing = await runLode(['checkout', '-f', firstId], { cwd: d, env });
+    const msg = expectLodeError(missing, 6);
+    expect(msg).toMatch(/not fetched yet/);
+    expect(missing.stderr).toMatch(/^hint: +`lode fetch`/m);
+    expect(missing.stderr).not.toMatch(/garbage/);
+  });
+});

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConflictError, MissingContentError, RefConflictError, UnknownRevisionError, UsageError } from '../core/errors.js';
+import { ConflictError, MissingContentError, NOT_FETCHED_HINT, RefConflictError, UnknownRevisionError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { comparePaths, isUnder, parentPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -403,8 +403,8 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
         // Every source must be there before anything is removed.
         for (const t of writes) {
           if (repo.store.sizeOf('cache', t.id) !== t.size) {
-            throw new MissingContentError(`the cache has no content for ${t.id.slice(0, 12)} (needed for ${t.path})`, {
-              hint: 'the object was garbage-collected or never stored; restore it from a remote, or run `lode fsck`',
+            throw new MissingContentError(`the cache has no content for ${t.id.slice(0, 12)} (needed for ${t.path}): not fetched yet`, {
+              hint: NOT_FETCHED_HINT,
             });
           }
         }

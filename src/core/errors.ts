@@ -68,6 +68,10 @@ export class NotFoundError extends LodeError {
 /** MissingContentError: file content the cache should hold is absent (fetching it from a remote may help). */
 export class MissingContentError extends NotFoundError {}
 
+/** NOT_FETCHED_HINT is the hint of a MissingContentError: data the cache lacks was most often simply not fetched. */
+export const NOT_FETCHED_HINT =
+  '`lode fetch` downloads it from the default remote (`lode remote add NAME URL` first if none is set); `lode fsck` tells content not fetched yet from content lost';
+
 /** UnknownRevisionError: a revision string names nothing. */
 export class UnknownRevisionError extends LodeError {
   readonly revision: string;

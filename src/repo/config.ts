@@ -4,6 +4,7 @@
  * keys are validated when read, so a typo fails early with the file and key
  * named rather than half-way through a command.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { DEFAULT_CHUNKING, validateChunkerParams, type ChunkerParams } from '../core/chunker.js';
@@ -45,7 +46,33 @@ export type RemoteSettings = {
   url: string;
   /** Whether secret options (access keys) are stored in .lode/config.local (their values are never shown). */
   hasCredentials: boolean;
+  /** Set when the shared config (at this git revision) lacks the remote and lode uses the definition it remembered. */
+  remembered?: boolean;
 } & Omit<RemoteOptions, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>;
+
+/** KnownRemotes is `.lode/remotes/known`: remote definitions (shared-config keys, no secrets) and the default, as last seen. */
+interface KnownRemotes {
+  default?: string;
+  remotes: Record<string, Table>;
+}
+
+/** readKnown reads `.lode/remotes/known`; a missing or damaged file counts as empty (it only remembers). */
+function readKnown(file: string): KnownRemotes {
+  const text = readFileOrUndefined(file);
+  if (text === undefined) return { remotes: {} };
+  try {
+    const v = JSON.parse(text.toString()) as KnownRemotes;
+    const remotes: Record<string, Table> = {};
+    if (isTable(v.remotes)) for (const [n, t] of Object.entries(v.remotes)) if (isTable(t) && typeof t.url === 'string') remotes[n] = t;
+    return { ...(typeof v.default === 'string' ? { default: v.default } : {}), remotes };
+  } catch {
+    return { remotes: {} };
+  }
+}
+
+function isTable(v: unknown): v is Table {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 /** Secret option keys of remotes, as the registry marks them. */
 const SECRET_REMOTE_KEYS = new Set(allOptions().filter((o) => o.secret).map(configKeyOf));
@@ -68,14 +95,19 @@ export class Config {
     readonly localFile: string,
     private shared: Table,
     private local: Table,
+    /** `.lode/remotes/known`: every remote definition this workspace has seen (see rememberRemotes). */
+    private readonly knownFile: string,
+    private known: KnownRemotes,
   ) {}
 
   /** load reads both files; ConfigError names the file and line of a syntax error. */
   static load(lodeDir: string): Config {
     const file = path.join(lodeDir, 'config');
     const localFile = path.join(lodeDir, 'config.local');
-    const cfg = new Config(file, localFile, parseFile(file), parseFile(localFile));
+    const knownFile = path.join(lodeDir, 'remotes', 'known');
+    const cfg = new Config(file, localFile, parseFile(file), parseFile(localFile), knownFile, readKnown(knownFile));
     cfg.settings(); // validate early
+    cfg.rememberRemotes();
     return cfg;
   }
 
@@ -155,17 +187,18 @@ export class Config {
 
   /** remotes lists the configured remotes (secrets reported only as present or not). */
   remotes(): RemoteSettings[] {
-    const names = new Set([...Object.keys(tableAt(this.shared, 'remote')), ...Object.keys(tableAt(this.local, 'remote'))]);
-    return [...names].sort().map((n) => this.remote(n)!);
+    const names = new Set([...Object.keys(tableAt(this.shared, 'remote')), ...Object.keys(tableAt(this.local, 'remote')), ...Object.keys(this.known.remotes)]);
+    return [...names].sort().flatMap((n) => this.remote(n) ?? []);
   }
 
   /** remote returns one remote's settings (URL redacted, no secrets), or undefined. */
   remote(name: string): RemoteSettings | undefined {
-    const sh = tableAt(tableAt(this.shared, 'remote'), name);
+    const sh = this.sharedRemote(name);
     const lo = tableAt(tableAt(this.local, 'remote'), name);
     const v = { ...sh, ...lo };
     if (typeof v.url !== 'string') return undefined;
     const out: Record<string, unknown> = { name, url: redactUrl(v.url) };
+    if (typeof tableAt(tableAt(this.shared, 'remote'), name).url !== 'string' && name in this.known.remotes) out.remembered = true;
     let hasCredentials = false;
     for (const o of allOptions()) {
       const raw = v[configKeyOf(o)];
@@ -186,7 +219,7 @@ export class Config {
    * key whose value is invalid.
    */
   remoteOptions(name: string): { url: string; options: RemoteOptions } | undefined {
-    const sh = tableAt(tableAt(this.shared, 'remote'), name);
+    const sh = this.sharedRemote(name);
     const lo = tableAt(tableAt(this.local, 'remote'), name);
     const v = { ...sh, ...lo };
     if (typeof v.url !== 'string') return undefined;
@@ -232,6 +265,7 @@ export class Config {
     }
     this.save('shared');
     if (secrets) this.save('local');
+    this.rememberRemotes();
   }
 
   /** removeRemote deletes a remote from both files (and the default if it was). */
@@ -244,6 +278,9 @@ export class Config {
     }
     this.save('shared');
     this.save('local');
+    delete this.known.remotes[name];
+    if (this.known.default === name) delete this.known.default;
+    this.saveKnown();
   }
 
   /** renameRemote moves a remote's settings (and the default) to a new name. */
@@ -258,19 +295,76 @@ export class Config {
     }
     this.save('shared');
     this.save('local');
+    if (from in this.known.remotes) {
+      this.known.remotes[to] = this.known.remotes[from];
+      delete this.known.remotes[from];
+    }
+    if (this.known.default === from) this.known.default = to;
+    this.saveKnown();
+    this.rememberRemotes();
   }
 
-  /** defaultRemote is `core.remote`, or the only remote when there is one. */
+  /**
+   * defaultRemote is `core.remote`, or the only remote when there is one, or
+   * (at a git revision whose config predates the remotes) the default this
+   * workspace last saw.
+   */
   defaultRemote(): string | undefined {
     const d = this.get('core.remote');
     if (typeof d === 'string') return d;
     const all = this.remotes();
-    return all.length === 1 ? all[0].name : undefined;
+    if (all.length === 1) return all[0].name;
+    const k = this.known.default;
+    return k !== undefined && all.some((r) => r.name === k) ? k : undefined;
   }
 
   setDefaultRemote(name: string): void {
     ensureTable(this.shared, 'core').remote = name;
     this.save('shared');
+    this.rememberRemotes();
+  }
+
+  /**
+   * sharedRemote is remote `name`'s table of the shared config, or, when the
+   * shared config (tracked by git, so perhaps from a revision older than the
+   * remote) lacks it, the definition remembered in `.lode/remotes/known`.
+   */
+  private sharedRemote(name: string): Table {
+    const sh = tableAt(tableAt(this.shared, 'remote'), name);
+    if (typeof sh.url === 'string') return sh;
+    return this.known.remotes[name] ?? sh;
+  }
+
+  /**
+   * rememberRemotes records every remote of the shared config (URL and
+   * options, never a secret) and the default in `.lode/remotes/known`, which
+   * git never tracks: `git checkout` of a revision made before a remote was
+   * added leaves that remote usable. Written only when something changed; a
+   * workspace that cannot be written to (read-only) just does not remember.
+   */
+  rememberRemotes(): void {
+    const next: KnownRemotes = { remotes: { ...this.known.remotes }, ...(this.known.default ? { default: this.known.default } : {}) };
+    for (const [name, t] of Object.entries(tableAt(this.shared, 'remote'))) {
+      if (!isTable(t) || typeof t.url !== 'string') continue;
+      const kept: Table = {};
+      for (const [k, v] of Object.entries(t)) if (!isSecretKey(k)) kept[k] = v;
+      next.remotes[name] = kept;
+    }
+    const d = this.get('core.remote');
+    if (typeof d === 'string' && d in next.remotes) next.default = d;
+    else if (next.default === undefined && Object.keys(next.remotes).length === 1) next.default = Object.keys(next.remotes)[0];
+    if (JSON.stringify(next) === JSON.stringify(this.known)) return;
+    this.known = next;
+    this.saveKnown();
+  }
+
+  private saveKnown(): void {
+    try {
+      fs.mkdirSync(path.dirname(this.knownFile), { recursive: true });
+      writeFileAtomic(this.knownFile, JSON.stringify(this.known, null, 2) + '\n');
+    } catch {
+      // remembering is a convenience: a read-only workspace still works with what its config says
+    }
   }
 
   private save(scope: 'shared' | 'local'): void {

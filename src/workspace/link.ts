@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { CorruptObjectError, MissingContentError } from '../core/errors.js';
+import { CorruptObjectError, MissingContentError, NOT_FETCHED_HINT } from '../core/errors.js';
 import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
 import type { FileRef, LocalStore } from '../objects/store.js';
 
@@ -92,8 +92,8 @@ export class Linker {
       } catch (e) {
         rmQuiet(tmp);
         if (errnoCode(e) === 'ENOENT' && !fs.existsSync(src)) {
-          throw new MissingContentError(`the cache has no content for ${ref.id.slice(0, 12)} (needed for ${dest})`, {
-            hint: 'the object was garbage-collected or never stored; restore it from a remote, or run `lode fsck`',
+          throw new MissingContentError(`the cache has no content for ${ref.id.slice(0, 12)} (needed for ${dest}): not fetched yet`, {
+            hint: NOT_FETCHED_HINT,
           });
         }
         if (m !== 'copy' && UNSUPPORTED.has(errnoCode(e) ?? '')) {
