@@ -4,7 +4,6 @@
  * keys are validated when read, so a typo fails early with the file and key
  * named rather than half-way through a command.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { DEFAULT_CHUNKING, validateChunkerParams, type ChunkerParams } from '../core/chunker.js';
@@ -50,13 +49,13 @@ export type RemoteSettings = {
   remembered?: boolean;
 } & Omit<RemoteOptions, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>;
 
-/** KnownRemotes is `.lode/remotes/known`: remote definitions (shared-config keys, no secrets) and the default, as last seen. */
+/** KnownRemotes is `.lode/known-remotes`: remote definitions (shared-config keys, no secrets) and the default, as last seen. */
 interface KnownRemotes {
   default?: string;
   remotes: Record<string, Table>;
 }
 
-/** readKnown reads `.lode/remotes/known`; a missing or damaged file counts as empty (it only remembers). */
+/** readKnown reads `.lode/known-remotes`; a missing or damaged file counts as empty (it only remembers). */
 function readKnown(file: string): KnownRemotes {
   const text = readFileOrUndefined(file);
   if (text === undefined) return { remotes: {} };
@@ -95,7 +94,7 @@ export class Config {
     readonly localFile: string,
     private shared: Table,
     private local: Table,
-    /** `.lode/remotes/known`: every remote definition this workspace has seen (see rememberRemotes). */
+    /** `.lode/known-remotes`: every remote definition this workspace has seen (see rememberRemotes). */
     private readonly knownFile: string,
     private known: KnownRemotes,
   ) {}
@@ -104,7 +103,7 @@ export class Config {
   static load(lodeDir: string): Config {
     const file = path.join(lodeDir, 'config');
     const localFile = path.join(lodeDir, 'config.local');
-    const knownFile = path.join(lodeDir, 'remotes', 'known');
+    const knownFile = path.join(lodeDir, 'known-remotes');
     const cfg = new Config(file, localFile, parseFile(file), parseFile(localFile), knownFile, readKnown(knownFile));
     cfg.settings(); // validate early
     cfg.rememberRemotes();
@@ -327,7 +326,7 @@ export class Config {
   /**
    * sharedRemote is remote `name`'s table of the shared config, or, when the
    * shared config (tracked by git, so perhaps from a revision older than the
-   * remote) lacks it, the definition remembered in `.lode/remotes/known`.
+   * remote) lacks it, the definition remembered in `.lode/known-remotes`.
    */
   private sharedRemote(name: string): Table {
     const sh = tableAt(tableAt(this.shared, 'remote'), name);
@@ -337,7 +336,7 @@ export class Config {
 
   /**
    * rememberRemotes records every remote of the shared config (URL and
-   * options, never a secret) and the default in `.lode/remotes/known`, which
+   * options, never a secret) and the default in `.lode/known-remotes`, which
    * git never tracks: `git checkout` of a revision made before a remote was
    * added leaves that remote usable. Written only when something changed; a
    * workspace that cannot be written to (read-only) just does not remember.
@@ -360,7 +359,6 @@ export class Config {
 
   private saveKnown(): void {
     try {
-      fs.mkdirSync(path.dirname(this.knownFile), { recursive: true });
       writeFileAtomic(this.knownFile, JSON.stringify(this.known, null, 2) + '\n');
     } catch {
       // remembering is a convenience: a read-only workspace still works with what its config says
