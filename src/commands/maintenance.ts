@@ -263,11 +263,11 @@ async function classifyAbsent(repo: Repository, absent: ObjectId[]): Promise<{ o
     try {
       await r.store.refresh();
       const onRemote = (id: ObjectId): boolean => {
-        if (r.store.has.has(id)) return true;
+        if (r.store.location(id) !== undefined) return true;
         if (!repo.store.hasObject(id)) return false;
         try {
           const list = decodeChunkList(repo.store.getObject(id), id);
-          return list.chunks.every((c) => r.store.has.has(c.id));
+          return list.chunks.every((c) => r.store.location(c.id) !== undefined);
         } catch {
           return false;
         }
