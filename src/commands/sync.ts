@@ -5,6 +5,7 @@ import type { ChunkerParams } from '../core/chunker.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { normaliseRemoteUrl, type RemoteOptions } from '../storage/registry.js';
+import { writeFileAtomic } from '../storage/atomic.js';
 import { isAncestor, readCommit, walkHistory } from '../graph/commits.js';
 import { planPush, pushRef, type PushResult } from '../sync/push.js';
 import { fetchCommits } from '../sync/fetch.js';
@@ -350,14 +351,18 @@ export async function clone(o: CloneOptions): Promise<CloneResult> {
     const left = interruptedClone(root, url);
     if (!left) throw new LodeError('ALREADY_EXISTS', `${root} exists and is not empty`, { hint: 'clone into a new or empty directory' });
     // A resumed clone that fails again leaves the directory for the next try.
-    const repo = Repository.open(root);
-    writeCloneMarker(repo, { url, remote: o.remote ?? left.remote });
+    // One killed before `init` finished has the marker but no HEAD yet.
+    const lodeDir = path.join(root, '.lode');
+    writeCloneMarker(lodeDir, { url, remote: o.remote ?? left.remote });
+    const repo = fs.existsSync(path.join(lodeDir, 'HEAD')) ? Repository.open(root) : Repository.init(root);
     return { ...(await cloneInto(repo, { ...o, remote: o.remote ?? left.remote }, cwd, left.marked)), resumed: true };
   }
   const existed = fs.existsSync(root);
   try {
+    // The marker first, then the workspace: a kill at any point after this
+    // line leaves a directory the same clone resumes.
+    writeCloneMarker(path.join(root, '.lode'), { url, remote: o.remote ?? 'origin' });
     const repo = Repository.init(root);
-    writeCloneMarker(repo, { url, remote: o.remote ?? 'origin' });
     return { ...(await cloneInto(repo, o, cwd, false)), resumed: false };
   } catch (e) {
     // A failed clone leaves nothing behind: not even the half-made workspace.
@@ -368,8 +373,9 @@ export async function clone(o: CloneOptions): Promise<CloneResult> {
   }
 }
 
-function writeCloneMarker(repo: Repository, m: CloneMarker): void {
-  fs.writeFileSync(path.join(repo.lodeDir, CLONE_MARKER), JSON.stringify(m) + '\n');
+function writeCloneMarker(lodeDir: string, m: CloneMarker): void {
+  fs.mkdirSync(lodeDir, { recursive: true });
+  writeFileAtomic(path.join(lodeDir, CLONE_MARKER), JSON.stringify(m) + '\n');
 }
 
 /**
