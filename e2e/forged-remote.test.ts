@@ -6,13 +6,13 @@
 // with exit 5, name what is wrong, and leave the workspace, its .lode/config,
 // its refs and any .git/ as they were.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import xxhashWasm from 'xxhash-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectLodeError, lodeJson, lodeOk, makeTempDir, runLode, treeSnapshot, writeFile, type TreeSnapshot } from '../test/helpers/cli.js';
 import { objectFile } from './repos.js';
+import { obj, rawChunkList, rawCommit, rawTree, ready, writeRemote, type Obj, type RawEntry } from '../test/helpers/forge.js';
 
 // Tests here run concurrently, so each directory is removed after the whole file, not after each test.
 const made: string[] = [];
@@ -24,110 +24,9 @@ const tempDir = (prefix: string): string => {
   made.push(d);
   return d;
 };
-let h64: (data: Uint8Array) => bigint;
-
 beforeAll(async () => {
-  h64 = (await xxhashWasm()).h64Raw;
+  await ready();
 });
-
-// ---------------------------------------------------------------- raw encoders (no validation on purpose)
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-
-/** Obj is one object of a forged remote: its bytes and ID. */
-interface Obj {
-  id: string;
-  bytes: Buffer;
-}
-
-const obj = (bytes: Buffer): Obj => ({ id: sha(bytes), bytes });
-
-interface RawEntry {
-  name: string;
-  kind: 'blob' | 'chunked' | 'tree';
-  id: string;
-  size: number;
-  files?: number;
-  exec?: boolean;
-}
-
-/** rawTree: "LODT" 1, varint count, then per entry kind, flags, size, [files], id, name; sorted by UTF-8 bytes. */
-function rawTree(entries: RawEntry[]): Obj {
-  const sorted = [...entries].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
-  const bytes: number[] = [...Buffer.from('LODT'), 1, ...varint(sorted.length)];
-  for (const e of sorted) {
-    bytes.push({ blob: 0x62, chunked: 0x63, tree: 0x74 }[e.kind], e.exec ? 1 : 0, ...varint(e.size));
-    if (e.kind === 'tree') bytes.push(...varint(e.files ?? 1));
-    const name = Buffer.from(e.name, 'utf8');
-    bytes.push(...Buffer.from(e.id, 'hex'), ...varint(name.length), ...name);
-  }
-  return obj(Buffer.from(bytes));
-}
-
-/** rawCommit: the commit text, datasets written as given (even unsafe ones). */
-function rawCommit(tree: string, datasets: string[], message = 'forged'): Obj {
-  const lines = ['lode commit 1', `tree ${tree}`, 'author Mallory <m@example.com>', 'time 1700000000000', ...datasets.map((d) => `dataset ${d}`)];
-  return obj(Buffer.from(`${lines.join('\n')}\n\n${message}\n`, 'utf8'));
-}
-
-/** rawChunkList: "LODC" 1, varint size, varint count, then per chunk varint size + id. */
-function rawChunkList(chunks: { id: string; size: number }[]): Obj {
-  const total = chunks.reduce((n, c) => n + c.size, 0);
-  const bytes: number[] = [...Buffer.from('LODC'), 1, ...varint(total), ...varint(chunks.length)];
-  for (const c of chunks) bytes.push(...varint(c.size), ...Buffer.from(c.id, 'hex'));
-  return obj(Buffer.from(bytes));
-}
-
-/**
- * writeRemote writes one pack holding `objects` (and its index, with entries
- * as `entryOf` rewrites them) and the refs into a directory remote.
- */
-function writeRemote(dir: string, objects: Obj[], refs: Record<string, string>, entryOf = (e: { id: string; offset: number; length: number }) => e): { packId: string } {
-  const parts: Buffer[] = [Buffer.from('LODP\x01', 'latin1'), randomBytes(16)];
-  let offset = 21;
-  const entries: { id: string; offset: number; length: number }[] = [];
-  const seen = new Set<string>();
-  for (const o of objects) {
-    if (seen.has(o.id)) continue;
-    seen.add(o.id);
-    entries.push(entryOf({ id: o.id, offset, length: o.bytes.length }));
-    parts.push(o.bytes);
-    offset += o.bytes.length;
-  }
-  const pack = Buffer.concat(parts);
-  const packId = sha(pack);
-  entries.sort((a, b) => (a.id < b.id ? -1 : 1));
-  const idx = Buffer.alloc(5 + 32 + 4 + entries.length * 44 + 8);
-  let pos = idx.write('LODX\x01', 'latin1');
-  pos += Buffer.from(packId, 'hex').copy(idx, pos);
-  idx.writeUInt32BE(entries.length, pos);
-  pos += 4;
-  for (const e of entries) {
-    pos += Buffer.from(e.id, 'hex').copy(idx, pos);
-    idx.writeBigUInt64BE(BigInt(e.offset), pos);
-    idx.writeUInt32BE(e.length, pos + 8);
-    pos += 12;
-  }
-  idx.writeBigUInt64BE(h64(idx.subarray(0, pos)), pos);
-  fs.mkdirSync(path.join(dir, 'packs'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'packs', `${packId}.pack`), pack);
-  fs.writeFileSync(path.join(dir, 'packs', `${packId}.idx`), idx);
-  for (const [ref, id] of Object.entries(refs)) {
-    fs.mkdirSync(path.dirname(path.join(dir, 'refs', 'heads', ref)), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'refs', 'heads', ref), `${id}\n`);
-  }
-  return { packId };
-}
 
 /** A forged remote: main points at a commit whose tree holds `name`. */
 interface Forged {
