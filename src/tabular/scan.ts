@@ -590,11 +590,28 @@ export class SideScanner {
   }
 }
 
-/** scanSide runs one pass over `reader` as `config` says. */
-export async function scanSide(reader: TableReader, config: ScanConfig): Promise<ScanResult> {
+/**
+ * ScanProgress hears how far a pass has come: rows read, and bytes of the
+ * input read (for a text format, up to the start of the last row read; for
+ * Parquet, the input's share of the rows). Called after each batch.
+ */
+export type ScanProgress = (rows: number, bytes: number) => void;
+
+/** scanSide runs one pass over `reader` as `config` says, telling `onProgress` after each batch. */
+export async function scanSide(reader: TableReader, config: ScanConfig, onProgress?: ScanProgress): Promise<ScanResult> {
   const scanner = new SideScanner(reader, config);
+  const size = config.input.size;
+  const byRow = config.format === 'parquet';
+  const estimate = Math.max(1, reader.estimateRows());
   try {
-    await reader.scan((b) => scanner.onBatch(b), { rowHashes: config.rowHash === 'line' });
+    await reader.scan(
+      (b) => {
+        scanner.onBatch(b);
+        if (onProgress && b.n > 0) onProgress(scanner.rows, byRow ? Math.min(size, (size * scanner.rows) / estimate) : Math.min(size, b.positions[b.n - 1]));
+      },
+      { rowHashes: config.rowHash === 'line' },
+    );
+    onProgress?.(scanner.rows, size);
     return scanner.result();
   } finally {
     scanner.close();

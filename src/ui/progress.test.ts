@@ -444,3 +444,15 @@ describe('ink view under a blocked event loop', () => {
     await r.close();
   }, 5_000);
 });
+
+describe('plainIntervalMs', () => {
+  it('reads LODE_PROGRESS_INTERVAL in seconds, and ignores what is not a number >= 0', async () => {
+    const { plainIntervalMs } = await import('./progress.js');
+    expect(plainIntervalMs({})).toBeUndefined();
+    expect(plainIntervalMs({ LODE_PROGRESS_INTERVAL: '0' })).toBe(0);
+    expect(plainIntervalMs({ LODE_PROGRESS_INTERVAL: '2.5' })).toBe(2500);
+    expect(plainIntervalMs({ LODE_PROGRESS_INTERVAL: '-1' })).toBeUndefined();
+    expect(plainIntervalMs({ LODE_PROGRESS_INTERVAL: 'fast' })).toBeUndefined();
+    expect(plainIntervalMs({ LODE_PROGRESS_INTERVAL: ' ' })).toBeUndefined();
+  });
+});

@@ -87,23 +87,37 @@ function isSet(value: string | undefined): boolean {
 export async function createProgressReporter(
   mode: ProgressMode,
   stream: NodeJS.WriteStream,
+  plain: PlainReporterOptions = {},
 ): Promise<ProgressReporter> {
   switch (mode) {
     case 'none':
       return { sink: () => {}, close: async () => {} };
     case 'plain':
-      return createPlainReporter(stream);
+      return createPlainReporter(stream, plain);
     case 'tty': {
       let view: typeof import('./progress-view.js');
       try {
         view = await import('./progress-view.js');
       } catch {
         // A broken optional renderer must not break the command it reports on.
-        return createPlainReporter(stream);
+        return createPlainReporter(stream, plain);
       }
       return view.startInkProgress(stream);
     }
   }
+}
+
+/**
+ * plainIntervalMs reads LODE_PROGRESS_INTERVAL (seconds between two plain
+ * progress lines of a phase, 0 for a line per event; for CI logs that want
+ * fewer or more lines). Undefined (the default, 1 s) when unset or not a
+ * number >= 0.
+ */
+export function plainIntervalMs(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env['LODE_PROGRESS_INTERVAL'];
+  if (v === undefined || v.trim() === '') return undefined;
+  const secs = Number(v);
+  return Number.isFinite(secs) && secs >= 0 ? secs * 1000 : undefined;
 }
 
 // ---------------------------------------------------------------------------
