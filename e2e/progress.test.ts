@@ -2,8 +2,9 @@
 // land in a CI log. LODE_PROGRESS_INTERVAL=0 asks for a line per event, so
 // the tests see every step without depending on how fast the machine is.
 
+import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lodeOk, makeTempDir, pseudoRandomBytes, removeDir, runLode, writeFile } from '../test/helpers/cli.js';
+import { LODE_BIN, lodeOk, makeTempDir, pseudoRandomBytes, removeDir, runLode, writeFile } from '../test/helpers/cli.js';
 
 const MiB = 1024 * 1024;
 const EVERY_EVENT = { LODE_PROGRESS_INTERVAL: '0' };
@@ -52,7 +53,7 @@ describe('plain progress lines (stderr not a terminal)', () => {
     expect(r.stderr).not.toMatch(/\x1b\[/);
   });
 
-  it('without LODE_PROGRESS_INTERVAL a quick checkout prints no progress at all', async () => {
+  it('with LODE_PROGRESS_INTERVAL longer than the checkout, it prints no progress line', async () => {
     const dir = await repoWithBigFile('progress-quiet');
     removeDir(`${dir}/data`);
     const r = await runLode(['checkout', '--', 'data/big.bin'], { cwd: dir, env: { LODE_PROGRESS_INTERVAL: '3600' } });
@@ -100,5 +101,31 @@ describe('plain progress lines (stderr not a terminal)', () => {
     expect(lastPull, r.stderr).toBeGreaterThanOrEqual(0);
     expect(checkout, r.stderr).toBeGreaterThan(lastPull);
     expect(all[checkout]).toContain('/24.0 MiB');
+  });
+});
+
+// A real terminal through util-linux `script` (a pty), 60 columns wide: the ink view.
+const haveScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+
+describe.skipIf(!haveScript)('ink progress on a 60-column terminal (script(1) pty)', () => {
+  it('draws the checkout of a big file within the width, and keeps its summary', async () => {
+    const dir = await repoWithBigFile('progress-tty');
+    removeDir(`${dir}/data`);
+    const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const cmd = `stty cols 60 rows 20; ${shq(process.execPath)} ${shq(LODE_BIN)} checkout -- data/big.bin`;
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), TERM: 'xterm-256color', NO_COLOR: '1' };
+    delete env['CI'];
+    delete env['CONTINUOUS_INTEGRATION'];
+    const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    // What the terminal shows: escape sequences out, lines split at CR and LF.
+    const visible = r.stdout
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      .split(/\r|\n/)
+      .filter((l) => l.trim() !== '');
+    expect(visible.some((l) => l.includes('checking out')), r.stdout).toBe(true);
+    expect(visible.some((l) => /checking out: 1 file, 24\.0 MiB in/.test(l)), r.stdout).toBe(true);
+    // The progress lines (the command's own result line, on the same pty, is not progress).
+    for (const l of visible.filter((x) => x.includes('checking out'))) expect([...l].length, l).toBeLessThanOrEqual(60);
   });
 });

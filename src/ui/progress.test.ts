@@ -29,6 +29,11 @@ function fakeStream(props: { isTTY?: boolean; columns?: number } = {}): {
   return { stream: w as unknown as NodeJS.WriteStream, text: () => chunks.join('') };
 }
 
+/** until resolves once `ok()` holds, polling; it gives up (and the test's own assertion then fails) after 5 s. */
+async function until(ok: () => boolean): Promise<void> {
+  for (let waited = 0; !ok() && waited < 5_000; waited += 25) await new Promise((resolve) => setTimeout(resolve, 25));
+}
+
 /** A clock the test moves by hand. */
 function manualClock(start = 0) {
   let t = start;
@@ -279,10 +284,11 @@ describe('createProgressReporter', () => {
     const r = await createProgressReporter('tty', stream);
     const n = 10_000;
     for (let i = 0; i < n / 2; i++) r.sink({ phase: 'hash', done: i, total: n, bytes: i * 1024, totalBytes: n * 1024 });
-    await new Promise((resolve) => setTimeout(resolve, 250)); // let a few frames draw
     // In CI ink draws only the last frame, on unmount; elsewhere it redraws as it goes.
     const ci = process.env['CI'];
     if (ci === undefined || ci === '0' || ci === 'false') {
+      // Wait for a frame of the half-done phase (the timer draws it; a loaded machine may take a while).
+      await until(() => /█+░+ +\d+%/.test(text()));
       const running = text();
       expect(running).toContain('adding');
       expect(running).toMatch(/█+░+ +\d+%/);
@@ -291,7 +297,7 @@ describe('createProgressReporter', () => {
     await r.close();
     await r.close(); // idempotent
     expect(text()).toContain('adding: 10,000 files, 9.8 MiB in');
-  }, 5_000);
+  }, 20_000);
 
   it("'tty' draws nothing when no phase had work", async () => {
     const { stream, text } = fakeStream({ isTTY: true, columns: 80 });
@@ -403,19 +409,19 @@ describe('layout of a running line', () => {
     r.sink({ phase: 'checkout', done: 0, total: 20_000, bytes: 0, totalBytes: total });
     await new Promise((resolve) => setTimeout(resolve, 700)); // past the half second a speed needs
     r.sink({ phase: 'checkout', done: 12_345, total: 20_000, bytes: total / 2, totalBytes: total });
-    await new Promise((resolve) => setTimeout(resolve, 250));
     const ci = process.env['CI'];
     if (ci === undefined || ci === '0' || ci === 'false') {
-      // The last drawn line of the running phase (ink redraws with escape codes between frames).
-      const frames = text().split(/\x1b\[[0-9;]*[A-Za-z]|\n/).filter((l) => l.includes('checking out'));
-      const last = frames[frames.length - 1]!;
+      // The drawn lines of the running phase (ink redraws with escape codes between frames).
+      const frames = () => text().split(/\x1b\[[0-9;?]*[A-Za-z]|\n/).filter((l) => l.includes('checking out'));
+      await until(() => frames().some((l) => l.includes('ETA')));
+      const last = frames().filter((l) => l.includes('ETA')).pop()!;
       expect(last.length).toBeLessThan(60);
       expect(last).toMatch(/MiB\/s {2}ETA \d/);
     }
     r.sink({ phase: 'checkout', done: 20_000, total: 20_000, bytes: total, totalBytes: total, finished: true });
     await r.close();
     expect(text()).toContain('checking out: 20,000 files, 64.0 MiB in');
-  }, 5_000);
+  }, 20_000);
 });
 
 describe('ink view under a blocked event loop', () => {
