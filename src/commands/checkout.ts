@@ -358,7 +358,8 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
     const totalBytes = writes.reduce((s, w) => s + w.size, 0);
     const linker = new Linker(repo.store, repo.settings.cacheTypes, (n) => {
       partial += n;
-      options.progress?.({ phase: 'checkout', done, total: writes.length, bytes: Math.min(totalBytes, bytes + partial), totalBytes });
+      // Only big files report mid-copy: small ones report through tick, every 64 files.
+      if (partial >= 4 << 20) options.progress?.({ phase: 'checkout', done, total: writes.length, bytes: Math.min(totalBytes, bytes + partial), totalBytes });
     });
     const prepared: Prepared[] = [];
     const deferred: FileEntry[] = [];
