@@ -11,7 +11,8 @@
 // hyparquet-writer (a devDependency) to write the Parquet files.
 // Environment: LODE_BENCH_DIR (default <os.tmpdir()>/lode-bench-tabular-<pid>), removed at the end.
 // LODE_BENCH_DATA=<dir> keeps the generated files there and reuses them on the
-// next run (for repeated measurements); LODE_BENCH_ONLY=csv|parquet runs one workload.
+// next run (for repeated measurements); LODE_BENCH_ONLY=csv|parquet runs one workload;
+// LODE_BENCH_DIST=<dir> measures another build's dist/ (before/after comparisons in one run).
 //
 // Plain ESM JavaScript, no build step.
 
@@ -122,13 +123,16 @@ async function writeParquetPair(dir, bytes) {
 function timeDiff(format, files, tmp) {
   const script = `
     import * as fs from 'node:fs';
-    const { diffTable } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/tabular/index.js')).href)});
+    const { diffTable } = await import(${JSON.stringify(pathToFileURL(path.join(process.env.LODE_BENCH_DIST ?? path.join(ROOT, 'dist'), 'tabular/index.js')).href)});
     const [format, before, after, tmp] = process.argv.slice(2);
     const side = (file) => ({ file, size: fs.statSync(file).size, label: file });
     const t0 = performance.now();
     const d = await diffTable('bench', format, side(before), side(after), { key: ['id'], rows: true, limit: 20, tmpDir: tmp });
     const seconds = (performance.now() - t0) / 1000;
-    process.stdout.write(JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, rows: d.rows, columns: d.columns.length }));
+    const ru = process.resourceUsage();
+    // CPU time of the whole process (worker threads included): on a loaded machine it says more than the wall time.
+    const cpuSeconds = (ru.userCPUTime + ru.systemCPUTime) / 1e6;
+    process.stdout.write(JSON.stringify({ seconds, cpuSeconds, maxRssKiB: ru.maxRSS, rows: d.rows, columns: d.columns.length }));
   `;
   const scriptFile = path.join(tmp, '..', 'diff-child.mjs');
   fs.writeFileSync(scriptFile, script);
@@ -189,6 +193,9 @@ function row(workload, size, r) {
     workload,
     seconds: Number(r.seconds.toFixed(2)),
     mbPerSecPerSide: Number((size / MB / r.seconds).toFixed(1)),
+    // Process CPU time (start-up included), and both sides' input over it: what the diff costs whatever else the machine runs.
+    cpuSeconds: Number(r.cpuSeconds.toFixed(2)),
+    mbPerCpuSecond: Number(((2 * size) / MB / r.cpuSeconds).toFixed(1)),
     peakRssMiB: Math.round(r.maxRssKiB / 1024),
     rows: r.rows,
   };
@@ -203,8 +210,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const base = process.env.LODE_BENCH_DIR ?? os.tmpdir();
   fs.mkdirSync(base, { recursive: true });
   const rows = await benchTabular({ quick, tmp: base });
-  const headers = ['workload', 's', 'MB/s per side', 'peak RSS MiB', 'rows before', 'added', 'removed', 'modified'];
-  const cells = rows.map((r) => [r.workload, r.seconds.toFixed(2), r.mbPerSecPerSide.toFixed(1), String(r.peakRssMiB), String(r.rows.before), String(r.rows.added), String(r.rows.removed), String(r.rows.modified)]);
+  const headers = ['workload', 's', 'MB/s per side', 'CPU s', 'MB/CPU-s', 'peak RSS MiB', 'rows before', 'added', 'removed', 'modified'];
+  const cells = rows.map((r) => [r.workload, r.seconds.toFixed(2), r.mbPerSecPerSide.toFixed(1), r.cpuSeconds.toFixed(2), r.mbPerCpuSecond.toFixed(1), String(r.peakRssMiB), String(r.rows.before), String(r.rows.added), String(r.rows.removed), String(r.rows.modified)]);
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
   console.log(`## table diff (${quick ? 'quick' : 'full'}; node ${process.version}, ${os.cpus().length} cpus)`);

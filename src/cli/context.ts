@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { LodeError } from '../core/errors.js';
 import type { ProgressSink } from '../core/progress.js';
 import { Repository } from '../repo/repository.js';
-import { chooseProgressMode, createProgressReporter } from '../ui/progress.js';
+import { chooseProgressMode, createProgressReporter, plainIntervalMs } from '../ui/progress.js';
 import type { Style } from '../ui/text.js';
 import type { Output } from './main.js';
 
@@ -67,7 +67,8 @@ export function makeCli(program: Command, argv: string[], io: Output, style: Sty
     json: (v) => io.out(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2)),
     withProgress: async (fn) => {
       const g = globals();
-      const reporter = await createProgressReporter(chooseProgressMode({ quiet: g.quiet, stream: process.stderr }), process.stderr);
+      const intervalMs = plainIntervalMs();
+      const reporter = await createProgressReporter(chooseProgressMode({ quiet: g.quiet, stream: process.stderr }), process.stderr, intervalMs !== undefined ? { intervalMs } : {});
       try {
         return await fn(reporter.sink);
       } finally {

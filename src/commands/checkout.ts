@@ -351,7 +351,16 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
     // lacks; (3) rename the prepared files into place. Files whose directory
     // cannot exist until a removal (a file standing where the directory goes)
     // are placed after the removals.
-    const linker = new Linker(repo.store, repo.settings.cacheTypes);
+    let done = 0;
+    let bytes = 0;
+    // Bytes copied of the file being written: a big file reports as it goes, not only once placed.
+    let partial = 0;
+    const totalBytes = writes.reduce((s, w) => s + w.size, 0);
+    const linker = new Linker(repo.store, repo.settings.cacheTypes, (n) => {
+      partial += n;
+      // Only big files report mid-copy: small ones report through tick, every 64 files.
+      if (partial >= 4 << 20) options.progress?.({ phase: 'checkout', done, total: writes.length, bytes: Math.min(totalBytes, bytes + partial), totalBytes });
+    });
     const prepared: Prepared[] = [];
     const deferred: FileEntry[] = [];
     const abandonAll = () => {
@@ -359,19 +368,18 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
       prepared.length = 0;
     };
     process.once('exit', abandonAll);
-    let done = 0;
-    let bytes = 0;
-    const totalBytes = writes.reduce((s, w) => s + w.size, 0);
     options.progress?.({ phase: 'checkout', done: 0, total: writes.length, bytes: 0, totalBytes });
     const tick = (t: FileEntry) => {
       done++;
       bytes += t.size;
+      partial = 0;
       if ((done & 63) === 0 || t.size > 8 << 20) options.progress?.({ phase: 'checkout', done, total: writes.length, bytes, totalBytes });
     };
     try {
       let lowSpace = false;
       try {
         for (const t of writes) {
+          partial = 0;
           if (blocked.has(t.path)) {
             // Only with --force: placed after the blocker is cleared.
             deferred.push(t);
@@ -417,6 +425,7 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
         pruneEmptyDirs(repo, removes);
         done = 0;
         bytes = 0;
+        partial = 0;
         for (const t of writes) {
           linker.place(t, repo.abs(t.path), t.exec);
           tick(t);

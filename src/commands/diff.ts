@@ -145,15 +145,24 @@ async function diffTables(repo: Repository, candidates: Change[], from: Snapshot
     let done = 0;
     const totalBytes = candidates.reduce((n, c) => n + (c.old?.size ?? 0) + (c.new?.size ?? 0), 0);
     let bytes = 0;
-    options.progress?.({ phase: 'tables', done, total: candidates.length, bytes, totalBytes });
+    let rows = 0;
+    options.progress?.({ phase: 'tables', done, total: candidates.length, bytes, totalBytes, rows });
     for (const c of candidates) {
       const format = tableFormatOf(c.path)!;
+      let tableRows = 0;
       try {
         const before = c.old ? tableInput(repo, from, c.path, c.old) : null;
         const after = c.new ? tableInput(repo, to, c.path, c.new) : null;
         const tmpDir = fs.mkdtempSync(path.join(tmpRoot, 't-'));
         try {
-          out.push(await diffTable(c.path, format, before, after, { key: options.key, autoKey: options.autoKey, rows: options.rows, limit: options.limit, tmpDir }));
+          // Live rows and bytes as each side is read: a big table would otherwise show no movement until it is done.
+          const progress = options.progress
+            ? (p: { rows: number; bytes: number }) => {
+                tableRows = p.rows;
+                options.progress!({ phase: 'tables', done, total: candidates.length, bytes: bytes + p.bytes, totalBytes, rows: rows + p.rows });
+              }
+            : undefined;
+          out.push(await diffTable(c.path, format, before, after, { key: options.key, autoKey: options.autoKey, rows: options.rows, limit: options.limit, tmpDir, progress }));
         } finally {
           fs.rmSync(tmpDir, { recursive: true, force: true });
         }
@@ -163,7 +172,8 @@ async function diffTables(repo: Repository, candidates: Change[], from: Snapshot
       }
       done++;
       bytes += (c.old?.size ?? 0) + (c.new?.size ?? 0);
-      options.progress?.({ phase: 'tables', done, total: candidates.length, bytes, totalBytes, finished: done === candidates.length });
+      rows += tableRows;
+      options.progress?.({ phase: 'tables', done, total: candidates.length, bytes, totalBytes, rows, finished: done === candidates.length });
     }
   } finally {
     fs.rmSync(tmpRoot, { recursive: true, force: true });

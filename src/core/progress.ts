@@ -24,6 +24,8 @@ export interface ProgressEvent {
   bytes?: number;
   /** Bytes expected, when known. */
   totalBytes?: number;
+  /** Rows read so far (table diffs: both sides, every pass), when the phase reads tables. */
+  rows?: number;
   /** Set on the last event of a phase. */
   finished?: boolean;
 }

@@ -57,7 +57,8 @@ export async function diffTable(
   options: TableDiffOptions,
 ): Promise<TableDiff> {
   const key = checkOptions(options);
-  const first = await diffOnce(filePath, format, before, after, options, key);
+  const read = new ReadProgress(options.progress, [before?.size ?? 0, after?.size ?? 0]);
+  const first = await diffOnce(filePath, format, before, after, options, key, read);
   if (key) return { ...first.diff, keySource: 'option' };
   const d = first.diff;
   const pairs = d.rows.added > 0 && d.rows.removed > 0;
@@ -65,12 +66,47 @@ export async function diffTable(
   // Verify the candidate: the keyed diff refuses a key that is not unique on
   // either side. It is kept only when it pairs rows (some come out modified).
   try {
-    const keyed = await diffOnce(filePath, format, before, after, options, [first.candidate]);
+    const keyed = await diffOnce(filePath, format, before, after, options, [first.candidate], read);
     if (keyed.diff.rows.modified > 0) return { ...keyed.diff, keySource: 'auto' };
   } catch (e) {
     if (!(e instanceof TableError)) throw e;
   }
   return withHint(d);
+}
+
+/**
+ * ReadProgress turns the progress of each pass of the scans (side, rows and
+ * bytes read in that pass) into the diff's (TableDiffOptions.progress): rows
+ * summed over every pass, bytes the most read of each side so far.
+ */
+class ReadProgress {
+  private earlier = 0;
+  private readonly pass = [0, 0];
+  private readonly bytes = [0, 0];
+
+  constructor(
+    private readonly out: TableDiffOptions['progress'],
+    private readonly sizes: [number, number],
+  ) {}
+
+  /** side is runScans' progress listener. */
+  readonly side = (side: number, rows: number, read: number): void => {
+    this.pass[side] = rows;
+    this.bytes[side] = Math.max(this.bytes[side], Math.min(read, this.sizes[side]));
+    if (!this.out) return;
+    try {
+      this.out({ rows: this.earlier + this.pass[0] + this.pass[1], bytes: this.bytes[0] + this.bytes[1] });
+    } catch {
+      // Progress is best effort.
+    }
+  };
+
+  /** endPass keeps the rows of the pass that ended; the next starts from none. */
+  endPass(): void {
+    this.earlier += this.pass[0] + this.pass[1];
+    this.pass[0] = 0;
+    this.pass[1] = 0;
+  }
 }
 
 /** withHint adds the hint to a content-matched diff whose removed and added rows may be edits of the same rows. */
@@ -86,6 +122,7 @@ async function diffOnce(
   after: TableInput | null,
   options: TableDiffOptions,
   key: string[] | null,
+  read: ReadProgress,
 ): Promise<{ diff: TableDiff; candidate: string | null }> {
   const budget = options.memoryBudget ?? DEFAULT_BUDGET;
   const categoryLimit = options.categoryLimit ?? DEFAULT_CATEGORY_LIMIT;
@@ -149,7 +186,9 @@ async function diffOnce(
     let [sb, sa] = await runScans(
       [rb && before ? { reader: rb, config: config(before, 'before', hashedB, true) } : null, ra && after ? { reader: ra, config: config(after, 'after', hashedA, true) } : null],
       parallel,
+      read.side,
     );
+    read.endPass();
     // A side without rows (an empty JSON Lines file) has no columns to check the key against.
     if (key) {
       if (rb && sb && sb.rows > 0 && !rb.headerFirst) checkKeyColumns(rb, key);
@@ -171,7 +210,9 @@ async function diffOnce(
         const again = await runScans(
           [redoB && before && rb ? { reader: rb, config: config(before, 'before2', finalB, false) } : null, redoA && after && ra ? { reader: ra, config: config(after, 'after2', finalA, false) } : null],
           parallel,
+          read.side,
         );
+        read.endPass();
         if (again[0]) sb = { ...sb, index: again[0].index };
         if (again[1]) sa = { ...sa, index: again[1].index };
       }

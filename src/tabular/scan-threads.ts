@@ -5,7 +5,7 @@ import { errorFromJSON, type SerializedError } from '../core/errors.js';
 // Registers TableError, so that one thrown on a worker arrives as itself.
 import './errors.js';
 import { hashCells, type CellJob } from './cell-hashes.js';
-import { scanSide, type ScanConfig, type ScanResult } from './scan.js';
+import { scanSide, type ScanConfig, type ScanProgress, type ScanResult } from './scan.js';
 import type { TableReader } from './reader.js';
 
 /**
@@ -33,10 +33,19 @@ export function workersAvailable(): boolean {
  */
 export const workerJobs: { scans: number; cells: number; threadIds: Set<number> } = { scans: 0, cells: 0, threadIds: new Set() };
 
-function onWorker<T>(job: { scan: ScanConfig } | { cells: CellJob }): { result: Promise<T>; stop: () => void } {
+function onWorker<T>(job: { scan: ScanConfig } | { cells: CellJob }, onProgress?: ScanProgress): { result: Promise<T>; stop: () => void } {
   const worker = new Worker(WORKER_URL);
   const result = new Promise<T>((resolve, reject) => {
-    worker.once('message', (m: { ok?: T; threadId?: number; error?: SerializedError }) => {
+    const onMessage = (m: { ok?: T; threadId?: number; error?: SerializedError; progress?: { rows: number; bytes: number } }) => {
+      if (m.progress) {
+        try {
+          onProgress?.(m.progress.rows, m.progress.bytes);
+        } catch {
+          // Progress is best effort.
+        }
+        return;
+      }
+      worker.off('message', onMessage);
       if (m.ok) {
         if ('scan' in job) workerJobs.scans++;
         else workerJobs.cells++;
@@ -44,7 +53,8 @@ function onWorker<T>(job: { scan: ScanConfig } | { cells: CellJob }): { result: 
         resolve(m.ok);
       } else reject(m.error ? errorFromJSON(m.error) : new Error('scan worker failed'));
       void worker.terminate();
-    });
+    };
+    worker.on('message', onMessage);
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`scan worker exited with code ${code}`)));
   });
@@ -55,15 +65,21 @@ function onWorker<T>(job: { scan: ScanConfig } | { cells: CellJob }): { result: 
 /**
  * runScans runs one pass per side; `readers` are the caller's open readers
  * (used inline, or told what a worker found so they can fetch rows later).
+ * `onProgress` hears each side's rows and bytes read in this pass.
  * When one side fails, the other is stopped and the first failure thrown.
  */
-export async function runScans(jobs: ({ reader: TableReader; config: ScanConfig } | null)[], parallel: boolean): Promise<(ScanResult | null)[]> {
+export async function runScans(
+  jobs: ({ reader: TableReader; config: ScanConfig } | null)[],
+  parallel: boolean,
+  onProgress?: (side: number, rows: number, bytes: number) => void,
+): Promise<(ScanResult | null)[]> {
+  const progressOf = (i: number): ScanProgress | undefined => (onProgress ? (rows, bytes) => onProgress(i, rows, bytes) : undefined);
   if (!parallel) {
     const out: (ScanResult | null)[] = [];
-    for (const job of jobs) out.push(job ? await scanSide(job.reader, job.config) : null);
+    for (const [i, job] of jobs.entries()) out.push(job ? await scanSide(job.reader, job.config, progressOf(i)) : null);
     return out;
   }
-  const running = jobs.map((job) => (job ? onWorker<ScanResult>({ scan: job.config }) : null));
+  const running = jobs.map((job, i) => (job ? onWorker<ScanResult>({ scan: job.config }, progressOf(i)) : null));
   try {
     const out = await Promise.all(running.map((r) => r?.result ?? null));
     jobs.forEach((job, i) => {

@@ -42,6 +42,14 @@ export interface TableDiffOptions {
    * (dist/); running from TypeScript sources the scans stay inline.
    */
   parallel?: boolean;
+  /**
+   * Hears how far the diff has read, after each batch of rows (a few times a
+   * second with worker threads): rows read on both sides over every pass
+   * (a second pass, or the keyed diff that checks an automatic key, reads
+   * the rows again), and bytes read of both inputs, which only grows and
+   * ends at their total size. Must not throw.
+   */
+  progress?: (p: { rows: number; bytes: number }) => void;
 }
 
 export interface NumericSummary {

@@ -118,4 +118,45 @@ describe.skipIf(!haveBuild)('scans on worker threads', () => {
       ['x', n / 8],
     ]);
   });
+
+  it('report the same progress from worker threads as inline: rows of every pass, bytes up to both sizes, never going back', async () => {
+    const m = (await import(built.href)) as Built;
+    const { parquetWriteFile } = await import('hyparquet-writer');
+    const n = 24000;
+    const pq = (name: string, edit: boolean) => {
+      const file = path.join(t.dir(), name);
+      const ids = Array.from({ length: n }, (_, i) => BigInt(i));
+      parquetWriteFile({
+        filename: file,
+        columnData: [
+          { name: 'id', data: ids, type: 'INT64' },
+          { name: 'x', data: ids.map((_, i) => (edit && i % 5 === 0 ? i + 0.5 : i)), type: 'DOUBLE' },
+        ],
+        rowGroupSize: 3000, // eight row groups: several progress reports per side
+      });
+      return { file, size: fs.statSync(file).size, label: `${name} at test` };
+    };
+    const a = pq('p1.parquet', false);
+    const b = pq('p2.parquet', true);
+    const run = async (parallel: boolean) => {
+      const seen: { rows: number; bytes: number }[] = [];
+      const diff = await m.diffTable('t', 'parquet', a, b, { tmpDir: t.tmp(), key: ['id'], parallel, progress: (p) => seen.push(p) });
+      return { diff, seen };
+    };
+    const inline = await run(false);
+    const threaded = await run(true);
+    expect(threaded.diff).toEqual(inline.diff);
+    expect(inline.diff.rows.modified).toBe(n / 5);
+    for (const { seen } of [inline, threaded]) {
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < seen.length; i++) {
+        expect(seen[i].rows).toBeGreaterThanOrEqual(seen[i - 1].rows);
+        expect(seen[i].bytes).toBeGreaterThanOrEqual(seen[i - 1].bytes);
+      }
+      // One keyed pass over both sides: every row once, every byte of both inputs.
+      expect(seen[seen.length - 1]).toEqual({ rows: 2 * n, bytes: a.size + b.size });
+    }
+    // Inline, the first side's rows arrive in row-group steps: progress came before the scan ended.
+    expect(inline.seen.some((p) => p.rows > 0 && p.rows < n)).toBe(true);
+  });
 });

@@ -41,9 +41,9 @@ export function phaseLabel(phase: ProgressPhase): string {
 
 const FILE_PHASES: ReadonlySet<ProgressPhase> = new Set(['scan', 'hash', 'checkout']);
 
-/** itemNoun names what a phase counts: files in the working tree, objects in the store. */
+/** itemNoun names what a phase counts: files in the working tree, tables diffed, objects in the store. */
 export function itemNoun(phase: ProgressPhase, count: number): string {
-  const noun = FILE_PHASES.has(phase) ? 'file' : 'object';
+  const noun = FILE_PHASES.has(phase) ? 'file' : phase === 'tables' ? 'table' : 'object';
   return count === 1 ? noun : noun + 's';
 }
 
@@ -54,6 +54,7 @@ export interface PhaseState {
   total?: number;
   bytes?: number;
   totalBytes?: number;
+  rows?: number;
   finished: boolean;
   /** Clock time of the phase's first event (ms). */
   startedAt: number;
@@ -83,6 +84,7 @@ export class PhaseTracker {
     st.total = e.total;
     st.bytes = e.bytes;
     st.totalBytes = e.totalBytes;
+    st.rows = e.rows;
     if (e.finished) {
       st.finished = true;
       st.finishedAt = this.now();
@@ -97,7 +99,7 @@ export class PhaseTracker {
 
 /** isIdle: a phase with nothing to do and nothing done, which is not worth a line. */
 export function isIdle(st: PhaseState): boolean {
-  return st.done === 0 && !((st.total ?? 0) > 0) && !((st.bytes ?? 0) > 0) && !((st.totalBytes ?? 0) > 0);
+  return st.done === 0 && !((st.total ?? 0) > 0) && !((st.bytes ?? 0) > 0) && !((st.totalBytes ?? 0) > 0) && !((st.rows ?? 0) > 0);
 }
 
 /** fraction of the phase done in [0, 1], by bytes when their total is known, else by items. */
@@ -135,6 +137,12 @@ export function formatByteCounts(st: PhaseState): string | undefined {
   return formatBytes(st.bytes);
 }
 
+/** formatRows: "3,400,000 rows" when the phase reads tables and has read some, else undefined. */
+export function formatRows(st: PhaseState): string | undefined {
+  if (st.rows === undefined || !(st.rows > 0)) return undefined;
+  return `${formatCount(st.rows)} ${st.rows === 1 ? 'row' : 'rows'}`;
+}
+
 /** formatPercent floors, so 100% is only shown when the work is all done. */
 export function formatPercent(fraction: number): string {
   return `${Math.floor(fraction * 100)}%`;
@@ -142,9 +150,79 @@ export function formatPercent(fraction: number): string {
 
 /** formatSummary is the closing line of a finished phase: "adding: 20,000 files, 78.1 MiB in 0.4 s". */
 export function formatSummary(st: PhaseState): string {
-  const bytes = formatByteCounts(st);
+  const parts = [formatCounts(st), formatByteCounts(st), formatRows(st)].filter((p) => p !== undefined);
   const elapsed = (st.finishedAt ?? st.startedAt) - st.startedAt;
-  return `${phaseLabel(st.phase)}: ${formatCounts(st)}${bytes ? ', ' + bytes : ''} in ${formatDuration(elapsed)}`;
+  return `${phaseLabel(st.phase)}: ${parts.join(', ')} in ${formatDuration(elapsed)}`;
+}
+
+// ---------------------------------------------------------------------------
+// Layout of a running phase's line on a terminal of a given width.
+
+/** RunningParts are the words of a running phase's line, each already formatted. */
+export interface RunningParts {
+  label: string;
+  /** Share done in [0, 1], when a total is known: drawn as a bar and a percentage. */
+  fraction?: number;
+  counts?: string;
+  bytes?: string;
+  rows?: string;
+  rate?: string;
+  eta?: string;
+}
+
+/** RunningLayout says what of a running line is shown: `barWidth` 0 means no bar. */
+export interface RunningLayout {
+  label: string;
+  barWidth: number;
+  /** "61%" (padded to 4 columns after a bar); absent when dropped or unknown. */
+  percent?: string;
+  /** The words after the bar and percentage, joined by two spaces. */
+  details: string;
+}
+
+const BAR_MAX = 30;
+const BAR_MIN = 10;
+const GAP = '  ';
+
+/**
+ * layoutRunning fits a running phase's line into `columns` terminal columns
+ * (less one, so the line never wraps), giving up parts in this order: the
+ * bar's width (30 down to 10), the bar, the row count, the item count (when
+ * bytes are shown), the byte counts, the item count, the percentage. Speed
+ * and ETA go last: they are what a user watches a long phase for. What does
+ * not fit even then is cut at the end by the renderer.
+ */
+export function layoutRunning(p: RunningParts, columns: number): RunningLayout {
+  const room = Math.max(1, (Number.isFinite(columns) && columns > 0 ? columns : 80) - 1);
+  const percent = p.fraction !== undefined ? formatPercent(p.fraction).padStart(4) : undefined;
+  let showPercent = percent !== undefined;
+  const words: { text: string; drop: number }[] = [];
+  // drop: the order in which words give way (lower goes first); speed and ETA never do.
+  if (p.counts) words.push({ text: p.counts, drop: p.bytes ? 1 : 3 });
+  if (p.bytes) words.push({ text: p.bytes, drop: 2 });
+  if (p.rows) words.push({ text: p.rows, drop: 0 });
+  if (p.rate) words.push({ text: p.rate, drop: Infinity });
+  if (p.eta) words.push({ text: `ETA ${p.eta}`, drop: Infinity });
+  const details = () => words.map((w) => w.text).join(GAP);
+  // "⠋ label " + [bar + " "] + [percent + "  "] + details
+  const width = (bar: number) => 2 + p.label.length + 1 + (bar > 0 ? bar + 1 + percent!.length + GAP.length : showPercent ? percent!.trimStart().length + GAP.length : 0) + details().length;
+  if (showPercent) {
+    const bar = Math.min(BAR_MAX, room - width(0) - 1);
+    if (bar >= BAR_MIN) return { label: p.label, barWidth: bar, percent, details: details() };
+  }
+  const bare = percent?.trimStart();
+  for (let level = 0; level <= 3 && width(0) > room; level++) {
+    for (let i = words.length - 1; i >= 0; i--) if (words[i].drop === level) words.splice(i, 1);
+  }
+  if (width(0) > room) showPercent = false;
+  return { label: p.label, barWidth: 0, percent: showPercent ? bare : undefined, details: details() };
+}
+
+/** runningText is a laid-out line as plain text (the ink view draws the same columns, with colour): what tests measure. */
+export function runningText(l: RunningLayout, spinner: string, fraction = 0): string {
+  const filled = Math.floor(fraction * l.barWidth);
+  const bar = l.barWidth > 0 ? '█'.repeat(filled) + '░'.repeat(l.barWidth - filled) + ' ' : '';
+  return `${spinner} ${l.label} ${bar}${l.percent !== undefined ? l.percent + GAP : ''}${l.details}`;
 }
 
 // ---------------------------------------------------------------------------

@@ -12,12 +12,13 @@ import {
   formatByteCounts,
   formatCounts,
   formatDuration,
-  formatPercent,
   formatRate,
+  formatRows,
   formatSummary,
   fractionDone,
   isIdle,
   itemNoun,
+  layoutRunning,
   formatCount,
   phaseLabel,
   PhaseTracker,
@@ -43,6 +44,7 @@ export interface PhaseRow {
   fraction?: number;
   counts?: string;
   bytes?: string;
+  rows?: string;
   rate?: string;
   eta?: string;
 }
@@ -75,24 +77,20 @@ export function ProgressView({ rows, columns, frame, color = true }: ProgressVie
 }
 
 function RunningRow({ row, columns, frame, color }: { row: PhaseRow; columns: number; frame: number; color: boolean }) {
-  const details = [row.counts, row.bytes, row.rate, row.eta && `ETA ${row.eta}`].filter(Boolean).join('  ');
-  // The bar takes the room the words leave (spinner, label, " 100%  ", one spare column), within 10..30.
-  const barWidth = Math.max(10, Math.min(30, columns - (2 + row.label.length + 1 + 7 + details.length + 1)));
+  // The same columns as layoutRunning measures (and runningText writes), with colour.
+  const l = layoutRunning(row, columns);
+  const filled = Math.floor((row.fraction ?? 0) * l.barWidth); // like the percentage: full only when done
   return (
     <Text wrap="truncate-end">
-      <Text color={color ? 'cyan' : undefined}>{SPINNER[frame % SPINNER.length]}</Text> <Text bold>{row.label}</Text>{' '}
-      {row.fraction !== undefined && <Bar fraction={row.fraction} width={barWidth} color={color} />}
-      {details}
-    </Text>
-  );
-}
-
-function Bar({ fraction, width, color }: { fraction: number; width: number; color: boolean }) {
-  const filled = Math.floor(fraction * width); // like the percentage: full only when done
-  return (
-    <Text>
-      <Text color={color ? 'green' : undefined}>{'█'.repeat(filled)}</Text>
-      <Text dimColor={color}>{'░'.repeat(width - filled)}</Text> {formatPercent(fraction).padStart(4)}{'  '}
+      <Text color={color ? 'cyan' : undefined}>{SPINNER[frame % SPINNER.length]}</Text> <Text bold>{l.label}</Text>{' '}
+      {l.barWidth > 0 && (
+        <Text>
+          <Text color={color ? 'green' : undefined}>{'█'.repeat(filled)}</Text>
+          <Text dimColor={color}>{'░'.repeat(l.barWidth - filled)}</Text>{' '}
+        </Text>
+      )}
+      {l.percent !== undefined && `${l.percent}  `}
+      {l.details}
     </Text>
   );
 }
@@ -101,6 +99,7 @@ interface Sample {
   t: number;
   done: number;
   bytes: number;
+  rows: number;
 }
 
 /**
@@ -118,6 +117,7 @@ export function startInkProgress(stream: NodeJS.WriteStream): ProgressReporter {
   let closing: Promise<void> | undefined;
   const color = colorWanted(stream);
 
+  let lastDraw = 0;
   const sink: ProgressSink = (e) => {
     if (closing) return;
     try {
@@ -125,6 +125,10 @@ export function startInkProgress(stream: NodeJS.WriteStream): ProgressReporter {
     } catch {
       // Progress is best effort: a bad event must not fail the command.
     }
+    // Synchronous work (a checkout copying a big file) blocks the timer:
+    // events that arrive a frame after the last draw draw themselves. ink
+    // renders synchronously (legacy root, leading-edge throttle).
+    if (Date.now() - lastDraw >= FRAME_MS) safeDraw();
   };
 
   const rowsNow = (t: number): PhaseRow[] => {
@@ -146,20 +150,25 @@ export function startInkProgress(stream: NodeJS.WriteStream): ProgressReporter {
   const measure = (st: PhaseState, t: number): Partial<PhaseRow> => {
     let window = samples.get(st);
     if (window === undefined) {
-      window = [{ t: st.startedAt, done: 0, bytes: 0 }];
+      window = [{ t: st.startedAt, done: 0, bytes: 0, rows: 0 }];
       samples.set(st, window);
     }
-    window.push({ t, done: st.done, bytes: st.bytes ?? 0 });
+    window.push({ t, done: st.done, bytes: st.bytes ?? 0, rows: st.rows ?? 0 });
     while (window.length > 2 && t - window[1]!.t >= RATE_WINDOW_MS) window.shift();
     const first = window[0]!;
     const secs = (t - first.t) / 1000;
     const fraction = fractionDone(st);
-    const row: Partial<PhaseRow> = { fraction, counts: formatCounts(st), bytes: formatByteCounts(st) };
+    const row: Partial<PhaseRow> = { fraction, counts: formatCounts(st), bytes: formatByteCounts(st), rows: formatRows(st) };
     if (secs < 0.5) return row; // too early for a meaningful speed
     const bytesPerSec = ((st.bytes ?? 0) - first.bytes) / secs;
     const itemsPerSec = (st.done - first.done) / secs;
+    const rowsPerSec = ((st.rows ?? 0) - first.rows) / secs;
     row.rate =
-      st.bytes !== undefined ? formatRate(bytesPerSec) : `${formatCount(itemsPerSec)} ${itemNoun(st.phase, 2)}/s`;
+      st.bytes !== undefined
+        ? formatRate(bytesPerSec)
+        : st.rows !== undefined
+          ? `${formatCount(rowsPerSec)} rows/s`
+          : `${formatCount(itemsPerSec)} ${itemNoun(st.phase, 2)}/s`;
     // ETA in the unit the fraction is measured in: bytes when their total is known, else items.
     let left: number | undefined;
     let pace = 0;
@@ -175,7 +184,9 @@ export function startInkProgress(stream: NodeJS.WriteStream): ProgressReporter {
   };
 
   const draw = () => {
-    const rows = rowsNow(Date.now());
+    const t = Date.now();
+    lastDraw = t;
+    const rows = rowsNow(t);
     if (rows.length === 0 && instance === undefined) return;
     const el = <ProgressView rows={rows} columns={stream.columns || 80} frame={frame++} color={color} />;
     if (instance === undefined) {

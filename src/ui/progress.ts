@@ -18,6 +18,7 @@ import {
   formatCounts,
   formatPercent,
   formatRate,
+  formatRows,
   formatSummary,
   fractionDone,
   isIdle,
@@ -41,7 +42,12 @@ export {
   formatSummary,
   formatBytes,
   formatRate,
+  formatRows,
   formatDuration,
+  layoutRunning,
+  runningText,
+  type RunningLayout,
+  type RunningParts,
   type PhaseState,
   type ProgressReporter,
 } from './progress-format.js';
@@ -81,23 +87,37 @@ function isSet(value: string | undefined): boolean {
 export async function createProgressReporter(
   mode: ProgressMode,
   stream: NodeJS.WriteStream,
+  plain: PlainReporterOptions = {},
 ): Promise<ProgressReporter> {
   switch (mode) {
     case 'none':
       return { sink: () => {}, close: async () => {} };
     case 'plain':
-      return createPlainReporter(stream);
+      return createPlainReporter(stream, plain);
     case 'tty': {
       let view: typeof import('./progress-view.js');
       try {
         view = await import('./progress-view.js');
       } catch {
         // A broken optional renderer must not break the command it reports on.
-        return createPlainReporter(stream);
+        return createPlainReporter(stream, plain);
       }
       return view.startInkProgress(stream);
     }
   }
+}
+
+/**
+ * plainIntervalMs reads LODE_PROGRESS_INTERVAL (seconds between two plain
+ * progress lines of a phase, 0 for a line per event; for CI logs that want
+ * fewer or more lines). Undefined (the default, 1 s) when unset or not a
+ * number >= 0.
+ */
+export function plainIntervalMs(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env['LODE_PROGRESS_INTERVAL'];
+  if (v === undefined || v.trim() === '') return undefined;
+  const secs = Number(v);
+  return Number.isFinite(secs) && secs >= 0 ? secs * 1000 : undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -115,6 +135,7 @@ interface PlainLineState {
   lastLineAt: number;
   lastLineBytes: number;
   lastLineDone: number;
+  lastLineRows: number;
   printed: boolean;
 }
 
@@ -155,7 +176,7 @@ export function createPlainReporter(
       }
       let ls = lines.get(st);
       if (ls === undefined) {
-        ls = { lastLineAt: st.startedAt, lastLineBytes: 0, lastLineDone: 0, printed: false };
+        ls = { lastLineAt: st.startedAt, lastLineBytes: 0, lastLineDone: 0, lastLineRows: 0, printed: false };
         lines.set(st, ls);
       }
       const t = now();
@@ -164,6 +185,7 @@ export function createPlainReporter(
       ls.lastLineAt = t;
       ls.lastLineBytes = st.bytes ?? 0;
       ls.lastLineDone = st.done;
+      ls.lastLineRows = st.rows ?? 0;
       ls.printed = true;
     } catch {
       // Progress is best effort: a bad event must not fail the command.
@@ -187,10 +209,13 @@ function formatProgressLine(st: PhaseState, ls: PlainLineState, t: number): stri
   if (bytes) parts.push(bytes);
   const f = fractionDone(st);
   if (f !== undefined) parts[parts.length - 1] += ` (${formatPercent(f)})`;
+  const rows = formatRows(st);
+  if (rows) parts.push(rows);
   // Speed over the last interval, not since the start: it is what the user feels now.
   const secs = (t - ls.lastLineAt) / 1000;
   if (secs > 0) {
     if (st.bytes !== undefined) parts.push(formatRate((st.bytes - ls.lastLineBytes) / secs));
+    else if (st.rows !== undefined) parts.push(`${formatCount(((st.rows ?? 0) - ls.lastLineRows) / secs)} rows/s`);
     else parts.push(`${formatCount((st.done - ls.lastLineDone) / secs)} ${itemNoun(st.phase, 2)}/s`);
   }
   return `${phaseLabel(st.phase)}: ${parts.join(', ')}`;
