@@ -289,7 +289,7 @@ describe('provenance travels', () => {
 
     await lodeOk(['run', '-i', 'data/clean', '-o', 'data/noise', '--', NODE, path.join(w.dir, 'steps/noisy.mjs')], w.at);
     await lodeOk(['push', 'share', 'main'], w.at);
-    await lodeOk(['pull', 'share'], at);
+    await lodeOk(['pull'], at);
     const pulled = (await lodeJson(['log', '-n', '1', '--json'], at)).commits[0];
     expect(pulled.provenance.inputs).toEqual(['data/clean']);
     expect(pulled.provenance.outputs).toEqual(['data/noise']);
