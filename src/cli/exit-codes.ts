@@ -31,7 +31,7 @@ export const EXIT = {
  */
 export const EXIT_MEANING: Record<keyof typeof EXIT, string> = {
   OK: 'ok',
-  DIFFERENT: 'differences (--exit-code), contract violations, rerun not identical',
+  DIFFERENT: 'differences (--exit-code) or violations (check) or not reproducible (rerun)',
   USAGE: 'usage',
   NOT_A_REPO: 'not a repository',
   LOCKED: 'locked',
@@ -41,7 +41,7 @@ export const EXIT_MEANING: Record<keyof typeof EXIT, string> = {
   CONFIG: 'bad config',
   REMOTE: 'remote failure',
   UNSUPPORTED_FORMAT: 'unsupported remote format (upgrade lode)',
-  STEP_FAILED: 'the step of run/rerun failed',
+  STEP_FAILED: 'step failed (run/rerun)',
   IO: 'I/O',
   INTERNAL: 'internal',
   INTERRUPTED: 'interrupted',
