@@ -95,9 +95,25 @@ export async function evaluateContract(repo: Repository, contract: Contract, poo
   return report;
 }
 
-function profileOptions(rule: TableRule): { unique?: string[]; sample?: string[] } {
+/**
+ * profileOptions asks the scan for what the rule needs. Category counts cost
+ * a comparison per distinct value and cell (the scanner is built for the few
+ * values of a category): the limit is just above what the label sets allow
+ * (a valid column keeps its counts, an invalid one may lose them: then it
+ * fails on "too many distinct values"), and 64 where only share shifts need them.
+ */
+function profileOptions(rule: TableRule): ProfileSpec {
   const sample = [...new Set([...Object.keys(rule.drift?.maxPsi ?? {}), ...Object.keys(rule.drift?.maxKs ?? {})])].sort();
-  return { ...(rule.unique ? { unique: rule.unique } : {}), ...(sample.length > 0 ? { sample } : {}) };
+  let categoryLimit = 20;
+  for (const allowed of Object.values(rule.labels ?? {})) categoryLimit = Math.max(categoryLimit, allowed.length + 5);
+  if (Object.keys(rule.drift?.maxSharePp ?? {}).length > 0) categoryLimit = Math.max(categoryLimit, 64);
+  return { ...(rule.unique ? { unique: rule.unique } : {}), ...(sample.length > 0 ? { sample } : {}), categoryLimit: Math.min(categoryLimit, 1000) };
+}
+
+interface ProfileSpec {
+  unique?: string[];
+  sample?: string[];
+  categoryLimit: number;
 }
 
 /** ProfileCache profiles tables from the local cache, keeping each profile by file ID and options. */
@@ -110,8 +126,8 @@ class ProfileCache {
     this.dir = path.join(repo.lodeDir, 'checks');
   }
 
-  async get(f: FileEntry, opts: { unique?: string[]; sample?: string[] }, what = ''): Promise<TableProfile | undefined> {
-    const key = createHash('sha256').update(JSON.stringify([PROFILE_VERSION, f.id, opts.unique ?? null, opts.sample ?? null])).digest('hex');
+  async get(f: FileEntry, opts: ProfileSpec, what = ''): Promise<TableProfile | undefined> {
+    const key = createHash('sha256').update(JSON.stringify([PROFILE_VERSION, f.id, opts.unique ?? null, opts.sample ?? null, opts.categoryLimit])).digest('hex');
     const file = path.join(this.dir, key.slice(0, 2), `${key.slice(2)}.json`);
     try {
       const p = JSON.parse(fs.readFileSync(file, 'utf8')) as TableProfile;

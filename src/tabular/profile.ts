@@ -45,7 +45,7 @@ export interface ProfileOptions {
   unique?: string[];
   /** Numeric columns to sample for distribution distances. */
   sample?: string[];
-  /** Distinct values a column may have and still be counted per value (default 1000). */
+  /** Distinct values a column may have and still be counted per value (default 20, as the diff). */
   categoryLimit?: number;
   /** Scratch directory (partitions of a big table spill there). */
   tmpDir: string;
@@ -61,7 +61,7 @@ const BUDGET = 32 << 20;
  * naming the column when `unique` or `sample` names a column the table lacks.
  */
 export async function profileTable(format: TableFormat, input: TableInput, options: ProfileOptions): Promise<TableProfile> {
-  const categoryLimit = options.categoryLimit ?? 1000;
+  const categoryLimit = options.categoryLimit ?? 20;
   const work = path.join(options.tmpDir, `profile-${randomBytes(6).toString('hex')}`);
   const reader = await openReader(format, input);
   try {
