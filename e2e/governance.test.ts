@@ -244,6 +244,11 @@ describe('quality gates', () => {
     const d = await lodeJson(['diff', 'HEAD~1', 'HEAD', '--json'], w.at);
     expect(d.from.checks).toEqual({ rules: expect.any(Number), violations: 0, forced: false });
     expect(d.to.checks.violations).toBe(1);
+    const report = path.join(w.dir, 'report.html');
+    await lodeOk(['diff', 'HEAD~1', 'HEAD', '--report', report], w.at);
+    const html = fs.readFileSync(report, 'utf8');
+    expect(html).toContain('<span class="checks ok">✓ checks</span>');
+    expect(html).toContain('<span class="checks bad">✗ 1 violation (--no-verify)</span>');
     const recorded = await runLode(['check', 'HEAD', '--json'], w.at);
     expect(recorded.code).toBe(1);
     expect(JSON.parse(recorded.stdout).recorded.forced).toBe(true);
