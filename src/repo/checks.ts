@@ -16,6 +16,7 @@ import type { ObjectId } from '../core/id.js';
 import type { CheckViolation } from '../core/record.js';
 import { joinPath } from '../core/paths.js';
 import { lookupPath, walkFiles, type FileEntry, type TreePool } from '../graph/trees.js';
+import { TableError } from '../tabular/errors.js';
 import { tableFormatOf } from '../tabular/formats.js';
 import { ksDistance, profileTable, psi, type ColumnProfile, type TableProfile } from '../tabular/profile.js';
 import { writeFileAtomic } from '../storage/atomic.js';
@@ -64,13 +65,25 @@ export async function evaluateContract(repo: Repository, contract: Contract, poo
   for (const rule of contract.tables) {
     for (const f of matchedFiles(pool, tree, rule.pattern).filter((x) => tableFormatOf(x.path) !== null)) {
       const opts = profileOptions(rule);
-      const prof = await profiles.get(f, opts);
+      let prof: TableProfile | undefined;
+      try {
+        prof = await profiles.get(f, opts);
+      } catch (e) {
+        // A table that does not read as its format breaks the contract; it does not stop the check.
+        if (!(e instanceof TableError)) throw e;
+        report.rules++;
+        violate(f.path, 'format', 'unreadable', tableFormatOf(f.path), e.message);
+        continue;
+      }
       if (!prof) continue;
       checkTable(contract, rule, f.path, prof, violate, () => report.rules++);
       if (rule.drift && parentTree) {
         const before = lookupPath(pool, parentTree, f.path);
         if (!before || before.kind === 'tree' || before.id === f.id) continue;
-        const old = await profiles.get({ ...f, kind: before.kind, id: before.id, size: before.size }, opts, 'the parent version of ');
+        const old = await profiles.get({ ...f, kind: before.kind, id: before.id, size: before.size }, opts, 'the parent version of ').catch((e: unknown) => {
+          if (e instanceof TableError) return undefined; // an unreadable parent: no drift to measure
+          throw e;
+        });
         if (old) checkTableDrift(rule, f.path, old, prof, violate, () => report.rules++);
       }
     }
