@@ -311,6 +311,11 @@ describe('provenance travels', () => {
 describe('bad input', () => {
   it('names line and column of a malformed contract, and a rule on a missing column', async () => {
     const w = await pipeline('bad-contract');
+    writeFile(w.dir, 'data/labelled/broken.csv', 'id,text,label\n1,"never closed\n');
+    await lodeOk(['add', 'data/labelled'], w.at);
+    const unreadable = await runLode(['check', '--json'], w.at);
+    expect(unreadable.code).toBe(1);
+    expect(JSON.parse(unreadable.stdout).violations).toEqual([expect.objectContaining({ path: 'data/labelled/broken.csv', rule: 'format', observed: 'unreadable', allowed: 'csv' })]);
     writeFile(w.dir, 'lode.checks.toml', '[[table]]\npath = "data/labelled/*.csv"\nrows = [1, \n');
     const syntax = expectLodeError(await runLode(['check'], w.at), 8);
     expect(syntax).toMatch(/^error: lode\.checks\.toml:\d+:\d+: /m);
