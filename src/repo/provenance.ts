@@ -99,7 +99,7 @@ export async function resolveInputs(repo: Repository, specs: string[], pool: Tre
 
 /**
  * codeState is the git commit of the code and whether the work tree has
- * uncommitted changes to tracked files (lode.lock aside: every lode commit
+ * uncommitted changes to tracked files anywhere in the git work tree (lode.lock aside: every lode commit
  * rewrites it). Undefined outside git or before git's first commit.
  */
 export async function codeState(repo: Repository): Promise<{ git: string; dirty: boolean } | undefined> {
@@ -107,7 +107,7 @@ export async function codeState(repo: Repository): Promise<{ git: string; dirty:
   if (!git) return undefined;
   let dirty = false;
   try {
-    const out = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', `:(exclude)${PIN_FILE}`], { cwd: repo.root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ':(top)', `:(exclude)${PIN_FILE}`], { cwd: repo.root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     dirty = out.trim() !== '';
   } catch {
     // no git executable: the commit is known, its cleanliness is not; say clean only when sure
