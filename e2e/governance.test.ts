@@ -179,7 +179,10 @@ describe('lineage', () => {
     writeFile(w.dir, 'data/clean/items.csv', 'id,text\n1,changed\n');
     await lodeOk(['add', 'data/clean'], w.at);
     await lodeOk(['commit', '-m', 'hand edit'], w.at);
+    // Code edited but not committed: the record says so.
+    fs.appendFileSync(path.join(w.dir, 'steps/label.mjs'), '// tweak\n');
     const r = await lodeJson(['run', '-i', `${w.clean}:data/clean`, '-o', 'data/relabelled', '--json', '--', NODE, 'steps/label.mjs'], w.at);
+    expect(r.provenance.code).toEqual({ git: git(w.dir, 'rev-parse', 'HEAD'), dirty: true });
     expect(r.materialised).toEqual([`${w.clean}:data/clean`]);
     expect(r.provenance.inputs[0].commit).toBe(w.clean);
     const made = fs.readFileSync(path.join(w.dir, 'data/relabelled/items.csv'), 'utf8');
