@@ -306,6 +306,8 @@ describe('provenance travels', () => {
     expect((await lodeJson(['lineage', 'HEAD:data/labelled', '--json'], w.at)).steps[0].commit).toBe(w.labelled);
     const fsck = await runLode(['fsck'], w.at);
     expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
+    // Remote gc counts records as live: nothing of this history is dead.
+    expect((await lodeJson(['gc', '--remote', 'share', '--json'], w.at)).deadObjects).toBe(0);
     const remote = await runLode(['fsck', '--remote', 'share'], w.at);
     expect(remote.code, remote.stdout + remote.stderr).toBe(0);
   });
