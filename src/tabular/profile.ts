@@ -6,7 +6,7 @@ import { comparePartition, ENTRY_BYTES, loadPartition, removePartitions } from '
 import type { Batch, TableReader } from './reader.js';
 import { scanSide } from './scan.js';
 import type { ColumnType, TableFormat, TableInput } from './types.js';
-import { typeOfKinds } from './values.js';
+import { KINDS_NUMERIC, kindOfBytes, kindOfText, textNumber, typeOfKinds } from './values.js';
 
 /**
  * A table's profile for the data contract (`lode check`): one pass of the
@@ -138,7 +138,6 @@ async function sampleColumns(reader: TableReader, names: string[]): Promise<Map<
     state ^= state << 5;
     return (state >>> 0) / 0x1_0000_0000;
   };
-  const decoder = new TextDecoder();
   const take = (k: number, x: number) => {
     if (!Number.isFinite(x)) return;
     const n = ++seen[k];
@@ -159,8 +158,10 @@ async function sampleColumns(reader: TableReader, names: string[]): Promise<Map<
         for (let r = 0; r < b.n; r++) {
           const i = r * width + c;
           const s = starts[i];
-          const text = s < 0 ? escaped[-1 - s] : decoder.decode(bytes.subarray(s, ends[i]));
-          if (text.trim() !== '') take(k, Number(text));
+          if (s < 0) {
+            const text = escaped[-1 - s];
+            if (text !== '' && KINDS_NUMERIC & kindOfText(text)) take(k, textNumber);
+          } else if (ends[i] > s && KINDS_NUMERIC & kindOfBytes(bytes, s, ends[i])) take(k, textNumber);
         }
       } else {
         const col = b.columns[c];
@@ -169,7 +170,7 @@ async function sampleColumns(reader: TableReader, names: string[]): Promise<Map<
           const v = col[r];
           if (typeof v === 'number') take(k, v);
           else if (typeof v === 'bigint') take(k, Number(v));
-          else if (typeof v === 'string' && v.trim() !== '') take(k, Number(v));
+          else if (typeof v === 'string' && v !== '' && KINDS_NUMERIC & kindOfText(v)) take(k, textNumber);
         }
       }
     }
