@@ -31,8 +31,9 @@ export async function governanceSection(benchDir) {
       ['commit, contract present (CLI median of 5)', fmt(c.withMs, 0)],
       ['commit, no contract (CLI median of 5)', fmt(c.withoutMs, 0)],
       ['contract evaluation alone, warm cache (median of 20)', fmt(c.evaluateMs, 2)],
+      ['the same in a fresh process, modules loaded (median of 3)', fmt(c.coldMs, 1)],
     ],
   );
-  const targets = [{ metric: 'contract evaluation, commit touching no table (ms)', value: c.evaluateMs, shown: fmt(c.evaluateMs, 2), target: '< 10', pass: c.evaluateMs < 10 }];
+  const targets = [{ metric: 'contract cost of a commit touching no table (ms, fresh process)', value: c.coldMs, shown: fmt(c.coldMs, 1), target: '< 10', pass: c.coldMs < 10 }];
   return { ...r, targets };
 }

@@ -1,8 +1,11 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { encodeCommit, normaliseMessage } from '../core/encoding.js';
 import { ChecksFailedError, LodeError, NotFoundError, UsageError } from '../core/errors.js';
 import { encodeRecord, type CommitRecord, type Provenance } from '../core/record.js';
 import { lookupPath } from '../graph/trees.js';
-import { evaluateContract, readContract, type CheckReport } from '../repo/checks.js';
+import type { CheckReport } from '../repo/checks.js';
+import { CONTRACT_FILE } from '../repo/contract.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { buildTrees, TreePool } from '../graph/trees.js';
@@ -96,8 +99,13 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     const changes = { added: 0, deleted: 0, modified: 0, renamed: 0 };
     for (const c of diffTrees(pool, head.tree, built.root)) changes[c.status]++;
     // The contract, then the record: a refused commit leaves nothing behind but stored trees (gc collects them).
-    const contract = readContract(repo, options.contract);
-    const checks = contract ? await evaluateContract(repo, contract, pool, built.root, head.kind === 'commit' ? head.tree : undefined) : undefined;
+    let checks: CheckReport | undefined;
+    if (options.contract !== undefined || fs.existsSync(path.join(repo.root, CONTRACT_FILE))) {
+      // Loaded only when there is a contract: the table readers are no business of other commits.
+      const { evaluateContract, readContract } = await import('../repo/checks.js');
+      const contract = readContract(repo, options.contract);
+      if (contract) checks = await evaluateContract(repo, contract, pool, built.root, head.kind === 'commit' ? head.tree : undefined);
+    }
     if (checks && !checks.ok && options.verify !== false) {
       const n = checks.violations.length;
       throw new ChecksFailedError(`the data contract (${checks.contract}) found ${n} violation${n === 1 ? '' : 's'}: nothing was committed`, checks.violations, {
