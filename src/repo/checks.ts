@@ -18,7 +18,7 @@ import { joinPath } from '../core/paths.js';
 import { lookupPath, walkFiles, type FileEntry, type TreePool } from '../graph/trees.js';
 import { TableError } from '../tabular/errors.js';
 import { tableFormatOf } from '../tabular/formats.js';
-import { ksDistance, profileTable, psi, type ColumnProfile, type TableProfile } from '../tabular/profile.js';
+import type { ColumnProfile, TableProfile } from '../tabular/profile.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { CONTRACT_FILE, globRegExp, literalPrefix, parseContract, type Contract, type FolderRule, type TableRule } from './contract.js';
 import type { Repository } from './repository.js';
@@ -84,7 +84,7 @@ export async function evaluateContract(repo: Repository, contract: Contract, poo
           if (e instanceof TableError) return undefined; // an unreadable parent: no drift to measure
           throw e;
         });
-        if (old) checkTableDrift(rule, f.path, old, prof, violate, () => report.rules++);
+        if (old) checkTableDrift(rule, f.path, old, prof, violate, () => report.rules++, await import('../tabular/profile.js'));
       }
     }
   }
@@ -156,6 +156,8 @@ class ProfileCache {
     }
     const format = tableFormatOf(f.path)!;
     const input = f.size > 0 ? { file: store.filePath(f.id), size: f.size, label: f.path } : { file: emptyFile(this.repo), size: 0, label: f.path };
+    // The scanner loads only when a table must be read: a commit whose tables are all cached does without it.
+    const { profileTable } = await import('../tabular/profile.js');
     const prof = await profileTable(format, input, { ...opts, tmpDir: this.repo.store.tmpDir });
     this.report.tables.scanned++;
     try {
@@ -300,7 +302,15 @@ function checkTable(contract: Contract, rule: TableRule, p: string, prof: TableP
   }
 }
 
-function checkTableDrift(rule: TableRule, p: string, before: TableProfile, after: TableProfile, violate: Violate, count: () => void): void {
+function checkTableDrift(
+  rule: TableRule,
+  p: string,
+  before: TableProfile,
+  after: TableProfile,
+  violate: Violate,
+  count: () => void,
+  { psi, ksDistance }: { psi(a: readonly number[], b: readonly number[]): number; ksDistance(a: readonly number[], b: readonly number[]): number },
+): void {
   const d = rule.drift!;
   const b = new Map(before.columns.map((c) => [c.name, c]));
   const a = new Map(after.columns.map((c) => [c.name, c]));
