@@ -20,7 +20,7 @@ import { TableError } from '../tabular/errors.js';
 import { tableFormatOf } from '../tabular/formats.js';
 import type { ColumnProfile, TableProfile } from '../tabular/profile.js';
 import { writeFileAtomic } from '../storage/atomic.js';
-import { CONTRACT_FILE, globRegExp, literalPrefix, parseContract, type Contract, type FolderRule, type TableRule } from './contract.js';
+import { CONTRACT_FILE, contractFrom, globRegExp, literalPrefix, parseToml, type Contract, type FolderRule, type TableRule } from './contract.js';
 import type { Repository } from './repository.js';
 
 /** CheckReport is what evaluating the contract on one version found. */
@@ -48,7 +48,25 @@ export function readContract(repo: Repository, file?: string): Contract | undefi
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !file) return undefined;
     throw new ConfigError(`cannot read the contract ${abs}: ${(e as Error).message}`, { hint: `write ${CONTRACT_FILE} at the top of the workspace (docs/formats.md)` });
   }
-  return parseContract(text, file ? path.relative(repo.root, abs) || abs : CONTRACT_FILE);
+  const name = file ? path.relative(repo.root, abs) || abs : CONTRACT_FILE;
+  // The parsed TOML of a contract that validated is kept by the text's digest:
+  // a commit then reads JSON instead of loading the TOML parser.
+  const digest = createHash('sha256').update(text).digest('hex');
+  const cached = path.join(repo.lodeDir, 'checks', `contract-${digest}.json`);
+  try {
+    return contractFrom(JSON.parse(fs.readFileSync(cached, 'utf8')) as Record<string, unknown>, text, name);
+  } catch {
+    // not cached, or unreadable: parse the TOML
+  }
+  const doc = parseToml(text, name);
+  const contract = contractFrom(doc, text, name);
+  try {
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    writeFileAtomic(cached, JSON.stringify(doc));
+  } catch {
+    // the next commit parses the TOML again, nothing worse
+  }
+  return contract;
 }
 
 const PROFILE_VERSION = 1;

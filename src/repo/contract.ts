@@ -79,10 +79,14 @@ const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null 
  * `FILE:LINE:COLUMN:`.
  */
 export function parseContract(text: string, file = CONTRACT_FILE): Contract {
+  return contractFrom(parseToml(text, file), text, file);
+}
+
+/** parseToml reads the TOML of a contract into plain data (ConfigError with line and column on a syntax error). */
+export function parseToml(text: string, file = CONTRACT_FILE): Record<string, unknown> {
   const { parse, TomlError } = loadToml();
-  let doc: Table;
   try {
-    doc = parse(text) as Table;
+    return parse(text) as Table;
   } catch (e) {
     if (e instanceof TomlError) {
       const first = (e as Error).message.split('\n')[0];
@@ -90,6 +94,13 @@ export function parseContract(text: string, file = CONTRACT_FILE): Contract {
     }
     throw e;
   }
+}
+
+/**
+ * contractFrom validates the parsed TOML of a contract (`doc`, from
+ * parseToml or a cached copy of it) against its text (for positions).
+ */
+export function contractFrom(doc: Record<string, unknown>, text: string, file = CONTRACT_FILE): Contract {
   const lines = text.split('\n');
   // Header lines of [[table]] and [[folder]] sections, in order.
   const headers: Record<'table' | 'folder', number[]> = { table: [], folder: [] };
