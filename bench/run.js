@@ -22,6 +22,8 @@
 //   --no-dvc-install  use DVC only if already installed (no pip attempt)
 //   --no-diff      skip section 9 (data-aware diff: table files and diff --stat at scale)
 //   --only-diff    run section 9 alone (about 2 minutes at full size)
+//   --no-governance  skip section 10 (the data contract: `lode check` and commit cost;
+//                  also alone: node bench/governance.js [--quick])
 //   -h, --help
 // Environment:
 //   LODE_BENCH_DIR     where to work (default: <os.tmpdir()>/lode-bench-<pid>);
@@ -99,6 +101,7 @@ import { integritySection } from './sections/integrity.js';
 import { profilesSection } from './sections/profiles.js';
 import { remotesSection } from './sections/remotes.js';
 import { diffSection } from './sections/diff.js';
+import { governanceSection } from './sections/governance.js';
 import { targetsSection } from './sections/targets.js';
 
 // ---------------------------------------------------------------- main
@@ -316,6 +319,17 @@ async function bench(benchDir) {
     } catch (e) {
       warn(`diff section failed: ${e.stack ?? e}`);
       res.diff = { error: e.message.split('\n')[0] };
+    }
+  }
+
+  // 10. The data contract's cost.
+  if (process.argv.includes('--no-governance')) res.governance = { skipped: '--no-governance' };
+  else {
+    try {
+      res.governance = await governanceSection(benchDir);
+    } catch (e) {
+      warn(`governance section failed: ${e.stack ?? e}`);
+      res.governance = { error: e.message.split('\n')[0] };
     }
   }
 

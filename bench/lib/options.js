@@ -24,7 +24,7 @@ if (flags.has('-h') || flags.has('--help')) {
   process.exit(0);
 }
 for (const a of argv) {
-  if (!['--quick', '--profile', '--keep', '--no-json', '--no-xfs', '--no-remote', '--no-dvc', '--no-dvc-install', '--no-diff', '--only-diff'].includes(a)) {
+  if (!['--quick', '--profile', '--keep', '--no-json', '--no-xfs', '--no-remote', '--no-dvc', '--no-dvc-install', '--no-diff', '--only-diff', '--no-governance'].includes(a)) {
     console.error(`bench: unknown option ${a} (try --help)`);
     process.exit(2);
   }

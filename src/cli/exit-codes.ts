@@ -18,6 +18,8 @@ export const EXIT = {
   REMOTE: 9,
   /** A remote (or repository) written in a format version this lode does not know. */
   UNSUPPORTED_FORMAT: 10,
+  /** The command of `lode run` / `lode rerun` failed (nothing was committed). */
+  STEP_FAILED: 11,
   IO: 74,
   INTERNAL: 70,
   INTERRUPTED: 130,
@@ -29,7 +31,7 @@ export const EXIT = {
  */
 export const EXIT_MEANING: Record<keyof typeof EXIT, string> = {
   OK: 'ok',
-  DIFFERENT: 'differences (--exit-code)',
+  DIFFERENT: 'differences (--exit-code) or violations (check) or not reproducible (rerun)',
   USAGE: 'usage',
   NOT_A_REPO: 'not a repository',
   LOCKED: 'locked',
@@ -39,6 +41,7 @@ export const EXIT_MEANING: Record<keyof typeof EXIT, string> = {
   CONFIG: 'bad config',
   REMOTE: 'remote failure',
   UNSUPPORTED_FORMAT: 'unsupported remote format (upgrade lode)',
+  STEP_FAILED: 'step failed (run/rerun)',
   IO: 'I/O',
   INTERNAL: 'internal',
   INTERRUPTED: 'interrupted',
@@ -75,6 +78,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   CONFIG: EXIT.CONFIG,
   REMOTE: EXIT.REMOTE,
   UNSUPPORTED_FORMAT: EXIT.UNSUPPORTED_FORMAT,
+  CHECKS_FAILED: EXIT.DIFFERENT,
+  STEP_FAILED: EXIT.STEP_FAILED,
   INTERNAL: EXIT.INTERNAL,
 };
 

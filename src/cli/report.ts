@@ -3,7 +3,9 @@
  * the exit code for it (see exit-codes.ts and docs/cli.md).
  */
 import { CommanderError } from 'commander';
-import { LodeError } from '../core/errors.js';
+import { ChecksFailedError, LodeError } from '../core/errors.js';
+import type { CheckViolation } from '../core/record.js';
+import { renderViolations } from '../ui/governance.js';
 import { redactUrl } from '../storage/registry.js';
 import type { Style } from '../ui/text.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -32,6 +34,7 @@ export function report(e: unknown, io: Output, st: Style, usageHint?: (e: Comman
   if (e instanceof LodeError) {
     // Credentials in a URL never reach the screen, whichever layer let one into a message.
     io.err(`${st.red('error:')} ${redactUrl(e.message)}`);
+    if (e instanceof ChecksFailedError) for (const l of renderViolations(e.violations as CheckViolation[], st)) io.err(l);
     if (e.hint) io.err(`${st.dim('hint:')}  ${redactUrl(e.hint)}`);
     return exitCodeFor(e.code);
   }

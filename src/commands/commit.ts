@@ -1,5 +1,11 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { encodeCommit, normaliseMessage } from '../core/encoding.js';
-import { LodeError, UsageError } from '../core/errors.js';
+import { ChecksFailedError, LodeError, NotFoundError, UsageError } from '../core/errors.js';
+import { encodeRecord, type CommitRecord, type Provenance } from '../core/record.js';
+import { lookupPath } from '../graph/trees.js';
+import type { CheckReport } from '../repo/checks.js';
+import { CONTRACT_FILE } from '../repo/contract.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { buildTrees, TreePool } from '../graph/trees.js';
@@ -21,8 +27,20 @@ export interface CommitOptions {
   time?: number;
   /** git HEAD to record (the git layer fills this in). */
   git?: string;
+  /**
+   * How the version was made, recorded in the commit's record object. Output
+   * IDs are filled in from the committed tree (`outputs` are repo paths).
+   */
+  provenance?: ProvenanceDraft;
+  /** Refuse a commit the data contract finds violations in (default true; false is `--no-verify`: checked and recorded, not refused). */
+  verify?: boolean;
+  /** The contract file (default lode.checks.toml at the top of the workspace, when it exists). */
+  contract?: string;
   progress?: ProgressSink;
 }
+
+/** ProvenanceDraft is a Provenance whose outputs are only paths yet. */
+export type ProvenanceDraft = Omit<Provenance, 'outputs'> & { outputs: string[] };
 
 export interface CommitResult {
   id: ObjectId;
@@ -39,6 +57,11 @@ export interface CommitResult {
   git?: string;
   /** The pin file rewritten for the new commit, when inside git. */
   pinFile?: string;
+  /** The record object the commit names, when it has provenance or check results. */
+  record?: ObjectId;
+  provenance?: Provenance;
+  /** What the data contract found, when there is one. */
+  checks?: CheckReport;
 }
 
 /**
@@ -75,12 +98,44 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     const pool = new TreePool(repo.store);
     const changes = { added: 0, deleted: 0, modified: 0, renamed: 0 };
     for (const c of diffTrees(pool, head.tree, built.root)) changes[c.status]++;
+    // The contract, then the record: a refused commit leaves nothing behind but stored trees (gc collects them).
+    let checks: CheckReport | undefined;
+    if (options.contract !== undefined || fs.existsSync(path.join(repo.root, CONTRACT_FILE))) {
+      // Loaded only when there is a contract: the table readers are no business of other commits.
+      const { evaluateContract, readContract } = await import('../repo/checks.js');
+      const contract = readContract(repo, options.contract);
+      if (contract) checks = await evaluateContract(repo, contract, pool, built.root, head.kind === 'commit' ? head.tree : undefined);
+    }
+    if (checks && !checks.ok && options.verify !== false) {
+      const n = checks.violations.length;
+      throw new ChecksFailedError(`the data contract (${checks.contract}) found ${n} violation${n === 1 ? '' : 's'}: nothing was committed`, checks.violations, {
+        hint: 'fix the data (or the contract), or commit anyway with --no-verify (the violations are recorded with the commit)',
+      });
+    }
+    let provenance: Provenance | undefined;
+    if (options.provenance) {
+      const outputs = options.provenance.outputs.map((p) => {
+        const e = lookupPath(pool, built.root, p);
+        if (!e) throw new NotFoundError(`output ${p} is not in the commit`, { hint: 'the step did not write it, or it is ignored (.lodeignore)' });
+        return { path: p, kind: e.kind, id: e.id };
+      });
+      provenance = { ...options.provenance, outputs };
+    }
+    const record: CommitRecord | undefined =
+      provenance || checks
+        ? {
+            ...(provenance ? { provenance } : {}),
+            ...(checks ? { checks: { contract: checks.contract, contractSha256: checks.contractSha256, rules: checks.rules, violations: checks.violations, forced: !checks.ok } } : {}),
+          }
+        : undefined;
+    const recordId = record ? repo.store.putObject(encodeRecord(record)) : undefined;
     const encoded = encodeCommit({
       tree: built.root,
       parents: head.commit ? (merging ? [head.commit, merging] : [head.commit]) : [],
       author: options.author ?? authorOf(repo),
       time: options.time ?? Date.now(),
       ...(gitHead ? { git: gitHead } : {}),
+      ...(recordId ? { record: recordId } : {}),
       datasets: index.datasets,
       message,
     });
@@ -94,6 +149,9 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
       ...(merging ? { merged: merging } : {}),
       ...(gitHead ? { git: gitHead } : {}),
       ...(pinFile ? { pinFile } : {}),
+      ...(recordId ? { record: recordId } : {}),
+      ...(provenance ? { provenance } : {}),
+      ...(checks ? { checks } : {}),
       id,
       branch: h.kind === 'branch' ? h.name : null,
       parent: head.commit ?? null,

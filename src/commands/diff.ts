@@ -1,3 +1,4 @@
+import { checksMark, type ChecksMark } from '../repo/provenance.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import * as fs from 'node:fs';
@@ -57,6 +58,8 @@ export interface DiffSide {
   kind: Snapshot['kind'];
   commit: ObjectId | null;
   tree: ObjectId;
+  /** What the data contract found when this commit was made (commits with a record only). */
+  checks?: ChecksMark;
 }
 
 /** DiffChange is one changed file; a modified one carries the bytes of its new version that are really new. */
@@ -119,7 +122,7 @@ export async function diff(repo: Repository, options: DiffOptions = {}): Promise
     if (c.status === 'added' || c.status === 'modified') summary.bytesAdded += c.new!.size;
     if (c.status === 'deleted' || c.status === 'modified') summary.bytesDeleted += c.old!.size;
   }
-  const result: DiffResult = { from: sideOf(from), to: sideOf(to), changes, summary };
+  const result: DiffResult = { from: sideOf(repo, from), to: sideOf(repo, to), changes, summary };
   if (options.stat) result.stat = dirStats(pool, from.tree, to.tree, changes);
   if (options.tables !== false) {
     const candidates = changes.filter((c) => c.status !== 'renamed' && tableFormatOf(c.path) !== null);
@@ -193,8 +196,9 @@ function emptySide(label = 'HEAD'): Snapshot {
   return { label, kind: 'empty', tree: EMPTY_TREE, datasets: [] };
 }
 
-function sideOf(s: Snapshot): DiffSide {
-  return { rev: s.label, kind: s.kind, commit: s.commit ?? null, tree: s.tree };
+function sideOf(repo: Repository, s: Snapshot): DiffSide {
+  const checks = s.commit ? checksMark(repo, s.commit) : undefined;
+  return { rev: s.label, kind: s.kind, commit: s.commit ?? null, tree: s.tree, ...(checks ? { checks } : {}) };
 }
 
 /** dirStats groups changes by directory and reads each directory's totals from the trees (no walks). */

@@ -1,3 +1,5 @@
+import type { Commit } from '../core/encoding.js';
+import { provenanceMark, readRecord, type ChecksMark, type ProvenanceMark } from '../repo/provenance.js';
 import type { ObjectId } from '../core/id.js';
 import { walkHistory } from '../graph/commits.js';
 import { readCommit, resolveRevision } from '../graph/commits.js';
@@ -36,6 +38,12 @@ export interface LogEntry {
   bytes: number;
   /** Branches and tags pointing here, e.g. ["HEAD -> main", "tag: v1"]. */
   refs: string[];
+  /** The commit's record object, when it has one. */
+  record?: ObjectId;
+  /** How the version was made, in short (commits with provenance). */
+  provenance?: ProvenanceMark;
+  /** What the data contract found at commit time, in short. */
+  checks?: ChecksMark;
 }
 
 export interface LogResult {
@@ -83,6 +91,7 @@ export async function log(repo: Repository, options: LogOptions = {}): Promise<L
       message: commit.message,
       datasets: commit.datasets,
       ...(commit.git ? { git: commit.git } : {}),
+      ...recordMarks(repo, commit),
       files,
       bytes,
       refs: labels.get(id) ?? [],
@@ -93,6 +102,21 @@ export async function log(repo: Repository, options: LogOptions = {}): Promise<L
     for (const c of commits) c.pinnedBy = pins.get(c.id) ?? [];
   }
   return { commits };
+}
+
+/** recordMarks reads a commit's record in short; an unreadable record shows as none (fsck reports it). */
+function recordMarks(repo: Repository, commit: Commit): Pick<LogEntry, 'record' | 'provenance' | 'checks'> {
+  if (!commit.record) return {};
+  try {
+    const r = readRecord(repo, commit);
+    return {
+      record: commit.record,
+      ...(r?.provenance ? { provenance: provenanceMark(r.provenance) } : {}),
+      ...(r?.checks ? { checks: { rules: r.checks.rules, violations: r.checks.violations.length, forced: r.checks.forced } } : {}),
+    };
+  } catch {
+    return { record: commit.record };
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { decodeChunkList, decodeCommit, decodeTree, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
 import { LodeError } from '../core/errors.js';
+import { decodeRecord, isRecordEncoding } from '../core/record.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { reachableFrom } from '../graph/commits.js';
@@ -85,7 +86,7 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
     }
     // Forget, before deleting anything, that commits about to go were complete.
     if (!options.dryRun) keepComplete(repo.store, reach.commits);
-    const liveObjects = new Set<ObjectId>([...reach.commits, ...reach.trees, ...reach.chunkLists]);
+    const liveObjects = new Set<ObjectId>([...reach.commits, ...reach.trees, ...reach.chunkLists, ...reach.records]);
     const result: GcResult = { dryRun: !!options.dryRun, objectsRemoved: 0, filesRemoved: 0, bytesFreed: 0, objectsKept: 0, filesKept: 0 };
     let done = 0;
     for (const id of repo.store.listIds('objects')) {
@@ -167,6 +168,7 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
     try {
       if (isTreeEncoding(bytes)) decodeTree(bytes, id);
       else if (isCommitEncoding(bytes)) decodeCommit(bytes, id);
+      else if (isRecordEncoding(bytes)) decodeRecord(bytes, id);
       else {
         decodeChunkList(bytes, id);
         chunked.add(id);

@@ -3,6 +3,9 @@
  * changed against its first parent as `lode diff` reports it.
  */
 import type { ProgressSink } from '../core/progress.js';
+import type { CommitRecord } from '../core/record.js';
+import { readCommit } from '../graph/commits.js';
+import { readRecord } from '../repo/provenance.js';
 import { diff, type DiffResult } from './diff.js';
 import { log, type LogEntry } from './log.js';
 import type { Repository } from '../repo/repository.js';
@@ -22,6 +25,8 @@ export interface ShowOptions {
 /** ShowResult is the stable shape of `lode show --json` (docs/cli.md). */
 export interface ShowResult {
   commit: LogEntry;
+  /** The commit's record in full: provenance and check results (commits with a record only). */
+  record?: CommitRecord;
   /** The change against the first parent (against the empty tree for a first commit). */
   diff: DiffResult;
 }
@@ -42,5 +47,6 @@ export async function show(repo: Repository, options: ShowOptions = {}): Promise
   const rev = options.rev ?? 'HEAD';
   if (commit.parents[0]) d.from.rev = `${rev}^`;
   d.to.rev = rev;
-  return { commit, diff: d };
+  const record = commit.record ? readRecord(repo, readCommit(repo.store, commit.id)) : undefined;
+  return { commit, ...(record ? { record } : {}), diff: d };
 }

@@ -78,6 +78,7 @@ const commit: fc.Arbitrary<Commit> = fc
       author: oneLine,
       time: fc.oneof(fc.nat(), fc.maxSafeNat()),
       git: fc.stringMatching(/^[0-9a-f]{40}$/),
+      record: objectId,
       datasets: fc.uniqueArray(fc.oneof(fc.constant(''), fc.array(entryName, { minLength: 1, maxLength: 3 }).map((p) => p.join('/'))), { maxLength: 4 }).map((d) => d.sort()),
       message: fc.oneof(
         fc.string({ unit: 'grapheme', maxLength: 60 }),

@@ -60,6 +60,12 @@ export interface Commit {
   time: number;
   /** The git HEAD the commit was made on, when inside git. */
   git?: string;
+  /**
+   * The commit's record object (provenance and check results, see
+   * record.ts), when it has one. Optional: a commit without it has the
+   * encoding (and ID) it always had; a rewrite of a commit carries it over.
+   */
+  record?: ObjectId;
   /** Tracked dataset roots (files or directories), sorted. */
   datasets: string[];
   message: string;
@@ -294,7 +300,7 @@ function checkLine(value: string, what: string): void {
 
 /**
  * encodeCommit returns the canonical text of a commit: a header line, then
- * `tree`, `parent`*, `author`, `time`, optional `git`, `dataset`*, a blank
+ * `tree`, `parent`*, `author`, `time`, optional `git`, optional `record`, `dataset`*, a blank
  * line and the message (normalised to end in exactly one newline).
  */
 export function encodeCommit(c: Commit): Buffer {
@@ -307,6 +313,10 @@ export function encodeCommit(c: Commit): Buffer {
   if (c.git !== undefined) {
     checkLine(c.git, 'git revision');
     lines.push(`git ${c.git}`);
+  }
+  if (c.record !== undefined) {
+    if (!isObjectId(c.record)) throw new RangeError('commit record must be an object ID');
+    lines.push(`record ${c.record}`);
   }
   for (const d of [...c.datasets].sort()) {
     checkLine(d, 'dataset path');
@@ -344,7 +354,7 @@ export function decodeCommit(buf: Uint8Array, id?: ObjectId): Commit {
   const message = text.slice(split + 2);
   if (header[0] !== COMMIT_HEADER) throw fail('not a commit');
   const c: Partial<Commit> & { parents: ObjectId[]; datasets: string[] } = { parents: [], datasets: [] };
-  const order = ['tree', 'parent', 'author', 'time', 'git', 'dataset'];
+  const order = ['tree', 'parent', 'author', 'time', 'git', 'record', 'dataset'];
   let last = 0;
   for (const line of header.slice(1)) {
     const sp = line.indexOf(' ');
@@ -377,6 +387,10 @@ export function decodeCommit(buf: Uint8Array, id?: ObjectId): Commit {
         if (c.git !== undefined) throw fail('two git lines');
         c.git = value;
         break;
+      case 'record':
+        if (c.record !== undefined || !isObjectId(value)) throw fail('bad record line');
+        c.record = value;
+        break;
       case 'dataset': {
         // A dataset root is scanned and written like a tree path: `../x`, `/etc`
         // or `.lode` must never reach the disk.
@@ -394,6 +408,7 @@ export function decodeCommit(buf: Uint8Array, id?: ObjectId): Commit {
     author: c.author,
     time: c.time,
     ...(c.git !== undefined ? { git: c.git } : {}),
+    ...(c.record !== undefined ? { record: c.record } : {}),
     datasets: c.datasets,
     message,
   };

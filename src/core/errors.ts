@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'INVALID_NAME'
   | 'REMOTE'
   | 'UNSUPPORTED_FORMAT'
+  | 'CHECKS_FAILED'
+  | 'STEP_FAILED'
   | 'INTERNAL';
 
 export interface LodeErrorOptions {
@@ -187,6 +189,27 @@ export class UnsupportedFormatError extends LodeError {
   }
 }
 
+/**
+ * ChecksFailedError: the data contract found violations, so the commit was
+ * refused. `violations` lists them (path, rule, observed, allowed, message).
+ */
+export class ChecksFailedError extends LodeError {
+  readonly violations: { path: string; rule: string; observed: unknown; allowed: unknown; message: string }[];
+  constructor(message: string, violations: ChecksFailedError['violations'], options: LodeErrorOptions = {}) {
+    super('CHECKS_FAILED', message, options);
+    this.violations = violations;
+  }
+}
+
+/** StepFailedError: the command of `lode run` or `lode rerun` failed; nothing was committed. */
+export class StepFailedError extends LodeError {
+  readonly exitStatus: number | null;
+  constructor(message: string, exitStatus: number | null, options: LodeErrorOptions = {}) {
+    super('STEP_FAILED', message, options);
+    this.exitStatus = exitStatus;
+  }
+}
+
 /** isLodeError narrows `e` to LodeError, optionally of one code. */
 export function isLodeError(e: unknown, code?: ErrorCode): e is LodeError {
   return e instanceof LodeError && (code === undefined || e.code === code);
@@ -303,6 +326,8 @@ function isPlainData(v: unknown, depth: number): boolean {
 
 registerErrorClasses(
   LodeError,
+  ChecksFailedError,
+  StepFailedError,
   UsageError,
   NotARepoError,
   NotFoundError,

@@ -6,6 +6,7 @@ export * from './errors.js';
 export * from './id.js';
 export * from './paths.js';
 export * from './encoding.js';
+export * from './record.js';
 export * from './progress.js';
 export * from './chunker.js';
 export * from './checksum.js';

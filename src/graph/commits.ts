@@ -3,6 +3,7 @@
  * prefix, HEAD~n, ^n), walking history and finding everything reachable.
  */
 import { decodeCommit, decodeChunkList, decodeTree, isCommitEncoding, type Commit } from '../core/encoding.js';
+import { decodeRecord } from '../core/record.js';
 import { LodeError, NotFoundError, UnknownRevisionError } from '../core/errors.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
 import type { RefStore } from './refs.js';
@@ -146,6 +147,8 @@ export interface Reachable {
   chunkLists: Set<ObjectId>;
   /** File IDs (cache entries): blobs and chunked files. */
   files: Set<ObjectId>;
+  /** Record objects the commits name (provenance, check results). */
+  records: Set<ObjectId>;
   /** Problems met on the way (a missing or corrupt object), by object ID. */
   problems: Map<ObjectId, string>;
 }
@@ -156,7 +159,7 @@ export interface Reachable {
  * `problems` rather than thrown, so gc and fsck can report them all.
  */
 export function reachableFrom(store: CommitStore, commits: ObjectId[], extraTrees: ObjectId[] = []): Reachable {
-  const r: Reachable = { commits: new Set(), trees: new Set(), chunkLists: new Set(), files: new Set(), problems: new Map() };
+  const r: Reachable = { commits: new Set(), trees: new Set(), chunkLists: new Set(), files: new Set(), records: new Set(), problems: new Map() };
   const note = (id: ObjectId, e: unknown) => r.problems.set(id, e instanceof LodeError ? e.message : String(e));
   const stack = [...commits];
   const trees: ObjectId[] = [...extraTrees];
@@ -168,6 +171,14 @@ export function reachableFrom(store: CommitStore, commits: ObjectId[], extraTree
       const c = readCommit(store, id);
       trees.push(c.tree);
       stack.push(...c.parents);
+      if (c.record && !r.records.has(c.record)) {
+        r.records.add(c.record);
+        try {
+          decodeRecord(store.getObject(c.record, 'record'), c.record);
+        } catch (e) {
+          note(c.record, e);
+        }
+      }
     } catch (e) {
       note(id, e);
     }

@@ -19,6 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { decodeChunkList, decodeCommit, decodeTree } from '../core/encoding.js';
+import { decodeRecord } from '../core/record.js';
 import { CorruptObjectError, NotFoundError, UsageError } from '../core/errors.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
 import { joinPath } from '../core/paths.js';
@@ -224,15 +225,20 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheckRes
   const once = (list: Reached[]) => list.filter((r) => !seen.has(r.id) && (seen.add(r.id), true));
   let commits = once(tips);
   let trees: Reached[] = [];
+  const records: Reached[] = [];
   while (commits.length > 0) {
     const next: Reached[] = [];
     await readAll(commits, 'commit', (r, data) => {
       const c = decodeCommit(data, r.id);
+      if (c.record) records.push({ id: c.record, ref: r.ref, path: '' });
       trees.push({ id: c.tree, ref: r.ref, path: '' });
       for (const p of c.parents) next.push({ id: p, ref: r.ref, path: '' });
     });
     commits = once(next);
   }
+  await readAll(once(records), 'record', (r, data) => {
+    decodeRecord(data, r.id);
+  });
   trees = once(trees);
   const lists: Reached[] = [];
   while (trees.length > 0) {

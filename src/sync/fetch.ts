@@ -17,6 +17,7 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { decodeChunkList, decodeCommit, decodeTree } from '../core/encoding.js';
+import { decodeRecord } from '../core/record.js';
 import { CorruptObjectError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { isUnder, joinPath } from '../core/paths.js';
@@ -81,6 +82,8 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   const trees: { id: ObjectId; dir: string }[] = [];
   const seenCommits = new Set<ObjectId>();
   let commits = [...new Set(o.commits)];
+  // Record objects (provenance, check results) the walked commits name.
+  const records = new Set<ObjectId>();
   // A complete tip's own tree is still walked (one tree, read locally): that
   // is how a tip whose files were damaged or removed gets them back.
   for (const id of commits) if (complete.has(id)) trees.push({ id: decodeCommit(store.getObject(id, 'commit'), id).tree, dir: '' });
@@ -90,6 +93,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       const c = decodeCommit(data, id);
       trees.push({ id: c.tree, dir: '' });
       next.push(...c.parents);
+      if (c.record && !store.hasObject(c.record)) records.add(c.record);
     };
     const fetchIds: ObjectId[] = [];
     for (const id of commits) {
@@ -104,6 +108,11 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
     });
     commits = [...new Set(next)];
   }
+  // Records are leaves: kept as they arrive (checked first), before any commit that names them.
+  await remote.fetchObjects(records, (id, data) => {
+    decodeRecord(data, id);
+    keep(id, data);
+  });
   const blobs = new Map<ObjectId, number>();
   const chunked = new Set<ObjectId>();
   const chunkedPath = new Map<ObjectId, string>();

@@ -182,6 +182,7 @@ function reachable(store: LocalStore, tips: ObjectId[]): Set<ObjectId> {
     if (out.has(id)) continue;
     out.add(id);
     const c = decodeCommit(store.getObject(id, 'commit'), id);
+    if (c.record) out.add(c.record);
     trees.push(c.tree);
     commits.push(...c.parents);
   }

@@ -292,6 +292,11 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
     if (verified.has(id)) continue; // and so are its ancestors
     walked.commits++;
     const c = readCommit(store, id);
+    // The record a commit names travels with it, before it (with the trees).
+    if (c.record && !seen.has(c.record)) {
+      seen.add(c.record);
+      if (!present(c.record)) trees.push(meta(c.record));
+    }
     if (!present(id)) commits.push(meta(id));
     if (!walkTree(c.tree)) allKnown = false;
     walkedCommits.push(id);

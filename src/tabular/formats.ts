@@ -1,13 +1,12 @@
-import { CsvReader } from './csv.js';
-import { JsonlReader } from './jsonl.js';
-import { ParquetReader } from './parquet.js';
 import type { TableReader } from './reader.js';
 import type { TableFormat, TableInput } from './types.js';
 
 /**
  * The table formats a diff can read, each with what its reader can do. The
  * diff asks these capabilities, never a format's name, so that a new format
- * is one entry here and a reader.
+ * is one entry here and a reader. Readers load when a file is opened: asking
+ * whether a path is a table (`lode commit` with a contract, `lode diff` of
+ * files that are not tables) does not pay for the Parquet decoder.
  */
 
 /** FormatCapabilities says what a format's reader can do cheaply, so the diff can plan its passes. */
@@ -43,25 +42,25 @@ const FORMATS: Record<TableFormat, TableFormatEntry> = {
     format: 'csv',
     extensions: ['csv'],
     capabilities: { lineHashes: true, cheapToReReadByOffset: true },
-    open: (input) => CsvReader.open(input, 'csv'),
+    open: async (input) => (await import('./csv.js')).CsvReader.open(input, 'csv'),
   },
   tsv: {
     format: 'tsv',
     extensions: ['tsv', 'tab'],
     capabilities: { lineHashes: true, cheapToReReadByOffset: true },
-    open: (input) => CsvReader.open(input, 'tsv'),
+    open: async (input) => (await import('./csv.js')).CsvReader.open(input, 'tsv'),
   },
   jsonl: {
     format: 'jsonl',
     extensions: ['jsonl', 'ndjson'],
     capabilities: { lineHashes: false, cheapToReReadByOffset: true },
-    open: (input) => JsonlReader.open(input),
+    open: async (input) => (await import('./jsonl.js')).JsonlReader.open(input),
   },
   parquet: {
     format: 'parquet',
     extensions: ['parquet'],
     capabilities: { lineHashes: false, cheapToReReadByOffset: false },
-    open: (input) => ParquetReader.open(input),
+    open: async (input) => (await import('./parquet.js')).ParquetReader.open(input),
   },
 };
 

@@ -195,9 +195,12 @@ function deltaClass(d: number): string {
 function renderSide(label: string, side: DiffSide): string {
   const commit = shortCommit(side.commit);
   const kind = side.kind === 'commit' ? '' : `<span class="kind">${esc(side.kind)}</span>`;
+  // What the data contract found when the commit was made (commits with a record).
+  const c = side.checks;
+  const checks = c ? `<span class="checks ${c.violations === 0 ? 'ok' : 'bad'}">${c.violations === 0 ? '✓ checks' : `✗ ${c.violations} violation${c.violations === 1 ? '' : 's'}${c.forced ? ' (--no-verify)' : ''}`}</span>` : '';
   return `<div class="side"><span class="side-label">${label}</span><span class="rev">${esc(side.rev)}</span>${kind}${
     commit ? `<code class="commit" title="${esc(side.commit!)}">${esc(commit)}</code>` : ''
-  }</div>`;
+  }${checks}</div>`;
 }
 
 function renderHeader(r: DiffResult, title: string): string {

@@ -26,6 +26,7 @@ import type { TableDiffEntry } from '../tabular/types.js';
 import type { InstallHooksResult } from '../commands/git.js';
 import { formatBytes, formatCount } from './progress-format.js';
 import { foldByFolder, isFolded } from './fold.js';
+import { checksBadge, provenanceLine, renderCommitChecks, renderRecord } from './governance.js';
 
 export const LIST_LIMIT = 200;
 
@@ -166,13 +167,15 @@ export function renderStatus(r: StatusResult, st: Style, options: { allUntracked
   return lines;
 }
 
-export function renderCommit(r: CommitResult): string[] {
+export function renderCommit(r: CommitResult, st?: Style): string[] {
   const c = r.changes;
   const where = r.branch ? r.branch : 'detached HEAD';
   const lines = [
     `[${where} ${short(r.id)}]${r.merged ? ` merge of ${short(r.merged)},` : ''} ${plural(r.files, 'file')}, ${formatBytes(r.bytes)}`,
     ` ${formatCount(c.added)} added, ${formatCount(c.modified)} modified, ${formatCount(c.deleted)} deleted, ${formatCount(c.renamed)} renamed`,
   ];
+  if (r.provenance) lines.push(` Made: ${provenanceLine({ kind: r.provenance.kind, command: r.provenance.command, inputs: r.provenance.inputs.map((i) => i.spec), outputs: [], sources: r.provenance.sources })}`);
+  lines.push(...renderCommitChecks(r.checks, st ?? makeStyle(false)));
   if (r.pinFile) lines.push(` Pinned in lode.lock: \`git add lode.lock\` and commit it with the code`);
   return lines;
 }
@@ -185,7 +188,8 @@ export function renderLog(r: LogResult, st: Style, oneline: boolean): string[] {
     const subject = c.message.split('\n')[0];
     if (oneline) {
       const pinned = c.pinnedBy?.length ? ` [git ${c.pinnedBy.map((p) => p.oid.slice(0, 7)).join(' ')}]` : '';
-      lines.push(`${st.yellow(short(c.id))}${refs} ${subject}${pinned}`);
+      const badge = checksBadge(c.checks, st);
+      lines.push(`${st.yellow(short(c.id))}${refs}${badge ? ` [${badge}]` : ''} ${subject}${pinned}`);
       continue;
     }
     lines.push(st.yellow(`commit ${c.id}`) + refs);
@@ -194,6 +198,8 @@ export function renderLog(r: LogResult, st: Style, oneline: boolean): string[] {
     lines.push(`Date:   ${c.date}`);
     lines.push(`Data:   ${plural(c.files, 'file')}, ${formatBytes(c.bytes)}${c.datasets.length ? ` in ${c.datasets.join(', ')}` : ''}`);
     if (c.git) lines.push(`Git:    made on ${c.git}`);
+    if (c.provenance) lines.push(`Made:   ${provenanceLine(c.provenance)}`);
+    if (c.checks) lines.push(`Checks: ${checksBadge(c.checks, st)}`);
     for (const p of c.pinnedBy ?? []) lines.push(`Pinned: ${p.oid.slice(0, 10)} ${p.summary} (${p.date.slice(0, 10)})`);
     lines.push('');
     for (const m of c.message.replace(/\n$/, '').split('\n')) lines.push(`    ${m}`);
@@ -214,7 +220,13 @@ export function renderLs(r: LsResult, long: boolean): string[] {
 
 /** renderShow is the commit as `log` prints it, then its change as `diff` prints it. */
 export function renderShow(r: ShowResult, st: Style): string[] {
-  return [...renderLog({ commits: [r.commit] }, st, false), '', ...renderDiff(r.diff, st)];
+  const log = renderLog({ commits: [r.commit] }, st, false);
+  // The record in full replaces the one-line marks of log.
+  const record = r.record ? renderRecord(r.record, st) : [];
+  const head = r.record ? log.filter((l) => !l.startsWith('Made:   ') && !l.startsWith('Checks: ')) : log;
+  const at = head.findIndex((l) => l === '');
+  if (record.length > 0 && at >= 0) head.splice(at, 0, ...record);
+  return [...head, '', ...renderDiff(r.diff, st)];
 }
 
 /** DiffTextOptions: how `lode diff` lays out its text. */
@@ -277,6 +289,7 @@ export function renderDiff(r: DiffResult, st: Style, options: DiffTextOptions = 
         ` (files +${formatBytes(s.bytesAdded)}, -${formatBytes(s.bytesDeleted)}; ${formatBytes(s.changedBytes)} of new content)`,
     );
   }
+  if (r.from.checks || r.to.checks) lines.push(`Checks: ${r.from.rev} ${checksBadge(r.from.checks, st) || 'none recorded'}, ${r.to.rev} ${checksBadge(r.to.checks, st) || 'none recorded'}`);
   return lines;
 }
 
