@@ -23,8 +23,12 @@ import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
 
 /** SMALL_FILE_MAX: blobs up to this size go to local packs when fetched (a reflink or hardlink gains nothing below it). */
 export const SMALL_FILE_MAX = 64 << 10;
-/** A pack is sealed once it holds this many bytes; the next file starts another. */
-const PACK_TARGET = 64 << 20;
+/**
+ * A pack is sealed once it holds this many bytes; the next file starts
+ * another. What an interrupted fetch had sealed is kept, so a resumed clone
+ * downloads it no more.
+ */
+const PACK_TARGET = 32 << 20;
 /** Writes are gathered into buffers of this size. */
 const WRITE_BUFFER = 1 << 20;
 
