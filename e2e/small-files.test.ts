@@ -59,7 +59,7 @@ describe('a clone of many small files', () => {
     expect((await lodeJson(['status'], { cwd: b })).clean).toBe(true);
     // No temporary file is left anywhere in the workspace.
     expect(filesUnder(path.join(b, 'data')).filter((p) => path.basename(p).startsWith('.'))).toEqual([]);
-  });
+  }, 300_000);
 
   it('checks out other versions from the packs, pushes from them, and gc rewrites a pack without the dead files', async () => {
     const { base, a, share } = await pushed('small-gc', 300);
@@ -109,7 +109,7 @@ describe('a clone of many small files', () => {
     await lodeOk(['checkout', '--', 'data'], { cwd: b });
     expect(workspaceSnapshot(b)).toEqual(v1);
     expect((await runLode(['cat', 'origin/other:data/d0/f100.bin', '--no-fetch'], { cwd: b })).code).toBe(6);
-  });
+  }, 300_000);
 
   it('refuses a damaged packed file: fsck names it, and checkout writes nothing from it', async () => {
     const { base, share } = await pushed('small-damage', 200);

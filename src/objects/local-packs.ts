@@ -257,7 +257,7 @@ export class LocalPacks {
    * copied as they are). Returns how many files and bytes went.
    */
   drop(dead: ReadonlySet<ObjectId>): { files: number; bytes: number } {
-    let files = 0;
+    const gone = new Set<ObjectId>();
     let bytes = 0;
     const packs = this.load();
     const doomed: string[] = [];
@@ -270,11 +270,11 @@ export class LocalPacks {
           const e = p.at(i);
           if (dead.has(e.id)) {
             deadHere++;
-            bytes += e.length;
+            if (!gone.has(e.id)) bytes += e.length;
+            gone.add(e.id);
           } else live.push(e);
         }
         if (deadHere === 0) continue;
-        files += deadHere;
         const fd = this.fdOf(p.name);
         for (const e of live) {
           const buf = Buffer.allocUnsafe(e.length);
@@ -295,7 +295,7 @@ export class LocalPacks {
       rmQuiet(this.packPath(name));
     }
     this.reload();
-    return { files, bytes };
+    return { files: gone.size, bytes };
   }
 
   /** removeOrphans deletes packs without an index (left by an interrupted write) older than `olderThanMs`. */
@@ -311,7 +311,7 @@ export class LocalPacks {
     for (const n of names) {
       if (!n.endsWith('.pack') || have.has(`${n.slice(0, -5)}.idx`)) continue;
       try {
-        if (Date.now() - fs.statSync(path.join(this.dir, n)).mtimeMs < olderThanMs) continue;
+        if (olderThanMs > 0 && Date.now() - fs.statSync(path.join(this.dir, n)).mtimeMs < olderThanMs) continue;
         fs.rmSync(path.join(this.dir, n), { force: true });
         removed++;
       } catch {
