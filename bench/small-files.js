@@ -64,6 +64,12 @@ const kinds = moto ? ['dir', 's3'] : ['dir'];
 const remoteUrl = (kind, tag) => (kind === 'dir' ? path.join(work, 'remotes', tag) : `s3://lode-sf-bench/${tag}`);
 const s3Opts = (kind) => (kind === 's3' ? ['--endpoint', moto.endpoint, '--path-style'] : []);
 
+// Clones are moved aside, not deleted, until the end: ext4 here creates files
+// slowly (up to ~1 ms each) for a minute or more after many were deleted, which
+// would charge one tool's clone for the previous one's cleanup.
+const trash = path.join(work, 'trash');
+fs.mkdirSync(trash, { recursive: true });
+const aside = (dir) => fs.renameSync(dir, path.join(trash, path.basename(dir)));
 const results = {}; // step -> tool -> [ms]
 const note = (step, tool, ms) => ((results[step] ??= {})[tool] ??= []).push(ms);
 let seq = 0;
@@ -102,7 +108,7 @@ try {
         note(`clone (${kind})`, t.name, (await lodeRun(t, work, ['clone', remoteUrl(kind, tag), dest, ...s3Opts(kind)])).ms);
         const files = spawnSync('find', [path.join(dest, 'a'), '-type', 'f'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
         if (files !== FILES) throw new Error(`${t.name} clone has ${files} files, expected ${FILES}`);
-        fs.rmSync(dest, { recursive: true, force: true });
+        aside(dest);
       }
       // DVC on S3 once (20,000 PUTs and GETs against moto take minutes), on a directory every run.
       if (dvc && (kind === 'dir' || (dvc.s3 && run === 1))) {
@@ -116,7 +122,7 @@ try {
         await sh('git', ['clone', '-q', dvc.repo, dest], work, dvcEnv);
         log(`run ${run} ${kind}: dvc pull`);
         note(`clone (${kind})`, 'dvc', (await sh(dvc.bin, ['pull', '-q', '-r', tag], dest, dvcEnv)).ms);
-        fs.rmSync(dest, { recursive: true, force: true });
+        aside(dest);
       }
     }
     // Status: no-op, then after touching one file (one hash), best of 5 within the run.
