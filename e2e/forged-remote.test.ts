@@ -87,7 +87,7 @@ function forgeRemote(dir: string, name: string, nested = false): Forged {
 function guarded(dir: string): TreeSnapshot {
   const all = treeSnapshot(dir);
   // Objects fetched before the forged tree was met may stay in the store; nothing else may change.
-  return Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('.lode/objects/') && !k.startsWith('.lode/cache/') && !k.startsWith('.lode/remotes/') && !k.startsWith('.lode/tmp')));
+  return Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('.lode/objects/') && !k.startsWith('.lode/cache/') && !k.startsWith('.lode/packs/') && !k.startsWith('.lode/remotes/') && !k.startsWith('.lode/tmp')));
 }
 
 /** expectRefused checks the one-line refusal: exit 5, the tree's ID and the entry named. */
@@ -239,6 +239,7 @@ describe.concurrent('forged pack indexes', () => {
     await lodeOk(['fetch'], { cwd: dir });
     fs.truncateSync(path.join(r.dir, 'packs', `${r.packId}.pack`), 30);
     fs.rmSync(path.join(dir, '.lode', 'cache'), { recursive: true, force: true });
+    fs.rmSync(path.join(dir, '.lode', 'packs'), { recursive: true, force: true });
     const res = await runLode(['checkout', r.commit], { cwd: dir });
     const stderr = expectLodeError(res, 5);
     expect(stderr).toContain(r.packId);

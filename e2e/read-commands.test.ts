@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectLodeError, LODE_BIN, lodeJson, lodeOk, makeTempDir, pseudoRandomBytes, runLode, sha256, writeFile } from '../test/helpers/cli.js';
-import { cacheFile, flipByte, trackRepos, twoVersions, V1, V2 } from './repos.js';
+import { cacheFile, dropContent, flipByte, hasContent, trackRepos, twoVersions, V1, V2 } from './repos.js';
 
 const track = trackRepos();
 
@@ -85,16 +85,16 @@ describe('lode cat', () => {
     // Bob's cache lacks the old versions of the files (as a partial clone would).
     const old = (await lodeJson(['ls', 'HEAD~1:data'], { cwd: b })).entries as { name: string; id: string }[];
     const idOf = (name: string) => old.find((e) => e.name === name)!.id;
-    for (const name of ['big.bin', 'small.bin', 'other.txt']) fs.rmSync(cacheFile(b, idOf(name)), { force: true });
+    dropContent(b, ['big.bin', 'small.bin', 'other.txt'].map(idOf));
 
     const r = catBytes(['HEAD~1:data/big.bin'], b);
     expect(r.code, r.stderr).toBe(0);
     expect(sha256(r.stdout)).toBe(sha256(v1.big));
     expect(r.stderr).toMatch(/^lode: fetched data\/big\.bin from origin$/m);
     // Only that file came back.
-    expect(fs.existsSync(cacheFile(b, idOf('big.bin')))).toBe(true);
-    expect(fs.existsSync(cacheFile(b, idOf('small.bin')))).toBe(false);
-    expect(fs.existsSync(cacheFile(b, idOf('other.txt')))).toBe(false);
+    expect(hasContent(b, idOf('big.bin'))).toBe(true);
+    expect(hasContent(b, idOf('small.bin'))).toBe(false);
+    expect(hasContent(b, idOf('other.txt'))).toBe(false);
 
     // --no-fetch refuses instead; a later cat fetches the small file the same way.
     const refused = await runLode(['cat', '--no-fetch', 'HEAD~1:data/other.txt'], { cwd: b });
@@ -102,7 +102,7 @@ describe('lode cat', () => {
     const small = catBytes(['HEAD~1:data/small.bin'], b);
     expect(small.code, small.stderr).toBe(0);
     expect(sha256(small.stdout)).toBe(sha256(v1.small));
-    expect(fs.existsSync(cacheFile(b, idOf('other.txt')))).toBe(false);
+    expect(hasContent(b, idOf('other.txt'))).toBe(false);
   });
 
   it('a missing path exits 6 with one error line and a hint; a directory or no revision exits 2', async () => {

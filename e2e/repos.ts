@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach } from 'vitest';
 import { lodeJson, lodeOk, makeTempDir, removeDir, type RunOptions, writeFile } from '../test/helpers/cli.js';
+import { LocalStore } from '../src/objects/store.js';
 
 /** Repo is a workspace plus `run` options bound to it. */
 export interface Repo {
@@ -140,6 +141,18 @@ export function contentsOf(dir: string, rels: readonly string[]): Record<string,
 /** cacheFile is where the cache keeps the content with file ID `id`. */
 export function cacheFile(dir: string, id: string): string {
   return path.join(dir, '.lode', 'cache', id.slice(0, 2), id.slice(2));
+}
+
+/** hasContent says whether the workspace's cache holds file `id`, loose or in a local pack (a clone packs small files). */
+export function hasContent(dir: string, id: string): boolean {
+  return new LocalStore(path.join(dir, '.lode')).hasFile(id);
+}
+
+/** dropContent removes files from the workspace's cache, loose and packed (as gc would). */
+export function dropContent(dir: string, ids: readonly string[]): void {
+  const store = new LocalStore(path.join(dir, '.lode'));
+  store.removeFiles(new Set(ids));
+  store.packs.close();
 }
 
 /** objectFile is where the store keeps metadata object `id` (trees, commits, chunk lists). */

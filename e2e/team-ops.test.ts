@@ -214,12 +214,16 @@ describe('fsck on a partial clone (break 4)', () => {
     expect(gj.problems.some((p: { message: string }) => p.message.includes('nor on remote origin'))).toBe(true);
     expect(gj.notFetched).toHaveLength(1);
 
-    // Corrupt content is a failure of its own kind.
-    const other = fs
+    // Corrupt content is a failure of its own kind: a cache file, or (small files a clone
+    // fetched) a byte inside a local pack, past its 21-byte header.
+    const packsDir = path.join(b, '.lode', 'packs');
+    const loose = fs
       .readdirSync(cacheDir, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
-      .map((e) => path.join(e.parentPath, e.name))[0];
-    flipByte(other, 10);
+      .map((e) => path.join(e.parentPath, e.name));
+    const packed = fs.existsSync(packsDir) ? fs.readdirSync(packsDir).filter((n) => n.endsWith('.pack')).map((n) => path.join(packsDir, n)) : [];
+    if (loose.length > 0) flipByte(loose[0], 10);
+    else flipByte(packed[0], 30);
     const bad = await runLode(['fsck', '--json'], { cwd: b, env });
     expect(bad.code).toBe(5);
     expect(JSON.parse(bad.stdout).problems.some((p: { kind: string }) => p.kind === 'corrupt')).toBe(true);

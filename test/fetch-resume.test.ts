@@ -200,7 +200,8 @@ describe('an interrupted fetch, then a re-run', () => {
     repo.refs.set('heads', 'main', tip);
     // A file only the first commit has, deep below the complete tip.
     const oldFile = walkFiles(storeTrees(repo.store), readCommit(repo.store, s.commits[0]).tree).find((f) => f.path === 'data/changing.bin')!;
-    fs.rmSync(repo.store.filePath(oldFile.id));
+    // Removed through the store: a small fetched file lives in a local pack, not at filePath.
+    repo.store.removeFiles(new Set([oldFile.id]));
     // Recorded complete, the tip stops the walk: nothing comes back.
     await fetchTip(repo, s.mem);
     expect(repo.store.hasFile(oldFile.id)).toBe(false);

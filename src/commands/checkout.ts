@@ -64,6 +64,12 @@ export interface SwitchOptions extends CheckoutOptions {
   switchFrom?: ObjectId;
   /** Set by `lode merge` itself: a checkout that is part of a merge in progress. */
   duringMerge?: boolean;
+  /**
+   * Create absent files in place rather than under a temporary name renamed
+   * over them (clone: a new workspace, and an interrupted clone resumes with
+   * `force`). A file killed half-written is then an untracked file.
+   */
+  inPlace?: boolean;
   /** Runs after the files, index and HEAD are written, still holding the repository lock. */
   beforeUnlock?: () => void;
 }
@@ -317,7 +323,8 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
         if (up.kind === 'link') links.push(up.dir);
         continue;
       }
-      if (!ws.scan.files.has(t.path)) {
+      // Below a directory that does not exist, nothing can stand in the way.
+      if (!ws.scan.files.has(t.path) && !parents.absentAbove(t.path)) {
         let st: fs.Stats | undefined;
         try {
           st = fs.lstatSync(repo.abs(t.path), { throwIfNoEntry: false });
@@ -361,6 +368,8 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
       // Only big files report mid-copy: small ones report through tick, every 64 files.
       if (partial >= 4 << 20) options.progress?.({ phase: 'checkout', done, total: writes.length, bytes: Math.min(totalBytes, bytes + partial), totalBytes });
     });
+    /** Stats of files made in place, as written (saves an lstat each). */
+    const madeStats = new Map<string, fs.BigIntStats>();
     const prepared: Prepared[] = [];
     const deferred: FileEntry[] = [];
     const abandonAll = () => {
@@ -386,7 +395,7 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
             continue;
           }
           try {
-            prepared.push(linker.prepare(t, repo.abs(t.path), t.exec));
+            prepared.push(linker.prepare(t, repo.abs(t.path), t.exec, options.inPlace === true && !ws.scan.files.has(t.path)));
           } catch (e) {
             const code = errnoCode(e);
             if (code === 'ENOTDIR' || code === 'EEXIST') {
@@ -434,7 +443,10 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
         for (const p of removes) rmQuiet(repo.abs(p));
         if (options.force) for (const c of conflicts) clearBlocker(repo, c);
         pruneEmptyDirs(repo, removes);
-        for (const p of prepared) linker.finish(p);
+        for (const p of prepared) {
+          linker.finish(p);
+          if (p.stat) madeStats.set(p.dest, p.stat);
+        }
         prepared.length = 0;
         for (const t of deferred) {
           linker.place(t, repo.abs(t.path), t.exec);
@@ -451,7 +463,8 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
     options.progress?.({ phase: 'checkout', done, total: writes.length, bytes, totalBytes, finished: true });
     const newEntries: IndexEntry[] = [...keep];
     for (const t of writes) {
-      const st = fs.lstatSync(repo.abs(t.path), { bigint: true });
+      const abs = repo.abs(t.path);
+      const st = madeStats.get(abs) ?? fs.lstatSync(abs, { bigint: true });
       const old = iFiles.get(t.path);
       newEntries.push({
         path: t.path, kind: t.kind, id: t.id, size: t.size, exec: t.exec,

@@ -154,8 +154,8 @@ async function diffTables(repo: Repository, candidates: Change[], from: Snapshot
       const format = tableFormatOf(c.path)!;
       let tableRows = 0;
       try {
-        const before = c.old ? tableInput(repo, from, c.path, c.old) : null;
-        const after = c.new ? tableInput(repo, to, c.path, c.new) : null;
+        const before = c.old ? tableInput(repo, from, c.path, c.old, tmpRoot) : null;
+        const after = c.new ? tableInput(repo, to, c.path, c.new, tmpRoot) : null;
         const tmpDir = fs.mkdtempSync(path.join(tmpRoot, 't-'));
         try {
           // Live rows and bytes as each side is read: a big table would otherwise show no movement until it is done.
@@ -184,10 +184,17 @@ async function diffTables(repo: Repository, candidates: Change[], from: Snapshot
   return out;
 }
 
-/** tableInput finds the bytes of one side of a changed file: the cache file of its ID, or the workspace file. */
-function tableInput(repo: Repository, side: Snapshot, file: string, entry: { id: ObjectId; size: number }): TableInput {
+/** tableInput finds the bytes of one side of a changed file: the cached file of its ID (a packed one copied out under `tmpRoot`), or the workspace file. */
+function tableInput(repo: Repository, side: Snapshot, file: string, entry: { id: ObjectId; size: number }, tmpRoot: string): TableInput {
   const label = `${file} at ${side.label}`;
-  if (repo.store.hasFile(entry.id)) return { file: repo.store.filePath(entry.id), size: entry.size, label };
+  if (repo.store.hasLooseFile(entry.id)) return { file: repo.store.filePath(entry.id), size: entry.size, label };
+  // A small file kept in a local pack: its verified bytes, in a file of their own for the table reader.
+  const packed = repo.store.readPackedFile(entry.id);
+  if (packed) {
+    const out = tempName(tmpRoot, 'packed');
+    fs.writeFileSync(out, packed, { flag: 'wx' });
+    return { file: out, size: entry.size, label };
+  }
   if (side.kind === 'workspace') return { file: repo.abs(file), size: entry.size, label };
   throw new LodeError('NOT_FOUND', `${label}: its content is not in the local cache`, { hint: '`lode checkout REV -- PATH` fetches it from the default remote (or `lode fetch`); then diff again for the row-level view' });
 }

@@ -98,15 +98,18 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
       }
       if ((++done & 1023) === 0) options.progress?.({ phase: 'gc', done });
     }
+    const deadFiles = new Set<ObjectId>();
     for (const id of repo.store.listIds('cache')) {
       if (reach.files.has(id)) result.filesKept++;
       else {
         result.filesRemoved++;
         result.bytesFreed += repo.store.sizeOf('cache', id);
-        if (!options.dryRun) repo.store.remove('cache', id);
+        deadFiles.add(id);
       }
       if ((++done & 1023) === 0) options.progress?.({ phase: 'gc', done });
     }
+    // Loose files go one by one; local packs holding dead files are rewritten without them.
+    if (!options.dryRun) repo.store.removeFiles(deadFiles);
     options.progress?.({ phase: 'gc', done, finished: true });
     if (!options.dryRun) repo.store.clearTmp();
     return result;
@@ -188,12 +191,13 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
     const problem = chunked.has(id)
       ? repo.store.verifyFile({ kind: 'chunked', id, size }, buf)
       : repo.store.verifyFile({ kind: 'blob', id, size }, buf);
-    if (problem) problems.push({ kind: 'corrupt', id, message: `cached file ${id} is corrupt: ${problem} (${repo.store.filePath(id)})` });
+    if (problem) problems.push({ kind: 'corrupt', id, message: `cached file ${id} is corrupt: ${problem} (${repo.store.describeFile(id)})` });
     files++;
     bytes += size;
     if ((files & 255) === 0 || size > 8 << 20) options.progress?.({ phase: 'fsck', done: files, total: ids.length, bytes, totalBytes });
   }
   options.progress?.({ phase: 'fsck', done: files, total: ids.length, bytes, totalBytes, finished: true });
+  for (const p of repo.store.packs.problems()) problems.push({ kind: 'corrupt', message: `local pack ${p.name}: ${p.problem}` });
   // Refs and reachability.
   const starts: ObjectId[] = [];
   let refs = 0;

@@ -408,7 +408,7 @@ async function cloneInto(repo: Repository, o: CloneOptions, cwd: string, overwri
     });
   }
   repo.refs.setHead({ kind: 'branch', name: pick.name });
-  const co = await switchTo(repo, { rev: pick.id, advanceBranch: pick.name, force: overwrite, progress: o.progress });
+  const co = await switchTo(repo, { rev: pick.id, advanceBranch: pick.name, force: overwrite, inPlace: true, progress: o.progress });
   fs.rmSync(path.join(repo.lodeDir, CLONE_MARKER), { force: true });
   return { root, remote: remoteName, branch: pick.name, commit: pick.id, fetched, checkout: co };
 }

@@ -47,7 +47,8 @@ export function reservedName(name: string): '.git' | '.lode' | undefined {
 export function nameProblem(name: string): string | undefined {
   if (name.length === 0) return 'empty name';
   if (name === '.' || name === '..') return `"${name}" is not allowed as a name`;
-  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return 'name longer than 255 bytes';
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short names need no byte count.
+  if (name.length * 3 > MAX_NAME_BYTES && Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return 'name longer than 255 bytes';
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c === 0x2f) return 'name contains "/"';

@@ -22,6 +22,15 @@ import type { FileRef, LocalStore } from './store.js';
 export async function* streamCachedFile(store: LocalStore, ref: FileRef, label = ref.id): AsyncGenerator<Buffer> {
   // The empty file needs no cache entry to be read.
   if (ref.size === 0 && ref.id === EMPTY_ID) return;
+  if (ref.kind === 'blob') {
+    // A small file kept in a local pack: read whole, verified by the store.
+    const packed = store.readPackedFile(ref.id);
+    if (packed) {
+      if (packed.length !== ref.size) throw new CorruptObjectError(`cached file ${ref.id} (${label}) is corrupt: its size is ${packed.length}, expected ${ref.size}`, { objectId: ref.id });
+      yield packed;
+      return;
+    }
+  }
   const file = store.filePath(ref.id);
   let handle: fs.promises.FileHandle;
   try {

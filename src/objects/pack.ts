@@ -99,7 +99,14 @@ export class PackIndex {
     private readonly ids: Buffer,
     private readonly offsets: Float64Array,
     private readonly lengths: Uint32Array,
+    /** Where the last object ends: the pack must be at least this long. */
+    private readonly end: number,
   ) {}
+
+  /** fits says whether every object lies inside a pack of `packSize` bytes (unknown size: yes). */
+  fits(packSize: number | undefined): boolean {
+    return packSize === undefined || this.end <= packSize;
+  }
 
   get count(): number {
     return this.lengths.length;
@@ -123,9 +130,11 @@ export class PackIndex {
     const offsets = new Float64Array(count);
     const lengths = new Uint32Array(count);
     let pos = head;
+    let end = 0;
     for (let i = 0; i < count; i++) {
       buf.copy(ids, i * ID_BYTES, pos, pos + ID_BYTES);
-      if (i > 0 && Buffer.compare(ids.subarray((i - 1) * ID_BYTES, i * ID_BYTES), ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES)) >= 0) throw fail('IDs not sorted');
+      // ID i must sort after ID i - 1 (compared in place: no views allocated per entry).
+      if (i > 0 && ids.compare(ids, (i - 1) * ID_BYTES, i * ID_BYTES, i * ID_BYTES, (i + 1) * ID_BYTES) <= 0) throw fail('IDs not sorted');
       const off64 = buf.readBigUInt64BE(pos + ID_BYTES);
       const len = buf.readUInt32BE(pos + ID_BYTES + 8);
       if (len > MAX_OBJECT_BYTES) throw fail(`object ${i} declares ${len} bytes, more than any object can have`);
@@ -136,9 +145,10 @@ export class PackIndex {
       }
       offsets[i] = off;
       lengths[i] = len;
+      if (off + len > end) end = off + len;
       pos += ID_BYTES + 12;
     }
-    return new PackIndex(packId, ids, offsets, lengths);
+    return new PackIndex(packId, ids, offsets, lengths, end);
   }
 
   /** find returns where `id` is, or undefined. */
@@ -156,10 +166,58 @@ export class PackIndex {
     return undefined;
   }
 
+  /**
+   * wordAt is bytes 4w..4w+3 of entry `i`'s ID as an unsigned number (w in
+   * 0..7): IDs are SHA-256, so any word is an evenly spread hash key.
+   */
+  wordAt(i: number, w: number): number {
+    return this.ids.readUInt32BE(i * ID_BYTES + 4 * w);
+  }
+
+  /** idIsAt says whether entry `i`'s ID is `id` (lowercase hex), comparing bytes in place: no string made. */
+  idIsAt(i: number, id: ObjectId): boolean {
+    const base = i * ID_BYTES;
+    for (let k = 0; k < ID_BYTES; k++) {
+      if (this.ids[base + k] !== (hexValue(id.charCodeAt(2 * k)) << 4) + hexValue(id.charCodeAt(2 * k + 1))) return false;
+    }
+    return true;
+  }
+
+  /** idAt, offsetAt and lengthAt read entry `i` (in ID order). */
+  idAt(i: number): ObjectId {
+    return bytesToId(this.ids, i * ID_BYTES);
+  }
+
+  offsetAt(i: number): number {
+    return this.offsets[i];
+  }
+
+  lengthAt(i: number): number {
+    return this.lengths[i];
+  }
+
   /** entries lists every object in ID order. */
   *entries(): Generator<PackEntry> {
     for (let i = 0; i < this.count; i++) yield { id: bytesToId(this.ids, i * ID_BYTES), offset: this.offsets[i], length: this.lengths[i] };
   }
+}
+
+/** hexValue is the value of a lowercase hex digit's char code; 256 (matching no byte) for anything else. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return 256;
+}
+
+/** hexWord reads 8 lowercase hex digits of `s` from `at` as an unsigned number; NaN when one is not hex. */
+export function hexWord(s: string, at: number): number {
+  let v = 0;
+  for (let k = at; k < at + 8; k++) {
+    const d = hexValue(s.charCodeAt(k));
+    if (d > 15) return NaN;
+    v = v * 16 + d;
+  }
+  return v;
 }
 
 /** ReadSpan is one ranged read covering one or more objects of a pack. */

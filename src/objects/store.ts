@@ -3,11 +3,15 @@
  *
  *   .lode/objects/ab/cdef…   metadata objects (trees, commits, chunk lists)
  *   .lode/cache/ab/cdef…     whole file contents, keyed by file ID
+ *   .lode/packs/<name>.pack  small whole files, many to a pack (local-packs.ts),
+ *   .lode/packs/<name>.idx   as a fetch writes them
  *   .lode/tmp/               staging for atomic writes (same file system)
  *
  * Every file is written to tmp/ and renamed into place, and is read-only
  * (0444) once there, so a hardlinked checkout cannot edit the cache by
- * accident. Every read of a metadata object is verified against its ID.
+ * accident. Every read of a metadata object is verified against its ID, and
+ * so is every read of a packed file. A file's content may be loose (in
+ * cache/), packed, or both: "the cache has file X" means either.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +21,7 @@ import { isObjectId, sha256, type ObjectId } from '../core/id.js';
 import { decodeChunkList, type ChunkList, type EntryKind } from '../core/encoding.js';
 import { errnoCode, rmQuiet, sweepTemps, tempName } from '../storage/atomic.js';
 import type { ObjectReader } from './reader.js';
+import { LocalPacks, SMALL_FILE_MAX } from './local-packs.js';
 
 const FANOUT = 256;
 
@@ -49,11 +54,19 @@ export class LocalStore implements ObjectReader {
   readonly objectsDir: string;
   readonly cacheDir: string;
   readonly tmpDir: string;
+  /** Small whole files kept in local packs (loaded on first use). */
+  readonly packs: LocalPacks;
 
   constructor(readonly lodeDir: string) {
     this.objectsDir = path.join(lodeDir, 'objects');
     this.cacheDir = path.join(lodeDir, 'cache');
     this.tmpDir = path.join(lodeDir, 'tmp');
+    this.packs = new LocalPacks(path.join(lodeDir, 'packs'), this.tmpDir);
+  }
+
+  /** packable says whether a fetched file of this kind and size belongs in a local pack rather than a cache file of its own. */
+  static packable(kind: 'blob' | 'chunked', size: number): boolean {
+    return kind === 'blob' && size <= SMALL_FILE_MAX;
   }
 
   objectPath(id: ObjectId): string {
@@ -69,8 +82,79 @@ export class LocalStore implements ObjectReader {
     return fs.existsSync(this.objectPath(id));
   }
 
+  /** hasFile says whether the cache holds file `id`, loose or packed. */
   hasFile(id: ObjectId): boolean {
+    return this.packs.has(id) || fs.existsSync(this.filePath(id));
+  }
+
+  /**
+   * fileProbe returns a `hasFile` for a walk over many files during which
+   * the cache does not change (the caller guarantees it): a small fan-out
+   * directory of loose files is listed once instead of probed per file,
+   * which makes the walk over a new or sparse cache cheap.
+   */
+  fileProbe(): (id: ObjectId) => boolean {
+    const listed = new Map<string, Set<string> | null>();
+    return (id) => {
+      if (this.packs.has(id)) return true;
+      const fan = id.slice(0, 2);
+      let names = listed.get(fan);
+      if (names === undefined) {
+        names = null;
+        const dir = path.join(this.cacheDir, fan);
+        try {
+          // A directory of a few blocks lists faster than a few hundred lookups.
+          if (fs.statSync(dir).size <= 16 << 10) names = new Set(fs.readdirSync(dir));
+        } catch (e) {
+          if (errnoCode(e) !== 'ENOENT') throw e;
+          names = new Set();
+        }
+        listed.set(fan, names);
+      }
+      return names ? names.has(id.slice(2)) : fs.existsSync(this.filePath(id));
+    };
+  }
+
+  /** hasLooseFile says whether file `id` has a cache file of its own (at `filePath`). */
+  hasLooseFile(id: ObjectId): boolean {
     return fs.existsSync(this.filePath(id));
+  }
+
+  /**
+   * readPackedFile returns packed file `id`, checked against its ID, or
+   * undefined when no local pack holds it. A damaged packed copy with a good
+   * loose copy beside it (re-added since) reads as absent, so the loose one
+   * is used; a damaged one alone throws CorruptObjectError.
+   */
+  readPackedFile(id: ObjectId): Buffer | undefined {
+    try {
+      return this.packs.read(id);
+    } catch (e) {
+      if (e instanceof CorruptObjectError && this.hasLooseFile(id)) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * readBlob returns the bytes of whole file `id` from a local pack (verified)
+   * or its cache file (not verified here: callers check what they send on).
+   * NotFoundError when the cache has neither.
+   */
+  readBlob(id: ObjectId): Buffer {
+    const packed = this.readPackedFile(id);
+    if (packed) return packed;
+    try {
+      return fs.readFileSync(this.filePath(id));
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`the cache has no content for ${id.slice(0, 12)}`, { hint: 'run `lode fsck` to see what else is missing; fetch or add it again' });
+      throw e;
+    }
+  }
+
+  /** describeFile says where file `id` is kept, for messages. */
+  describeFile(id: ObjectId): string {
+    const at = this.packs.locate(id);
+    return at && !this.hasLooseFile(id) ? `in local pack ${this.packs.packPath(at.pack)}` : this.filePath(id);
   }
 
   /** putObject stores a metadata object and returns its ID; storing twice is a no-op. */
@@ -159,6 +243,30 @@ export class LocalStore implements ObjectReader {
    * description, or undefined when the file is intact.
    */
   verifyFile(ref: FileRef, buffer?: Buffer): string | undefined {
+    if (ref.kind === 'blob') {
+      const at = this.packs.locate(ref.id);
+      if (at) {
+        let packed: string | undefined;
+        if (at.length !== ref.size) packed = `size is ${at.length}, expected ${ref.size}`;
+        else {
+          try {
+            this.packs.read(ref.id);
+          } catch (e) {
+            if (!(e instanceof CorruptObjectError)) throw e;
+            packed = 'content in its local pack does not match its ID';
+          }
+        }
+        if (!this.hasLooseFile(ref.id)) return packed;
+        // Both copies: a good loose one beside a damaged packed one is what every
+        // reader uses; a damaged loose one beside a good packed one is still damage.
+        const loose = this.verifyLooseFile(ref, buffer);
+        return packed === undefined ? loose : loose === undefined ? undefined : packed;
+      }
+    }
+    return this.verifyLooseFile(ref, buffer);
+  }
+
+  private verifyLooseFile(ref: FileRef, buffer?: Buffer): string | undefined {
     const file = this.filePath(ref.id);
     let fd: number;
     try {
@@ -187,22 +295,26 @@ export class LocalStore implements ObjectReader {
     }
   }
 
-  /** listIds yields every ID stored under `objects` or `cache`. */
+  /** listIds yields every ID stored under `objects`, or every file the cache holds (loose or packed), each once. */
   *listIds(which: 'objects' | 'cache'): Generator<ObjectId> {
+    const loose = which === 'cache' ? new Set<ObjectId>() : undefined;
     const dir = which === 'objects' ? this.objectsDir : this.cacheDir;
-    let fans: string[];
+    let fans: string[] = [];
     try {
       fans = fs.readdirSync(dir);
     } catch {
-      return;
+      // no such directory: nothing loose
     }
     for (const fan of fans) {
       if (!/^[0-9a-f]{2}$/.test(fan)) continue;
       for (const rest of fs.readdirSync(path.join(dir, fan))) {
         const id = fan + rest;
-        if (isObjectId(id)) yield id;
+        if (!isObjectId(id)) continue;
+        loose?.add(id);
+        yield id;
       }
     }
+    if (loose) for (const id of this.packs.ids()) if (!loose.has(id)) yield id;
   }
 
   /** findObjectsByPrefix lists metadata object IDs starting with `prefix` (>= 2 hex digits). */
@@ -218,17 +330,23 @@ export class LocalStore implements ObjectReader {
     return names.filter((n) => n.startsWith(rest)).map((n) => fan + n).filter(isObjectId);
   }
 
-  /** remove deletes a stored object or cached file; absent is fine. */
+  /** remove deletes a stored object or a loose cached file; absent is fine (packed files go through `removeFiles`). */
   remove(which: 'objects' | 'cache', id: ObjectId): void {
     rmQuiet(which === 'objects' ? this.objectPath(id) : this.filePath(id));
   }
 
-  /** sizeOf returns the stored size of an object or cached file, or 0 when absent. */
+  /** removeFiles deletes cached files, loose and packed (rewriting the packs that keep others). */
+  removeFiles(ids: ReadonlySet<ObjectId>): void {
+    for (const id of ids) rmQuiet(this.filePath(id));
+    if (ids.size > 0) this.packs.drop(ids);
+  }
+
+  /** sizeOf returns the stored size of an object or cached file (loose, else packed), or 0 when absent. */
   sizeOf(which: 'objects' | 'cache', id: ObjectId): number {
     try {
       return fs.statSync(which === 'objects' ? this.objectPath(id) : this.filePath(id)).size;
     } catch {
-      return 0;
+      return which === 'cache' ? this.packs.locate(id)?.length ?? 0 : 0;
     }
   }
 
@@ -238,7 +356,7 @@ export class LocalStore implements ObjectReader {
    * older lode) once older than `olderThanMs`. Returns how many it removed.
    */
   clearTmp(olderThanMs = 60 * 60 * 1000): number {
-    return sweepTemps(this.tmpDir, olderThanMs);
+    return sweepTemps(this.tmpDir, olderThanMs) + this.packs.removeOrphans(olderThanMs);
   }
 }
 

@@ -35,6 +35,9 @@ export interface MergeState {
   label: string;
 }
 
+/** A path with a '.' or '..' part, an empty part, or a leading or trailing '/': joined the long way. */
+const UNNORMAL = /(^|\/)\.{1,2}(\/|$)|\/\/|^\/|\/$/;
+
 export class Repository {
   readonly lodeDir: string;
   readonly store: LocalStore;
@@ -156,7 +159,11 @@ export class Repository {
 
   /** abs turns a repo path into an absolute path. */
   abs(repoPath: string): string {
-    return repoPath === '' ? this.root : path.join(this.root, ...repoPath.split('/'));
+    if (repoPath === '') return this.root;
+    // A repo path is already normal (no '.', '..' or empty parts): on POSIX a
+    // concatenation is the join, without normalising it again per file.
+    if (path.sep === '/' && !UNNORMAL.test(repoPath)) return this.root.endsWith('/') ? this.root + repoPath : `${this.root}/${repoPath}`;
+    return path.join(this.root, ...repoPath.split('/'));
   }
 
   /** open finds the workspace at or above `from`. NotARepoError when there is none. */

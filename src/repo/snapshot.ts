@@ -8,14 +8,12 @@ import type { ObjectId } from '../core/id.js';
 import { comparePaths } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { UsageError } from '../core/errors.js';
-import { ingestFiles } from '../objects/ingest-pool.js';
 import { buildTrees, EMPTY_TREE, type FileEntry, type TreePool } from '../graph/trees.js';
 import { resolveRevision } from '../graph/commits.js';
 import type { IndexData } from '../workspace/index-file.js';
 import { scanRoots, type ScanResult } from '../workspace/scan.js';
 import { compareWorkspace, type WorkspaceComparison } from '../workspace/compare.js';
 import type { Repository } from './repository.js';
-import { resolveRev } from './revisions.js';
 
 /** Revision names for the two snapshots that are not commits. */
 export const WORKSPACE_REV = ':workspace';
@@ -59,6 +57,8 @@ export async function workspaceState(repo: Repository, index: IndexData, roots: 
     const deleted = new Set(comparison.deleted.map((e) => e.path));
     for (const e of index.entries) if (!deleted.has(e.path)) files.set(e.path, { path: e.path, kind: e.kind, id: e.id, size: e.size, exec: e.exec });
     const todo = [...comparison.modified, ...comparison.untracked];
+    // Loaded here, not at the top: `status` (no hashing) must not pay for worker threads.
+    const { ingestFiles } = await import('../objects/ingest-pool.js');
     const hashed = await ingestFiles(
       todo.map((f) => ({ abs: repo.abs(f.path), rel: f.path, size: f.size })),
       { lodeDir: undefined, params: repo.settings.chunking, progress: options.progress },
@@ -93,6 +93,8 @@ export async function resolveSnapshot(repo: Repository, rev: string, pool: TreeP
     return { label: rev, kind: 'index', tree: built.root, datasets: ctx.index.datasets };
   }
   if (rev.startsWith(':')) throw new UsageError(`unknown special revision ${rev}`, { hint: 'the special revisions are :workspace and :index' });
+  // Loaded here: resolving a revision may fetch, and `status` must not load the sync layer for that.
+  const { resolveRev } = await import('./revisions.js');
   const r = await resolveRev(repo, rev);
   return { label: rev, kind: 'commit', tree: r.commit.tree, commit: r.id, datasets: r.commit.datasets };
 }

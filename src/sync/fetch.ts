@@ -23,7 +23,7 @@ import type { ObjectId } from '../core/id.js';
 import { isUnder, joinPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { rmQuiet, tempName } from '../storage/atomic.js';
-import type { LocalStore } from '../objects/store.js';
+import { LocalStore } from '../objects/store.js';
 import { lookupPath, storeTrees } from '../graph/trees.js';
 import type { RemoteStore } from './remote-store.js';
 import { markComplete, readComplete } from './complete.js';
@@ -124,6 +124,8 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   // Without a path filter a tree's place does not matter: visit each once.
   const allPaths = !o.paths || o.paths.length === 0;
   const seenTrees = new Set<string>();
+  // No file content is written during the walk: the cache may be listed rather than probed.
+  const hasFile = store.fileProbe();
   while (level.length > 0) {
     const next: { id: ObjectId; dir: string }[] = [];
     const fetchIds: ObjectId[] = [];
@@ -149,7 +151,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
             if (known.has(e.id)) continue;
             known.add(e.id);
             if (e.kind === 'chunked' && !store.hasObject(e.id)) chunkLists.add(e.id);
-            if (store.hasFile(e.id)) continue;
+            if (hasFile(e.id)) continue;
             else if (e.kind === 'blob') blobs.set(e.id, e.size);
             else {
               chunked.add(e.id);
@@ -185,16 +187,26 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
     return result;
   }
 
-  // Whole small files.
-  await remote.fetchObjects(
-    blobs.keys(),
-    (id, data) => {
-      store.putFileBytes(data, id);
-      result.files++;
-      result.bytes += data.length;
-    },
-    o.progress,
-  );
+  // Whole files of one chunk: small ones into local packs (a few large
+  // writes instead of a file each: the workspace copy is then the only file
+  // created per small file), larger ones as cache files.
+  const packer = store.packs.writer();
+  try {
+    await remote.fetchObjects(
+      blobs.keys(),
+      (id, data) => {
+        if (LocalStore.packable('blob', data.length)) packer.add(id, data);
+        else store.putFileBytes(data, id);
+        result.files++;
+        result.bytes += data.length;
+      },
+      o.progress,
+    );
+    packer.finish();
+  } catch (e) {
+    packer.abort();
+    throw e;
+  }
 
   // Chunked files, assembled at their offsets.
   const files = [...chunked];

@@ -251,8 +251,7 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
         if (seen.has(e.id)) continue;
         seen.add(e.id);
         if (present(e.id)) continue;
-        const file = store.filePath(e.id);
-        data.push({ id: e.id, size: e.size, read: () => readWhole(file, e.id) });
+        data.push({ id: e.id, size: e.size, read: () => readWhole(store, e.id) });
       } else if (seen.has(e.id)) {
         if (unseen.has(e.id)) known = false;
       } else {
@@ -311,10 +310,11 @@ function missing(id: ObjectId): NotFoundError {
   return new NotFoundError(`the cache has no content for ${id.slice(0, 12)}, which the pushed history needs`, { hint: 'run `lode fsck`; content removed by gc must be added again or fetched first' });
 }
 
-function readWhole(file: string, id: ObjectId): Buffer {
+function readWhole(store: LocalStore, id: ObjectId): Buffer {
   try {
-    return fs.readFileSync(file);
-  } catch {
+    return store.readBlob(id);
+  } catch (e) {
+    if (e instanceof CorruptObjectError) throw e;
     throw missing(id);
   }
 }

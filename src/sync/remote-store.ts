@@ -25,7 +25,7 @@ import { isObjectId, type ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { Backend } from '../storage/backend.js';
 import { writeFileAtomic } from '../storage/atomic.js';
-import { coalesce, extract, PackIndex, type PackEntry, type PackWriter } from '../objects/pack.js';
+import { coalesce, extract, hexWord, PackIndex, type PackEntry, type PackWriter } from '../objects/pack.js';
 import { refNameProblem, type RefKind } from '../graph/refs.js';
 import type { ObjectReader } from '../objects/reader.js';
 
@@ -60,13 +60,12 @@ export interface Location extends PackEntry {
  * `refresh` (locations, packs, gc marks) is read through its methods.
  */
 export class RemoteStore implements ObjectReader {
-  /** Object ID -> its location, for every object in every indexed pack. */
-  private readonly locations = new Map<ObjectId, Location>();
   /**
-   * Objects in packs not marked for deletion by `gc --remote`: the only ones
-   * a push may rely on without sending them again.
+   * Where objects are, over every indexed pack: built on the first lookup
+   * after a `refresh` that changed the set of packs, extended in place for
+   * packs that only came in (an upload, a refresh that found new ones).
    */
-  private readonly safe = new Set<ObjectId>();
+  private locator: PackLocator | undefined;
   /**
    * Packs marked for deletion, with the time they were marked (ms). A mark
    * that does not read back valid counts as marked at `refresh` time (see
@@ -93,7 +92,15 @@ export class RemoteStore implements ObjectReader {
 
   /** location says where object `id` is, as of the last `refresh` (or upload); undefined when no indexed pack lists it. */
   location(id: ObjectId): Location | undefined {
-    return this.locations.get(id);
+    return this.locate().find(id);
+  }
+
+  /**
+   * safeLocation is where a pack not marked by `gc --remote` holds `id`
+   * (the first such pack), or undefined.
+   */
+  safeLocation(id: ObjectId): Location | undefined {
+    return this.pending.size === 0 ? this.location(id) : this.locate().find(id, (packId) => !this.pending.has(packId));
   }
 
   /**
@@ -101,7 +108,15 @@ export class RemoteStore implements ObjectReader {
    * such objects may a push rely on without sending them again.
    */
   isSafe(id: ObjectId): boolean {
-    return this.safe.has(id);
+    return this.safeLocation(id) !== undefined;
+  }
+
+  private locate(): PackLocator {
+    if (!this.locator) {
+      this.locator = new PackLocator();
+      for (const [packId, idx] of this.packs) this.locator.add(packId, idx);
+    }
+    return this.locator;
   }
 
   /**
@@ -159,7 +174,7 @@ export class RemoteStore implements ObjectReader {
 
   /** has says whether an indexed pack holds `id`, as of the last `refresh` (ObjectReader). */
   async has(id: ObjectId): Promise<boolean> {
-    return this.locations.has(id);
+    return this.location(id) !== undefined;
   }
 
   /** get reads one object, verified (ObjectReader): NotFoundError, or CorruptObjectError when damage persists over re-reads. */
@@ -181,14 +196,15 @@ export class RemoteStore implements ObjectReader {
 
   /**
    * refresh reads the remote's config (refusing a format it does not know),
-   * lists its packs and loads every index (cached ones from disk).
+   * lists its packs and loads every index (cached ones from disk). Packs are
+   * immutable: an index already loaded (same pack, same size) is kept, so a
+   * refresh costs what changed on the remote, not what it holds.
    */
   async refresh(): Promise<void> {
     await loadXxhash();
     this.config = await this.readConfig();
     fs.mkdirSync(this.idxDir, { recursive: true });
-    this.locations.clear();
-    this.safe.clear();
+    const before = new Map(this.packs);
     this.pending.clear();
     this.suspectMarks.clear();
     this.packs.clear();
@@ -219,8 +235,13 @@ export class RemoteStore implements ObjectReader {
     for (const key of idxKeys) {
       const packId = key.slice('packs/'.length, -'.idx'.length);
       if (!isObjectId(packId)) continue;
-      const local = path.join(this.idxDir, `${packId}.idx`);
       const packSize = packSizes.get(packId);
+      const known = before.get(packId);
+      if (known && known.fits(packSize)) {
+        this.packs.set(packId, known);
+        continue;
+      }
+      const local = path.join(this.idxDir, `${packId}.idx`);
       const cached = fs.existsSync(local);
       let buf: Buffer;
       if (cached) buf = fs.readFileSync(local);
@@ -243,12 +264,14 @@ export class RemoteStore implements ObjectReader {
       // Cached only once checked.
       if (!cached) writeFileAtomic(local, buf);
       this.packs.set(packId, idx);
-      const safe = !this.pending.has(packId);
-      for (const e of idx.entries()) {
-        if (!this.locations.has(e.id)) this.locations.set(e.id, { ...e, packId });
-        if (safe) this.safe.add(e.id);
-      }
     }
+    // The lookup table stays when packs only came in (extended in listing
+    // order); a pack gone, or order changed, means building it again when asked.
+    const kept = [...before.keys()].filter((id) => this.packs.has(id));
+    const order = [...this.packs.keys()];
+    if (this.locator && kept.length === before.size && kept.every((id, i) => order[i] === id)) {
+      for (const id of order.slice(kept.length)) this.locator.add(id, this.packs.get(id)!);
+    } else this.locator = undefined;
   }
 
   /**
@@ -446,10 +469,10 @@ export class RemoteStore implements ObjectReader {
     await this.backend.save(`packs/${id}.idx`, index);
     this.stats.bytesSent += pack.length + index.length;
     writeFileAtomic(path.join(this.idxDir, `${id}.idx`), index);
-    for (const e of entries) {
-      if (!this.locations.has(e.id)) this.locations.set(e.id, { ...e, packId: id });
-      this.safe.add(e.id);
-    }
+    void entries;
+    const idx = PackIndex.decode(index, id, pack.length);
+    this.packs.set(id, idx);
+    this.locator?.add(id, idx);
     return id;
   }
 
@@ -466,7 +489,7 @@ export class RemoteStore implements ObjectReader {
     const byPack = new Map<ObjectId, PackEntry[]>();
     let relisted = false;
     for (const id of ids) {
-      let loc = this.locations.get(id);
+      let loc = this.location(id);
       if (!loc && !relisted) {
         // A push may have landed since the packs were listed (a ref read
         // after the listing can name its objects): look again before
@@ -474,7 +497,7 @@ export class RemoteStore implements ObjectReader {
         // locations gathered so far stay valid.
         relisted = true;
         await this.refresh();
-        loc = this.locations.get(id);
+        loc = this.location(id);
       }
       if (!loc) throw new NotFoundError(`object ${id} is not on remote ${this.backend.location}`, { hint: 'the remote is missing data a ref needs; push it again from a workspace that has it' });
       const list = byPack.get(loc.packId) ?? [];
@@ -563,4 +586,63 @@ export function parseRemoteConfig(bytes: Buffer, location: string): RemoteConfig
     throw corrupt((e as Error).message);
   }
   return { format: o.format as number, chunking: chunking as ChunkerParams };
+}
+
+/**
+ * PackLocator finds objects across packs without a string or an object per
+ * entry: an open-addressing table keyed by the first four bytes of each ID
+ * (IDs are SHA-256, so those are evenly spread), holding (pack, entry)
+ * numbers. Packs are added in listing order; for an ID in several packs,
+ * lookups meet the copies in the order their packs were added.
+ */
+class PackLocator {
+  private readonly packIds: ObjectId[] = [];
+  private readonly indexes: PackIndex[] = [];
+  private slotPack = new Int32Array(0);
+  private slotEntry = new Int32Array(0);
+  private mask = -1;
+  private count = 0;
+
+  add(packId: ObjectId, idx: PackIndex): void {
+    const p = this.packIds.length;
+    this.packIds.push(packId);
+    this.indexes.push(idx);
+    if ((this.count + idx.count) * 2 > this.slotPack.length) this.grow(this.count + idx.count);
+    else for (let i = 0; i < idx.count; i++) this.insert(p, i);
+  }
+
+  private grow(atLeast: number): void {
+    let cap = 1024;
+    while (cap < atLeast * 2) cap *= 2;
+    this.slotPack = new Int32Array(cap).fill(-1);
+    this.slotEntry = new Int32Array(cap);
+    this.mask = cap - 1;
+    this.count = 0;
+    // Packs in the order they came, entries in ID order: equal IDs keep that order in their probe chain.
+    for (let p = 0; p < this.indexes.length; p++) for (let i = 0; i < this.indexes[p].count; i++) this.insert(p, i);
+  }
+
+  private insert(p: number, i: number): void {
+    let s = this.indexes[p].wordAt(i, 0) & this.mask;
+    while (this.slotPack[s] !== -1) s = (s + 1) & this.mask;
+    this.slotPack[s] = p;
+    this.slotEntry[s] = i;
+    this.count++;
+  }
+
+  /** find returns the first copy of `id` (whose pack `accept` takes, when given), or undefined. */
+  find(id: ObjectId, accept?: (packId: ObjectId) => boolean): Location | undefined {
+    if (this.count === 0 || id.length !== 64) return undefined;
+    // Not hex: NaN probes from slot 0 and matches nothing (the whole ID is compared below).
+    const w0 = hexWord(id, 0);
+    for (let s = w0 & this.mask; this.slotPack[s] !== -1; s = (s + 1) & this.mask) {
+      const p = this.slotPack[s];
+      const i = this.slotEntry[s];
+      const idx = this.indexes[p];
+      // The first word settles almost every mismatch without making a string; the whole ID settles a match.
+      if (idx.wordAt(i, 0) !== w0 || !idx.idIsAt(i, id) || (accept !== undefined && !accept(this.packIds[p]))) continue;
+      return { id, offset: idx.offsetAt(i), length: idx.lengthAt(i), packId: this.packIds[p] };
+    }
+    return undefined;
+  }
 }

@@ -119,18 +119,8 @@ export class VerifiedRecord {
  * object relies on. Valid until the next `remote.refresh`.
  */
 export function safePackFinder(remote: RemoteStore): (id: ObjectId) => ObjectId | undefined {
-  // `location` names one per object, possibly in a marked pack (a gc
-  // repack leaves two copies): the unmarked copies are indexed once, on demand.
-  let unmarked: Map<ObjectId, ObjectId> | undefined;
-  return (id) => {
-    const loc = remote.location(id);
-    if (loc && !remote.isPending(loc.packId)) return loc.packId;
-    if (!unmarked) {
-      unmarked = new Map();
-      for (const [packId, idx] of remote.indexedPacks()) if (!remote.isPending(packId)) for (const e of idx.entries()) unmarked.set(e.id, packId);
-    }
-    return unmarked.get(id);
-  };
+  // An object may have copies in a marked pack and an unmarked one (a gc repack): the unmarked one counts.
+  return (id) => remote.safeLocation(id)?.packId;
 }
 
 function parse(file: string): { gen: number; entries: Map<ObjectId, number>; packs: Set<ObjectId> } | undefined {

@@ -12,6 +12,12 @@
  *   hardlink  the cache file itself, read-only (opt-in: editing it in place
  *             would be refused by its 0444 mode rather than corrupt the cache)
  *   copy      bytes copied and verified against the file's ID on the way
+ *
+ * A small file kept in a local pack (see objects/local-packs.ts) has no
+ * cache file to link: its verified bytes are written ('copy'). Where nothing
+ * stands at the destination and the caller allows it (a fresh clone, which
+ * resumes with --force), such a file is created in place: one file created
+ * instead of a temporary one renamed.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -34,6 +40,9 @@ export interface Prepared {
   tmp: string;
   dest: string;
   method: LinkType;
+  /** Made in place (`prepare` with `inPlace`): `tmp` is `dest`, and `stat` its stat as written. */
+  inPlace?: boolean;
+  stat?: fs.BigIntStats;
 }
 
 /** Linker materialises cached files, remembering which methods failed here. */
@@ -67,7 +76,7 @@ export class Linker {
    * NotFoundError when the cache lacks the file, CorruptObjectError when a
    * copy fails verification.
    */
-  prepare(ref: FileRef, dest: string, exec: boolean): Prepared {
+  prepare(ref: FileRef, dest: string, exec: boolean, inPlace = false): Prepared {
     const src = this.store.filePath(ref.id);
     const dir = path.dirname(dest);
     let stage = this.dirs.get(dir);
@@ -78,6 +87,25 @@ export class Linker {
       this.tmpDev ??= fs.statSync(this.store.tmpDir).dev;
       stage = fs.statSync(dir).dev === this.tmpDev ? this.store.tmpDir : dir;
       this.dirs.set(dir, stage);
+    }
+    if (ref.kind === 'blob') {
+      const packed = this.store.readPackedFile(ref.id);
+      if (packed) {
+        if (packed.length !== ref.size) throw corrupt(ref, this.store.describeFile(ref.id), `size is ${packed.length}, expected ${ref.size}`);
+        if (inPlace) {
+          // Created where it belongs, never over anything ('wx'): one file made, no rename.
+          const stat = writeNew(dest, packed, exec ? 0o755 : 0o644, true);
+          return { tmp: dest, dest, method: 'copy', inPlace, stat };
+        }
+        const tmp = tempName(stage, TEMP_PREFIX.slice(1, -1));
+        try {
+          writeNew(tmp, packed, exec ? 0o755 : 0o644, false);
+        } catch (e) {
+          rmQuiet(tmp);
+          throw e;
+        }
+        return { tmp, dest, method: 'copy' };
+      }
     }
     const methods = this.order.filter((m) => !this.disabled.has(m));
     if (methods.length === 0 || methods[methods.length - 1] !== 'copy') methods.push('copy');
@@ -114,7 +142,7 @@ export class Linker {
 
   /** finish renames a prepared file over its destination. */
   finish(p: Prepared): void {
-    fs.renameSync(p.tmp, p.dest);
+    if (!p.inPlace) fs.renameSync(p.tmp, p.dest);
     this.counts[p.method]++;
   }
 
@@ -179,6 +207,27 @@ export class Linker {
       fs.closeSync(fdIn);
       if (fdOut !== undefined) fs.closeSync(fdOut);
     }
+  }
+}
+
+/**
+ * writeNew creates `file` (which must not exist) holding `data`, and returns
+ * its stat when asked. A failed write removes the file it created.
+ */
+function writeNew(file: string, data: Buffer, mode: number, stat: true): fs.BigIntStats;
+function writeNew(file: string, data: Buffer, mode: number, stat: false): undefined;
+function writeNew(file: string, data: Buffer, mode: number, stat: boolean): fs.BigIntStats | undefined {
+  const fd = fs.openSync(file, 'wx', mode);
+  let ok = false;
+  try {
+    let w = 0;
+    while (w < data.length) w += fs.writeSync(fd, data, w, data.length - w);
+    const st = stat ? fs.fstatSync(fd, { bigint: true }) : undefined;
+    ok = true;
+    return st;
+  } finally {
+    fs.closeSync(fd);
+    if (!ok) rmQuiet(file);
   }
 }
 

@@ -47,6 +47,19 @@ export class ParentChecker {
     return undefined;
   }
 
+  /**
+   * absentAbove says whether some directory above `rel` does not exist (so
+   * nothing can stand at `rel` either), from the same cached answers.
+   */
+  absentAbove(rel: string): boolean {
+    let i = rel.indexOf('/');
+    while (i >= 0) {
+      if (this.state(rel.slice(0, i)) === 'absent') return true;
+      i = rel.indexOf('/', i + 1);
+    }
+    return false;
+  }
+
   /** forget drops cached answers (after the caller changed the tree). */
   forget(): void {
     this.states.clear();

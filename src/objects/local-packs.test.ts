@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { CorruptObjectError } from '../core/errors.js';
+import { LocalPacks } from './local-packs.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function packsIn(): LocalPacks {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lode-local-packs-'));
+  dirs.push(dir);
+  fs.mkdirSync(path.join(dir, 'tmp'));
+  return new LocalPacks(path.join(dir, 'packs'), path.join(dir, 'tmp'));
+}
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** file(i) is a distinct small content of 8 to about 510 bytes. */
+const file = (i: number) => Buffer.from(`file ${i}:${'x'.repeat(i % 500)}`);
+
+describe('LocalPacks', () => {
+  it('finds every file written, across several writers, and nothing else', () => {
+    const packs = packsIn();
+    const ids: string[] = [];
+    for (let w = 0; w < 3; w++) {
+      const writer = packs.writer();
+      for (let i = w * 700; i < (w + 1) * 700; i++) {
+        const data = file(i);
+        writer.add(sha(data), data);
+        ids.push(sha(data));
+      }
+      // Invisible until sealed.
+      if (w === 2) expect(packs.has(ids[ids.length - 1])).toBe(false);
+      writer.finish();
+    }
+    for (let i = 0; i < ids.length; i++) expect(packs.read(ids[i])).toEqual(file(i));
+    expect(packs.has(sha(Buffer.from('not there')))).toBe(false);
+    expect(packs.read(sha(Buffer.from('not there')))).toBeUndefined();
+    expect(new Set(packs.ids())).toEqual(new Set(ids));
+  });
+
+  it('drop removes dead files and keeps every live one (a pack of only dead files goes whole)', () => {
+    const packs = packsIn();
+    const w1 = packs.writer();
+    const ids = Array.from({ length: 200 }, (_, i) => {
+      w1.add(sha(file(i)), file(i));
+      return sha(file(i));
+    });
+    w1.finish();
+    const w2 = packs.writer();
+    const only = Array.from({ length: 20 }, (_, i) => {
+      w2.add(sha(file(1000 + i)), file(1000 + i));
+      return sha(file(1000 + i));
+    });
+    w2.finish();
+    const dead = new Set([...ids.filter((_, i) => i % 3 === 0), ...only]);
+    const r = packs.drop(dead);
+    expect(r.files).toBe(dead.size);
+    for (let i = 0; i < ids.length; i++) {
+      if (dead.has(ids[i])) expect(packs.has(ids[i])).toBe(false);
+      else expect(packs.read(ids[i])).toEqual(file(i));
+    }
+    for (const id of only) expect(packs.has(id)).toBe(false);
+    // One pack and its index remain.
+    expect(fs.readdirSync(packs.dir).sort().map((n) => path.extname(n))).toEqual(['.idx', '.pack']);
+  });
+
+  it('reports damaged bytes as corrupt, and a damaged index as a problem instead of reading through it', () => {
+    const packs = packsIn();
+    const w = packs.writer();
+    const data = Buffer.alloc(3000, 7);
+    w.add(sha(data), data);
+    w.finish();
+    const [packName] = fs.readdirSync(packs.dir).filter((n) => n.endsWith('.pack'));
+    const packFile = path.join(packs.dir, packName);
+    fs.chmodSync(packFile, 0o644);
+    const bytes = fs.readFileSync(packFile);
+    bytes[bytes.length - 1] ^= 1;
+    fs.writeFileSync(packFile, bytes);
+    packs.reload();
+    expect(() => packs.read(sha(data))).toThrow(CorruptObjectError);
+
+    const idxFile = packFile.replace(/\.pack$/, '.idx');
+    fs.chmodSync(idxFile, 0o644);
+    const idx = fs.readFileSync(idxFile);
+    idx[idx.length - 20] ^= 1;
+    fs.writeFileSync(idxFile, idx);
+    packs.reload();
+    expect(packs.has(sha(data))).toBe(false);
+    expect(packs.problems()).toHaveLength(1);
+    expect(packs.problems()[0].problem).toMatch(/checksum/);
+  });
+
+  it('an aborted writer leaves nothing visible, and a pack without an index is swept', () => {
+    const packs = packsIn();
+    const w = packs.writer();
+    w.add(sha(file(3)), file(3));
+    w.abort();
+    expect(packs.has(sha(file(3)))).toBe(false);
+    expect(fs.existsSync(packs.dir) ? fs.readdirSync(packs.dir) : []).toEqual([]);
+    fs.mkdirSync(packs.dir, { recursive: true });
+    fs.writeFileSync(path.join(packs.dir, `${'ab'.repeat(32)}.pack`), 'LODP');
+    expect(packs.removeOrphans(60_000)).toBe(0); // too young
+    expect(packs.removeOrphans(0)).toBe(1);
+  });
+});

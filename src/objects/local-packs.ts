@@ -1,0 +1,431 @@
+/**
+ * LocalPacks keeps small whole files (blobs of at most SMALL_FILE_MAX bytes)
+ * in packs inside the local store, `.lode/packs/<name>.pack` beside
+ * `<name>.idx`, instead of one cache file each. A fetch writes what it
+ * receives into a pack with a few large writes, so a clone of many small
+ * files creates each file once (in the workspace) rather than twice (cache
+ * and workspace): on ext4, creating a file costs far more than writing 4 KiB.
+ *
+ * Guarantees: a pack becomes visible only with its index (the pack is
+ * renamed into place first, the index last), packs are immutable, and every
+ * read is checked against the file's ID (`read` throws CorruptObjectError).
+ * A pack name is random (not a content hash): nothing trusts a local pack by
+ * its name. `drop` removes files by writing the survivors into a new pack
+ * before the old one goes, so an interruption leaves duplicates, never gaps.
+ * Layout: docs/formats.md ("Local packs").
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { CorruptObjectError } from '../core/errors.js';
+import { bytesToId, ID_BYTES, idToBytes, isObjectId, type ObjectId } from '../core/id.js';
+import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
+
+/** SMALL_FILE_MAX: blobs up to this size go to local packs when fetched (a reflink or hardlink gains nothing below it). */
+export const SMALL_FILE_MAX = 64 << 10;
+/**
+ * A pack is sealed once it holds this many bytes; the next file starts
+ * another. What an interrupted fetch had sealed is kept, so a resumed clone
+ * downloads it no more.
+ */
+const PACK_TARGET = 32 << 20;
+/** Writes are gathered into buffers of this size. */
+const WRITE_BUFFER = 1 << 20;
+
+const PACK_MAGIC = Buffer.from('LODP\x01', 'latin1');
+const NONCE_BYTES = 16;
+const PACK_HEADER = PACK_MAGIC.length + NONCE_BYTES;
+const INDEX_MAGIC = Buffer.from('LODL\x01', 'latin1');
+const INDEX_HEAD = INDEX_MAGIC.length + ID_BYTES + 4;
+const ENTRY_BYTES = ID_BYTES + 12;
+const CHECKSUM_BYTES = 16;
+
+/** PackedFile locates one file inside a local pack. */
+export interface PackedFile {
+  pack: string;
+  offset: number;
+  length: number;
+}
+
+/** LocalPackIndex answers where files are in one local pack (IDs sorted, binary search). */
+class LocalPackIndex {
+  constructor(
+    readonly name: string,
+    private readonly ids: Buffer,
+    private readonly offsets: Float64Array,
+    private readonly lengths: Uint32Array,
+  ) {}
+
+  get count(): number {
+    return this.lengths.length;
+  }
+
+  find(key: Buffer): number {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      // The ID at `mid` against the key.
+      const c = this.ids.compare(key, 0, ID_BYTES, mid * ID_BYTES, (mid + 1) * ID_BYTES);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  at(i: number): PackedFile & { id: ObjectId } {
+    return { id: bytesToId(this.ids, i * ID_BYTES), pack: this.name, offset: this.offsets[i], length: this.lengths[i] };
+  }
+}
+
+/**
+ * encodeLocalIndex: "LODL" 0x01, the pack name (32 bytes), u32 count, then
+ * per file (sorted by ID, unique) ID (32) + u64 offset + u32 length, then the
+ * first 16 bytes of the SHA-256 of everything before them.
+ */
+function encodeLocalIndex(name: string, entries: { id: ObjectId; offset: number; length: number }[]): Buffer {
+  const buf = Buffer.alloc(INDEX_HEAD + entries.length * ENTRY_BYTES + CHECKSUM_BYTES);
+  let pos = INDEX_MAGIC.copy(buf, 0);
+  pos += idToBytes(name).copy(buf, pos);
+  buf.writeUInt32BE(entries.length, pos);
+  pos += 4;
+  for (const e of entries) {
+    pos += idToBytes(e.id).copy(buf, pos);
+    buf.writeBigUInt64BE(BigInt(e.offset), pos);
+    buf.writeUInt32BE(e.length, pos + 8);
+    pos += 12;
+  }
+  createHash('sha256').update(buf.subarray(0, pos)).digest().copy(buf, pos, 0, CHECKSUM_BYTES);
+  return buf;
+}
+
+function decodeLocalIndex(buf: Buffer, name: string, packSize: number): LocalPackIndex {
+  const fail = (why: string) => new CorruptObjectError(`local pack index ${name}.idx is corrupt: ${why}`, { hint: 'run `lode fsck`; delete that index (and its pack) and fetch again to restore what it held' });
+  if (buf.length < INDEX_HEAD + CHECKSUM_BYTES || !buf.subarray(0, INDEX_MAGIC.length).equals(INDEX_MAGIC)) throw fail('bad header');
+  const body = buf.subarray(0, buf.length - CHECKSUM_BYTES);
+  if (!createHash('sha256').update(body).digest().subarray(0, CHECKSUM_BYTES).equals(buf.subarray(buf.length - CHECKSUM_BYTES))) throw fail('checksum mismatch');
+  if (bytesToId(buf, INDEX_MAGIC.length) !== name) throw fail('it names another pack');
+  const count = buf.readUInt32BE(INDEX_MAGIC.length + ID_BYTES);
+  if (buf.length !== INDEX_HEAD + count * ENTRY_BYTES + CHECKSUM_BYTES) throw fail('wrong length');
+  const ids = Buffer.allocUnsafe(count * ID_BYTES);
+  const offsets = new Float64Array(count);
+  const lengths = new Uint32Array(count);
+  let pos = INDEX_HEAD;
+  for (let i = 0; i < count; i++) {
+    buf.copy(ids, i * ID_BYTES, pos, pos + ID_BYTES);
+    // ID i must sort after ID i - 1.
+    if (i > 0 && ids.compare(ids, (i - 1) * ID_BYTES, i * ID_BYTES, i * ID_BYTES, (i + 1) * ID_BYTES) <= 0) throw fail('IDs not sorted');
+    const off = Number(buf.readBigUInt64BE(pos + ID_BYTES));
+    const len = buf.readUInt32BE(pos + ID_BYTES + 8);
+    if (off < PACK_HEADER || off + len > packSize) throw fail(`file ${i} lies outside the pack`);
+    offsets[i] = off;
+    lengths[i] = len;
+    pos += ENTRY_BYTES;
+  }
+  return new LocalPackIndex(name, ids, offsets, lengths);
+}
+
+/** LocalPacks is the set of local packs of one store, loaded lazily. */
+export class LocalPacks {
+  private indexes: LocalPackIndex[] | undefined;
+  /** Indexes that could not be read, with why (fsck reports them). */
+  private broken: { name: string; problem: string }[] = [];
+  private readonly fds = new Map<string, number>();
+
+  constructor(
+    readonly dir: string,
+    private readonly tmpDir: string,
+  ) {}
+
+  private load(): LocalPackIndex[] {
+    if (this.indexes) return this.indexes;
+    const out: LocalPackIndex[] = [];
+    this.broken = [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+      names = [];
+    }
+    for (const n of names) {
+      if (!n.endsWith('.idx')) continue;
+      const name = n.slice(0, -4);
+      if (!isObjectId(name)) continue;
+      try {
+        const packSize = fs.statSync(this.packPath(name)).size;
+        out.push(decodeLocalIndex(fs.readFileSync(path.join(this.dir, n)), name, packSize));
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') this.broken.push({ name, problem: 'its pack is missing' });
+        else if (e instanceof CorruptObjectError) this.broken.push({ name, problem: e.message });
+        else throw e;
+      }
+    }
+    this.indexes = out;
+    return out;
+  }
+
+  /** reload forgets what was loaded (after packs were added or removed). */
+  reload(): void {
+    this.close();
+    this.indexes = undefined;
+  }
+
+  packPath(name: string): string {
+    return path.join(this.dir, `${name}.pack`);
+  }
+
+  /** locate says where file `id` is packed, or undefined. */
+  locate(id: ObjectId): PackedFile | undefined {
+    const idx = this.load();
+    if (idx.length === 0) return undefined;
+    const key = idToBytes(id);
+    for (const p of idx) {
+      const i = p.find(key);
+      if (i >= 0) return p.at(i);
+    }
+    return undefined;
+  }
+
+  has(id: ObjectId): boolean {
+    return this.locate(id) !== undefined;
+  }
+
+  /**
+   * read returns packed file `id`'s bytes, checked against its ID; undefined
+   * when no pack holds it. CorruptObjectError when the bytes do not match.
+   */
+  read(id: ObjectId): Buffer | undefined {
+    const at = this.locate(id);
+    if (!at) return undefined;
+    const buf = Buffer.allocUnsafe(at.length);
+    const fd = this.fdOf(at.pack);
+    let done = 0;
+    while (done < at.length) {
+      const n = fs.readSync(fd, buf, done, at.length - done, at.offset + done);
+      if (n === 0) break;
+      done += n;
+    }
+    if (done !== at.length || createHash('sha256').update(buf).digest('hex') !== id) {
+      throw new CorruptObjectError(`cached file ${id} is corrupt: its bytes in local pack ${at.pack}.pack do not match its ID`, { objectId: id, path: this.packPath(at.pack) });
+    }
+    return buf;
+  }
+
+  private fdOf(name: string): number {
+    let fd = this.fds.get(name);
+    if (fd === undefined) {
+      fd = fs.openSync(this.packPath(name), 'r');
+      this.fds.set(name, fd);
+    }
+    return fd;
+  }
+
+  /** ids yields every packed file's ID once. */
+  *ids(): Generator<ObjectId> {
+    const seen = new Set<ObjectId>();
+    for (const p of this.load()) {
+      for (let i = 0; i < p.count; i++) {
+        const { id } = p.at(i);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        yield id;
+      }
+    }
+  }
+
+  /** problems lists local pack indexes that could not be read (fsck). */
+  problems(): { name: string; problem: string }[] {
+    this.load();
+    return [...this.broken];
+  }
+
+  /** writer starts a new set of packs; nothing it adds is visible before `finish`. */
+  writer(): LocalPackWriter {
+    return new LocalPackWriter(this, this.tmpDir);
+  }
+
+  /** installed is called by a writer once a pack and its index are in place. */
+  installed(): void {
+    this.reload();
+  }
+
+  /**
+   * drop removes packed files `dead`: a pack holding only dead files is
+   * deleted; one holding some is rewritten with the rest first (their bytes
+   * copied as they are). Returns how many files and bytes went.
+   */
+  drop(dead: ReadonlySet<ObjectId>): { files: number; bytes: number } {
+    const gone = new Set<ObjectId>();
+    let bytes = 0;
+    const packs = this.load();
+    const doomed: string[] = [];
+    const w = this.writer();
+    try {
+      for (const p of packs) {
+        const live: (PackedFile & { id: ObjectId })[] = [];
+        let deadHere = 0;
+        for (let i = 0; i < p.count; i++) {
+          const e = p.at(i);
+          if (dead.has(e.id)) {
+            deadHere++;
+            if (!gone.has(e.id)) bytes += e.length;
+            gone.add(e.id);
+          } else live.push(e);
+        }
+        if (deadHere === 0) continue;
+        const fd = this.fdOf(p.name);
+        for (const e of live) {
+          const buf = Buffer.allocUnsafe(e.length);
+          if (fs.readSync(fd, buf, 0, e.length, e.offset) !== e.length) throw new CorruptObjectError(`local pack ${p.name}.pack is shorter than its index says`, { path: this.packPath(p.name) });
+          w.add(e.id, buf);
+        }
+        doomed.push(p.name);
+      }
+      w.finish();
+    } catch (e) {
+      w.abort();
+      throw e;
+    }
+    this.close();
+    // The survivors are in their new pack: only now may the old ones go (index first: it makes them visible).
+    for (const name of doomed) {
+      rmQuiet(path.join(this.dir, `${name}.idx`));
+      rmQuiet(this.packPath(name));
+    }
+    this.reload();
+    return { files: gone.size, bytes };
+  }
+
+  /** removeOrphans deletes packs without an index (left by an interrupted write) older than `olderThanMs`. */
+  removeOrphans(olderThanMs: number): number {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return 0;
+    }
+    const have = new Set(names);
+    let removed = 0;
+    for (const n of names) {
+      if (!n.endsWith('.pack') || have.has(`${n.slice(0, -5)}.idx`)) continue;
+      try {
+        if (olderThanMs > 0 && Date.now() - fs.statSync(path.join(this.dir, n)).mtimeMs < olderThanMs) continue;
+        fs.rmSync(path.join(this.dir, n), { force: true });
+        removed++;
+      } catch {
+        // gone already
+      }
+    }
+    return removed;
+  }
+
+  /** close releases the open pack files. */
+  close(): void {
+    for (const fd of this.fds.values()) fs.closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+/**
+ * LocalPackWriter appends files to local packs (sealing one at PACK_TARGET
+ * bytes and starting the next). The caller guarantees each file's bytes hash
+ * to its ID (and checks `has` first when a second copy is unwanted); a file
+ * added twice to one writer is kept once.
+ */
+export class LocalPackWriter {
+  private current: { name: string; tmp: string; fd: number; size: number; entries: { id: ObjectId; offset: number; length: number }[] } | undefined;
+  private buf = Buffer.allocUnsafe(WRITE_BUFFER);
+  private buffered = 0;
+  private readonly added = new Set<ObjectId>();
+  /** Files added, and packs sealed. */
+  files = 0;
+  sealed = 0;
+
+  constructor(
+    private readonly store: LocalPacks,
+    private readonly tmpDir: string,
+  ) {}
+
+  add(id: ObjectId, data: Uint8Array): void {
+    if (this.added.has(id)) return;
+    this.added.add(id);
+    if (!this.current) this.start();
+    const c = this.current!;
+    c.entries.push({ id, offset: c.size, length: data.length });
+    c.size += data.length;
+    this.files++;
+    if (this.buffered + data.length > this.buf.length) this.flush();
+    if (data.length > this.buf.length) this.writeAll(data);
+    else {
+      this.buf.set(data, this.buffered);
+      this.buffered += data.length;
+    }
+    if (c.size >= PACK_TARGET) this.seal();
+  }
+
+  /** finish seals the pack being written; its files are visible afterwards. */
+  finish(): void {
+    if (this.current) this.seal();
+  }
+
+  /** abort drops the pack being written (sealed ones stay). */
+  abort(): void {
+    const c = this.current;
+    this.current = undefined;
+    if (!c) return;
+    try {
+      fs.closeSync(c.fd);
+    } catch {
+      // already closed
+    }
+    rmQuiet(c.tmp);
+  }
+
+  private start(): void {
+    fs.mkdirSync(this.store.dir, { recursive: true });
+    const name = randomBytes(ID_BYTES).toString('hex');
+    const tmp = tempName(this.tmpDir, 'pack');
+    const fd = fs.openSync(tmp, 'wx', 0o444);
+    this.current = { name, tmp, fd, size: PACK_HEADER, entries: [] };
+    this.buffered = 0;
+    this.buf.set(PACK_MAGIC, 0);
+    randomBytes(NONCE_BYTES).copy(this.buf, PACK_MAGIC.length);
+    this.buffered = PACK_HEADER;
+  }
+
+  private flush(): void {
+    if (this.buffered === 0) return;
+    this.writeAll(this.buf.subarray(0, this.buffered));
+    this.buffered = 0;
+  }
+
+  private writeAll(data: Uint8Array): void {
+    const fd = this.current!.fd;
+    let w = 0;
+    while (w < data.length) w += fs.writeSync(fd, data, w, data.length - w);
+  }
+
+  private seal(): void {
+    const c = this.current!;
+    try {
+      this.flush();
+      fs.closeSync(c.fd);
+      c.fd = -1;
+      const entries = c.entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      // The pack first, its index last: the index is what makes the files visible.
+      fs.renameSync(c.tmp, this.store.packPath(c.name));
+      const idxTmp = tempName(this.tmpDir, 'pack-idx');
+      fs.writeFileSync(idxTmp, encodeLocalIndex(c.name, entries), { mode: 0o444, flag: 'wx' });
+      fs.renameSync(idxTmp, path.join(this.store.dir, `${c.name}.idx`));
+    } catch (e) {
+      if (c.fd >= 0) fs.closeSync(c.fd);
+      rmQuiet(c.tmp);
+      throw e;
+    }
+    this.current = undefined;
+    this.sealed++;
+    this.store.installed();
+  }
+}
