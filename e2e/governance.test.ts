@@ -294,6 +294,16 @@ describe('provenance travels', () => {
     const back = await lodeJson(['lineage', 'HEAD:data/labelled', '--json'], at);
     expect(back.steps[0].inputs[0].upstream.inputs[0].upstream.sources).toEqual(['https://vendor.example/drop-2026-11.tar']);
     expect((await lodeJson(['show', '--json'], at)).record.checks.violations).toEqual([]);
+    // Bob gets the code from git (here: a copy): the contract holds and the steps reproduce on his clone,
+    // whose fetched small files may live in local packs.
+    fs.cpSync(path.join(w.dir, 'steps'), path.join(bob, 'steps'), { recursive: true });
+    fs.copyFileSync(path.join(w.dir, 'lode.checks.toml'), path.join(bob, 'lode.checks.toml'));
+    const bobCheck = await runLode(['check', 'HEAD', '--json'], at);
+    expect(bobCheck.code, bobCheck.stdout + bobCheck.stderr).toBe(0);
+    expect(JSON.parse(bobCheck.stdout)).toMatchObject({ ok: true, skipped: [], tables: { scanned: 1, cached: 0 } });
+    const bobRerun = await runLode(['rerun', w.clean, '--json'], at);
+    expect(bobRerun.code, bobRerun.stderr).toBe(0);
+    expect(JSON.parse(bobRerun.stdout).identical).toBe(true);
 
     await lodeOk(['run', '-i', 'data/clean', '-o', 'data/noise', '--', NODE, path.join(w.dir, 'steps/noisy.mjs')], w.at);
     await lodeOk(['push', 'share', 'main'], w.at);

@@ -249,8 +249,10 @@ function sameBytes(repo: Repository, id: ObjectId, size: number, file: string): 
   if (size >= 0 && st.size !== size) return false;
   const mine = sha256File(file);
   if (mine === id) return true;
-  if (!repo.store.hasFile(id)) return st.size === 0 && size === 0;
-  return sha256File(repo.store.filePath(id)) === mine;
+  // A chunked file (its ID is its chunk list's): the cached whole file's digest.
+  if (repo.store.hasLooseFile(id)) return sha256File(repo.store.filePath(id)) === mine;
+  const packed = repo.store.readPackedFile(id);
+  return packed ? createHash('sha256').update(packed).digest('hex') === mine : st.size === 0 && size === 0;
 }
 
 function sha256File(file: string): string {

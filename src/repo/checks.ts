@@ -19,7 +19,7 @@ import { lookupPath, walkFiles, type FileEntry, type TreePool } from '../graph/t
 import { TableError } from '../tabular/errors.js';
 import { tableFormatOf } from '../tabular/formats.js';
 import type { ColumnProfile, TableProfile } from '../tabular/profile.js';
-import { writeFileAtomic } from '../storage/atomic.js';
+import { tempName, writeFileAtomic } from '../storage/atomic.js';
 import { CONTRACT_FILE, contractFrom, globRegExp, literalPrefix, parseToml, type Contract, type FolderRule, type TableRule } from './contract.js';
 import type { Repository } from './repository.js';
 
@@ -168,15 +168,31 @@ class ProfileCache {
       // not cached (or unreadable): profile it
     }
     const store = this.repo.store;
-    if (f.size > 0 && !store.hasFile(f.id)) {
-      this.report.skipped.push({ path: f.path, reason: `the content of ${what}${f.path} is not in the local cache (lode fetch brings it)` });
-      return undefined;
-    }
     const format = tableFormatOf(f.path)!;
-    const input = f.size > 0 ? { file: store.filePath(f.id), size: f.size, label: f.path } : { file: emptyFile(this.repo), size: 0, label: f.path };
+    let input = { file: emptyFile(this.repo), size: 0, label: f.path };
+    let copy: string | undefined;
+    if (f.size > 0) {
+      if (store.hasLooseFile(f.id)) input = { file: store.filePath(f.id), size: f.size, label: f.path };
+      else {
+        // A small file kept in a local pack: its verified bytes, in a file of their own for the reader.
+        const packed = store.readPackedFile(f.id);
+        if (!packed) {
+          this.report.skipped.push({ path: f.path, reason: `the content of ${what}${f.path} is not in the local cache (lode fetch brings it)` });
+          return undefined;
+        }
+        copy = tempName(store.tmpDir, 'check');
+        fs.writeFileSync(copy, packed, { flag: 'wx' });
+        input = { file: copy, size: f.size, label: f.path };
+      }
+    }
     // The scanner loads only when a table must be read: a commit whose tables are all cached does without it.
     const { profileTable } = await import('../tabular/profile.js');
-    const prof = await profileTable(format, input, { ...opts, tmpDir: this.repo.store.tmpDir });
+    let prof: TableProfile;
+    try {
+      prof = await profileTable(format, input, { ...opts, tmpDir: this.repo.store.tmpDir });
+    } finally {
+      if (copy) fs.rmSync(copy, { force: true });
+    }
     this.report.tables.scanned++;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -143,10 +143,13 @@ export function materialise(repo: Repository, pool: TreePool, input: { path: str
       fs.writeFileSync(to, '');
       continue;
     }
-    if (!repo.store.hasFile(f.id)) {
-      throw new MissingContentError(`the content of ${input.path}${f.rel ? `/${f.rel}` : ''} (${f.id.slice(0, 12)}) is not in the local cache`, { hint: '`lode fetch` brings it from the default remote' });
+    if (repo.store.hasLooseFile(f.id)) fs.copyFileSync(repo.store.filePath(f.id), to);
+    else {
+      // A small file kept in a local pack (verified as it is read).
+      const packed = repo.store.readPackedFile(f.id);
+      if (!packed) throw new MissingContentError(`the content of ${input.path}${f.rel ? `/${f.rel}` : ''} (${f.id.slice(0, 12)}) is not in the local cache`, { hint: '`lode fetch` brings it from the default remote' });
+      fs.writeFileSync(to, packed);
     }
-    fs.copyFileSync(repo.store.filePath(f.id), to);
     fs.chmodSync(to, f.exec ? 0o755 : 0o644);
   }
   return files.length;
