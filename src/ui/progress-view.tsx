@@ -82,7 +82,7 @@ function RunningRow({ row, columns, frame, color }: { row: PhaseRow; columns: nu
   const filled = Math.floor((row.fraction ?? 0) * l.barWidth); // like the percentage: full only when done
   return (
     <Text wrap="truncate-end">
-      <Text color={color ? 'cyan' : undefined}>{SPINNER[frame % SPINNER.length]}</Text> <Text bold>{l.label}</Text>{' '}
+      <Text color={color ? 'cyan' : undefined}>{SPINNER[frame % SPINNER.length]}</Text> <Text bold={color}>{l.label}</Text>{' '}
       {l.barWidth > 0 && (
         <Text>
           <Text color={color ? 'green' : undefined}>{'█'.repeat(filled)}</Text>
