@@ -303,6 +303,7 @@ export function formatTable(head: string[], rows: string[][]): string[] {
 export function renderCheckout(r: CheckoutResult & { pin?: { commit: string } | null; detachedBecause?: string; fetched?: boolean }): string[] {
   const lines: string[] = [];
   if (r.pin) lines.push(`Restoring the data lode.lock pins: ${short(r.pin.commit)}${r.fetched ? ' (fetched from the default remote)' : ''}`);
+  else if (r.fetched) lines.push("Fetched this version's data from the default remote (it was not fetched yet)");
   const methods = Object.entries(r.methods).filter(([, n]) => n > 0).map(([m, n]) => `${formatCount(n)} by ${m}`).join(', ');
   lines.push(`Checked out ${plural(r.written, 'file')}${methods ? ` (${methods})` : ''}, removed ${formatCount(r.removed)}, ${formatCount(r.unchanged)} already up to date`);
   if (r.moved) {
@@ -342,7 +343,7 @@ export function renderFsck(r: FsckResult, st: Style): string[] {
   if (r.notFetched.length > 0) {
     const remotes = [...new Set(r.notFetched.map((n) => n.remote))];
     const where = remotes.length === 1 && remotes[0] !== null ? ` (on remote ${remotes[0]})` : '';
-    lines.push(`${plural(r.notFetched.length, 'file')} not fetched yet${where}: not a problem; \`lode fetch\` downloads them, \`lode checkout REV\` fetches what it needs`);
+    lines.push(`${plural(r.notFetched.length, 'file')} not fetched yet${where}: not a problem; \`lode checkout REV\` or \`lode fetch REMOTE REV\` fetches a version's data, \`lode fetch --all\` every version's`);
   }
   if (r.remoteNote && (r.notFetched.length > 0 || !r.ok)) lines.push(st.yellow(`note: ${r.remoteNote}`));
   if (r.ok) lines.push(st.green('No problems found'));
@@ -407,7 +408,15 @@ export function renderPush(r: PushCommandResult): string[] {
 export function renderFetch(r: FetchCommandResult): string[] {
   const lines = r.refs.map((x) => `${r.remote}/${x.kind === 'tags' ? 'tag ' : ''}${x.name}: ${x.old === x.id ? 'unchanged' : x.old ? `${short(x.old)}..${short(x.id)}` : `new at ${short(x.id)}`}`);
   lines.push(`Fetched ${plural(r.objects, 'object')} and ${plural(r.files, 'file')}, ${formatBytes(r.bytes)} (${plural(r.requests, 'request')})`);
+  lines.push(fetchedDataLine(r));
   return [...lines, ...renderSkippedRefs(r)];
+}
+
+/** fetchedDataLine says whose file data a fetch brought: every version's, or a few commits' (the rest is history metadata). */
+function fetchedDataLine(r: FetchCommandResult): string {
+  if (r.data === 'all') return 'File data: every version (history included)';
+  if (r.data.length === 0) return `File data: none (history metadata only; \`lode fetch ${r.remote} REV\` or a checkout brings a version's data)`;
+  return `File data: of ${r.data.map(short).join(', ')} only (older versions are fetched when checked out, or with \`lode fetch --all\`)`;
 }
 
 /** renderSkippedRefs warns of remote refs a fetch left out because the workspace cannot hold them. */
@@ -432,7 +441,11 @@ export function renderPull(r: PullResult, st: Style = makeStyle(false)): string[
 }
 
 export function renderClone(r: CloneResult): string[] {
-  return [`${r.resumed ? 'Resumed the interrupted clone in' : 'Cloned into'} ${r.root}: branch ${r.branch} at ${short(r.commit)}, ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)}`, ...renderSkippedRefs(r.fetched)];
+  const which = r.fetched.data === 'all' ? 'data of every version' : 'data of the checked-out commit only; `lode fetch --all` for every version';
+  return [
+    `${r.resumed ? 'Resumed the interrupted clone in' : 'Cloned into'} ${r.root}: branch ${r.branch} at ${short(r.commit)}, ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)} (${which})`,
+    ...renderSkippedRefs(r.fetched),
+  ];
 }
 
 export function renderRemoteStatus(r: RemoteStatusResult): string[] {
