@@ -122,7 +122,7 @@ export async function switchFetching(repo: Repository, options: SwitchOptions = 
     const id = dataOf ?? (options.rev !== undefined ? (await resolveRev(repo, options.rev)).id : undefined);
     if (!repo.config.defaultRemote()) {
       // Data not fetched is the common case (a partial clone): say how to fetch it, never blame gc.
-      const rev = options.rev ?? (id ? id.slice(0, 12) : 'REV');
+      const rev = options.rev && !/^[0-9a-f]{64}$/.test(options.rev) ? options.rev : id ? id.slice(0, 12) : 'REV';
       throw new MissingContentError(e.message, { hint: `\`lode fetch REMOTE ${rev}\` brings it (no default remote is set: \`lode remote add NAME URL\` first if none is); \`lode fsck\` tells content not fetched yet from content lost`, cause: e });
     }
     if (!id) throw e;

@@ -3,7 +3,7 @@ import { LodeError } from '../core/errors.js';
 import { decodeRecord, isRecordEncoding } from '../core/record.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
-import { reachableFrom } from '../graph/commits.js';
+import { reachableFrom, walkHistory } from '../graph/commits.js';
 import type { Repository } from '../repo/repository.js';
 import type { UnlockResult } from '../repo/lock.js';
 import { forgetComplete, keepComplete, readComplete } from '../sync/complete.js';
@@ -11,6 +11,19 @@ import { gitContext, readPinAt, readWorkspacePin } from '../git/pin-file.js';
 
 export interface GcOptions {
   dryRun?: boolean;
+  /**
+   * Also drop cached file data that a remote holds (checked against its pack
+   * indexes now): this remote's name, or true for the default remote. What
+   * the index needs (the checked-out files) is kept, and so is anything the
+   * remote lacks: never the only copy.
+   */
+  pushed?: string | true;
+  /**
+   * With or without `pushed` (it implies it): keep the data of the last N
+   * commits of each branch and of every tag's commit; older data is dropped
+   * only where the remote holds it.
+   */
+  keepLast?: number;
   progress?: ProgressSink;
 }
 
@@ -23,6 +36,8 @@ export interface GcResult {
   bytesFreed: number;
   objectsKept: number;
   filesKept: number;
+  /** With `pushed` or `keepLast`: the reachable data dropped because a remote holds it. */
+  pushed?: GcPushedResult;
 }
 
 /**
@@ -112,8 +127,107 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
     if (!options.dryRun) repo.store.removeFiles(deadFiles);
     options.progress?.({ phase: 'gc', done, finished: true });
     if (!options.dryRun) repo.store.clearTmp();
+    if (options.pushed !== undefined || options.keepLast !== undefined) {
+      result.pushed = await dropPushedData(repo, { remote: typeof options.pushed === 'string' ? options.pushed : undefined, keepLast: options.keepLast, dryRun: options.dryRun, reachable: reach.files });
+      result.bytesFreed += result.pushed.bytesDropped;
+    }
     return result;
   });
+}
+
+/** GcPushedResult is what `gc --pushed` / `--keep-last` dropped and kept. */
+export interface GcPushedResult {
+  remote: string;
+  /** Cached files dropped (or, with dryRun, droppable) because the remote holds them. */
+  filesDropped: number;
+  bytesDropped: number;
+  /** Kept because the workspace (index, HEAD, a merge) or a recent commit (`keepLast`) needs them. */
+  filesNeeded: number;
+  /** Kept because the remote lacks them (not pushed yet): dropping would lose the only copy. */
+  notOnRemote: { files: number; bytes: number };
+  keepLast: number | null;
+}
+
+/**
+ * dropPushedData removes from the cache the file data that remote `remote`
+ * (default: the default remote) holds in packs not marked for deletion, as
+ * its pack indexes say now (listed and read at this call, not remembered),
+ * except what the workspace needs (the index's files, HEAD's and a merge's
+ * commits) and, with `keepLast`, the data of the last N commits of each
+ * branch and of every tag's commit. Metadata (commits, trees, chunk lists)
+ * is always kept, so every version stays listable and is fetched again on
+ * checkout. Content the remote lacks is never dropped: it may be the only copy.
+ * Only `reachable` files are looked at (the rest is plain gc's). Caller holds
+ * the repository lock.
+ */
+async function dropPushedData(repo: Repository, o: { remote?: string; keepLast?: number; dryRun?: boolean; reachable: ReadonlySet<ObjectId> }): Promise<GcPushedResult> {
+  const needed = await workspaceNeeds(repo, o.keepLast);
+  const { openRemote } = await import('../sync/open.js');
+  const r = await openRemote(repo, o.remote);
+  try {
+    await r.store.refresh();
+    const onRemote = (id: ObjectId): boolean => {
+      if (r.store.isSafe(id)) return true;
+      // A chunked file is on the remote when every chunk is (its cache ID is its chunk list's).
+      if (!repo.store.hasObject(id)) return false;
+      try {
+        const list = decodeChunkList(repo.store.getObject(id), id);
+        return list.chunks.every((c) => r.store.isSafe(c.id));
+      } catch {
+        return false;
+      }
+    };
+    const out: GcPushedResult = { remote: r.name, filesDropped: 0, bytesDropped: 0, filesNeeded: 0, notOnRemote: { files: 0, bytes: 0 }, keepLast: o.keepLast ?? null };
+    for (const id of [...repo.store.listIds('cache')]) {
+      if (!o.reachable.has(id)) continue; // unreachable: the plain gc's (removed, or with dryRun counted, there)
+      const size = repo.store.sizeOf('cache', id);
+      if (needed.has(id)) out.filesNeeded++;
+      else if (!onRemote(id)) {
+        out.notOnRemote.files++;
+        out.notOnRemote.bytes += size;
+      } else {
+        out.filesDropped++;
+        out.bytesDropped += size;
+        if (!o.dryRun) repo.store.remove('cache', id);
+      }
+    }
+    // Commits recorded complete may now lack data: forget them (the metadata record stays true).
+    if (!o.dryRun && out.filesDropped > 0) forgetComplete(repo.store, { metadata: false });
+    return out;
+  } finally {
+    await r.store.backend.close?.();
+  }
+}
+
+/**
+ * workspaceNeeds lists the cached files `gc --pushed` keeps: the index's
+ * (what is checked out or staged), those of HEAD's commit and of a merge in
+ * progress, and with `keepLast` those of the last N commits of each branch
+ * (newest first, as `lode log` lists them) and of every tag's commit.
+ */
+async function workspaceNeeds(repo: Repository, keepLast: number | undefined): Promise<Set<ObjectId>> {
+  const commits: ObjectId[] = [];
+  const head = repo.refs.headCommit();
+  if (head) commits.push(head);
+  const merge = repo.mergeState();
+  if (merge) for (const id of [merge.theirs, merge.staged, merge.head]) if (repo.store.hasObject(id)) commits.push(id);
+  if (keepLast !== undefined && keepLast > 0) {
+    for (const b of repo.refs.list('heads')) {
+      let n = 0;
+      for (const c of walkHistory(repo.store, [b.id])) {
+        if (n++ >= keepLast) break;
+        commits.push(c.id);
+      }
+    }
+    for (const t of repo.refs.list('tags')) commits.push(t.id);
+  }
+  const out = new Set<ObjectId>();
+  const roots = commits.map((id) => decodeCommit(repo.store.getObject(id, 'commit'), id).tree);
+  // Only these commits' own trees: reachableFrom would add their whole history.
+  const reach = reachableFrom(repo.store, [], roots);
+  for (const id of reach.files) out.add(id);
+  for (const e of (await repo.readIndex()).entries) out.add(e.id);
+  return out;
 }
 
 export interface FsckProblem {
