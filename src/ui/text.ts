@@ -11,6 +11,7 @@ import type { ConfigResult } from '../commands/config.js';
 import type { DiffResult } from '../commands/diff.js';
 import type { LogResult } from '../commands/log.js';
 import type { LsResult } from '../commands/ls.js';
+import type { GetRemoteResult } from '../commands/remote-read.js';
 import type { ShowResult } from '../commands/show.js';
 import type { FsckResult, GcResult, UnlockResult } from '../commands/maintenance.js';
 import type { BranchListResult, RemoteBranchListResult } from '../commands/refs.js';
@@ -216,6 +217,11 @@ export function renderLs(r: LsResult, long: boolean): string[] {
   const rows = r.entries.map((e) => [e.kind, e.kind === 'tree' ? plural(e.files, 'file') : '', formatBytes(e.size), e.id.slice(0, 12), name(e)]);
   const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((x) => x[i].length)));
   return rows.map((x) => `${x[0].padEnd(widths[0])}  ${x[1].padStart(widths[1])}  ${x[2].padStart(widths[2])}  ${x[3]}  ${x[4]}`);
+}
+
+/** renderGet says what `lode get` wrote. */
+export function renderGet(r: GetRemoteResult): string[] {
+  return [`Wrote ${r.out}: ${plural(r.files, 'file')}, ${formatBytes(r.bytes)} (${r.path || 'the top'} at ${r.rev}, ${short(r.commit)}, verified; ${plural(r.requests, 'request')})`];
 }
 
 /** renderShow is the commit as `log` prints it, then its change as `diff` prints it. */
