@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConflictError, MissingContentError, NOT_FETCHED_HINT, RefConflictError, UnknownRevisionError, UsageError } from '../core/errors.js';
+import { ConflictError, LodeError, MissingContentError, NOT_FETCHED_HINT, RefConflictError, UnknownRevisionError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { comparePaths, isUnder, parentPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -126,7 +126,16 @@ export async function switchFetching(repo: Repository, options: SwitchOptions = 
       throw new MissingContentError(e.message, { hint: `\`lode fetch REMOTE ${rev}\` brings it (no default remote is set: \`lode remote add NAME URL\` first if none is); \`lode fsck\` tells content not fetched yet from content lost`, cause: e });
     }
     if (!id) throw e;
-    await fetchCommitData(repo, id, options.progress);
+    try {
+      await fetchCommitData(repo, id, options.progress);
+    } catch (f) {
+      // Say first what is wrong with the workspace (data not fetched), then why fetching it failed.
+      if (!(f instanceof LodeError) || f instanceof MissingContentError || f.code === 'CORRUPT') throw f;
+      throw new MissingContentError(`${e.message}, and fetching it from remote ${repo.config.defaultRemote()} failed: ${f.message}`, {
+        hint: `${f.hint ? `${f.hint}; then ` : ''}check out again (or \`lode fetch ${repo.config.defaultRemote()} ${id.slice(0, 12)}\` once the remote is reachable)`,
+        cause: f,
+      });
+    }
     return { ...(await switchTo(repo, options)), fetched: true };
   }
 }
