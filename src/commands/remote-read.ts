@@ -39,14 +39,16 @@ export interface RemoteLsResult extends LsResult {
 
 /**
  * looksLikeRemoteUrl says whether a `lode ls` / `lode get` argument names a
- * remote rather than a revision: a URL with a scheme (`s3://`), or a
- * directory holding a lode remote (its `refs` and `packs`).
+ * remote rather than a revision: a URL with a scheme (`s3://`), an absolute
+ * path, or a relative one to a directory holding a lode remote (its `refs`,
+ * and `packs` or `config`).
  */
 export function looksLikeRemoteUrl(spec: string, cwd = process.cwd()): boolean {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) return true;
+  // A revision never starts with `/`: an absolute path is a remote, there or not.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) || path.isAbsolute(spec)) return true;
   const dir = path.resolve(cwd, spec);
   try {
-    return fs.statSync(path.join(dir, 'refs')).isDirectory() && fs.existsSync(path.join(dir, 'config'));
+    return fs.statSync(path.join(dir, 'refs')).isDirectory() && (fs.existsSync(path.join(dir, 'packs')) || fs.existsSync(path.join(dir, 'config')));
   } catch {
     return false;
   }
