@@ -200,6 +200,15 @@ describe('gc --pushed and --keep-last', () => {
     expect(co.fetched).toBe(true);
     expect(dataOf(c)).toEqual(mineFiles);
     expect(mine.id).toMatch(/^[0-9a-f]{64}$/);
+    // What is checked out is dropped too when a clean workspace file holds it;
+    // restoring an edited file then fetches it again.
+    const held = await lodeJson(['gc', '--pushed', '--json'], { cwd: c });
+    expect(held.pushed.filesDropped).toBeGreaterThan(0);
+    expect(held.pushed.notOnRemote.files).toBe(1); // the unpushed file, clean in the workspace, is still the only copy
+    writeFile(c, 'data/labels.csv', 'edited\n');
+    const restored = await lodeJson(['checkout', '-f', '--', 'data/labels.csv'], { cwd: c });
+    expect(restored.fetched).toBe(true);
+    expect(dataOf(c)).toEqual(mineFiles);
     // --remote and --pushed are different jobs.
     expectLodeError(await runLode(['gc', '--remote', '--pushed'], { cwd: c }), 2);
     expect(v2.id).not.toBe(v3.id);

@@ -119,7 +119,8 @@ export async function switchFetching(repo: Repository, options: SwitchOptions = 
     return await switchTo(repo, options);
   } catch (e) {
     if (!(e instanceof MissingContentError)) throw e;
-    const id = dataOf ?? (options.rev !== undefined ? (await resolveRev(repo, options.rev)).id : undefined);
+    // No revision: restoring paths from what is checked out (HEAD's data, perhaps dropped by `gc --pushed`).
+    const id = dataOf ?? (options.rev !== undefined ? (await resolveRev(repo, options.rev)).id : repo.refs.headCommit());
     if (!repo.config.defaultRemote()) {
       // Data not fetched is the common case (a partial clone): say how to fetch it, never blame gc.
       const rev = options.rev && !/^[0-9a-f]{64}$/.test(options.rev) ? options.rev : id ? id.slice(0, 12) : 'REV';

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { decodeChunkList, decodeCommit, decodeTree, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
 import { LodeError } from '../core/errors.js';
 import { decodeRecord, isRecordEncoding } from '../core/record.js';
@@ -5,6 +6,7 @@ import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { reachableFrom, walkHistory } from '../graph/commits.js';
 import type { Repository } from '../repo/repository.js';
+import { statMatches } from '../workspace/compare.js';
 import type { UnlockResult } from '../repo/lock.js';
 import { forgetComplete, keepComplete, readComplete } from '../sync/complete.js';
 import { gitContext, readPinAt, readWorkspacePin } from '../git/pin-file.js';
@@ -152,9 +154,9 @@ export interface GcPushedResult {
  * dropPushedData removes from the cache the file data that remote `remote`
  * (default: the default remote) holds in packs not marked for deletion, as
  * its pack indexes say now (listed and read at this call, not remembered),
- * except what the workspace needs (the index's files, HEAD's and a merge's
- * commits) and, with `keepLast`, the data of the last N commits of each
- * branch and of every tag's commit. Metadata (commits, trees, chunk lists)
+ * except what workspaceNeeds keeps (what is checked out, unless a clean
+ * workspace file holds it; a merge in progress; with `keepLast`, the last N
+ * commits of each branch and every tag's commit). Metadata (commits, trees, chunk lists)
  * is always kept, so every version stays listable and is fetched again on
  * checkout. Content the remote lacks is never dropped: it may be the only copy.
  * Only `reachable` files are looked at (the rest is plain gc's). Caller holds
@@ -200,33 +202,63 @@ async function dropPushedData(repo: Repository, o: { remote?: string; keepLast?:
 }
 
 /**
- * workspaceNeeds lists the cached files `gc --pushed` keeps: the index's
- * (what is checked out or staged), those of HEAD's commit and of a merge in
- * progress, and with `keepLast` those of the last N commits of each branch
- * (newest first, as `lode log` lists them) and of every tag's commit.
+ * workspaceNeeds lists the cached files `gc --pushed` keeps: those of a merge
+ * in progress and, with `keepLast`, of the last N commits of each branch
+ * (newest first, as `lode log` lists them) and of every tag's commit (only
+ * these commits' own trees, not their history); and those of what is checked
+ * out (the index, HEAD's commit) unless the workspace itself holds them: a
+ * file at its path whose stat is the one the index recorded (clean, as
+ * `status` trusts it) and that is not the cache file itself (a hardlink).
+ * Such content is in the workspace and on the remote; a later restore of
+ * that file (after editing it) fetches it again.
  */
 async function workspaceNeeds(repo: Repository, keepLast: number | undefined): Promise<Set<ObjectId>> {
-  const commits: ObjectId[] = [];
-  const head = repo.refs.headCommit();
-  if (head) commits.push(head);
+  const filesOf = (commits: ObjectId[]) => {
+    const roots = commits.map((id) => decodeCommit(repo.store.getObject(id, 'commit'), id).tree);
+    // Only these commits' own trees: reachableFrom would add their whole history.
+    return reachableFrom(repo.store, [], roots).files;
+  };
+  const strict: ObjectId[] = [];
   const merge = repo.mergeState();
-  if (merge) for (const id of [merge.theirs, merge.staged, merge.head]) if (repo.store.hasObject(id)) commits.push(id);
+  if (merge) for (const id of [merge.theirs, merge.staged, merge.head]) if (repo.store.hasObject(id)) strict.push(id);
   if (keepLast !== undefined && keepLast > 0) {
     for (const b of repo.refs.list('heads')) {
       let n = 0;
       for (const c of walkHistory(repo.store, [b.id])) {
         if (n++ >= keepLast) break;
-        commits.push(c.id);
+        strict.push(c.id);
       }
     }
-    for (const t of repo.refs.list('tags')) commits.push(t.id);
+    for (const t of repo.refs.list('tags')) strict.push(t.id);
   }
+  const out = filesOf(strict);
+  const index = await repo.readIndex();
+  const held = heldByWorkspace(repo, index);
+  const head = repo.refs.headCommit();
+  for (const id of head ? filesOf([head]) : []) if (!held.has(id)) out.add(id);
+  for (const e of index.entries) if (!held.has(e.id)) out.add(e.id);
+  return out;
+}
+
+/**
+ * heldByWorkspace lists the file IDs whose content a clean workspace file
+ * holds: an index entry whose file's stat matches what the index recorded
+ * (not racy), and whose inode is not the cache file's.
+ */
+function heldByWorkspace(repo: Repository, index: Awaited<ReturnType<Repository['readIndex']>>): Set<ObjectId> {
   const out = new Set<ObjectId>();
-  const roots = commits.map((id) => decodeCommit(repo.store.getObject(id, 'commit'), id).tree);
-  // Only these commits' own trees: reachableFrom would add their whole history.
-  const reach = reachableFrom(repo.store, [], roots);
-  for (const id of reach.files) out.add(id);
-  for (const e of (await repo.readIndex()).entries) out.add(e.id);
+  for (const e of index.entries) {
+    try {
+      const st = fs.lstatSync(repo.abs(e.path));
+      if (!st.isFile()) continue;
+      const f = { path: e.path, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o111) !== 0 };
+      if (!statMatches(e, f, index.stampNs)) continue;
+      if (repo.store.hasFile(e.id) && fs.statSync(repo.store.filePath(e.id)).ino === st.ino) continue;
+      out.add(e.id);
+    } catch {
+      // absent or unreadable: the cache copy stays needed
+    }
+  }
   return out;
 }
 
