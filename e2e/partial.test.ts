@@ -55,6 +55,16 @@ async function history(name: string, url: string, extra: string[] = [], env: Rec
   return { seed, versions };
 }
 
+/**
+ * settle makes the workspace's files trustworthy by stat: files written in
+ * the same clock tick as the index are "racy" (status re-reads them, gc
+ * --pushed keeps their cache copy); a status a moment later records them.
+ */
+async function settle(cwd: string): Promise<void> {
+  await new Promise((r) => setTimeout(r, 50));
+  await lodeOk(['status'], { cwd });
+}
+
 /** offline runs `fn` with the directory remote `dir` out of reach (moved away), then puts it back. */
 async function offline<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   fs.renameSync(dir, `${dir}.away`);
@@ -170,6 +180,7 @@ describe('gc --pushed and --keep-last', () => {
     const mine = await lodeJson(['commit', '-m', 'not pushed'], { cwd: c });
     const mineFiles = dataOf(c);
     await lodeOk(['checkout', 'v1'], { cwd: c });
+    await settle(c);
 
     const dry = await lodeJson(['gc', '--pushed', '--dry-run', '--json'], { cwd: c });
     expect(dry.pushed.filesDropped).toBeGreaterThan(0);
@@ -202,6 +213,7 @@ describe('gc --pushed and --keep-last', () => {
     expect(mine.id).toMatch(/^[0-9a-f]{64}$/);
     // What is checked out is dropped too when a clean workspace file holds it;
     // restoring an edited file then fetches it again.
+    await settle(c);
     const held = await lodeJson(['gc', '--pushed', '--json'], { cwd: c });
     expect(held.pushed.filesDropped).toBeGreaterThan(0);
     expect(held.pushed.notOnRemote.files).toBe(1); // the unpushed file, clean in the workspace, is still the only copy

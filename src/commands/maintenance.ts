@@ -376,18 +376,30 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
     if (reported.has(id)) continue;
     problems.push({ kind: repo.store.hasObject(id) ? 'corrupt' : 'missing', id, message: why });
   }
-  const absent = [...reach.files].filter((id) => !repo.store.hasFile(id));
-  const classified = await classifyAbsent(repo, absent);
-  for (const id of absent) {
-    const c = classified.of(id);
-    if (c.remote !== undefined) classified.notFetched.push({ id, remote: c.remote, message: `file content ${id} is not fetched yet${c.remote ? ` (on remote ${c.remote})` : ''}` });
-    else problems.push({ kind: 'missing', id, message: `file content ${id} is referenced but not in the cache${classified.remote ? ` nor on remote ${classified.remote}` : ''}` });
-  }
+  let staged: { path: string; id: ObjectId }[] = [];
   try {
-    const index = await repo.readIndex();
-    for (const e of index.entries) if (!repo.store.hasFile(e.id)) problems.push({ kind: 'missing', id: e.id, message: `staged file ${e.path} has no content in the cache` });
+    staged = (await repo.readIndex()).entries.filter((e) => !repo.store.hasFile(e.id));
   } catch (e) {
     problems.push({ kind: 'corrupt', message: (e as Error).message });
+  }
+  const absent = [...reach.files].filter((id) => !repo.store.hasFile(id));
+  // Checked-out content `gc --pushed` dropped (the workspace holds it) is on the remote: ask about it too.
+  const classified = await classifyAbsent(repo, [...new Set([...absent, ...staged.map((e) => e.id)])]);
+  const listed = new Set<ObjectId>();
+  for (const id of absent) {
+    const c = classified.of(id);
+    if (c.remote !== undefined) {
+      classified.notFetched.push({ id, remote: c.remote, message: `file content ${id} is not fetched yet${c.remote ? ` (on remote ${c.remote})` : ''}` });
+      listed.add(id);
+    } else problems.push({ kind: 'missing', id, message: `file content ${id} is referenced but not in the cache${classified.remote ? ` nor on remote ${classified.remote}` : ''}` });
+  }
+  for (const e of staged) {
+    // Staged content that no commit has is on no remote: only content a remote holds may be absent.
+    const c = classified.of(e.id);
+    if (c.remote) {
+      if (!listed.has(e.id)) classified.notFetched.push({ id: e.id, remote: c.remote, message: `file content ${e.id} of ${e.path} is not in the cache (on remote ${c.remote})` });
+      listed.add(e.id);
+    } else if (!(c.remote === null && reach.files.has(e.id))) problems.push({ kind: 'missing', id: e.id, message: `staged file ${e.path} has no content in the cache` });
   }
   // A damaged store may hold commits recorded complete that no longer are:
   // forget the record, so the next fetch walks everything and refills the gaps.

@@ -337,7 +337,9 @@ export function renderGc(r: GcResult): string[] {
   const lines = [`${verb} ${plural(r.filesRemoved, 'cached file')} and ${plural(r.objectsRemoved, 'object')}, ${formatBytes(r.bytesFreed - (r.pushed?.bytesDropped ?? 0))}; kept ${formatCount(r.filesKept)} files and ${formatCount(r.objectsKept)} objects`];
   const p = r.pushed;
   if (p) {
-    const keep = p.keepLast ? `the last ${plural(p.keepLast, 'commit')} of each branch, every tag and what is checked out` : 'what is checked out';
+    const keep = p.keepLast
+      ? `the last ${plural(p.keepLast, 'commit')} of each branch, every tag and what is checked out (and not held by clean workspace files)`
+      : 'what is checked out (and not held by clean workspace files)';
     lines.push(`${r.dryRun ? 'Would drop' : 'Dropped'} ${plural(p.filesDropped, 'cached file')} (${formatBytes(p.bytesDropped)}) that remote ${p.remote} holds; kept ${formatCount(p.filesNeeded)} needed by ${keep}`);
     if (p.notOnRemote.files > 0) lines.push(`Kept ${plural(p.notOnRemote.files, 'file')} (${formatBytes(p.notOnRemote.bytes)}) that ${p.remote} lacks: the only copy (\`lode push\` them, then gc again)`);
     if (p.filesDropped > 0 && !r.dryRun) lines.push(`Dropped data is listed by \`lode fsck\` as not fetched; \`lode checkout\` of an older version fetches it again`);
