@@ -366,7 +366,7 @@ export function renderFsck(r: FsckResult, st: Style): string[] {
   else {
     lines.push(st.red(`${plural(r.problems.length, 'problem')} found:`));
     lines.push(...capped(r.problems, (p) => `${p.kind}: ${p.message}`));
-    if (r.problems.some((p) => p.kind === 'missing')) lines.push('hint: `lode fetch` brings back what a remote still has');
+    if (r.problems.some((p) => p.kind === 'missing')) lines.push('hint: `lode fetch --all` brings back what a remote still has');
   }
   return lines;
 }
