@@ -11,7 +11,7 @@ export function register(program: Command, cli: Cli): void {
     .description('delete cached data that no branch, tag, HEAD, the index or a git-pinned lode.lock reaches')
     .option('-n, --dry-run', 'only report what would be removed')
     .option('-r, --remote [name]', 'collect on a remote instead: mark unreachable packs, delete those marked before the grace period')
-    .option('--pushed [remote]', 'also drop cached file data the remote (default: the default remote) holds, checked against its pack indexes now; keeps what is checked out or staged, and anything not pushed')
+    .option('--pushed [remote]', 'also drop cached file data the remote (default: the default remote) holds, checked against its pack indexes now; never what it lacks (unpushed data), nor what is checked out unless a clean workspace file holds it')
     .option('--keep-last <n>', 'with --pushed (implied): keep the data of the last N commits of each branch and of every tag (N=1: only what branches and tags point at)', (v) => positiveInt(v, '--keep-last'))
     .option('--grace-hours <n>', 'with --remote: how long marked packs survive (default 6; a push must finish within it)', (v) => positiveInt(v, '--grace-hours'))
     .addHelpText('after', '\n\nExamples:\n  lode gc --dry-run\n  lode branch -D experiment && lode gc\n  lode gc --pushed              # free the cache of data already on the default remote\n  lode gc --keep-last 3 -n      # what keeping 3 versions per branch would free')
