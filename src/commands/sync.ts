@@ -245,7 +245,8 @@ export async function fetch(repo: Repository, o: FetchCommandOptions = {}): Prom
       if (o.all || revs.length === 0) return out;
       // The revisions are resolved against what just came (tracking refs, commits).
       const ids: ObjectId[] = [];
-      for (const rev of revs) ids.push(await resolveFetchRev(repo, r.tracking, rev));
+      // A whole commit ID the remote holds needs no local metadata (a commit no ref reaches, say a pin).
+      for (const rev of revs) ids.push(/^[0-9a-f]{64}$/.test(rev) && r.store.location(rev) ? rev : await resolveFetchRev(repo, r.tracking, rev));
       const reuseFrom = repo.refs.headCommit();
       const more = await fetchCommits({ store: repo.store, remote: r.store, commits: [], data: ids, reuseFrom: reuseFrom ? readCommit(repo.store, reuseFrom).tree : undefined, progress: o.progress });
       return { ...out, data: ids, objects: out.objects + more.objects, files: out.files + more.files, bytes: out.bytes + more.bytes, reused: out.reused + more.reused, requests: r.store.stats.requests };
