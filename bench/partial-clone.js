@@ -84,7 +84,8 @@ try {
 
   const partial = lode(root, ['clone', remote, 'partial', '--json']);
   const all = lode(root, ['clone', '--all', remote, 'all', '--json']);
-  const cacheOf = (name) => dirBytes(path.join(root, name, '.lode', 'cache'));
+  // Loose cache files and local packs (small fetched files are packed).
+  const cacheOf = (name) => ['cache', 'packs'].reduce((n, d) => n + (fs.existsSync(path.join(root, name, '.lode', d)) ? dirBytes(path.join(root, name, '.lode', d)) : 0), 0);
   const partialCache = cacheOf('partial');
   const allCache = cacheOf('all');
   const gc = lode(path.join(root, 'all'), ['gc', '--pushed', '--json']);

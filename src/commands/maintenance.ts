@@ -180,6 +180,7 @@ async function dropPushedData(repo: Repository, o: { remote?: string; keepLast?:
       }
     };
     const out: GcPushedResult = { remote: r.name, filesDropped: 0, bytesDropped: 0, filesNeeded: 0, notOnRemote: { files: 0, bytes: 0 }, keepLast: o.keepLast ?? null };
+    const drop = new Set<ObjectId>();
     for (const id of [...repo.store.listIds('cache')]) {
       if (!o.reachable.has(id)) continue; // unreachable: the plain gc's (removed, or with dryRun counted, there)
       const size = repo.store.sizeOf('cache', id);
@@ -190,9 +191,11 @@ async function dropPushedData(repo: Repository, o: { remote?: string; keepLast?:
       } else {
         out.filesDropped++;
         out.bytesDropped += size;
-        if (!o.dryRun) repo.store.remove('cache', id);
+        drop.add(id);
       }
     }
+    // Loose and packed alike (small fetched files live in local packs).
+    if (!o.dryRun) repo.store.removeFiles(drop);
     // Commits recorded complete may now lack data: forget them (the metadata record stays true).
     if (!o.dryRun && out.filesDropped > 0) forgetComplete(repo.store, { metadata: false });
     return out;
@@ -253,7 +256,7 @@ function heldByWorkspace(repo: Repository, index: Awaited<ReturnType<Repository[
       if (!st.isFile()) continue;
       const f = { path: e.path, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o111) !== 0 };
       if (!statMatches(e, f, index.stampNs)) continue;
-      if (repo.store.hasFile(e.id) && fs.statSync(repo.store.filePath(e.id)).ino === st.ino) continue;
+      if (repo.store.hasLooseFile(e.id) && fs.statSync(repo.store.filePath(e.id)).ino === st.ino) continue;
       out.add(e.id);
     } catch {
       // absent or unreadable: the cache copy stays needed
