@@ -52,6 +52,8 @@ async function expectSound(base: string, a: string, b: string, commits: string[]
   expect((await lodeJson(['log'], { cwd: b })).commits.map((c: { id: string }) => c.id)).toEqual([...commits].reverse());
   const other = path.join(base, 'other');
   await lodeOk(['remote', 'add', 'other', other], { cwd: b });
+  // A pull brings the data of the tip only: seeding a new remote needs every version's.
+  await lodeOk(['fetch', '--all', 'share'], { cwd: b });
   await lodeOk(['push', 'other'], { cwd: b });
   const c = path.join(base, 'carol');
   await lodeOk(['clone', other, c], { cwd: base });
@@ -62,13 +64,14 @@ async function expectSound(base: string, a: string, b: string, commits: string[]
 describe('an interrupted pull', () => {
   it('is completed by a re-run (its tip commit already stored): fsck clean, log works, push to another remote works', async () => {
     const { base, a, b, commits, packs } = await setup('pull-resume');
-    // The middle version's pack is damaged at its start (file data is packed
-    // first) while bob pulls: the pull dies once every commit and tree is
-    // stored, before the middle version's files are.
-    const whole = fs.readFileSync(packs[1]);
+    // The newest version's pack is damaged at its start (file data is packed
+    // first) while bob pulls: the pull (which brings the data of the tip it
+    // checks out) dies once every commit and tree is stored, before the
+    // newest version's files are.
+    const whole = fs.readFileSync(packs[2]);
     const damaged = Buffer.from(whole);
     for (let i = 21; i < 121; i++) damaged[i] ^= 0xff;
-    fs.writeFileSync(packs[1], damaged);
+    fs.writeFileSync(packs[2], damaged);
     const failed = await runLode(['pull'], { cwd: b });
     expect(failed.code).toBe(5);
     expect(failed.stderr).toMatch(/does not match its ID/);
@@ -76,7 +79,7 @@ describe('an interrupted pull', () => {
     expect(fs.existsSync(objectFile(b, commits[1]))).toBe(true);
     expect((await lodeJson(['log'], { cwd: b })).commits.map((c: { id: string }) => c.id)).toEqual([commits[0]]);
 
-    fs.writeFileSync(packs[1], whole);
+    fs.writeFileSync(packs[2], whole);
     expect((await lodeJson(['pull'], { cwd: b })).outcome).toBe('fastForward');
     expect(workspaceSnapshot(b)).toEqual(workspaceSnapshot(a));
     await expectSound(base, a, b, commits);
@@ -94,7 +97,8 @@ describe('an interrupted pull', () => {
     expect(broken.stdout).toMatch(/^hint: .*lode fetch/m);
     expect((await runLode(['log'], { cwd: b })).code).not.toBe(0);
 
-    await lodeOk(['fetch'], { cwd: b });
+    // --all: every version's data, so the whole closure is verified and recorded complete.
+    await lodeOk(['fetch', '--all'], { cwd: b });
     expect((await runLode(['fsck'], { cwd: b })).code).toBe(0);
     expect(fs.existsSync(path.join(b, '.lode', 'complete'))).toBe(true);
 
@@ -103,7 +107,7 @@ describe('an interrupted pull', () => {
     fs.rmSync(objectFile(b, commits[1]));
     expect((await runLode(['fsck'], { cwd: b })).code).toBe(5);
     expect(fs.existsSync(path.join(b, '.lode', 'complete'))).toBe(false);
-    await lodeOk(['fetch'], { cwd: b });
+    await lodeOk(['fetch', '--all'], { cwd: b });
     await expectSound(base, a, b, commits);
   });
 });

@@ -98,7 +98,7 @@ describe('lode cat', () => {
 
     // --no-fetch refuses instead; a later cat fetches the small file the same way.
     const refused = await runLode(['cat', '--no-fetch', 'HEAD~1:data/other.txt'], { cwd: b });
-    expect(expectLodeError(refused, 6)).toMatch(/^error: the content of data\/other\.txt at HEAD~1 is not in the local cache$/m);
+    expect(expectLodeError(refused, 6)).toMatch(/^error: the content of data\/other\.txt at HEAD~1 is not fetched yet$/m);
     const small = catBytes(['HEAD~1:data/small.bin'], b);
     expect(small.code, small.stderr).toBe(0);
     expect(sha256(small.stdout)).toBe(sha256(v1.small));

@@ -304,7 +304,7 @@ describe('remotes at any git revision (break 1)', () => {
     const missing = await runLode(['checkout', '-f', firstId], { cwd: d, env });
     const msg = expectLodeError(missing, 6);
     expect(msg).toMatch(/not fetched yet/);
-    expect(missing.stderr).toMatch(/^hint: +`lode fetch`/m);
+    expect(missing.stderr).toMatch(/^hint: +`lode fetch /m);
     expect(missing.stderr).not.toMatch(/garbage/);
   });
 });

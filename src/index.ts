@@ -30,7 +30,7 @@ export { cat, type CatOptions, type CatResult } from './commands/cat.js';
 export { checkout, checkoutFetching, type CheckoutOptions, type CheckoutResult } from './commands/checkout.js';
 export { merge, type MergeOptions, type MergeResult } from './commands/merge.js';
 export { listBranches, createBranch, deleteBranch, listTags, createTag, deleteTag, type BranchInfo, type BranchListResult, type TagInfo } from './commands/refs.js';
-export { gc, fsck, unlock, type GcOptions, type GcResult, type FsckProblem, type FsckResult, type UnlockResult } from './commands/maintenance.js';
+export { gc, fsck, unlock, type GcOptions, type GcResult, type GcPushedResult, type FsckProblem, type FsckResult, type UnlockResult } from './commands/maintenance.js';
 export { config, type ConfigOptions, type ConfigResult } from './commands/config.js';
 export type { RemoteSettings } from './repo/config.js';
 export { addRemote, modifyRemote, listRemotes, removeRemote, renameRemote, setDefaultRemote, type RemoteAddOptions, type RemoteListResult } from './commands/remote.js';
@@ -43,6 +43,7 @@ export {
   remoteGc,
   type PushCommandOptions,
   type PushCommandResult,
+  type FetchCommandOptions,
   type FetchCommandResult,
   type PullOptions,
   type PullResult,
@@ -50,6 +51,7 @@ export {
   type CloneResult,
   type RemoteStatusResult,
 } from './commands/sync.js';
+export { lsRemote, getRemote, type RemoteReadOptions, type RemoteLsResult, type GetRemoteResult } from './commands/remote-read.js';
 export { restorePinned, installHooks, type RestorePinnedResult, type InstallHooksOptions, type InstallHooksResult } from './commands/git.js';
 export { pinHistory, type PinningCommit } from './git/pin-file.js';
 

@@ -21,6 +21,7 @@ import * as config from './commands/config.js';
 import * as diff from './commands/diff.js';
 import * as fetch from './commands/fetch.js';
 import * as fsck from './commands/fsck.js';
+import * as get from './commands/get.js';
 import * as gc from './commands/gc.js';
 import * as init from './commands/init.js';
 import * as installHooks from './commands/install-hooks.js';
@@ -41,7 +42,7 @@ import * as tag from './commands/tag.js';
 import * as unlock from './commands/unlock.js';
 
 /** COMMANDS in the order help lists them. */
-const COMMANDS = [init, add, rm, status, commit, runCmd, check, log, show, lineage, diff, ls, cat, checkout, merge, installHooks, mergeDriver, branch, tag, gc, fsck, unlock, config, push, fetch, pull, clone, remote];
+const COMMANDS = [init, add, rm, status, commit, runCmd, check, log, show, lineage, diff, ls, cat, get, checkout, merge, installHooks, mergeDriver, branch, tag, gc, fsck, unlock, config, push, fetch, pull, clone, remote];
 
 /**
  * buildProgram is the whole command tree of one run, ready to parse `argv`;

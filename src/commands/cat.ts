@@ -59,8 +59,12 @@ export async function cat(repo: Repository, options: CatOptions): Promise<CatRes
   if (!hasContent(repo, ref)) {
     const remote = repo.config.defaultRemote();
     if (!snap.commit || options.fetch === false || !remote) {
-      throw new MissingContentError(`the content of ${path} at ${rev} is not in the local cache`, {
-        hint: remote || !snap.commit ? '`lode fetch` brings it from the default remote' : 'set the remote it was pushed to (`lode remote add origin URL`), then cat again',
+      throw new MissingContentError(`the content of ${path} at ${rev} is not fetched yet`, {
+        hint: remote && snap.commit
+          ? `\`lode fetch ${remote} ${snap.commit.slice(0, 12)}\` brings that version's data (or cat without --no-fetch: just this file)`
+          : remote
+            ? `\`lode fetch ${remote}\` brings it from the default remote`
+            : 'set the remote it was pushed to (`lode remote add origin URL`), then cat again',
       });
     }
     fetched = { remote, ...(await fetchPath(repo, snap.commit, path, rev, options.progress)) };
@@ -84,7 +88,7 @@ async function fetchPath(repo: Repository, commit: ObjectId, path: string, rev: 
     const r = await openRemote(repo, undefined);
     try {
       await r.store.refresh();
-      return await fetchCommits({ store: repo.store, remote: r.store, commits: [commit], paths: [path], progress });
+      return await fetchCommits({ store: repo.store, remote: r.store, commits: [commit], data: [commit], paths: [path], progress });
     } catch (e) {
       if (!isLodeError(e, 'NOT_FOUND')) throw e;
       throw new MissingContentError(`the content of ${path} at ${rev} is neither in the local cache nor on remote ${r.name}`, {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConflictError, MissingContentError, NOT_FETCHED_HINT, RefConflictError, UnknownRevisionError, UsageError } from '../core/errors.js';
+import { ConflictError, LodeError, MissingContentError, NOT_FETCHED_HINT, RefConflictError, UnknownRevisionError, UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { comparePaths, isUnder, parentPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -118,10 +118,25 @@ export async function switchFetching(repo: Repository, options: SwitchOptions = 
   try {
     return await switchTo(repo, options);
   } catch (e) {
-    if (!(e instanceof MissingContentError) || !repo.config.defaultRemote()) throw e;
-    const id = dataOf ?? (options.rev !== undefined ? (await resolveRev(repo, options.rev)).id : undefined);
+    if (!(e instanceof MissingContentError)) throw e;
+    // No revision: restoring paths from what is checked out (HEAD's data, perhaps dropped by `gc --pushed`).
+    const id = dataOf ?? (options.rev !== undefined ? (await resolveRev(repo, options.rev)).id : repo.refs.headCommit());
+    if (!repo.config.defaultRemote()) {
+      // Data not fetched is the common case (a partial clone): say how to fetch it, never blame gc.
+      const rev = options.rev && !/^[0-9a-f]{64}$/.test(options.rev) ? options.rev : id ? id.slice(0, 12) : 'REV';
+      throw new MissingContentError(e.message, { hint: `\`lode fetch REMOTE ${rev}\` brings it (no default remote is set: \`lode remote add NAME URL\` first if none is); \`lode fsck\` tells content not fetched yet from content lost`, cause: e });
+    }
     if (!id) throw e;
-    await fetchCommitData(repo, id, options.progress);
+    try {
+      await fetchCommitData(repo, id, options.progress);
+    } catch (f) {
+      // Say first what is wrong with the workspace (data not fetched), then why fetching it failed.
+      if (!(f instanceof LodeError) || f instanceof MissingContentError || f.code === 'CORRUPT') throw f;
+      throw new MissingContentError(`${e.message}, and fetching it from remote ${repo.config.defaultRemote()} failed: ${f.message}`, {
+        hint: `${f.hint ? `${f.hint}; then ` : ''}check out again (or \`lode fetch ${repo.config.defaultRemote()} ${id.slice(0, 12)}\` once the remote is reachable)`,
+        cause: f,
+      });
+    }
     return { ...(await switchTo(repo, options)), fetched: true };
   }
 }

@@ -196,7 +196,9 @@ function tableInput(repo: Repository, side: Snapshot, file: string, entry: { id:
     return { file: out, size: entry.size, label };
   }
   if (side.kind === 'workspace') return { file: repo.abs(file), size: entry.size, label };
-  throw new LodeError('NOT_FOUND', `${label}: its content is not in the local cache`, { hint: '`lode checkout REV -- PATH` fetches it from the default remote (or `lode fetch`); then diff again for the row-level view' });
+  throw new LodeError('NOT_FOUND', `${label}: its content is not fetched yet`, {
+    hint: `\`lode fetch ${repo.config.defaultRemote() ?? 'REMOTE'} ${side.label}\` brings that version's data (or \`lode cat ${side.label}:${file}\` just this file); then diff again for the row-level view`,
+  });
 }
 
 function emptySide(label = 'HEAD'): Snapshot {

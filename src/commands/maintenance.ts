@@ -1,16 +1,31 @@
+import * as fs from 'node:fs';
 import { decodeChunkList, decodeCommit, decodeTree, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
 import { LodeError } from '../core/errors.js';
 import { decodeRecord, isRecordEncoding } from '../core/record.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
-import { reachableFrom } from '../graph/commits.js';
+import { reachableFrom, walkHistory } from '../graph/commits.js';
 import type { Repository } from '../repo/repository.js';
+import { statMatches } from '../workspace/compare.js';
 import type { UnlockResult } from '../repo/lock.js';
 import { forgetComplete, keepComplete, readComplete } from '../sync/complete.js';
 import { gitContext, readPinAt, readWorkspacePin } from '../git/pin-file.js';
 
 export interface GcOptions {
   dryRun?: boolean;
+  /**
+   * Also drop cached file data that a remote holds (checked against its pack
+   * indexes now): this remote's name, or true for the default remote. What
+   * the index needs (the checked-out files) is kept, and so is anything the
+   * remote lacks: never the only copy.
+   */
+  pushed?: string | true;
+  /**
+   * With or without `pushed` (it implies it): keep the data of the last N
+   * commits of each branch and of every tag's commit; older data is dropped
+   * only where the remote holds it.
+   */
+  keepLast?: number;
   progress?: ProgressSink;
 }
 
@@ -23,6 +38,8 @@ export interface GcResult {
   bytesFreed: number;
   objectsKept: number;
   filesKept: number;
+  /** With `pushed` or `keepLast`: the reachable data dropped because a remote holds it. */
+  pushed?: GcPushedResult;
 }
 
 /**
@@ -112,8 +129,140 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
     if (!options.dryRun) repo.store.removeFiles(deadFiles);
     options.progress?.({ phase: 'gc', done, finished: true });
     if (!options.dryRun) repo.store.clearTmp();
+    if (options.pushed !== undefined || options.keepLast !== undefined) {
+      result.pushed = await dropPushedData(repo, { remote: typeof options.pushed === 'string' ? options.pushed : undefined, keepLast: options.keepLast, dryRun: options.dryRun, reachable: reach.files });
+      result.bytesFreed += result.pushed.bytesDropped;
+    }
     return result;
   });
+}
+
+/** GcPushedResult is what `gc --pushed` / `--keep-last` dropped and kept. */
+export interface GcPushedResult {
+  remote: string;
+  /** Cached files dropped (or, with dryRun, droppable) because the remote holds them. */
+  filesDropped: number;
+  bytesDropped: number;
+  /** Kept because the workspace (index, HEAD, a merge) or a recent commit (`keepLast`) needs them. */
+  filesNeeded: number;
+  /** Kept because the remote lacks them (not pushed yet): dropping would lose the only copy. */
+  notOnRemote: { files: number; bytes: number };
+  keepLast: number | null;
+}
+
+/**
+ * dropPushedData removes from the cache the file data that remote `remote`
+ * (default: the default remote) holds in packs not marked for deletion, as
+ * its pack indexes say now (listed and read at this call, not remembered),
+ * except what workspaceNeeds keeps (what is checked out, unless a clean
+ * workspace file holds it; a merge in progress; with `keepLast`, the last N
+ * commits of each branch and every tag's commit). Metadata (commits, trees, chunk lists)
+ * is always kept, so every version stays listable and is fetched again on
+ * checkout. Content the remote lacks is never dropped: it may be the only copy.
+ * Only `reachable` files are looked at (the rest is plain gc's). Caller holds
+ * the repository lock.
+ */
+async function dropPushedData(repo: Repository, o: { remote?: string; keepLast?: number; dryRun?: boolean; reachable: ReadonlySet<ObjectId> }): Promise<GcPushedResult> {
+  const needed = await workspaceNeeds(repo, o.keepLast);
+  const { openRemote } = await import('../sync/open.js');
+  const r = await openRemote(repo, o.remote);
+  try {
+    await r.store.refresh();
+    const onRemote = (id: ObjectId): boolean => {
+      if (r.store.isSafe(id)) return true;
+      // A chunked file is on the remote when every chunk is (its cache ID is its chunk list's).
+      if (!repo.store.hasObject(id)) return false;
+      try {
+        const list = decodeChunkList(repo.store.getObject(id), id);
+        return list.chunks.every((c) => r.store.isSafe(c.id));
+      } catch {
+        return false;
+      }
+    };
+    const out: GcPushedResult = { remote: r.name, filesDropped: 0, bytesDropped: 0, filesNeeded: 0, notOnRemote: { files: 0, bytes: 0 }, keepLast: o.keepLast ?? null };
+    const drop = new Set<ObjectId>();
+    for (const id of [...repo.store.listIds('cache')]) {
+      if (!o.reachable.has(id)) continue; // unreachable: the plain gc's (removed, or with dryRun counted, there)
+      const size = repo.store.sizeOf('cache', id);
+      if (needed.has(id)) out.filesNeeded++;
+      else if (!onRemote(id)) {
+        out.notOnRemote.files++;
+        out.notOnRemote.bytes += size;
+      } else {
+        out.filesDropped++;
+        out.bytesDropped += size;
+        drop.add(id);
+      }
+    }
+    // Loose and packed alike (small fetched files live in local packs).
+    if (!o.dryRun) repo.store.removeFiles(drop);
+    // Commits recorded complete may now lack data: forget them (the metadata record stays true).
+    if (!o.dryRun && out.filesDropped > 0) forgetComplete(repo.store, { metadata: false });
+    return out;
+  } finally {
+    await r.store.backend.close?.();
+  }
+}
+
+/**
+ * workspaceNeeds lists the cached files `gc --pushed` keeps: those of a merge
+ * in progress and, with `keepLast`, of the last N commits of each branch
+ * (newest first, as `lode log` lists them) and of every tag's commit (only
+ * these commits' own trees, not their history); and those of what is checked
+ * out (the index, HEAD's commit) unless the workspace itself holds them: a
+ * file at its path whose stat is the one the index recorded (clean, as
+ * `status` trusts it) and that is not the cache file itself (a hardlink).
+ * Such content is in the workspace and on the remote; a later restore of
+ * that file (after editing it) fetches it again.
+ */
+async function workspaceNeeds(repo: Repository, keepLast: number | undefined): Promise<Set<ObjectId>> {
+  const filesOf = (commits: ObjectId[]) => {
+    const roots = commits.map((id) => decodeCommit(repo.store.getObject(id, 'commit'), id).tree);
+    // Only these commits' own trees: reachableFrom would add their whole history.
+    return reachableFrom(repo.store, [], roots).files;
+  };
+  const strict: ObjectId[] = [];
+  const merge = repo.mergeState();
+  if (merge) for (const id of [merge.theirs, merge.staged, merge.head]) if (repo.store.hasObject(id)) strict.push(id);
+  if (keepLast !== undefined && keepLast > 0) {
+    for (const b of repo.refs.list('heads')) {
+      let n = 0;
+      for (const c of walkHistory(repo.store, [b.id])) {
+        if (n++ >= keepLast) break;
+        strict.push(c.id);
+      }
+    }
+    for (const t of repo.refs.list('tags')) strict.push(t.id);
+  }
+  const out = filesOf(strict);
+  const index = await repo.readIndex();
+  const held = heldByWorkspace(repo, index);
+  const head = repo.refs.headCommit();
+  for (const id of head ? filesOf([head]) : []) if (!held.has(id)) out.add(id);
+  for (const e of index.entries) if (!held.has(e.id)) out.add(e.id);
+  return out;
+}
+
+/**
+ * heldByWorkspace lists the file IDs whose content a clean workspace file
+ * holds: an index entry whose file's stat matches what the index recorded
+ * (not racy), and whose inode is not the cache file's.
+ */
+function heldByWorkspace(repo: Repository, index: Awaited<ReturnType<Repository['readIndex']>>): Set<ObjectId> {
+  const out = new Set<ObjectId>();
+  for (const e of index.entries) {
+    try {
+      const st = fs.lstatSync(repo.abs(e.path));
+      if (!st.isFile()) continue;
+      const f = { path: e.path, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o111) !== 0 };
+      if (!statMatches(e, f, index.stampNs)) continue;
+      if (repo.store.hasLooseFile(e.id) && fs.statSync(repo.store.filePath(e.id)).ino === st.ino) continue;
+      out.add(e.id);
+    } catch {
+      // absent or unreadable: the cache copy stays needed
+    }
+  }
+  return out;
 }
 
 export interface FsckProblem {
@@ -230,18 +379,30 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
     if (reported.has(id)) continue;
     problems.push({ kind: repo.store.hasObject(id) ? 'corrupt' : 'missing', id, message: why });
   }
-  const absent = [...reach.files].filter((id) => !repo.store.hasFile(id));
-  const classified = await classifyAbsent(repo, absent);
-  for (const id of absent) {
-    const c = classified.of(id);
-    if (c.remote !== undefined) classified.notFetched.push({ id, remote: c.remote, message: `file content ${id} is not fetched yet${c.remote ? ` (on remote ${c.remote})` : ''}` });
-    else problems.push({ kind: 'missing', id, message: `file content ${id} is referenced but not in the cache${classified.remote ? ` nor on remote ${classified.remote}` : ''}` });
-  }
+  let staged: { path: string; id: ObjectId }[] = [];
   try {
-    const index = await repo.readIndex();
-    for (const e of index.entries) if (!repo.store.hasFile(e.id)) problems.push({ kind: 'missing', id: e.id, message: `staged file ${e.path} has no content in the cache` });
+    staged = (await repo.readIndex()).entries.filter((e) => !repo.store.hasFile(e.id));
   } catch (e) {
     problems.push({ kind: 'corrupt', message: (e as Error).message });
+  }
+  const absent = [...reach.files].filter((id) => !repo.store.hasFile(id));
+  // Checked-out content `gc --pushed` dropped (the workspace holds it) is on the remote: ask about it too.
+  const classified = await classifyAbsent(repo, [...new Set([...absent, ...staged.map((e) => e.id)])]);
+  const listed = new Set<ObjectId>();
+  for (const id of absent) {
+    const c = classified.of(id);
+    if (c.remote !== undefined) {
+      classified.notFetched.push({ id, remote: c.remote, message: `file content ${id} is not fetched yet${c.remote ? ` (on remote ${c.remote})` : ''}` });
+      listed.add(id);
+    } else problems.push({ kind: 'missing', id, message: `file content ${id} is referenced but not in the cache${classified.remote ? ` nor on remote ${classified.remote}` : ''}` });
+  }
+  for (const e of staged) {
+    // Staged content that no commit has is on no remote: only content a remote holds may be absent.
+    const c = classified.of(e.id);
+    if (c.remote) {
+      if (!listed.has(e.id)) classified.notFetched.push({ id: e.id, remote: c.remote, message: `file content ${e.id} of ${e.path} is not in the cache (on remote ${c.remote})` });
+      listed.add(e.id);
+    } else if (!(c.remote === null && reach.files.has(e.id))) problems.push({ kind: 'missing', id: e.id, message: `staged file ${e.path} has no content in the cache` });
   }
   // A damaged store may hold commits recorded complete that no longer are:
   // forget the record, so the next fetch walks everything and refills the gaps.

@@ -12,6 +12,8 @@ import { fetchCommits } from '../sync/fetch.js';
 import { gcRemote, type RemoteGcResult } from '../sync/gc.js';
 import { openRemote, type OpenedRemote } from '../sync/open.js';
 import { Repository } from '../repo/repository.js';
+import { resolveRev } from '../repo/revisions.js';
+import type { RefStore } from '../graph/refs.js';
 import { addRemote, modifyRemote } from './remote.js';
 import { checkout, switchTo, type CheckoutResult } from './checkout.js';
 import { merge, type MergeResult } from './merge.js';
@@ -137,6 +139,8 @@ export interface FetchCommandResult {
    * refuses such a push). The rest of the fetch is complete.
    */
   skipped: { kind: 'heads' | 'tags'; name: string; id: ObjectId; reason: string }[];
+  /** Whose file data was fetched: `all` (every version), or these commits' (each one's own files, not its history's). */
+  data: 'all' | ObjectId[];
   objects: number;
   files: number;
   /** File bytes downloaded. */
@@ -152,7 +156,15 @@ function nameClash(name: string, taken: Iterable<string>): string | undefined {
   return undefined;
 }
 
-async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: string; paths?: string[] }, progress?: ProgressSink): Promise<FetchCommandResult> {
+/**
+ * FetchData says which file data a fetch brings (metadata — commits, trees,
+ * chunk lists — of every ref fetched always comes): `all` (every version,
+ * history included), or the data of the commits a function picks from the
+ * remote refs that are fetched (a clone: the branch it checks out).
+ */
+type FetchData = 'all' | ((refs: { kind: 'heads' | 'tags'; name: string; id: ObjectId }[]) => ObjectId[]);
+
+async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: string; paths?: string[]; data: FetchData }, progress?: ProgressSink): Promise<FetchCommandResult> {
   // Refs first, then packs: a push uploads its packs before it moves a ref,
   // so packs listed after the refs were read hold everything those refs name.
   const all = await r.store.refs();
@@ -179,8 +191,9 @@ async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: str
   if (only.branch) refs = refs.filter((x) => x.kind === 'heads' && x.name === only.branch);
   const headId = repo.refs.headCommit();
   const reuseFrom = headId ? readCommit(repo.store, headId).tree : undefined;
-  const fetched = await fetchCommits({ store: repo.store, remote: r.store, commits: refs.map((x) => x.id), paths: only.paths, reuseFrom, progress });
-  const out: FetchCommandResult = { remote: r.name, refs: [], skipped, ...fetched, requests: r.store.stats.requests };
+  const data = only.data === 'all' ? undefined : only.data(refs);
+  const fetched = await fetchCommits({ store: repo.store, remote: r.store, commits: refs.map((x) => x.id), data, paths: only.paths, reuseFrom, progress });
+  const out: FetchCommandResult = { remote: r.name, refs: [], skipped, data: data ?? 'all', ...fetched, requests: r.store.stats.requests };
   for (const x of refs) {
     const old = r.tracking.get(x.kind, x.name) ?? null;
     r.tracking.set(x.kind, x.name, x.id);
@@ -198,16 +211,68 @@ async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: str
   return out;
 }
 
-/** fetch downloads every remote branch and tag (data included) without touching the workspace. */
-export async function fetch(repo: Repository, o: { remote?: string; progress?: ProgressSink } = {}): Promise<FetchCommandResult> {
+export interface FetchCommandOptions {
+  remote?: string;
+  /**
+   * Revisions whose file data to fetch, besides the metadata of every ref: a
+   * remote branch or tag name, `REMOTE/BRANCH`, a commit ID (prefix), or any
+   * revision `lode log` takes (`main~3`, `v1^`), resolved after the metadata
+   * came.
+   */
+  revs?: string[];
+  /** Fetch the file data of every version of every ref (history included). */
+  all?: boolean;
+  progress?: ProgressSink;
+}
+
+/**
+ * fetch downloads the metadata (commits, trees, chunk lists) of every remote
+ * branch and tag, and file data: of `revs` when given; of everything with
+ * `all`; otherwise of the remote branch the current branch follows (the one
+ * of the same name), which is what a later `lode pull` or checkout of it
+ * needs. The workspace is not touched.
+ */
+export async function fetch(repo: Repository, o: FetchCommandOptions = {}): Promise<FetchCommandResult> {
   return repo.withLock('fetch', async () => {
     const r = await openRemote(repo, o.remote);
     try {
-      return await fetchInto(repo, r, {}, o.progress);
+      const head = repo.refs.head();
+      const revs = o.revs ?? [];
+      const data: FetchData = o.all
+        ? 'all'
+        : (refs) => (revs.length > 0 || head.kind !== 'branch' ? [] : refs.filter((x) => x.kind === 'heads' && x.name === head.name).map((x) => x.id));
+      const out = await fetchInto(repo, r, { data }, o.progress);
+      if (o.all || revs.length === 0) return out;
+      // The revisions are resolved against what just came (tracking refs, commits).
+      const ids: ObjectId[] = [];
+      // A whole commit ID the remote holds needs no local metadata (a commit no ref reaches, say a pin).
+      for (const rev of revs) ids.push(/^[0-9a-f]{64}$/.test(rev) && r.store.location(rev) ? rev : await resolveFetchRev(repo, r.tracking, rev));
+      const reuseFrom = repo.refs.headCommit();
+      const more = await fetchCommits({ store: repo.store, remote: r.store, commits: [], data: ids, reuseFrom: reuseFrom ? readCommit(repo.store, reuseFrom).tree : undefined, progress: o.progress });
+      return { ...out, data: ids, objects: out.objects + more.objects, files: out.files + more.files, bytes: out.bytes + more.bytes, reused: out.reused + more.reused, requests: r.store.stats.requests };
     } finally {
       await r.store.backend.close?.();
     }
   });
+}
+
+/**
+ * resolveFetchRev resolves a revision named to `lode fetch`: a branch or tag
+ * of the remote being fetched (`main`, `v1`) first, then `REMOTE/BRANCH`, then
+ * anything else lode resolves (a commit ID prefix, `main~3`, a local tag).
+ */
+async function resolveFetchRev(repo: Repository, tracking: RefStore, rev: string): Promise<ObjectId> {
+  const m = /^([^~^:]+)((?:[~^]\d*)*)$/.exec(rev);
+  if (m && !m[1].includes('/')) {
+    let id: ObjectId | undefined;
+    try {
+      id = tracking.get('heads', m[1]) ?? tracking.get('tags', m[1]);
+    } catch {
+      // not a name a ref can have: a revision lode resolves otherwise
+    }
+    if (id) return m[2] ? (await resolveRev(repo, `${id}${m[2]}`)).id : id;
+  }
+  return (await resolveRev(repo, rev)).id;
 }
 
 export interface PullOptions {
@@ -248,7 +313,8 @@ export async function pull(repo: Repository, o: PullOptions = {}): Promise<PullR
   const fetched = await repo.withLock('pull', async () => {
     const r = await openRemote(repo, o.remote);
     try {
-      return await fetchInto(repo, r, { branch, paths: paths.length ? paths : undefined }, o.progress);
+      // The data of what is merged or checked out: the remote branch's tip.
+      return await fetchInto(repo, r, { branch, paths: paths.length ? paths : undefined, data: (refs) => refs.map((x) => x.id) }, o.progress);
     } finally {
       await r.store.backend.close?.();
     }
@@ -286,6 +352,8 @@ export type CloneOptions = RemoteOptions & {
   remote?: string;
   /** Branch to check out (default main, or the remote's only branch). */
   branch?: string;
+  /** Fetch the file data of every version (default: the checked-out commit's only; history's metadata always comes). */
+  all?: boolean;
   /** The new remote's options (S3 endpoint, region, credentials...) are those of `lode remote add`. */
   progress?: ProgressSink;
 };
@@ -386,13 +454,19 @@ function writeCloneMarker(lodeDir: string, m: CloneMarker): void {
 async function cloneInto(repo: Repository, o: CloneOptions, cwd: string, overwrite: boolean): Promise<Omit<CloneResult, 'resumed'>> {
   const root = repo.root;
   const remoteName = o.remote ?? 'origin';
-  const { dir: _dir, branch: _branch, remote: _remote, progress: _progress, ...remoteOptions } = o;
+  const { dir: _dir, branch: _branch, remote: _remote, progress: _progress, all: _all, ...remoteOptions } = o;
   if (repo.config.remoteOptions(remoteName)) await modifyRemote(repo, { ...remoteOptions, name: remoteName, cwd });
   else await addRemote(repo, { ...remoteOptions, name: remoteName, cwd });
   const fetched = await repo.withLock('clone', async () => {
     const r = await openRemote(repo, remoteName);
     try {
-      const result = await fetchInto(repo, r, {}, o.progress);
+      // The data of the branch checked out (metadata of all history, every
+      // branch and tag); `all`: the data of every version too.
+      const data: FetchData = o.all ? 'all' : (refs) => {
+        const p = pickBranch(refs.filter((x) => x.kind === 'heads'), o.branch);
+        return p ? [p.id] : [];
+      };
+      const result = await fetchInto(repo, r, { data }, o.progress);
       // Chunk new files as the remote's data was chunked, so edits dedup against it.
       if (r.store.config) adoptChunking(repo, r.store.config.chunking);
       return result;
@@ -401,7 +475,7 @@ async function cloneInto(repo: Repository, o: CloneOptions, cwd: string, overwri
     }
   });
   const heads = fetched.refs.filter((x) => x.kind === 'heads');
-  const pick = o.branch ? heads.find((x) => x.name === o.branch) : heads.find((x) => x.name === 'main') ?? (heads.length === 1 ? heads[0] : undefined);
+  const pick = pickBranch(heads, o.branch);
   if (!pick) {
     throw new NotFoundError(o.branch ? `remote has no branch ${o.branch}` : `remote has ${heads.length} branches and none is main`, {
       hint: heads.length ? `choose one with --branch (${heads.map((h) => h.name).join(', ')})` : 'push a branch to it first',
@@ -411,6 +485,11 @@ async function cloneInto(repo: Repository, o: CloneOptions, cwd: string, overwri
   const co = await switchTo(repo, { rev: pick.id, advanceBranch: pick.name, force: overwrite, inPlace: true, progress: o.progress });
   fs.rmSync(path.join(repo.lodeDir, CLONE_MARKER), { force: true });
   return { root, remote: remoteName, branch: pick.name, commit: pick.id, fetched, checkout: co };
+}
+
+/** pickBranch is the branch a clone checks out: `name`, else main, else the only one. */
+function pickBranch<T extends { name: string }>(heads: T[], name: string | undefined): T | undefined {
+  return name ? heads.find((x) => x.name === name) : heads.find((x) => x.name === 'main') ?? (heads.length === 1 ? heads[0] : undefined);
 }
 
 /** adoptChunking records `chunking` in the repository's config when it differs from what the config says. */

@@ -72,7 +72,7 @@ export class MissingContentError extends NotFoundError {}
 
 /** NOT_FETCHED_HINT is the hint of a MissingContentError: data the cache lacks was most often simply not fetched. */
 export const NOT_FETCHED_HINT =
-  '`lode fetch` downloads it from the default remote (`lode remote add NAME URL` first if none is set); `lode fsck` tells content not fetched yet from content lost';
+  '`lode fetch REMOTE REV` downloads that version\'s data (`lode checkout REV` fetches it from the default remote itself; `lode remote add NAME URL` first if none is set); `lode fsck` tells content not fetched yet from content lost';
 
 /** UnknownRevisionError: a revision string names nothing. */
 export class UnknownRevisionError extends LodeError {

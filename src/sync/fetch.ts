@@ -13,6 +13,13 @@
  * complete (complete.ts). When fetchCommits returns,
  * everything `commits` reach is in the store, and only then are they recorded
  * complete; callers move refs after that.
+ *
+ * A partial fetch (`data`: a default clone, `lode fetch REV`, a checkout that
+ * lacks data) brings the metadata of everything (commits, trees, chunk lists)
+ * but the file data of the named commits only — their own trees, not their
+ * ancestors'. Its walk stops at commits whose metadata is recorded complete,
+ * and it records complete (data included) only a named commit whose parents
+ * already were.
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -26,7 +33,7 @@ import { rmQuiet, tempName } from '../storage/atomic.js';
 import { LocalStore } from '../objects/store.js';
 import { lookupPath, storeTrees } from '../graph/trees.js';
 import type { RemoteStore } from './remote-store.js';
-import { markComplete, readComplete } from './complete.js';
+import { markComplete, markMetadataComplete, readComplete, readMetadataComplete } from './complete.js';
 
 export interface FetchOptions {
   store: LocalStore;
@@ -34,6 +41,12 @@ export interface FetchOptions {
   commits: ObjectId[];
   /** Only file contents at or under these repo paths (all metadata is fetched). */
   paths?: string[];
+  /**
+   * Only the file data of these commits (each one's own tree; metadata of
+   * everything `commits` and these reach is fetched). Absent: the file data
+   * of every commit reached, history included.
+   */
+  data?: ObjectId[];
   /**
    * A local root tree (the current HEAD) whose files at the same paths may
    * already hold some chunks: those are copied locally, not downloaded.
@@ -79,25 +92,33 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   // commits recorded complete. That is how a re-run after an interrupted
   // fetch fills every gap the first one left.
   const complete = readComplete(store);
-  const trees: { id: ObjectId; dir: string }[] = [];
+  const dataAll = o.data === undefined;
+  const dataOf = new Set(o.data ?? []);
+  const wantsData = (id: ObjectId) => dataAll || dataOf.has(id);
+  // Where the commit walk may stop: at a whole closure, or (a partial fetch
+  // needs no history data) at a commit whose metadata closure is present.
+  const done = dataAll ? complete : readMetadataComplete(store);
+  /** A tree to walk; `data`: its files' contents are wanted, not only its chunk lists. */
+  type TreeWalk = { id: ObjectId; dir: string; data: boolean };
+  const trees: TreeWalk[] = [];
   const seenCommits = new Set<ObjectId>();
-  let commits = [...new Set(o.commits)];
+  let commits = [...new Set([...o.commits, ...dataOf])];
   // Record objects (provenance, check results) the walked commits name.
   const records = new Set<ObjectId>();
   // A complete tip's own tree is still walked (one tree, read locally): that
   // is how a tip whose files were damaged or removed gets them back.
-  for (const id of commits) if (complete.has(id)) trees.push({ id: decodeCommit(store.getObject(id, 'commit'), id).tree, dir: '' });
+  for (const id of commits) if (done.has(id) && wantsData(id)) trees.push({ id: decodeCommit(store.getObject(id, 'commit'), id).tree, dir: '', data: true });
   while (commits.length > 0) {
     const next: ObjectId[] = [];
     const visit = (id: ObjectId, data: Buffer) => {
       const c = decodeCommit(data, id);
-      trees.push({ id: c.tree, dir: '' });
+      trees.push({ id: c.tree, dir: '', data: wantsData(id) });
       next.push(...c.parents);
       if (c.record && !store.hasObject(c.record)) records.add(c.record);
     };
     const fetchIds: ObjectId[] = [];
     for (const id of commits) {
-      if (seenCommits.has(id) || complete.has(id)) continue;
+      if (seenCommits.has(id) || done.has(id)) continue;
       seenCommits.add(id);
       if (store.hasObject(id)) visit(id, store.getObject(id, 'commit'));
       else fetchIds.push(id);
@@ -123,28 +144,31 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   let level = trees;
   // Without a path filter a tree's place does not matter: visit each once.
   const allPaths = !o.paths || o.paths.length === 0;
-  const seenTrees = new Set<string>();
+  // Trees visited, and whether for their data: a tree walked for its
+  // metadata only is walked again when a commit wants its data.
+  const seenTrees = new Map<string, boolean>();
   // No file content is written during the walk: the cache may be listed rather than probed.
   const hasFile = store.fileProbe();
   while (level.length > 0) {
-    const next: { id: ObjectId; dir: string }[] = [];
+    const next: TreeWalk[] = [];
     const fetchIds: ObjectId[] = [];
-    const dirs = new Map<ObjectId, string[]>();
+    const dirs = new Map<ObjectId, { dir: string; data: boolean }[]>();
     for (const t of level) {
       const key = allPaths ? t.id : `${t.id}\0${t.dir}`;
-      if (seenTrees.has(key)) continue;
-      seenTrees.add(key);
-      dirs.set(t.id, [...(dirs.get(t.id) ?? []), t.dir]);
+      const seen = seenTrees.get(key);
+      if (seen === true || (seen === false && !t.data)) continue;
+      seenTrees.set(key, t.data);
+      dirs.set(t.id, [...(dirs.get(t.id) ?? []), { dir: t.dir, data: t.data }]);
     }
     const visit = (id: ObjectId, data: Buffer) => {
       const entries = decodeTree(data, id);
-      for (const dir of dirs.get(id) ?? []) {
+      for (const { dir, data: withData } of dirs.get(id) ?? []) {
         for (const e of entries) {
           const p = joinPath(dir, e.name);
-          if (e.kind === 'tree') next.push({ id: e.id, dir: p });
+          if (e.kind === 'tree') next.push({ id: e.id, dir: p, data: withData });
           else {
             // Chunk lists are metadata: every one the trees name, wanted or not.
-            if (!wanted(p)) {
+            if (!withData || !wanted(p)) {
               if (e.kind === 'chunked' && !chunkLists.has(e.id) && !store.hasObject(e.id)) chunkLists.add(e.id);
               continue;
             }
@@ -182,7 +206,9 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
     keep(id, data);
   });
 
+  const walked = [...new Set([...o.commits, ...dataOf])];
   if (o.metadataOnly) {
+    markMetadataComplete(store, walked);
     result.requests = remote.stats.requests - startRequests;
     return result;
   }
@@ -294,8 +320,18 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
     }
   }
   // Everything the walk reached is now in the store: only now may these
-  // commits be trusted as complete (a path-limited fetch left files out).
-  if (allPaths) markComplete(store, o.commits);
+  // commits be trusted as complete (a path-limited fetch left files out; a
+  // partial one, the data of history: there, a commit is complete only when
+  // its own data came and its parents already were).
+  markMetadataComplete(store, walked);
+  if (allPaths && dataAll) markComplete(store, o.commits);
+  else if (allPaths) {
+    const whole = readComplete(store);
+    markComplete(
+      store,
+      [...dataOf].filter((id) => decodeCommit(store.getObject(id, 'commit'), id).parents.every((p) => whole.has(p))),
+    );
+  }
   result.requests = remote.stats.requests - startRequests;
   return result;
 }

@@ -58,7 +58,11 @@ export interface SyncHost extends RemoteHost {
   withLock<T>(command: string, fn: () => Promise<T>): Promise<T>;
 }
 
-/** fetchCommitData downloads one commit with all its data from the default remote (what a pinned checkout lacks). */
+/**
+ * fetchCommitData downloads the file data of one commit (not of its history)
+ * and the metadata it reaches from the default remote: what a checkout of a
+ * commit the cache lacks data for needs (a pin, a partial clone's history).
+ */
 export async function fetchCommitData(repo: SyncHost, id: ObjectId, progress?: ProgressSink): Promise<FetchResult> {
   return repo.withLock('fetch', async () => {
     const r = await openRemote(repo, undefined);
@@ -66,7 +70,7 @@ export async function fetchCommitData(repo: SyncHost, id: ObjectId, progress?: P
       await r.store.refresh();
       const headId = repo.refs.headCommit();
       const reuseFrom = headId ? readCommit(repo.store, headId).tree : undefined;
-      return await fetchCommits({ store: repo.store, remote: r.store, commits: [id], reuseFrom, progress });
+      return await fetchCommits({ store: repo.store, remote: r.store, commits: [id], data: [id], reuseFrom, progress });
     } finally {
       await r.store.backend.close?.();
     }

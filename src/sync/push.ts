@@ -307,7 +307,9 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
 }
 
 function missing(id: ObjectId): NotFoundError {
-  return new NotFoundError(`the cache has no content for ${id.slice(0, 12)}, which the pushed history needs`, { hint: 'run `lode fsck`; content removed by gc must be added again or fetched first' });
+  return new NotFoundError(`the cache has no content for ${id.slice(0, 12)}, which the pushed history needs`, {
+    hint: 'this workspace has not fetched it (a default clone holds the data of the versions it checked out): `lode fetch --all REMOTE` from a remote that has it, then push again; `lode fsck` tells not fetched from lost',
+  });
 }
 
 function readWhole(store: LocalStore, id: ObjectId): Buffer {

@@ -11,6 +11,7 @@ import type { ConfigResult } from '../commands/config.js';
 import type { DiffResult } from '../commands/diff.js';
 import type { LogResult } from '../commands/log.js';
 import type { LsResult } from '../commands/ls.js';
+import type { GetRemoteResult } from '../commands/remote-read.js';
 import type { ShowResult } from '../commands/show.js';
 import type { FsckResult, GcResult, UnlockResult } from '../commands/maintenance.js';
 import type { BranchListResult, RemoteBranchListResult } from '../commands/refs.js';
@@ -218,6 +219,11 @@ export function renderLs(r: LsResult, long: boolean): string[] {
   return rows.map((x) => `${x[0].padEnd(widths[0])}  ${x[1].padStart(widths[1])}  ${x[2].padStart(widths[2])}  ${x[3]}  ${x[4]}`);
 }
 
+/** renderGet says what `lode get` wrote. */
+export function renderGet(r: GetRemoteResult): string[] {
+  return [`Wrote ${r.out}: ${plural(r.files, 'file')}, ${formatBytes(r.bytes)} (${r.path || 'the top'} at ${r.rev}, ${short(r.commit)}, verified; ${plural(r.requests, 'request')})`];
+}
+
 /** renderShow is the commit as `log` prints it, then its change as `diff` prints it. */
 export function renderShow(r: ShowResult, st: Style): string[] {
   const log = renderLog({ commits: [r.commit] }, st, false);
@@ -303,6 +309,7 @@ export function formatTable(head: string[], rows: string[][]): string[] {
 export function renderCheckout(r: CheckoutResult & { pin?: { commit: string } | null; detachedBecause?: string; fetched?: boolean }): string[] {
   const lines: string[] = [];
   if (r.pin) lines.push(`Restoring the data lode.lock pins: ${short(r.pin.commit)}${r.fetched ? ' (fetched from the default remote)' : ''}`);
+  else if (r.fetched) lines.push("Fetched this version's data from the default remote (it was not fetched yet)");
   const methods = Object.entries(r.methods).filter(([, n]) => n > 0).map(([m, n]) => `${formatCount(n)} by ${m}`).join(', ');
   lines.push(`Checked out ${plural(r.written, 'file')}${methods ? ` (${methods})` : ''}, removed ${formatCount(r.removed)}, ${formatCount(r.unchanged)} already up to date`);
   if (r.moved) {
@@ -327,7 +334,17 @@ export function renderRemoteBranches(r: RemoteBranchListResult): string[] {
 
 export function renderGc(r: GcResult): string[] {
   const verb = r.dryRun ? 'Would remove' : 'Removed';
-  return [`${verb} ${plural(r.filesRemoved, 'cached file')} and ${plural(r.objectsRemoved, 'object')}, ${formatBytes(r.bytesFreed)}; kept ${formatCount(r.filesKept)} files and ${formatCount(r.objectsKept)} objects`];
+  const lines = [`${verb} ${plural(r.filesRemoved, 'cached file')} and ${plural(r.objectsRemoved, 'object')}, ${formatBytes(r.bytesFreed - (r.pushed?.bytesDropped ?? 0))}; kept ${formatCount(r.filesKept)} files and ${formatCount(r.objectsKept)} objects`];
+  const p = r.pushed;
+  if (p) {
+    const keep = p.keepLast
+      ? `the last ${plural(p.keepLast, 'commit')} of each branch, every tag and what is checked out (and not held by clean workspace files)`
+      : 'what is checked out (and not held by clean workspace files)';
+    lines.push(`${r.dryRun ? 'Would drop' : 'Dropped'} ${plural(p.filesDropped, 'cached file')} (${formatBytes(p.bytesDropped)}) that remote ${p.remote} holds; kept ${formatCount(p.filesNeeded)} needed by ${keep}`);
+    if (p.notOnRemote.files > 0) lines.push(`Kept ${plural(p.notOnRemote.files, 'file')} (${formatBytes(p.notOnRemote.bytes)}) that ${p.remote} lacks: the only copy (\`lode push\` them, then gc again)`);
+    if (p.filesDropped > 0 && !r.dryRun) lines.push(`Dropped data is listed by \`lode fsck\` as not fetched; \`lode checkout\` of an older version fetches it again`);
+  }
+  return lines;
 }
 
 export function renderUnlock(r: UnlockResult): string[] {
@@ -342,14 +359,14 @@ export function renderFsck(r: FsckResult, st: Style): string[] {
   if (r.notFetched.length > 0) {
     const remotes = [...new Set(r.notFetched.map((n) => n.remote))];
     const where = remotes.length === 1 && remotes[0] !== null ? ` (on remote ${remotes[0]})` : '';
-    lines.push(`${plural(r.notFetched.length, 'file')} not fetched yet${where}: not a problem; \`lode fetch\` downloads them, \`lode checkout REV\` fetches what it needs`);
+    lines.push(`${plural(r.notFetched.length, 'file')} not fetched yet${where}: not a problem; \`lode checkout REV\` or \`lode fetch REMOTE REV\` fetches a version's data, \`lode fetch --all\` every version's`);
   }
   if (r.remoteNote && (r.notFetched.length > 0 || !r.ok)) lines.push(st.yellow(`note: ${r.remoteNote}`));
   if (r.ok) lines.push(st.green('No problems found'));
   else {
     lines.push(st.red(`${plural(r.problems.length, 'problem')} found:`));
     lines.push(...capped(r.problems, (p) => `${p.kind}: ${p.message}`));
-    if (r.problems.some((p) => p.kind === 'missing')) lines.push('hint: `lode fetch` brings back what a remote still has');
+    if (r.problems.some((p) => p.kind === 'missing')) lines.push('hint: `lode fetch --all` brings back what a remote still has');
   }
   return lines;
 }
@@ -407,7 +424,15 @@ export function renderPush(r: PushCommandResult): string[] {
 export function renderFetch(r: FetchCommandResult): string[] {
   const lines = r.refs.map((x) => `${r.remote}/${x.kind === 'tags' ? 'tag ' : ''}${x.name}: ${x.old === x.id ? 'unchanged' : x.old ? `${short(x.old)}..${short(x.id)}` : `new at ${short(x.id)}`}`);
   lines.push(`Fetched ${plural(r.objects, 'object')} and ${plural(r.files, 'file')}, ${formatBytes(r.bytes)} (${plural(r.requests, 'request')})`);
+  lines.push(fetchedDataLine(r));
   return [...lines, ...renderSkippedRefs(r)];
+}
+
+/** fetchedDataLine says whose file data a fetch brought: every version's, or a few commits' (the rest is history metadata). */
+function fetchedDataLine(r: FetchCommandResult): string {
+  if (r.data === 'all') return 'File data: every version (history included)';
+  if (r.data.length === 0) return `File data: none (history metadata only; \`lode fetch ${r.remote} REV\` or a checkout brings a version's data)`;
+  return `File data: of ${r.data.map(short).join(', ')} only (older versions are fetched when checked out, or with \`lode fetch --all\`)`;
 }
 
 /** renderSkippedRefs warns of remote refs a fetch left out because the workspace cannot hold them. */
@@ -432,7 +457,11 @@ export function renderPull(r: PullResult, st: Style = makeStyle(false)): string[
 }
 
 export function renderClone(r: CloneResult): string[] {
-  return [`${r.resumed ? 'Resumed the interrupted clone in' : 'Cloned into'} ${r.root}: branch ${r.branch} at ${short(r.commit)}, ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)}`, ...renderSkippedRefs(r.fetched)];
+  const which = r.fetched.data === 'all' ? 'data of every version' : 'data of the checked-out commit only; `lode fetch --all` for every version';
+  return [
+    `${r.resumed ? 'Resumed the interrupted clone in' : 'Cloned into'} ${r.root}: branch ${r.branch} at ${short(r.commit)}, ${plural(r.fetched.files, 'file')}, ${formatBytes(r.fetched.bytes)} (${which})`,
+    ...renderSkippedRefs(r.fetched),
+  ];
 }
 
 export function renderRemoteStatus(r: RemoteStatusResult): string[] {
