@@ -18,6 +18,7 @@
 // every step. Other processes' CPU meanwhile is reported per step: on a
 // shared machine read the ratios, not the absolute times.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -54,6 +55,57 @@ async function sha256TwoThreads(bytes) {
   return ms;
 }
 
+/**
+ * writePatterns writes a fresh copy of `src` in several ways (each into a new
+ * file, deleted after) and returns { name, runs: [{ ms, cpuMs }] } per
+ * pattern: how the cache copy of `lode add` could be written, on this machine now.
+ */
+function writePatterns(src, dir, rounds = 2) {
+  const size = fs.statSync(src).size;
+  const out = path.join(dir, 'pattern.bin');
+  const readInto = (fd, buf, pos) => fs.readSync(fd, buf, 0, buf.length, pos);
+  const copyLoop = (bs, { presize = false, sha = false } = {}) => () => {
+    const buf = Buffer.allocUnsafe(bs);
+    const i = fs.openSync(src, 'r');
+    const o = fs.openSync(out, 'wx');
+    if (presize) fs.ftruncateSync(o, size);
+    const h = sha ? createHash('sha256') : null;
+    for (let pos = 0; ; ) {
+      const n = readInto(i, buf, pos);
+      if (n === 0) break;
+      if (h) h.update(buf.subarray(0, n));
+      for (let w = 0; w < n; ) w += fs.writeSync(o, buf, w, n - w, presize ? pos + w : null);
+      pos += n;
+    }
+    h?.digest();
+    fs.closeSync(i);
+    fs.closeSync(o);
+  };
+  const patterns = [
+    ['append, 64 KiB writes (dd bs=64k)', copyLoop(64 << 10)],
+    ['append, 1 MiB writes', copyLoop(1 << 20)],
+    ['append, 8 MiB writes', copyLoop(8 << 20)],
+    ['size set first (ftruncate), 8 MiB writes at offsets', copyLoop(8 << 20, { presize: true })],
+    ['fs.copyFileSync (copy_file_range in the kernel)', () => fs.copyFileSync(src, out)],
+    ['read + SHA-256 + append 8 MiB (no CDC)', copyLoop(8 << 20, { sha: true })],
+    ['read + SHA-256 + size set first, 8 MiB at offsets (lode add, no CDC)', copyLoop(8 << 20, { presize: true, sha: true })],
+  ];
+  const results = patterns.map(([name]) => ({ name, runs: [] }));
+  for (let r = 0; r < rounds; r++) {
+    patterns.forEach(([, fn], k) => {
+      fs.rmSync(out, { force: true });
+      const c0 = process.cpuUsage();
+      const t0 = hr();
+      fn();
+      const ms = msSince(t0);
+      const c = process.cpuUsage(c0);
+      results[k].runs.push({ ms, cpuMs: (c.user + c.system) / 1000, MBps: mbps(size, ms) });
+      fs.rmSync(out, { force: true });
+    });
+  }
+  return { size, results };
+}
+
 function range(xs) {
   const ok = xs.filter((x) => x !== null && x !== undefined && Number.isFinite(x));
   if (ok.length === 0) return 'n/a';
@@ -88,9 +140,24 @@ async function main() {
   const sha2 = mbps(2 * 256 * MiB, await bestOf(3, () => sha256TwoThreads(256 * MiB)));
   log(`SHA-256 on two threads: ${fmt(sha2)} MB/s`);
 
+  log('write patterns');
+  warm([source]);
+  const wp = writePatterns(path.join(source, 'big0.bin'), benchDir);
+  table(`write patterns: a fresh copy of one ${FILE_SIZE / MiB} MiB file, one thread, ${wp.results[0].runs.length} rounds`, ['pattern', 'MB/s (each round)', 'CPU ms (each round)'], wp.results.map((r) => [
+    r.name,
+    r.runs.map((x) => fmt(x.MBps)).join(' / '),
+    r.runs.map((x) => fmt(x.cpuMs)).join(' / '),
+  ]), [
+    'The first rounds meet fresh pages (memory the VM host may have taken back); later rounds reuse pages just freed.',
+    'lode add writes the cache copy as the last row does (plus content-defined chunking), on one worker thread per big file.',
+  ]);
+
   // results[tool][step] = [{ ms, rssKiB, otherCores } | { na } | { failed, why }]
   const results = Object.fromEntries(drivers.map((d) => [d.name, { add: [], push: [], pull: [] }]));
+  const sha2Runs = [];
   for (let run = 1; run <= RUNS; run++) {
+    // The ceiling again in each run: on a shared machine the load moves between runs.
+    sha2Runs.push(mbps(2 * 128 * MiB, await bestOf(2, () => sha256TwoThreads(128 * MiB))));
     for (const d of drivers) {
       const dir = path.join(benchDir, `${d.name.toLowerCase()}-${run}`);
       const ws = path.join(dir, 'ws');
@@ -102,6 +169,7 @@ async function main() {
       warm([path.join(ws, 'data')]);
       log(`run ${run}: ${d.name} add`);
       const add = await d.add(ws);
+      add.sha2 = sha2Runs[run - 1];
       results[d.name].add.push(add);
       if (add.failed) {
         warn(`${d.name} add: ${add.why}`);
@@ -141,7 +209,8 @@ async function main() {
       const ms = ok.length ? median(ok.map((r) => r.ms)) : null;
       summary[step][d.name] = { runsMs: ok.map((r) => r.ms), rssKiB: ok.map((r) => r.rssKiB) };
       const ratio = d.name === 'lode' ? '-' : ms && lodeMs ? `${fmt(ms / lodeMs, 2)}x` : 'n/a';
-      const ceiling = step === 'add' && ms ? fpct(mbps(bytes, ms) / sha2) : '-';
+      const shares = ok.filter((r) => r.sha2).map((r) => mbps(bytes, r.ms) / r.sha2);
+      const ceiling = step === 'add' && shares.length ? `${fpct(Math.min(...shares))}–${fpct(Math.max(...shares))}` : '-';
       const rss = ok.map((r) => r.rssKiB).filter((x) => x !== null && x !== undefined);
       const other = ok.map((r) => r.otherCores).filter((x) => x !== null && x !== undefined);
       rows.push([
@@ -156,12 +225,12 @@ async function main() {
       ]);
     }
     table(`${step}: ${FILES} x ${FILE_SIZE / MiB} MiB (incompressible), ${RUNS} runs`, ['tool', 'time (min–max)', 'MB/s (median)', 'vs lode', 'of SHA-256 2 thr', 'peak RSS MiB', 'other CPU', 'note'], rows, [
-      `vs lode = tool's median time / lode's (> 1: lode is faster). SHA-256 on two threads: ${fmt(sha2)} MB/s (best of 3, same run).`,
+      `vs lode = tool's median time / lode's (> 1: lode is faster). SHA-256 on two threads: ${fmt(sha2)} MB/s at the start, ${sha2Runs.map((x) => fmt(x)).join(' / ')} MB/s in each run (each add's share is of its own run's rate).`,
       step === 'add' ? 'lode add excludes the commit (lode commit of two files takes ~0.1 s); DVC add and restic backup include their snapshot.' : step === 'push' ? 'restic copy decrypts and re-encrypts every blob; lode and DVC copy bytes.' : 'pull = fetch + checkout into an empty workspace and cache.',
       `peak RSS by ${MEM_METHOD}; other CPU = cores other processes kept busy meanwhile (max over runs).`,
     ]);
   }
-  const out = { date: new Date().toISOString(), files: FILES, fileSize: FILE_SIZE, runs: RUNS, sha2MBps: sha2, peers: Object.fromEntries(Object.entries(peers).map(([k, v]) => [k, v.version ?? v.reason])), summary };
+  const out = { date: new Date().toISOString(), files: FILES, fileSize: FILE_SIZE, runs: RUNS, sha2MBps: sha2, sha2RunsMBps: sha2Runs, writePatterns: wp, peers: Object.fromEntries(Object.entries(peers).map(([k, v]) => [k, v.version ?? v.reason])), summary };
   fs.mkdirSync(path.join(path.dirname(new URL(import.meta.url).pathname), 'out'), { recursive: true });
   const file = path.join(path.dirname(new URL(import.meta.url).pathname), 'out', `peers-${out.date.replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);

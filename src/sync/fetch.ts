@@ -299,7 +299,8 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
         fs.closeSync(f.fd);
         f.fd = -1;
         if (fs.statSync(f.tmp).size !== f.list.size) throw new CorruptObjectError(`assembled file ${f.id} has the wrong size`, { objectId: f.id });
-        store.installFile(f.tmp, f.id);
+        // Every chunk written into it was checked against its ID as it arrived.
+        store.installFile(f.tmp, f.id, true);
         result.files++;
       }
     } finally {
