@@ -201,6 +201,7 @@ async function main() {
     const lodeMs = median(results.lode[step].filter((r) => !r.failed && !r.na).map((r) => r.ms));
     const rows = [];
     summary[step] = {};
+    let lodeCpu = null;
     for (const d of drivers) {
       const rs = results[d.name][step];
       const ok = rs.filter((r) => !r.failed && !r.na);
@@ -213,20 +214,27 @@ async function main() {
       const ceiling = step === 'add' && shares.length ? `${fpct(Math.min(...shares))}–${fpct(Math.max(...shares))}` : '-';
       const rss = ok.map((r) => r.rssKiB).filter((x) => x !== null && x !== undefined);
       const other = ok.map((r) => r.otherCores).filter((x) => x !== null && x !== undefined);
+      const cpu = ok.map((r) => r.cpuS).filter((x) => x !== null && x !== undefined);
+      const cpuMed = cpu.length ? median(cpu) : null;
+      summary[step][d.name].cpuS = cpu;
+      if (d.name === 'lode') lodeCpu = cpuMed;
       rows.push([
         `${d.name} (${what[step][d.name]})`,
         na ? 'n/a' : ok.length ? range(ok.map((r) => r.ms)) : 'failed',
         ms ? fmt(mbps(bytes, ms)) : '-',
         ratio,
+        cpuMed === null ? 'n/a' : fmt(cpuMed, 2),
+        d.name === 'lode' ? '-' : cpuMed !== null && lodeCpu ? `${fmt(cpuMed / lodeCpu, 2)}x` : 'n/a',
         ceiling,
         rss.length ? `${fmib(Math.min(...rss))}–${fmib(Math.max(...rss))}` : 'n/a',
         other.length ? fmt(Math.max(...other), 2) : 'n/a',
         na ? na.na : failed ? failed.why.slice(0, 80) : '',
       ]);
     }
-    table(`${step}: ${FILES} x ${FILE_SIZE / MiB} MiB (incompressible), ${RUNS} runs`, ['tool', 'time (min–max)', 'MB/s (median)', 'vs lode', 'of SHA-256 2 thr', 'peak RSS MiB', 'other CPU', 'note'], rows, [
+    table(`${step}: ${FILES} x ${FILE_SIZE / MiB} MiB (incompressible), ${RUNS} runs`, ['tool', 'time (min–max)', 'MB/s (median)', 'vs lode', 'CPU s (median)', 'CPU vs lode', 'of SHA-256 2 thr', 'peak RSS MiB', 'other CPU', 'note'], rows, [
       `vs lode = tool's median time / lode's (> 1: lode is faster). SHA-256 on two threads: ${fmt(sha2)} MB/s at the start, ${sha2Runs.map((x) => fmt(x)).join(' / ')} MB/s in each run (each add's share is of its own run's rate).`,
       step === 'add' ? 'lode add excludes the commit (lode commit of two files takes ~0.1 s); DVC add and restic backup include their snapshot.' : step === 'push' ? 'restic copy decrypts and re-encrypts every blob; lode and DVC copy bytes.' : 'pull = fetch + checkout into an empty workspace and cache.',
+      `CPU s = user + system seconds of the tool's process tree (a steadier measure than wall time when other processes load the machine).`,
       `peak RSS by ${MEM_METHOD}; other CPU = cores other processes kept busy meanwhile (max over runs).`,
     ]);
   }
