@@ -190,6 +190,8 @@ export class Linker {
     fs.chmodSync(tmp, exec ? 0o755 : 0o644);
     const size = fs.statSync(tmp).size;
     if (size !== ref.size) throw corrupt(ref, src, `size is ${size}, expected ${ref.size}`);
+    // One kernel call: its bytes are heard at once, when done.
+    this.onCopied?.(size);
   }
 
   private verifiedCopy(ref: FileRef, src: string, tmp: string, exec: boolean): void {
