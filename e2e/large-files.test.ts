@@ -100,4 +100,35 @@ describe('push and clone of large files to a directory remote', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toContain(`pack ${packs[0].slice(0, -'.pack'.length)} does not match its name`);
   });
+
+  it('a damaged chunk in the local cache stops the push before its pack leaves: no ref moves, the error names it', { timeout: 300_000 }, async () => {
+    const base = makeTempDir('lode-large-corrupt');
+    dirs.push(base);
+    const ws = path.join(base, 'ws');
+    fs.mkdirSync(ws);
+    const at = { cwd: ws, timeoutMs: 200_000 };
+    await lodeOk(['init'], at);
+    writeFile(ws, 'data/big.bin', pseudoRandomBytes(12 * MiB, 21));
+    const add = await lodeJson(['add', 'data'], at);
+    expect(add.added).toBe(1);
+    await lodeOk(['commit', '-m', 'v1'], at);
+    // Flip one byte in the middle of the cached copy (a chunk hashed in the thread pool).
+    const cacheRoot = path.join(ws, '.lode', 'cache');
+    const cached = fs.readdirSync(cacheRoot).flatMap((fan) => fs.readdirSync(path.join(cacheRoot, fan)).map((n) => path.join(cacheRoot, fan, n)));
+    expect(cached).toHaveLength(1);
+    fs.chmodSync(cached[0], 0o644);
+    const fd = fs.openSync(cached[0], 'r+');
+    const one = Buffer.alloc(1);
+    fs.readSync(fd, one, 0, 1, 6 * MiB);
+    one[0] ^= 0x01;
+    fs.writeSync(fd, one, 0, 1, 6 * MiB);
+    fs.closeSync(fd);
+
+    const remote = path.join(base, 'remote');
+    await lodeOk(['remote', 'add', 'origin', remote], at);
+    const r = await runLode(['push'], at);
+    expect(r.code).toBe(5);
+    expect(r.stderr.split('\n').some((l) => /^error: local object [0-9a-f]{64} is corrupt; nothing was pushed past it$/.test(l))).toBe(true);
+    expect(fs.existsSync(path.join(remote, 'refs', 'heads', 'main'))).toBe(false);
+  });
 });
