@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Errors from '../core/errors.js';
@@ -67,4 +68,94 @@ describe.skipIf(!haveBuild)('ingestFiles on worker threads', () => {
     expect(e.code).toMatch(/^E[A-Z]+$/);
     expect(e.message).toMatch(/^data\.bin: /);
   });
+
+  it('workers and the inline path give the same IDs, chunks and checksums on files of varied sizes, and store the same bytes', async () => {
+    const { ingestFiles } = (await import(builtPool.href)) as typeof Pool;
+    const { createStoreDirs, LocalStore } = await import(new URL('../../dist/objects/store.js', import.meta.url).href);
+    const { chunkLengths } = await import(new URL('../../dist/core/chunker.js', import.meta.url).href);
+    const { loadXxhash, xxh64 } = await import(new URL('../../dist/core/checksum.js', import.meta.url).href);
+    await loadXxhash();
+    const sizes = [0, 1, 1023, 1024, 1025, 16_383, 16_384, 16_385, 40_000, 200_001, 1 << 20, (3 << 20) + 17];
+    const tasks: Pool.IngestTask[] = sizes.map((size, i) => {
+      const data = randomish(size, i + 1);
+      const abs = path.join(dir, `varied-${i}.bin`);
+      fs.writeFileSync(abs, data);
+      return { abs, rel: `varied-${i}.bin`, size };
+    });
+    const run = async (threads: number) => {
+      const lodeDir = path.join(dir, `store-${threads}`);
+      createStoreDirs(lodeDir);
+      return { results: await ingestFiles(tasks, { lodeDir, params: PARAMS, threads }), store: new LocalStore(lodeDir) };
+    };
+    const inline = await run(0);
+    const workers = await run(2);
+    for (const t of tasks) {
+      const a = inline.results.get(t.rel)!;
+      const b = workers.results.get(t.rel)!;
+      expect({ ...b, ino: 0n, mtimeNs: 0n, ctimeNs: 0n }).toEqual({ ...a, ino: 0n, mtimeNs: 0n, ctimeNs: 0n });
+      // The oracle: chunk boundaries from chunkLengths, IDs from SHA-256, checksum from xxh64, on the file as read here.
+      const data = fs.readFileSync(t.abs);
+      const lengths = chunkLengths(data, PARAMS);
+      expect(a.chunks).toBe(Math.max(lengths.length, 1));
+      expect(a.xxh).toBe(xxh64(data));
+      if (lengths.length <= 1) expect(a.id).toBe(sha256(data));
+      else {
+        const list = workers.store.getChunkList(b.id);
+        let off = 0;
+        expect(list.chunks.map((c: { size: number }) => c.size)).toEqual(lengths);
+        for (const c of list.chunks) {
+          expect(c.id).toBe(sha256(data.subarray(off, off + c.size)));
+          off += c.size;
+        }
+      }
+      if (t.size > 0) {
+        // Buffer.equals, not toEqual: a deep comparison of MiBs byte by byte takes minutes.
+        expect(fs.readFileSync(workers.store.filePath(b.id)).equals(data)).toBe(true);
+        expect(fs.readFileSync(inline.store.filePath(a.id)).equals(data)).toBe(true);
+      }
+    }
+    // Nothing is left in the staging directories.
+    expect(fs.readdirSync(path.join(dir, 'store-0', 'tmp'))).toEqual([]);
+    expect(fs.readdirSync(path.join(dir, 'store-2', 'tmp'))).toEqual([]);
+  });
+
+  it('a file larger than XXH_MAX_BYTES gets no quick checksum (0n, "unknown"), the same on workers and inline', async () => {
+    const { ingestFiles } = (await import(builtPool.href)) as typeof Pool;
+    const { XXH_MAX_BYTES } = await import(new URL('../../dist/objects/ingest.js', import.meta.url).href);
+    const big = path.join(dir, 'over.bin');
+    const at = path.join(dir, 'at.bin');
+    fs.writeFileSync(big, randomish(XXH_MAX_BYTES + 1, 99));
+    fs.writeFileSync(at, randomish(XXH_MAX_BYTES, 98));
+    const tasks = [
+      { abs: big, rel: 'over.bin', size: XXH_MAX_BYTES + 1 },
+      { abs: at, rel: 'at.bin', size: XXH_MAX_BYTES },
+    ];
+    for (const threads of [0, 2]) {
+      const r = await ingestFiles(tasks, { lodeDir: undefined, params: { min: 256 << 10, avg: 1 << 20, max: 4 << 20 }, threads });
+      expect(r.get('over.bin')!.xxh).toBe(0n);
+      expect(r.get('at.bin')!.xxh).not.toBe(0n);
+      expect(r.get('over.bin')!.kind).toBe('chunked');
+    }
+    fs.rmSync(big);
+    fs.rmSync(at);
+  });
 });
+
+/** randomish: `n` bytes of xorshift32 noise from `seed` (an oracle independent of node:crypto). */
+function randomish(n: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  let x = seed >>> 0 || 1;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b.writeInt32LE(x | 0, i);
+  }
+  for (; i < n; i++) b[i] = i & 0xff;
+  return b;
+}
+
+function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}

@@ -2,7 +2,8 @@
  * Packs: many objects in one immutable file, so a remote receives thousands
  * of small files in one PUT. A pack is the objects' raw bytes back to back
  * after a short header; its index lists (object ID, offset, length) sorted by
- * ID. Both are named by the SHA-256 of the pack's bytes. Nothing in a pack is
+ * ID. Both are named by the pack's name: the SHA-256 of its table of
+ * contents (version 2) or of all its bytes (version 1). Nothing in a pack is
  * trusted: every object read out of one is checked against its ID by the
  * reader. Layout in docs/formats.md.
  */
@@ -11,14 +12,22 @@ import { xxh64 } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { bytesToId, ID_BYTES, idToBytes, type ObjectId } from '../core/id.js';
 
-const PACK_MAGIC = Buffer.from('LODP\x01', 'latin1');
+/**
+ * Pack versions differ only in how a pack is named (the bytes are laid out
+ * the same): version 1 packs are named by the SHA-256 of all their bytes;
+ * version 2 packs by the SHA-256 of their table of contents (see packName),
+ * so a push hashes each object once, against its ID, and never the pack
+ * again. Readers take both (packNameMatches).
+ */
+const PACK_MAGIC_V1 = Buffer.from('LODP\x01', 'latin1');
+const PACK_MAGIC = Buffer.from('LODP\x02', 'latin1');
 /**
  * Random bytes after the magic make every pack's name unique, even for two
  * packs of the same objects: a pack marked for deletion by `gc --remote` is
  * never silently replaced by a new upload under the same name.
  */
 const NONCE_BYTES = 16;
-const PACK_HEADER = PACK_MAGIC.length + NONCE_BYTES;
+export const PACK_HEADER = PACK_MAGIC.length + NONCE_BYTES;
 const INDEX_MAGIC = Buffer.from('LODX\x01', 'latin1');
 /**
  * MAX_OBJECT_BYTES bounds one object's length in an index read from a remote:
@@ -34,12 +43,26 @@ export interface PackEntry {
   length: number;
 }
 
-/** PackWriter collects objects into one pack; `finish` seals it. */
+/**
+ * PackWriter lays objects out in one pack buffer; `finish` seals it. Objects
+ * are placed with `add` (copied in) or `reserve` (the caller fills the slot,
+ * e.g. by reading a file straight into it): either way each byte is copied
+ * once, and `finish` returns the buffer as it is, never a concatenation.
+ */
 export class PackWriter {
-  private readonly parts: Buffer[] = [PACK_MAGIC, randomBytes(NONCE_BYTES)];
+  private buf: Buffer;
   private readonly entries: PackEntry[] = [];
   private readonly seen = new Set<ObjectId>();
+  private readonly toc = createHash('sha256');
   private size = PACK_HEADER;
+
+  /** `buffer`: where to lay the pack out (grown by copying if an object does not fit); its content is overwritten. */
+  constructor(buffer?: Buffer) {
+    this.buf = buffer && buffer.length >= PACK_HEADER ? buffer : Buffer.allocUnsafe(Math.max(PACK_HEADER, 1 << 16));
+    PACK_MAGIC.copy(this.buf, 0);
+    randomBytes(NONCE_BYTES).copy(this.buf, PACK_MAGIC.length);
+    this.toc.update(this.buf.subarray(0, PACK_HEADER));
+  }
 
   /** bytes is the pack's size so far. */
   get bytes(): number {
@@ -50,22 +73,86 @@ export class PackWriter {
     return this.entries.length;
   }
 
-  /** add appends an object (once per ID; the caller guarantees bytes hash to id). */
-  add(id: ObjectId, data: Uint8Array): void {
-    if (this.seen.has(id)) return;
-    this.seen.add(id);
-    this.entries.push({ id, offset: this.size, length: data.length });
-    this.parts.push(Buffer.from(data.buffer, data.byteOffset, data.length));
-    this.size += data.length;
+  /** room says how many more bytes fit in the buffer without growing it. */
+  get room(): number {
+    return this.buf.length - this.size;
   }
 
-  /** finish returns the pack, its ID and its encoded index. */
+  /**
+   * reserve makes room for object `id` of `length` bytes and returns the slot
+   * the caller must fill with exactly its bytes before `finish` (which are
+   * the caller's to check against `id`); undefined when the pack already
+   * holds `id`.
+   */
+  reserve(id: ObjectId, length: number): Buffer | undefined {
+    if (this.seen.has(id)) return undefined;
+    this.seen.add(id);
+    if (this.size + length > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.size + length, Math.min(2 * this.buf.length, this.size + length + (64 << 20))));
+      this.buf.copy(bigger, 0, 0, this.size);
+      this.buf = bigger;
+    }
+    this.entries.push({ id, offset: this.size, length });
+    const entry = Buffer.alloc(ID_BYTES + 4);
+    idToBytes(id).copy(entry, 0);
+    entry.writeUInt32BE(length, ID_BYTES);
+    this.toc.update(entry);
+    const slot = this.buf.subarray(this.size, this.size + length);
+    this.size += length;
+    return slot;
+  }
+
+  /** add appends an object (once per ID; the caller guarantees bytes hash to id). */
+  add(id: ObjectId, data: Uint8Array): void {
+    const slot = this.reserve(id, data.length);
+    if (slot) slot.set(data);
+  }
+
+  /** finish returns the pack (a view of the writer's buffer), its ID and its encoded index. */
   finish(): { id: ObjectId; pack: Buffer; index: Buffer; entries: PackEntry[] } {
-    const pack = Buffer.concat(this.parts, this.size);
-    const id = createHash('sha256').update(pack).digest('hex');
+    const pack = this.buf.subarray(0, this.size);
+    const id = this.toc.digest('hex');
     const entries = [...this.entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { id, pack, index: encodePackIndex(id, entries), entries };
   }
+}
+
+/**
+ * packName is the name of a version 2 pack: the SHA-256 of its header (magic
+ * and nonce, 21 bytes) followed by, for each object in pack order, its ID (32
+ * bytes) and its length (u32). Objects lie back to back after the header, so
+ * with each object checked against its ID this pins every byte of the pack.
+ */
+export function packName(header: Uint8Array, ordered: readonly { id: ObjectId; length: number }[]): ObjectId {
+  const h = createHash('sha256').update(header.subarray(0, PACK_HEADER));
+  const entry = Buffer.alloc(ID_BYTES + 4);
+  for (const e of ordered) {
+    idToBytes(e.id).copy(entry, 0);
+    entry.writeUInt32BE(e.length, ID_BYTES);
+    h.update(entry);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * packNameMatches says whether a whole pack's bytes fit its name: version 1,
+ * their SHA-256; version 2, its objects (from its index) tile the pack after
+ * the header and packName matches. It does not check the objects against
+ * their IDs: the caller does (fsck reports those one by one).
+ */
+export function packNameMatches(pack: Buffer, packId: ObjectId, entries: Iterable<PackEntry>): boolean {
+  if (pack.length < PACK_HEADER) return false;
+  const magic = pack.subarray(0, PACK_MAGIC.length);
+  if (magic.equals(PACK_MAGIC_V1)) return createHash('sha256').update(pack).digest('hex') === packId;
+  if (!magic.equals(PACK_MAGIC)) return false;
+  // By offset; an empty object (there is at most one: one ID) shares its offset with the next object and comes first.
+  const ordered = [...entries].sort((a, b) => a.offset - b.offset || a.length - b.length);
+  let at = PACK_HEADER;
+  for (const e of ordered) {
+    if (e.offset !== at) return false;
+    at += e.length;
+  }
+  return at === pack.length && packName(pack, ordered) === packId;
 }
 
 /**

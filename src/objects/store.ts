@@ -187,11 +187,29 @@ export class LocalStore implements ObjectReader {
     }
   }
 
-  /** installFile moves a finished temporary file into the cache as file `id` (atomically replacing any copy there). */
-  installFile(tmp: string, id: ObjectId): void {
+  /**
+   * installFile moves a finished temporary file into the cache as file `id`
+   * (atomically replacing any copy there). `verified`: every byte of it was
+   * checked against its ID on the way in, by this process, just now (a fetch
+   * assembling checked chunks); see installedVerified.
+   */
+  installFile(tmp: string, id: ObjectId, verified = false): void {
     // Always replace: the new copy was just hashed, the one in place may be
     // damaged, so re-adding a file is how a corrupt cache entry is repaired.
     fs.renameSync(tmp, this.filePath(id));
+    if (verified) this.verifiedNow.add(id);
+  }
+
+  /** Files this store object installed from bytes it checked on the way in (installFile with `verified`). */
+  private readonly verifiedNow = new Set<ObjectId>();
+
+  /**
+   * installedVerified says whether this store object installed file `id`
+   * from checked bytes: a checkout in the same command (clone, pull) may then
+   * copy it without hashing it a second time.
+   */
+  installedVerified(id: ObjectId): boolean {
+    return this.verifiedNow.has(id);
   }
 
   /**

@@ -3,7 +3,10 @@
  * remote (`lode remote add backup /mnt/share/lode`). Writes are temp file +
  * rename in the same directory tree; conditional writes hold a per-key lock
  * file (O_EXCL) around read-compare-rename, so two processes on one machine
- * or one POSIX share cannot both win. Etags are the SHA-256 of the content.
+ * or one POSIX share cannot both win. Etags of small blobs (refs, config:
+ * up to 64 KiB) are the SHA-256 of the content; a larger blob (a pack) gets a
+ * weak etag from its size and time, never hashed: no conditional write is
+ * made against one, and one would be refused (RefConflictError).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -49,8 +52,8 @@ export class DirBackend implements Backend {
 
   async save(key: string, data: Uint8Array, options: SaveOptions = {}): Promise<{ etag: string }> {
     const dest = this.file(key);
-    const etag = createHash('sha256').update(data).digest('hex');
     const conditional = options.ifNoneMatch || options.ifMatch !== undefined;
+    const small = data.length <= SMALL_ETAG_BYTES;
     try {
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       const tmpDir = path.join(this.root, TMP_DIR);
@@ -63,7 +66,10 @@ export class DirBackend implements Backend {
       }
       const tmp = tempName(tmpDir, 'blob');
       try {
-        fs.writeFileSync(tmp, data, { flag: 'wx' });
+        if (small || conditional) fs.writeFileSync(tmp, data, { flag: 'wx' });
+        // Large blobs are written off the main thread, so a push hashes the next pack meanwhile.
+        else await fs.promises.writeFile(tmp, data, { flag: 'wx' });
+        const etag = small || conditional ? sha256(data) : `w/${data.length}-${Date.now()}`;
         if (!conditional) {
           fs.renameSync(tmp, dest);
           return { etag };
@@ -122,9 +128,11 @@ export class DirBackend implements Backend {
       const r = range ?? { offset: 0, length: size };
       checkRange(r, size, key);
       const buf = Buffer.allocUnsafe(r.length);
+      // Large reads go to the thread pool, so a fetch checks one range while the next is read.
+      const async = r.length >= ASYNC_READ_BYTES;
       let done = 0;
       while (done < r.length) {
-        const n = fs.readSync(fd, buf, done, r.length - done, r.offset + done);
+        const n = async ? await readAt(fd, buf, done, r.length - done, r.offset + done) : fs.readSync(fd, buf, done, r.length - done, r.offset + done);
         if (n === 0) throw new RemoteError(`${key} in ${this.location} was truncated while being read`, true);
         done += n;
       }
@@ -204,6 +212,13 @@ export class DirBackend implements Backend {
       throw this.fail('removing', key, e);
     }
   }
+}
+
+/** Reads at least this large run in the thread pool. */
+const ASYNC_READ_BYTES = 1 << 20;
+
+function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
 }
 
 function readOrUndefined(file: string): Buffer | undefined {

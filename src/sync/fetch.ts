@@ -69,6 +69,17 @@ export interface FetchResult {
 
 /** Chunked files assembled at a time (each holds an open file). */
 const ASSEMBLE_BATCH = 64;
+/** Chunk writes into assembled files running at once in the thread pool. */
+const WRITES_IN_FLIGHT = 16;
+
+/** writeAllAt writes all of `data` at `position` of `fd`, in the thread pool. */
+async function writeAllAt(fd: number, data: Buffer, position: number): Promise<void> {
+  let w = 0;
+  while (w < data.length) {
+    const at = w;
+    w += await new Promise<number>((resolve, reject) => fs.write(fd, data, at, data.length - at, position + at, (e, n) => (e ? reject(e) : resolve(n))));
+  }
+}
 
 export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   const { store, remote } = o;
@@ -257,7 +268,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
      * its list declares is refused before a byte lands (a forged list must not
      * make a small chunk fill the disk with a sparse multi-gigabyte file).
      */
-    const place = (id: ObjectId, data: Buffer) => {
+    const place = async (id: ObjectId, data: Buffer) => {
       const targets = places.get(id)!;
       for (const p of targets) {
         if (data.length !== p.size) {
@@ -267,11 +278,15 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
           });
         }
       }
+      // Written in the thread pool while the next range is checked; at most WRITES_IN_FLIGHT at once.
       for (const p of targets) {
-        let w = 0;
-        while (w < data.length) w += fs.writeSync(p.fd, data, w, data.length - w, p.offset + w);
+        const w = writeAllAt(p.fd, data, p.offset);
+        w.catch(() => {}); // observed below
+        writes.push(w);
       }
+      while (writes.length > WRITES_IN_FLIGHT) await writes.shift();
     };
+    const writes: Promise<void>[] = [];
     try {
       // Chunks the previous version of the same file already has are copied
       // from the local cache (and checked) instead of downloaded.
@@ -289,7 +304,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
               if (targets) {
                 const data = Buffer.allocUnsafe(c.size);
                 if (fs.readSync(fd, data, 0, c.size, off) === c.size && createHash('sha256').update(data).digest('hex') === c.id) {
-                  place(c.id, data);
+                  await place(c.id, data);
                   places.delete(c.id);
                   result.reused += c.size;
                 }
@@ -301,18 +316,22 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
           }
         }
       }
-      await remote.fetchObjects(places.keys(), (id, data) => {
-        place(id, data);
+      await remote.fetchObjects(places.keys(), async (id, data) => {
+        await place(id, data);
         result.bytes += data.length;
       }, o.progress);
+      while (writes.length > 0) await writes.shift();
       for (const f of batch) {
         fs.closeSync(f.fd);
         f.fd = -1;
         if (fs.statSync(f.tmp).size !== f.list.size) throw new CorruptObjectError(`assembled file ${f.id} has the wrong size`, { objectId: f.id });
-        store.installFile(f.tmp, f.id);
+        // Every chunk written into it was checked against its ID as it arrived.
+        store.installFile(f.tmp, f.id, true);
         result.files++;
       }
     } finally {
+      // No write may still run on a file descriptor closed here.
+      await Promise.allSettled(writes);
       for (const f of batch) {
         if (f.fd >= 0) fs.closeSync(f.fd);
         rmQuiet(f.tmp);

@@ -29,7 +29,7 @@ import { decodeChunkList, decodeTree } from '../core/encoding.js';
 import { CorruptObjectError, NotFoundError, RefConflictError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
-import { PackWriter } from '../objects/pack.js';
+import { PACK_HEADER, PackWriter } from '../objects/pack.js';
 import type { LocalStore } from '../objects/store.js';
 import { isAncestor, readCommit } from '../graph/commits.js';
 import type { RefKind, RefStore } from '../graph/refs.js';
@@ -82,11 +82,53 @@ export interface PushResult {
   walked: { commits: number; trees: number };
 }
 
-/** A wanted object and how to read its bytes locally. */
+/** UPLOADS_IN_FLIGHT: packs being sent while the next is filled (each holds a buffer of about PACK_TARGET). */
+const UPLOADS_IN_FLIGHT = 2;
+/** Room past the target in a pack buffer, so a last object rarely needs a pack of its own. */
+const PACK_SLACK = 4 << 20;
+
+function corruptLocal(id: ObjectId): CorruptObjectError {
+  return new CorruptObjectError(`local object ${id} is corrupt; nothing was pushed past it`, { objectId: id });
+}
+
+/** A wanted object and where its bytes are locally: in memory (metadata), read whole by the store (a small file), or a range of a cached file. */
 interface Want {
   id: ObjectId;
   size: number;
-  read: () => Buffer;
+  bytes?: Buffer;
+  read?: () => Buffer;
+  file?: string;
+  offset?: number;
+}
+
+/** FileReader reads ranges of cached files, keeping the current file open across its chunks. */
+class FileReader {
+  private path: string | undefined;
+  private fd = -1;
+
+  read(file: string, offset: number, into: Buffer, id: ObjectId): void {
+    if (file !== this.path) {
+      this.close();
+      try {
+        this.fd = fs.openSync(file, 'r');
+      } catch {
+        throw missing(id);
+      }
+      this.path = file;
+    }
+    let done = 0;
+    while (done < into.length) {
+      const n = fs.readSync(this.fd, into, done, into.length - done, offset + done);
+      if (n === 0) throw new CorruptObjectError(`cached file ${file} is shorter than its chunk list says`, { objectId: id, path: file });
+      done += n;
+    }
+  }
+
+  close(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+    this.path = undefined;
+  }
 }
 
 export async function pushRef(o: PushOptions): Promise<PushResult> {
@@ -139,27 +181,64 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   const total = wants.length;
   const totalBytes = wants.reduce((s, w) => s + w.size, 0);
   o.progress?.({ phase: 'push', done: 0, total, bytes: 0, totalBytes });
-  let writer = new PackWriter();
-  const uploaded: ObjectId[] = [];
   const target = o.packTarget ?? PACK_TARGET;
-  for (const w of wants) {
-    const data = w.read();
-    if (createHash('sha256').update(data).digest('hex') !== w.id) {
-      throw new CorruptObjectError(`local object ${w.id} is corrupt; nothing was pushed past it`, { objectId: w.id });
-    }
-    writer.add(w.id, data);
-    result.objects++;
-    result.bytes += data.length;
-    if (writer.bytes >= target) {
-      uploaded.push(await remote.uploadPack(writer));
-      result.packs++;
-      writer = new PackWriter();
-      o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
-    }
-  }
-  if (writer.count > 0) {
-    uploaded.push(await remote.uploadPack(writer));
+  // Each object is read once, straight into its place in the pack buffer,
+  // and hashed once there (against its ID); the pack is named from its table
+  // of contents, so nothing hashes it again. Up to UPLOADS_IN_FLIGHT packs
+  // travel while the next one is filled; their indexes land in order.
+  const free: Buffer[] = [];
+  const uploads: { done: Promise<ObjectId>; buffer: Buffer }[] = [];
+  const uploaded: ObjectId[] = [];
+  const files = new FileReader();
+  const settle = async () => {
+    const u = uploads.shift()!;
+    uploaded.push(await u.done);
     result.packs++;
+    free.push(u.buffer);
+  };
+  const send = async (w: PackWriter, buffer: Buffer) => {
+    if (uploads.length >= UPLOADS_IN_FLIGHT) await settle();
+    const done = remote.uploadPack(w, uploads[uploads.length - 1]?.done);
+    done.catch(() => {}); // observed when settled; a failure must not go unhandled meanwhile
+    uploads.push({ done, buffer });
+  };
+  let writer: PackWriter | undefined;
+  let buffer: Buffer | undefined;
+  try {
+    for (const w of wants) {
+      if (writer && writer.bytes > PACK_HEADER && w.size > writer.room) {
+        await send(writer, buffer!);
+        writer = undefined;
+        o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
+      }
+      if (!writer) {
+        // Buffers come back once their pack is uploaded (a writer that had to grow used another: this one is free then too).
+        buffer = free.pop() ?? Buffer.allocUnsafe(target + PACK_SLACK);
+        writer = new PackWriter(buffer);
+      }
+      const slot = writer.reserve(w.id, w.size);
+      if (slot) {
+        if (w.file !== undefined) files.read(w.file, w.offset ?? 0, slot, w.id);
+        else (w.bytes ?? w.read!()).copy(slot);
+        // Hashed here, on the main thread, while packs already filled are written
+        // in the thread pool. (WebCrypto's digest in the pool was tried: it
+        // copies every byte first and cost twice the CPU.)
+        if (createHash('sha256').update(slot).digest('hex') !== w.id) throw corruptLocal(w.id);
+      }
+      result.objects++;
+      result.bytes += w.size;
+      if (writer.bytes >= target) {
+        await send(writer, buffer!);
+        writer = undefined;
+        o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
+      }
+    }
+    if (writer && writer.count > 0) await send(writer, buffer!);
+    while (uploads.length > 0) await settle();
+  } finally {
+    files.close();
+    // After a failure: let uploads already started finish (or fail) before returning, so none writes after the command ends.
+    await Promise.allSettled(uploads.map((u) => u.done));
   }
   // Everything the pushed history reaches is on the remote now, whatever happens to the ref.
   if (wants.length > 0) {
@@ -217,7 +296,7 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
   let unsure = false;
   const meta = (id: ObjectId): Want => {
     const bytes = store.getObject(id);
-    return { id, size: bytes.length, read: () => bytes };
+    return { id, size: bytes.length, bytes };
   };
   // present: the remote has `id` in an unmarked pack; that pack is noted for the record.
   const safePackOf = safePackFinder(remote);
@@ -244,13 +323,14 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
     walked.trees++;
     let known = true;
     const w = meta(id);
-    for (const e of decodeTree(w.read(), id)) {
+    for (const e of decodeTree(w.bytes!, id)) {
       if (e.kind === 'tree') {
         if (!walkTree(e.id)) known = false;
       } else if (e.kind === 'blob') {
         if (seen.has(e.id)) continue;
         seen.add(e.id);
         if (present(e.id)) continue;
+        // A whole small file may live in a local pack: the store reads (and checks) it.
         data.push({ id: e.id, size: e.size, read: () => readWhole(store, e.id) });
       } else if (seen.has(e.id)) {
         if (unseen.has(e.id)) known = false;
@@ -265,13 +345,13 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
         const list = meta(e.id);
         const file = store.filePath(e.id);
         let off = 0;
-        for (const c of decodeChunkList(list.read(), e.id).chunks) {
+        for (const c of decodeChunkList(list.bytes!, e.id).chunks) {
           const at = off;
           off += c.size;
           if (seen.has(c.id)) continue;
           seen.add(c.id);
           if (present(c.id)) continue;
-          data.push({ id: c.id, size: c.size, read: () => readRange(file, at, c.size, e.id) });
+          data.push({ id: c.id, size: c.size, file, offset: at });
         }
         if (!present(e.id)) lists.push(list);
       }
@@ -318,26 +398,5 @@ function readWhole(store: LocalStore, id: ObjectId): Buffer {
   } catch (e) {
     if (e instanceof CorruptObjectError) throw e;
     throw missing(id);
-  }
-}
-
-function readRange(file: string, offset: number, length: number, id: ObjectId): Buffer {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    throw missing(id);
-  }
-  try {
-    const buf = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(fd, buf, done, length - done, offset + done);
-      if (n === 0) throw new CorruptObjectError(`cached file ${id} is shorter than its chunk list says`, { objectId: id, path: file });
-      done += n;
-    }
-    return buf;
-  } finally {
-    fs.closeSync(fd);
   }
 }

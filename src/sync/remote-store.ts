@@ -25,7 +25,7 @@ import { isObjectId, type ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { Backend } from '../storage/backend.js';
 import { writeFileAtomic } from '../storage/atomic.js';
-import { coalesce, extract, hexWord, PackIndex, type PackEntry, type PackWriter } from '../objects/pack.js';
+import { coalesce, extract, hexWord, PackIndex, type PackEntry, type PackWriter, type ReadSpan } from '../objects/pack.js';
 import { refNameProblem, type RefKind } from '../graph/refs.js';
 import type { ObjectReader } from '../objects/reader.js';
 
@@ -461,11 +461,18 @@ export class RemoteStore implements ObjectReader {
     }
   }
 
-  /** uploadPack sends a pack, then its index: the index makes the objects visible. */
-  async uploadPack(writer: PackWriter): Promise<ObjectId> {
+  /**
+   * uploadPack sends a pack, then its index: the index makes the objects
+   * visible. With `after`, the index waits for that promise (the previous
+   * pack's upload), so packs sent concurrently still become visible in the
+   * order they were filled, dependencies first; the pack bytes themselves
+   * travel at once.
+   */
+  async uploadPack(writer: PackWriter, after?: Promise<unknown>): Promise<ObjectId> {
     const { id, pack, index, entries } = writer.finish();
     this.stats.requests += 2;
     await this.backend.save(`packs/${id}.pack`, pack);
+    await after;
     await this.backend.save(`packs/${id}.idx`, index);
     this.stats.bytesSent += pack.length + index.length;
     writeFileAtomic(path.join(this.idxDir, `${id}.idx`), index);
@@ -513,23 +520,34 @@ export class RemoteStore implements ObjectReader {
       totalBytes += e.length;
     }
     if (total > 0) progress?.({ phase: 'pull', done: 0, total, bytes: 0, totalBytes });
-    for (const [packId, entries] of byPack) {
-      for (const span of coalesce(entries)) {
-        // Every object of the span is verified before any is handed on, so a damaged read is re-read whole.
-        let objects: Buffer[];
-        try {
-          ({ value: objects } = await this.loadVerified(`packs/${packId}.pack`, { offset: span.offset, length: span.length }, (got) =>
-            span.entries.map((e) => extract(span, got, e, packId)),
-          ));
-        } catch (e) {
-          // The index was checked against the listed size: a pack that is shorter now was damaged or replaced.
-          if (!(e instanceof RangeError)) throw e;
-          throw new CorruptObjectError(`pack ${packId} in ${this.backend.location} is shorter than its index says (${e.message})`, {
-            objectId: packId,
-            hint: 'the remote copy is damaged: push the data again from a workspace that has it',
-            cause: e,
-          });
-        }
+    // Up to READS_IN_FLIGHT ranged reads travel at once (a directory remote
+    // reads large ranges in the thread pool, S3 runs requests in parallel);
+    // objects are still handed on in order, span by span.
+    const spans: { packId: ObjectId; span: ReadSpan }[] = [];
+    for (const [packId, entries] of byPack) for (const span of coalesce(entries)) spans.push({ packId, span });
+    const load = ({ packId, span }: { packId: ObjectId; span: ReadSpan }) => {
+      // Every object of the span is verified before any is handed on, so a damaged read is re-read whole.
+      const p = this.loadVerified(`packs/${packId}.pack`, { offset: span.offset, length: span.length }, (got) =>
+        span.entries.map((e) => extract(span, got, e, packId)),
+      ).catch((e: unknown) => {
+        // The index was checked against the listed size: a pack that is shorter now was damaged or replaced.
+        if (!(e instanceof RangeError)) throw e;
+        throw new CorruptObjectError(`pack ${packId} in ${this.backend.location} is shorter than its index says (${e.message})`, {
+          objectId: packId,
+          hint: 'the remote copy is damaged: push the data again from a workspace that has it',
+          cause: e,
+        });
+      });
+      p.catch(() => {}); // observed in order below; a failure must not go unhandled meanwhile
+      return p;
+    };
+    const inFlight: Promise<{ value: Buffer[] }>[] = [];
+    let next = 0;
+    try {
+      for (let k = 0; k < spans.length; k++) {
+        while (next < spans.length && next < k + READS_IN_FLIGHT) inFlight.push(load(spans[next++]));
+        const { value: objects } = await inFlight.shift()!;
+        const { span } = spans[k];
         for (const [i, e] of span.entries.entries()) {
           await onObject(e.id, objects[i]);
           done++;
@@ -537,9 +555,15 @@ export class RemoteStore implements ObjectReader {
         bytes += span.entries.reduce((n, e) => n + e.length, 0);
         progress?.({ phase: 'pull', done, total, bytes, totalBytes, finished: done === total });
       }
+    } finally {
+      // After a failure, no read keeps running past this call.
+      await Promise.allSettled(inFlight);
     }
   }
 }
+
+/** Ranged reads of packs in flight at once in fetchObjects (each up to 16 MiB). */
+const READS_IN_FLIGHT = 3;
 
 /**
  * encodeMark: "<ms> <xxh64 of the decimal ms, 16 hex digits>\n". The checksum

@@ -11,7 +11,9 @@
  *   reflink   copy-on-write clone (XFS, btrfs, APFS): instant, no extra space
  *   hardlink  the cache file itself, read-only (opt-in: editing it in place
  *             would be refused by its 0444 mode rather than corrupt the cache)
- *   copy      bytes copied and verified against the file's ID on the way
+ *   copy      bytes copied and verified against the file's ID on the way (a
+ *             file this command fetched, and checked as it arrived, is
+ *             copied by the kernel without a second hash)
  *
  * A small file kept in a local pack (see objects/local-packs.ts) has no
  * cache file to link: its verified bytes are written ('copy'). Where nothing
@@ -119,6 +121,10 @@ export class Linker {
           fs.chmodSync(tmp, exec ? 0o755 : 0o644);
         } else if (m === 'hardlink') {
           fs.linkSync(src, tmp);
+        } else if (this.store.installedVerified(ref.id)) {
+          // Fetched and checked by this very command a moment ago (a clone or a
+          // pull): copied in the kernel (copy_file_range), not hashed again.
+          this.kernelCopy(ref, src, tmp, exec);
         } else {
           this.verifiedCopy(ref, src, tmp, exec);
         }
@@ -177,6 +183,15 @@ export class Linker {
     const p = this.prepare(ref, dest, exec);
     this.finish(p);
     return p.method;
+  }
+
+  private kernelCopy(ref: FileRef, src: string, tmp: string, exec: boolean): void {
+    fs.copyFileSync(src, tmp, fs.constants.COPYFILE_EXCL);
+    fs.chmodSync(tmp, exec ? 0o755 : 0o644);
+    const size = fs.statSync(tmp).size;
+    if (size !== ref.size) throw corrupt(ref, src, `size is ${size}, expected ${ref.size}`);
+    // One kernel call: its bytes are heard at once, when done.
+    this.onCopied?.(size);
   }
 
   private verifiedCopy(ref: FileRef, src: string, tmp: string, exec: boolean): void {
