@@ -225,7 +225,10 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
       inScope = (p) => changed.has(p);
       for (const e of index.entries) if (changed.has(e.path)) iFiles.set(e.path, e);
       const files = new Map<string, WorkFile>();
+      // Below a directory that does not exist nothing is on disk: a clone's switch looks at no file.
+      const above = new ParentChecker(repo.root);
       for (const p of changed) {
+        if (above.absentAbove(p)) continue;
         let st: fs.Stats | undefined;
         try {
           st = fs.lstatSync(repo.abs(p), { throwIfNoEntry: false });

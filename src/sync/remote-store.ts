@@ -477,9 +477,9 @@ export class RemoteStore implements ObjectReader {
     this.stats.bytesSent += pack.length + index.length;
     writeFileAtomic(path.join(this.idxDir, `${id}.idx`), index);
     void entries;
-    const idx = PackIndex.decode(index, id, pack.length);
-    this.packs.set(id, idx);
-    this.locator?.add(id, idx);
+    this.packs.set(id, PackIndex.decode(index, id, pack.length));
+    // Built again on the next lookup: a push uploads pack after pack and looks nothing up in between.
+    this.locator = undefined;
     return id;
   }
 
