@@ -135,9 +135,10 @@ function renderChanges(title: string, c: ChangeSheet): string[] {
   const out = [`### ${mdText(title)}`, '', `${code(c.from.rev)} → ${code(c.to.rev)}: ${formatCount(s.added)} added, ${formatCount(s.deleted)} deleted, ${formatCount(s.modified)} modified, ${formatCount(s.renamed)} renamed; ${formatBytes(s.changedBytes)} of new content.`, ''];
   const dirs = c.stat.filter((d) => d.added + d.deleted + d.modified + d.renamed > 0 || d.before.files !== d.after.files);
   out.push(...table(['Directory', 'Files before', 'Files after', 'Added', 'Deleted', 'Modified'], dirs.map((d) => [code(d.dir || '.'), formatCount(d.before.files), formatCount(d.after.files), formatCount(d.added), formatCount(d.deleted), formatCount(d.modified)]), [1, 2, 3, 4, 5]));
+  if (c.tables.length) out.push('');
   for (const t of c.tables) {
-    if ('error' in t) out.push('', `- table ${code(t.path)}: not compared (${mdText(t.error.message)})`);
-    else out.push('', `- table ${code(t.path)}: rows ${formatCount(t.rows.before)} → ${formatCount(t.rows.after)} (${formatCount(t.rows.added)} added, ${formatCount(t.rows.removed)} removed, ${formatCount(t.rows.modified)} modified)`);
+    if ('error' in t) out.push(`- table ${code(t.path)}: not compared (${mdText(t.error.message)})`);
+    else out.push(`- table ${code(t.path)}: rows ${formatCount(t.rows.before)} → ${formatCount(t.rows.after)} (${formatCount(t.rows.added)} added, ${formatCount(t.rows.removed)} removed, ${formatCount(t.rows.modified)} modified)`);
   }
   return out;
 }
