@@ -123,6 +123,11 @@ labelling_procedure = "Labelled by steps/label.mjs: long when the text has more 
   for (let i = 0; i < 6; i++) writeFile(dir, `data/images/cat/c${i}.jpg`, `cat picture ${i}\n`);
   for (let i = 0; i < 3; i++) writeFile(dir, `data/images/dog/d${i}.jpg`, `dog ${i}\n`);
   writeFile(dir, 'data/images/bird/b0.jpg', 'a bird\n');
+  // Not named by the contract: found as a class folder. Folders of tables are not.
+  for (let i = 0; i < 3; i++) writeFile(dir, `data/audio/yes/y${i}.wav`, `yes ${i}\n`);
+  writeFile(dir, 'data/audio/no/n0.wav', 'no\n');
+  writeFile(dir, 'data/exports/2026-10/a.csv', 'k,v\n1,2\n');
+  writeFile(dir, 'data/exports/2026-11/b.csv', 'k,v\n3,4\n');
   await lodeOk(['add', 'data'], at);
   await lodeOk(['commit', '-m', 'vendor drop', '--source', 'https://vendor.example/drop-2026-11.tar'], at);
   await lodeOk(['tag', 'v1'], at);
@@ -157,6 +162,15 @@ describe('lode datasheet', () => {
     expect(folder.classes.find((c) => c.name === 'cat')!.share).toBeCloseTo(6 / 11, 10);
     expect(folder.imbalance).toBe(3);
 
+    const audio = sheet.composition.classFolders.find((f) => f.path === 'data/audio')!;
+    expect(audio.source).toBe('detected');
+    expect(audio.classes.map((c) => [c.name, c.files])).toEqual([
+      ['no', 1],
+      ['yes', 3],
+    ]);
+    expect(audio.imbalance).toBe(3);
+    expect(sheet.composition.classFolders.map((f) => f.path).sort()).toEqual(['data/audio', 'data/images']);
+
     // The labelled table, counted here from the words the pipeline started with.
     const kept = WORDS.filter((w) => w !== '');
     const labelled = sheet.composition.tables.find((t) => t.path === 'data/labelled/items.csv')!;
@@ -171,6 +185,10 @@ describe('lode datasheet', () => {
     const raw = sheet.composition.tables.find((t) => t.path === 'data/raw/items.csv')!;
     expect(raw.rows).toBe(WORDS.length);
     expect(raw.columns!.find((c) => c.name === 'text')!.nulls).toBe(WORDS.length - kept.length);
+
+    // A second datasheet reads the tables' columns from the cache: the same numbers.
+    const again = await lodeJson<SheetJson>(['datasheet', 'HEAD', '--json'], at);
+    expect(again.composition).toEqual(sheet.composition);
   });
 
   it('--json: changes match lode diff, provenance the lineage, the contract its recorded results', async () => {

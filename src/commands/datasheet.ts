@@ -7,6 +7,7 @@
  * and the fields only people know, declared in a tracked `datasheet.toml`.
  * A declared field that is missing is listed as a gap, never filled in.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, isLodeError } from '../core/errors.js';
@@ -19,9 +20,9 @@ import { CONTRACT_FILE, globRegExp, parseToml, type Contract } from '../repo/con
 import { readRecord } from '../repo/provenance.js';
 import type { Repository } from '../repo/repository.js';
 import { resolveRev } from '../repo/revisions.js';
-import { tempName } from '../storage/atomic.js';
+import { tempName, writeFileAtomic } from '../storage/atomic.js';
 import { tableFormatOf } from '../tabular/formats.js';
-import type { TableDiffEntry } from '../tabular/types.js';
+import type { TableDiffEntry, TableFormat } from '../tabular/types.js';
 import { diff, type DiffResult, type DiffSide, type DirStat } from './diff.js';
 import { lineage, type LineageResult } from './lineage.js';
 
@@ -187,7 +188,7 @@ export async function datasheet(repo: Repository, options: DatasheetOptions): Pr
   for (const t of repo.refs.list('tags')) if (t.id === r.id) refs.push(`tag: ${t.name}`);
 
   const contract = readContract(repo);
-  const composition = await compose(repo, pool, r.commit.tree, contract);
+  const composition = await compose(repo, pool, r.commit.tree, contract, r.commit.datasets);
   for (const t of composition.tables) if ('error' in t) gaps.push({ section: 'composition', field: t.path, message: `table not profiled: ${t.error}` });
 
   const record = readRecord(repo, r.commit);
@@ -295,7 +296,7 @@ function keyPosition(text: string, key: string): string {
 // ---------------------------------------------------------------------------
 // Composition.
 
-async function compose(repo: Repository, pool: TreePool, tree: ObjectId, contract: Contract | undefined): Promise<DatasheetResult['composition']> {
+async function compose(repo: Repository, pool: TreePool, tree: ObjectId, contract: Contract | undefined, datasets: string[]): Promise<DatasheetResult['composition']> {
   const entries = pool.readTree(tree).map((e) => ({ path: e.name, kind: e.kind, files: e.kind === 'tree' ? e.files : 1, bytes: e.size }));
   const files = entries.reduce((n, e) => n + e.files, 0);
   const bytes = entries.reduce((n, e) => n + e.bytes, 0);
@@ -314,23 +315,29 @@ async function compose(repo: Repository, pool: TreePool, tree: ObjectId, contrac
   const tableFiles = all.filter((f) => tableFormatOf(f.path) !== null);
   const tables: TableSheet[] = [];
   for (const f of tableFiles.slice(0, TABLE_PROFILE_LIMIT)) tables.push(await tableSheet(repo, f));
-  return { files, bytes, entries, fileTypes, classFolders: classFolders(pool, tree, contract), tables, tablesSkipped: Math.max(0, tableFiles.length - TABLE_PROFILE_LIMIT) };
+  return { files, bytes, entries, fileTypes, classFolders: classFolders(pool, tree, contract, new Set(datasets)), tables, tablesSkipped: Math.max(0, tableFiles.length - TABLE_PROFILE_LIMIT) };
 }
 
 /**
  * classFolders finds folder-per-class datasets from the trees alone (the
  * counts are in the trees): those a [[folder]] section of the contract
  * names, and directories whose children (two or more) are all directories
- * holding only files.
+ * holding only files, none of them a table file, none of them a dataset root.
  */
-function classFolders(pool: TreePool, tree: ObjectId, contract: Contract | undefined): ClassFolder[] {
+function classFolders(pool: TreePool, tree: ObjectId, contract: Contract | undefined, datasets: Set<string>): ClassFolder[] {
   const patterns = (contract?.folders ?? []).map((f) => globRegExp(f.pattern));
   const out: ClassFolder[] = [];
   const rec = (id: ObjectId, dir: string) => {
     const kids = pool.readTree(id);
     const named = dir !== '' && patterns.some((re) => re.test(dir));
     const subdirs = kids.filter((k) => k.kind === 'tree');
-    const detected = dir !== '' && subdirs.length >= 2 && subdirs.length === kids.length && subdirs.every((k) => pool.readTree(k.id).every((x) => x.kind !== 'tree'));
+    // Directories of tables (pipeline stages, monthly exports) are not classes; nor are separate datasets.
+    const detected =
+      dir !== '' &&
+      subdirs.length >= 2 &&
+      subdirs.length === kids.length &&
+      !subdirs.some((k) => datasets.has(joinPath(dir, k.name))) &&
+      subdirs.every((k) => pool.readTree(k.id).every((x) => x.kind !== 'tree' && tableFormatOf(x.name) === null));
     if (named || detected) {
       const total = subdirs.reduce((n, k) => n + k.files, 0);
       const classes = subdirs.map((k) => ({ name: k.name, files: k.files, bytes: k.size, share: total === 0 ? 0 : k.files / total }));
@@ -345,9 +352,37 @@ function classFolders(pool: TreePool, tree: ObjectId, contract: Contract | undef
   return out;
 }
 
-/** tableSheet profiles one table file with the contract's profiler (one pass of the diff's scanner). */
+const SHEET_CACHE_VERSION = 1;
+
+/**
+ * tableSheet profiles one table file with the contract's profiler (one pass
+ * of the diff's scanner). The columns are cached by file ID under
+ * `.lode/checks/`, so the datasheet of a later version does not read a table
+ * it did not change.
+ */
 async function tableSheet(repo: Repository, f: FileEntry): Promise<TableSheet> {
   const format = tableFormatOf(f.path)!;
+  const key = createHash('sha256').update(JSON.stringify(['datasheet', SHEET_CACHE_VERSION, f.id, format, CATEGORY_TOP])).digest('hex');
+  const cacheFile = path.join(repo.lodeDir, 'checks', key.slice(0, 2), `${key.slice(2)}.json`);
+  try {
+    const cached = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { rows: number; columns: ColumnSheet[] };
+    return { path: f.path, format, bytes: f.size, rows: cached.rows, columns: cached.columns };
+  } catch {
+    // not cached (or unreadable): profile it
+  }
+  const sheet = await profileSheet(repo, f, format);
+  if ('rows' in sheet) {
+    try {
+      fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+      writeFileAtomic(cacheFile, JSON.stringify({ rows: sheet.rows, columns: sheet.columns }));
+    } catch {
+      // a cache that cannot be written costs a rescan next time, nothing else
+    }
+  }
+  return sheet;
+}
+
+async function profileSheet(repo: Repository, f: FileEntry, format: string): Promise<TableSheet> {
   const store = repo.store;
   let file: string;
   let scratch: string | undefined;
@@ -366,7 +401,7 @@ async function tableSheet(repo: Repository, f: FileEntry): Promise<TableSheet> {
   }
   try {
     const { profileTable } = await import('../tabular/profile.js');
-    const p = await profileTable(format, { file, size: f.size, label: f.path }, { tmpDir: store.tmpDir });
+    const p = await profileTable(format as TableFormat, { file, size: f.size, label: f.path }, { tmpDir: store.tmpDir });
     const columns = p.columns.map((c): ColumnSheet => {
       const nonNull = p.rows - c.nulls;
       const col: ColumnSheet = { name: c.name, type: c.type, nulls: c.nulls, nullRate: p.rows === 0 ? 0 : c.nulls / p.rows, min: c.min, max: c.max, distinct: c.categories ? c.categories.length : null };
