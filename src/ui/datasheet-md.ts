@@ -20,8 +20,9 @@ export function mdText(s: string): string {
     .replace(/([\\`*_[\]<>|#])/g, '\\$1');
 }
 
+/** code writes data as a code span; `|` is escaped so a span cannot split a table cell. */
 const code = (s: string) => {
-  const t = String(s).replace(/[\r\n]+/g, ' ');
+  const t = String(s).replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|');
   const fence = t.includes('`') ? '`` ' : '`';
   return `${fence}${t}${fence === '`' ? '`' : ' ``'}`;
 };
