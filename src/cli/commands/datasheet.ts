@@ -18,7 +18,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--fields <file>', 'read the declared fields from this file instead of datasheet.toml')
     .addHelpText(
       'after',
-      '\nDeclared fields (purpose, collection_method, labelling_procedure, known_gaps_and_biases,\npersonal_data, retention) come from datasheet.toml at the top of the workspace; each one\nmissing is listed under Gaps, never filled in.\n\nExamples:\n  lode datasheet v2\n  lode datasheet v2 --baseline v1 --html v2-datasheet.html\n  lode datasheet HEAD --json',
+      '\nDeclared fields (purpose, collection_method, labelling_procedure, known_gaps_and_biases,\npersonal_data, retention) come from datasheet.toml at the top of the workspace; each one\nmissing is listed under Gaps, never filled in. The file is read as it is now in the workspace.\n\nExit 0: written (gaps and violations are content, not failures); 6: unknown revision;\n8: datasheet.toml does not parse, or holds an unknown key or a value that is not a string.\n\nExamples:\n  lode datasheet v2\n  lode datasheet v2 --baseline v1 --html v2-datasheet.html\n  lode datasheet HEAD --json',
     )
     .action(async (rev: string | undefined, o: { baseline?: string; md?: boolean; json?: boolean; html?: string; evaluate?: boolean; fields?: string }) => {
       if ([o.md, o.json, o.html !== undefined].filter(Boolean).length > 1) throw new UsageError('--md, --json and --html each pick the output: give one', { hint: 'lode datasheet v2 --html sheet.html' });
