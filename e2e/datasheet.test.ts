@@ -299,3 +299,25 @@ describe('lode datasheet', () => {
     }
   });
 });
+
+describe('lode datasheet on a version committed with --no-verify', () => {
+  it('shows the recorded violations, marks them forced and lists them as a gap', async () => {
+    const file = path.join(dir, 'data/labelled/items.csv');
+    const text = fs.readFileSync(file, 'utf8');
+    fs.rmSync(file); // a new file, never a write into one the cache may share
+    fs.writeFileSync(file, `${text}99,papaya,medium\n`);
+    await lodeOk(['add', 'data/labelled'], at);
+    expect((await runLode(['commit', '-m', 'a label outside the set'], at)).code).toBe(1);
+    await lodeOk(['commit', '-m', 'a label outside the set', '--no-verify'], at);
+    const sheet = await lodeJson<SheetJson & { contract: { forced?: boolean; violations: { path: string; rule: string }[] } }>(['datasheet', '--json'], at);
+    const check = await runLode(['check', 'HEAD', '--json'], at);
+    expect(check.code).toBe(1);
+    const checked = JSON.parse(check.stdout) as { violations: { path: string; rule: string }[] };
+    expect(sheet.contract).toMatchObject({ source: 'recorded', ok: false, forced: true });
+    expect(sheet.contract!.violations.map((v) => [v.path, v.rule])).toEqual(checked.violations.map((v) => [v.path, v.rule]));
+    expect(sheet.contract!.violations.map((v) => v.rule)).toContain('labels.label');
+    expect(sheet.gaps.filter((g) => g.section === 'contract').map((g) => g.message)).toEqual([`${checked.violations.length} contract violation${checked.violations.length === 1 ? '' : 's'} (committed with --no-verify)`]);
+    const md = (await lodeOk(['datasheet'], at)).stdout;
+    expect(md).toMatch(/^\| `data\/labelled\/items\.csv` \| `labels\.label` \|/m);
+  });
+});

@@ -129,7 +129,7 @@ function renderTableSheet(t: TableSheet, charts: { charts: number; bars: number 
   if ('error' in t) return `<div class="table-sheet">${head}<p class="notice">Not profiled: ${esc(t.error)}</p></div>`;
   const rows = t.columns.map((col) => [c(col.name), esc(col.type), int(col.nulls), esc(fmtShare(col.nullRate)), num(col.min), num(col.max), col.distinct === null ? 'many' : int(col.distinct)]);
   const cats = t.columns
-    .filter((col) => col.top && col.top.length > 0 && col.distinct !== null && col.distinct < t.rows)
+    .filter((col) => col.top && col.top.length > 0 && col.distinct !== null && col.distinct < t.rows - col.nulls)
     .slice(0, CATEGORY_CHART_COLUMNS)
     .map((col) => barChart(charts, `values:${t.path}:${col.name}`, `Most frequent values of ${col.name}`, col.top!.map((v) => ({ label: v.value, value: v.count, text: `${formatCount(v.count)} · ${fmtShare(v.share)}` }))));
   return `<div class="table-sheet">${head}<p class="note">${int(t.rows)} rows, ${int(t.columns.length)} columns.</p>${tableHtml(['Column', 'Type', 'Nulls', 'Null rate', 'Min', 'Max', 'Distinct'], rows, [2, 3, 4, 5, 6])}${cats.join('\n')}</div>`;

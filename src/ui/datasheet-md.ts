@@ -114,7 +114,8 @@ function renderTableSheet(t: TableSheet): string[] {
     num(c.min),
     num(c.max),
     c.distinct === null ? 'many' : formatCount(c.distinct),
-    c.top ? c.top.slice(0, 5).map((v) => `${mdText(v.value)} ${fmtShare(v.share)}`).join(', ') : '',
+    // a column whose every value is distinct (an ID) has no most frequent values worth listing
+    c.top && c.distinct !== null && c.distinct < t.rows - c.nulls ? c.top.slice(0, 5).map((v) => `${mdText(v.value)} ${fmtShare(v.share)}`).join(', ') : '',
   ]);
   return [head, '', `${formatCount(t.rows)} rows, ${formatCount(t.columns.length)} columns.`, '', ...table(['Column', 'Type', 'Nulls', 'Null rate', 'Min', 'Max', 'Distinct', 'Most frequent'], rows, [2, 3, 4, 5, 6])];
 }
