@@ -320,4 +320,19 @@ describe('lode datasheet on a version committed with --no-verify', () => {
     const md = (await lodeOk(['datasheet'], at)).stdout;
     expect(md).toMatch(/^\| `data\/labelled\/items\.csv` \| `labels\.label` \|/m);
   });
+
+  it('a contract that no longer parses: recorded results still shown with a gap; --evaluate fails with its line', async () => {
+    const contract = path.join(dir, 'lode.checks.toml');
+    const good = fs.readFileSync(contract, 'utf8');
+    try {
+      fs.writeFileSync(contract, `${good}oops = = 3\n`);
+      const sheet = await lodeJson<SheetJson>(['datasheet', '--json'], at);
+      expect(sheet.contract).toMatchObject({ source: 'recorded', ok: false });
+      expect(sheet.gaps.some((g) => g.section === 'contract' && g.message.includes('lode.checks.toml:'))).toBe(true);
+      const line = good.split('\n').length; // good ends with a newline: the next line is this one
+      expect(expectLodeError(await runLode(['datasheet', '--evaluate'], at), 8)).toMatch(new RegExp(`^error: lode\\.checks\\.toml:${line}:8: `, 'm'));
+    } finally {
+      fs.writeFileSync(contract, good);
+    }
+  });
 });

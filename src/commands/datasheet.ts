@@ -187,11 +187,19 @@ export async function datasheet(repo: Repository, options: DatasheetOptions): Pr
   for (const b of repo.refs.list('heads')) if (b.id === r.id) refs.push(b.name);
   for (const t of repo.refs.list('tags')) if (t.id === r.id) refs.push(`tag: ${t.name}`);
 
-  const contract = readContract(repo);
+  const record = readRecord(repo, r.commit);
+  // A workspace contract that does not parse stops the datasheet only when it must be evaluated:
+  // a version with recorded results is still described, with the broken contract as a gap.
+  let contract: Contract | undefined;
+  try {
+    contract = readContract(repo);
+  } catch (e) {
+    if (!(e instanceof ConfigError) || !record?.checks || options.evaluate) throw e;
+    gaps.push({ section: 'contract', message: `the workspace contract cannot be read (${e.message}); the recorded results are shown` });
+  }
   const composition = await compose(repo, pool, r.commit.tree, contract, r.commit.datasets);
   for (const t of composition.tables) if ('error' in t) gaps.push({ section: 'composition', field: t.path, message: `table not profiled: ${t.error}` });
 
-  const record = readRecord(repo, r.commit);
   const lin = await lineage(repo, { spec: r.id });
   lin.rev = options.rev;
   if (!record?.provenance) gaps.push({ section: 'provenance', message: 'this version has no provenance record (it was not made by lode run, nor committed with --source, --input or --note)' });
