@@ -68,7 +68,10 @@ interface SheetJson {
     tables: { path: string; rows?: number; columns?: { name: string; type: string; nulls: number; top?: { value: string; count: number }[] }[]; error?: string }[];
   };
   provenance: { record: boolean; lineage: { steps: { kind: string; command?: string[]; commit: string }[]; sources: string[] } };
-  changes: { sinceParent: { summary: Record<string, number>; stat: { dir: string; before: { files: number }; after: { files: number } }[] } | null; sinceBaseline?: { baseline: string; summary: Record<string, number> } };
+  changes: {
+    sinceParent: { summary: Record<string, number>; stat: { dir: string; before: { files: number }; after: { files: number } }[] } | null;
+    sinceBaseline?: { baseline: string; summary: Record<string, number>; classes: { path: string; classes: { name: string; before: number; after: number; shareBefore: number; shareAfter: number }[] }[] };
+  };
   contract: { source: string; file: string; ok: boolean; rules: number; violations: unknown[] } | null;
   gaps: { section: string; field?: string; message: string }[];
 }
@@ -202,6 +205,15 @@ describe('lode datasheet', () => {
     expect(sheet.changes.sinceBaseline!.summary.added).toBe(3);
     const bird = sheet.changes.sinceParent!.stat.find((d) => d.dir === 'data/images/bird')!;
     expect([bird.before.files, bird.after.files]).toEqual([1, 2]);
+    // class balance since v1: 6 cats, 3 dogs, 1 bird then; one more bird now
+    const images = sheet.changes.sinceBaseline!.classes.find((k) => k.path === 'data/images')!;
+    expect(images.classes.map((k) => [k.name, k.before, k.after])).toEqual([
+      ['bird', 1, 2],
+      ['cat', 6, 6],
+      ['dog', 3, 3],
+    ]);
+    expect(images.classes[0].shareBefore).toBeCloseTo(1 / 10, 10);
+    expect(images.classes[0].shareAfter).toBeCloseTo(2 / 11, 10);
 
     expect(sheet.provenance.record).toBe(true);
     const runs = sheet.provenance.lineage.steps.filter((s) => s.kind === 'run');
@@ -256,6 +268,7 @@ describe('lode datasheet', () => {
     expect(r.stdout).toContain(PURPOSE_PREFIX);
     expect(r.stdout).not.toMatch(/(^|[^\\])<img/m); // escaped as \<img
     expect(lines).toContain('### Since the baseline v1');
+    expect(lines).toContain('| `bird` | 1 | 2 | 10% | 18% | +8.2 pp |');
     expect(lines.filter((l) => l === '*Not declared (a gap).*')).toHaveLength(3);
     expect(lines.some((l) => l.startsWith('| `cat` | 6 |'))).toBe(true);
     expect((await lodeOk(['datasheet', 'HEAD', '--baseline', 'v1', '--md'], at)).stdout).toBe(r.stdout);

@@ -14,7 +14,7 @@ import { ConfigError, isLodeError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { joinPath } from '../core/paths.js';
 import type { CheckViolation } from '../core/record.js';
-import { TreePool, walkFiles, type FileEntry } from '../graph/trees.js';
+import { lookupPath, TreePool, walkFiles, type FileEntry } from '../graph/trees.js';
 import { evaluateContract, readContract } from '../repo/checks.js';
 import { CONTRACT_FILE, globRegExp, parseToml, type Contract } from '../repo/contract.js';
 import { readRecord } from '../repo/provenance.js';
@@ -119,6 +119,8 @@ export interface ChangeSheet {
   changesOmitted: number;
   tables: TableDiffEntry[];
   tablesSkipped: number;
+  /** Each class folder of the version, its classes' files and shares on both sides (tree statistics). */
+  classes: { path: string; classes: { name: string; before: number; after: number; shareBefore: number; shareAfter: number }[] }[];
 }
 
 export interface ContractSheet {
@@ -209,6 +211,7 @@ export async function datasheet(repo: Repository, options: DatasheetOptions): Pr
   const sinceParent = parent && repo.store.hasObject(parent) ? await changeSheet(repo, parent, r.id, `${options.rev}~1`, options.rev) : r.commit.parents.length === 0 ? await changeSheet(repo, null, r.id, '(empty)', options.rev) : null;
   const changes: DatasheetResult['changes'] = { sinceParent };
   if (baseline) changes.sinceBaseline = { baseline: options.baseline!, ...(await changeSheet(repo, baseline.id, r.id, options.baseline!, options.rev)) };
+  for (const ch of [changes.sinceParent, changes.sinceBaseline]) if (ch) ch.classes = classShifts(pool, ch.from.tree, composition.classFolders);
 
   let contractSheet: ContractSheet | null = null;
   const sections = contract ? [...contract.tables.map((t) => ({ kind: 'table' as const, path: t.pattern })), ...contract.folders.map((f) => ({ kind: 'folder' as const, path: f.pattern }))] : undefined;
@@ -444,5 +447,26 @@ async function changeSheet(repo: Repository, from: ObjectId | null, to: ObjectId
     changesOmitted: Math.max(0, d.changes.length - CHANGE_LIST_LIMIT),
     tables: d.tables ?? [],
     tablesSkipped: d.tablesSkipped ?? 0,
+    classes: [],
   };
+}
+
+/** classShifts compares each class folder with the same folder in `before` (absent there: every class from 0). */
+function classShifts(pool: TreePool, before: ObjectId, folders: ClassFolder[]): ChangeSheet['classes'] {
+  return folders.map((f) => {
+    const at = f.path === '' ? undefined : lookupPath(pool, before, f.path);
+    const old = new Map<string, number>(at?.kind === 'tree' ? pool.readTree(at.id).filter((e) => e.kind === 'tree').map((e) => [e.name, e.files]) : []);
+    const oldTotal = [...old.values()].reduce((n, x) => n + x, 0);
+    const names = [...new Set([...f.classes.map((c) => c.name), ...old.keys()])].sort();
+    const now = new Map(f.classes.map((c) => [c.name, c.files]));
+    const total = f.classes.reduce((n, c) => n + c.files, 0);
+    return {
+      path: f.path,
+      classes: names.map((name) => {
+        const b = old.get(name) ?? 0;
+        const a = now.get(name) ?? 0;
+        return { name, before: b, after: a, shareBefore: oldTotal === 0 ? 0 : b / oldTotal, shareAfter: total === 0 ? 0 : a / total };
+      }),
+    };
+  });
 }

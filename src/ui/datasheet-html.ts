@@ -172,11 +172,22 @@ function renderChanges(title: string, ch: ChangeSheet): string {
   const cards = (['added', 'deleted', 'modified', 'renamed'] as const).map((k) => `<div class="card ${k}"><span class="n">${int(s[k])}</span><span class="l">${k}</span></div>`).join('');
   const dirs = ch.stat.filter((d) => d.added + d.deleted + d.modified + d.renamed > 0 || d.before.files !== d.after.files);
   const tables = ch.tables.map((t) => ('error' in t ? `<li>${c(t.path)}: not compared (${esc(t.error.message)})</li>` : `<li>${c(t.path)}: rows ${int(t.rows.before)} → ${int(t.rows.after)} (${int(t.rows.added)} added, ${int(t.rows.removed)} removed, ${int(t.rows.modified)} modified)</li>`));
+  const classes = ch.classes
+    .filter((k) => k.classes.some((x) => x.before !== x.after))
+    .map(
+      (k) =>
+        `<h4>Classes of ${c(k.path)}</h4>${tableHtml(
+          ['Class', 'Files before', 'Files after', 'Share before', 'Share after', 'Shift'],
+          k.classes.map((x) => [c(x.name), int(x.before), int(x.after), esc(fmtShare(x.shareBefore)), esc(fmtShare(x.shareAfter)), esc(`${x.shareAfter >= x.shareBefore ? '+' : '−'}${Math.abs(Math.round((x.shareAfter - x.shareBefore) * 1000) / 10)} pp`)]),
+          [1, 2, 3, 4, 5],
+        )}`,
+    )
+    .join('');
   return `<h3>${esc(title)}</h3><p>${c(ch.from.rev)} → ${c(ch.to.rev)}; ${esc(formatBytes(s.changedBytes))} of new content.</p><div class="cards">${cards}</div>${tableHtml(
     ['Directory', 'Files before', 'Files after', 'Added', 'Deleted', 'Modified'],
     dirs.map((d) => [c(d.dir || '.'), int(d.before.files), int(d.after.files), int(d.added), int(d.deleted), int(d.modified)]),
     [1, 2, 3, 4, 5],
-  )}${tables.length ? `<ul class="tables">${tables.join('')}</ul>` : ''}`;
+  )}${classes}${tables.length ? `<ul class="tables">${tables.join('')}</ul>` : ''}`;
 }
 
 function renderContract(r: DatasheetResult): string {

@@ -137,6 +137,11 @@ function renderChanges(title: string, c: ChangeSheet): string[] {
   const out = [`### ${mdText(title)}`, '', `${code(c.from.rev)} → ${code(c.to.rev)}: ${formatCount(s.added)} added, ${formatCount(s.deleted)} deleted, ${formatCount(s.modified)} modified, ${formatCount(s.renamed)} renamed; ${formatBytes(s.changedBytes)} of new content.`, ''];
   const dirs = c.stat.filter((d) => d.added + d.deleted + d.modified + d.renamed > 0 || d.before.files !== d.after.files);
   out.push(...table(['Directory', 'Files before', 'Files after', 'Added', 'Deleted', 'Modified'], dirs.map((d) => [code(d.dir || '.'), formatCount(d.before.files), formatCount(d.after.files), formatCount(d.added), formatCount(d.deleted), formatCount(d.modified)]), [1, 2, 3, 4, 5]));
+  for (const k of c.classes) {
+    if (k.classes.every((x) => x.before === x.after)) continue;
+    out.push('', `Classes of ${code(k.path)}:`, '');
+    out.push(...table(['Class', 'Files before', 'Files after', 'Share before', 'Share after', 'Shift'], k.classes.map((x) => [code(x.name), formatCount(x.before), formatCount(x.after), fmtShare(x.shareBefore), fmtShare(x.shareAfter), `${x.shareAfter >= x.shareBefore ? '+' : '−'}${Math.abs(Math.round((x.shareAfter - x.shareBefore) * 1000) / 10)} pp`]), [1, 2, 3, 4, 5]));
+  }
   if (c.tables.length) out.push('');
   for (const t of c.tables) {
     if ('error' in t) out.push(`- table ${code(t.path)}: not compared (${mdText(t.error.message)})`);
