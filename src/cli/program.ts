@@ -35,6 +35,7 @@ import * as remote from './commands/remote.js';
 import * as rm from './commands/rm.js';
 import * as check from './commands/check.js';
 import * as lineage from './commands/lineage.js';
+import * as datasheet from './commands/datasheet.js';
 import * as runCmd from './commands/run.js';
 import * as show from './commands/show.js';
 import * as status from './commands/status.js';
@@ -42,7 +43,7 @@ import * as tag from './commands/tag.js';
 import * as unlock from './commands/unlock.js';
 
 /** COMMANDS in the order help lists them. */
-const COMMANDS = [init, add, rm, status, commit, runCmd, check, log, show, lineage, diff, ls, cat, get, checkout, merge, installHooks, mergeDriver, branch, tag, gc, fsck, unlock, config, push, fetch, pull, clone, remote];
+const COMMANDS = [init, add, rm, status, commit, runCmd, check, log, show, lineage, datasheet, diff, ls, cat, get, checkout, merge, installHooks, mergeDriver, branch, tag, gc, fsck, unlock, config, push, fetch, pull, clone, remote];
 
 /**
  * buildProgram is the whole command tree of one run, ready to parse `argv`;
