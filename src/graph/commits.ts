@@ -2,7 +2,7 @@
  * The commit graph: reading commits, resolving revisions (branch, tag, ID
  * prefix, HEAD~n, ^n), walking history and finding everything reachable.
  */
-import { decodeCommit, decodeChunkList, decodeTree, isCommitEncoding, type Commit } from '../core/encoding.js';
+import { decodeCommit, decodeChunkList, isCommitEncoding, treeLinks, type Commit } from '../core/encoding.js';
 import { decodeRecord } from '../core/record.js';
 import { LodeError, NotFoundError, UnknownRevisionError } from '../core/errors.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
@@ -189,7 +189,9 @@ export function reachableFrom(store: CommitStore, commits: ObjectId[], extraTree
     r.trees.add(id);
     let entries;
     try {
-      entries = decodeTree(store.getObject(id, 'tree'), id);
+      const links = treeLinks(store.getObject(id, 'tree'), id);
+      entries = links.entries;
+      trees.push(...links.shards);
     } catch (e) {
       note(id, e);
       continue;

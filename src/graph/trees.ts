@@ -3,10 +3,23 @@
  * reading them back, and walking them. A tree's ID covers everything beneath
  * it, so equal IDs mean equal subtrees and whole directories can be skipped.
  */
-import { decodeTree, encodeTree, type EntryKind, type TreeEntry } from '../core/encoding.js';
-import { NotFoundError } from '../core/errors.js';
+import {
+  decodeTreeObject,
+  encodeShardNode,
+  encodeTree,
+  SHARD_BITS_MAX,
+  SHARD_BITS_MIN,
+  shardRank,
+  shardThreshold,
+  type EntryKind,
+  type ShardNode,
+  type ShardRef,
+  type TreeEntry,
+  type TreeObject,
+} from '../core/encoding.js';
+import { CorruptObjectError, NotFoundError } from '../core/errors.js';
 import { sha256, type ObjectId } from '../core/id.js';
-import { baseName, comparePaths, isUnder, joinPath, parentPath } from '../core/paths.js';
+import { baseName, compareNames, comparePaths, isUnder, joinPath, parentPath } from '../core/paths.js';
 
 /** FileEntry is one file at a repo-relative path. */
 export interface FileEntry {
@@ -17,9 +30,219 @@ export interface FileEntry {
   exec: boolean;
 }
 
-/** TreeSource reads trees by ID (the local store, or trees built in memory). */
+/**
+ * TreeSource reads trees by ID (the local store, or trees built in memory).
+ * `readTree` gives a whole directory, its shards (if it has any) joined and
+ * checked; `readObject` gives one stored object, for walks that skip shards.
+ */
 export interface TreeSource {
+  /** readTree returns every entry of directory `id` in name order; CorruptObjectError if its shards do not fit together. */
   readTree(id: ObjectId): TreeEntry[];
+  /** readObject returns tree object `id` as stored: entries, or a shard node. */
+  readObject(id: ObjectId): TreeObject;
+}
+
+/**
+ * objectTrees makes a TreeSource from a function reading single tree objects.
+ * Nothing is cached: wrap it in a TreePool for repeated reads.
+ */
+export function objectTrees(readObject: (id: ObjectId) => TreeObject): TreeSource {
+  const src: TreeSource = {
+    readObject,
+    readTree: (id) => directoryEntries(src, id),
+  };
+  return src;
+}
+
+// ---------------------------------------------------------------- shards
+
+/** DEFAULT_SHARD_BITS: leaves and shard nodes of about 256 entries; directories of more than 1,024 entries are sharded. */
+export const DEFAULT_SHARD_BITS = 8;
+
+/**
+ * writerShardBits is the `bits` new sharded directories are written with.
+ * LODE_TEST_SHARD_BITS overrides it, for tests only (small directories then
+ * shard, so a test can exercise sharding without a million files); readers
+ * take `bits` from each node and never look at it.
+ */
+export function writerShardBits(): number {
+  const v = process.env.LODE_TEST_SHARD_BITS;
+  if (v === undefined || v === '') return DEFAULT_SHARD_BITS;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < SHARD_BITS_MIN || n > SHARD_BITS_MAX) throw new RangeError(`LODE_TEST_SHARD_BITS must be an integer from ${SHARD_BITS_MIN} to ${SHARD_BITS_MAX}`);
+  return n;
+}
+
+/**
+ * encodeDirectory stores a directory's sorted, valid entries into `objects`
+ * and returns its tree ID: one version-1 tree up to shardThreshold(bits)
+ * entries, a sharded tree above (see ShardNode).
+ */
+export function encodeDirectory(entries: readonly TreeEntry[], objects: Map<ObjectId, Buffer>, bits = writerShardBits()): ObjectId {
+  const put = (b: Buffer) => {
+    const id = sha256(b);
+    objects.set(id, b);
+    return id;
+  };
+  if (entries.length <= shardThreshold(bits)) return put(encodeTree(entries));
+  // Leaves: cut after every name of rank >= 1.
+  let refs: (ShardRef & { rank: number })[] = [];
+  let start = 0;
+  let files = 0;
+  let size = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    files += e.files;
+    size += e.size;
+    const rank = shardRank(e.name, bits);
+    if (rank >= 1 || i === entries.length - 1) {
+      const id = put(encodeTree(entries.slice(start, i + 1)));
+      refs.push({ id, entries: i + 1 - start, files, size, last: e.name, rank });
+      start = i + 1;
+      files = 0;
+      size = 0;
+    }
+  }
+  // Level by level: a level-n node ends after a child whose last name has rank >= n + 1.
+  for (let level = 1; ; level++) {
+    const groups: (typeof refs)[] = [];
+    let cur: typeof refs = [];
+    for (const r of refs) {
+      cur.push(r);
+      if (r.rank >= level + 1) {
+        groups.push(cur);
+        cur = [];
+      }
+    }
+    if (cur.length > 0) groups.push(cur);
+    const node = (g: typeof refs): Buffer => encodeShardNode({ bits, level, children: g.map(({ rank: _, ...c }) => c) });
+    if (groups.length === 1) return put(node(groups[0]));
+    refs = groups.map((g) => {
+      const last = g[g.length - 1];
+      return { id: put(node(g)), entries: sum(g, 'entries'), files: sum(g, 'files'), size: sum(g, 'size'), last: last.last, rank: last.rank };
+    });
+  }
+}
+
+function sum(refs: readonly ShardRef[], key: 'entries' | 'files' | 'size'): number {
+  let n = 0;
+  for (const r of refs) n += r[key];
+  return n;
+}
+
+/**
+ * Leaf is one run of a directory's entries stored in one object: a leaf of a
+ * sharded directory (with the totals and last name its parent declares), or
+ * a whole unsharded directory (`whole`).
+ */
+export interface Leaf {
+  id: ObjectId;
+  whole: boolean;
+  entries: number;
+  files: number;
+  size: number;
+  last: string;
+  bits: number;
+  /** A whole directory's entries, already read. */
+  read?: TreeEntry[];
+}
+
+/**
+ * directoryLeaves lists the leaves of directory `id` in order, reading only
+ * shard nodes. It checks that the nodes fit together: a root that is a real
+ * root (large enough, not a lone child), levels that step down by one, the
+ * same `bits` throughout, children totals that match, and leaf ranges in
+ * strictly increasing order. A forged structure is a CorruptObjectError.
+ */
+export function directoryLeaves(src: TreeSource, id: ObjectId): Leaf[] {
+  const root = src.readObject(id);
+  if (root.kind === 'entries') {
+    const es = root.entries;
+    return [{ id, whole: true, entries: es.length, files: 0, size: 0, last: es.length ? es[es.length - 1].name : '', bits: 0, read: es }];
+  }
+  const fail = (at: ObjectId, why: string) => new CorruptObjectError(`tree object ${at} is corrupt: sharded directory ${id}: ${why}`, { objectId: at });
+  const { bits, level, children } = root.node;
+  if (level > 1 && children.length < 2) throw fail(id, 'a root shard node with a single child');
+  if (sum(children, 'entries') <= shardThreshold(bits)) throw fail(id, `sharded with ${sum(children, 'entries')} entries, no more than the ${shardThreshold(bits)} a single tree holds`);
+  const out: Leaf[] = [];
+  const rec = (nid: ObjectId, node: ShardNode) => {
+    for (const c of node.children) {
+      if (out.length > 0 && compareNames(out[out.length - 1].last, c.last) >= 0) throw fail(nid, `shard ranges overlap at ${JSON.stringify(c.last)}`);
+      if (node.level === 1) {
+        out.push({ id: c.id, whole: false, entries: c.entries, files: c.files, size: c.size, last: c.last, bits });
+        continue;
+      }
+      const child = src.readObject(c.id);
+      if (child.kind !== 'shards') throw fail(c.id, `a leaf where a level-${node.level - 1} shard node belongs`);
+      const n = child.node;
+      if (n.bits !== bits || n.level !== node.level - 1) throw fail(c.id, `shard node of level ${n.level} (bits ${n.bits}) under level ${node.level} (bits ${bits})`);
+      if (n.children[n.children.length - 1].last !== c.last) throw fail(c.id, 'last name differs from its parent\'s record');
+      if (sum(n.children, 'entries') !== c.entries || sum(n.children, 'files') !== c.files || sum(n.children, 'size') !== c.size) throw fail(c.id, 'totals differ from its parent\'s record');
+      rec(c.id, n);
+    }
+  };
+  rec(id, root.node);
+  return out;
+}
+
+/**
+ * readLeaf returns the entries of `leaves[k]` (from directoryLeaves), checked
+ * against what the shard nodes declare: count, totals, last name, order after
+ * the previous leaf, and no cut inside the leaf.
+ */
+export function readLeaf(src: TreeSource, leaves: readonly Leaf[], k: number): TreeEntry[] {
+  const leaf = leaves[k];
+  if (leaf.read) return leaf.read;
+  const obj = src.readObject(leaf.id);
+  const fail = (why: string) => new CorruptObjectError(`tree object ${leaf.id} is corrupt: shard leaf: ${why}`, { objectId: leaf.id });
+  if (obj.kind !== 'entries') throw fail('a shard node where a leaf belongs');
+  const es = obj.entries;
+  if (leaf.whole) return es;
+  if (es.length !== leaf.entries) throw fail(`${es.length} entries where its parent records ${leaf.entries}`);
+  let files = 0;
+  let size = 0;
+  for (let i = 0; i < es.length; i++) {
+    files += es[i].files;
+    size += es[i].size;
+    if (i < es.length - 1 && shardRank(es[i].name, leaf.bits) !== 0) throw fail(`a cut inside the leaf at ${JSON.stringify(es[i].name)}`);
+  }
+  if (files !== leaf.files || size !== leaf.size) throw fail('totals differ from its parent\'s record');
+  if (es[es.length - 1].name !== leaf.last) throw fail('last name differs from its parent\'s record');
+  if (k > 0 && compareNames(leaves[k - 1].last, es[0].name) >= 0) throw fail(`overlaps the previous leaf at ${JSON.stringify(es[0].name)}`);
+  return es;
+}
+
+/** directoryEntries reads a whole directory (all its leaves, checked). */
+export function directoryEntries(src: TreeSource, id: ObjectId): TreeEntry[] {
+  const leaves = directoryLeaves(src, id);
+  if (leaves.length === 1 && leaves[0].whole) return readLeaf(src, leaves, 0);
+  const out: TreeEntry[] = [];
+  for (let k = 0; k < leaves.length; k++) for (const e of readLeaf(src, leaves, k)) out.push(e);
+  return out;
+}
+
+/** findEntry returns the entry called `name` in directory `id`, reading one leaf of a sharded directory. */
+export function findEntry(src: TreeSource, id: ObjectId, name: string): TreeEntry | undefined {
+  const leaves = directoryLeaves(src, id);
+  let lo = 0;
+  let hi = leaves.length - 1;
+  // The first leaf whose last name is >= name.
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareNames(leaves[mid].last, name) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const es = readLeaf(src, leaves, lo);
+  let a = 0;
+  let b = es.length - 1;
+  while (a <= b) {
+    const mid = (a + b) >> 1;
+    const c = compareNames(es[mid].name, name);
+    if (c === 0) return es[mid];
+    if (c < 0) a = mid + 1;
+    else b = mid - 1;
+  }
+  return undefined;
 }
 
 /** SyncObjectReader is the slice of the local store that synchronous tree reads need (async ones take an ObjectReader). */
@@ -27,13 +250,9 @@ export interface SyncObjectReader {
   getObject(id: ObjectId, what?: string): Buffer;
 }
 
-/** storeTrees reads verified trees from a store, remembering recent ones. */
+/** storeTrees reads verified trees from a store (no cache: see TreePool). */
 export function storeTrees(store: SyncObjectReader): TreeSource {
-  return {
-    readTree(id) {
-      return decodeTree(store.getObject(id, 'tree'), id);
-    },
-  };
+  return objectTrees((id) => decodeTreeObject(store.getObject(id, 'tree'), id));
 }
 
 /** BuiltTrees is the result of buildTrees: the root and every encoded tree. */
@@ -53,14 +272,13 @@ export const EMPTY_TREE: ObjectId = sha256(encodeTree([]));
  * Nothing is written; the caller stores `objects` if it wants them kept.
  */
 export function buildTrees(files: readonly FileEntry[]): BuiltTrees {
+  const bits = writerShardBits();
   const objects = new Map<ObjectId, Buffer>();
   // Stack of open directories, root first; each collects its sorted entries.
   const stack: { path: string; entries: TreeEntry[]; files: number; size: number }[] = [{ path: '', entries: [], files: 0, size: 0 }];
   const close = () => {
     const dir = stack.pop()!;
-    const encoded = encodeTree(dir.entries);
-    const id = sha256(encoded);
-    objects.set(id, encoded);
+    const id = encodeDirectory(dir.entries, objects, bits);
     const parent = stack[stack.length - 1];
     parent.entries.push({ name: baseName(dir.path), kind: 'tree', id, size: dir.size, files: dir.files, exec: false });
     parent.files += dir.files;
@@ -87,9 +305,7 @@ export function buildTrees(files: readonly FileEntry[]): BuiltTrees {
   }
   while (stack.length > 1) close();
   const root = stack[0];
-  const encoded = encodeTree(root.entries);
-  const id = sha256(encoded);
-  objects.set(id, encoded);
+  const id = encodeDirectory(root.entries, objects, bits);
   return { root: id, objects, files: root.files, size: root.size };
 }
 
@@ -100,26 +316,27 @@ export function buildTrees(files: readonly FileEntry[]): BuiltTrees {
  */
 export class TreePool implements TreeSource {
   private readonly built = new Map<ObjectId, Buffer>();
-  private readonly cache = new Map<ObjectId, TreeEntry[]>();
-  private readonly base: TreeSource;
+  private readonly cache = new Map<ObjectId, TreeObject>();
 
-  constructor(store: SyncObjectReader) {
-    this.base = storeTrees(store);
-  }
+  constructor(private readonly store: SyncObjectReader) {}
 
   addBuilt(objects: Map<ObjectId, Buffer>): void {
     for (const [id, b] of objects) this.built.set(id, b);
   }
 
-  readTree(id: ObjectId): TreeEntry[] {
-    if (id === EMPTY_TREE) return [];
+  readObject(id: ObjectId): TreeObject {
+    if (id === EMPTY_TREE) return { kind: 'entries', entries: [] };
     let t = this.cache.get(id);
     if (t) return t;
     const b = this.built.get(id);
-    t = b ? decodeTree(b, id) : this.base.readTree(id);
+    t = decodeTreeObject(b ?? this.store.getObject(id, 'tree'), id);
     if (this.cache.size > 4096) this.cache.clear();
     this.cache.set(id, t);
     return t;
+  }
+
+  readTree(id: ObjectId): TreeEntry[] {
+    return directoryEntries(this, id);
   }
 }
 
@@ -147,7 +364,7 @@ export function lookupPath(src: TreeSource, root: ObjectId, path: string): { kin
   let tid = root;
   const parts = path.split('/');
   for (let i = 0; i < parts.length; i++) {
-    cur = src.readTree(tid).find((e) => e.name === parts[i]);
+    cur = findEntry(src, tid, parts[i]);
     if (!cur) return undefined;
     if (i < parts.length - 1) {
       if (cur.kind !== 'tree') return undefined;

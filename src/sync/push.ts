@@ -25,7 +25,7 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DEFAULT_CHUNKING, type ChunkerParams } from '../core/chunker.js';
-import { decodeChunkList, decodeTree } from '../core/encoding.js';
+import { decodeChunkList, treeLinks } from '../core/encoding.js';
 import { CorruptObjectError, NotFoundError, RefConflictError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -323,7 +323,9 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
     walked.trees++;
     let known = true;
     const w = meta(id);
-    for (const e of decodeTree(w.bytes!, id)) {
+    const links = treeLinks(w.bytes!, id);
+    for (const s of links.shards) if (!walkTree(s)) known = false;
+    for (const e of links.entries) {
       if (e.kind === 'tree') {
         if (!walkTree(e.id)) known = false;
       } else if (e.kind === 'blob') {
