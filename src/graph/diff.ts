@@ -6,7 +6,7 @@
 import type { TreeEntry } from '../core/encoding.js';
 import type { ObjectId } from '../core/id.js';
 import { compareNames, comparePaths, joinPath } from '../core/paths.js';
-import { directoryLeaves, readLeaf, walkFiles, type FileEntry, type Leaf, type TreeSource } from './trees.js';
+import { DirectoryCursor, walkFiles, type FileEntry, type TreeSource } from './trees.js';
 
 export type ChangeStatus = 'added' | 'deleted' | 'modified' | 'renamed';
 
@@ -49,14 +49,23 @@ export function diffTrees(src: TreeSource, a: ObjectId | undefined, b: ObjectId 
   };
   const rec = (ta: ObjectId | undefined, tb: ObjectId | undefined, dir: string) => {
     if (ta === tb) return;
-    const a = new LeafCursor(src, ta);
-    const b = new LeafCursor(src, tb);
+    const a = new DirectoryCursor(src, ta);
+    const b = new DirectoryCursor(src, tb);
     while (true) {
-      // Shard cuts depend only on names, so past a change both sides start a
-      // leaf together again: equal leaves there hold equal entries, skipped unread.
-      if (a.atLeafStart() && b.atLeafStart() && a.leafId() !== undefined && a.leafId() === b.leafId()) {
-        a.skipLeaf();
-        b.skipLeaf();
+      // Shard cuts depend only on names, so past a change both sides stand
+      // before a subtree together again: equal IDs hold equal entries, skipped
+      // unread. Otherwise open the larger side (both when level with each other)
+      // until entries can be compared.
+      const sa = a.subtree();
+      const sb = b.subtree();
+      if (sa && sb) {
+        if (sa.id === sb.id) {
+          a.skip();
+          b.skip();
+          continue;
+        }
+        if (sa.level >= sb.level) a.open();
+        if (sb.level >= sa.level) b.open();
         continue;
       }
       const x = a.peek();
@@ -100,51 +109,6 @@ export function diffTrees(src: TreeSource, a: ObjectId | undefined, b: ObjectId 
   rec(a, b, '');
   const changes = options.renames === false ? out : pairRenames(out);
   return changes.sort((p, q) => comparePaths(p.path, q.path));
-}
-
-/** LeafCursor walks a directory's entries leaf by leaf, reading a leaf only when asked for an entry in it. */
-class LeafCursor {
-  private readonly leaves: Leaf[];
-  private k = 0;
-  private entries: TreeEntry[] | undefined;
-  private i = 0;
-
-  constructor(
-    private readonly src: TreeSource,
-    id: ObjectId | undefined,
-  ) {
-    this.leaves = id === undefined ? [] : directoryLeaves(src, id);
-  }
-
-  atLeafStart(): boolean {
-    return this.entries === undefined;
-  }
-
-  /** leafId is the ID of the current leaf of a sharded directory (undefined at the end, or for a whole one). */
-  leafId(): ObjectId | undefined {
-    const l = this.leaves[this.k];
-    return l && !l.whole ? l.id : undefined;
-  }
-
-  skipLeaf(): void {
-    this.k++;
-    this.entries = undefined;
-  }
-
-  peek(): TreeEntry | undefined {
-    while (this.entries === undefined || this.i >= this.entries.length) {
-      if (this.entries !== undefined) this.skipLeaf();
-      if (this.k >= this.leaves.length) return undefined;
-      this.entries = readLeaf(this.src, this.leaves, this.k);
-      this.i = 0;
-    }
-    return this.entries[this.i];
-  }
-
-  next(): void {
-    this.i++;
-    if (this.entries !== undefined && this.i >= this.entries.length) this.skipLeaf();
-  }
 }
 
 /**

@@ -147,6 +147,47 @@ export interface Leaf {
   read?: TreeEntry[];
 }
 
+function shardFail(dir: ObjectId, at: ObjectId, why: string): CorruptObjectError {
+  return new CorruptObjectError(`tree object ${at} is corrupt: sharded directory ${dir}: ${why}`, { objectId: at });
+}
+
+/** checkShardRoot refuses a root shard node that the writer would not have made. */
+function checkShardRoot(id: ObjectId, node: ShardNode): void {
+  if (node.level > 1 && node.children.length < 2) throw shardFail(id, id, 'a root shard node with a single child');
+  const n = sum(node.children, 'entries');
+  if (n <= shardThreshold(node.bits)) throw shardFail(id, id, `sharded with ${n} entries, no more than the ${shardThreshold(node.bits)} a single tree holds`);
+}
+
+/** checkShardChild checks shard node `child`, read for record `ref` of a level-`level` node. */
+function checkShardChild(dir: ObjectId, ref: ShardRef, child: TreeObject, level: number, bits: number, prevLast: string | undefined): ShardNode {
+  if (child.kind !== 'shards') throw shardFail(dir, ref.id, `a leaf where a level-${level - 1} shard node belongs`);
+  const n = child.node;
+  if (n.bits !== bits || n.level !== level - 1) throw shardFail(dir, ref.id, `shard node of level ${n.level} (bits ${n.bits}) under level ${level} (bits ${bits})`);
+  if (n.children[n.children.length - 1].last !== ref.last) throw shardFail(dir, ref.id, "last name differs from its parent's record");
+  if (sum(n.children, 'entries') !== ref.entries || sum(n.children, 'files') !== ref.files || sum(n.children, 'size') !== ref.size) throw shardFail(dir, ref.id, "totals differ from its parent's record");
+  if (prevLast !== undefined && compareNames(prevLast, n.children[0].last) >= 0) throw shardFail(dir, ref.id, `shard ranges overlap at ${JSON.stringify(n.children[0].last)}`);
+  return n;
+}
+
+/** checkLeaf checks a leaf's entries against record `ref`: count, totals, last name, order after `prevLast`, no cut inside. */
+function checkLeaf(ref: ShardRef, obj: TreeObject, bits: number, prevLast: string | undefined): TreeEntry[] {
+  const fail = (why: string) => new CorruptObjectError(`tree object ${ref.id} is corrupt: shard leaf: ${why}`, { objectId: ref.id });
+  if (obj.kind !== 'entries') throw fail('a shard node where a leaf belongs');
+  const es = obj.entries;
+  if (es.length !== ref.entries) throw fail(`${es.length} entries where its parent records ${ref.entries}`);
+  let files = 0;
+  let size = 0;
+  for (let i = 0; i < es.length; i++) {
+    files += es[i].files;
+    size += es[i].size;
+    if (i < es.length - 1 && shardRank(es[i].name, bits) !== 0) throw fail(`a cut inside the leaf at ${JSON.stringify(es[i].name)}`);
+  }
+  if (files !== ref.files || size !== ref.size) throw fail("totals differ from its parent's record");
+  if (es[es.length - 1].name !== ref.last) throw fail("last name differs from its parent's record");
+  if (prevLast !== undefined && compareNames(prevLast, es[0].name) >= 0) throw fail(`overlaps the previous leaf at ${JSON.stringify(es[0].name)}`);
+  return es;
+}
+
 /**
  * directoryLeaves lists the leaves of directory `id` in order, reading only
  * shard nodes. It checks that the nodes fit together: a root that is a real
@@ -160,28 +201,19 @@ export function directoryLeaves(src: TreeSource, id: ObjectId): Leaf[] {
     const es = root.entries;
     return [{ id, whole: true, entries: es.length, files: 0, size: 0, last: es.length ? es[es.length - 1].name : '', bits: 0, read: es }];
   }
-  const fail = (at: ObjectId, why: string) => new CorruptObjectError(`tree object ${at} is corrupt: sharded directory ${id}: ${why}`, { objectId: at });
-  const { bits, level, children } = root.node;
-  if (level > 1 && children.length < 2) throw fail(id, 'a root shard node with a single child');
-  if (sum(children, 'entries') <= shardThreshold(bits)) throw fail(id, `sharded with ${sum(children, 'entries')} entries, no more than the ${shardThreshold(bits)} a single tree holds`);
+  checkShardRoot(id, root.node);
+  const bits = root.node.bits;
   const out: Leaf[] = [];
-  const rec = (nid: ObjectId, node: ShardNode) => {
+  const rec = (node: ShardNode) => {
     for (const c of node.children) {
-      if (out.length > 0 && compareNames(out[out.length - 1].last, c.last) >= 0) throw fail(nid, `shard ranges overlap at ${JSON.stringify(c.last)}`);
+      const prevLast = out.length > 0 ? out[out.length - 1].last : undefined;
       if (node.level === 1) {
-        out.push({ id: c.id, whole: false, entries: c.entries, files: c.files, size: c.size, last: c.last, bits });
-        continue;
-      }
-      const child = src.readObject(c.id);
-      if (child.kind !== 'shards') throw fail(c.id, `a leaf where a level-${node.level - 1} shard node belongs`);
-      const n = child.node;
-      if (n.bits !== bits || n.level !== node.level - 1) throw fail(c.id, `shard node of level ${n.level} (bits ${n.bits}) under level ${node.level} (bits ${bits})`);
-      if (n.children[n.children.length - 1].last !== c.last) throw fail(c.id, 'last name differs from its parent\'s record');
-      if (sum(n.children, 'entries') !== c.entries || sum(n.children, 'files') !== c.files || sum(n.children, 'size') !== c.size) throw fail(c.id, 'totals differ from its parent\'s record');
-      rec(c.id, n);
+        if (prevLast !== undefined && compareNames(prevLast, c.last) >= 0) throw shardFail(id, c.id, `shard ranges overlap at ${JSON.stringify(c.last)}`);
+        out.push({ ...c, whole: false, bits });
+      } else rec(checkShardChild(id, c, src.readObject(c.id), node.level, bits, prevLast));
     }
   };
-  rec(id, root.node);
+  rec(root.node);
   return out;
 }
 
@@ -193,23 +225,90 @@ export function directoryLeaves(src: TreeSource, id: ObjectId): Leaf[] {
 export function readLeaf(src: TreeSource, leaves: readonly Leaf[], k: number): TreeEntry[] {
   const leaf = leaves[k];
   if (leaf.read) return leaf.read;
-  const obj = src.readObject(leaf.id);
-  const fail = (why: string) => new CorruptObjectError(`tree object ${leaf.id} is corrupt: shard leaf: ${why}`, { objectId: leaf.id });
-  if (obj.kind !== 'entries') throw fail('a shard node where a leaf belongs');
-  const es = obj.entries;
-  if (leaf.whole) return es;
-  if (es.length !== leaf.entries) throw fail(`${es.length} entries where its parent records ${leaf.entries}`);
-  let files = 0;
-  let size = 0;
-  for (let i = 0; i < es.length; i++) {
-    files += es[i].files;
-    size += es[i].size;
-    if (i < es.length - 1 && shardRank(es[i].name, leaf.bits) !== 0) throw fail(`a cut inside the leaf at ${JSON.stringify(es[i].name)}`);
+  return checkLeaf(leaf, src.readObject(leaf.id), leaf.bits, k > 0 ? leaves[k - 1].last : undefined);
+}
+
+type Frame = { kind: 'node'; node: ShardNode; i: number; ref?: ShardRef } | { kind: 'leaf'; entries: TreeEntry[]; i: number; ref?: ShardRef };
+
+/**
+ * DirectoryCursor walks a directory's entries in name order, opening shard
+ * nodes and leaves only when asked: a caller comparing two directories skips
+ * every subtree whose ID both sides share (`subtree` and `skip`), so its reads
+ * follow the change. Everything it opens is checked as directoryLeaves and
+ * readLeaf check it.
+ */
+export class DirectoryCursor {
+  private readonly stack: Frame[] = [];
+  private prevLast: string | undefined;
+  private bits = 0;
+
+  constructor(
+    private readonly src: TreeSource,
+    private readonly dir: ObjectId | undefined,
+  ) {
+    if (dir === undefined) return;
+    const root = src.readObject(dir);
+    if (root.kind === 'entries') this.stack.push({ kind: 'leaf', entries: root.entries, i: 0 });
+    else {
+      checkShardRoot(dir, root.node);
+      this.bits = root.node.bits;
+      this.stack.push({ kind: 'node', node: root.node, i: 0 });
+    }
   }
-  if (files !== leaf.files || size !== leaf.size) throw fail('totals differ from its parent\'s record');
-  if (es[es.length - 1].name !== leaf.last) throw fail('last name differs from its parent\'s record');
-  if (k > 0 && compareNames(leaves[k - 1].last, es[0].name) >= 0) throw fail(`overlaps the previous leaf at ${JSON.stringify(es[0].name)}`);
-  return es;
+
+  /** normalize drops finished frames, moving their parents on. */
+  private normalize(): Frame | undefined {
+    while (this.stack.length > 0) {
+      const top = this.stack[this.stack.length - 1];
+      const n = top.kind === 'node' ? top.node.children.length : top.entries.length;
+      if (top.i < n) return top;
+      this.stack.pop();
+      if (top.ref) this.prevLast = top.ref.last;
+      if (this.stack.length > 0) this.stack[this.stack.length - 1].i++;
+    }
+    return undefined;
+  }
+
+  /** subtree is the unopened subtree the cursor stands before: its ID and level (0: a leaf); undefined inside a leaf or at the end. */
+  subtree(): { id: ObjectId; level: number } | undefined {
+    const top = this.normalize();
+    if (!top || top.kind !== 'node') return undefined;
+    return { id: top.node.children[top.i].id, level: top.node.level - 1 };
+  }
+
+  /** skip passes over the subtree the cursor stands before, unread. */
+  skip(): void {
+    const top = this.normalize();
+    if (!top || top.kind !== 'node') throw new Error('DirectoryCursor.skip: not before a subtree');
+    this.prevLast = top.node.children[top.i].last;
+    top.i++;
+  }
+
+  /** open reads the subtree the cursor stands before, one level down. */
+  open(): void {
+    const top = this.normalize();
+    if (!top || top.kind !== 'node') throw new Error('DirectoryCursor.open: not before a subtree');
+    const ref = top.node.children[top.i];
+    const obj = this.src.readObject(ref.id);
+    if (top.node.level === 1) this.stack.push({ kind: 'leaf', entries: checkLeaf(ref, obj, this.bits, this.prevLast), i: 0, ref });
+    else this.stack.push({ kind: 'node', node: checkShardChild(this.dir!, ref, obj, top.node.level, this.bits, this.prevLast), i: 0, ref });
+  }
+
+  /** peek returns the next entry, opening what it must; undefined at the end. */
+  peek(): TreeEntry | undefined {
+    while (true) {
+      const top = this.normalize();
+      if (!top) return undefined;
+      if (top.kind === 'leaf') return top.entries[top.i];
+      this.open();
+    }
+  }
+
+  /** next moves past the entry peek returned. */
+  next(): void {
+    const top = this.normalize();
+    if (top?.kind === 'leaf') top.i++;
+  }
 }
 
 /** directoryEntries reads a whole directory (all its leaves, checked). */
@@ -268,11 +367,11 @@ export interface BuiltTrees {
 export const EMPTY_TREE: ObjectId = sha256(encodeTree([]));
 
 /**
- * buildTrees turns files sorted by comparePaths (unique paths) into trees.
+ * buildTrees turns files sorted by comparePaths (unique paths) into trees,
+ * sharding directories larger than shardThreshold(bits) (see encodeDirectory).
  * Nothing is written; the caller stores `objects` if it wants them kept.
  */
-export function buildTrees(files: readonly FileEntry[]): BuiltTrees {
-  const bits = writerShardBits();
+export function buildTrees(files: readonly FileEntry[], bits = writerShardBits()): BuiltTrees {
   const objects = new Map<ObjectId, Buffer>();
   // Stack of open directories, root first; each collects its sorted entries.
   const stack: { path: string; entries: TreeEntry[]; files: number; size: number }[] = [{ path: '', entries: [], files: 0, size: 0 }];
