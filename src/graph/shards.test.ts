@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeTreeObject, encodeTree, nameHash, shardRank, shardThreshold, treeLinks, type ShardNode, type TreeEntry } from '../core/encoding.js';
+import { decodeTreeObject, encodeCommit, encodeTree, nameHash, shardRank, shardThreshold, treeLinks, type ShardNode, type TreeEntry } from '../core/encoding.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { idToBytes, sha256, type ObjectId } from '../core/id.js';
 import { compareNames } from '../core/paths.js';
+import { reachableFrom } from './commits.js';
 import { diffTrees } from './diff.js';
 import { buildTrees, directoryEntries, directoryLeaves, encodeDirectory, lookupPath, objectTrees, walkFiles, type FileEntry, type TreeSource } from './trees.js';
 
@@ -311,6 +312,23 @@ describe('forged shard structures are corrupt', () => {
     refs[0] = { ...refs[0], last: noCut.name };
     const b = rawShardNode({ bits, level: 1, children: refs });
     expect(() => decodeTreeObject(b, sha256(b))).toThrow(/does not end at a level-1 cut/);
+  });
+
+  it('reachableFrom (fsck, gc) reports a forged sharded directory that every object of decodes alone', () => {
+    const { objects, leaves } = parts();
+    const refs = leaves.map(refOf);
+    refs[1] = { ...refs[1], entries: refs[1].entries + 1 };
+    const forged = put(objects, rawShardNode({ bits, level: 1, children: refs }));
+    const top = put(objects, encodeTree([{ name: 'big', kind: 'tree', id: forged, size: 1, files: 1, exec: false }]));
+    const commit = put(objects, encodeCommit({ tree: top, parents: [], author: 'a <a@b>', time: 0, datasets: [], message: 'm' }));
+    const store = { getObject: (id: ObjectId) => objects.get(id)!, hasObject: (id: ObjectId) => objects.has(id), findObjectsByPrefix: () => [] };
+    const r = reachableFrom(store, [commit]);
+    expect(r.problems.get(forged)).toMatch(/entries where its parent records/);
+    // The real one: no problem.
+    const ok = parts();
+    const top2 = put(ok.objects, encodeTree([{ name: 'big', kind: 'tree', id: ok.root, size: 1, files: 1, exec: false }]));
+    const c2 = put(ok.objects, encodeCommit({ tree: top2, parents: [], author: 'a <a@b>', time: 0, datasets: [], message: 'm' }));
+    expect(reachableFrom({ getObject: (id: ObjectId) => ok.objects.get(id)!, hasObject: (id: ObjectId) => ok.objects.has(id), findObjectsByPrefix: () => [] }, [c2]).problems.size).toBe(0);
   });
 
   it('a forged shard node is refused by decodeTreeObject: bad bits, level, count, trailing bytes', () => {
