@@ -14,7 +14,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { GiB, MiB, ROOT } from '../lib/options.js';
+import { GiB, KEEP, MiB, PROFILE, ROOT } from '../lib/options.js';
+import { printProfiles, profiled } from '../lib/profile.js';
 import { fmib, fmt, fsec, log, table, warn } from '../lib/report.js';
 import { hr, lode, median, msSince } from '../lib/measure.js';
 
@@ -89,6 +90,7 @@ async function realFiles(benchDir, n) {
     st.push(r);
   }
   const stMedian = median(st.map((r) => r.ms));
+  const statusProfile = PROFILE ? await profiled(`no-op status, ${fmt(n)} files`, repo, ['status', '--json'], path.join(benchDir, 'prof-scale-status')) : undefined;
   const stRss = Math.max(...st.map((r) => r.rssKiB ?? 0)) || null;
   log('scale: first push');
   await lode(repo, ['remote', 'add', 'share', remote]);
@@ -146,8 +148,14 @@ async function realFiles(benchDir, n) {
     row(`checkout HEAD~1 (${fmt(onePct)} files differ)`, co1, n),
     row('checkout main again', co2, n),
   ]);
-  fs.rmSync(repo, { recursive: true, force: true });
-  fs.rmSync(remote, { recursive: true, force: true });
+  if (statusProfile) {
+    printProfiles([statusProfile]);
+    res.statusProfile = statusProfile;
+  }
+  if (!KEEP) {
+    fs.rmSync(repo, { recursive: true, force: true });
+    fs.rmSync(remote, { recursive: true, force: true });
+  }
   return res;
 }
 
@@ -158,6 +166,9 @@ function pick(r) {
 // ---------------------------------------------------------------- metadata only
 
 async function metadataOnly(benchDir, n) {
+  // LODE_BENCH_SCALE_META_FOLDERS (default 1,000; a multiple of 100): fewer folders make the
+  // same folder size (10,000 files: sharded directories) from fewer files.
+  const FOLDERS = Number(process.env.LODE_BENCH_SCALE_META_FOLDERS ?? 1000);
   const repo = path.join(benchDir, 'scale-meta');
   fs.mkdirSync(repo, { recursive: true });
   await lode(repo, ['init']);
@@ -181,7 +192,7 @@ async function metadataOnly(benchDir, n) {
     return b.toString('hex');
   };
   // Version 2 changes one file in each of 100 folders.
-  const changed = (d, j) => d % 10 === 0 && j === 7;
+  const changed = (d, j) => d % (FOLDERS / 100) === 0 && j === 7;
   const folderTree = (d, v) => {
     const entries = [];
     for (let j = 0; j < files(d); j++) {
@@ -205,7 +216,7 @@ async function metadataOnly(benchDir, n) {
     return store.putObject(top);
   };
   const tree1 = rootOf(folders1);
-  const folders2 = folders1.map((f, d) => (d % 10 === 0 ? folderTree(d, 2) : f));
+  const folders2 = folders1.map((f, d) => (d % (FOLDERS / 100) === 0 ? folderTree(d, 2) : f));
   const tree2 = rootOf(folders2);
   const c1 = store.putObject(encodeCommit({ tree: tree1, parents: [], author: 'bench <bench@lode>', time: Date.now(), datasets: ['m'], message: 'v1\n' }));
   const c2 = store.putObject(encodeCommit({ tree: tree2, parents: [c1], author: 'bench <bench@lode>', time: Date.now(), datasets: ['m'], message: 'v2: 100 files\n' }));
@@ -272,8 +283,8 @@ async function metadataOnly(benchDir, n) {
   const status = await lode(repo, ['diff', '--staged', '--stat']);
   if (status.json.changes.length !== 0) warn(`scale: metadata-only diff --staged shows ${status.json.changes.length} changes`);
   const diff = await lode(repo, ['diff', 'HEAD~1', 'HEAD']);
-  if (diff.json.changes.length !== Math.min(100, FOLDERS / 10)) warn(`scale: metadata-only diff found ${diff.json.changes.length} changes, not 100`);
-  const ls = await lode(repo, ['ls', `HEAD:m/${folderName(500)}`]);
+  if (diff.json.changes.length !== 100) warn(`scale: metadata-only diff found ${diff.json.changes.length} changes, not 100`);
+  const ls = await lode(repo, ['ls', `HEAD:m/${folderName(Math.floor(FOLDERS / 2))}`]);
   const lsTop = await lode(repo, ['ls', 'HEAD:m']);
   const res = { files: n, generateMs: genMs, indexBytes, status: pick(status), diff: pick(diff), ls: pick(ls), lsTop: pick(lsTop) };
   table(`scale 2: ${fmt(n)} files, metadata only (${FOLDERS} folders of ${fmt(perFolder)}; trees, commits and index written in ${fsec(genMs)}; index ${fmt(indexBytes / MiB, 0)} MiB)`, ['step', 'time', 'peak RSS MiB', 'RSS B/file', 'note'], [
@@ -282,6 +293,11 @@ async function metadataOnly(benchDir, n) {
     row(`ls one folder (${fmt(perFolder)} entries)`, ls, n),
     row(`ls m (${FOLDERS} folders)`, lsTop, n),
   ]);
-  fs.rmSync(repo, { recursive: true, force: true });
+  if (PROFILE) {
+    const p = await profiled('metadata-only diff HEAD~1 HEAD (100 changes)', repo, ['diff', 'HEAD~1', 'HEAD', '--json'], path.join(benchDir, 'prof-scale-diff'));
+    printProfiles([p]);
+    res.diffProfile = p;
+  }
+  if (!KEEP) fs.rmSync(repo, { recursive: true, force: true });
   return res;
 }
