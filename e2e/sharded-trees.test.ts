@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { lodeJson, lodeOk, makeTempDir, removeDir, workspaceSnapshot, writeFile } from '../test/helpers/cli.js';
+import { expectLodeError, lodeJson, lodeOk, makeTempDir, removeDir, runLode, workspaceSnapshot, writeFile } from '../test/helpers/cli.js';
+import { obj, rawCommit, rawTree, ready, writeRemote, type Obj } from '../test/helpers/forge.js';
+import { shardRank } from '../src/core/encoding.js';
 
 const FILES = 20_000;
 const env = { LODE_TEST_SHARD_BITS: '4' };
@@ -102,3 +104,57 @@ describe('a sharded directory of 20,000 files', () => {
     expect(db.changes.map((c: { path: string }) => c.path)).toEqual([`data/flat/${name(3)}`]);
   }, 300_000);
 });
+
+/** rawShardNode writes a shard node byte by byte (docs/formats.md), records as given. */
+function rawShardNode(bits: number, level: number, children: { id: string; entries: number; files: number; size: number; last: string }[]): Obj {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    while (n >= 0x80) {
+      out.push((n % 0x80) | 0x80);
+      n = Math.floor(n / 0x80);
+    }
+    out.push(n);
+    return out;
+  };
+  const bytes = [...Buffer.from('LODT'), 2, bits, level, ...varint(children.length)];
+  for (const c of children) {
+    const name = Buffer.from(c.last, 'utf8');
+    bytes.push(...Buffer.from(c.id, 'hex'), ...varint(c.entries), ...varint(c.files), ...varint(c.size), ...varint(name.length), ...name);
+  }
+  return obj(Buffer.from(bytes));
+}
+
+describe('a forged sharded directory on a remote', () => {
+  it('whose shard records do not match its leaves: clone refuses it (exit 5) and leaves nothing', async () => {
+    await ready();
+    const dir = makeTempDir('lode-e2e-sharded-forged');
+    try {
+      const blob = obj(Buffer.from('x'));
+      // Two leaves (bits 2): the first ends at a name of rank exactly 1, as a real cut would.
+      const names = Array.from({ length: 60 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+      const cut = names.findIndex((n, i) => i >= 8 && shardRank(n, 2) === 1);
+      expect(cut).toBeGreaterThan(0);
+      const leafOf = (ns: string[]) => rawTree(ns.map((name) => ({ name, kind: 'blob', id: blob.id, size: 1 })));
+      const first = names.slice(0, cut + 1);
+      const second = names.slice(cut + 1, cut + 21);
+      const l1 = leafOf(first);
+      const l2 = leafOf(second);
+      const total = first.length + second.length;
+      // The first record claims one entry more than its leaf holds.
+      const root = rawShardNode(2, 1, [
+        { id: l1.id, entries: first.length + 1, files: first.length, size: first.length, last: first[first.length - 1] },
+        { id: l2.id, entries: second.length, files: second.length, size: second.length, last: second[second.length - 1] },
+      ]);
+      const top = rawTree([{ name: 'data', kind: 'tree', id: root.id, size: total, files: total }]);
+      const commit = rawCommit(top.id, ['data']);
+      const remote = path.join(dir, 'remote');
+      writeRemote(remote, [blob, l1, l2, root, top, commit], { main: commit.id });
+      const err = expectLodeError(await runLode(['clone', remote, 'ws'], { cwd: dir }), 5);
+      expect(err.split('\n').find((l) => l.startsWith('error: '))).toMatch(new RegExp(`^error: tree object ${l1.id} is corrupt: shard leaf: ${first.length} entries where its parent records ${first.length + 1}`));
+      expect(fs.existsSync(path.join(dir, 'ws'))).toBe(false);
+    } finally {
+      removeDir(dir);
+    }
+  }, 120_000);
+});
+
