@@ -95,7 +95,7 @@ describe('a sharded directory of 20,000 files', () => {
     expect((await lodeJson(['status'], { cwd: b })).clean).toBe(true);
     const d = await lodeJson(['diff', 'HEAD~1', 'HEAD'], { cwd: b });
     expect(d.changes).toHaveLength(4);
-    // The clone writes with the default parameters (leaves of about 256): its next commit shards
+    // The clone writes with the default parameters (leaves of about 64): its next commit shards
     // the same directory differently, and diff still finds the one change.
     writeFile(b, `data/flat/${name(3)}`, 'bob was here\n');
     await lodeOk(['add', 'data'], { cwd: b });

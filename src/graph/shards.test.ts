@@ -7,7 +7,7 @@ import { idToBytes, sha256, type ObjectId } from '../core/id.js';
 import { compareNames } from '../core/paths.js';
 import { reachableFrom } from './commits.js';
 import { diffTrees } from './diff.js';
-import { buildTrees, directoryEntries, directoryLeaves, encodeDirectory, lookupPath, objectTrees, walkFiles, type FileEntry, type TreeSource } from './trees.js';
+import { buildTrees, DEFAULT_SHARD_BITS, directoryEntries, directoryLeaves, encodeDirectory, lookupPath, objectTrees, walkFiles, type FileEntry, type TreeSource } from './trees.js';
 
 const GOLDEN_URL = new URL('../../test/fixtures/sharded-tree-golden.json', import.meta.url);
 
@@ -352,9 +352,9 @@ describe('golden sharded tree', () => {
     const files: FileEntry[] = Array.from({ length: 120 }, (_, i) => ({ path: `img/p${String(i).padStart(4, '0')}.png`, kind: 'blob' as const, id: fileId(i), size: 100 + i, exec: i % 7 === 0 }));
     const built = buildTrees(files, 3);
     const objects = [...built.objects].map(([id, b]) => ({ id, hex: b.toString('hex') })).sort((a, b) => (a.id < b.id ? -1 : 1));
-    // And the default writer (bits 8) over 1,100 files: the root ID of its sharded directory.
+    // And the default writer (DEFAULT_SHARD_BITS) over 1,100 files: the root ID of its sharded directory.
     const many: FileEntry[] = Array.from({ length: 1100 }, (_, i) => ({ path: `many/f${String(i).padStart(4, "0")}`, kind: 'blob' as const, id: fileId(i), size: i, exec: false }));
-    const defaultRoot = buildTrees(many, 8).root;
+    const defaultRoot = buildTrees(many, DEFAULT_SHARD_BITS).root;
     const actual = { bits: 3, files: files.map((f) => ({ path: f.path, id: f.id, size: f.size, exec: f.exec })), root: built.root, objects, defaultBits: { files: 'many/f<i, 4 digits> for i < 1100, id = sha256("content <i>"), size i', root: defaultRoot } };
     if (process.env.LODE_UPDATE_GOLDEN === '1') writeFileSync(GOLDEN_URL, `${JSON.stringify({ note: 'Pins sharded trees (tree objects of version 2 over version-1 leaves): a mismatch means sharded directories would get new IDs. Regenerate only for a deliberate format change: LODE_UPDATE_GOLDEN=1 npx vitest run src/graph/shards.test.ts', ...actual }, null, 2)}\n`);
     const golden = JSON.parse(readFileSync(GOLDEN_URL, 'utf8')) as typeof actual;
