@@ -36,6 +36,8 @@
 //   LODE_BENCH_QUICK=1 same as --quick
 //   LODE_BENCH_SCALE_FILES=N  real files in the scale section (default 1000000; 0 skips)
 //   LODE_BENCH_SCALE_META=N   metadata-only files in the scale section (default 10000000; 0 skips)
+//   LODE_BENCH_SCALE_FOLDERS=N, LODE_BENCH_SCALE_META_FOLDERS=N  folders of each part (default 1000;
+//                      fewer folders give each its full-size file count from fewer files)
 //   LODE_BENCH_NO_TIME=1  do not use /usr/bin/time (poll /proc/<pid>/status VmHWM instead)
 //   LODE_BENCH_IDLE_WAIT=S  before each section wait up to S seconds for other
 //                      processes to leave the CPUs idle (default 30; 0 with --quick)

@@ -68,6 +68,8 @@ export async function scaleSection(benchDir) {
 // ---------------------------------------------------------------- real files
 
 async function realFiles(benchDir, n) {
+  // LODE_BENCH_SCALE_FOLDERS (default 1,000): fewer folders give each the size it has at 1M files from fewer files.
+  const FOLDERS = Number(process.env.LODE_BENCH_SCALE_FOLDERS ?? 1000);
   const repo = path.join(benchDir, 'scale');
   const remote = path.join(benchDir, 'scale-remote');
   const data = path.join(repo, 's');
