@@ -24,11 +24,20 @@
 //   --only-diff    run section 9 alone (about 2 minutes at full size)
 //   --no-governance  skip section 10 (the data contract: `lode check` and commit cost;
 //                  also alone: node bench/governance.js [--quick])
+//   --scale        also run the scale section (heavy, off by default: about 6 GiB
+//                  of small files and tens of minutes): 1,000,000 files x 64 B
+//                  (add, commit, status, diff, checkout, push, peak RSS of each)
+//                  and a metadata-only 10,000,000-file repository (status, diff, ls)
+//   --only-scale   run the scale section alone
 //   -h, --help
 // Environment:
 //   LODE_BENCH_DIR     where to work (default: <os.tmpdir()>/lode-bench-<pid>);
 //                      must be absent or empty; removed again at the end
 //   LODE_BENCH_QUICK=1 same as --quick
+//   LODE_BENCH_SCALE_FILES=N  real files in the scale section (default 1000000; 0 skips)
+//   LODE_BENCH_SCALE_META=N   metadata-only files in the scale section (default 10000000; 0 skips)
+//   LODE_BENCH_SCALE_FOLDERS=N, LODE_BENCH_SCALE_META_FOLDERS=N  folders of each part (default 1000;
+//                      fewer folders give each its full-size file count from fewer files)
 //   LODE_BENCH_NO_TIME=1  do not use /usr/bin/time (poll /proc/<pid>/status VmHWM instead)
 //   LODE_BENCH_IDLE_WAIT=S  before each section wait up to S seconds for other
 //                      processes to leave the CPUs idle (default 30; 0 with --quick)
@@ -87,7 +96,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { GiB, KEEP, KiB, MiB, NCPU, NO_DIFF, NO_REMOTE, ONLY_DIFF, PROFILE, QUICK, ROOT, SIZES, TARGETS, WRITE_JSON } from './lib/options.js';
+import { GiB, KEEP, KiB, MiB, NCPU, NO_DIFF, NO_REMOTE, ONLY_DIFF, ONLY_SCALE, PROFILE, SCALE, QUICK, ROOT, SIZES, TARGETS, WRITE_JSON } from './lib/options.js';
 import { fmt, log, table, warn, warnings } from './lib/report.js';
 import { hr, mbps, MEM_METHOD, msSince, otherLoad, runExitHooks, sh } from './lib/measure.js';
 import { duKiB, genA, genB } from './lib/workloads.js';
@@ -102,6 +111,7 @@ import { profilesSection } from './sections/profiles.js';
 import { remotesSection } from './sections/remotes.js';
 import { diffSection } from './sections/diff.js';
 import { governanceSection } from './sections/governance.js';
+import { scaleSection } from './sections/scale.js';
 import { targetsSection } from './sections/targets.js';
 
 // ---------------------------------------------------------------- main
@@ -153,10 +163,25 @@ async function main() {
   }
 
   try {
-    if (ONLY_DIFF) await benchDiffOnly(benchDir);
+    if (ONLY_SCALE) await benchScaleOnly(benchDir);
+    else if (ONLY_DIFF) await benchDiffOnly(benchDir);
     else await bench(benchDir);
   } finally {
     cleanup();
+  }
+}
+
+/** benchScaleOnly is `--only-scale`: the scale section and its targets. */
+async function benchScaleOnly(benchDir) {
+  const tStart = hr();
+  const res = { quick: QUICK, scale: await scaleSection(benchDir) };
+  console.log(`\nbench took ${fmt(msSince(tStart) / 1000, 0)} s`);
+  if (WRITE_JSON) {
+    const outDir = path.join(ROOT, 'bench', 'out');
+    fs.mkdirSync(outDir, { recursive: true });
+    const file = path.join(outDir, `results-scale-${new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '')}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(res, null, 2)}\n`);
+    console.log(`results written to ${path.relative(process.cwd(), file) || file}`);
   }
 }
 
@@ -333,6 +358,15 @@ async function bench(benchDir) {
     }
   }
 
+  // Scale (opt-in).
+  if (SCALE) {
+    try {
+      res.scale = await scaleSection(benchDir);
+    } catch (e) {
+      warn(`scale section failed: ${e.stack ?? e}`);
+      res.scale = { error: e.message.split('\n')[0] };
+    }
+  }
 
   targetsSection(ctx);
 

@@ -13,6 +13,7 @@ import { diffTable, tableFormatOf } from '../tabular/index.js';
 import { INDEX_REV, resolveSnapshot, WORKSPACE_REV, type Snapshot } from '../repo/snapshot.js';
 import { tempName } from '../storage/atomic.js';
 import { changedBytesOf } from './changed-bytes.js';
+import { emptyIndex } from '../workspace/index-file.js';
 
 export interface DiffOptions {
   /** Old side (default HEAD; or the index with `staged`); null: the empty tree (what a first commit is shown against). */
@@ -104,10 +105,12 @@ export const TABLE_LIMIT = 100;
  * index or the workspace — descending only into subtrees whose IDs differ.
  */
 export async function diff(repo: Repository, options: DiffOptions = {}): Promise<DiffResult> {
-  const index = await repo.readIndex();
   const pool = new TreePool(repo.store);
   const fromRev = options.from === undefined ? 'HEAD' : options.from;
   const toRev = options.to ?? (options.staged ? INDEX_REV : WORKSPACE_REV);
+  // Two commits need no index: at millions of files, reading it costs more than the diff.
+  const needsIndex = [fromRev, toRev].some((r) => r === INDEX_REV || r === WORKSPACE_REV);
+  const index = needsIndex ? await repo.readIndex() : emptyIndex();
   const ctx = { index, progress: options.progress };
   const from = fromRev === null ? emptySide('(empty)') : fromRev === 'HEAD' && !repo.refs.headCommit() ? emptySide() : await resolveSnapshot(repo, fromRev, pool, ctx);
   const to = await resolveSnapshot(repo, toRev, pool, ctx);

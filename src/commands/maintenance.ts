@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { decodeChunkList, decodeCommit, decodeTree, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
+import { decodeChunkList, decodeCommit, decodeTreeObject, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
 import { LodeError } from '../core/errors.js';
 import { decodeRecord, isRecordEncoding } from '../core/record.js';
 import type { ObjectId } from '../core/id.js';
@@ -318,7 +318,7 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
       continue;
     }
     try {
-      if (isTreeEncoding(bytes)) decodeTree(bytes, id);
+      if (isTreeEncoding(bytes)) decodeTreeObject(bytes, id);
       else if (isCommitEncoding(bytes)) decodeCommit(bytes, id);
       else if (isRecordEncoding(bytes)) decodeRecord(bytes, id);
       else {

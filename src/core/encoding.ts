@@ -13,6 +13,11 @@ import { compareNames, nameProblem, repoPathProblem } from './paths.js';
 const TREE_MAGIC = 'LODT';
 const CHUNKS_MAGIC = 'LODC';
 const FORMAT_VERSION = 1;
+/** Version byte of a shard node: one level of a large directory split over several tree objects. */
+const SHARD_VERSION = 2;
+/** SHARD_BITS_MIN and SHARD_BITS_MAX bound a shard node's `bits` (2^bits is the average fan-out). */
+export const SHARD_BITS_MIN = 2;
+export const SHARD_BITS_MAX = 16;
 const COMMIT_HEADER = 'lode commit 1';
 
 /** EntryKind: a one-chunk file ('blob'), a multi-chunk file ('chunked') or a directory ('tree'). */
@@ -213,7 +218,9 @@ export function decodeTree(buf: Uint8Array, id?: ObjectId): TreeEntry[] {
   if (!magicMatches(buf, TREE_MAGIC)) throw fail('not a tree');
   const r = new ByteReader(buf, fail);
   r.pos = 4;
-  if (r.byte() !== FORMAT_VERSION) throw fail('unknown tree format version');
+  const version = r.byte();
+  if (version === SHARD_VERSION) throw fail('tree format version 2 (a shard node) where a directory or leaf belongs');
+  if (version !== FORMAT_VERSION) throw fail('unknown tree format version');
   const count = r.varint();
   // Every entry takes bytes: a larger count is corrupt, and must not reach new Array().
   if (count > buf.length - r.pos) throw fail('entry count larger than the object');
@@ -243,6 +250,190 @@ export function decodeTree(buf: Uint8Array, id?: ObjectId): TreeEntry[] {
   }
   if (!r.done) throw fail('trailing bytes');
   return out;
+}
+
+// ---------------------------------------------------------------- shard nodes
+
+/**
+ * ShardRef is one child of a shard node: a leaf (a version-1 tree holding a
+ * run of the directory's entries) under a level-1 node, a shard node one
+ * level down otherwise. The totals cover every directory entry beneath it.
+ */
+export interface ShardRef {
+  id: ObjectId;
+  /** Directory entries beneath this child (at least 1). */
+  entries: number;
+  /** Files beneath (the sum of the entries' `files`). */
+  files: number;
+  /** Bytes beneath (the sum of the entries' `size`). */
+  size: number;
+  /** Name of the child's last entry: children are in strictly increasing order of it. */
+  last: string;
+}
+
+/**
+ * ShardNode is one node of a sharded directory. A directory with more than
+ * shardThreshold(bits) entries is cut into leaves after each entry whose name
+ * has shardRank >= 1, leaves are grouped into level-1 nodes cut after names of
+ * rank >= 2, and so on up to the first level with a single node: the
+ * directory's tree ID is that node's ID. Cuts depend only on the names, so the
+ * same entries always make the same objects, and one insertion or deletion
+ * rewrites one leaf and the nodes above it.
+ */
+export interface ShardNode {
+  /** 2^bits is the average number of children per node (and entries per leaf). */
+  bits: number;
+  /** 1: children are leaves; n > 1: children are level n-1 shard nodes. */
+  level: number;
+  children: ShardRef[];
+}
+
+/** TreeObject is a decoded tree object: a directory's (or a leaf's) entries, or a shard node. */
+export type TreeObject = { kind: 'entries'; entries: TreeEntry[] } | { kind: 'shards'; node: ShardNode };
+
+/** shardThreshold is the largest directory kept in one tree object for `bits`: four average leaves. */
+export function shardThreshold(bits: number): number {
+  return 4 << bits;
+}
+
+/**
+ * nameHash is FNV-1a (32-bit) over the UTF-8 bytes of a name, finished with
+ * MurmurHash3's fmix32 so its low bits are well mixed. It places shard cuts,
+ * nothing else: it is no identity, and a name crafted to collide only makes a
+ * leaf larger.
+ */
+export function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  let bytes: Uint8Array | undefined;
+  for (let i = 0; i < name.length; i++) {
+    if (name.charCodeAt(i) >= 0x80) {
+      bytes = Buffer.from(name, 'utf8');
+      break;
+    }
+  }
+  if (bytes) {
+    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  } else {
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** shardRank is the number of whole groups of `bits` one-bits at the low end of nameHash(name). */
+export function shardRank(name: string, bits: number): number {
+  const inv = ~nameHash(name) >>> 0;
+  const ones = inv === 0 ? 32 : 31 - Math.clz32(inv & -inv);
+  return Math.floor(ones / bits);
+}
+
+/**
+ * encodeShardNode returns the canonical bytes of a shard node:
+ * "LODT" 0x02, bits, level, varint(child count), then per child
+ * id(32) varint(entries) varint(files) varint(size) varint(len) last-name.
+ * Throws on anything decodeTreeObject would refuse.
+ */
+export function encodeShardNode(node: ShardNode): Buffer {
+  checkShardHeader(node.bits, node.level, node.children.length, (why) => new RangeError(`shard node: ${why}`));
+  const w = new ByteWriter(16 + node.children.length * 80);
+  w.bytes(Buffer.from(TREE_MAGIC, 'latin1'));
+  w.byte(SHARD_VERSION);
+  w.byte(node.bits);
+  w.byte(node.level);
+  w.varint(node.children.length);
+  let prev: Buffer | undefined;
+  node.children.forEach((c, i) => {
+    const name = Buffer.from(c.last, 'utf8');
+    const problem = nameProblem(c.last);
+    if (problem) throw new RangeError(`shard node: child ${i} last name ${JSON.stringify(c.last)}: ${problem}`);
+    if (prev && Buffer.compare(prev, name) >= 0) throw new RangeError(`shard node: children not in order at ${JSON.stringify(c.last)}`);
+    prev = name;
+    if (i < node.children.length - 1 && shardRank(c.last, node.bits) !== node.level) throw new RangeError(`shard node: child ${i} does not end at a level-${node.level} cut`);
+    if (c.entries < 1) throw new RangeError('shard node: empty child');
+    const idBytes = idToBytes(c.id);
+    if (c.id.length !== 64 || idBytes.length !== ID_BYTES) throw new RangeError(`shard node: bad id ${c.id}`);
+    w.bytes(idBytes);
+    w.varint(c.entries);
+    w.varint(c.files);
+    w.varint(c.size);
+    w.varint(name.length);
+    w.bytes(name);
+  });
+  return w.finish();
+}
+
+function checkShardHeader(bits: number, level: number, count: number, fail: (why: string) => Error): void {
+  if (!Number.isInteger(bits) || bits < SHARD_BITS_MIN || bits > SHARD_BITS_MAX) throw fail(`bits ${bits} out of range`);
+  if (!Number.isInteger(level) || level < 1 || level > Math.floor(32 / bits)) throw fail(`level ${level} out of range`);
+  if (count < 1) throw fail('no children');
+}
+
+/**
+ * decodeTreeObject parses any tree object: a directory or leaf (version 1)
+ * or a shard node (version 2). It checks what one object can show: names,
+ * order, and that every child of a shard node but the last ends at a cut of
+ * the node's level. Whether shard nodes fit together (levels, totals, leaf
+ * contents) is checked by the graph layer when it reads a directory.
+ */
+export function decodeTreeObject(buf: Uint8Array, id?: ObjectId): TreeObject {
+  if (magicMatches(buf, TREE_MAGIC) && buf[4] === SHARD_VERSION) return { kind: 'shards', node: decodeShardNode(buf, id) };
+  return { kind: 'entries', entries: decodeTree(buf, id) };
+}
+
+function decodeShardNode(buf: Uint8Array, id?: ObjectId): ShardNode {
+  const fail = (why: string) => new CorruptObjectError(`tree object ${id ?? ''} is corrupt: shard node: ${why}`.replace('  ', ' '), { objectId: id });
+  const r = new ByteReader(buf, fail);
+  r.pos = 5;
+  const bits = r.byte();
+  const level = r.byte();
+  const count = r.varint();
+  checkShardHeader(bits, level, count, fail);
+  // Each child takes its ID and four more bytes at least: a larger count must not reach new Array().
+  if (count > (buf.length - r.pos) / (ID_BYTES + 4)) throw fail('child count larger than the object');
+  const children: ShardRef[] = new Array(count);
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let prev: Uint8Array | undefined;
+  for (let i = 0; i < count; i++) {
+    const cid = r.id();
+    const entries = r.varint();
+    const files = r.varint();
+    const size = r.varint();
+    const nameBytes = r.take(r.varint());
+    if (entries < 1) throw fail(`child ${i} is empty`);
+    let last: string;
+    try {
+      last = decoder.decode(nameBytes);
+    } catch {
+      throw fail(`child ${i} name is not UTF-8`);
+    }
+    const problem = nameProblem(last);
+    if (problem) throw fail(`unsafe name ${JSON.stringify(last)}: ${problem}`);
+    if (prev && Buffer.compare(prev, nameBytes) >= 0) throw fail(`children overlap or are out of order at ${JSON.stringify(last)}`);
+    prev = nameBytes;
+    if (i < count - 1 && shardRank(last, bits) !== level) throw fail(`child ${i} does not end at a level-${level} cut`);
+    children[i] = { id: cid, entries, files, size, last };
+  }
+  if (!r.done) throw fail('trailing bytes');
+  return { bits, level, children };
+}
+
+/** isShardNode says whether `buf` starts like a shard node (a tree object of version 2). */
+export function isShardNode(buf: Uint8Array): boolean {
+  return magicMatches(buf, TREE_MAGIC) && buf[4] === SHARD_VERSION;
+}
+
+/**
+ * treeLinks lists what a tree object refers to, for walks over every object
+ * (reachability, push, fetch, gc, check): a directory's entries, or a shard
+ * node's children, which are more tree objects of the same directory.
+ */
+export function treeLinks(buf: Uint8Array, id?: ObjectId): { entries: TreeEntry[]; shards: ObjectId[] } {
+  const t = decodeTreeObject(buf, id);
+  return t.kind === 'entries' ? { entries: t.entries, shards: [] } : { entries: [], shards: t.node.children.map((c) => c.id) };
 }
 
 // ---------------------------------------------------------------- chunk lists

@@ -258,3 +258,15 @@ describe('repo paths', () => {
     expect(isUnder('', 'a')).toBe(false);
   });
 });
+
+describe('compareNames', () => {
+  it('orders like the UTF-8 bytes of the names (fast path without encoding)', () => {
+    const unit = fc.constantFrom('a', 'b', 'B', '.', '-', '0', 'é', '\u{1F600}', '\u{10000}', '\uFF21', '\uE000', '\uD7FF', ' ', '~');
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 6 }), fc.string({ unit, maxLength: 6 }), (a, b) => {
+        expect(Math.sign(compareNames(a, b))).toBe(Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

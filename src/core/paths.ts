@@ -140,5 +140,16 @@ export function comparePaths(a: string, b: string): number {
 /** compareNames orders entry names by their UTF-8 bytes. */
 export function compareNames(a: string, b: string): number {
   if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  // By code unit, without encoding (diff and shard checks compare names by the million).
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // UTF-16 surrogates (>= 0xD800) sort below U+E000..U+FFFF by code unit but
+    // above them by UTF-8 bytes; compare by code point for those.
+    if (x >= 0xd800 && y >= 0xd800) return (a.codePointAt(i) ?? 0) - (b.codePointAt(i) ?? 0) < 0 ? -1 : 1;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length < 0 ? -1 : 1;
 }

@@ -2,7 +2,8 @@
  * The commit graph: reading commits, resolving revisions (branch, tag, ID
  * prefix, HEAD~n, ^n), walking history and finding everything reachable.
  */
-import { decodeCommit, decodeChunkList, decodeTree, isCommitEncoding, type Commit } from '../core/encoding.js';
+import { directoryEntries, storeTrees } from './trees.js';
+import { decodeCommit, decodeChunkList, isCommitEncoding, treeLinks, type Commit } from '../core/encoding.js';
 import { decodeRecord } from '../core/record.js';
 import { LodeError, NotFoundError, UnknownRevisionError } from '../core/errors.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
@@ -163,6 +164,9 @@ export function reachableFrom(store: CommitStore, commits: ObjectId[], extraTree
   const note = (id: ObjectId, e: unknown) => r.problems.set(id, e instanceof LodeError ? e.message : String(e));
   const stack = [...commits];
   const trees: ObjectId[] = [...extraTrees];
+  // Directories (not shards of one), and the tree objects that are shard nodes.
+  const dirs = new Set<ObjectId>(extraTrees);
+  const sharded = new Set<ObjectId>();
   while (stack.length > 0) {
     const id = stack.pop()!;
     if (r.commits.has(id)) continue;
@@ -170,6 +174,7 @@ export function reachableFrom(store: CommitStore, commits: ObjectId[], extraTree
     try {
       const c = readCommit(store, id);
       trees.push(c.tree);
+      dirs.add(c.tree);
       stack.push(...c.parents);
       if (c.record && !r.records.has(c.record)) {
         r.records.add(c.record);
@@ -189,14 +194,19 @@ export function reachableFrom(store: CommitStore, commits: ObjectId[], extraTree
     r.trees.add(id);
     let entries;
     try {
-      entries = decodeTree(store.getObject(id, 'tree'), id);
+      const links = treeLinks(store.getObject(id, 'tree'), id);
+      entries = links.entries;
+      trees.push(...links.shards);
+      if (links.shards.length > 0) sharded.add(id);
     } catch (e) {
       note(id, e);
       continue;
     }
     for (const e of entries) {
-      if (e.kind === 'tree') trees.push(e.id);
-      else {
+      if (e.kind === 'tree') {
+        trees.push(e.id);
+        dirs.add(e.id);
+      } else {
         r.files.add(e.id);
         if (e.kind === 'chunked' && !r.chunkLists.has(e.id)) {
           r.chunkLists.add(e.id);
@@ -207,6 +217,17 @@ export function reachableFrom(store: CommitStore, commits: ObjectId[], extraTree
           }
         }
       }
+    }
+  }
+  // A sharded directory's objects each decode on their own; whether they fit
+  // together (ranges, totals, levels) shows only when it is read whole.
+  const src = storeTrees(store);
+  for (const id of dirs) {
+    if (!sharded.has(id)) continue;
+    try {
+      directoryEntries(src, id);
+    } catch (e) {
+      note(id, e);
     }
   }
   return r;

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeTree } from '../core/encoding.js';
+import { decodeTreeObject } from '../core/encoding.js';
 import { sha256, type ObjectId } from '../core/id.js';
 import { comparePaths } from '../core/paths.js';
 import { diffTrees, pairRenames, type Change } from './diff.js';
-import { buildTrees, lookupPath, walkFiles, type FileEntry, type TreeSource } from './trees.js';
+import { buildTrees, directoryEntries, lookupPath, objectTrees, walkFiles, type FileEntry, type TreeSource } from './trees.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -12,25 +12,25 @@ import { buildTrees, lookupPath, walkFiles, type FileEntry, type TreeSource } fr
 function memoryTrees(...builds: { objects: Map<ObjectId, Buffer> }[]): TreeSource {
   const objects = new Map<ObjectId, Buffer>();
   for (const b of builds) for (const [id, bytes] of b.objects) objects.set(id, bytes);
-  return {
-    readTree(id) {
-      const bytes = objects.get(id);
-      if (!bytes) throw new Error(`tree ${id} not built`);
-      return decodeTree(bytes, id);
-    },
-  };
+  return objectTrees((id) => {
+    const bytes = objects.get(id);
+    if (!bytes) throw new Error(`tree ${id} not built`);
+    return decodeTreeObject(bytes, id);
+  });
 }
 
 /** countingTrees wraps a source and records every tree it is asked for. */
 function countingTrees(src: TreeSource): TreeSource & { reads: ObjectId[] } {
   const reads: ObjectId[] = [];
-  return {
+  const counted: TreeSource & { reads: ObjectId[] } = {
     reads,
-    readTree(id) {
+    readObject(id) {
       reads.push(id);
-      return src.readTree(id);
+      return src.readObject(id);
     },
+    readTree: (id) => directoryEntries(counted, id),
   };
+  return counted;
 }
 
 const sorted = (files: FileEntry[]) => [...files].sort((a, b) => comparePaths(a.path, b.path));

@@ -6,7 +6,7 @@
 import type { TreeEntry } from '../core/encoding.js';
 import type { ObjectId } from '../core/id.js';
 import { compareNames, comparePaths, joinPath } from '../core/paths.js';
-import { walkFiles, type FileEntry, type TreeSource } from './trees.js';
+import { DirectoryCursor, walkFiles, type FileEntry, type TreeSource } from './trees.js';
 
 export type ChangeStatus = 'added' | 'deleted' | 'modified' | 'renamed';
 
@@ -49,24 +49,39 @@ export function diffTrees(src: TreeSource, a: ObjectId | undefined, b: ObjectId 
   };
   const rec = (ta: ObjectId | undefined, tb: ObjectId | undefined, dir: string) => {
     if (ta === tb) return;
-    const ea = ta ? src.readTree(ta) : [];
-    const eb = tb ? src.readTree(tb) : [];
-    let i = 0;
-    let j = 0;
-    while (i < ea.length || j < eb.length) {
-      const x = ea[i];
-      const y = eb[j];
+    const a = new DirectoryCursor(src, ta);
+    const b = new DirectoryCursor(src, tb);
+    while (true) {
+      // Shard cuts depend only on names, so past a change both sides stand
+      // before a subtree together again: equal IDs hold equal entries, skipped
+      // unread. Otherwise open the larger side (both when level with each other)
+      // until entries can be compared.
+      const sa = a.subtree();
+      const sb = b.subtree();
+      if (sa && sb) {
+        if (sa.id === sb.id) {
+          a.skip();
+          b.skip();
+          continue;
+        }
+        if (sa.level >= sb.level) a.open();
+        if (sb.level >= sa.level) b.open();
+        continue;
+      }
+      const x = a.peek();
+      const y = b.peek();
+      if (x === undefined && y === undefined) break;
       const cmp = x === undefined ? 1 : y === undefined ? -1 : compareNames(x.name, y.name);
       if (cmp < 0) {
         visitOne(x, undefined, dir);
-        i++;
+        a.next();
       } else if (cmp > 0) {
         visitOne(undefined, y, dir);
-        j++;
+        b.next();
       } else {
         visitOne(x, y, dir);
-        i++;
-        j++;
+        a.next();
+        b.next();
       }
     }
   };

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeTree, encodeCommit } from '../core/encoding.js';
+import { decodeTreeObject, encodeCommit } from '../core/encoding.js';
 import { NotFoundError } from '../core/errors.js';
 import { sha256, type ObjectId } from '../core/id.js';
 import { comparePaths } from '../core/paths.js';
 import type { CommitStore } from './commits.js';
 import { mergeBase, mergeDatasets, mergeTrees, type MergeTreesResult } from './merge.js';
-import { buildTrees, EMPTY_TREE, walkFiles, type FileEntry, type TreeSource } from './trees.js';
+import { buildTrees, directoryEntries, EMPTY_TREE, walkFiles, type FileEntry, type TreeSource } from './trees.js';
 
 // ---------------------------------------------------------------- trees in memory
 
@@ -25,10 +25,14 @@ class MemoryTrees implements TreeSource {
     for (const [id, bytes] of objects) this.objects.set(id, bytes);
   }
 
-  readTree(id: ObjectId) {
+  readObject(id: ObjectId) {
     const bytes = this.objects.get(id);
     if (!bytes) throw new Error(`tree ${id} not built`);
-    return decodeTree(bytes, id);
+    return decodeTreeObject(bytes, id);
+  }
+
+  readTree(id: ObjectId) {
+    return directoryEntries(this, id);
   }
 }
 

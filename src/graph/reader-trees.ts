@@ -4,11 +4,12 @@
  * each batch into coalesced ranged reads. Every tree is verified (by the
  * reader) and decoded with its names validated before anyone sees it.
  */
-import { decodeTree, type TreeEntry } from '../core/encoding.js';
+import { decodeTreeObject, type TreeEntry, type TreeObject } from '../core/encoding.js';
+import { NotFoundError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { comparePaths, joinPath } from '../core/paths.js';
 import type { ObjectReader } from '../objects/reader.js';
-import { EMPTY_TREE, type FileEntry } from './trees.js';
+import { directoryEntries, EMPTY_TREE, objectTrees, type FileEntry } from './trees.js';
 
 /** AsyncTreeSource reads trees by ID, many at a time. */
 export interface AsyncTreeSource {
@@ -36,10 +37,25 @@ export class ReaderTrees implements AsyncTreeSource {
       else wanted.add(id);
     }
     if (wanted.size === 0) return out;
-    // One batch: a remote groups these by pack and coalesces neighbours.
-    await this.reader.getMany(wanted, (id, bytes) => {
-      out.set(id, decodeTree(bytes, id));
+    // One batch per level of shard nodes: a remote groups these by pack and
+    // coalesces neighbours. A sharded directory is joined once all its objects are here.
+    const objects = new Map<ObjectId, TreeObject>();
+    let batch: Set<ObjectId> = wanted;
+    while (batch.size > 0) {
+      const more = new Set<ObjectId>();
+      await this.reader.getMany(batch, (id, bytes) => {
+        const t = decodeTreeObject(bytes, id);
+        objects.set(id, t);
+        if (t.kind === 'shards') for (const c of t.node.children) if (!objects.has(c.id)) more.add(c.id);
+      });
+      batch = more;
+    }
+    const src = objectTrees((id) => {
+      const t = objects.get(id);
+      if (!t) throw new NotFoundError(`tree object ${id} is missing`);
+      return t;
     });
+    for (const id of wanted) out.set(id, directoryEntries(src, id));
     if (this.cache.size + wanted.size > 4096) this.cache.clear();
     for (const id of wanted) this.cache.set(id, out.get(id)!);
     return out;

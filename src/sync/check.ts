@@ -18,7 +18,7 @@
  * failure to reach the remote at all is thrown.
  */
 import { createHash } from 'node:crypto';
-import { decodeChunkList, decodeCommit, decodeTree } from '../core/encoding.js';
+import { decodeChunkList, decodeCommit, treeLinks } from '../core/encoding.js';
 import { decodeRecord } from '../core/record.js';
 import { CorruptObjectError, NotFoundError, UsageError } from '../core/errors.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
@@ -244,7 +244,10 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheckRes
   while (trees.length > 0) {
     const next: Reached[] = [];
     await readAll(trees, 'tree', (r, data) => {
-      for (const e of decodeTree(data, r.id)) {
+      const links = treeLinks(data, r.id);
+      // Shards are more of the same directory: same path.
+      for (const s of links.shards) next.push({ id: s, ref: r.ref, path: r.path });
+      for (const e of links.entries) {
         const at: Reached = { id: e.id, ref: r.ref, path: joinPath(r.path, e.name) };
         if (e.kind === 'tree') next.push(at);
         else if (seen.has(e.id)) continue;

@@ -23,7 +23,7 @@
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { decodeChunkList, decodeCommit, decodeTree } from '../core/encoding.js';
+import { decodeChunkList, decodeCommit, decodeTreeObject, isShardNode, treeLinks } from '../core/encoding.js';
 import { decodeRecord } from '../core/record.js';
 import { CorruptObjectError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
@@ -31,7 +31,7 @@ import { isUnder, joinPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { rmQuiet, tempName } from '../storage/atomic.js';
 import { LocalStore } from '../objects/store.js';
-import { lookupPath, storeTrees } from '../graph/trees.js';
+import { directoryEntries, lookupPath, objectTrees, TreePool } from '../graph/trees.js';
 import type { RemoteStore } from './remote-store.js';
 import { markComplete, markMetadataComplete, readComplete, readMetadataComplete } from './complete.js';
 
@@ -160,6 +160,8 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   const seenTrees = new Map<string, boolean>();
   // No file content is written during the walk: the cache may be listed rather than probed.
   const hasFile = store.fileProbe();
+  // Directories (not shards of one): a sharded one is checked whole below.
+  const directories = new Set<ObjectId>(trees.map((t) => t.id));
   while (level.length > 0) {
     const next: TreeWalk[] = [];
     const fetchIds: ObjectId[] = [];
@@ -172,11 +174,16 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       dirs.set(t.id, [...(dirs.get(t.id) ?? []), { dir: t.dir, data: t.data }]);
     }
     const visit = (id: ObjectId, data: Buffer) => {
-      const entries = decodeTree(data, id);
+      const { entries, shards } = treeLinks(data, id);
       for (const { dir, data: withData } of dirs.get(id) ?? []) {
+        // Shards are more of the same directory: same path.
+        for (const s of shards) next.push({ id: s, dir, data: withData });
         for (const e of entries) {
           const p = joinPath(dir, e.name);
-          if (e.kind === 'tree') next.push({ id: e.id, dir: p, data: withData });
+          if (e.kind === 'tree') {
+            next.push({ id: e.id, dir: p, data: withData });
+            directories.add(e.id);
+          }
           else {
             // Chunk lists are metadata: every one the trees name, wanted or not.
             if (!withData || !wanted(p)) {
@@ -207,6 +214,13 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       metadata.set(id, data);
     });
     level = next;
+  }
+  // A sharded directory whose shards do not fit together (overlapping ranges,
+  // wrong totals) is refused like a tree with a bad name: nothing is kept.
+  const fetchedTrees = objectTrees((id) => decodeTreeObject(metadata.get(id) ?? store.getObject(id, 'tree'), id));
+  for (const id of directories) {
+    const data = metadata.get(id);
+    if (data && isShardNode(data)) directoryEntries(fetchedTrees, id);
   }
   // Deepest trees first, commits last: an interruption never leaves a stored commit whose trees are not.
   for (const [id, data] of [...metadata].reverse()) keep(id, data);
@@ -291,9 +305,10 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       // Chunks the previous version of the same file already has are copied
       // from the local cache (and checked) instead of downloaded.
       if (o.reuseFrom) {
+        const localTrees = new TreePool(store);
         for (const f of batch) {
           const p = chunkedPath.get(f.id);
-          const old = p === undefined ? undefined : lookupPath(storeTrees(store), o.reuseFrom, p);
+          const old = p === undefined ? undefined : lookupPath(localTrees, o.reuseFrom, p);
           if (!old || old.kind !== 'chunked' || !store.hasFile(old.id)) continue;
           const oldList = decodeChunkList(store.getObject(old.id, 'chunk list'), old.id);
           const fd = fs.openSync(store.filePath(old.id), 'r');

@@ -18,7 +18,7 @@
  *    now and is rewritten: a damaged read restarts the grace period, it
  *    never shortens it. The grace period is at least MIN_GRACE_MS.
  */
-import { decodeChunkList, decodeCommit, decodeTree } from '../core/encoding.js';
+import { decodeChunkList, decodeCommit, treeLinks } from '../core/encoding.js';
 import { UsageError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -190,7 +190,9 @@ function reachable(store: LocalStore, tips: ObjectId[]): Set<ObjectId> {
     const id = trees.pop()!;
     if (out.has(id)) continue;
     out.add(id);
-    for (const e of decodeTree(store.getObject(id, 'tree'), id)) {
+    const links = treeLinks(store.getObject(id, 'tree'), id);
+    trees.push(...links.shards);
+    for (const e of links.entries) {
       if (e.kind === 'tree') trees.push(e.id);
       else if (!out.has(e.id)) {
         out.add(e.id);

@@ -25,7 +25,7 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DEFAULT_CHUNKING, type ChunkerParams } from '../core/chunker.js';
-import { decodeChunkList, decodeTree } from '../core/encoding.js';
+import { decodeChunkList, treeLinks } from '../core/encoding.js';
 import { CorruptObjectError, NotFoundError, RefConflictError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -33,7 +33,7 @@ import { PACK_HEADER, PackWriter } from '../objects/pack.js';
 import type { LocalStore } from '../objects/store.js';
 import { isAncestor, readCommit } from '../graph/commits.js';
 import type { RefKind, RefStore } from '../graph/refs.js';
-import type { RemoteStore } from './remote-store.js';
+import { SHARDED_FORMAT, type RemoteStore } from './remote-store.js';
 import { safePackFinder, VerifiedRecord } from './verified.js';
 
 /** PACK_TARGET is the size at which a pack is sealed and uploaded. */
@@ -178,6 +178,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
     }
   }
 
+  // Sharded trees need a remote format that an older lode refuses cleanly.
+  if (plan.sharded) await remote.raiseFormat(SHARDED_FORMAT);
   const total = wants.length;
   const totalBytes = wants.reduce((s, w) => s + w.size, 0);
   o.progress?.({ phase: 'push', done: 0, total, bytes: 0, totalBytes });
@@ -273,6 +275,8 @@ interface Plan {
   /** Unmarked remote packs holding the objects of those closures that are not sent. */
   relied: Set<ObjectId>;
   walked: { commits: number; trees: number };
+  /** Whether the walk met a sharded directory (the remote must be at SHARDED_FORMAT or above). */
+  sharded: boolean;
 }
 
 /**
@@ -291,6 +295,7 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
   const whole: ObjectId[] = [];
   const relied = new Set<ObjectId>();
   const walked = { commits: 0, trees: 0 };
+  let sharded = false;
   // Trees and chunk lists whose closure this walk could not see (below): never recorded as verified.
   const unseen = new Set<ObjectId>();
   let unsure = false;
@@ -323,7 +328,10 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
     walked.trees++;
     let known = true;
     const w = meta(id);
-    for (const e of decodeTree(w.bytes!, id)) {
+    const links = treeLinks(w.bytes!, id);
+    if (links.shards.length > 0) sharded = true;
+    for (const s of links.shards) if (!walkTree(s)) known = false;
+    for (const e of links.entries) {
       if (e.kind === 'tree') {
         if (!walkTree(e.id)) known = false;
       } else if (e.kind === 'blob') {
@@ -383,7 +391,7 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
   }
   if (allKnown) whole.push(...walkedCommits);
   // Oldest commits first: a commit is only visible once its parents are.
-  return { wants: [...data, ...lists, ...trees, ...commits.reverse()], whole: unsure ? [] : whole, relied, walked };
+  return { wants: [...data, ...lists, ...trees, ...commits.reverse()], whole: unsure ? [] : whole, relied, walked, sharded };
 }
 
 function missing(id: ObjectId): NotFoundError {

@@ -29,8 +29,17 @@ import { coalesce, extract, hexWord, PackIndex, type PackEntry, type PackWriter,
 import { refNameProblem, type RefKind } from '../graph/refs.js';
 import type { ObjectReader } from '../objects/reader.js';
 
-/** The remote format this lode writes and reads; a remote whose `config` names a higher one is refused. */
-export const REMOTE_FORMAT = 1;
+/**
+ * The highest remote format this lode reads; a remote whose `config` names a
+ * higher one is refused. A remote is written in the lowest format its objects
+ * need, so older lodes keep reading it: format 1 until a push sends a sharded
+ * directory (SHARDED_FORMAT), which an older lode would take for corruption.
+ */
+export const REMOTE_FORMAT = 2;
+/** SHARDED_FORMAT is the first remote format whose trees may be sharded (tree objects of version 2). */
+export const SHARDED_FORMAT = 2;
+/** BASE_FORMAT is the format a new remote starts in. */
+const BASE_FORMAT = 1;
 
 /** RemoteConfig is the remote's `config` object: how its data is laid out and was chunked. */
 export interface RemoteConfig {
@@ -422,13 +431,29 @@ export class RemoteStore implements ObjectReader {
   }
 
   /**
+   * raiseFormat rewrites the remote's config (after ensureConfig) to name at
+   * least `format`, before the objects that need it are uploaded: an older
+   * lode then refuses the remote as too new (exit 10) instead of finding
+   * objects it cannot read. Concurrent raises write the same bytes.
+   */
+  async raiseFormat(format: number): Promise<void> {
+    const config = this.config;
+    if (!config) throw new Error('raiseFormat before ensureConfig');
+    if (config.format >= format) return;
+    const raised: RemoteConfig = { format, chunking: config.chunking };
+    this.stats.requests++;
+    await this.backend.save('config', Buffer.from(`${JSON.stringify(raised)}\n`));
+    this.config = raised;
+  }
+
+  /**
    * ensureConfig returns the remote's config, writing one (format and the
    * given chunking parameters) if the remote has none: the first push does.
    * A concurrent first push may win; its config is then the one returned.
    */
   async ensureConfig(chunking: ChunkerParams): Promise<RemoteConfig> {
     if (this.config) return this.config;
-    const config: RemoteConfig = { format: REMOTE_FORMAT, chunking: { min: chunking.min, avg: chunking.avg, max: chunking.max } };
+    const config: RemoteConfig = { format: BASE_FORMAT, chunking: { min: chunking.min, avg: chunking.avg, max: chunking.max } };
     this.stats.requests++;
     try {
       await this.backend.save('config', Buffer.from(`${JSON.stringify(config)}\n`), this.backend.conditionalWrites ? { ifNoneMatch: true } : undefined);

@@ -45,11 +45,12 @@ function u64(buf: Buffer, pos: number): number {
  * (BigInts, hex strings) costs more than the rest of reading the index.
  */
 export class StoredEntry implements IndexEntry {
-  private _id?: ObjectId;
-  private _mtimeNs?: bigint;
-  private _ctimeNs?: bigint;
-  private _ino?: bigint;
-  private _xxh?: bigint;
+  /**
+   * Fields assigned after reading, in one object made only for entries that
+   * get one: an index of millions of entries keeps each StoredEntry at six
+   * fields (decoded values are not cached; decoding is cheap).
+   */
+  private changed?: { id?: ObjectId; mtimeNs?: bigint; ctimeNs?: bigint; ino?: bigint; xxh?: bigint };
 
   constructor(
     private readonly buf: Buffer,
@@ -62,38 +63,39 @@ export class StoredEntry implements IndexEntry {
   ) {}
 
   get id(): ObjectId {
-    return (this._id ??= bytesToId(this.buf, this.at + 32));
+    return this.changed?.id ?? bytesToId(this.buf, this.at + 32);
   }
   set id(v: ObjectId) {
-    this._id = v;
+    (this.changed ??= {}).id = v;
   }
   get mtimeNs(): bigint {
-    return (this._mtimeNs ??= this.buf.readBigUInt64BE(this.at));
+    return this.changed?.mtimeNs ?? this.buf.readBigUInt64BE(this.at);
   }
   set mtimeNs(v: bigint) {
-    this._mtimeNs = v;
+    (this.changed ??= {}).mtimeNs = v;
   }
   get ctimeNs(): bigint {
-    return (this._ctimeNs ??= this.buf.readBigUInt64BE(this.at + 8));
+    return this.changed?.ctimeNs ?? this.buf.readBigUInt64BE(this.at + 8);
   }
   set ctimeNs(v: bigint) {
-    this._ctimeNs = v;
+    (this.changed ??= {}).ctimeNs = v;
   }
   get ino(): bigint {
-    return (this._ino ??= this.buf.readBigUInt64BE(this.at + 16));
+    return this.changed?.ino ?? this.buf.readBigUInt64BE(this.at + 16);
   }
   set ino(v: bigint) {
-    this._ino = v;
+    (this.changed ??= {}).ino = v;
   }
   get xxh(): bigint {
-    return (this._xxh ??= this.buf.readBigUInt64BE(this.at + 24));
+    return this.changed?.xxh ?? this.buf.readBigUInt64BE(this.at + 24);
   }
   set xxh(v: bigint) {
-    this._xxh = v;
+    (this.changed ??= {}).xxh = v;
   }
-  /** Stat fields as Numbers (ns to within 256 ns; rounding keeps their order). */
+  /** Stat fields as Numbers (ns to within 256 ns; rounding keeps their order), while none was reassigned. */
   statNumbers(): { mtime: number; ctime: number; ino: number } | undefined {
-    if (this._mtimeNs !== undefined || this._ctimeNs !== undefined || this._ino !== undefined) return undefined;
+    const c = this.changed;
+    if (c && (c.mtimeNs !== undefined || c.ctimeNs !== undefined || c.ino !== undefined)) return undefined;
     return { mtime: u64(this.buf, this.at), ctime: u64(this.buf, this.at + 8), ino: u64(this.buf, this.at + 16) };
   }
   toJSON(): IndexEntry {
