@@ -54,6 +54,16 @@ describe('the remote config object', () => {
     expect(JSON.parse(fs.readFileSync(path.join(share, 'config'), 'utf8')).chunking).toEqual({ min: 262144, avg: 1048576, max: 4194304 });
   });
 
+  it('a push of a commit with a record (provenance) raises the remote to format 2; plain commits leave it at 1', async () => {
+    const { a, share } = await pushed('remote-format-record');
+    expect(JSON.parse(fs.readFileSync(path.join(share, 'config'), 'utf8')).format).toBe(1);
+    writeFile(a, 'data/vendor.csv', 'id,x\n1,2\n');
+    await lodeOk(['add', 'data'], { cwd: a });
+    await lodeOk(['commit', '-m', 'vendor drop', '--source', 'https://vendor.example/drop-7', '--note', 'as delivered'], { cwd: a });
+    await lodeOk(['push'], { cwd: a });
+    expect(JSON.parse(fs.readFileSync(path.join(share, 'config'), 'utf8'))).toEqual({ format: 2, chunking: { min: 262144, avg: 1048576, max: 4194304 } });
+  });
+
   it('a remote in a newer format is refused by clone, fetch, pull, push and gc --remote: exit 10, nothing written', async () => {
     const { base, a, share } = await pushed('remote-format-newer');
     fs.writeFileSync(path.join(share, 'config'), JSON.stringify({ format: 3, chunking: { min: 262144, avg: 1048576, max: 4194304 }, future: true }));

@@ -179,7 +179,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   }
 
   // Sharded trees need a remote format that an older lode refuses cleanly.
-  if (plan.sharded) await remote.raiseFormat(SHARDED_FORMAT);
+  if (plan.sharded || plan.recorded) await remote.raiseFormat(SHARDED_FORMAT);
   const total = wants.length;
   const totalBytes = wants.reduce((s, w) => s + w.size, 0);
   o.progress?.({ phase: 'push', done: 0, total, bytes: 0, totalBytes });
@@ -277,6 +277,8 @@ interface Plan {
   walked: { commits: number; trees: number };
   /** Whether the walk met a sharded directory (the remote must be at SHARDED_FORMAT or above). */
   sharded: boolean;
+  /** Whether a commit sent carries a `record` header (the remote must be at RECORD_FORMAT or above). */
+  recorded: boolean;
 }
 
 /**
@@ -296,6 +298,8 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
   const relied = new Set<ObjectId>();
   const walked = { commits: 0, trees: 0 };
   let sharded = false;
+  // Whether a commit sent names a record (a header an older lode takes for corruption).
+  let recorded = false;
   // Trees and chunk lists whose closure this walk could not see (below): never recorded as verified.
   const unseen = new Set<ObjectId>();
   let unsure = false;
@@ -380,6 +384,7 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
     walked.commits++;
     const c = readCommit(store, id);
     // The record a commit names travels with it, before it (with the trees).
+    if (c.record && !present(id)) recorded = true;
     if (c.record && !seen.has(c.record)) {
       seen.add(c.record);
       if (!present(c.record)) trees.push(meta(c.record));
@@ -391,7 +396,7 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
   }
   if (allKnown) whole.push(...walkedCommits);
   // Oldest commits first: a commit is only visible once its parents are.
-  return { wants: [...data, ...lists, ...trees, ...commits.reverse()], whole: unsure ? [] : whole, relied, walked, sharded };
+  return { wants: [...data, ...lists, ...trees, ...commits.reverse()], whole: unsure ? [] : whole, relied, walked, sharded, recorded };
 }
 
 function missing(id: ObjectId): NotFoundError {

@@ -33,10 +33,11 @@ import type { ObjectReader } from '../objects/reader.js';
  * The highest remote format this lode reads; a remote whose `config` names a
  * higher one is refused. A remote is written in the lowest format its objects
  * need, so older lodes keep reading it: format 1 until a push sends a sharded
- * directory (SHARDED_FORMAT), which an older lode would take for corruption.
+ * directory or a commit with a record (SHARDED_FORMAT), which an older lode
+ * would take for corruption.
  */
 export const REMOTE_FORMAT = 2;
-/** SHARDED_FORMAT is the first remote format whose trees may be sharded (tree objects of version 2). */
+/** SHARDED_FORMAT is the first remote format whose trees may be sharded (tree objects of version 2) and whose commits may name a record. */
 export const SHARDED_FORMAT = 2;
 /** BASE_FORMAT is the format a new remote starts in. */
 const BASE_FORMAT = 1;
