@@ -224,6 +224,23 @@ describe('older versions kept as chunks', () => {
     expect((await runLode(['fsck'], { cwd: bob })).code).toBe(0);
   }, 300_000);
 
+  it('gc --pushed drops an older version kept as chunks that the remote holds; cat fetches it back byte for byte', async () => {
+    const { base, ws, at, v1, v2 } = await twoVersions('pushed');
+    await lodeOk(['remote', 'add', 'origin', path.join(base, 'share')], at);
+    await lodeOk(['push'], at);
+    const id1 = await idAt(ws, 'HEAD~1:data/big.bin');
+    expect(fs.existsSync(path.join(ws, '.lode', 'split', id1.slice(0, 2), id1.slice(2)))).toBe(true);
+    const r = await lodeJson(['gc', '--pushed'], at);
+    expect(r.pushed.filesDropped).toBeGreaterThanOrEqual(1);
+    expect(fs.existsSync(path.join(ws, '.lode', 'split', id1.slice(0, 2), id1.slice(2)))).toBe(false);
+    expect(bytesUnder(path.join(ws, '.lode', 'chunks'))).toBe(0);
+    const fsck = await lodeJson(['fsck'], at);
+    expect(fsck.ok).toBe(true);
+    expect(fsck.notFetched.map((n: { id: string }) => n.id)).toContain(id1);
+    expectSame(fs.readFileSync(path.join(ws, 'data/big.bin')), v2);
+    expectSame(cat(ws, 'HEAD~1:data/big.bin'), v1);
+  }, 300_000);
+
   it('fsck reports a lost loose chunk of an older version as missing (exit 5), and checkout of that version refuses', async () => {
     const { ws, at } = await twoVersions('fsck');
     const chunks = path.join(ws, '.lode', 'chunks');
