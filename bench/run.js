@@ -29,6 +29,9 @@
 //                  (add, commit, status, diff, checkout, push, peak RSS of each)
 //                  and a metadata-only 10,000,000-file repository (status, diff, ls)
 //   --only-scale   run the scale section alone
+//   --no-chunkcache  skip section 11 (.lode growth for a 1 MiB edit of a 1 GiB file,
+//                  checkout of the newest and the older version); it also runs
+//                  alone: `node bench/sections/chunkcache.js [--quick] [--no-xfs]`
 //   -h, --help
 // Environment:
 //   LODE_BENCH_DIR     where to work (default: <os.tmpdir()>/lode-bench-<pid>);
@@ -96,7 +99,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { GiB, KEEP, KiB, MiB, NCPU, NO_DIFF, NO_REMOTE, ONLY_DIFF, ONLY_SCALE, PROFILE, SCALE, QUICK, ROOT, SIZES, TARGETS, WRITE_JSON } from './lib/options.js';
+import { GiB, KEEP, KiB, MiB, NCPU, NO_CHUNKCACHE, NO_DIFF, NO_REMOTE, ONLY_DIFF, ONLY_SCALE, PROFILE, SCALE, QUICK, ROOT, SIZES, TARGETS, WRITE_JSON } from './lib/options.js';
 import { fmt, log, table, warn, warnings } from './lib/report.js';
 import { hr, mbps, MEM_METHOD, msSince, otherLoad, runExitHooks, sh } from './lib/measure.js';
 import { duKiB, genA, genB } from './lib/workloads.js';
@@ -113,6 +116,7 @@ import { diffSection } from './sections/diff.js';
 import { governanceSection } from './sections/governance.js';
 import { scaleSection } from './sections/scale.js';
 import { targetsSection } from './sections/targets.js';
+import { chunkCacheSection } from './sections/chunkcache.js';
 
 // ---------------------------------------------------------------- main
 
@@ -365,6 +369,17 @@ async function bench(benchDir) {
     } catch (e) {
       warn(`scale section failed: ${e.stack ?? e}`);
       res.scale = { error: e.message.split('\n')[0] };
+    }
+  }
+
+  // 11. The local cache after a small edit of a big file.
+  if (NO_CHUNKCACHE) res.chunkCache = { skipped: '--no-chunkcache' };
+  else {
+    try {
+      res.chunkCache = await chunkCacheSection({ benchDir });
+    } catch (e) {
+      warn(`chunk cache section failed: ${e.stack ?? e}`);
+      res.chunkCache = { error: e.message.split('\n')[0] };
     }
   }
 

@@ -11,6 +11,7 @@ import { ParentChecker } from '../workspace/parents.js';
 import { ensureGitignored, gitignorePattern } from '../workspace/gitignore.js';
 import { findGit } from '../git/git-repo.js';
 import type { Repository } from '../repo/repository.js';
+import { splitReplaced } from './cache-split.js';
 
 export interface AddOptions {
   /** Paths to track, absolute or relative to `cwd`. */
@@ -138,6 +139,8 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     }
     datasets.sort();
     await repo.writeIndex({ datasets, entries: clean, stampNs: 0n });
+    // The versions this add replaced keep only the chunks the new ones lack.
+    splitReplaced(repo, index.entries, clean);
     let gitignored: string[] = [];
     const git = findGit(repo.root);
     if (git && !git.bare) {
@@ -171,3 +174,4 @@ function isDirectory(p: string): boolean {
     return false;
   }
 }
+

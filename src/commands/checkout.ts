@@ -16,6 +16,7 @@ import type { IndexEntry } from '../workspace/index-file.js';
 import { Linker, type LinkType, type Prepared } from '../workspace/link.js';
 import { ParentChecker } from '../workspace/parents.js';
 import { fetchCommitData } from '../sync/open.js';
+import { splitReplaced } from './cache-split.js';
 import type { Repository } from '../repo/repository.js';
 import { indexFiles, workspaceState } from '../repo/snapshot.js';
 import { diffTrees } from '../graph/diff.js';
@@ -437,7 +438,8 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
       if (lowSpace) {
         // Every source must be there before anything is removed.
         for (const t of writes) {
-          if (repo.store.sizeOf('cache', t.id) !== t.size) {
+          const there = t.kind === 'chunked' && !repo.store.hasWhole(t.id) ? repo.store.isSplit(t.id) : repo.store.sizeOf('cache', t.id) === t.size;
+          if (!there) {
             throw new MissingContentError(`the cache has no content for ${t.id.slice(0, 12)} (needed for ${t.path}): not fetched yet`, {
               hint: NOT_FETCHED_HINT,
             });
@@ -544,6 +546,9 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
       moved = true;
     } else branch = h.kind === 'branch' ? h.name : null;
     void bytes;
+    // Versions the switch replaced that no tip names any more (a pull that
+    // moved past them) keep only the chunks the versions now checked out lack.
+    if (indexChanged) splitReplaced(repo, index.entries, entries, { keepTips: true });
     options.beforeUnlock?.();
     const pinFile = moved && options.writePin !== false ? writePin(repo) : undefined;
     return {

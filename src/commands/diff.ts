@@ -187,10 +187,16 @@ async function diffTables(repo: Repository, candidates: Change[], from: Snapshot
   return out;
 }
 
-/** tableInput finds the bytes of one side of a changed file: the cached file of its ID (a packed one copied out under `tmpRoot`), or the workspace file. */
+/** tableInput finds the bytes of one side of a changed file: the cached file of its ID (a packed one copied out, a split one assembled, under `tmpRoot`), or the workspace file. */
 function tableInput(repo: Repository, side: Snapshot, file: string, entry: { id: ObjectId; size: number }, tmpRoot: string): TableInput {
   const label = `${file} at ${side.label}`;
   if (repo.store.hasLooseFile(entry.id)) return { file: repo.store.filePath(entry.id), size: entry.size, label };
+  if (repo.store.isSplit(entry.id)) {
+    // An older version kept as chunks: assembled (verified) under tmpRoot, which the caller removes.
+    const out = tempName(tmpRoot, 'split');
+    repo.store.assembleTo({ kind: 'chunked', id: entry.id, size: entry.size }, out);
+    return { file: out, size: entry.size, label };
+  }
   // A small file kept in a local pack: its verified bytes, in a file of their own for the table reader.
   const packed = repo.store.readPackedFile(entry.id);
   if (packed) {

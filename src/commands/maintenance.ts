@@ -4,7 +4,10 @@ import { LodeError } from '../core/errors.js';
 import { decodeRecord, isRecordEncoding } from '../core/record.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
-import { reachableFrom, walkHistory } from '../graph/commits.js';
+import { reachableFrom, readCommit, walkHistory } from '../graph/commits.js';
+import { TreePool, walkFiles } from '../graph/trees.js';
+import { pruneSplit, retireFiles } from '../objects/split.js';
+import { tipCommits } from './cache-split.js';
 import type { Repository } from '../repo/repository.js';
 import { statMatches } from '../workspace/compare.js';
 import type { UnlockResult } from '../repo/lock.js';
@@ -40,6 +43,11 @@ export interface GcResult {
   filesKept: number;
   /** With `pushed` or `keepLast`: the reachable data dropped because a remote holds it. */
   pushed?: GcPushedResult;
+  /** Older versions of chunked files now kept as chunks (their whole copy removed; see objects/split.ts). */
+  filesSplit: number;
+  /** Loose chunks written for them, and loose chunks and split markers removed as unneeded. */
+  chunksWritten: number;
+  chunksRemoved: number;
 }
 
 /**
@@ -104,7 +112,16 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
     // Forget, before deleting anything, that commits about to go were complete.
     if (!options.dryRun) keepComplete(repo.store, reach.commits);
     const liveObjects = new Set<ObjectId>([...reach.commits, ...reach.trees, ...reach.chunkLists, ...reach.records]);
-    const result: GcResult = { dryRun: !!options.dryRun, objectsRemoved: 0, filesRemoved: 0, bytesFreed: 0, objectsKept: 0, filesKept: 0 };
+    const result: GcResult = { dryRun: !!options.dryRun, objectsRemoved: 0, filesRemoved: 0, bytesFreed: 0, objectsKept: 0, filesKept: 0, filesSplit: 0, chunksWritten: 0, chunksRemoved: 0 };
+    // Whole files first, while every chunk list is still there: unreachable
+    // ones go, older versions of chunked files are split, and chunks split
+    // files read from either are moved to loose chunks before anything is removed.
+    const cacheSplit = await splitCache(repo, reach, options.dryRun);
+    result.filesSplit = cacheSplit.filesSplit;
+    result.chunksWritten = cacheSplit.chunksWritten;
+    result.chunksRemoved = cacheSplit.chunksRemoved;
+    result.bytesFreed += cacheSplit.bytesFreed;
+    result.filesRemoved = cacheSplit.filesRemoved;
     let done = 0;
     for (const id of repo.store.listIds('objects')) {
       if (liveObjects.has(id)) result.objectsKept++;
@@ -115,6 +132,7 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
       }
       if ((++done & 1023) === 0) options.progress?.({ phase: 'gc', done });
     }
+    // What is left dead (packed small files; retireFiles removed loose ones above).
     const deadFiles = new Set<ObjectId>();
     for (const id of repo.store.listIds('cache')) {
       if (reach.files.has(id)) result.filesKept++;
@@ -194,8 +212,19 @@ async function dropPushedData(repo: Repository, o: { remote?: string; keepLast?:
         drop.add(id);
       }
     }
+    // Older versions kept as chunks (objects/split.ts) that the remote holds
+    // go too: their markers first, so removing the whole files below does not
+    // move their chunks to loose ones; then the loose chunks nothing needs.
+    const unsplit = new Set<ObjectId>();
+    for (const id of [...repo.store.listIds('split')]) {
+      if (!o.reachable.has(id) || repo.store.hasWhole(id) || needed.has(id) || !onRemote(id)) continue;
+      out.filesDropped++;
+      unsplit.add(id);
+      if (!o.dryRun) repo.store.unmarkSplit(id);
+    }
     // Loose and packed alike (small fetched files live in local packs).
     if (!o.dryRun) repo.store.removeFiles(drop);
+    if (!o.dryRun && unsplit.size > 0) out.bytesDropped += pruneSplit(repo.store, new Set([...o.reachable].filter((id) => !unsplit.has(id)))).bytesFreed;
     // Commits recorded complete may now lack data: forget them (the metadata record stays true).
     if (!o.dryRun && out.filesDropped > 0) forgetComplete(repo.store, { metadata: false });
     return out;
@@ -260,6 +289,44 @@ function heldByWorkspace(repo: Repository, index: Awaited<ReturnType<Repository[
       out.add(e.id);
     } catch {
       // absent or unreadable: the cache copy stays needed
+    }
+  }
+  return out;
+}
+
+/**
+ * splitCache is gc's pass over the file cache (objects/split.ts): whole files
+ * nothing reaches are dropped; reachable chunked files that are not the
+ * newest (not in the index, HEAD, or a branch or tag tip) are split, so the
+ * cache holds old versions as the chunks no whole file has; then split
+ * markers of unreachable files and loose chunks nothing needs go.
+ */
+async function splitCache(repo: Repository, reach: Awaited<ReturnType<typeof liveSets>>, dryRun?: boolean) {
+  const newest = await newestFiles(repo);
+  const drop: ObjectId[] = [];
+  const split: ObjectId[] = [];
+  for (const id of repo.store.listIds('cache')) {
+    if (!reach.files.has(id)) drop.push(id);
+    else if (reach.chunkLists.has(id) && !newest.has(id)) split.push(id);
+  }
+  // With dryRun nothing is dropped here, and gc's count of dead files counts them.
+  const droppedBytes = dryRun ? drop.filter((id) => repo.store.hasWhole(id)).reduce((n, id) => n + repo.store.sizeOf('cache', id), 0) : 0;
+  const r = retireFiles(repo.store, { split, drop, dryRun, promote: newest });
+  const p = pruneSplit(repo.store, reach.files, { dryRun });
+  return { filesSplit: r.split, filesRemoved: dryRun ? 0 : r.dropped, chunksWritten: r.chunksWritten, chunksRemoved: p.chunksRemoved, bytesFreed: r.bytesFreed - droppedBytes - r.chunkBytes + p.bytesFreed };
+}
+
+/** newestFiles are the file versions the index, HEAD and every branch, tag and remote-tracking tip name: gc keeps them whole (checkout reflinks them). */
+async function newestFiles(repo: Repository): Promise<Set<ObjectId>> {
+  // In order of preference (the index, HEAD, branches, tags, remote-tracking): gc's `promote` tries them so.
+  const out = new Set<ObjectId>((await repo.readIndex()).entries.map((e) => e.id));
+  const trees = new TreePool(repo.store);
+  for (const id of tipCommits(repo)) {
+    if (!repo.store.hasObject(id)) continue;
+    try {
+      for (const f of walkFiles(trees, readCommit(repo.store, id).tree)) out.add(f.id);
+    } catch {
+      // a damaged tip: liveSets refused it already
     }
   }
   return out;
@@ -344,6 +411,34 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
     files++;
     bytes += size;
     if ((files & 255) === 0 || size > 8 << 20) options.progress?.({ phase: 'fsck', done: files, total: ids.length, bytes, totalBytes });
+  }
+  // Loose chunks (objects/split.ts): each checked against its ID.
+  for (const id of repo.store.listIds('chunks')) {
+    const size = repo.store.sizeOf('chunks', id);
+    try {
+      repo.store.readPiece({ id, size, offset: 0, source: repo.store.chunkPath(id), at: 0 }, buf);
+    } catch (e) {
+      problems.push({ kind: 'corrupt', id, message: `loose chunk ${id} is corrupt: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    files++;
+    bytes += size;
+  }
+  // Split files: every chunk must be somewhere. Their bytes were checked
+  // above, as loose chunks or as pieces of the whole files holding them.
+  for (const id of repo.store.listIds('split')) {
+    if (repo.store.hasWhole(id)) continue;
+    let size: number;
+    try {
+      size = repo.store.getChunkList(id).size;
+    } catch (e) {
+      if (!alreadyReported(problems, id)) problems.push({ kind: repo.store.hasObject(id) ? 'corrupt' : 'missing', id, message: `file ${id} is kept as chunks, but its chunk list is unreadable: ${(e as Error).message}` });
+      continue;
+    }
+    try {
+      repo.store.pieces({ kind: 'chunked', id, size });
+    } catch (e) {
+      problems.push({ kind: 'missing', id, message: (e as Error).message });
+    }
   }
   options.progress?.({ phase: 'fsck', done: files, total: ids.length, bytes, totalBytes, finished: true });
   for (const p of repo.store.packs.problems()) problems.push({ kind: 'corrupt', message: `local pack ${p.name}: ${p.problem}` });
@@ -448,6 +543,10 @@ async function classifyAbsent(repo: Repository, absent: ObjectId[]): Promise<{ o
     const wholeFetches = reachableFrom(repo.store, [...readComplete(repo.store)].filter((id) => repo.store.hasObject(id)));
     return { of: (id) => (wholeFetches.files.has(id) ? {} : { remote: null }), notFetched, note: `remote ${name} was not asked: ${e.message}` };
   }
+}
+
+function alreadyReported(problems: FsckProblem[], id: ObjectId): boolean {
+  return problems.some((p) => p.id === id);
 }
 
 export type { UnlockResult };

@@ -1,13 +1,13 @@
 /**
  * streamCachedFile reads a file of the cache as a stream of verified pieces:
  * a one-chunk file ('blob') whole, a chunked file chunk by chunk as its chunk
- * list cuts it. Each piece is checked against its ID before it is yielded,
+ * list cuts it, from its whole copy or, for a split file, from wherever each
+ * chunk is stored. Each piece is checked against its ID before it is yielded,
  * so a reader never sees a byte that does not match the version it asked
  * for, and a chunked file is never held in memory whole (one chunk at most,
  * 4 MiB by default).
  */
 import * as fs from 'node:fs';
-import { createHash } from 'node:crypto';
 import { CorruptObjectError, MissingContentError } from '../core/errors.js';
 import { errnoCode } from '../storage/atomic.js';
 import { EMPTY_ID } from './ingest.js';
@@ -31,37 +31,34 @@ export async function* streamCachedFile(store: LocalStore, ref: FileRef, label =
       return;
     }
   }
-  const file = store.filePath(ref.id);
-  let handle: fs.promises.FileHandle;
-  try {
-    handle = await fs.promises.open(file, 'r');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') throw new MissingContentError(`the cache has no content for ${label} (${ref.id.slice(0, 12)})`, { hint: 'fetch it: `lode fetch`' });
-    throw e;
-  }
-  try {
-    const size = (await handle.stat()).size;
-    const corrupt = (what: string) =>
-      new CorruptObjectError(`cached file ${ref.id} (${label}) is corrupt: ${what}`, { objectId: ref.id, path: file });
-    if (size !== ref.size) throw corrupt(`its size is ${size}, expected ${ref.size}`);
-    const pieces = ref.kind === 'blob' ? [{ id: ref.id, size: ref.size }] : store.getChunkList(ref.id).chunks;
-    let offset = 0;
-    for (const piece of pieces) {
-      const buf = Buffer.allocUnsafe(piece.size);
-      let got = 0;
-      while (got < piece.size) {
-        const { bytesRead } = await handle.read(buf, got, piece.size - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      if (got !== piece.size || createHash('sha256').update(buf).digest('hex') !== piece.id) {
-        throw corrupt(ref.kind === 'blob' ? 'its content does not match its ID' : `the chunk at offset ${offset} does not match its ID`);
-      }
-      offset += piece.size;
-      yield buf;
+  // Whole or split (chunks loose or inside other whole files): `pieces` says where each is.
+  const pieces = store.pieces(ref, label);
+  const corrupt = (what: string, file: string) =>
+    new CorruptObjectError(`cached file ${ref.id} (${label}) is corrupt: ${what}`, { objectId: ref.id, path: file });
+  const whole = store.filePath(ref.id);
+  if (pieces.length > 0 && pieces[0].source === whole) {
+    let size: number;
+    try {
+      size = (await fs.promises.stat(whole)).size;
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new MissingContentError(`the cache has no content for ${label} (${ref.id.slice(0, 12)})`, { hint: 'fetch it: `lode fetch`' });
+      throw e;
     }
-    if (offset !== ref.size) throw corrupt(`its chunks total ${offset} bytes, expected ${ref.size}`);
-  } finally {
-    await handle.close();
+    if (size !== ref.size) throw corrupt(`its size is ${size}, expected ${ref.size}`, whole);
   }
+  let offset = 0;
+  for (const piece of pieces) {
+    let buf: Buffer;
+    try {
+      buf = store.readPiece(piece);
+    } catch (e) {
+      if (!(e instanceof CorruptObjectError)) throw e;
+      throw corrupt(ref.kind === 'blob' ? 'its content does not match its ID' : `the chunk at offset ${offset} does not match its ID`, piece.source);
+    }
+    offset += piece.size;
+    yield buf;
+    // Let other work run between chunks, as the asynchronous reads used to.
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  if (offset !== ref.size) throw corrupt(`its chunks total ${offset} bytes, expected ${ref.size}`, whole);
 }

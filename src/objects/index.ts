@@ -8,3 +8,4 @@ export * from './store.js';
 export * from './ingest.js';
 export * from './ingest-pool.js';
 export * from './pack.js';
+export * from './split.js';

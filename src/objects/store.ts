@@ -5,7 +5,16 @@
  *   .lode/cache/ab/cdef…     whole file contents, keyed by file ID
  *   .lode/packs/<name>.pack  small whole files, many to a pack (local-packs.ts),
  *   .lode/packs/<name>.idx   as a fetch writes them
+ *   .lode/split/ab/cdef…     markers: chunked file `abcdef…` is kept as chunks
+ *   .lode/chunks/ab/cdef…    loose chunks, keyed by chunk ID
  *   .lode/tmp/               staging for atomic writes (same file system)
+ *
+ * A chunked file's content is whole (`cache/`) or split: its chunk list plus
+ * a marker, each chunk being a loose chunk or lying inside a whole cached
+ * chunked file (read by the offset that file's chunk list gives). Newest
+ * versions stay whole so that checkout is a reflink; older ones are split
+ * (objects/split.ts), so an edit in a big file costs the changed chunks, not
+ * another whole copy. Reads through `pieces`/`readPiece` are verified.
  *
  * Every file is written to tmp/ and renamed into place, and is read-only
  * (0444) once there, so a hardlinked checkout cannot edit the cache by
@@ -16,10 +25,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { CorruptObjectError, NotFoundError } from '../core/errors.js';
+import { CorruptObjectError, MissingContentError, NOT_FETCHED_HINT, NotFoundError } from '../core/errors.js';
 import { isObjectId, sha256, type ObjectId } from '../core/id.js';
 import { decodeChunkList, type ChunkList, type EntryKind } from '../core/encoding.js';
-import { errnoCode, rmQuiet, sweepTemps, tempName } from '../storage/atomic.js';
+import { errnoCode, rmQuiet, sweepTemps, syncDir, tempName } from '../storage/atomic.js';
 import type { ObjectReader } from './reader.js';
 import { LocalPacks, SMALL_FILE_MAX } from './local-packs.js';
 
@@ -46,6 +55,29 @@ export interface FileRef {
 }
 
 /**
+ * Piece is one chunk of a file (or a blob whole) and where its bytes are:
+ * `offset` in the file being read, `source` the path holding the bytes and
+ * `at` their offset there (a whole cached file, or a loose chunk at 0).
+ */
+export interface Piece {
+  id: ObjectId;
+  size: number;
+  offset: number;
+  source: string;
+  at: number;
+}
+
+/** Where a chunk lies inside a whole cached chunked file. */
+interface WholeLocation {
+  file: ObjectId;
+  at: number;
+  size: number;
+}
+
+/** SPLIT_MAGIC starts a split marker; the lines after it name whole files that held chunks (hints). */
+const SPLIT_MAGIC = 'lode-split 1\n';
+
+/**
  * LocalStore is also an ObjectReader over its metadata objects (`has`, `get`,
  * `getMany`: the async, verified reads a remote offers too); file contents in
  * the cache are read by path (`filePath`, `verifyFile`).
@@ -56,12 +88,21 @@ export class LocalStore implements ObjectReader {
   readonly tmpDir: string;
   /** Small whole files kept in local packs (loaded on first use). */
   readonly packs: LocalPacks;
+  readonly chunksDir: string;
+  readonly splitDir: string;
+  /** Chunk ID -> place inside a whole cached chunked file; built on demand, dropped when the cache changes. */
+  private wholeIndex: Map<ObjectId, WholeLocation> | undefined;
+  /** Whole files already read into wholeIndex (hints read first, then everything). */
+  private indexedWholes = new Set<ObjectId>();
+  private wholeIndexComplete = false;
 
   constructor(readonly lodeDir: string) {
     this.objectsDir = path.join(lodeDir, 'objects');
     this.cacheDir = path.join(lodeDir, 'cache');
     this.tmpDir = path.join(lodeDir, 'tmp');
     this.packs = new LocalPacks(path.join(lodeDir, 'packs'), this.tmpDir);
+    this.chunksDir = path.join(lodeDir, 'chunks');
+    this.splitDir = path.join(lodeDir, 'split');
   }
 
   /** packable says whether a fetched file of this kind and size belongs in a local pack rather than a cache file of its own. */
@@ -82,9 +123,13 @@ export class LocalStore implements ObjectReader {
     return fs.existsSync(this.objectPath(id));
   }
 
-  /** hasFile says whether the cache holds file `id`, loose or packed. */
+  /**
+   * hasFile says whether the cache holds file `id`: loose, packed, or split
+   * into chunks (the split marker is trusted; `pieces` and `verifyFile` find
+   * a chunk that went missing).
+   */
   hasFile(id: ObjectId): boolean {
-    return this.packs.has(id) || fs.existsSync(this.filePath(id));
+    return this.packs.has(id) || fs.existsSync(this.filePath(id)) || this.isSplit(id);
   }
 
   /**
@@ -111,8 +156,235 @@ export class LocalStore implements ObjectReader {
         }
         listed.set(fan, names);
       }
-      return names ? names.has(id.slice(2)) : fs.existsSync(this.filePath(id));
+      return (names ? names.has(id.slice(2)) : fs.existsSync(this.filePath(id))) || this.isSplit(id);
     };
+  }
+
+  /** hasWhole says whether file `id` is in the cache whole (what reflink and hardlink need). */
+  hasWhole(id: ObjectId): boolean {
+    return fs.existsSync(this.filePath(id));
+  }
+
+  /** isSplit says whether chunked file `id` is recorded as kept in chunks (its marker exists). */
+  isSplit(id: ObjectId): boolean {
+    return fs.existsSync(fanoutPath(this.splitDir, id));
+  }
+
+
+  /** chunkPath is where loose chunk `id` lives. */
+  chunkPath(id: ObjectId): string {
+    return fanoutPath(this.chunksDir, id);
+  }
+
+  hasChunk(id: ObjectId): boolean {
+    return fs.existsSync(this.chunkPath(id));
+  }
+
+  /**
+   * putChunk stores a loose chunk (the caller verified `bytes` hash to `id`).
+   * With `durable`, the chunk's bytes are on disk when this returns (its
+   * directory is synced by the caller, once per batch: `syncChunkDirs`).
+   */
+  putChunk(bytes: Uint8Array, id: ObjectId, durable = false): void {
+    const dest = this.chunkPath(id);
+    if (fs.existsSync(dest)) return;
+    this.installBytes(dest, bytes, durable);
+  }
+
+  /** syncChunkDirs fsyncs the fan-out directories of `ids` in chunks/ (so their renames survive a crash). */
+  syncChunkDirs(ids: Iterable<ObjectId>): void {
+    const fans = new Set<string>();
+    for (const id of ids) fans.add(id.slice(0, 2));
+    for (const f of fans) syncDir(path.join(this.chunksDir, f));
+    syncDir(this.chunksDir);
+  }
+
+  /**
+   * markSplit records durably that chunked file `id` is kept as chunks;
+   * `sources` (whole files that held some of its chunks) are hints for
+   * readers, never trusted: every chunk is located and verified again.
+   */
+  markSplit(id: ObjectId, sources: Iterable<ObjectId>): void {
+    const dest = fanoutPath(this.splitDir, id);
+    const body = SPLIT_MAGIC + [...new Set(sources)].sort().map((s) => s + '\n').join('');
+    const tmp = tempName(this.tmpDir, 'split');
+    try {
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      const fd = fs.openSync(tmp, 'wx', 0o444);
+      try {
+        fs.writeSync(fd, body);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, dest);
+      syncDir(path.dirname(dest));
+    } catch (e) {
+      rmQuiet(tmp);
+      throw e;
+    }
+  }
+
+  /** splitSources reads the hints of a split marker (empty when absent or unreadable). */
+  splitSources(id: ObjectId): ObjectId[] {
+    let text: string;
+    try {
+      text = fs.readFileSync(fanoutPath(this.splitDir, id), 'utf8');
+    } catch {
+      return [];
+    }
+    if (!text.startsWith(SPLIT_MAGIC)) return [];
+    return text.slice(SPLIT_MAGIC.length).split('\n').filter(isObjectId);
+  }
+
+  /** unmarkSplit removes a split marker (the chunks stay until gc). */
+  unmarkSplit(id: ObjectId): void {
+    rmQuiet(fanoutPath(this.splitDir, id));
+  }
+
+  /** forgetWholeIndex drops what this store learnt about chunks inside whole files (after the cache changed). */
+  forgetWholeIndex(): void {
+    this.wholeIndex = undefined;
+    this.indexedWholes = new Set();
+    this.wholeIndexComplete = false;
+  }
+
+  private indexWhole(index: Map<ObjectId, WholeLocation>, file: ObjectId): void {
+    if (this.indexedWholes.has(file)) return;
+    this.indexedWholes.add(file);
+    if (!this.hasObject(file) || !this.hasWhole(file)) return;
+    let list: ChunkList;
+    try {
+      list = this.getChunkList(file);
+    } catch {
+      return; // a damaged list locates nothing; fsck reports it
+    }
+    let at = 0;
+    for (const c of list.chunks) {
+      if (!index.has(c.id)) index.set(c.id, { file, at, size: c.size });
+      at += c.size;
+    }
+  }
+
+  /**
+   * locateInWhole finds chunk `id` inside a whole cached chunked file: first
+   * in `hints`, then (once per store, until the cache changes) in every whole
+   * chunked file. Not verified: the reader checks the bytes.
+   */
+  locateInWhole(id: ObjectId, hints: Iterable<ObjectId> = []): WholeLocation | undefined {
+    const index = (this.wholeIndex ??= new Map());
+    let hit = index.get(id);
+    if (hit && this.hasWhole(hit.file)) return hit;
+    for (const h of hints) this.indexWhole(index, h);
+    hit = index.get(id);
+    if (hit && this.hasWhole(hit.file)) return hit;
+    // A miss after a complete scan may be a file another process (or an
+    // ingest worker) cached since: scan once more before calling it missing.
+    const rescan = this.wholeIndexComplete;
+    if (rescan) this.forgetWholeIndex();
+    const fresh = (this.wholeIndex ??= new Map());
+    for (const file of this.listIds('cache')) this.indexWhole(fresh, file);
+    this.wholeIndexComplete = true;
+    hit = fresh.get(id);
+    if (hit && this.hasWhole(hit.file)) return hit;
+    return undefined;
+  }
+
+  /**
+   * pieces lists where every byte of file `ref` is: the whole cached file
+   * when there is one, else (a split file) each chunk as a loose chunk or
+   * inside a whole cached file. MissingContentError when the store lacks the
+   * content, or a split file lacks a chunk. Nothing is read or verified
+   * here beyond the chunk list: `readPiece` verifies each piece.
+   */
+  pieces(ref: FileRef, label: string = ref.id): Piece[] {
+    const whole = this.filePath(ref.id);
+    if (ref.kind === 'blob') {
+      if (fs.existsSync(whole)) return [{ id: ref.id, size: ref.size, offset: 0, source: whole, at: 0 }];
+      // A small file kept in a local pack: its bytes where the pack holds them.
+      const packed = this.packs.locate(ref.id);
+      if (!packed) throw this.missing(ref, label);
+      return [{ id: ref.id, size: packed.length, offset: 0, source: this.packs.packPath(packed.pack), at: packed.offset }];
+    }
+    const wholeThere = fs.existsSync(whole);
+    if (!wholeThere && !this.isSplit(ref.id)) throw this.missing(ref, label);
+    const list = this.getChunkList(ref.id);
+    const out: Piece[] = [];
+    let offset = 0;
+    const hints = wholeThere ? [] : this.splitSources(ref.id);
+    for (const c of list.chunks) {
+      if (wholeThere) out.push({ id: c.id, size: c.size, offset, source: whole, at: offset });
+      else {
+        const loose = this.chunkPath(c.id);
+        if (fs.existsSync(loose)) out.push({ id: c.id, size: c.size, offset, source: loose, at: 0 });
+        else {
+          const w = this.locateInWhole(c.id, hints);
+          if (!w) {
+            throw new MissingContentError(`${label} (${ref.id.slice(0, 12)}) is kept as chunks, but chunk ${c.id.slice(0, 12)} at offset ${offset} is missing`, {
+              hint: 'run `lode fsck`; `lode fetch` restores it when a remote has the file',
+            });
+          }
+          out.push({ id: c.id, size: c.size, offset, source: this.filePath(w.file), at: w.at });
+        }
+      }
+      offset += c.size;
+    }
+    return out;
+  }
+
+  /**
+   * assembleTo writes file `ref` to the new file `dest` (mode 0444) from its
+   * verified pieces: how a split file becomes a file a reader can open by
+   * path. The caller removes `dest`.
+   */
+  assembleTo(ref: FileRef, dest: string): void {
+    const pieces = this.pieces(ref);
+    const buf = Buffer.allocUnsafe(4 << 20);
+    const fd = fs.openSync(dest, 'wx', 0o444);
+    try {
+      for (const p of pieces) {
+        const data = this.readPiece(p, buf);
+        let w = 0;
+        while (w < data.length) w += fs.writeSync(fd, data, w, data.length - w);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private missing(ref: FileRef, label: string): MissingContentError {
+    return new MissingContentError(`the cache has no content for ${label === ref.id ? ref.id.slice(0, 12) : `${label} (${ref.id.slice(0, 12)})`}: not fetched yet`, { hint: NOT_FETCHED_HINT });
+  }
+
+  /**
+   * readPiece returns a piece's bytes after checking them against its ID:
+   * CorruptObjectError when they differ or are short, MissingContentError
+   * when its source vanished. `verify` false skips the hash for a caller
+   * that checks the bytes itself (push hashes everything it sends).
+   */
+  readPiece(p: Piece, into?: Buffer, verify = true): Buffer {
+    const buf = into && into.length >= p.size ? into.subarray(0, p.size) : Buffer.allocUnsafe(p.size);
+    let fd: number;
+    try {
+      fd = fs.openSync(p.source, 'r');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new MissingContentError(`chunk ${p.id.slice(0, 12)} vanished from ${p.source}`, { hint: NOT_FETCHED_HINT });
+      throw e;
+    }
+    let got = 0;
+    try {
+      while (got < p.size) {
+        const n = fs.readSync(fd, buf, got, p.size - got, p.at + got);
+        if (n === 0) break;
+        got += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (got !== p.size || (verify && createHash('sha256').update(buf).digest('hex') !== p.id)) {
+      throw new CorruptObjectError(`stored bytes of chunk ${p.id} (at offset ${p.offset} of the file) do not match its ID (${p.source})`, { objectId: p.id, path: p.source });
+    }
+    return buf;
   }
 
   /** hasLooseFile says whether file `id` has a cache file of its own (at `filePath`). */
@@ -172,16 +444,25 @@ export class LocalStore implements ObjectReader {
     return id;
   }
 
-  private installBytes(dest: string, bytes: Uint8Array): void {
+  private installBytes(dest: string, bytes: Uint8Array, durable = false): void {
     const tmp = tempName(this.tmpDir, 'obj');
     try {
-      fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      if (durable) {
+        const fd = fs.openSync(tmp, 'wx', 0o444);
+        try {
+          let off = 0;
+          while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      } else fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
       fs.renameSync(tmp, dest);
     } catch (e) {
       rmQuiet(tmp);
       if (errnoCode(e) === 'ENOENT' && !fs.existsSync(path.dirname(dest))) {
         fs.mkdirSync(path.dirname(dest), { recursive: true });
-        return this.installBytes(dest, bytes);
+        return this.installBytes(dest, bytes, durable);
       }
       throw e;
     }
@@ -197,6 +478,7 @@ export class LocalStore implements ObjectReader {
     // Always replace: the new copy was just hashed, the one in place may be
     // damaged, so re-adding a file is how a corrupt cache entry is repaired.
     fs.renameSync(tmp, this.filePath(id));
+    this.forgetWholeIndex();
     if (verified) this.verifiedNow.add(id);
   }
 
@@ -290,8 +572,9 @@ export class LocalStore implements ObjectReader {
     try {
       fd = fs.openSync(file, 'r');
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return 'missing';
-      throw e;
+      if (errnoCode(e) !== 'ENOENT') throw e;
+      if (ref.kind === 'chunked' && this.isSplit(ref.id)) return this.verifySplit(ref, buffer);
+      return 'missing';
     }
     try {
       const size = fs.fstatSync(fd).size;
@@ -313,10 +596,34 @@ export class LocalStore implements ObjectReader {
     }
   }
 
-  /** listIds yields every ID stored under `objects`, or every file the cache holds (loose or packed), each once. */
-  *listIds(which: 'objects' | 'cache'): Generator<ObjectId> {
+  /** verifySplit checks every chunk of a split file where it is stored; a problem description or undefined. */
+  private verifySplit(ref: FileRef, buffer?: Buffer): string | undefined {
+    let pieces: Piece[];
+    try {
+      pieces = this.pieces(ref);
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+    const total = pieces.reduce((s, p) => s + p.size, 0);
+    if (total !== ref.size) return `its chunks total ${total} bytes, expected ${ref.size}`;
+    for (const p of pieces) {
+      try {
+        this.readPiece(p, buffer);
+      } catch (e) {
+        return e instanceof Error ? e.message : String(e);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * listIds yields every ID stored under `objects`, every file the cache
+   * holds whole (loose or packed), each once, every loose chunk (`chunks`)
+   * or every split marker (`split`).
+   */
+  *listIds(which: StoreArea): Generator<ObjectId> {
     const loose = which === 'cache' ? new Set<ObjectId>() : undefined;
-    const dir = which === 'objects' ? this.objectsDir : this.cacheDir;
+    const dir = this.areaDir(which);
     let fans: string[] = [];
     try {
       fans = fs.readdirSync(dir);
@@ -348,21 +655,95 @@ export class LocalStore implements ObjectReader {
     return names.filter((n) => n.startsWith(rest)).map((n) => fan + n).filter(isObjectId);
   }
 
-  /** remove deletes a stored object or a loose cached file; absent is fine (packed files go through `removeFiles`). */
-  remove(which: 'objects' | 'cache', id: ObjectId): void {
-    rmQuiet(which === 'objects' ? this.objectPath(id) : this.filePath(id));
+  private areaDir(which: StoreArea): string {
+    return which === 'objects' ? this.objectsDir : which === 'cache' ? this.cacheDir : which === 'chunks' ? this.chunksDir : this.splitDir;
   }
 
-  /** removeFiles deletes cached files, loose and packed (rewriting the packs that keep others). */
+  /**
+   * remove deletes a stored object, whole cached file, loose chunk or split
+   * marker; absent is fine. Removing a whole chunked file first stores as
+   * loose chunks (verified, fsynced) the chunks of split files that only it
+   * held, so no version becomes unreadable; to remove many files, or to
+   * split them, `retireFiles` (objects/split.ts) does the same in one pass.
+   * Removing a loose chunk or a marker is not checked: that is gc's
+   * `pruneSplit`, which knows what is live.
+   */
+  remove(which: StoreArea, id: ObjectId): void {
+    if (which === 'cache' && this.hasObject(id) && this.anySplit()) this.keepChunksOf(id);
+    this.removeUnchecked(which, id);
+  }
+
+  /** removeUnchecked deletes as `remove` does, without looking after split files (the caller did). */
+  removeUnchecked(which: StoreArea, id: ObjectId): void {
+    rmQuiet(fanoutPath(this.areaDir(which), id));
+    if (which === 'cache') this.forgetWholeIndex();
+  }
+
+  /** anySplit says whether any split marker exists (cheap: the directory is made with the first). */
+  private anySplit(): boolean {
+    try {
+      return fs.readdirSync(this.splitDir).length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * keepChunksOf writes as loose chunks the chunks of whole file `id` that a
+   * split file needs and that neither a loose chunk nor another whole file
+   * holds (a chunk whose first known place is `id` itself is written too:
+   * safe, at worst a spare copy that gc drops).
+   */
+  private keepChunksOf(id: ObjectId): void {
+    if (!this.hasWhole(id)) return;
+    let list: ChunkList;
+    try {
+      list = this.getChunkList(id);
+    } catch {
+      return; // no chunk list: not a chunked file, nothing can read chunks from it
+    }
+    const needed = new Set<ObjectId>();
+    for (const s of this.listIds('split')) {
+      if (s === id || this.hasWhole(s)) continue;
+      try {
+        for (const c of this.getChunkList(s).chunks) needed.add(c.id);
+      } catch {
+        // a split file without a readable list: fsck reports it
+      }
+    }
+    const written: ObjectId[] = [];
+    let at = 0;
+    for (const c of list.chunks) {
+      const here = at;
+      at += c.size;
+      if (!needed.has(c.id) || this.hasChunk(c.id)) continue;
+      const w = this.locateInWhole(c.id);
+      if (w && w.file !== id) continue;
+      const bytes = this.readPiece({ id: c.id, size: c.size, offset: here, source: this.filePath(id), at: here });
+      this.putChunk(bytes, c.id, true);
+      written.push(c.id);
+    }
+    this.syncChunkDirs(written);
+  }
+
+  /**
+   * removeFiles deletes cached files, loose and packed (rewriting the packs
+   * that keep others), looking after split files as `remove` does.
+   */
   removeFiles(ids: ReadonlySet<ObjectId>): void {
-    for (const id of ids) rmQuiet(this.filePath(id));
+    const split = this.anySplit();
+    for (const id of ids) {
+      if (split && this.hasObject(id)) this.keepChunksOf(id);
+      rmQuiet(this.filePath(id));
+    }
+    this.forgetWholeIndex();
     if (ids.size > 0) this.packs.drop(ids);
   }
 
-  /** sizeOf returns the stored size of an object or cached file (loose, else packed), or 0 when absent. */
-  sizeOf(which: 'objects' | 'cache', id: ObjectId): number {
+  /** sizeOf returns the stored size of an object, cached file (loose, else packed), loose chunk or marker, or 0 when absent. */
+  sizeOf(which: StoreArea, id: ObjectId): number {
     try {
-      return fs.statSync(which === 'objects' ? this.objectPath(id) : this.filePath(id)).size;
+      return fs.statSync(fanoutPath(this.areaDir(which), id)).size;
     } catch {
       return which === 'cache' ? this.packs.locate(id)?.length ?? 0 : 0;
     }
@@ -377,6 +758,9 @@ export class LocalStore implements ObjectReader {
     return sweepTemps(this.tmpDir, olderThanMs) + this.packs.removeOrphans(olderThanMs);
   }
 }
+
+/** StoreArea names the directories of the store that hold files named by ID. */
+export type StoreArea = 'objects' | 'cache' | 'chunks' | 'split';
 
 /** hashRange returns the SHA-256 of `length` bytes of `fd` from `offset`. */
 export function hashRange(fd: number, offset: number, length: number, buf: Buffer): ObjectId {

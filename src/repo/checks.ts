@@ -173,7 +173,12 @@ class ProfileCache {
     let copy: string | undefined;
     if (f.size > 0) {
       if (store.hasLooseFile(f.id)) input = { file: store.filePath(f.id), size: f.size, label: f.path };
-      else {
+      else if (store.isSplit(f.id)) {
+        // An older version kept as chunks (objects/split.ts): assembled, verified, for the reader.
+        copy = tempName(store.tmpDir, 'check');
+        store.assembleTo({ kind: 'chunked', id: f.id, size: f.size }, copy);
+        input = { file: copy, size: f.size, label: f.path };
+      } else {
         // A small file kept in a local pack: its verified bytes, in a file of their own for the reader.
         const packed = store.readPackedFile(f.id);
         if (!packed) {

@@ -144,7 +144,11 @@ export function materialise(repo: Repository, pool: TreePool, input: { path: str
       continue;
     }
     if (repo.store.hasLooseFile(f.id)) fs.copyFileSync(repo.store.filePath(f.id), to);
-    else {
+    else if (repo.store.isSplit(f.id)) {
+      // An older version kept as chunks (objects/split.ts): assembled from its verified chunks.
+      fs.rmSync(to, { force: true });
+      repo.store.assembleTo({ kind: 'chunked', id: f.id, size: f.size }, to);
+    } else {
       // A small file kept in a local pack (verified as it is read).
       const packed = repo.store.readPackedFile(f.id);
       if (!packed) throw new MissingContentError(`the content of ${input.path}${f.rel ? `/${f.rel}` : ''} (${f.id.slice(0, 12)}) is not in the local cache`, { hint: '`lode fetch` brings it from the default remote' });

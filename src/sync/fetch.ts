@@ -30,7 +30,7 @@ import type { ObjectId } from '../core/id.js';
 import { isUnder, joinPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { rmQuiet, tempName } from '../storage/atomic.js';
-import { LocalStore } from '../objects/store.js';
+import { LocalStore, type Piece } from '../objects/store.js';
 import { directoryEntries, lookupPath, objectTrees, TreePool } from '../graph/trees.js';
 import type { RemoteStore } from './remote-store.js';
 import { markComplete, markMetadataComplete, readComplete, readMetadataComplete } from './complete.js';
@@ -310,24 +310,24 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
           const p = chunkedPath.get(f.id);
           const old = p === undefined ? undefined : lookupPath(localTrees, o.reuseFrom, p);
           if (!old || old.kind !== 'chunked' || !store.hasFile(old.id)) continue;
-          const oldList = decodeChunkList(store.getObject(old.id, 'chunk list'), old.id);
-          const fd = fs.openSync(store.filePath(old.id), 'r');
+          // Whole or split (store.pieces), every piece verified as it is read.
+          let oldPieces: Piece[];
           try {
-            let off = 0;
-            for (const c of oldList.chunks) {
-              const targets = places.get(c.id);
-              if (targets) {
-                const data = Buffer.allocUnsafe(c.size);
-                if (fs.readSync(fd, data, 0, c.size, off) === c.size && createHash('sha256').update(data).digest('hex') === c.id) {
-                  await place(c.id, data);
-                  places.delete(c.id);
-                  result.reused += c.size;
-                }
-              }
-              off += c.size;
+            oldPieces = store.pieces({ kind: 'chunked', id: old.id, size: old.size });
+          } catch {
+            continue;
+          }
+          for (const c of oldPieces) {
+            if (!places.has(c.id)) continue;
+            let data: Buffer;
+            try {
+              data = store.readPiece(c);
+            } catch {
+              continue;
             }
-          } finally {
-            fs.closeSync(fd);
+            await place(c.id, data);
+            places.delete(c.id);
+            result.reused += c.size;
           }
         }
       }

@@ -30,7 +30,7 @@ import { CorruptObjectError, NotFoundError, RefConflictError } from '../core/err
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { PACK_HEADER, PackWriter } from '../objects/pack.js';
-import type { LocalStore } from '../objects/store.js';
+import type { LocalStore, Piece } from '../objects/store.js';
 import { isAncestor, readCommit } from '../graph/commits.js';
 import type { RefKind, RefStore } from '../graph/refs.js';
 import { SHARDED_FORMAT, type RemoteStore } from './remote-store.js';
@@ -356,14 +356,28 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
         }
         const list = meta(e.id);
         const file = store.filePath(e.id);
+        // A split file (an older version kept as chunks) has no whole copy:
+        // each chunk is read where the store keeps it (loose, or inside
+        // another whole file), found once for the file.
+        let pieces: Piece[] | undefined;
+        if (!store.hasWhole(e.id) && store.isSplit(e.id)) {
+          try {
+            pieces = store.pieces({ kind: 'chunked', id: e.id, size: e.size });
+          } catch {
+            pieces = undefined; // read from `file` below: reported missing there
+          }
+        }
         let off = 0;
-        for (const c of decodeChunkList(list.bytes!, e.id).chunks) {
+        const chunks = decodeChunkList(list.bytes!, e.id).chunks;
+        for (let i = 0; i < chunks.length; i++) {
+          const c = chunks[i];
           const at = off;
           off += c.size;
           if (seen.has(c.id)) continue;
           seen.add(c.id);
           if (present(c.id)) continue;
-          data.push({ id: c.id, size: c.size, file, offset: at });
+          const p = pieces?.[i];
+          data.push({ id: c.id, size: c.size, file: p ? p.source : file, offset: p ? p.at : at });
         }
         if (!present(e.id)) lists.push(list);
       }

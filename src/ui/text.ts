@@ -344,6 +344,9 @@ export function renderGc(r: GcResult): string[] {
     if (p.notOnRemote.files > 0) lines.push(`Kept ${plural(p.notOnRemote.files, 'file')} (${formatBytes(p.notOnRemote.bytes)}) that ${p.remote} lacks: the only copy (\`lode push\` them, then gc again)`);
     if (p.filesDropped > 0 && !r.dryRun) lines.push(`Dropped data is listed by \`lode fsck\` as not fetched; \`lode checkout\` of an older version fetches it again`);
   }
+  if (r.filesSplit > 0 || r.chunksRemoved > 0) {
+    lines.push(`${r.dryRun ? 'Would keep' : 'Kept'} ${plural(r.filesSplit, 'older file version')} as chunks (${plural(r.chunksWritten, 'chunk')} written); ${plural(r.chunksRemoved, 'unneeded chunk')} ${r.dryRun ? 'to remove' : 'removed'}`);
+  }
   return lines;
 }
 

@@ -20,10 +20,11 @@
  * stands at the destination and the caller allows it (a fresh clone, which
  * resumes with --force), such a file is created in place: one file created
  * instead of a temporary one renamed.
+ * A split file (an older version kept as chunks, objects/split.ts) is always
+ * a verified copy assembled from its chunks.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { CorruptObjectError, MissingContentError, NOT_FETCHED_HINT } from '../core/errors.js';
 import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
 import type { FileRef, LocalStore } from '../objects/store.js';
@@ -80,6 +81,11 @@ export class Linker {
    */
   prepare(ref: FileRef, dest: string, exec: boolean, inPlace = false): Prepared {
     const src = this.store.filePath(ref.id);
+    // A split file (an older version kept as chunks) has no whole copy to
+    // clone or link: it is assembled from its verified chunks.
+    const whole = this.store.hasWhole(ref.id);
+    const split = !whole && ref.kind === 'chunked' && this.store.isSplit(ref.id);
+    if (!whole && !split && !this.store.hasFile(ref.id)) throw missingContent(ref, dest);
     const dir = path.dirname(dest);
     let stage = this.dirs.get(dir);
     if (stage === undefined) {
@@ -109,7 +115,7 @@ export class Linker {
         return { tmp, dest, method: 'copy' };
       }
     }
-    const methods = this.order.filter((m) => !this.disabled.has(m));
+    const methods = split ? [] : this.order.filter((m) => !this.disabled.has(m));
     if (methods.length === 0 || methods[methods.length - 1] !== 'copy') methods.push('copy');
     for (const m of methods) {
       // A hardlink shares the cache file's read-only, non-executable mode.
@@ -131,11 +137,7 @@ export class Linker {
         return { tmp, dest, method: m };
       } catch (e) {
         rmQuiet(tmp);
-        if (errnoCode(e) === 'ENOENT' && !fs.existsSync(src)) {
-          throw new MissingContentError(`the cache has no content for ${ref.id.slice(0, 12)} (needed for ${dest}): not fetched yet`, {
-            hint: NOT_FETCHED_HINT,
-          });
-        }
+        if (errnoCode(e) === 'ENOENT' && !split && !fs.existsSync(src)) throw missingContent(ref, dest);
         if (m !== 'copy' && UNSUPPORTED.has(errnoCode(e) ?? '')) {
           this.disabled.add(m);
           continue;
@@ -195,32 +197,28 @@ export class Linker {
   }
 
   private verifiedCopy(ref: FileRef, src: string, tmp: string, exec: boolean): void {
-    const bounds = ref.kind === 'chunked' ? this.store.getChunkList(ref.id).chunks : [{ id: ref.id, size: ref.size }];
-    const fdIn = fs.openSync(src, 'r');
-    let fdOut: number | undefined;
-    try {
-      const size = fs.fstatSync(fdIn).size;
+    // Every piece is checked against its ID before it is written.
+    const pieces = this.store.pieces(ref, ref.id);
+    if (pieces.length > 0 && pieces[0].source === src) {
+      const size = fs.statSync(src).size;
       if (size !== ref.size) throw corrupt(ref, src, `size is ${size}, expected ${ref.size}`);
-      fdOut = fs.openSync(tmp, 'wx', exec ? 0o755 : 0o644);
-      let off = 0;
-      for (const c of bounds) {
-        const h = createHash('sha256');
-        let done = 0;
-        while (done < c.size) {
-          const n = fs.readSync(fdIn, this.buf, 0, Math.min(this.buf.length, c.size - done), off + done);
-          if (n === 0) throw corrupt(ref, src, 'truncated');
-          h.update(this.buf.subarray(0, n));
-          let w = 0;
-          while (w < n) w += fs.writeSync(fdOut, this.buf, w, n - w);
-          done += n;
-          this.onCopied?.(n);
+    }
+    const fdOut = fs.openSync(tmp, 'wx', exec ? 0o755 : 0o644);
+    try {
+      for (const p of pieces) {
+        let data: Buffer;
+        try {
+          data = this.store.readPiece(p, this.buf);
+        } catch (e) {
+          if (e instanceof CorruptObjectError) throw corrupt(ref, p.source, `bytes at offset ${p.offset} do not match their ID`);
+          throw e;
         }
-        if (h.digest('hex') !== c.id) throw corrupt(ref, src, `bytes at offset ${off} do not match their ID`);
-        off += c.size;
+        let w = 0;
+        while (w < data.length) w += fs.writeSync(fdOut, data, w, data.length - w);
+        this.onCopied?.(data.length);
       }
     } finally {
-      fs.closeSync(fdIn);
-      if (fdOut !== undefined) fs.closeSync(fdOut);
+      fs.closeSync(fdOut);
     }
   }
 }
@@ -244,6 +242,10 @@ function writeNew(file: string, data: Buffer, mode: number, stat: boolean): fs.B
     fs.closeSync(fd);
     if (!ok) rmQuiet(file);
   }
+}
+
+function missingContent(ref: FileRef, dest: string): MissingContentError {
+  return new MissingContentError(`the cache has no content for ${ref.id.slice(0, 12)} (needed for ${dest}): not fetched yet`, { hint: NOT_FETCHED_HINT });
 }
 
 function corrupt(ref: FileRef, src: string, why: string): CorruptObjectError {
