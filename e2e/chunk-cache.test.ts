@@ -190,6 +190,20 @@ describe('older versions kept as chunks', () => {
     expectSame(cat(clone2, 'HEAD~2:data/big.bin'), v1);
   }, 600_000);
 
+  it('clone --all keeps the older version as chunks: its cache holds about one copy of the file, and both versions read back', async () => {
+    const { base, ws, at, v1, v2 } = await twoVersions('clone-all');
+    const share = path.join(base, 'share');
+    await lodeOk(['remote', 'add', 'origin', share], at);
+    await lodeOk(['push'], at);
+    const clone = path.join(base, 'clone');
+    await lodeOk(['clone', '--all', share, clone], { cwd: base });
+    // Two whole copies would be 128 MiB; the second version adds about 1 MiB of chunks.
+    expect(dataBytes(clone)).toBeLessThanOrEqual(SIZE * 1.05 + 256 * 1024);
+    expectSame(fs.readFileSync(path.join(clone, 'data/big.bin')), v2);
+    expectSame(cat(clone, 'HEAD~1:data/big.bin'), v1);
+    expect((await runLode(['fsck'], { cwd: clone })).code).toBe(0);
+  });
+
   it('a pull that brings a 1 MiB edit keeps the replaced version as chunks: .lode grows by at most 5% of the file', async () => {
     const base = makeTempDir('lode-chunkcache-pull');
     dirs.push(base);

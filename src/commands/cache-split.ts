@@ -4,7 +4,7 @@
  */
 import type { ObjectId } from '../core/id.js';
 import { readCommit } from '../graph/commits.js';
-import { lookupPath, TreePool } from '../graph/trees.js';
+import { lookupPath, TreePool, walkFiles } from '../graph/trees.js';
 import { retireFiles } from '../objects/split.js';
 import type { Repository } from '../repo/repository.js';
 import { listRemoteBranches } from '../repo/revisions.js';
@@ -61,4 +61,40 @@ function tipTrees(repo: Repository): ObjectId[] {
     }
   }
   return out;
+}
+
+/** newestFiles are the file versions the index, HEAD and every branch, tag and remote-tracking tip name: gc keeps them whole (checkout reflinks them). */
+export async function newestFiles(repo: Repository): Promise<Set<ObjectId>> {
+  // In order of preference (the index, HEAD, branches, tags, remote-tracking): gc's `promote` tries them so.
+  const out = new Set<ObjectId>((await repo.readIndex()).entries.map((e) => e.id));
+  const trees = new TreePool(repo.store);
+  for (const id of tipCommits(repo)) {
+    if (!repo.store.hasObject(id)) continue;
+    try {
+      for (const f of walkFiles(trees, readCommit(repo.store, id).tree)) out.add(f.id);
+    } catch {
+      // a damaged tip: liveSets refused it already
+    }
+  }
+  return out;
+}
+
+/**
+ * splitOlder splits every whole cached chunked file that is not among the
+ * newest (newestFiles): what `clone --all` and `fetch --all` call after
+ * bringing every version, so older versions cost their distinct chunks, as
+ * they would after `lode gc`. Like splitReplaced it never fails its caller.
+ */
+export async function splitOlder(repo: Repository): Promise<number> {
+  try {
+    const newest = await newestFiles(repo);
+    const split = new Set<ObjectId>();
+    for (const id of repo.store.listIds('cache')) {
+      if (!newest.has(id) && repo.store.hasObject(id) && repo.store.hasWhole(id)) split.add(id);
+    }
+    if (split.size === 0) return 0;
+    return retireFiles(repo.store, { split, promote: newest }).split;
+  } catch {
+    return 0;
+  }
 }

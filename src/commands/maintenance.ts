@@ -7,7 +7,7 @@ import type { ProgressSink } from '../core/progress.js';
 import { reachableFrom, readCommit, walkHistory } from '../graph/commits.js';
 import { TreePool, walkFiles } from '../graph/trees.js';
 import { pruneSplit, retireFiles } from '../objects/split.js';
-import { tipCommits } from './cache-split.js';
+import { newestFiles, tipCommits } from './cache-split.js';
 import type { Repository } from '../repo/repository.js';
 import { statMatches } from '../workspace/compare.js';
 import type { UnlockResult } from '../repo/lock.js';
@@ -314,22 +314,6 @@ async function splitCache(repo: Repository, reach: Awaited<ReturnType<typeof liv
   const r = retireFiles(repo.store, { split, drop, dryRun, promote: newest });
   const p = pruneSplit(repo.store, reach.files, { dryRun });
   return { filesSplit: r.split, filesRemoved: dryRun ? 0 : r.dropped, chunksWritten: r.chunksWritten, chunksRemoved: p.chunksRemoved, bytesFreed: r.bytesFreed - droppedBytes - r.chunkBytes + p.bytesFreed };
-}
-
-/** newestFiles are the file versions the index, HEAD and every branch, tag and remote-tracking tip name: gc keeps them whole (checkout reflinks them). */
-async function newestFiles(repo: Repository): Promise<Set<ObjectId>> {
-  // In order of preference (the index, HEAD, branches, tags, remote-tracking): gc's `promote` tries them so.
-  const out = new Set<ObjectId>((await repo.readIndex()).entries.map((e) => e.id));
-  const trees = new TreePool(repo.store);
-  for (const id of tipCommits(repo)) {
-    if (!repo.store.hasObject(id)) continue;
-    try {
-      for (const f of walkFiles(trees, readCommit(repo.store, id).tree)) out.add(f.id);
-    } catch {
-      // a damaged tip: liveSets refused it already
-    }
-  }
-  return out;
 }
 
 export interface FsckProblem {

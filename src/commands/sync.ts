@@ -16,6 +16,7 @@ import { resolveRev } from '../repo/revisions.js';
 import type { RefStore } from '../graph/refs.js';
 import { addRemote, modifyRemote } from './remote.js';
 import { checkout, switchTo, type CheckoutResult } from './checkout.js';
+import { splitOlder } from './cache-split.js';
 import { merge, type MergeResult } from './merge.js';
 
 export interface PushCommandOptions {
@@ -208,6 +209,9 @@ async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: str
     }
     out.refs.push({ kind: x.kind, name: x.name, id: x.id, old });
   }
+  // Every version came whole: keep the older ones as their distinct chunks
+  // (objects/split.ts), as gc would, now that the tips are known.
+  if (only.data === 'all') await splitOlder(repo);
   return out;
 }
 
