@@ -17,6 +17,9 @@ import type { RefStore } from '../graph/refs.js';
 import { addRemote, modifyRemote } from './remote.js';
 import { checkout, switchTo, type CheckoutResult } from './checkout.js';
 import { merge, type MergeResult } from './merge.js';
+import { applyRecords } from './forget.js';
+import { ErasureLog } from '../graph/erasure.js';
+import { pullRecords, pushRecords, remoteRecordIds } from '../sync/erase.js';
 
 export interface PushCommandOptions {
   remote?: string;
@@ -54,9 +57,27 @@ export async function push(repo: Repository, o: PushCommandOptions = {}): Promis
   const chunking = repo.config.settings().chunking;
   const pushed: PushResult[] = [];
   try {
+    // Erasures (`lode forget`) travel first: the remote's are applied here
+    // before anything is sent, ours are uploaded before any object.
+    const log = new ErasureLog(repo.lodeDir);
+    if ((await pullRecords(r.store.backend, log)).length > 0) {
+      await repo.withLock('push', () => applyRecords(repo));
+      for (const x of plan.refs) if (x.tip) x.tip = log.follow(x.tip)?.id ?? x.tip;
+    }
+    await pushRecords(r.store.backend, log);
+    const refuse = log.erased();
+    const known = new Set(log.ids());
+    const recheck = async () => {
+      // Right before the commit point: an erasure that landed meanwhile stops this push.
+      const landed = (await remoteRecordIds(r.store.backend)).filter((id) => !known.has(id));
+      if (landed.length > 0) {
+        throw new RefConflictError(`an erasure (lode forget) reached ${r.name} while you pushed: the ref was not moved`, { hint: '`lode fetch` applies it here; then push again' });
+      }
+    };
+    const rewritten = (id: ObjectId) => log.follow(id)?.id;
     for (const x of plan.refs) {
       try {
-        pushed.push(await pushRef({ store: repo.store, refs: repo.refs, tip: x.tip, remote: r.store, kind: x.kind, name: x.name, force: o.force, progress: o.progress, chunking }));
+        pushed.push(await pushRef({ store: repo.store, refs: repo.refs, tip: x.tip, remote: r.store, kind: x.kind, name: x.name, force: o.force, progress: o.progress, chunking, refuse, recheck, rewritten }));
       } catch (e) {
         // `lode pull` merges into the current branch only: for another one, say what does.
         if (!isLodeError(e, 'REF_CONFLICT') || x.kind !== 'heads' || x.name === plan.current || !e.hint?.includes('lode pull')) throw e;
@@ -148,6 +169,8 @@ export interface FetchCommandResult {
   /** File bytes copied from local files instead of downloaded. */
   reused: number;
   requests: number;
+  /** Erasure records (`lode forget` elsewhere) fetched and applied here. */
+  erasures?: { records: ObjectId[]; refsMoved: string[]; workspaceFiles: string[]; objectsDeleted: number };
 }
 
 /** nameClash returns a name in `taken` that is `name`'s folder (`x` for `x/y`) or inside it (`x/...` for `x`). */
@@ -207,6 +230,12 @@ async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: str
       }
     }
     out.refs.push({ kind: x.kind, name: x.name, id: x.id, old });
+  }
+  // Erasures made elsewhere (`lode forget`): move our refs, clean the workspace files and the cache.
+  const records = await pullRecords(r.store.backend, new ErasureLog(repo.lodeDir));
+  if (records.length > 0) {
+    const applied = await applyRecords(repo);
+    out.erasures = { records, refsMoved: applied.refsMoved, workspaceFiles: applied.workspaceFiles, objectsDeleted: applied.objectsDeleted };
   }
   return out;
 }

@@ -57,6 +57,12 @@ export interface PushOptions {
   expectFrom?: ObjectId;
   /** Objects erased by an erasure record: pushing any of them (or a tip that reaches one) is refused. */
   refuse?: ReadonlySet<ObjectId>;
+  /**
+   * The commit an erasure record (`lode forget`) replaced `id` with, if any:
+   * a remote ref at a replaced commit may move to a descendant of its
+   * replacement without --force (the update stays conditional on what was read).
+   */
+  rewritten?: (id: ObjectId) => ObjectId | undefined;
   /** Called right before the ref update (the commit point): a check that may throw to stop the push there. */
   recheck?: () => Promise<void>;
 }
@@ -185,7 +191,9 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
     result.requests = remote.stats.requests;
     return result;
   }
-  if (theirs && theirs.id !== local && !o.force) {
+  const replacement = theirs && theirs.id !== local ? o.rewritten?.(theirs.id) : undefined;
+  const replaced = replacement !== undefined && store.hasObject(replacement) && (replacement === local || isAncestor(store, replacement, local));
+  if (theirs && theirs.id !== local && !o.force && !replaced) {
     if (o.kind === 'tags') throw new RefConflictError(`remote ${label} points elsewhere (${theirs.id.slice(0, 12)})`, { hint: 'tags do not move: use another name, or --force to repoint it' });
     if (!store.hasObject(theirs.id)) {
       throw new RefConflictError(`remote ${label} has commits you do not have`, { hint: 'run `lode pull` (it fetches and merges them), then push again; `--force` overwrites them' });

@@ -1,5 +1,6 @@
 /** Text for `lode forget` and `lode forget --verify`. */
 import type { ForgetResult, VerifyResult } from '../commands/forget.js';
+import type { RemoteEraseResult } from '../sync/erase.js';
 
 const short = (id: string | undefined) => (id ? id.slice(0, 12) : '');
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
@@ -31,10 +32,8 @@ export function renderForget(r: ForgetResult): string[] {
   if (r.workspaceFiles.length) lines.push(`Updated in the workspace: ${r.workspaceFiles.join(', ')}`);
   if (r.workspaceKept.length) lines.push(`Left as they are (changed locally, still hold erased content): ${r.workspaceKept.join(', ')}`);
   lines.push(`Deleted ${plural(r.objectsDeleted, 'object')} (${r.bytesDeleted} bytes) from the local store`);
-  if (r.remote) {
-    const m = r.remote;
-    lines.push(`${m.remote}: ${plural(m.recordsUploaded, 'record')} uploaded, ${plural(m.refsMoved.length, 'ref')} moved, ${plural(m.packsDeleted, 'pack')} deleted (${m.bytesDeleted} bytes), ${plural(m.packsWritten, 'pack')} written (${m.bytesUploaded} bytes uploaded)`);
-  } else lines.push('Remotes still hold the erased content: `lode forget --push` (or `lode push` then `lode gc --remote --erase`)');
+  if (r.remote) lines.push(...renderRemoteErase(r.remote));
+  else lines.push('Remotes still hold the erased content: `lode forget --push` (or `lode push` then `lode gc --remote --erase`)');
   return lines;
 }
 
@@ -42,4 +41,11 @@ export function renderVerify(r: VerifyResult): string[] {
   const scanned = `${plural(r.scanned.commits, 'commit')}, ${plural(r.scanned.localObjects, 'local object')}, ${plural(r.scanned.remoteObjects, 'remote object')} scanned`;
   if (r.ok) return [`Nothing matching the rule remains (${scanned})`];
   return [`Content matching the rule remains in ${plural(r.places.length, 'place')} (${scanned}):`, ...r.places.map((p) => `  ${p}`)];
+}
+
+export function renderRemoteErase(m: RemoteEraseResult & { remote: string }): string[] {
+  return [
+    `${m.remote}: ${plural(m.recordsUploaded, 'erasure record')} uploaded, ${plural(m.refsMoved.length, 'ref')} moved, ${plural(m.objectsErased, 'erased object')} removed`,
+    `${m.remote}: ${plural(m.packsDeleted, 'pack')} deleted (${m.bytesDeleted} bytes), ${plural(m.packsWritten, 'pack')} written (${m.bytesUploaded} bytes uploaded)`,
+  ];
 }
