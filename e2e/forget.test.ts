@@ -148,7 +148,7 @@ describe('lode forget on S3 (moto), two workspaces', () => {
     await lodeOk(['clone', 's3://erase/data', b.cwd, ...remoteArgs], { cwd: root, env });
     await lodeOk(['clone', 's3://erase/data', c.cwd, ...remoteArgs], { cwd: root, env });
     await lodeOk(['fetch'], b);
-    await lodeOk(['checkout', 'side'], b);
+    await lodeOk(['checkout', '-b', 'side', 'origin/side'], b);
     await lodeOk(['checkout', 'main'], b);
     expect(leaks(path.join(b.cwd, '.lode')).length).toBeGreaterThan(0);
     expect([...(await bucketObjects()).values()].some((x) => needles.some((n) => x.includes(n)))).toBe(true);

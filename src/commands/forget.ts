@@ -468,6 +468,12 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
     }
     const next = fileMap.get(e.id)!;
     const abs = repo.abs(e.path);
+    if (next !== null && !repo.store.hasFile(next)) {
+      // The replacement was never fetched here: the file stays (and keeps its content alive) until it is.
+      lastApply.workspaceKept.push(e.path);
+      entries.push(e);
+      continue;
+    }
     const st = fs.statSync(abs, { bigint: true, throwIfNoEntry: false });
     const unchanged = st !== undefined && st.isFile() && Number(st.size) === e.size && st.mtimeNs === e.mtimeNs && st.ino === e.ino;
     const isNew = next !== null && st !== undefined && sameBytes(abs, repo.store.filePath(next));

@@ -60,9 +60,10 @@ export async function push(repo: Repository, o: PushCommandOptions = {}): Promis
     // Erasures (`lode forget`) travel first: the remote's are applied here
     // before anything is sent, ours are uploaded before any object.
     const log = new ErasureLog(repo.lodeDir);
-    if ((await pullRecords(r.store.backend, log)).length > 0) {
-      await repo.withLock('push', () => applyRecords(repo));
-      for (const x of plan.refs) if (x.tip) x.tip = log.follow(x.tip)?.id ?? x.tip;
+    if ((await remoteRecordIds(r.store.backend)).some((id) => !log.has(id))) {
+      // A fetch brings the rewritten history and applies the records (refs, workspace, cache).
+      await repo.withLock('push', () => fetchInto(repo, r, {}, o.progress));
+      for (const x of plan.refs) if (x.tip) x.tip = log.follow(x.tip)?.id ?? (x.kind === 'heads' ? repo.refs.get('heads', x.name) : x.tip);
     }
     await pushRecords(r.store.backend, log);
     const refuse = log.erased();
