@@ -149,7 +149,7 @@ async function resolveGit(repo: Repository, rev: string): Promise<ResolvedAny> {
   const ctx = gitContext(repo, true)!;
   const oid = await ctx.git.resolve(rev);
   const pin = await readPinAt(ctx, oid, rev);
-  const id = await pinnedCommit(repo, pin.commit, `lode.lock at git ${rev}`);
+  const id = await pinnedCommit(repo, pin.commit, `lode.lock at git ${rev}`, `the pin file at git ${rev}`);
   return { id, commit: readCommit(repo.store, id), git: { rev, oid } };
 }
 
@@ -159,12 +159,12 @@ async function resolveGit(repo: Repository, rev: string): Promise<ResolvedAny> {
  * erasure records when `lode forget` replaced it (with a one-line notice),
  * fetching the remote's records when the commit is found nowhere.
  */
-export async function pinnedCommit(repo: Repository, id: ObjectId, pinName: string): Promise<ObjectId> {
+export async function pinnedCommit(repo: Repository, id: ObjectId, pinName: string, missingWho = pinName): Promise<ObjectId> {
   const who = `lode commit ${id.slice(0, 12)}, pinned by ${pinName},`;
   const next = rewrittenCommit(repo, id, who);
   if (next) return next;
   try {
-    await ensureCommit(repo, id, `the pin file (${pinName})`);
+    await ensureCommit(repo, id, missingWho);
     return id;
   } catch (e) {
     // The remote may hold an erasure record this workspace has not fetched yet.
