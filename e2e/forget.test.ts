@@ -375,3 +375,47 @@ describe('lode forget killed at each step', () => {
     }, 180_000);
   }
 });
+
+describe('lode forget --push killed on the remote', () => {
+  for (const step of ['remote-records', 'remote-refs', 'remote-pack']) {
+    it(`killed at ${step}: the remote still works, and a re-run of forget --push completes it`, async () => {
+      const root = path.join(base, 'kill-remote', step);
+      const at: RunOptions = { cwd: path.join(root, 'ws') };
+      fs.mkdirSync(at.cwd, { recursive: true });
+      await lodeOk(['init'], at);
+      fs.writeFileSync(path.join(at.cwd, '.lode', 'config'), SMALL_CHUNKS);
+      const contents: string[] = [];
+      for (let v = 0; v < 4; v++) {
+        contents.push(customersCsv(v));
+        writeFile(at.cwd, 'data/customers.csv', customersCsv(v));
+        writeFile(at.cwd, 'data/other.txt', `unrelated ${v}\n`);
+        await lodeOk(['add', 'data'], at);
+        await lodeOk(['commit', '-m', `v${v}`], at);
+      }
+      const remote = path.join(root, 'remote');
+      await lodeOk(['remote', 'add', 'origin', remote], at);
+      await lodeOk(['push'], at);
+      const args = ['forget', '--rows', '*.csv', '--key', `customer_id=${ERASED_ID}`, '--push'];
+      await expect(runLode(args, { ...at, env: { LODE_TEST_FAULT: `forget:${step}` } })).rejects.toThrow();
+      // Locally the erasure is complete; the remote is consistent whatever step it stopped at.
+      expect(leaks(path.join(at.cwd, '.lode'))).toEqual([]);
+      expect((await runLode(['fsck', '--remote', 'origin'], at)).code).toBe(0);
+      // 0 when the re-run had remote work left, 1 (nothing matches) when the kill came after the last step.
+      const again = await runLode(args, at);
+      expect([0, 1]).toContain(again.code);
+      expect(leaks(remote)).toEqual([]);
+      expect((await runLode(['fsck', '--remote', 'origin', '--read-data'], at)).code).toBe(0);
+      expect((await runLode(['fsck'], at)).code).toBe(0);
+      // A fresh clone has every version, minus the erased rows.
+      const clone = path.join(root, 'clone');
+      await lodeOk(['clone', remote, clone], { cwd: root });
+      const log = await lodeJson(['log'], { cwd: clone });
+      expect(log.commits).toHaveLength(4);
+      for (const [i, cm] of log.commits.entries()) {
+        await lodeOk(['checkout', cm.id], { cwd: clone });
+        expect(readFile(clone, 'data/customers.csv').toString()).toBe(withoutCustomer(contents[3 - i]));
+        expect(readFile(clone, 'data/other.txt').toString()).toBe(`unrelated ${3 - i}\n`);
+      }
+    }, 240_000);
+  }
+});

@@ -366,7 +366,8 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
     Object.assign(out, done);
     return out;
   });
-  if (o.push && !o.dryRun && (result.matched || result.resumed.length > 0)) {
+  // Every record goes to the remote, not only this one's: a re-run completes an interrupted --push.
+  if (o.push && !o.dryRun && new ErasureLog(repo.lodeDir).ids().length > 0) {
     result.remote = await forgetOnRemote(repo, typeof o.push === 'string' ? o.push : undefined);
   }
   return result;
@@ -542,7 +543,7 @@ export async function forgetOnRemote(repo: Repository, remoteName?: string): Pro
     // Records the remote has and we lack first: they may erase more.
     const got = await pullRecords(r.store.backend, log);
     if (got.length > 0) await repo.withLock('forget', () => applyRecords(repo));
-    const res = await eraseRemote({ store: repo.store, remote: r.store, log, refs: repo.refs, tracking: r.tracking, chunking: repo.config.settings().chunking });
+    const res = await eraseRemote({ store: repo.store, remote: r.store, log, refs: repo.refs, tracking: r.tracking, chunking: repo.config.settings().chunking, onStep: (s) => faultPoint(`remote-${s}`) });
     return { ...res, remote: r.name };
   } finally {
     await r.store.backend.close?.();

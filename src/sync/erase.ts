@@ -88,12 +88,22 @@ export interface RemoteEraseResult {
 }
 
 /** eraseRemote applies every local erasure record to `remote`; see the module comment. */
-export async function eraseRemote(o: { store: LocalStore; remote: RemoteStore; log: ErasureLog; refs: RefStore; tracking: RefStore; chunking: ChunkerParams }): Promise<RemoteEraseResult> {
+export async function eraseRemote(o: {
+  store: LocalStore;
+  remote: RemoteStore;
+  log: ErasureLog;
+  refs: RefStore;
+  tracking: RefStore;
+  chunking: ChunkerParams;
+  /** Told after each step ('records', 'refs', 'pack'): tests stop the process there. */
+  onStep?: (step: string) => void;
+}): Promise<RemoteEraseResult> {
   const { store, remote, log } = o;
   const result: RemoteEraseResult = { recordsUploaded: 0, refsMoved: [], packsDeleted: 0, packsWritten: 0, objectsErased: 0, bytesUploaded: 0, bytesDeleted: 0 };
   const sentBefore = remote.stats.bytesSent;
   // 1. The records first: they are what makes every later push refuse erased content.
   result.recordsUploaded = (await pushRecords(remote.backend, log)).length;
+  o.onStep?.('records');
   const erased = log.erased();
   // 2. Move the refs that hold replaced commits.
   await remote.refresh();
@@ -104,6 +114,7 @@ export async function eraseRemote(o: { store: LocalStore; remote: RemoteStore; l
     o.tracking.set(ref.kind, ref.name, next.id);
     result.refsMoved.push({ ref: `${ref.kind}/${ref.name}`, from: ref.id, to: next.id });
   }
+  o.onStep?.('refs');
   // 3. Nothing is deleted while a remote ref still reaches erased content.
   await remote.refresh();
   const refs = await remote.refs();
@@ -139,6 +150,7 @@ export async function eraseRemote(o: { store: LocalStore; remote: RemoteStore; l
     result.packsDeleted++;
     result.objectsErased += hit.length;
     result.bytesDeleted += size;
+    o.onStep?.('pack');
   }
   result.bytesUploaded = remote.stats.bytesSent - sentBefore;
   return result;

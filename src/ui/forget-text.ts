@@ -9,7 +9,8 @@ export function renderForget(r: ForgetResult): string[] {
   const lines: string[] = [];
   if (r.resumed.length > 0) lines.push(`Completed an interrupted erasure (${r.resumed.map(short).join(', ')})`);
   if (!r.matched) {
-    if (r.resumed.length === 0) lines.push('Nothing matches: no commit holds such a file or row; nothing was changed');
+    if (r.resumed.length === 0) lines.push('Nothing matches: no commit holds such a file or row here');
+    if (r.remote) lines.push(...renderRemoteErase(r.remote));
     return lines;
   }
   const byCommit = new Map<string, string[]>();

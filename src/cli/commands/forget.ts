@@ -60,7 +60,8 @@ export function register(program: Command, cli: Cli): void {
         return o.json ? json(r) : print(renderVerify(r));
       }
       const r = await withProgress((progress) => forget(repo, { paths, rows, dryRun: o.dryRun, push: o.push, cwd: g.cwd, progress }));
-      if (!r.matched && r.resumed.length === 0) setExitCode(EXIT.DIFFERENT);
+      const remoteDid = !!r.remote && (r.remote.refsMoved.length > 0 || r.remote.packsDeleted > 0 || r.remote.recordsUploaded > 0);
+      if (!r.matched && r.resumed.length === 0 && !remoteDid) setExitCode(EXIT.DIFFERENT);
       o.json ? json(r) : print(renderForget(r));
     });
 }
