@@ -85,7 +85,7 @@ export interface ForgetResult {
   remote?: RemoteEraseResult & { remote: string };
 }
 
-/** BadInputError: the rule cannot be applied as given (exit 2); nothing was written. */
+/** badInput: the rule cannot be applied as given (a usage error, exit 2); nothing was written. */
 function badInput(message: string, hint: string): LodeError {
   return new UsageError(message, { hint });
 }
@@ -108,7 +108,7 @@ export function globMatcher(glob: string): (p: string) => boolean {
   return (p) => rx.test(p);
 }
 
-/** ruleFromOptions builds the row rule, refusing malformed keys. */
+/** rowRule builds the row rule from the options, refusing a malformed `--where` or no rule at all. */
 function rowRule(rows: NonNullable<ForgetOptions['rows']>): RowRule {
   const keys = new Map<string, Set<string>>();
   for (const k of rows.keys) {
@@ -136,7 +136,7 @@ export function parseKeysFile(text: string): { column: string; value: string }[]
   return lines.filter((l) => l !== '').map((l) => ({ column, value: unq(l) }));
 }
 
-/** liveStarts lists every commit the workspace keeps: branches, tags, HEAD, remote-tracking refs. */
+/** refStores are the workspace's own refs and every remote's tracking refs. */
 function refStores(repo: Repository): { label: string; refs: RefStore }[] {
   const out = [{ label: '', refs: repo.refs }];
   let remotes: string[] = [];
@@ -149,6 +149,7 @@ function refStores(repo: Repository): { label: string; refs: RefStore }[] {
   return out;
 }
 
+/** refTips lists every ref that can hold a commit an erasure replaces, with how to move it. */
 function refTips(repo: Repository): { label: string; tip: ObjectId; set: (id: ObjectId) => void }[] {
   const out: { label: string; tip: ObjectId; set: (id: ObjectId) => void }[] = [];
   for (const { label, refs } of refStores(repo)) {
@@ -270,8 +271,10 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
     if (problems.unparsable.length > 0) throw new CorruptObjectError(`some tables cannot be parsed, so no row of them can be erased safely: ${list(problems.unparsable)}`, { hint: 'narrow the table glob, or fix the file in a new commit and `lode forget` the bad versions as files; nothing was changed' });
     if (problems.missing.length > 0) throw badInput(`the key column is missing from some versions: ${list(problems.missing)}`, 'narrow the table glob to the tables that have it; nothing was changed');
     if (out.changes.length === 0) {
-      if (resumedApply) Object.assign(out, { ...resumedApply, records: undefined });
-      delete (out as Partial<ForgetResult> & { records?: unknown }).records;
+      if (resumedApply) {
+        const { records: _done, ...what } = resumedApply;
+        Object.assign(out, what);
+      }
       return out;
     }
     out.matched = true;
