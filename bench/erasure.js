@@ -2,7 +2,9 @@
 // lode bench, erasure section: `lode forget` of 1,000 keys from a generated
 // CSV present in 10 versions, pushed to S3 (moto), then erased there too
 // (`--push`): wall time, peak memory and CPU of the erasure, and the bytes it
-// uploaded to and deleted from the bucket. For scale, the same run times
+// uploaded to and deleted from the bucket. 1,000 keys spread over the table
+// touch every chunk, so the whole table is sent again; a second erasure of one
+// more key shows the cost of an erasure that touches a few chunks. For scale, the same run times
 // `lode add` + `lode commit` of one version and a `--dry-run` of the erasure.
 //
 //   node bench/erasure.js            64 MB CSV x 10 versions (the issue asks 1 GB:
@@ -89,6 +91,8 @@ async function once(root, endpoint, run) {
   const dry = await L(['forget', '--dry-run', '--rows', 'customers.csv', '--keys-from', 'keys.txt']);
   const f = await L(['forget', '--rows', 'customers.csv', '--keys-from', 'keys.txt', '--push']);
   const after = await emptyPrefix(endpoint, 'erase-bench', `${prefix}/`, { dryRun: true });
+  // For contrast: one more customer, whose rows sit in a few chunks only.
+  const one = await L(['forget', '--rows', 'customers.csv', '--key', `customer_id=${Math.floor(rows / 2) + 7}`, '--push']);
   const j = f.json;
   fs.rmSync(ws, { recursive: true, force: true });
   return {
@@ -107,6 +111,10 @@ async function once(root, endpoint, run) {
     bucketBefore: before.bytes,
     bucketAfter: after.bytes,
     localDeleted: j.bytesDeleted,
+    oneMs: one.ms,
+    oneRss: one.rssKiB,
+    oneUploaded: one.json.remote.bytesUploaded,
+    oneDeleted: one.json.remote.bytesDeleted,
   };
 }
 
@@ -143,6 +151,10 @@ async function main() {
         ['deleted from the bucket (MB, packs)', range((r) => r.deleted / MB, 1)],
         ['bucket after (MB)', range((r) => r.bucketAfter / MB, 1)],
         ['deleted from the local store (MB)', range((r) => r.localDeleted / MB, 1)],
+        ['then 1 more key: forget --push wall s', range((r) => r.oneMs / 1000, 1)],
+        ['then 1 more key: peak RSS MiB', range((r) => (r.oneRss ?? NaN) / 1024)],
+        ['then 1 more key: uploaded (MB)', range((r) => r.oneUploaded / MB, 2)],
+        ['then 1 more key: deleted from the bucket (MB)', range((r) => r.oneDeleted / MB, 2)],
       ],
       [`peak memory: ${MEM_METHOD}`, `machine load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`],
     );

@@ -40,6 +40,8 @@ export type EraseOutcome =
 export const ERASABLE_FORMATS: ReadonlySet<TableFormat> = new Set(['csv', 'tsv', 'jsonl']);
 
 const LF = 10;
+/** What a count-only run returns as bytes: the caller asked for counts, and must not keep the input alive. */
+const EMPTY = Buffer.alloc(0);
 
 /** ruleColumns lists every column a rule reads. */
 export function ruleColumns(rule: RowRule): string[] {
@@ -50,7 +52,7 @@ export function ruleColumns(rule: RowRule): string[] {
  * eraseRows removes the rows of `data` (a whole file in `format`) that
  * `rule` matches. A table lacking a column the rule uses is reported
  * (nothing is removed), and so is a table that does not parse. With
- * `countOnly`, the output bytes are not assembled.
+ * `countOnly`, the output bytes are not assembled (`bytes` is empty).
  */
 export function eraseRows(data: Buffer, format: TableFormat, rule: RowRule, countOnly = false): EraseOutcome {
   try {
@@ -110,7 +112,7 @@ function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: Row
     line += countLf(text, pos, rec.end);
     pos = rec.end;
   }
-  if (!header) return { ok: true, bytes: data, removed: 0, rows: 0, removedRanges: [] };
+  if (!header) return { ok: true, bytes: countOnly ? EMPTY : data, removed: 0, rows: 0, removedRanges: [] };
   const index = new Map<string, number>();
   header.forEach((h, i) => {
     if (!index.has(h)) index.set(h, i);
@@ -149,7 +151,7 @@ function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: Row
     line += countLf(text, pos, rec.end);
     pos = rec.end;
   }
-  return { ok: true, bytes: countOnly ? data : assemble(data, ranges), removed: ranges.length, rows, removedRanges: ranges };
+  return { ok: true, bytes: countOnly ? EMPTY : assemble(data, ranges), removed: ranges.length, rows, removedRanges: ranges };
 }
 
 function countLf(text: string, from: number, to: number): number {
@@ -198,7 +200,7 @@ function eraseJsonl(data: Buffer, rule: RowRule, countOnly: boolean): EraseOutco
   if (rows > 0 && ((keyCols.length > 0 && keyCols.every((c) => !seen.has(c))) || whereMissing.length > 0)) {
     return { ok: false, problem: 'missing-column', columns: cols.filter((c) => !seen.has(c)) };
   }
-  return { ok: true, bytes: countOnly ? data : assemble(data, ranges), removed: ranges.length, rows, removedRanges: ranges };
+  return { ok: true, bytes: countOnly ? EMPTY : assemble(data, ranges), removed: ranges.length, rows, removedRanges: ranges };
 }
 
 /**
