@@ -18,7 +18,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TreeEntry } from '../core/encoding.js';
-import { decodeChunkList, decodeTree as decodeTreeBytes } from '../core/encoding.js';
+import { decodeChunkList, decodeTree as decodeTreeBytes, type Commit } from '../core/encoding.js';
 import { LodeError, NotFoundError, UsageError, CorruptObjectError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { loadXxhash } from '../core/checksum.js';
@@ -73,6 +73,8 @@ export interface ForgetResult {
   record?: ObjectId;
   /** Refs moved: `heads/main`, `tags/v1`, `HEAD`, `remotes/origin/heads/main`. */
   refsMoved: string[];
+  /** Refs an erasure record names but that were not moved (see ApplyResult). */
+  refsKept?: string[];
   /** Workspace files rewritten because they held erased content. */
   workspaceFiles: string[];
   /** Workspace files left as they are although they hold erased content (changed locally). */
@@ -407,6 +409,8 @@ export interface ApplyResult {
   /** Records that still had something to do. */
   records: ObjectId[];
   refsMoved: string[];
+  /** Refs left where they are: their replacement is not in this store (fetch it), or it is not the same commit with another tree. */
+  refsKept: string[];
   workspaceFiles: string[];
   workspaceKept: string[];
   objectsDeleted: number;
@@ -424,7 +428,7 @@ export interface ApplyResult {
 export async function applyRecords(repo: Repository): Promise<ApplyResult> {
   const log = new ErasureLog(repo.lodeDir);
   const records = log.records();
-  const lastApply: ApplyResult = { records: [], refsMoved: [], workspaceFiles: [], workspaceKept: [], objectsDeleted: 0, bytesDeleted: 0 };
+  const lastApply: ApplyResult = { records: [], refsMoved: [], refsKept: [], workspaceFiles: [], workspaceKept: [], objectsDeleted: 0, bytesDeleted: 0 };
   if (records.size === 0) return lastApply;
   const preMap = new Map<ObjectId, ObjectId>();
   const fileMap = new Map<ObjectId, ObjectId | null>();
@@ -456,6 +460,13 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
   for (const t of tips) {
     const next = preMap.get(t.tip) ?? rw.commits.get(t.tip);
     if (!next || next === t.tip) continue;
+    // A ref moves only to a commit this store holds, and (for a record made
+    // elsewhere) only to one that is the old commit with another tree and
+    // parents: a record cannot make a ref point at some other history.
+    if (!repo.store.hasObject(next) || (repo.store.hasObject(t.tip) && !sameButTree(readCommit(repo.store, t.tip), readCommit(repo.store, next)))) {
+      lastApply.refsKept.push(t.label);
+      continue;
+    }
     touched(t.tip);
     t.set(next);
     lastApply.refsMoved.push(t.label);
@@ -525,6 +536,12 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
   keepComplete(repo.store, live.commits);
   lastApply.records = [...active];
   return lastApply;
+}
+
+/** sameButTree says whether two commits differ at most in their tree and parents (what an erasure may change). */
+function sameButTree(a: Commit, b: Commit): boolean {
+  const strip = (c: Commit) => JSON.stringify({ ...c, tree: '', parents: c.parents.length });
+  return strip(a) === strip(b);
 }
 
 function sameBytes(a: string, b: string): boolean {

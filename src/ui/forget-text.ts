@@ -30,6 +30,7 @@ export function renderForget(r: ForgetResult): string[] {
   if (r.dryRun) return [...lines, 'Dry run: nothing was written'];
   if (r.record) lines.push(`Erasure record ${short(r.record)} (.lode/erasures/${r.record})`);
   if (r.refsMoved.length) lines.push(`Moved ${r.refsMoved.join(', ')}`);
+  if (r.refsKept?.length) lines.push(`Not moved (replacement not in this store, or not the same commit with another tree): ${r.refsKept.join(', ')}`);
   if (r.workspaceFiles.length) lines.push(`Updated in the workspace: ${r.workspaceFiles.join(', ')}`);
   if (r.workspaceKept.length) lines.push(`Left as they are (changed locally, still hold erased content): ${r.workspaceKept.join(', ')}`);
   lines.push(`Deleted ${plural(r.objectsDeleted, 'object')} (${r.bytesDeleted} bytes) from the local store`);
