@@ -126,6 +126,10 @@ function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: Row
   }
   const ranges: [number, number][] = [];
   let rows = 0;
+  // Fast path for key rules: a line without a quote is split by hand, and only
+  // the key cells are compared, as latin1 text against the keys' UTF-8 bytes.
+  const keyCells = rule.where ? undefined : [...rule.keys].filter(([c]) => index.has(c)).map(([c, vs]) => ({ at: index.get(c)!, values: new Set([...vs].map((v) => Buffer.from(v, 'utf8').toString('latin1'))) }));
+  const width = header.length;
   while (pos < text.length) {
     const c = text.charCodeAt(pos);
     if (c === LF || (c === 13 && text.charCodeAt(pos + 1) === LF)) {
@@ -133,6 +137,32 @@ function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: Row
       pos += c === LF ? 1 : 2;
       line++;
       continue;
+    }
+    if (keyCells) {
+      const nl = text.indexOf('\n', pos);
+      const lineEnd = nl === -1 ? text.length : nl;
+      const q = quoting ? text.indexOf('"', pos) : -1;
+      if (q === -1 || q > lineEnd) {
+        const end = lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd;
+        let field = 0;
+        let start = pos;
+        let hit = false;
+        for (;;) {
+          let cut = text.indexOf(delim === 9 ? '\t' : ',', start);
+          if (cut === -1 || cut > end) cut = end;
+          for (const k of keyCells) if (k.at === field && !hit && k.values.has(text.slice(start, cut))) hit = true;
+          field++;
+          if (cut === end) break;
+          start = cut + 1;
+        }
+        if (field !== width) throw new CsvProblem(`${where(pos)}: ${field} fields, the header has ${width}`, '');
+        rows++;
+        const recEnd = nl === -1 ? text.length : nl + 1;
+        if (hit) ranges.push([pos, recEnd]);
+        line++;
+        pos = recEnd;
+        continue;
+      }
     }
     let rec;
     try {
