@@ -218,7 +218,9 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
         const p = dir === '' ? e.name : `${dir}/${e.name}`;
         if (repoPaths.length > 0) {
           if (repoPaths.some((r) => isUnder(p, r))) {
-            list.push({ path: p, entry: e });
+            // A folder counts as the files beneath it.
+            if (e.kind === 'tree') list.push(...allFilesOf(e.id, p));
+            else list.push({ path: p, entry: e });
             continue;
           }
           if (e.kind === 'tree' && repoPaths.some((r) => isUnder(r, p))) list.push(...filesOf(e.id, p));
@@ -230,6 +232,11 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
       seenPerTree.set(key, list);
       return list;
     };
+    const allFilesOf = (treeId: ObjectId, dir: string): { path: string; entry: TreeEntry }[] =>
+      decodeTreeCached(repo, treeId).flatMap((e) => {
+        const p = `${dir}/${e.name}`;
+        return e.kind === 'tree' ? allFilesOf(e.id, p) : [{ path: p, entry: e }];
+      });
     const firstSeen = new Map<ObjectId, string>();
     for (const id of order) {
       const c = readCommit(repo.store, id);
@@ -501,6 +508,14 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
     indexChanged = true;
     if (next === null) {
       rmQuiet(abs);
+      // Folders the removal emptied go too (trees hold no empty folders).
+      for (let dir = path.dirname(abs); dir.startsWith(repo.root + path.sep); dir = path.dirname(dir)) {
+        try {
+          fs.rmdirSync(dir);
+        } catch {
+          break;
+        }
+      }
       lastApply.workspaceFiles.push(e.path);
       continue;
     }
