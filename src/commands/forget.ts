@@ -30,7 +30,7 @@ import { RefStore } from '../graph/refs.js';
 import { rewriteHistory, type EntryTransform } from '../graph/rewrite.js';
 import { Ingester } from '../objects/ingest.js';
 import { rmQuiet, tempName } from '../storage/atomic.js';
-import { eraseRows, ERASABLE_FORMATS, parseWhere, ruleColumns, type EraseOutcome, type RowRule } from '../tabular/erase.js';
+import { eraseRows, ERASABLE_FORMATS, parseWhere, ruleColumns, writeKept, type EraseOutcome, type RowRule } from '../tabular/erase.js';
 import { tableFormatOf } from '../tabular/formats.js';
 import { keepComplete } from '../sync/complete.js';
 import { eraseRemote, pullRecords, type RemoteEraseResult } from '../sync/erase.js';
@@ -297,7 +297,7 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
       if (hit) return { ...hit, name: e.name, exec: e.exec };
       const format = tableFormatOf(p)!;
       const old = fs.readFileSync(repo.store.filePath(e.id));
-      const oc = eraseRows(old, format, rule!);
+      const oc = eraseRows(old, format, rule!, true);
       if (!oc.ok) throw new LodeError('INTERNAL', `${p} changed between two reads`);
       // The old content goes; for a chunked file, every chunk holding removed bytes goes too.
       erased.add(e.id);
@@ -311,7 +311,13 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
       }
       const tmp = tempName(repo.store.tmpDir, `forget-${tmpCount++}`);
       try {
-        fs.writeFileSync(tmp, oc.bytes, { flag: 'wx' });
+        // The kept bytes go straight from the old file's buffer to disk: no second copy in memory.
+        const fd = fs.openSync(tmp, 'wx');
+        try {
+          writeKept(fd, old, oc.removedRanges);
+        } finally {
+          fs.closeSync(fd);
+        }
         const r = ingester.ingest(tmp, p);
         const next: TreeEntry = { name: e.name, kind: r.kind, id: r.id, size: r.size, files: 0, exec: e.exec };
         newFiles.set(e.id, next);

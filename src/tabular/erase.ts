@@ -9,6 +9,7 @@
  * inside a multi-byte character, so record boundaries are found exactly;
  * only the cells a rule looks at are decoded as UTF-8.
  */
+import { writeSync } from 'node:fs';
 import { CsvProblem, parseRecord } from './csv.js';
 import type { TableFormat } from './types.js';
 
@@ -52,11 +53,13 @@ export function ruleColumns(rule: RowRule): string[] {
  * eraseRows removes the rows of `data` (a whole file in `format`) that
  * `rule` matches. A table lacking a column the rule uses is reported
  * (nothing is removed), and so is a table that does not parse. With
- * `countOnly`, the output bytes are not assembled (`bytes` is empty).
+ * `countOnly`, the output bytes are not assembled (`bytes` is empty;
+ * `writeKept` writes them from `removedRanges`). `window`: how many bytes
+ * are decoded to text at a time (tests use tiny ones).
  */
-export function eraseRows(data: Buffer, format: TableFormat, rule: RowRule, countOnly = false): EraseOutcome {
+export function eraseRows(data: Buffer, format: TableFormat, rule: RowRule, countOnly = false, window = WINDOW): EraseOutcome {
   try {
-    return format === 'jsonl' ? eraseJsonl(data, rule, countOnly) : eraseDelimited(data, format === 'tsv' ? 9 : 44, format === 'csv', rule, countOnly);
+    return format === 'jsonl' ? eraseJsonl(data, rule, countOnly) : eraseDelimited(data, format === 'tsv' ? 9 : 44, format === 'csv', rule, countOnly, window);
   } catch (e) {
     if (e instanceof CsvProblem || e instanceof SyntaxError || e instanceof RangeError) return { ok: false, problem: 'unparsable', message: e.message };
     throw e;
@@ -87,25 +90,65 @@ function assemble(data: Buffer, ranges: [number, number][]): Buffer {
   return Buffer.concat(parts);
 }
 
-function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: RowRule, countOnly: boolean): EraseOutcome {
-  const text = data.toString('latin1');
+/** WINDOW is how much of a file is decoded to text at a time (V8 strings stop near 512 MiB). */
+const WINDOW = 32 << 20;
+
+function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: RowRule, countOnly: boolean, window: number): EraseOutcome {
+  // The file is read through a window of latin1 text (`text` holds bytes
+  // base .. base + text.length); a record cut by the window's end is read
+  // again from its start in the next window.
+  let base = 0;
+  let span = window;
+  let text = data.toString('latin1', 0, Math.min(span, data.length));
+  let final = text.length >= data.length;
   let pos = 0;
   let line = 1;
-  const where = (p: number) => `row at line ${line} (byte ${p})`;
-  // Header: the first record (a UTF-8 byte order mark is not part of the first name).
-  let header: string[] | undefined;
-  while (pos < text.length && header === undefined) {
-    if (text.charCodeAt(pos) === LF || (text.charCodeAt(pos) === 13 && text.charCodeAt(pos + 1) === LF)) {
-      pos += text.charCodeAt(pos) === LF ? 1 : 2;
-      line++;
-      continue;
-    }
-    let rec;
+  const slide = () => {
+    // One record longer than the window: a wider window.
+    if (pos === 0) span *= 2;
+    base += pos;
+    pos = 0;
+    text = data.toString('latin1', base, Math.min(base + span, data.length));
+    final = base + text.length >= data.length;
+  };
+  const where = (p: number) => `row at line ${line} (byte ${base + p})`;
+  const parse = (): ReturnType<typeof parseRecord> => {
     try {
-      rec = parseRecord(text, pos, true, delim, quoting)!;
+      return parseRecord(text, pos, final, delim, quoting);
     } catch (e) {
       if (e instanceof CsvProblem) throw new CsvProblem(`${where(pos)}: ${e.message}`, e.hint);
       throw e;
+    }
+  };
+  /** blank says whether a blank line starts at pos (its length), 0 if not, -1 when the window ends too soon to tell. */
+  const blank = (): number => {
+    const c = text.charCodeAt(pos);
+    if (c === LF) return 1;
+    if (c !== 13) return 0;
+    if (pos + 1 >= text.length) return final ? 0 : -1;
+    return text.charCodeAt(pos + 1) === LF ? 2 : 0;
+  };
+  // Header: the first record (a UTF-8 byte order mark is not part of the first name).
+  let header: string[] | undefined;
+  while (base + pos < data.length && header === undefined) {
+    if (pos >= text.length) {
+      slide();
+      continue;
+    }
+    const b = blank();
+    if (b < 0) {
+      slide();
+      continue;
+    }
+    if (b > 0) {
+      pos += b;
+      line++;
+      continue;
+    }
+    const rec = parse();
+    if (!rec) {
+      slide();
+      continue;
     }
     header = rec.fields.map(utf8);
     if (header[0]?.startsWith('\ufeff')) header[0] = header[0].slice(1);
@@ -130,16 +173,29 @@ function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: Row
   // the key cells are compared, as latin1 text against the keys' UTF-8 bytes.
   const keyCells = rule.where ? undefined : [...rule.keys].filter(([c]) => index.has(c)).map(([c, vs]) => ({ at: index.get(c)!, values: new Set([...vs].map((v) => Buffer.from(v, 'utf8').toString('latin1'))) }));
   const width = header.length;
-  while (pos < text.length) {
-    const c = text.charCodeAt(pos);
-    if (c === LF || (c === 13 && text.charCodeAt(pos + 1) === LF)) {
+  const sep = delim === 9 ? '\t' : ',';
+  while (base + pos < data.length) {
+    if (pos >= text.length) {
+      slide();
+      continue;
+    }
+    const b = blank();
+    if (b < 0) {
+      slide();
+      continue;
+    }
+    if (b > 0) {
       // Blank line: kept as it is.
-      pos += c === LF ? 1 : 2;
+      pos += b;
       line++;
       continue;
     }
     if (keyCells) {
       const nl = text.indexOf('\n', pos);
+      if (nl === -1 && !final) {
+        slide();
+        continue;
+      }
       const lineEnd = nl === -1 ? text.length : nl;
       const q = quoting ? text.indexOf('"', pos) : -1;
       if (q === -1 || q > lineEnd) {
@@ -148,7 +204,7 @@ function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: Row
         let start = pos;
         let hit = false;
         for (;;) {
-          let cut = text.indexOf(delim === 9 ? '\t' : ',', start);
+          let cut = text.indexOf(sep, start);
           if (cut === -1 || cut > end) cut = end;
           for (const k of keyCells) if (k.at === field && !hit && k.values.has(text.slice(start, cut))) hit = true;
           field++;
@@ -158,30 +214,41 @@ function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: Row
         if (field !== width) throw new CsvProblem(`${where(pos)}: ${field} fields, the header has ${width}`, '');
         rows++;
         const recEnd = nl === -1 ? text.length : nl + 1;
-        if (hit) ranges.push([pos, recEnd]);
+        if (hit) ranges.push([base + pos, base + recEnd]);
         line++;
         pos = recEnd;
         continue;
       }
     }
-    let rec;
-    try {
-      rec = parseRecord(text, pos, true, delim, quoting)!;
-    } catch (e) {
-      if (e instanceof CsvProblem) throw new CsvProblem(`${where(pos)}: ${e.message}`, e.hint);
-      throw e;
+    const rec = parse();
+    if (!rec) {
+      slide();
+      continue;
     }
-    if (rec.fields.length !== header.length) throw new CsvProblem(`${where(pos)}: ${rec.fields.length} fields, the header has ${header.length}`, '');
+    if (rec.fields.length !== width) throw new CsvProblem(`${where(pos)}: ${rec.fields.length} fields, the header has ${width}`, '');
     rows++;
     const fields = rec.fields;
     if (matches(rule, (col) => {
       const i = index.get(col);
       return i === undefined ? undefined : utf8(fields[i]);
-    })) ranges.push([pos, rec.end]);
+    })) ranges.push([base + pos, base + rec.end]);
     line += countLf(text, pos, rec.end);
     pos = rec.end;
   }
   return { ok: true, bytes: countOnly ? EMPTY : assemble(data, ranges), removed: ranges.length, rows, removedRanges: ranges };
+}
+
+/** writeKept writes `data` without the byte ranges `removed` (sorted, disjoint) to an open file. */
+export function writeKept(fd: number, data: Buffer, removed: readonly [number, number][]): void {
+  let pos = 0;
+  const put = (from: number, to: number) => {
+    for (let off = from; off < to; ) off += writeSync(fd, data, off, to - off);
+  };
+  for (const [s, e] of removed) {
+    put(pos, s);
+    pos = e;
+  }
+  put(pos, data.length);
 }
 
 function countLf(text: string, from: number, to: number): number {
