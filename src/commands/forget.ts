@@ -258,7 +258,7 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
             problems.absent.push(where);
             continue;
           }
-          oc = eraseRows(fs.readFileSync(repo.store.filePath(entry.id)), format, rule, true);
+          oc = eraseRows(repo.store.readBlob(entry.id), format, rule, true);
           outcomes.set(entry.id, oc);
           firstSeen.set(entry.id, p);
         }
@@ -296,7 +296,7 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
       const hit = newFiles.get(e.id);
       if (hit) return { ...hit, name: e.name, exec: e.exec };
       const format = tableFormatOf(p)!;
-      const old = fs.readFileSync(repo.store.filePath(e.id));
+      const old = repo.store.readBlob(e.id);
       const oc = eraseRows(old, format, rule!, true);
       if (!oc.ok) throw new LodeError('INTERNAL', `${p} changed between two reads`);
       // The old content goes; for a chunked file, every chunk holding removed bytes goes too.
@@ -504,8 +504,8 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
     }
     const st = fs.statSync(abs, { bigint: true, throwIfNoEntry: false });
     const unchanged = st !== undefined && st.isFile() && Number(st.size) === e.size && st.mtimeNs === e.mtimeNs && st.ino === e.ino;
-    const isNew = next !== null && st !== undefined && sameBytes(abs, repo.store.filePath(next));
-    const isOld = !unchanged && !isNew && st !== undefined && repo.store.hasFile(e.id) && sameBytes(abs, repo.store.filePath(e.id));
+    const isNew = next !== null && st !== undefined && sameBytes(abs, repo, next);
+    const isOld = !unchanged && !isNew && st !== undefined && repo.store.hasFile(e.id) && sameBytes(abs, repo, e.id);
     if (!unchanged && !isNew && !isOld && st !== undefined) {
       lastApply.workspaceKept.push(e.path);
       entries.push(e);
@@ -527,7 +527,8 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
     }
     if (!isNew) {
       const tmp = tempName(path.dirname(abs), '.lode-forget');
-      fs.copyFileSync(repo.store.filePath(next), tmp);
+      if (repo.store.hasLooseFile(next)) fs.copyFileSync(repo.store.filePath(next), tmp);
+      else fs.writeFileSync(tmp, repo.store.readBlob(next), { flag: 'wx' });
       fs.chmodSync(tmp, e.exec ? 0o755 : 0o644);
       fs.renameSync(tmp, abs);
     }
@@ -542,6 +543,7 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
   // 3. Delete what the records erased, unless something kept still reaches it.
   const live = reachableFrom(repo.store, [...refTips(repo).map((t) => t.tip), ...(repo.refs.headCommit() ? [repo.refs.headCommit()!] : [])]);
   for (const e of entries) live.files.add(e.id);
+  const dropFiles = new Set<ObjectId>();
   for (const rid of records.keys()) {
     for (const id of records.get(rid)!.erased) {
       if (live.commits.has(id) || live.trees.has(id) || live.files.has(id) || live.chunkLists.has(id)) continue;
@@ -549,11 +551,13 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
       if (size === 0 && !repo.store.hasObject(id) && !repo.store.hasFile(id)) continue;
       active.add(rid);
       repo.store.remove('objects', id);
-      repo.store.remove('cache', id);
+      dropFiles.add(id);
       lastApply.objectsDeleted++;
       lastApply.bytesDeleted += size;
     }
   }
+  // Loose cache files and packed ones (the local packs that held them are rewritten without them).
+  repo.store.removeFiles(dropFiles);
   keepComplete(repo.store, live.commits);
   lastApply.records = [...active];
   return lastApply;
@@ -565,12 +569,11 @@ function sameButTree(a: Commit, b: Commit): boolean {
   return strip(a) === strip(b);
 }
 
-function sameBytes(a: string, b: string): boolean {
+/** sameBytes says whether the file at `abs` holds exactly cached file `id` (loose or packed). */
+function sameBytes(abs: string, repo: Repository, id: ObjectId): boolean {
   try {
-    const sa = fs.statSync(a);
-    const sb = fs.statSync(b);
-    if (sa.size !== sb.size) return false;
-    return fs.readFileSync(a).equals(fs.readFileSync(b));
+    if (fs.statSync(abs).size !== repo.store.sizeOf('cache', id)) return false;
+    return fs.readFileSync(abs).equals(repo.store.readBlob(id));
   } catch {
     return false;
   }
@@ -651,7 +654,7 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
           if (!format || !ERASABLE_FORMATS.has(format) || !repo.store.hasFile(e.id)) continue;
           let n = outcome.get(e.id);
           if (n === undefined) {
-            const oc = eraseRows(fs.readFileSync(repo.store.filePath(e.id)), format, rule, true);
+            const oc = eraseRows(repo.store.readBlob(e.id), format, rule, true);
             n = oc.ok ? oc.removed : 0;
             outcome.set(e.id, n);
           }
@@ -670,7 +673,7 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
         continue;
       }
       if (which === 'cache' && rule && !outcome.has(id)) {
-        const n = sniffMatches(fs.readFileSync(repo.store.filePath(id)), rule);
+        const n = sniffMatches(repo.store.readBlob(id), rule);
         if (n > 0) places.push(`local cached file ${id} (${n} matching row${n === 1 ? '' : 's'})`);
       }
     }

@@ -172,6 +172,7 @@ export function reachableObjects(store: LocalStore, tips: ObjectId[]): Set<Objec
     if (out.has(id)) continue;
     out.add(id);
     const c = decodeCommit(store.getObject(id, 'commit'), id);
+    if (c.record) out.add(c.record);
     trees.push(c.tree);
     commits.push(...c.parents);
   }

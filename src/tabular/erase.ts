@@ -103,7 +103,11 @@ function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: Row
   let final = text.length >= data.length;
   let pos = 0;
   let line = 1;
+  // Where the next quote is in `text` (-1: none left); looked up again whenever the window moves.
+  let nextQuote = -2;
+  let freshWindow = true;
   const slide = () => {
+    freshWindow = true;
     // One record longer than the window: a wider window.
     if (pos === 0) span *= 2;
     base += pos;
@@ -191,13 +195,19 @@ function eraseDelimited(data: Buffer, delim: number, quoting: boolean, rule: Row
       continue;
     }
     if (keyCells) {
+      if (freshWindow) {
+        freshWindow = false;
+        nextQuote = quoting ? text.indexOf('"', pos) : -1;
+      }
       const nl = text.indexOf('\n', pos);
       if (nl === -1 && !final) {
         slide();
         continue;
       }
       const lineEnd = nl === -1 ? text.length : nl;
-      const q = quoting ? text.indexOf('"', pos) : -1;
+      // The next quote, looked up again only once passed (one search per quote, not per line).
+      if (quoting && nextQuote !== -1 && nextQuote < pos) nextQuote = text.indexOf('"', pos);
+      const q = quoting ? nextQuote : -1;
       if (q === -1 || q > lineEnd) {
         const end = lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd;
         let field = 0;
