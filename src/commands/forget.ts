@@ -465,9 +465,28 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
     if (e.kind === 'tree' || !fileMap.has(e.id)) return undefined;
     const n = fileMap.get(e.id)!;
     if (n === null) return null;
-    const kind = repo.store.hasObject(n) ? 'chunked' : 'blob';
-    const size = kind === 'chunked' ? decodeChunkList(repo.store.getObject(n, 'chunk list'), n).size : repo.store.sizeOf('cache', n);
-    return { ...e, id: n, kind, size };
+    if (repo.store.hasObject(n)) return { ...e, id: n, kind: 'chunked', size: decodeChunkList(repo.store.getObject(n, 'chunk list'), n).size };
+    // A blob: its size from the cache, or (data not fetched here) from a rewritten tree that names it.
+    const size = repo.store.hasFile(n) ? repo.store.sizeOf('cache', n) : replacementEntries().get(n)?.size;
+    if (size === undefined) throw new LodeError('NOT_FOUND', `the replacement ${n.slice(0, 12)} of an erased file is not in this workspace`, { hint: '`lode fetch --all`, then run the command again' });
+    return { ...e, id: n, kind: 'blob', size };
+  };
+  let replacements: Map<ObjectId, TreeEntry> | undefined;
+  const replacementEntries = (): Map<ObjectId, TreeEntry> => {
+    if (replacements) return replacements;
+    replacements = new Map();
+    const wanted = new Set([...fileMap.values()].filter((x): x is ObjectId => x !== null));
+    const seen = new Set<ObjectId>();
+    const walk = (tree: ObjectId) => {
+      if (seen.has(tree) || !repo.store.hasObject(tree)) return;
+      seen.add(tree);
+      for (const x of decodeTreeCached(repo, tree)) {
+        if (x.kind === 'tree') walk(x.id);
+        else if (wanted.has(x.id)) replacements!.set(x.id, x);
+      }
+    };
+    for (const c of new Set(preMap.values())) if (repo.store.hasObject(c)) walk(readCommit(repo.store, c).tree);
+    return replacements;
   };
   const rw = unmapped.length > 0 ? rewriteHistory(repo.store, unmapped, transform, { preMap, onlyDescendants: true }) : { commits: new Map<ObjectId, ObjectId>() };
   for (const t of tips) {

@@ -62,7 +62,11 @@ export async function push(repo: Repository, o: PushCommandOptions = {}): Promis
     const log = new ErasureLog(repo.lodeDir);
     if ((await remoteRecordIds(r.store.backend)).some((id) => !log.has(id))) {
       // A fetch brings the rewritten history and applies the records (refs, workspace, cache).
-      await repo.withLock('push', () => fetchInto(repo, r, {}, o.progress));
+      await repo.withLock('push', () => {
+        // Like a plain fetch: every ref's history, and the data of the branch being pushed.
+        const data: FetchData = (refs) => refs.filter((x) => x.kind === 'heads' && x.name === plan.branch).map((x) => x.id);
+        return fetchInto(repo, r, { data }, o.progress);
+      });
       for (const x of plan.refs) if (x.tip) x.tip = log.follow(x.tip)?.id ?? (x.kind === 'heads' ? repo.refs.get('heads', x.name) : x.tip);
     }
     await pushRecords(r.store.backend, log);
