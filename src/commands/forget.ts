@@ -275,7 +275,7 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
       throw badInput(`Parquet files cannot have rows erased yet: ${list(problems.parquet)}`, 'narrow the table glob to CSV, TSV or JSON Lines files, or erase the whole Parquet file (`lode forget PATH`); nothing was changed');
     }
     if (problems.absent.length > 0) {
-      throw new NotFoundError(`the content of some versions is not in this workspace: ${list(problems.absent)}`, { hint: '`lode fetch` brings every version; then run `lode forget` again (nothing was changed)' });
+      throw new NotFoundError(`the content of some versions is not in this workspace: ${list(problems.absent)}`, { hint: '`lode fetch --all` brings every version; then run `lode forget` again (nothing was changed)' });
     }
     if (problems.unparsable.length > 0) throw new CorruptObjectError(`some tables cannot be parsed, so no row of them can be erased safely: ${list(problems.unparsable)}`, { hint: 'narrow the table glob, or fix the file in a new commit and `lode forget` the bad versions as files; nothing was changed' });
     if (problems.missing.length > 0) throw badInput(`the key column is missing from some versions: ${list(problems.missing)}`, 'narrow the table glob to the tables that have it; nothing was changed');
