@@ -20,6 +20,7 @@ import * as commit from './commands/commit.js';
 import * as config from './commands/config.js';
 import * as diff from './commands/diff.js';
 import * as fetch from './commands/fetch.js';
+import * as forget from './commands/forget.js';
 import * as fsck from './commands/fsck.js';
 import * as get from './commands/get.js';
 import * as gc from './commands/gc.js';
@@ -43,7 +44,7 @@ import * as tag from './commands/tag.js';
 import * as unlock from './commands/unlock.js';
 
 /** COMMANDS in the order help lists them. */
-const COMMANDS = [init, add, rm, status, commit, runCmd, check, log, show, lineage, datasheet, diff, ls, cat, get, checkout, merge, installHooks, mergeDriver, branch, tag, gc, fsck, unlock, config, push, fetch, pull, clone, remote];
+const COMMANDS = [init, add, rm, status, commit, runCmd, check, log, show, lineage, datasheet, diff, ls, cat, get, checkout, merge, installHooks, mergeDriver, branch, tag, gc, forget, fsck, unlock, config, push, fetch, pull, clone, remote];
 
 /**
  * buildProgram is the whole command tree of one run, ready to parse `argv`;

@@ -19,7 +19,7 @@ import { currentGitHead } from '../repo/author.js';
 import { planMerge, storeMergeCommit } from './merge.js';
 import { push, type PushCommandResult } from './sync.js';
 import { gitContext, pinOf, readPinAt, readWorkspacePin } from '../git/pin-file.js';
-import { ensureCommit } from '../repo/revisions.js';
+import { ensureCommit, pinnedCommit } from '../repo/revisions.js';
 
 export interface RestorePinnedResult extends CheckoutResult {
   /** The pin that was restored, or null when there is no pin file (a plain restore of HEAD). */
@@ -44,10 +44,11 @@ export interface RestorePinnedResult extends CheckoutResult {
  */
 export async function restorePinned(repo: Repository, options: { force?: boolean; onlyPinned?: boolean; progress?: ProgressSink } = {}): Promise<RestorePinnedResult | undefined> {
   const ctx = gitContext(repo, false);
-  const pin = ctx ? readWorkspacePin(ctx) : undefined;
-  if ((!ctx || !pin) && options.onlyPinned) return undefined;
-  if (!ctx || !pin) return { ...(await checkout(repo, { force: options.force, progress: options.progress })), pin: null };
-  await ensureCommit(repo, pin.commit, 'lode.lock');
+  const read = ctx ? readWorkspacePin(ctx) : undefined;
+  if ((!ctx || !read) && options.onlyPinned) return undefined;
+  if (!ctx || !read) return { ...(await checkout(repo, { force: options.force, progress: options.progress })), pin: null };
+  // A commit `lode forget` replaced is followed to its rewritten commit.
+  const pin = { ...read, commit: await pinnedCommit(repo, read.commit, 'lode.lock') };
   const gitHead = await ctx.git.head();
   const headId = repo.refs.headCommit() ?? null;
   const head = repo.refs.head();

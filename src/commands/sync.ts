@@ -18,6 +18,9 @@ import { addRemote, modifyRemote } from './remote.js';
 import { checkout, switchTo, type CheckoutResult } from './checkout.js';
 import { splitOlder } from './cache-split.js';
 import { merge, type MergeResult } from './merge.js';
+import { applyRecords } from './forget.js';
+import { ErasureLog } from '../graph/erasure.js';
+import { pullRecords, pushRecords, remoteRecordIds } from '../sync/erase.js';
 
 export interface PushCommandOptions {
   remote?: string;
@@ -55,9 +58,32 @@ export async function push(repo: Repository, o: PushCommandOptions = {}): Promis
   const chunking = repo.config.settings().chunking;
   const pushed: PushResult[] = [];
   try {
+    // Erasures (`lode forget`) travel first: the remote's are applied here
+    // before anything is sent, ours are uploaded before any object.
+    const log = new ErasureLog(repo.lodeDir);
+    if ((await remoteRecordIds(r.store.backend)).some((id) => !log.has(id))) {
+      // A fetch brings the rewritten history and applies the records (refs, workspace, cache).
+      await repo.withLock('push', () => {
+        // Like a plain fetch: every ref's history, and the data of the branch being pushed.
+        const data: FetchData = (refs) => refs.filter((x) => x.kind === 'heads' && x.name === plan.branch).map((x) => x.id);
+        return fetchInto(repo, r, { data }, o.progress);
+      });
+      for (const x of plan.refs) if (x.tip) x.tip = log.follow(x.tip)?.id ?? (x.kind === 'heads' ? repo.refs.get('heads', x.name) : x.tip);
+    }
+    await pushRecords(r.store.backend, log);
+    const refuse = log.erased();
+    const known = new Set(log.ids());
+    const recheck = async () => {
+      // Right before the commit point: an erasure that landed meanwhile stops this push.
+      const landed = (await remoteRecordIds(r.store.backend)).filter((id) => !known.has(id));
+      if (landed.length > 0) {
+        throw new RefConflictError(`an erasure (lode forget) reached ${r.name} while you pushed: the ref was not moved`, { hint: '`lode fetch` applies it here; then push again' });
+      }
+    };
+    const rewritten = (id: ObjectId) => log.follow(id)?.id;
     for (const x of plan.refs) {
       try {
-        pushed.push(await pushRef({ store: repo.store, refs: repo.refs, tip: x.tip, remote: r.store, kind: x.kind, name: x.name, force: o.force, progress: o.progress, chunking }));
+        pushed.push(await pushRef({ store: repo.store, refs: repo.refs, tip: x.tip, remote: r.store, kind: x.kind, name: x.name, force: o.force, progress: o.progress, chunking, refuse, recheck, rewritten }));
       } catch (e) {
         // `lode pull` merges into the current branch only: for another one, say what does.
         if (!isLodeError(e, 'REF_CONFLICT') || x.kind !== 'heads' || x.name === plan.current || !e.hint?.includes('lode pull')) throw e;
@@ -149,6 +175,8 @@ export interface FetchCommandResult {
   /** File bytes copied from local files instead of downloaded. */
   reused: number;
   requests: number;
+  /** Erasure records (`lode forget` elsewhere) fetched and applied here. */
+  erasures?: { records: ObjectId[]; refsMoved: string[]; workspaceFiles: string[]; objectsDeleted: number };
 }
 
 /** nameClash returns a name in `taken` that is `name`'s folder (`x` for `x/y`) or inside it (`x/...` for `x`). */
@@ -208,6 +236,12 @@ async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: str
       }
     }
     out.refs.push({ kind: x.kind, name: x.name, id: x.id, old });
+  }
+  // Erasures made elsewhere (`lode forget`): move our refs, clean the workspace files and the cache.
+  const records = await pullRecords(r.store.backend, new ErasureLog(repo.lodeDir));
+  if (records.length > 0) {
+    const applied = await applyRecords(repo);
+    out.erasures = { records, refsMoved: applied.refsMoved, workspaceFiles: applied.workspaceFiles, objectsDeleted: applied.objectsDeleted };
   }
   // Every version came whole: keep the older ones as their distinct chunks
   // (objects/split.ts), as gc would, now that the tips are known.

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import type { ObjectId } from '../core/id.js';
 import { readCommit, resolveRevision, type ResolvedRevision } from '../graph/commits.js';
 import { RefStore } from '../graph/refs.js';
+import { ErasureLog } from '../graph/erasure.js';
+import { pullRecords } from '../sync/erase.js';
 import { fetchCommits } from '../sync/fetch.js';
 import { openRemote } from '../sync/open.js';
 import type { Repository } from './repository.js';
@@ -118,18 +120,71 @@ function resolveLode(repo: Repository, rev: string): ResolvedAny {
     // Branches and tags first (a local branch may be called `origin/x`), then remote-tracking names.
     if (!isLodeError(e, 'UNKNOWN_REVISION')) throw e;
     const suffix = /(~\d*|\^\d*)+$/.exec(rev)?.[0] ?? '';
-    const id = remoteTrackingRef(repo, rev.slice(0, rev.length - suffix.length));
+    const base = rev.slice(0, rev.length - suffix.length);
+    const id = remoteTrackingRef(repo, base) ?? rewrittenCommit(repo, base, `commit ${base}`);
     if (!id) throw e;
     return resolveRevision(repo.store, repo.refs, id + suffix);
   }
+}
+
+/**
+ * rewrittenCommit follows an erasure record (`lode forget`): a commit ID (or
+ * a prefix of at least 4 hex digits) that an erasure replaced resolves to its
+ * rewritten commit, with a one-line notice naming `who`. Undefined when no
+ * record names it, or when the store still holds that commit.
+ */
+export function rewrittenCommit(repo: Repository, idOrPrefix: string, who: string): ObjectId | undefined {
+  if (!/^[0-9a-f]{4,64}$/.test(idOrPrefix)) return undefined;
+  const log = new ErasureLog(repo.lodeDir);
+  if (log.ids().length === 0) return undefined;
+  const old = log.findOld(idOrPrefix);
+  if (old.length !== 1 || repo.store.hasObject(old[0])) return undefined;
+  const next = log.follow(old[0]);
+  if (!next) return undefined;
+  repo.notice(`note: ${who} was rewritten by erasure ${next.record.slice(0, 12)} (lode forget): using ${next.id.slice(0, 12)}, the same data minus what was erased`);
+  return next.id;
 }
 
 async function resolveGit(repo: Repository, rev: string): Promise<ResolvedAny> {
   const ctx = gitContext(repo, true)!;
   const oid = await ctx.git.resolve(rev);
   const pin = await readPinAt(ctx, oid, rev);
-  await ensureCommit(repo, pin.commit, `the pin file at git ${rev}`);
-  return { id: pin.commit, commit: readCommit(repo.store, pin.commit), git: { rev, oid } };
+  const id = await pinnedCommit(repo, pin.commit, `lode.lock at git ${rev}`, `the pin file at git ${rev}`);
+  return { id, commit: readCommit(repo.store, id), git: { rev, oid } };
+}
+
+/**
+ * pinnedCommit is the lode commit a pin names, in the local store: fetched
+ * (metadata) from the default remote when missing, and followed through the
+ * erasure records when `lode forget` replaced it (with a one-line notice),
+ * fetching the remote's records when the commit is found nowhere.
+ */
+export async function pinnedCommit(repo: Repository, id: ObjectId, pinName: string, missingWho = pinName): Promise<ObjectId> {
+  const who = `lode commit ${id.slice(0, 12)}, pinned by ${pinName},`;
+  const next = rewrittenCommit(repo, id, who);
+  if (next) return next;
+  try {
+    await ensureCommit(repo, id, missingWho);
+    return id;
+  } catch (e) {
+    // The remote may hold an erasure record this workspace has not fetched yet.
+    if (!isLodeError(e, 'NOT_FOUND') || !(await fetchRecords(repo))) throw e;
+    const after = rewrittenCommit(repo, id, who);
+    if (!after) throw e;
+    return after;
+  }
+}
+
+/** fetchRecords downloads the default remote's erasure records this workspace lacks; true when there were some. */
+async function fetchRecords(repo: Repository): Promise<boolean> {
+  const remoteName = repo.config.defaultRemote();
+  if (!remoteName) return false;
+  const r = await openRemote(repo, remoteName);
+  try {
+    return (await pullRecords(r.store.backend, new ErasureLog(repo.lodeDir))).length > 0;
+  } finally {
+    await r.store.backend.close?.();
+  }
 }
 
 /**

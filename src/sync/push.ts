@@ -53,6 +53,18 @@ export interface PushOptions {
   packTarget?: number;
   /** The chunking parameters of the pushing repository (default: lode's defaults): recorded by the first push. */
   chunking?: ChunkerParams;
+  /** With `force`: the remote ref must hold this commit (RefConflictError otherwise). */
+  expectFrom?: ObjectId;
+  /** Objects erased by an erasure record: pushing any of them (or a tip that reaches one) is refused. */
+  refuse?: ReadonlySet<ObjectId>;
+  /**
+   * The commit an erasure record (`lode forget`) replaced `id` with, if any:
+   * a remote ref at a replaced commit may move to a descendant of its
+   * replacement without --force (the update stays conditional on what was read).
+   */
+  rewritten?: (id: ObjectId) => ObjectId | undefined;
+  /** Called right before the ref update (the commit point): a check that may throw to stop the push there. */
+  recheck?: () => Promise<void>;
 }
 
 export interface PushResult {
@@ -152,9 +164,20 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
       });
     }
   }
+  if (o.expectFrom !== undefined && theirs?.id !== o.expectFrom) {
+    throw new RefConflictError(`remote ${label} moved (it holds ${theirs ? theirs.id.slice(0, 12) : 'nothing'}, expected ${o.expectFrom.slice(0, 12)})`, { hint: 'run `lode fetch`, then try again' });
+  }
   const verified = VerifiedRecord.load(remote);
   const plan = collect(store, remote, local, verified);
   const { wants } = plan;
+  if (o.refuse && o.refuse.size > 0) {
+    const bad = o.refuse.has(local) ? local : wants.find((w) => o.refuse!.has(w.id))?.id;
+    if (bad) {
+      throw new RefConflictError(`pushing ${label} would bring back content an erasure removed (object ${bad.slice(0, 12)})`, {
+        hint: '`lode fetch` applies the erasure to your history (or `lode forget` resumes one made here); then push again',
+      });
+    }
+  }
   const result: PushResult = { ref: `${o.kind === 'heads' ? '' : 'tag '}${o.name}`, from: theirs?.id ?? null, to: local, upToDate: false, repaired: false, objects: 0, bytes: 0, packs: 0, requests: 0, walked: plan.walked };
   if (config.chunking.min !== chunking.min || config.chunking.avg !== chunking.avg || config.chunking.max !== chunking.max) {
     result.chunkingMismatch = { remote: config.chunking, local: { min: chunking.min, avg: chunking.avg, max: chunking.max } };
@@ -168,7 +191,9 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
     result.requests = remote.stats.requests;
     return result;
   }
-  if (theirs && theirs.id !== local && !o.force) {
+  const replacement = theirs && theirs.id !== local ? o.rewritten?.(theirs.id) : undefined;
+  const replaced = replacement !== undefined && store.hasObject(replacement) && (replacement === local || isAncestor(store, replacement, local));
+  if (theirs && theirs.id !== local && !o.force && !replaced) {
     if (o.kind === 'tags') throw new RefConflictError(`remote ${label} points elsewhere (${theirs.id.slice(0, 12)})`, { hint: 'tags do not move: use another name, or --force to repoint it' });
     if (!store.hasObject(theirs.id)) {
       throw new RefConflictError(`remote ${label} has commits you do not have`, { hint: 'run `lode pull` (it fetches and merges them), then push again; `--force` overwrites them' });
@@ -249,6 +274,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   }
   o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes, finished: true });
   // The ref last: it is the commit point of a push.
+  await o.recheck?.();
   if (theirs?.id === local) result.repaired = true;
   else await remote.setRef(o.kind, o.name, local, theirs);
   result.requests = remote.stats.requests;

@@ -428,6 +428,7 @@ export function renderFetch(r: FetchCommandResult): string[] {
   const lines = r.refs.map((x) => `${r.remote}/${x.kind === 'tags' ? 'tag ' : ''}${x.name}: ${x.old === x.id ? 'unchanged' : x.old ? `${short(x.old)}..${short(x.id)}` : `new at ${short(x.id)}`}`);
   lines.push(`Fetched ${plural(r.objects, 'object')} and ${plural(r.files, 'file')}, ${formatBytes(r.bytes)} (${plural(r.requests, 'request')})`);
   lines.push(fetchedDataLine(r));
+  if (r.erasures) lines.push(`Applied ${plural(r.erasures.records.length, 'erasure')} (lode forget): moved ${r.erasures.refsMoved.join(', ') || 'no ref'}, updated ${plural(r.erasures.workspaceFiles.length, 'workspace file')}, deleted ${plural(r.erasures.objectsDeleted, 'object')} from the cache`);
   return [...lines, ...renderSkippedRefs(r)];
 }
 

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import * as text from '../../ui/text.js';
 import { type Cli, positiveInt } from '../context.js';
-import { LodeError } from '../../core/errors.js';
+import { LodeError, UsageError } from '../../core/errors.js';
 
 export function register(program: Command, cli: Cli): void {
   const { open, print, json, withProgress } = cli;
@@ -13,10 +13,18 @@ export function register(program: Command, cli: Cli): void {
     .option('-r, --remote [name]', 'collect on a remote instead: mark unreachable packs, delete those marked before the grace period')
     .option('--pushed [remote]', 'also drop cached file data the remote (default: the default remote) holds, checked against its pack indexes now; never what it lacks (unpushed data), nor what is checked out unless a clean workspace file holds it')
     .option('--keep-last <n>', 'with --pushed (implied): keep the data of the last N commits of each branch and of every tag (N=1: only what branches and tags point at)', (v) => positiveInt(v, '--keep-last'))
+    .option('--erase', 'with --remote: apply every erasure record (lode forget) there now: move its refs, repack and delete the packs holding erased content (no grace period)')
     .option('--grace-hours <n>', 'with --remote: how long marked packs survive (default 6; a push must finish within it)', (v) => positiveInt(v, '--grace-hours'))
     .addHelpText('after', '\n\nExamples:\n  lode gc --dry-run\n  lode branch -D experiment && lode gc\n  lode gc --pushed              # free the cache of data already on the default remote\n  lode gc --keep-last 3 -n      # what keeping 3 versions per branch would free')
     .option('--json', 'print the result as JSON')
-    .action(async (o: { dryRun?: boolean; json?: boolean; remote?: string | boolean; graceHours?: number; pushed?: string | boolean; keepLast?: number }) => {
+    .action(async (o: { dryRun?: boolean; json?: boolean; remote?: string | boolean; graceHours?: number; pushed?: string | boolean; keepLast?: number; erase?: boolean }) => {
+      if (o.erase) {
+        if (o.remote === undefined || o.dryRun) throw new UsageError('--erase goes with --remote (and not with --dry-run)', { hint: '`lode gc --remote --erase`; `lode forget --verify ... --remote NAME` checks the result' });
+        const { forgetOnRemote } = await import('../../commands/forget.js');
+        const { renderRemoteErase } = await import('../../ui/forget-text.js');
+        const r = await forgetOnRemote(open(), typeof o.remote === 'string' ? o.remote : undefined);
+        return o.json ? json(r) : print(renderRemoteErase(r));
+      }
       if (o.remote !== undefined) {
         if (o.pushed !== undefined || o.keepLast !== undefined) throw new LodeError('USAGE', '--remote collects on the remote; --pushed and --keep-last free the local cache', { hint: 'run them as two commands' });
         const { remoteGc } = await import('../../commands/sync.js');

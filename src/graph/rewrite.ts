@@ -1,0 +1,138 @@
+/**
+ * History rewriting: new commits for every commit whose tree a transform
+ * changes, and for every descendant of one (its parents change). Each new
+ * commit carries every field of the old one (author, time, message, git
+ * head, datasets and any header a newer lode adds) except the tree and the
+ * parents; so rewriting the same history with the same transform always
+ * gives the same commit IDs, which is what lets an interrupted erasure be
+ * run again to the same result.
+ */
+import { decodeTree, encodeCommit, encodeTree, type TreeEntry } from '../core/encoding.js';
+import { sha256, type ObjectId } from '../core/id.js';
+import { joinPath } from '../core/paths.js';
+import { readCommit, type CommitStore } from './commits.js';
+
+/** RewriteStore is what rewriting reads and writes. */
+export interface RewriteStore extends CommitStore {
+  putObject(bytes: Uint8Array): ObjectId;
+}
+
+/**
+ * EntryTransform decides one tree entry at `path`: undefined keeps it (and
+ * for a folder, looks inside), null removes it, an entry replaces it (its
+ * name must stay the same).
+ */
+export type EntryTransform = (path: string, entry: TreeEntry) => TreeEntry | null | undefined;
+
+export interface RewriteOptions {
+  /** Commits already rewritten (by an earlier erasure): used as they are, never read. */
+  preMap?: ReadonlyMap<ObjectId, ObjectId>;
+  /** Only commits with a rewritten ancestor are looked at (their trees too); others stay as they are. */
+  onlyDescendants?: boolean;
+  /** Compute IDs without storing anything. */
+  dryRun?: boolean;
+}
+
+export interface RewriteResult {
+  /** Old commit -> new commit, for every commit that changed (preMap entries included when met). */
+  commits: Map<ObjectId, ObjectId>;
+  /** Every commit looked at, parents before children. */
+  order: ObjectId[];
+  /** Commits whose own tree changed (not only their parents). */
+  treeChanged: Set<ObjectId>;
+}
+
+/** topoOrder lists the commits `starts` reach, parents first, stopping at `leaves`. */
+export function topoOrder(store: CommitStore, starts: ObjectId[], leaves: ReadonlyMap<ObjectId, ObjectId> = new Map()): ObjectId[] {
+  const out: ObjectId[] = [];
+  const state = new Map<ObjectId, 1 | 2>();
+  for (const s of starts) {
+    if (state.has(s) || leaves.has(s)) continue;
+    const stack: { id: ObjectId; parents: ObjectId[]; i: number }[] = [];
+    state.set(s, 1);
+    stack.push({ id: s, parents: readCommit(store, s).parents, i: 0 });
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (top.i < top.parents.length) {
+        const p = top.parents[top.i++];
+        if (state.has(p) || leaves.has(p)) continue;
+        state.set(p, 1);
+        stack.push({ id: p, parents: readCommit(store, p).parents, i: 0 });
+      } else {
+        state.set(top.id, 2);
+        out.push(top.id);
+        stack.pop();
+      }
+    }
+  }
+  return out;
+}
+
+/** rewriteHistory applies `transform` to every tree of the history `starts` reach; see the module comment. */
+export function rewriteHistory(store: RewriteStore, starts: ObjectId[], transform: EntryTransform, o: RewriteOptions = {}): RewriteResult {
+  const preMap = o.preMap ?? new Map<ObjectId, ObjectId>();
+  const put = (bytes: Buffer): ObjectId => (o.dryRun ? sha256(bytes) : store.putObject(bytes));
+  const memo = new Map<string, { id: ObjectId; size: number; files: number } | null>();
+  // Returns the new tree (null: unchanged).
+  const rewriteTree = (id: ObjectId, dir: string): { id: ObjectId; size: number; files: number } | null => {
+    const key = `${id}\0${dir}`;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    const entries = decodeTree(store.getObject(id, 'tree'), id);
+    let changed = false;
+    const out: TreeEntry[] = [];
+    for (const e of entries) {
+      const p = joinPath(dir, e.name);
+      const t = transform(p, e);
+      if (t === null) {
+        changed = true;
+        continue;
+      }
+      if (t !== undefined) {
+        if (t.id !== e.id || t.kind !== e.kind || t.size !== e.size || t.exec !== e.exec) changed = true;
+        out.push({ ...t, name: e.name });
+        continue;
+      }
+      if (e.kind === 'tree') {
+        const sub = rewriteTree(e.id, p);
+        if (sub) {
+          changed = true;
+          // An emptied folder is not recorded (trees hold no empty directories).
+          if (sub.files > 0) out.push({ ...e, id: sub.id, size: sub.size, files: sub.files });
+          continue;
+        }
+      }
+      out.push(e);
+    }
+    let result: { id: ObjectId; size: number; files: number } | null = null;
+    if (changed) {
+      let size = 0;
+      let files = 0;
+      for (const e of out) {
+        size += e.size;
+        files += e.kind === 'tree' ? e.files : 1;
+      }
+      result = { id: put(encodeTree(out)), size, files };
+    }
+    memo.set(key, result);
+    return result;
+  };
+  const order = topoOrder(store, starts, preMap);
+  const commits = new Map<ObjectId, ObjectId>();
+  const treeChanged = new Set<ObjectId>();
+  const mapped = (p: ObjectId) => commits.get(p) ?? preMap.get(p) ?? p;
+  for (const id of order) {
+    const c = readCommit(store, id);
+    const parents = c.parents.map(mapped);
+    const parentsChanged = parents.some((p, i) => p !== c.parents[i]);
+    if (o.onlyDescendants && !parentsChanged) continue;
+    const t = rewriteTree(c.tree, '');
+    if (!t && !parentsChanged) continue;
+    if (t) treeChanged.add(id);
+    // Every other field (headers this lode does not know included) is carried over as it is.
+    const next = put(encodeCommit({ ...c, tree: t ? t.id : c.tree, parents }));
+    if (next !== id) commits.set(id, next);
+  }
+  for (const s of starts) if (preMap.has(s)) commits.set(s, preMap.get(s)!);
+  return { commits, order, treeChanged };
+}
