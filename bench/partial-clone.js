@@ -84,8 +84,8 @@ try {
 
   const partial = lode(root, ['clone', remote, 'partial', '--json']);
   const all = lode(root, ['clone', '--all', remote, 'all', '--json']);
-  // Loose cache files and local packs (small fetched files are packed).
-  const cacheOf = (name) => ['cache', 'packs'].reduce((n, d) => n + (fs.existsSync(path.join(root, name, '.lode', d)) ? dirBytes(path.join(root, name, '.lode', d)) : 0), 0);
+  // Loose cache files, local packs (small fetched files are packed) and loose chunks of split older versions.
+  const cacheOf = (name) => ['cache', 'packs', 'chunks'].reduce((n, d) => n + (fs.existsSync(path.join(root, name, '.lode', d)) ? dirBytes(path.join(root, name, '.lode', d)) : 0), 0);
   const partialCache = cacheOf('partial');
   const allCache = cacheOf('all');
   const gc = lode(path.join(root, 'all'), ['gc', '--pushed', '--json']);
@@ -102,7 +102,7 @@ try {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   for (const r of [head, ...rows]) console.log(r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  '));
   console.log(`default / --all fetched bytes: ${(partial.json.fetched.bytes / all.json.fetched.bytes).toFixed(2)}; gc --pushed dropped ${gc.json.pushed.filesDropped} files (${mib(gc.json.pushed.bytesDropped)} MiB), kept ${gc.json.pushed.filesNeeded} checked out`);
-  console.log('(the local cache holds every version of a file whole: see the chunkcache work for older versions as chunks)');
+  console.log('(clone --all keeps older versions of big files as the chunks the newest lacks: docs/formats.md, Split files)');
 } finally {
   fs.rmSync(root, { recursive: true, force: true });
 }
