@@ -287,6 +287,10 @@ describe('lode datasheet', () => {
     expect(dom).toContain(PURPOSE_PREFIX);
     expect(dom).toMatch(/data-label="cat" data-value="6"/);
     expect(requests).toEqual([]); // the <img> in the purpose stayed text
+    // The lineage graph: the vendor's source, the drop, raw, clean.mjs, clean, label.mjs, labelled — all laid out.
+    expect(html).toContain('<svg class="lineage" data-nodes="7" data-edges="6"');
+    expect(dom).toMatch(/data-lineage-nodes="7"/);
+    expect(dom).toMatch(/data-lineage-visible="7"/);
     fs.mkdirSync('test-artifacts', { recursive: true });
     fs.copyFileSync(file, path.join('test-artifacts', 'e2e-datasheet.html'));
   }, 60_000);

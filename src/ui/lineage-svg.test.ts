@@ -50,6 +50,15 @@ describe('lineage graph', () => {
     expect(g.nodes.find((n) => n.label === 'data/clean')!.layer).toBe(2);
   });
 
+  it('whole-version lineage: an input read at a drawn step that names no outputs comes from it', () => {
+    const drop = step('5', { kind: 'manual', message: 'vendor drop', sources: ['s3://vendor/drop'] });
+    const run = step('6', { inputs: [{ spec: 'v1:data/raw', path: 'data/raw', kind: 'tree', id: id('7'), commit: id('5'), upstream: null }], outputs: [{ path: 'data/clean', kind: 'tree', id: id('8') }] });
+    const other = step('4', { inputs: [{ spec: 'data/x', path: 'data/x', kind: 'tree', id: id('3'), commit: id('6'), upstream: null }] });
+    const g = lineageGraph({ rev: 'HEAD', commit: id('6'), path: null, steps: [run, drop, other], sources: [] });
+    // source → drop → raw → run → clean; data/x was read at run's commit but run did not write it: no edge from run.
+    expect(g.edges.map((e) => `${e.from.slice(0, 7)}>${e.to.slice(0, 7)}`).sort()).toEqual(['data:da>step:44', 'data:da>step:66', 'source:>step:55', 'step:55>data:da', 'step:66>data:da'].sort());
+  });
+
   it('a step without outputs that made the path asked about points at it', () => {
     const s = step('d', { kind: 'unrecorded', message: 'copied by hand' });
     const g = lineageGraph({ rev: 'v3', commit: id('d'), path: 'data/x.csv', steps: [s], sources: [] });

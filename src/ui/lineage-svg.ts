@@ -70,9 +70,11 @@ export function lineageGraph(result: LineageResult): LineageGraph {
     for (const i of s.inputs) input(i, sid);
     return sid;
   };
+  const reads: { node: string; input: LineageInput }[] = [];
   const input = (i: LineageInput, to: string) => {
     const d = dataNode(i.path, i.kind, i.id, i.commit);
     addEdge(d, to);
+    reads.push({ node: d, input: i });
     if (i.upstream) {
       const up = visit(i.upstream);
       // The step that made the input is linked through its outputs; when none names the input, link it directly.
@@ -85,6 +87,15 @@ export function lineageGraph(result: LineageResult): LineageGraph {
       continue;
     }
     visit(s);
+  }
+  // Whole-version lineage does not walk inputs back: an input nothing drawn has made yet was read at a
+  // commit; when that commit is a step drawn here which wrote the path (or names no outputs), it made it.
+  const byCommit = new Map(result.steps.map((s) => [s.commit, s]));
+  for (const { node, input: i } of reads) {
+    if (!i.commit || [...edges.values()].some((e) => e.to === node && e.from.startsWith('step:'))) continue;
+    const s = byCommit.get(i.commit);
+    if (!s || !seen.has(`step:${s.commit}`)) continue;
+    if (s.outputs.length === 0 || s.outputs.some((o) => o.path === i.path || i.path.startsWith(`${o.path}/`) || o.path === '')) addEdge(`step:${s.commit}`, node);
   }
   // For one path: the version asked about is the final node, made by the first step.
   if (result.path !== null && result.steps[0]) {
