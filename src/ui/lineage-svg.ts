@@ -64,7 +64,9 @@ export function lineageGraph(result: LineageResult): LineageGraph {
     seen.add(sid);
     steps++;
     const what = s.kind === 'run' ? quoteArgs(s.command ?? []) : s.kind === 'manual' ? 'declared at commit' : 'unrecorded change';
-    addNode({ id: sid, kind: 'step', label: `${short(s.commit).slice(0, 8)} ${s.kind === 'run' ? what : s.message.split('\n')[0] || what}`, title: `${short(s.commit)} ${s.date.slice(0, 10)} ${s.message.split('\n')[0]} — ${what}${s.code ? ` (code git ${short(s.code.git)}${s.code.dirty ? ', uncommitted changes' : ''})` : ''}` });
+    // In the box, a run shows its program by name (`node steps/clean.mjs`); the hover text has it in full.
+    const cmd = s.command?.length ? quoteArgs([s.command[0].replace(/^.*[\\/]/, ''), ...s.command.slice(1)]) : what;
+    addNode({ id: sid, kind: 'step', label: `${short(s.commit).slice(0, 8)} ${s.kind === 'run' ? cmd : s.message.split('\n')[0] || what}`, title: `${short(s.commit)} ${s.date.slice(0, 10)} ${s.message.split('\n')[0]} — ${what}${s.code ? ` (code git ${short(s.code.git)}${s.code.dirty ? ', uncommitted changes' : ''})` : ''}` });
     for (const src of s.sources) addEdge(addNode({ id: `source:${src}`, kind: 'source', label: src, title: `external source: ${src}` }), sid);
     for (const o of s.outputs) addEdge(sid, dataNode(o.path, o.kind, o.id, s.commit));
     for (const i of s.inputs) input(i, sid);
@@ -131,9 +133,9 @@ function layerNodes(nodes: Map<string, LineageNode>, edges: { from: string; to: 
   for (const k of nodes.keys()) if (!done.has(k)) nodes.get(k)!.layer = Math.max(nodes.get(k)!.layer, 0);
 }
 
-const NODE_W = 180;
+const NODE_W = 200;
 const NODE_H = 34;
-const COL_GAP = 60;
+const COL_GAP = 44;
 const ROW_GAP = 14;
 const PAD = 10;
 const CHAR_PX = 6.6;
@@ -191,9 +193,9 @@ svg.lineage{display:block;font-family:system-ui,-apple-system,"Segoe UI",Roboto,
 svg.lineage .lg-edge{fill:none;stroke:#7b8794;stroke-width:1.2}
 svg.lineage marker path{fill:#7b8794}
 svg.lineage rect{stroke-width:1.2}
-svg.lineage .lg-data rect,.lg-key.lg-data{fill:#eff6ff;stroke:#1d4ed8}
-svg.lineage .lg-step rect,.lg-key.lg-step{fill:#fffbeb;stroke:#8a5a00}
-svg.lineage .lg-source rect,.lg-key.lg-source{fill:#f0fdf4;stroke:#0f7a3d}
+svg.lineage .lg-data rect{fill:#eff6ff;stroke:#1d4ed8}.lg-key.lg-data{background:#eff6ff;border-color:#1d4ed8}
+svg.lineage .lg-step rect{fill:#fffbeb;stroke:#8a5a00}.lg-key.lg-step{background:#fffbeb;border-color:#8a5a00}
+svg.lineage .lg-source rect{fill:#f0fdf4;stroke:#0f7a3d}.lg-key.lg-source{background:#f0fdf4;border-color:#0f7a3d}
 svg.lineage text{fill:#1f2933}
 .lg-legend{font-size:12px;color:#52606d}.lg-key{display:inline-block;width:12px;height:10px;border:1px solid;margin:0 4px 0 10px;vertical-align:middle}
 `;
