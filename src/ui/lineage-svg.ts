@@ -171,7 +171,8 @@ export function renderLineageSvg(result: LineageResult, caption = 'Lineage graph
       const x2 = b.x;
       const y2 = b.y + NODE_H / 2;
       const mx = (x1 + x2) / 2;
-      return `<path class="lg-edge" d="M${x1} ${y1} C${mx} ${y1} ${mx} ${y2} ${x2 - 4} ${y2}" marker-end="url(#lg-arrow)"/>`;
+      // The arrowhead is drawn, not a <marker> referenced by url(#id): nothing in the page refers to anything.
+      return `<path class="lg-edge" d="M${x1} ${y1} C${mx} ${y1} ${mx} ${y2} ${x2 - 6} ${y2}"/><path class="lg-head" d="M${x2 - 7} ${y2 - 4} L${x2} ${y2} L${x2 - 7} ${y2 + 4} z"/>`;
     })
     .join('');
   const nodes = g.nodes
@@ -181,9 +182,8 @@ export function renderLineageSvg(result: LineageResult, caption = 'Lineage graph
       return `<g class="lg-node lg-${n.kind}" data-kind="${n.kind}"><title>${esc(n.title)}</title><rect x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="${rx}"/><text x="${p.x + 8}" y="${p.y + NODE_H / 2 + 4}">${esc(clip(n.label, NODE_W - 16))}</text></g>`;
     })
     .join('');
-  const defs = '<defs><marker id="lg-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="8" markerHeight="8" orient="auto"><path d="M0 0 L8 4 L0 8 z"/></marker></defs>';
   const legend = '<p class="lg-legend"><span class="lg-key lg-data"></span>data (path at its content) <span class="lg-key lg-step"></span>step (commit) <span class="lg-key lg-source"></span>external source</p>';
-  return `<figure class="lineage-box"><figcaption>${esc(caption)}</figcaption><div class="scroll"><svg class="lineage" data-nodes="${g.nodes.length}" data-edges="${g.edges.length}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(caption)}">${defs}${edges}${nodes}</svg></div>${legend}${g.omitted > 0 ? `<p class="more">and ${g.omitted} more step${g.omitted === 1 ? '' : 's'} not drawn</p>` : ''}</figure>`;
+  return `<figure class="lineage-box"><figcaption>${esc(caption)}</figcaption><div class="scroll"><svg class="lineage" data-nodes="${g.nodes.length}" data-edges="${g.edges.length}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(caption)}">${edges}${nodes}</svg></div>${legend}${g.omitted > 0 ? `<p class="more">and ${g.omitted} more step${g.omitted === 1 ? '' : 's'} not drawn</p>` : ''}</figure>`;
 }
 
 /** LINEAGE_SVG_STYLE styles the graph; each page adds it to its own inline CSS. */
@@ -191,7 +191,7 @@ export const LINEAGE_SVG_STYLE = `
 figure.lineage-box{margin:12px 0 20px}
 svg.lineage{display:block;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:11px}
 svg.lineage .lg-edge{fill:none;stroke:#7b8794;stroke-width:1.2}
-svg.lineage marker path{fill:#7b8794}
+svg.lineage .lg-head{fill:#7b8794}
 svg.lineage rect{stroke-width:1.2}
 svg.lineage .lg-data rect{fill:#eff6ff;stroke:#1d4ed8}.lg-key.lg-data{background:#eff6ff;border-color:#1d4ed8}
 svg.lineage .lg-step rect{fill:#fffbeb;stroke:#8a5a00}.lg-key.lg-step{background:#fffbeb;border-color:#8a5a00}
