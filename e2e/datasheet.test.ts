@@ -287,8 +287,26 @@ describe('lode datasheet', () => {
     expect(dom).toContain(PURPOSE_PREFIX);
     expect(dom).toMatch(/data-label="cat" data-value="6"/);
     expect(requests).toEqual([]); // the <img> in the purpose stayed text
+    // The lineage graph: the vendor's source, the drop, raw, clean.mjs, clean, label.mjs, labelled — all laid out.
+    expect(html).toContain('<svg class="lineage" data-nodes="7" data-edges="6"');
+    expect(dom).toMatch(/data-lineage-nodes="7"/);
+    expect(dom).toMatch(/data-lineage-visible="7"/);
     fs.mkdirSync('test-artifacts', { recursive: true });
     fs.copyFileSync(file, path.join('test-artifacts', 'e2e-datasheet.html'));
+  }, 60_000);
+
+  it('diff --report draws the right-hand version’s lineage when it has a record, and none for the workspace', async () => {
+    const file = path.join(base, 'diff.html');
+    await lodeOk(['diff', 'v1', 'HEAD', '--report', file], at);
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html).toContain('<section id="lineage">');
+    expect(html).toContain('<svg class="lineage" data-nodes="7" data-edges="6"');
+    expect(html.match(/data-kind="step"/g)).toHaveLength(3);
+    const dom = await dumpDom(file);
+    expect(dom).toMatch(/data-rendered="ok"/);
+    expect(dom).toMatch(/data-lineage-visible="7"/);
+    await lodeOk(['diff', 'HEAD', '--report', file], at); // HEAD against the files on disk
+    expect(fs.readFileSync(file, 'utf8')).not.toContain('<svg class="lineage"');
   }, 60_000);
 
   it('bad input: an unknown revision, and datasheet.toml errors with line and column', async () => {

@@ -53,6 +53,22 @@ describe('parseContract', () => {
     expect(errorOf('[[table]]\npath = "../x"\n')).toMatch(/relative to the top of the workspace/);
     expect(errorOf('[other]\nx = 1\n')).toMatch(/^lode\.checks\.toml:1:1: unknown section or key "other"/);
   });
+
+  it('names the line and column of a malformed second section header, not 1:1', () => {
+    const first = '[[table]]\npath = "a.csv"\n\n';
+    // The TOML parser accepts `[[table]` on the last line as a header; lode must not.
+    expect(errorOf(`${first}[[table]\n`)).toMatch(/^lode\.checks\.toml:4:1: malformed section header "\[\[table\]": write \[\[table\]\]$/);
+    expect(errorOf(`${first}  [[folder]\n`)).toMatch(/^lode\.checks\.toml:4:3: malformed section header "\[\[folder\]"/);
+    // Followed by keys, the parser fails a line later; the header's line is named.
+    expect(errorOf(`${first}[[table]\npath = "b.csv"\n`)).toMatch(/^lode\.checks\.toml:4:1: malformed section header/);
+    // A quoted key is a well-formed header: its own errors name its line.
+    expect(errorOf(`${first}[["table"]]\nrows = [1, 2]\n`)).toMatch(/^lode\.checks\.toml:4:1: \[\[table\]\] #2: needs path/);
+    expect(errorOf(`${first}[[ 'table' ]] # b\nrows = [5, 1]\npath = "b"\n`)).toMatch(/^lode\.checks\.toml:5:1: \[\[table\]\] #2: rows: MIN 5 is above MAX 1/);
+    // [table] written once, not as an array of sections: its line.
+    expect(errorOf(`# c\n\n[table]\npath = "a"\n`)).toMatch(/^lode\.checks\.toml:3:1: /);
+    // Sub-tables are not headers of their own.
+    expect(parseContract(`${first}[table.drift]\nschema_changes = false\n`).tables).toHaveLength(1);
+  });
 });
 
 describe('globRegExp', () => {

@@ -89,11 +89,29 @@ export function parseToml(text: string, file = CONTRACT_FILE): Record<string, un
     return parse(text) as Table;
   } catch (e) {
     if (e instanceof TomlError) {
+      // A broken section header often shows up as an error on a later line: name the header instead.
+      const header = malformedHeader(text.split('\n'), e.line, file);
+      if (header) throw header;
       const first = (e as Error).message.split('\n')[0];
       throw new ConfigError(`${file}:${e.line}:${e.column}: ${first}`, { hint: 'fix the TOML syntax of the contract (docs/formats.md describes it)', cause: e });
     }
     throw e;
   }
+}
+
+/** SECTION_HEADER is a `[[table]]` or `[[folder]]` header line (the key bare or quoted, a comment after it). */
+const SECTION_HEADER = /^\s*\[\[\s*(?:"(table|folder)"|'(table|folder)'|(table|folder))\s*\]\]\s*(?:#.*)?$/;
+/** LOOSE_HEADER is a line meant as one, brackets unbalanced or single (`[[table]`, `[table]]`, `[table]`); not `[table.drift]`. */
+const LOOSE_HEADER = /^(\s*)\[\[?\s*["']?(table|folder)["']?\s*\]{0,2}\s*(?:#.*)?$/;
+
+/** malformedHeader is the error for the first header line before line `upTo` (1-based, inclusive) that is meant as a section header but is not one. */
+function malformedHeader(lines: string[], upTo: number, file: string): ConfigError | undefined {
+  for (let i = 0; i < Math.min(upTo, lines.length); i++) {
+    if (SECTION_HEADER.test(lines[i])) continue;
+    const bad = LOOSE_HEADER.exec(lines[i]);
+    if (bad) return new ConfigError(`${file}:${i + 1}:${bad[1].length + 1}: malformed section header ${JSON.stringify(lines[i].trim())}: write [[${bad[2]}]]`, { hint: 'a contract holds [[table]] and [[folder]] sections (docs/formats.md)' });
+  }
+  return undefined;
 }
 
 /**
@@ -105,9 +123,12 @@ export function contractFrom(doc: Record<string, unknown>, text: string, file = 
   // Header lines of [[table]] and [[folder]] sections, in order.
   const headers: Record<'table' | 'folder', number[]> = { table: [], folder: [] };
   lines.forEach((l, i) => {
-    const m = /^\s*\[\[\s*(table|folder)\s*\]\]/.exec(l);
-    if (m) headers[m[1] as 'table' | 'folder'].push(i);
+    const m = SECTION_HEADER.exec(l);
+    if (m) headers[(m[1] ?? m[2] ?? m[3]) as 'table' | 'folder'].push(i);
   });
+  // The TOML parser lets some broken headers through (`[[table]` on the last line): name their line.
+  const malformed = malformedHeader(lines, lines.length, file);
+  if (malformed) throw malformed;
   const sectionEnd = (start: number) => {
     for (let i = start + 1; i < lines.length; i++) if (/^\s*\[\[/.test(lines[i])) return i;
     return lines.length;
@@ -146,7 +167,10 @@ export function contractFrom(doc: Record<string, unknown>, text: string, file = 
   const list = (k: 'table' | 'folder'): Table[] => {
     const v = doc[k];
     if (v === undefined) return [];
-    if (!Array.isArray(v) || !v.every(isTable)) throw new ConfigError(`${file}:1:1: ${k} must be written as [[${k}]] sections`, { hint: 'see docs/formats.md' });
+    if (!Array.isArray(v) || !v.every(isTable)) {
+      const i = lines.findIndex((l) => new RegExp(`^\\s*(\\[\\s*["']?${k}["']?\\s*\\]|["']?${k}["']?\\s*=)`).test(l));
+      throw new ConfigError(`${file}:${i + 1}:1: ${k} must be written as [[${k}]] sections`, { hint: 'see docs/formats.md' });
+    }
     return v as Table[];
   };
 

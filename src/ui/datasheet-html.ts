@@ -16,6 +16,7 @@ import type { ChangeSheet, DatasheetResult, TableSheet } from '../commands/datas
 import type { LineageStep } from '../commands/lineage.js';
 import { quoteArgs } from './governance.js';
 import { formatBytes, formatCount } from './progress-format.js';
+import { LINEAGE_SVG_STYLE, renderLineageSvg } from './lineage-svg.js';
 import { esc, fmtShare, jsonForScript } from './report-html.js';
 
 /** CHART_BAR_LIMIT caps the bars of one chart; the rest are counted beneath it. */
@@ -140,7 +141,7 @@ function renderProvenance(r: DatasheetResult): string {
   const parts = ['<section id="provenance"><h2>Provenance</h2>'];
   if (!r.provenance.record) parts.push('<p class="notice">This version has no provenance record of its own.</p>');
   if (lin.steps.length === 0) parts.push('<p class="note">No recorded preparation steps in its history.</p>');
-  else parts.push(`<ol class="steps">${lin.steps.map(renderStep).join('\n')}</ol>`);
+  else parts.push(renderLineageSvg(lin, r.provenance.lineage.path === null ? 'Lineage graph: the recorded steps of the history' : `Lineage graph of ${lin.path || '.'}`), `<ol class="steps">${lin.steps.map(renderStep).join('\n')}</ol>`);
   if (lin.sources.length) parts.push(`<p>External sources: ${lin.sources.map(c).join(', ')}</p>`);
   if (lin.unrecorded) parts.push(`<p class="note">${int(lin.unrecorded)} commit${lin.unrecorded === 1 ? ' in the history carries' : 's in the history carry'} no record.</p>`);
   parts.push('</section>');
@@ -274,6 +275,7 @@ ol.steps>li{margin:8px 0}ol.steps ul{font-size:13px;color:var(--muted)}
 .pass{color:var(--added);font-weight:600}.fail{color:var(--deleted);font-weight:600}.ok{color:var(--added)}
 h2 .count{font-size:13px;font-weight:500;color:var(--muted);margin-left:6px}
 footer{margin-top:48px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);padding-top:8px}
+${LINEAGE_SVG_STYLE}
 @media print{main{max-width:none;padding:0}.scroll{overflow:visible}h2{break-after:avoid}tr{break-inside:avoid}}
 `;
 
@@ -286,6 +288,8 @@ var withValue=0,visible=0,overflow=0;
 for(var i=0;i<bars.length;i++){var v=parseFloat(bars[i].getAttribute('data-value'));var w=bars[i].getBoundingClientRect().width;if(v>0){withValue++;if(w>0)visible++}}
 for(var j=0;j<charts.length;j++){var r=charts[j].getBoundingClientRect(),t=charts[j].querySelectorAll('text');
 for(var k=0;k<t.length;k++){var q=t[k].getBoundingClientRect();if(q.left<r.left-1||q.right>r.right+1)overflow++}}
+var ln=document.querySelectorAll('svg.lineage g.lg-node'),lv=0;for(var m=0;m<ln.length;m++){var z=ln[m].getBoundingClientRect();if(z.width>0&&z.height>0)lv++}
+b.dataset.lineageNodes=String(ln.length);b.dataset.lineageVisible=String(lv);
 b.dataset.charts=String(charts.length);b.dataset.bars=String(bars.length);b.dataset.barsVisible=String(visible);b.dataset.overflow=String(overflow);
 b.dataset.rendered=(visible===withValue&&overflow===0&&charts.length===meta.charts&&bars.length===meta.bars)?'ok':'error';
 })();`;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DiffResult, DirStat } from '../commands/diff.js';
+import type { LineageResult } from '../commands/lineage.js';
 import type { Change } from '../graph/diff.js';
 import type { TableDiff, TableDiffFailure } from '../tabular/types.js';
 import {
@@ -137,6 +138,18 @@ describe('renderHtmlReport structure', () => {
     const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1] ?? '';
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain(`script-src 'sha256-${hash}'`);
+  });
+
+  it('draws the lineage of the right-hand version only when given, self-contained and escaped', () => {
+    const step = { commit: hex('s'), message: 'clean <b>', author: 'A', date: '2025-01-01T00:00:00.000Z', kind: 'run' as const, command: ['node', '<script>x</script>'], sources: ['s3-bucket/<i>drop</i>'], inputs: [{ spec: 'data/raw', path: 'data/raw', kind: 'tree', id: hex('r'), upstream: null }], outputs: [{ path: 'data/"clean"', kind: 'tree', id: hex('c') }] };
+    const lineage: LineageResult = { rev: 'v2', commit: hex('s'), path: null, steps: [step], sources: step.sources, unrecorded: 0 };
+    expect(renderHtmlReport(baseResult(), { generatedAt: WHEN })).not.toContain('id="lineage"');
+    const page = renderHtmlReport(baseResult(), { generatedAt: WHEN, lineage });
+    expect(sectionOf(page, 'lineage')).toContain('<svg class="lineage" data-nodes="4" data-edges="3"');
+    expect(page).not.toMatch(/\b(?:src|href)=|url\(|<(?:b|i)>|<script>x/);
+    expect(page).toContain('&lt;script&gt;x&lt;/script&gt;');
+    // Only the graph's own elements: boxes, texts, edges; data never adds one.
+    expect(tagNames(sectionOf(page, 'lineage'))).toEqual(['code', 'div', 'figcaption', 'figure', 'g', 'h2', 'p', 'path', 'rect', 'section', 'span', 'svg', 'text', 'title']);
   });
 
   it('heads the page with both revisions, short commit IDs and the summary counts', () => {

@@ -20,6 +20,9 @@ import { createHash } from 'node:crypto';
 import type { DiffResult, DiffSide, DirStat } from '../commands/diff.js';
 import type { Change } from '../graph/diff.js';
 import type { ColumnShift, ColumnSide, RowChange, TableDiff, TableDiffEntry, TableDiffFailure } from '../tabular/types.js';
+import type { LineageResult } from '../commands/lineage.js';
+import { esc } from './html-escape.js';
+import { LINEAGE_SVG_STYLE, renderLineageSvg } from './lineage-svg.js';
 import { formatBytes, formatCount } from './progress-format.js';
 
 /** REPORT_FILE_LIMIT caps the changed-file listing; the rest is counted in an "and N more" line. */
@@ -38,6 +41,8 @@ export interface HtmlReportOptions {
   title?: string;
   /** When the report was made, shown in the footer (default now). */
   generatedAt?: Date;
+  /** The lineage of the right-hand version, drawn as a graph when given (a version with a record). */
+  lineage?: LineageResult;
 }
 
 /**
@@ -53,6 +58,7 @@ export function renderHtmlReport(result: DiffResult, options: HtmlReportOptions 
   const charts = new ChartCounter();
   const body = [
     renderHeader(result, title),
+    options.lineage ? renderLineageSection(result, options.lineage) : '',
     renderDirectories(result.stat, charts),
     renderTables(result.tables, charts, result.tablesSkipped ?? 0),
     renderChangedFiles(result.changes),
@@ -90,18 +96,8 @@ ${body}
 // ---------------------------------------------------------------------------
 // Escaping. Data is untrusted; these are the only ways it enters the page.
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/**
- * esc makes any string safe as HTML text or as a quoted attribute value.
- * C0 control characters (other than tab and newline) become their visible
- * Unicode "control pictures", since browsers would drop or replace them.
- */
-export function esc(s: string): string {
-  return String(s)
-    .replace(/[&<>"']/g, (c) => HTML_ESCAPES[c])
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => String.fromCharCode(c === '\u007f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
-}
+// esc lives in html-escape.ts (shared with the lineage graph) and is re-exported here.
+export { esc };
 
 /**
  * jsonForScript serialises `value` for an inline `<script type="application/json">`.
@@ -223,6 +219,12 @@ function renderHeader(r: DiffResult, title: string): string {
 <div class="cards" id="summary">${cards.join('')}</div>
 ${total === 0 ? `<p class="empty">No differences between ${esc(r.from.rev)} and ${esc(r.to.rev)}.</p>` : ''}
 </header>`;
+}
+
+function renderLineageSection(r: DiffResult, lin: LineageResult): string {
+  const graph = renderLineageSvg(lin, `How ${r.to.rev} was made: the recorded steps of its history`);
+  if (!graph) return '';
+  return `<section id="lineage"><h2>Lineage of ${esc(r.to.rev)}</h2>${graph}${lin.sources.length ? `<p class="note">External sources: ${lin.sources.map((s) => `<code>${esc(s)}</code>`).join(', ')}</p>` : ''}</section>`;
 }
 
 function legend(): string {
@@ -716,6 +718,7 @@ td.changed ins{color:var(--added);text-decoration:none;font-weight:600}
 h2 .count{font-size:13px;font-weight:500;color:var(--muted);margin-left:6px}
 footer{margin-top:48px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);padding-top:8px}
 @media print{main{max-width:none;padding:0}th{position:static}.scroll{overflow:visible}h2{break-after:avoid}tr{break-inside:avoid}}
+${LINEAGE_SVG_STYLE}
 `;
 
 // The check runs after layout: a bar with a value must have a width on screen,
@@ -728,6 +731,8 @@ for(var i=0;i<bars.length;i++){var v=parseFloat(bars[i].getAttribute('data-value
 bars[i].setAttribute('data-rendered-width',w.toFixed(1));if(v>0){withValue++;if(w>0)visible++}}
 for(var j=0;j<charts.length;j++){var r=charts[j].getBoundingClientRect(),t=charts[j].querySelectorAll('text');
 for(var k=0;k<t.length;k++){var q=t[k].getBoundingClientRect();if(q.left<r.left-1||q.right>r.right+1)overflow++}}
+var ln=document.querySelectorAll('svg.lineage g.lg-node'),lv=0;for(var m=0;m<ln.length;m++){var z=ln[m].getBoundingClientRect();if(z.width>0&&z.height>0)lv++}
+b.dataset.lineageNodes=String(ln.length);b.dataset.lineageVisible=String(lv);
 b.dataset.charts=String(charts.length);b.dataset.bars=String(bars.length);b.dataset.barsExpected=String(withValue);
 b.dataset.barsVisible=String(visible);b.dataset.overflow=String(overflow);
 b.dataset.rendered=(visible===withValue&&overflow===0&&charts.length===meta.charts&&bars.length===meta.bars)?'ok':'error';

@@ -52,7 +52,14 @@ export function register(program: Command, cli: Cli): void {
         const { renderHtmlReport } = await import('../../ui/report-html.js');
         const { writeFileAtomic } = await import('../../storage/atomic.js');
         const file = resolve(globals().cwd, o.report);
-        writeFileAtomic(file, renderHtmlReport(r));
+        // The right-hand version's lineage, drawn as a graph when it has a record of its own.
+        let lineageResult: import('../../commands/lineage.js').LineageResult | undefined;
+        if (r.to.commit) {
+          const { lineage } = await import('../../commands/lineage.js');
+          const lin = await lineage(repo, { spec: r.to.commit });
+          if (lin.steps[0]?.commit === r.to.commit) lineageResult = lin;
+        }
+        writeFileAtomic(file, renderHtmlReport(r, lineageResult ? { lineage: lineageResult } : {}));
         if (!o.json) io.err(`Report written to ${file}`);
       }
       o.json ? json(r) : print(text.renderDiff(r, style, { summary: o.summary, noFold: o.fold === false }));
