@@ -4,7 +4,9 @@
 // still checks out with the expected files; each rewritten commit's tree is
 // the one a fresh repository gets by adding the same files (the oracle: a
 // second `lode init`, the checked-out files copied, add + commit); `--verify`
-// finds the content before the erasure and nothing after; fsck is clean.
+// finds the content before the erasure and nothing after (locally and on a
+// directory remote the erasure is pushed to); fsck is clean; a second
+// workspace applies the records on fetch.
 // Run with the default shard bits (300 entries: one level of shard nodes) and
 // with LODE_TEST_SHARD_BITS=2 (several levels).
 
@@ -80,23 +82,40 @@ for (const bits of [undefined, '2']) {
         await lodeOk(['add', 'big'], at);
         await lodeOk(['commit', '-m', `v${v}`], at);
       }
+      // A directory remote and a second workspace holding every version.
+      const remoteDir = path.join(base, `remote-${bits ?? 'default'}`);
+      await lodeOk(['remote', 'add', 'origin', remoteDir], at);
+      await lodeOk(['push'], at);
+      const other: RunOptions = { cwd: path.join(base, `other-${bits ?? 'default'}`), env };
+      await lodeOk(['clone', remoteDir, other.cwd, '--all'], { cwd: base, env });
       // --verify walks the sharded folder: before the erasure it finds both.
       expect((await runLode(['forget', '--verify', SECRET], at)).code).toBe(1);
       expect((await runLode(['forget', '--verify', '--rows', 'big/*.csv', '--key', `customer_id=${ERASED_ID}`], at)).code).toBe(1);
 
       const byPath = await lodeJson(['forget', SECRET], at);
       expect(byPath.counts).toEqual({ commits: versions, files: versions, rows: 0 });
-      const byRows = await lodeJson(['forget', '--rows', 'big/*.csv', '--key', `customer_id=${ERASED_ID}`], at);
+      // --push sends both records and repacks the remote without the erased objects.
+      const byRows = await lodeJson(['forget', '--rows', 'big/*.csv', '--key', `customer_id=${ERASED_ID}`, '--push'], at);
+      expect(byRows.remote.recordsUploaded).toBe(2);
       expect(byRows.counts.commits).toBe(versions);
       expect(byRows.counts.rows).toBeGreaterThan(0);
 
       for (const rule of [[SECRET], ['--rows', 'big/*.csv', '--key', `customer_id=${ERASED_ID}`]]) {
-        const r = await runLode(['forget', '--verify', ...rule], at);
+        const r = await runLode(['forget', '--verify', ...rule, '--remote', 'origin'], at);
         expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: expect.anything(), stderr: '' });
       }
       const fsck = await lodeJson(['fsck'], at);
       expect(fsck.problems).toEqual([]);
       expect(fsck.ok).toBe(true);
+
+      expect((await lodeJson(['fsck', '--remote'], at)).ok).toBe(true);
+      // The other workspace applies the records on fetch: same commits, nothing erased left, fsck clean.
+      await lodeOk(['fetch'], other);
+      await lodeOk(['checkout', 'main'], other);
+      expect((await lodeJson(['log'], other)).commits.map((c: { id: string }) => c.id)).toEqual((await lodeJson(['log'], at)).commits.map((c: { id: string }) => c.id));
+      expect(sorted(readAll(other.cwd))).toEqual(sorted(expected(versions - 1)));
+      expect((await runLode(['forget', '--verify', SECRET], other)).code).toBe(0);
+      expect((await lodeJson(['fsck'], other)).ok).toBe(true);
 
       const log = await lodeJson(['log'], at);
       expect(log.commits).toHaveLength(versions);
