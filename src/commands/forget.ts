@@ -18,7 +18,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TreeEntry } from '../core/encoding.js';
-import { decodeChunkList, decodeTree as decodeTreeBytes, type Commit } from '../core/encoding.js';
+import { decodeChunkList, type Commit } from '../core/encoding.js';
 import { LodeError, NotFoundError, UsageError, CorruptObjectError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { loadXxhash } from '../core/checksum.js';
@@ -27,6 +27,7 @@ import type { ProgressSink } from '../core/progress.js';
 import { readCommit, reachableFrom } from '../graph/commits.js';
 import { encodeErasure, ErasureLog, type ErasureRecord, type ErasureRule } from '../graph/erasure.js';
 import { RefStore } from '../graph/refs.js';
+import { storeTrees } from '../graph/trees.js';
 import { rewriteHistory, type EntryTransform } from '../graph/rewrite.js';
 import { Ingester } from '../objects/ingest.js';
 import { rmQuiet, tempName } from '../storage/atomic.js';
@@ -319,7 +320,7 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
           fs.closeSync(fd);
         }
         const r = ingester.ingest(tmp, p);
-        const next: TreeEntry = { name: e.name, kind: r.kind, id: r.id, size: r.size, files: 0, exec: e.exec };
+        const next: TreeEntry = { name: e.name, kind: r.kind, id: r.id, size: r.size, files: 1, exec: e.exec };
         newFiles.set(e.id, next);
         return next;
       } finally {
@@ -391,11 +392,12 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
   return result;
 }
 
+// Whole directories by ID (a sharded one's leaves joined and checked); IDs are content addresses, so any store's do.
 const treeCache = new Map<ObjectId, TreeEntry[]>();
 function decodeTreeCached(repo: Repository, id: ObjectId): TreeEntry[] {
   let t = treeCache.get(id);
   if (!t) {
-    t = decodeTreeBytes(repo.store.getObject(id, 'tree'), id);
+    t = storeTrees(repo.store).readTree(id);
     if (treeCache.size > 50_000) treeCache.clear();
     treeCache.set(id, t);
   }

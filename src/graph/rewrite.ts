@@ -6,11 +6,17 @@
  * parents; so rewriting the same history with the same transform always
  * gives the same commit IDs, which is what lets an interrupted erasure be
  * run again to the same result.
+ *
+ * Directories are read whole (their shards joined, see trees.ts) and a
+ * changed one is written back with encodeDirectory, so it is sharded (or
+ * not) exactly as `lode add` would build the same files: the rewritten tree
+ * IDs equal those of a fresh repository holding the rewritten files.
  */
-import { decodeTree, encodeCommit, encodeTree, type TreeEntry } from '../core/encoding.js';
+import { encodeCommit, type TreeEntry } from '../core/encoding.js';
 import { sha256, type ObjectId } from '../core/id.js';
 import { joinPath } from '../core/paths.js';
 import { readCommit, type CommitStore } from './commits.js';
+import { encodeDirectory, TreePool } from './trees.js';
 
 /** RewriteStore is what rewriting reads and writes. */
 export interface RewriteStore extends CommitStore {
@@ -72,13 +78,21 @@ export function topoOrder(store: CommitStore, starts: ObjectId[], leaves: Readon
 export function rewriteHistory(store: RewriteStore, starts: ObjectId[], transform: EntryTransform, o: RewriteOptions = {}): RewriteResult {
   const preMap = o.preMap ?? new Map<ObjectId, ObjectId>();
   const put = (bytes: Buffer): ObjectId => (o.dryRun ? sha256(bytes) : store.putObject(bytes));
+  const pool = new TreePool(store);
+  // A changed directory: one tree, or a shard node over leaves (all stored unless dryRun).
+  const putDirectory = (entries: TreeEntry[]): ObjectId => {
+    const objects = new Map<ObjectId, Buffer>();
+    const id = encodeDirectory(entries, objects);
+    if (!o.dryRun) for (const b of objects.values()) store.putObject(b);
+    return id;
+  };
   const memo = new Map<string, { id: ObjectId; size: number; files: number } | null>();
   // Returns the new tree (null: unchanged).
   const rewriteTree = (id: ObjectId, dir: string): { id: ObjectId; size: number; files: number } | null => {
     const key = `${id}\0${dir}`;
     const hit = memo.get(key);
     if (hit !== undefined) return hit;
-    const entries = decodeTree(store.getObject(id, 'tree'), id);
+    const entries = pool.readTree(id);
     let changed = false;
     const out: TreeEntry[] = [];
     for (const e of entries) {
@@ -90,7 +104,8 @@ export function rewriteHistory(store: RewriteStore, starts: ObjectId[], transfor
       }
       if (t !== undefined) {
         if (t.id !== e.id || t.kind !== e.kind || t.size !== e.size || t.exec !== e.exec) changed = true;
-        out.push({ ...t, name: e.name });
+        // A file counts 1 in `files` (a shard node records the sum, and readers check it).
+        out.push({ ...t, name: e.name, files: t.kind === 'tree' ? t.files : 1 });
         continue;
       }
       if (e.kind === 'tree') {
@@ -112,7 +127,7 @@ export function rewriteHistory(store: RewriteStore, starts: ObjectId[], transfor
         size += e.size;
         files += e.kind === 'tree' ? e.files : 1;
       }
-      result = { id: put(encodeTree(out)), size, files };
+      result = { id: putDirectory(out), size, files };
     }
     memo.set(key, result);
     return result;

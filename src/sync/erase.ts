@@ -15,7 +15,7 @@
  *    copied into a new pack; then its index, the pack and any gc mark are
  *    deleted, at once rather than after gc's grace period.
  */
-import { decodeChunkList, decodeCommit, decodeTree } from '../core/encoding.js';
+import { decodeChunkList, decodeCommit, treeLinks } from '../core/encoding.js';
 import { NotFoundError, RefConflictError } from '../core/errors.js';
 import { isObjectId, sha256, type ObjectId } from '../core/id.js';
 import * as fs from 'node:fs';
@@ -180,7 +180,10 @@ export function reachableObjects(store: LocalStore, tips: ObjectId[]): Set<Objec
     const id = trees.pop()!;
     if (out.has(id)) continue;
     out.add(id);
-    for (const e of decodeTree(store.getObject(id, 'tree'), id)) {
+    // A shard node links more tree objects of the same directory (treeLinks).
+    const { entries, shards } = treeLinks(store.getObject(id, 'tree'), id);
+    trees.push(...shards);
+    for (const e of entries) {
       if (e.kind === 'tree') trees.push(e.id);
       else if (!out.has(e.id)) {
         out.add(e.id);
