@@ -15,6 +15,7 @@
  *    held erased content, then delete the erased objects from the store.
  * 5. With `--push`: the same on the default remote (sync/erase.ts).
  */
+import { pruneSplit } from '../objects/split.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TreeEntry } from '../core/encoding.js';
@@ -579,6 +580,13 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
   }
   // Loose cache files and packed ones (the local packs that held them are rewritten without them).
   repo.store.removeFiles(dropFiles);
+  // Older versions kept split (objects/split.ts): their markers and the loose
+  // chunks no kept version needs go too, so no erased byte stays in chunks/.
+  if (dropFiles.size > 0) {
+    const pruned = pruneSplit(repo.store, live.files);
+    lastApply.objectsDeleted += pruned.chunksRemoved;
+    lastApply.bytesDeleted += pruned.bytesFreed;
+  }
   keepComplete(repo.store, live.commits);
   lastApply.records = [...active];
   return lastApply;

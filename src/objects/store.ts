@@ -418,9 +418,20 @@ export class LocalStore implements ObjectReader {
     try {
       return fs.readFileSync(this.filePath(id));
     } catch (e) {
+      // An older version kept split: its verified pieces, put together.
+      if (errnoCode(e) === 'ENOENT' && this.isSplit(id)) return this.readSplit(id);
       if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`the cache has no content for ${id.slice(0, 12)}`, { hint: 'run `lode fsck` to see what else is missing; fetch or add it again' });
       throw e;
     }
+  }
+
+  /** readSplit assembles split file `id` in memory from its pieces, each verified against its chunk ID. */
+  private readSplit(id: ObjectId): Buffer {
+    const list = this.getChunkList(id);
+    const out = Buffer.allocUnsafe(list.size);
+    const buf = Buffer.allocUnsafe(4 << 20);
+    for (const p of this.pieces({ kind: 'chunked', id, size: list.size })) this.readPiece(p, buf).copy(out, p.offset);
+    return out;
   }
 
   /** describeFile says where file `id` is kept, for messages. */
