@@ -67,6 +67,36 @@ describe('eraseParquetRows', () => {
     expect(await rowsOf(r.bytes.buffer.slice(r.bytes.byteOffset, r.bytes.byteOffset + r.bytes.byteLength) as ArrayBuffer)).toEqual(expected);
   });
 
+  it('keeps REQUIRED columns, DATE and TIMESTAMP_MICROS, and an emptied file keeps its schema', async () => {
+    const src = parquetWriteBuffer({
+      schema: [
+        { name: 'root', num_children: 3 },
+        { name: 'id', type: 'INT64', repetition_type: 'REQUIRED' },
+        { name: 'day', type: 'INT32', repetition_type: 'REQUIRED', converted_type: 'DATE' },
+        { name: 'at', type: 'INT64', repetition_type: 'OPTIONAL', converted_type: 'TIMESTAMP_MICROS' },
+      ],
+      columnData: [
+        { name: 'id', data: [1n, 2n, 3n, 2n] },
+        { name: 'day', data: [19000, 19001, 19002, 19003] },
+        { name: 'at', data: [1700000000000001n, null, 1700000000000003n, 1700000000000004n] },
+      ],
+    });
+    const before = await rowsOf(src);
+    const r = await eraseParquetRows(new Uint8Array(src), { keys: new Map([['day', new Set(['2022-01-08T00:00:00.000Z'])], ['at', new Set(['2023-11-14T22:13:20.000004Z'])]]) });
+    expect(r).toMatchObject({ ok: true, removed: 2 });
+    if (!r.ok) return;
+    const out = r.bytes.buffer.slice(r.bytes.byteOffset, r.bytes.byteOffset + r.bytes.byteLength) as ArrayBuffer;
+    // Day 19000 is 2022-01-08 (row 0); 1700000000000004 µs is 2023-11-14T22:13:20.000004Z (row 3).
+    expect(await rowsOf(out)).toEqual([before[1], before[2]]);
+    expect(parquetMetadata(out).schema).toEqual(parquetMetadata(src).schema);
+    const all = await eraseParquetRows(new Uint8Array(src), keys('id', '1', '2', '3'));
+    expect(all).toMatchObject({ ok: true, removed: 4 });
+    if (!all.ok) return;
+    const none = all.bytes.buffer.slice(all.bytes.byteOffset, all.bytes.byteOffset + all.bytes.byteLength) as ArrayBuffer;
+    expect(await rowsOf(none)).toEqual([]);
+    expect(parquetMetadata(none).schema).toEqual(parquetMetadata(src).schema);
+  });
+
   it('counts without writing, and reports a missing key column', async () => {
     const src = new Uint8Array(sample());
     const c = await eraseParquetRows(src, keys('id', '3', '4'), true);
