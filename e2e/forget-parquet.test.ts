@@ -24,13 +24,13 @@ afterAll(() => {
 
 const ERASED_MAIL = 'zed.parquet-erasable@example.com';
 
-/** version `v` of the table: 30+10v customers, customer 4711 (with the erased e-mail) in three places. */
+/** version `v` of the table: 300+100v customers, customer 4711 (with the erased e-mail) every 12th. */
 function table(v: number): Uint8Array {
   const id: number[] = [];
   const mail: (string | null)[] = [];
   const score: (number | null)[] = [];
   const active: boolean[] = [];
-  for (let i = 1; i <= 30 + 10 * v; i++) {
+  for (let i = 1; i <= 300 + 100 * v; i++) {
     id.push(i);
     mail.push(i % 9 === 0 ? null : `p${i}.v${v}@example.com`);
     score.push(i % 4 === 0 ? null : i * 1.25 + v);
@@ -74,6 +74,8 @@ describe('lode forget --rows on Parquet', () => {
     const at: RunOptions = { cwd: path.join(base, 'three') };
     fs.mkdirSync(at.cwd, { recursive: true });
     await lodeOk(['init'], at);
+    // Small chunks: each version is a chunked file, so erasure must drop the old chunks too.
+    fs.writeFileSync(path.join(at.cwd, '.lode', 'config'), '[chunking]\nmin = 1024\navg = 4096\nmax = 16384\n');
     const originals = [0, 1, 2].map(table);
     for (const [v, bytes] of originals.entries()) {
       writeFile(at.cwd, 'data/customers.parquet', bytes);
