@@ -350,7 +350,7 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
       if (unfaithful.length > 0) throw badInput(`some Parquet files cannot be rewritten faithfully without the rows: ${list(unfaithful)}`, 'narrow the table glob, or erase the whole Parquet file (`lode forget PATH`); nothing was changed');
       for (const { id, path: p, tmp } of parquetNew) {
         const r = ingester.ingest(tmp, p);
-        newFiles.set(id, { name: path.posix.basename(p), kind: r.kind, id: r.id, size: r.size, files: 0, exec: false });
+        newFiles.set(id, { name: path.posix.basename(p), kind: r.kind, id: r.id, size: r.size, files: 1, exec: false });
         // The whole file is new: every old chunk the new file does not hold goes.
         erased.add(id);
         if (!o.dryRun && repo.store.hasObject(id)) {
