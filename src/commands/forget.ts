@@ -34,6 +34,7 @@ import { Ingester } from '../objects/ingest.js';
 import { rmQuiet, tempName } from '../storage/atomic.js';
 import { eraseRows, ERASABLE_FORMATS, parseWhere, ruleColumns, writeKept, type EraseOutcome, type RowRule } from '../tabular/erase.js';
 import { tableFormatOf } from '../tabular/formats.js';
+import { eraseParquetRows, isParquet } from '../tabular/parquet-erase.js';
 import { keepComplete } from '../sync/complete.js';
 import { eraseRemote, pullRecords, type RemoteEraseResult } from '../sync/erase.js';
 import { openRemote } from '../sync/open.js';
@@ -209,6 +210,7 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
     // Pass 1: which files of which commits the rule touches, and with what outcome.
     const outcomes = new Map<ObjectId, EraseOutcome>();
     const problems: { missing: string[]; unparsable: string[]; parquet: string[]; absent: string[] } = { missing: [], unparsable: [], parquet: [], absent: [] };
+    const parquetIds = new Set<ObjectId>();
     const order = rewriteHistory(repo.store, starts, () => undefined, { dryRun: true }).order;
     const seenPerTree = new Map<string, { path: string; entry: TreeEntry }[]>();
     const filesOf = (treeId: ObjectId, dir: string): { path: string; entry: TreeEntry }[] => {
@@ -249,23 +251,21 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
         }
         const format = tableFormatOf(p);
         const where = `${p} in commit ${id.slice(0, 12)}`;
-        if (format === 'parquet') {
-          problems.parquet.push(where);
-          continue;
-        }
-        if (!format || !ERASABLE_FORMATS.has(format)) continue;
+        if (!format || !(ERASABLE_FORMATS.has(format) || format === 'parquet')) continue;
         let oc = outcomes.get(entry.id);
         if (!oc) {
           if (!repo.store.hasFile(entry.id)) {
             problems.absent.push(where);
             continue;
           }
-          oc = eraseRows(repo.store.readBlob(entry.id), format, rule, true);
+          oc = format === 'parquet' ? await eraseParquetRows(repo.store.readBlob(entry.id), rule, true) : eraseRows(repo.store.readBlob(entry.id), format, rule, true);
+          if (format === 'parquet') parquetIds.add(entry.id);
           outcomes.set(entry.id, oc);
           firstSeen.set(entry.id, p);
         }
         if (!oc.ok) {
           if (oc.problem === 'missing-column') problems.missing.push(`${where} (no column ${oc.columns.join(', ')})`);
+          else if (oc.problem === 'unsupported') problems.parquet.push(`${where}: ${oc.message}`);
           else problems.unparsable.push(`${where}: ${oc.message}`);
           continue;
         }
@@ -274,7 +274,7 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
     }
     const list = (xs: string[]) => xs.slice(0, 20).join('; ') + (xs.length > 20 ? `; and ${xs.length - 20} more` : '');
     if (problems.parquet.length > 0) {
-      throw badInput(`Parquet files cannot have rows erased yet: ${list(problems.parquet)}`, 'narrow the table glob to CSV, TSV or JSON Lines files, or erase the whole Parquet file (`lode forget PATH`); nothing was changed');
+      throw badInput(`some Parquet files cannot be rewritten faithfully without the rows: ${list(problems.parquet)}`, 'narrow the table glob, or erase the whole Parquet file (`lode forget PATH`); nothing was changed');
     }
     if (problems.absent.length > 0) {
       throw new NotFoundError(`the content of some versions is not in this workspace: ${list(problems.absent)}`, { hint: '`lode fetch --all` brings every version; then run `lode forget` again (nothing was changed)' });
@@ -328,6 +328,39 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
         rmQuiet(tmp);
       }
     };
+    // Parquet files are written anew (asynchronously, so before the rewrite,
+    // which is synchronous): every file first, so that a rewrite that would not
+    // be faithful stops the erasure before anything is stored.
+    const parquetNew: { id: ObjectId; path: string; tmp: string }[] = [];
+    try {
+      const unfaithful: string[] = [];
+      for (const id of parquetIds) {
+        const oc = outcomes.get(id);
+        const p = firstSeen.get(id)!;
+        if (!oc?.ok || oc.removed === 0) continue;
+        const w = await eraseParquetRows(repo.store.readBlob(id), rule!, false);
+        if (!w.ok) {
+          unfaithful.push(`${p}: ${w.problem === 'missing-column' ? 'changed between two reads' : w.message}`);
+          continue;
+        }
+        const tmp = tempName(repo.store.tmpDir, `forget-${tmpCount++}`);
+        parquetNew.push({ id, path: p, tmp });
+        fs.writeFileSync(tmp, w.bytes, { flag: 'wx' });
+      }
+      if (unfaithful.length > 0) throw badInput(`some Parquet files cannot be rewritten faithfully without the rows: ${list(unfaithful)}`, 'narrow the table glob, or erase the whole Parquet file (`lode forget PATH`); nothing was changed');
+      for (const { id, path: p, tmp } of parquetNew) {
+        const r = ingester.ingest(tmp, p);
+        newFiles.set(id, { name: path.posix.basename(p), kind: r.kind, id: r.id, size: r.size, files: 1, exec: false });
+        // The whole file is new: every old chunk the new file does not hold goes.
+        erased.add(id);
+        if (!o.dryRun && repo.store.hasObject(id)) {
+          const fresh = new Set<ObjectId>(r.kind === 'chunked' ? decodeChunkList(repo.store.getObject(r.id, 'chunk list'), r.id).chunks.map((c) => c.id) : [r.id]);
+          for (const c of decodeChunkList(repo.store.getObject(id, 'chunk list'), id).chunks) if (!fresh.has(c.id)) erased.add(c.id);
+        }
+      }
+    } finally {
+      for (const { tmp } of parquetNew) rmQuiet(tmp);
+    }
     const transform: EntryTransform = (p, e) => {
       if (!rule) {
         if (repoPaths.some((r) => isUnder(p, r))) return null;
@@ -640,7 +673,11 @@ export interface VerifyResult {
 }
 
 /** sniffErase tries a blob of unknown origin as each erasable format; the first that parses and holds the rule's columns counts. */
-function sniffMatches(data: Buffer, rule: RowRule): number {
+async function sniffMatches(data: Buffer, rule: RowRule): Promise<number> {
+  if (isParquet(data)) {
+    const oc = await eraseParquetRows(data, rule, true);
+    return oc.ok ? oc.removed : 0;
+  }
   for (const f of ['jsonl', 'csv', 'tsv'] as const) {
     const oc = eraseRows(data, f, rule, true);
     if (oc.ok && oc.rows > 0) return oc.removed;
@@ -669,21 +706,21 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
   const outcome = new Map<ObjectId, number>();
   for (const id of rewriteHistory(repo.store, starts, () => undefined, { dryRun: true }).order) {
     scanned.commits++;
-    const walk = (tree: ObjectId, dir: string) => {
+    const walk = async (tree: ObjectId, dir: string): Promise<void> => {
       for (const e of decodeTreeCached(repo, tree)) {
         const p = dir === '' ? e.name : `${dir}/${e.name}`;
         if (!rule) {
           if (repoPaths.some((r) => isUnder(p, r))) places.push(`commit ${id.slice(0, 12)}: ${p}`);
-          else if (e.kind === 'tree' && repoPaths.some((r) => isUnder(r, p))) walk(e.id, p);
+          else if (e.kind === 'tree' && repoPaths.some((r) => isUnder(r, p))) await walk(e.id, p);
           continue;
         }
-        if (e.kind === 'tree') walk(e.id, p);
+        if (e.kind === 'tree') await walk(e.id, p);
         else if (match!(p)) {
           const format = tableFormatOf(p);
-          if (!format || !ERASABLE_FORMATS.has(format) || !repo.store.hasFile(e.id)) continue;
+          if (!format || !(ERASABLE_FORMATS.has(format) || format === 'parquet') || !repo.store.hasFile(e.id)) continue;
           let n = outcome.get(e.id);
           if (n === undefined) {
-            const oc = eraseRows(repo.store.readBlob(e.id), format, rule, true);
+            const oc = format === 'parquet' ? await eraseParquetRows(repo.store.readBlob(e.id), rule, true) : eraseRows(repo.store.readBlob(e.id), format, rule, true);
             n = oc.ok ? oc.removed : 0;
             outcome.set(e.id, n);
           }
@@ -691,7 +728,7 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
         }
       }
     };
-    walk(readCommit(repo.store, id).tree, '');
+    await walk(readCommit(repo.store, id).tree, '');
   }
   // Local objects and cached files.
   for (const which of ['objects', 'cache'] as const) {
@@ -702,7 +739,7 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
         continue;
       }
       if (which === 'cache' && rule && !outcome.has(id)) {
-        const n = sniffMatches(repo.store.readBlob(id), rule);
+        const n = await sniffMatches(repo.store.readBlob(id), rule);
         if (n > 0) places.push(`local cached file ${id} (${n} matching row${n === 1 ? '' : 's'})`);
       }
     }
@@ -737,12 +774,12 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
         const inLists = new Set(lists.flatMap((l) => l.chunks));
         for (const [id, data] of blobs) {
           if (inLists.has(id)) continue;
-          const n = sniffMatches(data, rule);
+          const n = await sniffMatches(data, rule);
           if (n > 0) places.push(`remote ${r.name}: object ${id} (${n} matching row${n === 1 ? '' : 's'})`);
         }
         for (const l of lists) {
           if (!l.chunks.every((c) => blobs.has(c))) continue;
-          const n = sniffMatches(Buffer.concat(l.chunks.map((c) => blobs.get(c)!)), rule);
+          const n = await sniffMatches(Buffer.concat(l.chunks.map((c) => blobs.get(c)!)), rule);
           if (n > 0) places.push(`remote ${r.name}: chunked file ${l.id} (${n} matching row${n === 1 ? '' : 's'})`);
         }
       }

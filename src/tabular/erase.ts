@@ -35,9 +35,11 @@ export interface RowPredicate {
 export type EraseOutcome =
   | { ok: true; bytes: Buffer; removed: number; rows: number; removedRanges: [number, number][] }
   | { ok: false; problem: 'missing-column'; columns: string[] }
-  | { ok: false; problem: 'unparsable'; message: string };
+  | { ok: false; problem: 'unparsable'; message: string }
+  /** A Parquet file that cannot be written back faithfully without the rows (see parquet-erase.ts). */
+  | { ok: false; problem: 'unsupported'; message: string };
 
-/** ERASABLE_FORMATS are the formats whose rows can be erased in place. */
+/** ERASABLE_FORMATS are the text formats whose rows eraseRows erases in place (Parquet: eraseParquetRows). */
 export const ERASABLE_FORMATS: ReadonlySet<TableFormat> = new Set(['csv', 'tsv', 'jsonl']);
 
 const LF = 10;

@@ -44,7 +44,7 @@ function isoTime(v: bigint, perMs: bigint, digits: number): unknown {
   return `${iso.slice(0, -1)}${rest.toString().padStart(digits, '0').replace(/0+$/, '')}Z`;
 }
 
-const PARSERS: Partial<ParquetParsers> = {
+export const PARSERS: Partial<ParquetParsers> = {
   timestampFromMilliseconds: (v: bigint) => isoTime(v, 1n, 0),
   timestampFromMicroseconds: (v: bigint) => isoTime(v, 1000n, 3),
   timestampFromNanoseconds: (v: bigint) => isoTime(v, 1_000_000n, 6),

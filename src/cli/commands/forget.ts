@@ -25,7 +25,7 @@ export function register(program: Command, cli: Cli): void {
     .command('forget')
     .description('erase files, or rows of tables, from every version: history is rewritten and the erased content deleted')
     .argument('[paths...]', 'files or folders to remove from every commit')
-    .option('--rows <glob>', 'erase rows from the CSV, TSV and JSON Lines files matching GLOB (`*.csv`, `data/**/*.jsonl`)')
+    .option('--rows <glob>', 'erase rows from the CSV, TSV, JSON Lines and Parquet files matching GLOB (`*.csv`, `data/**/*.parquet`)')
     .option('--key <column=value>', 'with --rows: remove rows whose COLUMN holds VALUE (repeatable; a row matching any key goes)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--keys-from <file>', 'with --rows: keys from a file: the column name on the first line, then one value per line')
     .option('--where <expr>', 'with --rows: remove rows where EXPR holds: COLUMN OP VALUE (= != < <= > >=) joined by and/or')
