@@ -15,7 +15,6 @@
  *    copied into a new pack; then its index, the pack and any gc mark are
  *    deleted, at once rather than after gc's grace period.
  */
-import { decodeChunkList, decodeCommit, treeLinks } from '../core/encoding.js';
 import { NotFoundError, RefConflictError } from '../core/errors.js';
 import { isObjectId, sha256, type ObjectId } from '../core/id.js';
 import * as fs from 'node:fs';
@@ -29,6 +28,7 @@ import type { ChunkerParams } from '../core/chunker.js';
 import { fetchCommits } from './fetch.js';
 import { pushRef } from './push.js';
 import type { RemoteStore } from './remote-store.js';
+import { reachable } from './gc.js';
 
 const PREFIX = 'erasures/';
 
@@ -119,10 +119,10 @@ export async function eraseRemote(o: {
   await remote.refresh();
   const refs = await remote.refs();
   await fetchCommits({ store, remote, commits: refs.map((r) => r.id), metadataOnly: true });
-  const live = reachableObjects(store, refs.map((r) => r.id));
+  const live = reachable(store, refs.map((r) => r.id));
   const stillReached = [...erased].filter((id) => live.has(id));
   if (stillReached.length > 0) {
-    const holders = refs.filter((r) => reachableObjects(store, [r.id]).has(stillReached[0])).map((r) => `${r.kind === 'heads' ? 'branch' : 'tag'} ${r.name}`);
+    const holders = refs.filter((r) => reachable(store, [r.id]).has(stillReached[0])).map((r) => `${r.kind === 'heads' ? 'branch' : 'tag'} ${r.name}`);
     throw new RefConflictError(`remote ${remote.backend.location} still reaches erased content from ${holders.join(', ') || 'a ref'} (pushed on top of the old history): nothing was deleted there`, {
       hint: '`lode fetch` (it applies the erasure to the fetched commits), then `lode forget --push` again',
     });
@@ -162,34 +162,3 @@ function inKeptPack(remote: RemoteStore, id: ObjectId, doomed: ReadonlySet<Objec
   return false;
 }
 
-/** reachableObjects lists every object ID (commits, trees, chunk lists, blobs, chunks) the commits reach in the local store. */
-export function reachableObjects(store: LocalStore, tips: ObjectId[]): Set<ObjectId> {
-  const out = new Set<ObjectId>();
-  const commits = [...tips];
-  const trees: ObjectId[] = [];
-  while (commits.length > 0) {
-    const id = commits.pop()!;
-    if (out.has(id)) continue;
-    out.add(id);
-    const c = decodeCommit(store.getObject(id, 'commit'), id);
-    if (c.record) out.add(c.record);
-    trees.push(c.tree);
-    commits.push(...c.parents);
-  }
-  while (trees.length > 0) {
-    const id = trees.pop()!;
-    if (out.has(id)) continue;
-    out.add(id);
-    // A shard node links more tree objects of the same directory (treeLinks).
-    const { entries, shards } = treeLinks(store.getObject(id, 'tree'), id);
-    trees.push(...shards);
-    for (const e of entries) {
-      if (e.kind === 'tree') trees.push(e.id);
-      else if (!out.has(e.id)) {
-        out.add(e.id);
-        if (e.kind === 'chunked') for (const c of decodeChunkList(store.getObject(e.id, 'chunk list'), e.id).chunks) out.add(c.id);
-      }
-    }
-  }
-  return out;
-}

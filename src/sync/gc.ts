@@ -173,7 +173,7 @@ function inOtherSafePack(remote: RemoteStore, id: ObjectId, packId: ObjectId): b
 }
 
 /** reachable lists every object ID (commits, trees, chunk lists, blobs, chunks) the commits reach. */
-function reachable(store: LocalStore, tips: ObjectId[]): Set<ObjectId> {
+export function reachable(store: LocalStore, tips: ObjectId[]): Set<ObjectId> {
   const out = new Set<ObjectId>();
   const commits = [...tips];
   const trees: ObjectId[] = [];
