@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LodeError, NotARepoError, UsageError } from '../core/errors.js';
+import { LodeError, NotARepoError, UnsupportedFormatError, UsageError } from '../core/errors.js';
 import { LocalStore, createStoreDirs } from '../objects/store.js';
 import { RefStore } from '../graph/refs.js';
 import { readIndex, writeIndex, type IndexData } from '../workspace/index-file.js';
@@ -17,6 +17,27 @@ import { acquireLock, breakLock, type UnlockResult } from './lock.js';
 
 export const LODE_DIR = '.lode';
 export const DEFAULT_BRANCH = 'main';
+/**
+ * LOCAL_FORMAT is the layout of `.lode/` this lode reads and writes, kept in
+ * `.lode/format`. A workspace without the file is format 1. A lode that finds
+ * a higher number stops with "upgrade lode" (exit 10) before it reads or
+ * writes anything, so a later layout change cannot be misread as damage.
+ */
+export const LOCAL_FORMAT = 1;
+
+/** checkLocalFormat refuses a `.lode/` written in a layout newer than this lode knows. */
+function checkLocalFormat(lodeDir: string): void {
+  const text = readFileOrUndefined(path.join(lodeDir, 'format'))?.toString('utf8');
+  if (text === undefined) return;
+  const m = /^([1-9][0-9]{0,8})\n?$/.exec(text);
+  if (!m) {
+    throw new LodeError('CORRUPT', `${path.join(lodeDir, 'format')} does not hold a format number`, { hint: `write "${LOCAL_FORMAT}" into it if this workspace was made by this lode` });
+  }
+  const format = Number(m[1]);
+  if (format > LOCAL_FORMAT) {
+    throw new UnsupportedFormatError(`${lodeDir} is in local format ${format}, and this lode knows only format ${LOCAL_FORMAT}: it was written by a newer lode`);
+  }
+}
 
 /**
  * MergeState is a merge stopped by conflicts: what it merges, where HEAD was,
@@ -47,6 +68,7 @@ export class Repository {
 
   private constructor(readonly root: string) {
     this.lodeDir = path.join(root, LODE_DIR);
+    checkLocalFormat(this.lodeDir);
     this.store = new LocalStore(this.lodeDir);
     this.refs = new RefStore(this.lodeDir);
     this.config = Config.load(this.lodeDir);
@@ -194,6 +216,7 @@ export class Repository {
     // Only the shared config is meant for git; caches, refs and credentials stay local.
     writeFileAtomic(path.join(lodeDir, '.gitignore'), '/*\n!/config\n!/.gitignore\n');
     if (!fs.existsSync(path.join(lodeDir, 'config'))) writeFileAtomic(path.join(lodeDir, 'config'), '# lode configuration: see `lode config --help`\n');
+    writeFileAtomic(path.join(lodeDir, 'format'), `${LOCAL_FORMAT}\n`);
     // HEAD last: its presence is what makes this a repository.
     writeFileAtomic(path.join(lodeDir, 'HEAD'), `ref: refs/heads/${options.branch ?? DEFAULT_BRANCH}\n`, { durable: true });
     return new Repository(root);
