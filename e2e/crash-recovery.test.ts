@@ -126,6 +126,31 @@ describe('a lock whose owner runs', () => {
     expect(fs.existsSync(path.join(dir, '.lode', 'lock'))).toBe(false);
   });
 
+  it('fsck still reports damage (exit 5) while another command holds it, and keeps .lode/complete with a note', async () => {
+    const { dir, at } = await newRepo('fsck-live');
+    // Big enough to be a whole file in .lode/cache (small files may go into local packs).
+    writeFile(dir, 'data/a.bin', pseudoRandomBytes(200_000, 3));
+    await lodeOk(['add', 'data'], at);
+    await lodeOk(['commit', '-m', 'v1'], at);
+    const cache = path.join(dir, '.lode', 'cache');
+    const fan = fs.readdirSync(cache).find((d) => fs.readdirSync(path.join(cache, d)).length > 0)!;
+    const file = path.join(cache, fan, fs.readdirSync(path.join(cache, fan))[0]!);
+    fs.chmodSync(file, 0o644);
+    fs.writeFileSync(file, 'damaged\n');
+    const complete = path.join(dir, '.lode', 'complete');
+    fs.writeFileSync(complete, '');
+    const owner = sleeper(60_000);
+    writeLock(dir, { pid: owner.pid, host: os.hostname(), start: startTicks(owner.pid!) });
+    const r = await runLode(['fsck'], at);
+    expect(r.code).toBe(5);
+    expect(r.stdout).toMatch(/^note: another lode command held the lock, so the record of complete commits \(\.lode\/complete\) was kept/m);
+    expect(fs.existsSync(complete)).toBe(true);
+    owner.kill('SIGKILL');
+    await new Promise((resolve) => owner.once('exit', resolve));
+    expect((await runLode(['fsck'], at)).code).toBe(5);
+    expect(fs.existsSync(complete)).toBe(false);
+  });
+
   it('--wait waits until the owner releases it (and core.lock-wait sets the default)', async () => {
     const { dir, at } = await newRepo('wait');
     writeFile(dir, 'data/a.txt', 'a\n');

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { decodeChunkList, decodeCommit, decodeTreeObject, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
-import { LodeError } from '../core/errors.js';
+import { LockedError, LodeError } from '../core/errors.js';
 import { decodeRecord, isRecordEncoding } from '../core/record.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
@@ -346,6 +346,8 @@ export interface FsckResult {
   notFetched: FsckNotFetched[];
   /** Why the remote was not asked about missing content (unreachable, no remote), if it was not. */
   remoteNote?: string;
+  /** Set when problems were found but the record of complete commits could not be forgotten (the lock was busy). */
+  completeNote?: string;
   ok: boolean;
 }
 
@@ -485,8 +487,17 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
   }
   // A damaged store may hold commits recorded complete that no longer are:
   // forget the record, so the next fetch walks everything and refills the gaps.
-  if (problems.length > 0) forgetComplete(repo.store);
-  return { objects, files, bytes, refs, problems, notFetched: classified.notFetched, ...(classified.note ? { remoteNote: classified.note } : {}), ok: problems.length === 0 };
+  // Under the lock: a fetch running meanwhile rewrites the record from what it read before.
+  let completeNote: string | undefined;
+  if (problems.length > 0) {
+    try {
+      await repo.withLock('fsck', async () => forgetComplete(repo.store), { waitMs: repo.lockWaitMs });
+    } catch (e) {
+      if (!(e instanceof LockedError)) throw e;
+      completeNote = 'another lode command held the lock, so the record of complete commits (.lode/complete) was kept: run `lode fsck` again when it is done, so the next fetch refills the gaps';
+    }
+  }
+  return { objects, files, bytes, refs, problems, notFetched: classified.notFetched, ...(classified.note ? { remoteNote: classified.note } : {}), ...(completeNote ? { completeNote } : {}), ok: problems.length === 0 };
 }
 
 /**

@@ -370,6 +370,7 @@ export function renderFsck(r: FsckResult, st: Style): string[] {
     lines.push(st.red(`${plural(r.problems.length, 'problem')} found:`));
     lines.push(...capped(r.problems, (p) => `${p.kind}: ${p.message}`));
     if (r.problems.some((p) => p.kind === 'missing')) lines.push('hint: `lode fetch --all` brings back what a remote still has');
+    if (r.completeNote) lines.push(st.yellow(`note: ${r.completeNote}`));
   }
   return lines;
 }
