@@ -32,6 +32,7 @@ import { storeTrees } from '../graph/trees.js';
 import { rewriteHistory, type EntryTransform } from '../graph/rewrite.js';
 import { Ingester } from '../objects/ingest.js';
 import { rmQuiet, tempName } from '../storage/atomic.js';
+import { decodeRecord, type CheckViolation } from '../core/record.js';
 import { eraseRows, ERASABLE_FORMATS, parseWhere, ruleColumns, writeKept, type EraseOutcome, type RowRule } from '../tabular/erase.js';
 import { tableFormatOf } from '../tabular/formats.js';
 import { eraseParquetRows, isParquet } from '../tabular/parquet-erase.js';
@@ -71,6 +72,8 @@ export interface ForgetResult {
   changes: ForgetChange[];
   /** Every commit that gets a new ID (changed ones and their descendants), old -> new (new omitted in a dry run). */
   commits: { old: ObjectId; new?: ObjectId }[];
+  /** Commit records (provenance, check results) rewritten: IDs mapped to the new history, violations on erased data redacted. */
+  recordsRewritten: number;
   counts: { commits: number; files: number; rows: number };
   /** The erasure record written (absent in a dry run or when nothing matched). */
   record?: ObjectId;
@@ -204,14 +207,14 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
     if (repo.mergeState()) throw new UsageError('a merge is in progress', { hint: 'finish it (`lode commit`) or `lode merge --abort` first' });
     const tips = refTips(repo);
     const starts = [...new Set([...tips.map((t) => t.tip), ...pinned])];
-    const out: ForgetResult = { dryRun: !!o.dryRun, matched: false, changes: [], commits: [], counts: { commits: 0, files: 0, rows: 0 }, refsMoved: [], workspaceFiles: [], workspaceKept: [], objectsDeleted: 0, bytesDeleted: 0, resumed };
+    const out: ForgetResult = { dryRun: !!o.dryRun, matched: false, changes: [], commits: [], recordsRewritten: 0, counts: { commits: 0, files: 0, rows: 0 }, refsMoved: [], workspaceFiles: [], workspaceKept: [], objectsDeleted: 0, bytesDeleted: 0, resumed };
     if (starts.length === 0) return out;
     const match = rule ? globMatcher(o.rows!.tables) : undefined;
     // Pass 1: which files of which commits the rule touches, and with what outcome.
     const outcomes = new Map<ObjectId, EraseOutcome>();
     const problems: { missing: string[]; unparsable: string[]; parquet: string[]; absent: string[] } = { missing: [], unparsable: [], parquet: [], absent: [] };
     const parquetIds = new Set<ObjectId>();
-    const order = rewriteHistory(repo.store, starts, () => undefined, { dryRun: true }).order;
+    const order = rewriteHistory(repo.store, starts, () => undefined, { dryRun: true, records: true }).order;
     const seenPerTree = new Map<string, { path: string; entry: TreeEntry }[]>();
     const filesOf = (treeId: ObjectId, dir: string): { path: string; entry: TreeEntry }[] => {
       const key = `${treeId}\0${dir}`;
@@ -371,8 +374,9 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
       if (!oc || !oc.ok || oc.removed === 0 || !match!(p)) return undefined;
       return replace(p, e);
     };
-    const rw = rewriteHistory(repo.store, starts, transform, { dryRun: o.dryRun });
+    const rw = rewriteHistory(repo.store, starts, transform, { dryRun: o.dryRun, records: true });
     out.commits = [...rw.commits].map(([a, b]) => (o.dryRun ? { old: a } : { old: a, new: b }));
+    out.recordsRewritten = rw.records.size;
     out.counts = { commits: rw.commits.size, files: out.changes.length, rows: out.changes.reduce((n, c) => n + c.rows, 0) };
     if (o.dryRun) return out;
     // What the new history keeps: nothing erased may be in it.
@@ -399,6 +403,8 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
     const oldReach = reachableFrom(repo.store, [...rw.commits.keys()]);
     for (const id of rw.commits.keys()) erased.add(id);
     for (const id of oldReach.trees) if (!kept.trees.has(id)) erased.add(id);
+    // The records of rewritten commits name old IDs and may quote erased values: they go too.
+    for (const id of rw.records.keys()) if (!kept.records.has(id)) erased.add(id);
     const ruleOut: ErasureRule = rule
       ? { kind: 'rows', tables: o.rows!.tables, columns: ruleColumns(rule), keys: o.rows!.keys.length, ...(rule.where ? { where: { columns: rule.where.columns } } : {}) }
       : { kind: 'paths', paths: repoPaths };
@@ -524,7 +530,7 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
     for (const c of new Set(preMap.values())) if (repo.store.hasObject(c)) walk(readCommit(repo.store, c).tree);
     return replacements;
   };
-  const rw = unmapped.length > 0 ? rewriteHistory(repo.store, unmapped, transform, { preMap, onlyDescendants: true }) : { commits: new Map<ObjectId, ObjectId>() };
+  const rw = unmapped.length > 0 ? rewriteHistory(repo.store, unmapped, transform, { preMap, onlyDescendants: true, records: true }) : { commits: new Map<ObjectId, ObjectId>() };
   for (const t of tips) {
     const next = preMap.get(t.tip) ?? rw.commits.get(t.tip);
     if (!next || next === t.tip) continue;
@@ -601,7 +607,7 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
   const dropFiles = new Set<ObjectId>();
   for (const rid of records.keys()) {
     for (const id of records.get(rid)!.erased) {
-      if (live.commits.has(id) || live.trees.has(id) || live.files.has(id) || live.chunkLists.has(id)) continue;
+      if (live.commits.has(id) || live.trees.has(id) || live.files.has(id) || live.chunkLists.has(id) || live.records.has(id)) continue;
       const size = repo.store.sizeOf('objects', id) + repo.store.sizeOf('cache', id);
       if (size === 0 && !repo.store.hasObject(id) && !repo.store.hasFile(id)) continue;
       active.add(rid);
@@ -619,16 +625,31 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
     const pruned = pruneSplit(repo.store, live.files);
     lastApply.objectsDeleted += pruned.chunksRemoved;
     lastApply.bytesDeleted += pruned.bytesFreed;
+    // Table profiles (contract checks, datasheets) cached by file ID may quote
+    // erased values; they are keyed by a digest, so the whole cache goes.
+    dropProfileCache(repo);
   }
   keepComplete(repo.store, live.commits);
   lastApply.records = [...active];
   return lastApply;
 }
 
-/** sameButTree says whether two commits differ at most in their tree and parents (what an erasure may change). */
+/** sameButTree says whether two commits differ at most in their tree, parents and record (what an erasure may change). */
 function sameButTree(a: Commit, b: Commit): boolean {
-  const strip = (c: Commit) => JSON.stringify({ ...c, tree: '', parents: c.parents.length });
+  const strip = (c: Commit) => JSON.stringify({ ...c, tree: '', parents: c.parents.length, record: c.record === undefined ? 0 : 1 });
   return strip(a) === strip(b);
+}
+
+/** dropProfileCache removes the cached table profiles under `.lode/checks/` (the parsed contracts stay). */
+function dropProfileCache(repo: Repository): void {
+  const dir = path.join(repo.lodeDir, 'checks');
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (/^[0-9a-f]{2}$/.test(n)) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
 }
 
 /** sameBytes says whether the file at `abs` holds exactly cached file `id` (loose or packed). */
@@ -670,6 +691,19 @@ export interface VerifyResult {
   places: string[];
   scanned: { commits: number; localObjects: number; remoteObjects: number };
   ok: boolean;
+}
+
+/**
+ * quotesKey says whether a check violation shows one of the rule's key
+ * values: as its observed value (or one item of a list or range there), or
+ * quoted in its message. Counts (numbers) are not values of the data.
+ */
+function quotesKey(v: CheckViolation, rule: RowRule): boolean {
+  const parts = typeof v.observed === 'string' ? v.observed.split(/, |\.\./) : [];
+  for (const values of rule.keys.values()) {
+    for (const k of values) if (parts.includes(k) || v.message.includes(JSON.stringify(k))) return true;
+  }
+  return false;
 }
 
 /** sniffErase tries a blob of unknown origin as each erasable format; the first that parses and holds the rule's columns counts. */
@@ -728,7 +762,22 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
         }
       }
     };
-    await walk(readCommit(repo.store, id).tree, '');
+    const c = readCommit(repo.store, id);
+    await walk(c.tree, '');
+    // The commit's record: a check violation may quote a value of the erased data.
+    if (c.record && repo.store.hasObject(c.record)) {
+      let rec;
+      try {
+        rec = decodeRecord(repo.store.getObject(c.record, 'record'), c.record);
+      } catch {
+        rec = undefined; // fsck reports a corrupt record
+      }
+      for (const v of rec?.checks?.violations ?? []) {
+        if (v.redacted) continue;
+        const hit = rule ? match!(v.path) && quotesKey(v, rule) : repoPaths.some((r) => isUnder(v.path, r));
+        if (hit) places.push(`commit ${id.slice(0, 12)}: its record's check violation ${v.rule} on ${v.path} ${rule ? 'quotes an erased value' : 'is about an erased file'}`);
+      }
+    }
   }
   // Local objects and cached files.
   for (const which of ['objects', 'cache'] as const) {

@@ -56,6 +56,10 @@ export interface Provenance {
   lode: string;
   /** The OS user who ran it. */
   user: string;
+  /** Inputs whose content `lode forget` erased entirely (dropped from `inputs`). */
+  erasedInputs?: { spec: string; path: string }[];
+  /** Outputs `lode forget` erased entirely (dropped from `outputs`). */
+  erasedOutputs?: string[];
 }
 
 /** CheckViolation is one rule a version broke. */
@@ -65,6 +69,8 @@ export interface CheckViolation {
   observed: string | number | boolean | null;
   allowed: string | number | boolean | null;
   message: string;
+  /** `lode forget` replaced `observed` and `message`: the erased data may have shown in them. */
+  redacted?: boolean;
 }
 
 /** CheckSummary is what the contract found at commit time. */

@@ -27,6 +27,7 @@ export function renderForget(r: ForgetResult): string[] {
   const descendants = r.commits.length - byCommit.size;
   const verb = r.dryRun ? 'Would rewrite' : 'Rewrote';
   lines.push(`${verb} ${plural(r.counts.commits, 'commit')} (${descendants} only because an ancestor changed): ${plural(r.counts.files, 'file version')}, ${plural(r.counts.rows, 'row')} removed`);
+  if (r.recordsRewritten > 0) lines.push(`${r.dryRun ? 'Would rewrite' : 'Rewrote'} ${plural(r.recordsRewritten, 'commit record')} (provenance IDs mapped to the new commits; check values on erased data redacted)`);
   if (r.dryRun) return [...lines, 'Dry run: nothing was written'];
   if (r.record) lines.push(`Erasure record ${short(r.record)} (.lode/erasures/${r.record})`);
   if (r.refsMoved.length) lines.push(`Moved ${r.refsMoved.join(', ')}`);
