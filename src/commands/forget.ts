@@ -38,6 +38,7 @@ import { tableFormatOf } from '../tabular/formats.js';
 import { eraseParquetRows, isParquet } from '../tabular/parquet-erase.js';
 import { keepComplete } from '../sync/complete.js';
 import { eraseRemote, pullRecords, type RemoteEraseResult } from '../sync/erase.js';
+import { fetchCommits } from '../sync/fetch.js';
 import { openRemote } from '../sync/open.js';
 import { gitContext, readPinAt } from '../git/pin-file.js';
 import { authorOf } from '../repo/author.js';
@@ -75,6 +76,8 @@ export interface ForgetResult {
   /** Commit records (provenance, check results) rewritten: IDs mapped to the new history, violations on erased data redacted. */
   recordsRewritten: number;
   counts: { commits: number; files: number; rows: number };
+  /** Tables of versions this (partial) workspace lacked, fetched from the default remote before the scan. */
+  fetched?: { remote: string; versions: number; files: number; bytes: number };
   /** The erasure record written (absent in a dry run or when nothing matched). */
   record?: ObjectId;
   /** Refs moved: `heads/main`, `tags/v1`, `HEAD`, `remotes/origin/heads/main`. */
@@ -245,6 +248,10 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
         return e.kind === 'tree' ? allFilesOf(e.id, p) : [{ path: p, entry: e }];
       });
     const firstSeen = new Map<ObjectId, string>();
+    // A partial clone lacks the data of most versions: the tables the rule reads come from the default remote first.
+    const fetched = rule ? await fetchAbsentTables(repo, order, (id) => filesOf(readCommit(repo.store, id).tree, ''), o.progress) : {};
+    if (fetched.fetched) out.fetched = fetched.fetched;
+    const fetchNote = fetched.note;
     for (const id of order) {
       const c = readCommit(repo.store, id);
       for (const { path: p, entry } of filesOf(c.tree, '')) {
@@ -280,7 +287,7 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
       throw badInput(`some Parquet files cannot be rewritten faithfully without the rows: ${list(problems.parquet)}`, 'narrow the table glob, or erase the whole Parquet file (`lode forget PATH`); nothing was changed');
     }
     if (problems.absent.length > 0) {
-      throw new NotFoundError(`the content of some versions is not in this workspace: ${list(problems.absent)}`, { hint: '`lode fetch --all` brings every version; then run `lode forget` again (nothing was changed)' });
+      throw new NotFoundError(`the content of some versions is not in this workspace${fetchNote ? ` (${fetchNote})` : ''}: ${list(problems.absent)}`, { hint: '`lode fetch --all` brings every version; then run `lode forget` again (nothing was changed)' });
     }
     if (problems.unparsable.length > 0) throw new CorruptObjectError(`some tables cannot be parsed, so no row of them can be erased safely: ${list(problems.unparsable)}`, { hint: 'narrow the table glob, or fix the file in a new commit and `lode forget` the bad versions as files; nothing was changed' });
     if (problems.missing.length > 0) throw badInput(`the key column is missing from some versions: ${list(problems.missing)}`, 'narrow the table glob to the tables that have it; nothing was changed');
@@ -430,6 +437,44 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
     result.remote = await forgetOnRemote(repo, typeof o.push === 'string' ? o.push : undefined);
   }
   return result;
+}
+
+/**
+ * fetchAbsentTables downloads, from the default remote, the tables of the
+ * commits in `order` that the rule reads and the local store lacks (a
+ * partial clone holds the data of a few versions only). Returns why nothing
+ * could be fetched (no default remote, the remote failed), or undefined;
+ * whatever is still missing afterwards is reported by the caller.
+ */
+async function fetchAbsentTables(repo: Repository, order: ObjectId[], filesOf: (commit: ObjectId) => { path: string; entry: TreeEntry }[], progress?: ProgressSink): Promise<{ note?: string; fetched?: ForgetResult['fetched'] }> {
+  const commits = new Set<ObjectId>();
+  const paths = new Set<string>();
+  const seen = new Set<ObjectId>();
+  for (const id of order) {
+    for (const { path: p, entry } of filesOf(id)) {
+      const format = tableFormatOf(p);
+      if (!format || !(ERASABLE_FORMATS.has(format) || format === 'parquet') || repo.store.hasFile(entry.id)) continue;
+      if (!seen.has(entry.id)) commits.add(id);
+      seen.add(entry.id);
+      paths.add(p);
+    }
+  }
+  if (commits.size === 0) return {};
+  const remote = repo.config.defaultRemote();
+  if (!remote) return { note: 'no default remote to fetch them from' };
+  try {
+    const r = await openRemote(repo, undefined);
+    try {
+      await r.store.refresh();
+      const f = await fetchCommits({ store: repo.store, remote: r.store, commits: [...commits], data: [...commits], paths: [...paths], progress });
+      return { fetched: { remote, versions: commits.size, files: f.files, bytes: f.bytes } };
+    } finally {
+      await r.store.backend.close?.();
+    }
+  } catch (e) {
+    if (!(e instanceof LodeError)) throw e;
+    return { note: `fetching them from ${remote} failed: ${e.message}` };
+  }
 }
 
 // Whole directories by ID (a sharded one's leaves joined and checked); IDs are content addresses, so any store's do.

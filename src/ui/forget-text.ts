@@ -7,6 +7,7 @@ const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
 
 export function renderForget(r: ForgetResult): string[] {
   const lines: string[] = [];
+  if (r.fetched) lines.push(`Fetched the tables of ${plural(r.fetched.versions, 'version')} this workspace lacked from ${r.fetched.remote} (${plural(r.fetched.files, 'file')}, ${r.fetched.bytes} bytes)`);
   if (r.resumed.length > 0) lines.push(`Completed an interrupted erasure (${r.resumed.map(short).join(', ')})`);
   if (!r.matched) {
     if (r.resumed.length === 0) lines.push('Nothing matches: no commit holds such a file or row here');
