@@ -75,7 +75,12 @@ describe('forget in a partial clone', () => {
     const c = path.join(base, 'ok-clone');
     await lodeOk(['clone', remote, c], { cwd: base });
     const at = { cwd: c };
-    // Partial: the oldest version's table is not here (and is not fetched by reading it).
+    // Partial: --verify reads what is here (HEAD's table) and says what it could not read.
+    const partialVerify = await runLode(['forget', '--verify', '--json', '--rows', '*.csv', '--key', 'id=5521'], at);
+    expect(partialVerify.code).toBe(1);
+    const pv = JSON.parse(partialVerify.stdout);
+    expect(pv.notLocal).toBe(3);
+    expect(pv.places.filter((p: string) => p.includes('data/customers.csv'))).toHaveLength(1);
     const before = await lodeJson(['forget', '--dry-run', '--rows', '*.csv', '--key', 'id=5521'], at);
     expect(before.fetched).toMatchObject({ remote: 'origin', versions: 3, files: 3 });
     expect(before.counts).toMatchObject({ commits: 4, files: 4, rows: 4 });

@@ -735,6 +735,8 @@ export interface VerifyResult {
   /** Where matching content remains (empty: the rule matches nothing anywhere). */
   places: string[];
   scanned: { commits: number; localObjects: number; remoteObjects: number };
+  /** Table versions the rule covers whose content is not in this workspace (a partial clone): not read here; a `--remote` scan reads them there. */
+  notLocal: number;
   ok: boolean;
 }
 
@@ -783,6 +785,7 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
   // Commits.
   const starts = [...new Set([...refTips(repo).map((t) => t.tip), ...pinned])];
   const outcome = new Map<ObjectId, number>();
+  const notLocal = new Set<ObjectId>();
   for (const id of rewriteHistory(repo.store, starts, () => undefined, { dryRun: true }).order) {
     scanned.commits++;
     const walk = async (tree: ObjectId, dir: string): Promise<void> => {
@@ -796,7 +799,11 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
         if (e.kind === 'tree') await walk(e.id, p);
         else if (match!(p)) {
           const format = tableFormatOf(p);
-          if (!format || !(ERASABLE_FORMATS.has(format) || format === 'parquet') || !repo.store.hasFile(e.id)) continue;
+          if (!format || !(ERASABLE_FORMATS.has(format) || format === 'parquet')) continue;
+          if (!repo.store.hasFile(e.id)) {
+            notLocal.add(e.id);
+            continue;
+          }
           let n = outcome.get(e.id);
           if (n === undefined) {
             const oc = format === 'parquet' ? await eraseParquetRows(repo.store.readBlob(e.id), rule, true) : eraseRows(repo.store.readBlob(e.id), format, rule, true);
@@ -881,5 +888,5 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
       await r.store.backend.close?.();
     }
   }
-  return { places, scanned, ok: places.length === 0 };
+  return { places, scanned, notLocal: notLocal.size, ok: places.length === 0 };
 }

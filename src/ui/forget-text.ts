@@ -43,8 +43,9 @@ export function renderForget(r: ForgetResult): string[] {
 
 export function renderVerify(r: VerifyResult): string[] {
   const scanned = `${plural(r.scanned.commits, 'commit')}, ${plural(r.scanned.localObjects, 'local object')}, ${plural(r.scanned.remoteObjects, 'remote object')} scanned`;
-  if (r.ok) return [`Nothing matching the rule remains (${scanned})`];
-  return [`Content matching the rule remains in ${plural(r.places.length, 'place')} (${scanned}):`, ...r.places.map((p) => `  ${p}`)];
+  const unread = r.notLocal > 0 ? [`${plural(r.notLocal, 'table version')} the rule covers ${r.notLocal === 1 ? 'is' : 'are'} not in this workspace and ${r.notLocal === 1 ? 'was' : 'were'} not read here (\`lode fetch --all\`, or scan the remote with --remote)`] : [];
+  if (r.ok) return [`Nothing matching the rule remains (${scanned})`, ...unread];
+  return [`Content matching the rule remains in ${plural(r.places.length, 'place')} (${scanned}):`, ...r.places.map((p) => `  ${p}`), ...unread];
 }
 
 export function renderRemoteErase(m: RemoteEraseResult & { remote: string }): string[] {
