@@ -69,6 +69,46 @@ async function seeded(name: string): Promise<{ remote: string; versions: string[
   return { remote, versions };
 }
 
+describe('forget --verify --remote', () => {
+  it('finds rows in chunked files and single objects on the remote, from a workspace that knows them and from one that does not', async () => {
+    const seed = path.join(base, 'remote-seed');
+    const remote = path.join(base, 'remote-remote');
+    fs.mkdirSync(seed);
+    const at = { cwd: seed };
+    await lodeOk(['init'], at);
+    // Small chunks: the big table is a chunked file, the small one a single object.
+    fs.writeFileSync(path.join(seed, '.lode', 'config'), '[chunking]\nmin = 1024\navg = 4096\nmax = 16384\n');
+    const big = ['id,name,city', ...Array.from({ length: 3000 }, (_, i) => `${i + 1},Person ${i + 1},City ${i % 13}`)];
+    big.splice(2000, 0, `5521,${SECRET},Nowhere`);
+    writeFile(seed, 'data/big.csv', `${big.join('\n')}\n`);
+    writeFile(seed, 'data/small.csv', table(1));
+    await lodeOk(['add', 'data'], at);
+    await lodeOk(['commit', '-m', 'v1'], at);
+    await lodeOk(['remote', 'add', 'origin', remote], at);
+    await lodeOk(['push'], at);
+    const places = (r: { stdout: string }) => JSON.parse(r.stdout).places as string[];
+    const known = await runLode(['forget', '--verify', '--json', '--rows', '*.csv', '--key', 'id=5521', '--remote', 'origin'], at);
+    expect(known.code).toBe(1);
+    const remotePlaces = places(known).filter((p) => p.startsWith('remote origin: '));
+    expect(remotePlaces.filter((p) => p.includes('chunked file') && p.endsWith('(1 matching row)'))).toHaveLength(1);
+    expect(remotePlaces.filter((p) => p.includes(': object ') && p.endsWith('(1 matching row)'))).toHaveLength(1);
+    expect(remotePlaces).toHaveLength(2);
+    // A workspace with no history of its own reads the remote's chunk lists from the remote.
+    const blank = path.join(base, 'remote-blank');
+    fs.mkdirSync(blank);
+    await lodeOk(['init'], { cwd: blank });
+    await lodeOk(['remote', 'add', 'origin', remote], { cwd: blank });
+    const unknown = await runLode(['forget', '--verify', '--json', '--rows', '*.csv', '--key', 'id=5521', '--remote', 'origin'], { cwd: blank });
+    expect(unknown.code).toBe(1);
+    expect(places(unknown).sort()).toEqual(remotePlaces.sort());
+    // After the erasure, pushed: nothing on the remote.
+    await lodeOk(['forget', '--rows', '*.csv', '--key', 'id=5521', '--push'], at);
+    const after = await runLode(['forget', '--verify', '--json', '--rows', '*.csv', '--key', 'id=5521', '--remote', 'origin'], at);
+    expect(places(after)).toEqual([]);
+    expect(after.code).toBe(0);
+  });
+});
+
 describe('forget in a partial clone', () => {
   it('fetches the tables of the versions it lacks, then erases from every version', async () => {
     const { remote, versions } = await seeded('ok');

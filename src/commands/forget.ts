@@ -740,6 +740,16 @@ export interface VerifyResult {
   ok: boolean;
 }
 
+/** chunksOfLocalLists lists the chunks that the chunk lists of the history `starts` reach name. */
+function chunksOfLocalLists(repo: Repository, starts: ObjectId[]): Set<ObjectId> {
+  const out = new Set<ObjectId>();
+  for (const id of reachableFrom(repo.store, starts).chunkLists) {
+    if (!repo.store.hasObject(id)) continue;
+    for (const c of decodeChunkList(repo.store.getObject(id, 'chunk list'), id).chunks) out.add(c.id);
+  }
+  return out;
+}
+
 /**
  * quotesKey says whether a check violation shows one of the rule's key
  * values: as its observed value (or one item of a list or range there), or
@@ -846,6 +856,7 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
     }
   }
   // Remotes: every object of every indexed pack.
+  let knownChunks: Set<ObjectId> | undefined;
   for (const name of o.remotes ?? []) {
     const r = await openRemote(repo, name);
     try {
@@ -853,36 +864,63 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
       for (const ref of await r.store.refs()) {
         if (new ErasureLog(repo.lodeDir).follow(ref.id)) places.push(`remote ${r.name}: ${ref.kind === 'heads' ? 'branch' : 'tag'} ${ref.name} holds a replaced commit ${ref.id.slice(0, 12)}`);
       }
+      // Streamed: objects are read pack range by pack range and never kept;
+      // what stays in memory is IDs, chunk lists, and one chunked file at a
+      // time while it is reassembled to be read as a table.
       const ids: ObjectId[] = [];
       for (const [, idx] of r.store.indexedPacks()) for (const e of idx.entries()) ids.push(e.id);
-      const lists: { id: ObjectId; chunks: ObjectId[] }[] = [];
-      const blobs = new Map<ObjectId, Buffer>();
-      await r.store.fetchObjects(ids, (id, data) => {
+      for (const id of ids) {
         scanned.remoteObjects++;
+        // An erased object is known by its ID: no need to read it.
         if (erased.has(id)) places.push(`remote ${r.name}: object ${id} (erased by a record, still present)`);
-        if (!rule) return;
-        if (data.subarray(0, 4).toString('latin1') === 'LODC') {
-          try {
-            lists.push({ id, chunks: decodeChunkList(data, id).chunks.map((c) => c.id) });
-            return;
-          } catch {
-            // not a chunk list after all
+      }
+      if (!rule) continue;
+      // Chunks of the chunked files this workspace knows are read as their files only (pass 2).
+      knownChunks ??= chunksOfLocalLists(repo, starts);
+      const lists: { id: ObjectId; size: number; chunks: { id: ObjectId; size: number }[] }[] = [];
+      const hits = new Map<ObjectId, number>();
+      await r.store.fetchObjects(
+        [...new Set(ids)].filter((id) => !knownChunks!.has(id)),
+        async (id, data) => {
+          if (data.subarray(0, 4).toString('latin1') === 'LODC') {
+            try {
+              const l = decodeChunkList(data, id);
+              lists.push({ id, size: l.size, chunks: l.chunks.map((c) => ({ id: c.id, size: c.size })) });
+              return;
+            } catch {
+              // not a chunk list after all
+            }
           }
-        }
-        blobs.set(id, data);
-      });
-      if (rule) {
-        const inLists = new Set(lists.flatMap((l) => l.chunks));
-        for (const [id, data] of blobs) {
-          if (inLists.has(id)) continue;
           const n = await sniffMatches(data, rule);
-          if (n > 0) places.push(`remote ${r.name}: object ${id} (${n} matching row${n === 1 ? '' : 's'})`);
+          if (n > 0) hits.set(id, n);
+        },
+        o.progress,
+      );
+      const inLists = new Set(lists.flatMap((l) => l.chunks.map((c) => c.id)));
+      // A chunk this workspace knows but no chunk list on the remote names is read on its own, like any blob.
+      const stray = [...new Set(ids)].filter((id) => knownChunks!.has(id) && !inLists.has(id));
+      if (stray.length > 0) {
+        await r.store.fetchObjects(stray, async (id, data) => {
+          const n = await sniffMatches(data, rule);
+          if (n > 0) hits.set(id, n);
+        });
+      }
+      for (const [id, n] of hits) if (!inLists.has(id)) places.push(`remote ${r.name}: object ${id} (${n} matching row${n === 1 ? '' : 's'})`);
+      // Pass 2: each chunked file whose chunks are all on the remote, reassembled into one buffer of its size.
+      for (const l of lists) {
+        if (!l.chunks.every((c) => r.store.location(c.id))) continue;
+        const file = Buffer.allocUnsafe(l.size);
+        const at = new Map<ObjectId, number[]>();
+        let off = 0;
+        for (const c of l.chunks) {
+          at.set(c.id, [...(at.get(c.id) ?? []), off]);
+          off += c.size;
         }
-        for (const l of lists) {
-          if (!l.chunks.every((c) => blobs.has(c))) continue;
-          const n = await sniffMatches(Buffer.concat(l.chunks.map((c) => blobs.get(c)!)), rule);
-          if (n > 0) places.push(`remote ${r.name}: chunked file ${l.id} (${n} matching row${n === 1 ? '' : 's'})`);
-        }
+        await r.store.fetchObjects(at.keys(), (id, data) => {
+          for (const o2 of at.get(id)!) data.copy(file, o2);
+        });
+        const n = await sniffMatches(file, rule);
+        if (n > 0) places.push(`remote ${r.name}: chunked file ${l.id} (${n} matching row${n === 1 ? '' : 's'})`);
       }
     } finally {
       await r.store.backend.close?.();
