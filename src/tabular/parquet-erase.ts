@@ -16,7 +16,7 @@
  * to the kept rows: the file is never replaced by something different.
  */
 import * as zlib from 'node:zlib';
-import { parquetMetadata, parquetRead, type ColumnData, type FileMetaData, type SchemaElement } from 'hyparquet';
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type ColumnData, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { compressors as decompressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { EraseOutcome, RowRule } from './erase.js';
@@ -78,17 +78,31 @@ interface Table {
   rows: number;
 }
 
+/**
+ * readRaw decodes a whole Parquet file held in `data`, without copying it:
+ * hyparquet reads it through a view that copies only the byte ranges it asks
+ * for, and the row groups are read one at a time, so at most one group's
+ * column chunks are copied at once.
+ */
 async function readRaw(data: Uint8Array): Promise<Table> {
-  const buf = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-  const metadata = parquetMetadata(buf);
+  const file: AsyncBuffer = {
+    byteLength: data.byteLength,
+    slice: (start: number, end = data.byteLength) => data.buffer.slice(data.byteOffset + start, data.byteOffset + Math.min(end, data.byteLength)) as ArrayBuffer,
+  };
+  const metadata = await parquetMetadataAsync(file);
   const names = metadata.schema.slice(1).map((e) => e.name);
   const rows = Number(metadata.num_rows);
   const columns = names.map(() => new Array<unknown>(rows));
   const at = new Map(names.map((n, i) => [n, i]));
-  if (rows > 0) {
+  let rowStart = 0;
+  for (const g of metadata.row_groups) {
+    const n = Number(g.num_rows);
+    if (n === 0) continue;
     await parquetRead({
-      file: buf,
+      file,
       metadata,
+      rowStart,
+      rowEnd: rowStart + n,
       compressors: decompressors,
       utf8: false,
       parsers: RAW,
@@ -99,6 +113,7 @@ async function readRaw(data: Uint8Array): Promise<Table> {
         for (let i = 0; i < chunk.columnData.length; i++) col[chunk.rowStart + i] = chunk.columnData[i];
       },
     });
+    rowStart += n;
   }
   return { metadata, names, columns, rows };
 }
