@@ -175,6 +175,29 @@ describe('forget rewrites commit records', () => {
     expect(stepsOf(again.steps[0]).map((s) => s.commit)).toEqual([labelled, clean, raw]);
   });
 
+  it('the rewritten records travel: a second workspace applies the erasure on fetch and walks the new lineage', async () => {
+    const w = await pipeline('travel');
+    const remote = path.join(base, 'travel-remote');
+    await lodeOk(['remote', 'add', 'origin', remote], w.at);
+    await lodeOk(['push'], w.at);
+    const other = path.join(base, 'travel-other');
+    await lodeOk(['clone', '--all', remote, other], { cwd: base });
+    expect(holding(path.join(other, '.lode'), SECRET_TAG).length).toBeGreaterThan(0);
+    expect(holding(remote, SECRET_SCORE).length).toBeGreaterThan(0);
+    const r = await lodeJson(['forget', '--rows', '*.csv', '--key', `tag=${SECRET_TAG}`, '--push'], w.at);
+    const newOf = new Map<string, string>(r.commits.map((c: any) => [c.old, c.new]));
+    const expected = [w.labelled, w.clean, w.raw].map((x) => newOf.get(x));
+    // The other workspace learns of the erasure on fetch: its refs move, its old records go.
+    await lodeOk(['pull'], { cwd: other });
+    const lin = await lodeJson(['lineage', 'HEAD:data/labelled'], { cwd: other });
+    expect(stepsOf(lin.steps[0]).map((s) => s.commit)).toEqual(expected);
+    expect(stepsOf(lin.steps[0]).flatMap((s) => s.inputs).some((i: any) => i.note)).toBe(false);
+    await lodeOk(['gc'], { cwd: other });
+    expect(holding(path.join(other, '.lode'), SECRET_TAG)).toEqual([]);
+    expect(holding(remote, SECRET_TAG)).toEqual([]);
+    expect(holding(remote, SECRET_SCORE)).toEqual([]);
+  });
+
   it('moves an input whose content was erased entirely to erasedInputs', async () => {
     const w = await pipeline('paths');
     const r = await lodeJson(['forget', 'data/raw'], w.at);
