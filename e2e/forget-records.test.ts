@@ -213,5 +213,8 @@ describe('forget rewrites commit records', () => {
     const lin = await lodeJson(['lineage', `${clean}:data/clean`], w.at);
     expect(lin.steps[0].commit).toBe(clean);
     expect(lin.steps[0].inputs).toEqual([]);
+    expect(lin.steps[0].erasedInputs).toEqual(['data/raw']);
+    const text = await lodeOk(['lineage', `${clean}:data/clean`], w.at);
+    expect(text.stdout.split('\n').some((l) => l.trim() === '← data/raw (erased by lode forget)')).toBe(true);
   });
 });

@@ -45,6 +45,8 @@ export interface LineageStep {
   user?: string;
   lode?: string;
   inputs: LineageInput[];
+  /** Specs of inputs whose content `lode forget` erased entirely (the walk cannot go there). */
+  erasedInputs?: string[];
   outputs: { path: string; kind: string; id: ObjectId }[];
 }
 
@@ -93,6 +95,7 @@ export async function lineage(repo: Repository, options: { spec: string; cwd?: s
         if (depth >= MAX_DEPTH) return { ...i, upstream: null, note: 'the walk stops here (too deep)' };
         return { ...i, upstream: origin(i.commit, i.path, depth + 1) };
       }),
+      ...(p?.erasedInputs?.length ? { erasedInputs: p.erasedInputs.map((e) => e.spec) } : {}),
       outputs: p?.outputs ?? [],
     };
   };

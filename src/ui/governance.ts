@@ -123,6 +123,7 @@ function stepLines(s: LineageStep, indent: string, st: Style): string[] {
   if (s.code) out.push(`${indent}  code git ${s.code.git.slice(0, 10)}${s.code.dirty ? ' (dirty)' : ''}`);
   for (const src of s.sources) out.push(`${indent}  source ${src}`);
   if (s.note) out.push(`${indent}  note ${s.note}`);
+  for (const e of s.erasedInputs ?? []) out.push(`${indent}  ← ${e} (erased by lode forget)`);
   return out;
 }
 
@@ -145,6 +146,8 @@ export function renderRecord(r: CommitRecord, st: Style): string[] {
     else lines.push('Provenance: declared by hand');
     for (const i of p.inputs) lines.push(`Input:  ${i.spec} (${i.kind} ${short(i.id)}${i.commit ? ` at ${short(i.commit)}` : ', workspace'})`);
     for (const o of p.outputs) lines.push(`Output: ${o.path} (${o.kind} ${short(o.id)})`);
+    for (const i of p.erasedInputs ?? []) lines.push(`Input:  ${i.spec} (erased by lode forget)`);
+    for (const o of p.erasedOutputs ?? []) lines.push(`Output: ${o} (erased by lode forget)`);
     for (const s of p.sources) lines.push(`Source: ${s}`);
     if (p.note) lines.push(`Note:   ${p.note}`);
     if (p.code) lines.push(`Code:   git ${p.code.git}${p.code.dirty ? ' (dirty work tree)' : ''}`);
