@@ -1,8 +1,11 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type ColumnData, type FileMetaData, type ParquetParsers, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
+import { DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
+import type { ColumnDecoder } from 'hyparquet/src/types.js';
 import { TableError } from './errors.js';
-import type { Batch, TableReader, WantedRow } from './reader.js';
+import { decodeFlatChunk, isFlatPath, type CodedColumn } from './parquet-chunk.js';
+import type { Batch, ScanOptions, TableReader, WantedRow } from './reader.js';
 import type { TableInput } from './types.js';
 import { ExactDecimal } from './values.js';
 
@@ -137,6 +140,11 @@ function fileBuffer(fh: FileHandle, size: number): AsyncBuffer {
   };
 }
 
+/** ParquetOptions: `pages: 'hyparquet'` scans every column through parquetRead (the general path), as tests compare. */
+export interface ParquetOptions {
+  pages?: 'lode' | 'hyparquet';
+}
+
 export class ParquetReader implements TableReader {
   readonly format = 'parquet' as const;
   readonly headerFirst = true;
@@ -153,6 +161,8 @@ export class ParquetReader implements TableReader {
     private readonly fh: FileHandle,
     private readonly file: AsyncBuffer,
     private readonly metadata: FileMetaData,
+    private readonly size: number,
+    private readonly options: ParquetOptions,
   ) {
     this.columns = parquetSchema(metadata).children.map((c) => c.element.name);
     this.groupStarts = [0];
@@ -161,7 +171,7 @@ export class ParquetReader implements TableReader {
   }
 
   /** open reads the footer; TableError when the file is empty, not Parquet, or its footer is damaged. */
-  static async open(input: TableInput): Promise<ParquetReader> {
+  static async open(input: TableInput, options: ParquetOptions = {}): Promise<ParquetReader> {
     const fh = await open(input.file, 'r');
     try {
       const size = (await fh.stat()).size;
@@ -179,7 +189,7 @@ export class ParquetReader implements TableReader {
         if (names.has(c.element.name)) throw new TableError('CORRUPT', input.label, `column ${JSON.stringify(c.element.name)} appears twice in the schema`, { where: 'footer' }, FOOTER_HINT);
         names.add(c.element.name);
       }
-      return new ParquetReader(input.label, fh, file, metadata);
+      return new ParquetReader(input.label, fh, file, metadata, size, options);
     } catch (e) {
       await fh.close();
       throw e;
@@ -197,46 +207,123 @@ export class ParquetReader implements TableReader {
     return new TableError('CORRUPT', this.label, `cannot decode the data: ${msg}`, { row: this.groupStarts[g] + 1, where: `row group ${g + 1} of ${this.groupStarts.length - 1}` }, hint, e);
   }
 
-  async scan(onBatch: (batch: Batch) => void): Promise<void> {
+  /**
+   * scan reads row group by row group. Flat columns (see isFlatPath) go
+   * through decodeFlatChunk, the others through parquetRead; with
+   * `options.coded`, a dictionary-encoded flat column comes as a
+   * CodedColumn in `batch.coded` (and `columns[c]` is undefined).
+   */
+  async scan(onBatch: (batch: Batch) => void, options?: ScanOptions): Promise<void> {
     const ncols = this.columns.length;
     const index = new Map(this.columns.map((c, i) => [c, i]));
+    const tree = parquetSchema(this.readMetadata);
+    const fields = tree.children;
+    const flat = fields.map((f) => this.options.pages !== 'hyparquet' && isFlatPath([tree, f]));
+    const general = this.columns.filter((_, c) => !flat[c]);
+    const parsers = { ...DEFAULT_PARSERS, ...PARSERS };
     // Reused from batch to batch, as Batch allows.
     let positions = new Float64Array(0);
     for (let g = 0; g + 1 < this.groupStarts.length; g++) {
       const start = this.groupStarts[g];
       const end = this.groupStarts[g + 1];
       if (end === start) continue;
-      const pieces: ColumnData[][] = Array.from({ length: ncols }, () => []);
+      const n = end - start;
+      const columns: (ArrayLike<unknown> | undefined)[] = new Array<ArrayLike<unknown> | undefined>(ncols).fill(undefined);
+      const coded: (CodedColumn | undefined)[] = new Array<CodedColumn | undefined>(ncols).fill(undefined);
       try {
-        await parquetRead({
-          file: this.file,
-          metadata: this.readMetadata,
-          rowStart: start,
-          rowEnd: end,
-          compressors,
-          parsers: PARSERS,
-          onChunk: (chunk) => {
-            const c = index.get(chunk.columnName);
-            if (c !== undefined) pieces[c].push(chunk);
-          },
-        });
+        if (general.length > 0) {
+          const pieces: ColumnData[][] = Array.from({ length: ncols }, () => []);
+          await parquetRead({
+            file: this.file,
+            metadata: this.readMetadata,
+            columns: general,
+            rowStart: start,
+            rowEnd: end,
+            compressors,
+            parsers: PARSERS,
+            onChunk: (chunk) => {
+              const c = index.get(chunk.columnName);
+              if (c !== undefined) pieces[c].push(chunk);
+            },
+          });
+          for (let c = 0; c < ncols; c++) {
+            if (flat[c]) continue;
+            const list = pieces[c];
+            if (list.length === 1 && list[0].rowStart === start && list[0].rowEnd === end) {
+              columns[c] = list[0].columnData;
+              continue;
+            }
+            if (list.length === 0) throw new Error(`column ${this.columns[c]} has no data`);
+            const out = new Array<unknown>(n).fill(undefined);
+            for (const piece of list) {
+              for (let r = Math.max(piece.rowStart, start); r < Math.min(piece.rowEnd, end); r++) out[r - start] = piece.columnData[r - piece.rowStart];
+            }
+            columns[c] = out;
+          }
+        }
+        if (flat.some((x) => x)) await this.decodeFlat(g, n, fields, tree, flat, parsers, columns, coded, options?.coded === true);
       } catch (e) {
         throw this.problem(e, g);
       }
-      const n = end - start;
-      const columns: ArrayLike<unknown>[] = pieces.map((list, c) => {
-        if (list.length === 1 && list[0].rowStart === start && list[0].rowEnd === end) return list[0].columnData;
-        const out = new Array<unknown>(n).fill(undefined);
-        for (const piece of list) {
-          for (let r = Math.max(piece.rowStart, start); r < Math.min(piece.rowEnd, end); r++) out[r - start] = piece.columnData[r - piece.rowStart];
-        }
-        if (list.length === 0) throw this.problem(new Error(`column ${this.columns[c]} has no data`), g);
-        return out;
-      });
-      for (let c = 0; c < ncols; c++) if (this.scales[c] >= 0) columns[c] = decimalColumn(columns[c], this.scales[c]);
+      for (let c = 0; c < ncols; c++) {
+        if (this.scales[c] < 0) continue;
+        const k = coded[c];
+        if (k !== undefined) coded[c] = { dict: decimalColumn(k.dict, this.scales[c]), codes: k.codes };
+        else columns[c] = decimalColumn(columns[c]!, this.scales[c]);
+      }
       if (positions.length < n) positions = new Float64Array(n);
       for (let i = 0; i < n; i++) positions[i] = start + i;
-      onBatch({ n, firstRow: start + 1, columns, positions });
+      onBatch({ n, firstRow: start + 1, columns, positions, ...(options?.coded ? { coded } : {}) });
+    }
+  }
+
+  /**
+   * decodeFlat decodes the flat columns of row group `g` (`n` rows) from one
+   * read of the group's bytes into `columns`, or into `coded` when `wantCoded`
+   * and the chunk is dictionary-encoded throughout.
+   */
+  private async decodeFlat(
+    g: number,
+    n: number,
+    fields: ReturnType<typeof parquetSchema>['children'],
+    tree: ReturnType<typeof parquetSchema>,
+    flat: boolean[],
+    parsers: ColumnDecoder['parsers'],
+    columns: (ArrayLike<unknown> | undefined)[],
+    coded: (CodedColumn | undefined)[],
+    wantCoded: boolean,
+  ): Promise<void> {
+    const group = this.readMetadata.row_groups[g];
+    const ranges: { c: number; from: number; to: number; meta: NonNullable<(typeof group.columns)[number]['meta_data']> }[] = [];
+    for (let c = 0; c < this.columns.length; c++) {
+      if (!flat[c]) continue;
+      const chunk = group.columns.find((x) => x.meta_data?.path_in_schema.length === 1 && x.meta_data.path_in_schema[0] === this.columns[c]);
+      const meta = chunk?.meta_data;
+      if (!meta || chunk.file_path) throw new Error(`column ${this.columns[c]} has no data`);
+      const from = Number(meta.dictionary_page_offset || meta.data_page_offset);
+      const to = from + Number(meta.total_compressed_size);
+      if (!(Number.isSafeInteger(from) && Number.isSafeInteger(to) && from >= 0 && to >= from && to <= this.size)) throw new Error(`column ${this.columns[c]}: its chunk lies outside the file (bytes ${from} to ${to} of ${this.size})`);
+      ranges.push({ c, from, to, meta });
+    }
+    const lo = Math.min(...ranges.map((r) => r.from));
+    const hi = Math.max(...ranges.map((r) => r.to));
+    const bytes = new Uint8Array(await this.file.slice(lo, hi));
+    if (bytes.length !== hi - lo) throw new Error(`the file ends inside row group ${g + 1}`);
+    for (const { c, from, to, meta } of ranges) {
+      const field = fields[c];
+      const decoder: ColumnDecoder = {
+        pathInSchema: meta.path_in_schema,
+        type: meta.type,
+        element: field.element,
+        schemaPath: [tree, field],
+        codec: meta.codec,
+        parsers,
+        compressors,
+      };
+      const out = decodeFlatChunk(bytes.subarray(from - lo, to - lo), n, decoder);
+      if (!('codes' in out)) columns[c] = out;
+      else if (wantCoded) coded[c] = out;
+      else columns[c] = materialize(out, n);
     }
   }
 
@@ -297,6 +384,14 @@ export class ParquetReader implements TableReader {
   async close(): Promise<void> {
     await this.fh.close();
   }
+}
+
+/** materialize turns a CodedColumn of `n` rows into values by row, null for an empty cell. */
+function materialize(k: CodedColumn, n: number): unknown[] {
+  const out = new Array<unknown>(n);
+  const { dict, codes } = k;
+  for (let i = 0; i < n; i++) out[i] = codes[i] < 0 ? null : dict[codes[i]];
+  return out;
 }
 
 /** lowerBound is the first index in [from, to) of `wanted` (sorted by position) whose position is at least `position`. */

@@ -1,3 +1,4 @@
+import type { CodedColumn } from './parquet-chunk.js';
 import type { TableFormat, TableInput } from './types.js';
 
 /**
@@ -16,6 +17,12 @@ export interface Batch {
    * values; CSV/TSV readers leave this empty and fill `cells`.
    */
   columns: (ArrayLike<unknown> | undefined)[];
+  /**
+   * With `scan(…, { coded: true })` (Parquet): by column index, a column
+   * given as dictionary indexes instead of values (see CodedColumn); its
+   * `columns` entry is then undefined.
+   */
+  coded?: (CodedColumn | undefined)[];
   /** CSV/TSV cells, as UTF-8 byte ranges: no string per cell. */
   cells?: CellBatch;
   /** Where each row can be fetched again: a byte offset (CSV, TSV, JSON Lines) or a row index (Parquet). */
@@ -46,6 +53,8 @@ export interface CellBatch {
 /** ScanOptions asks a scan for extra per-row data. */
 export interface ScanOptions {
   rowHashes?: boolean;
+  /** Dictionary-encoded Parquet columns as indexes (Batch.coded) rather than values. */
+  coded?: boolean;
 }
 
 /** WantedRow names one row to fetch again, by the position a batch gave it. */

@@ -1,6 +1,7 @@
 import { CellFileWriter, type CellFile } from './cell-hashes.js';
 import { ByteCategories, ColumnAccumulator, SEEN_MAX, type ColumnSummary } from './column-stats.js';
 import { NULL_SALT, NUMBER_SEED_HI, NUMBER_SEED_LO, hashBytes, hashHi, hashLo, mix32, mixInto, saltOf, type Salt } from './hash.js';
+import type { CodedColumn } from './parquet-chunk.js';
 import { RowIndexWriter, type IndexLayout, type IndexSnapshot } from './partitions.js';
 import type { Batch, CellBatch, TableReader } from './reader.js';
 import type { TableFormat, TableInput } from './types.js';
@@ -83,6 +84,18 @@ type NumberColumn = Float64Array | Float32Array | Int32Array | Uint32Array | Int
 /** The seed of the keyed content hash (see ColumnSummary.keyedLo). */
 const KEYED_SEED = 0x243f6a88;
 
+/** DictTable is what a column needs of each entry of a Parquet dictionary: its hash, whether it is empty, its kind and number. */
+interface DictTable {
+  dict: ArrayLike<unknown>;
+  lo: Int32Array;
+  hi: Int32Array;
+  empty: Uint8Array;
+  kind: Int32Array;
+  x: Float64Array;
+  /** Whether any entry is of a numeric kind (then numbers are summed row by row). */
+  numeric: boolean;
+}
+
 /** ColumnPlan says where the hashes of one column's values go (see SideScanner.foldColumn). */
 interface ColumnPlan {
   acc: ColumnAccumulator;
@@ -137,6 +150,11 @@ export class SideScanner {
   private premixed = false;
   /** Scratch for numberColumn. */
   private numbers = new Float64Array(0);
+  /** By column index: the table of the dictionary last seen (codedStats). */
+  private readonly dicts: (DictTable | undefined)[] = [];
+  /** Scratch for codedStats: rows per dictionary entry (zero between batches), and entries in order of first appearance. */
+  private counts = new Int32Array(0);
+  private firstSeen = new Int32Array(0);
   readonly index: RowIndexWriter;
   rows = 0;
   /** Whether each value needs its own hash (for the row hash, the key, or a content hash). */
@@ -320,7 +338,9 @@ export class SideScanner {
   private valueStats(b: Batch, n: number): void {
     for (const c of this.order) {
       const col = b.columns[c];
-      if (col !== undefined && ArrayBuffer.isView(col) && !(col instanceof BigUint64Array)) this.numberColumn(c, col as NumberColumn, n);
+      const coded = b.coded?.[c];
+      if (coded !== undefined) this.codedStats(c, coded, n);
+      else if (col !== undefined && ArrayBuffer.isView(col) && !(col instanceof BigUint64Array)) this.numberColumn(c, col as NumberColumn, n);
       else if (col === undefined) for (let i = 0; i < n; i++) this.oneValue(c, undefined, i);
       else if (n > 0 && typeof col[0] === 'number' && this.copyNumbers(col, n)) this.numberStats(c, this.numbers, n, false);
       else this.arrayStats(c, col, n);
@@ -425,34 +445,160 @@ export class SideScanner {
         const x = typeof v === 'string' ? textNumber : numericValue(v);
         if (Number.isFinite(x)) acc.addNumber(x);
       }
-      const cats = acc.categories;
-      const limit = this.config.categoryLimit;
-      if (cats !== null) {
-        // Numbers count where numberStats counts them, so that a value is one category entry whichever path it took.
-        const x = typeof v === 'number' ? v : typeof v === 'bigint' && v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : null;
-        if (x !== null) {
-          const slot = acc.numberCategories.get(x);
-          if (slot !== undefined) slot.n++;
-          else {
-            acc.numberCategories.set(x, { n: 1 });
-            if (!acc.countNumber(x, limit)) acc.dropCategories();
-          }
-        } else {
-          const shown = typeof v === 'string' ? v : displayText(canonicalText(v));
-          const slot = cats.get(shown);
-          if (slot !== undefined) slot.n++;
-          else {
-            cats.set(shown, { n: 1 });
-            if (!acc.countString(shown, limit)) acc.dropCategories();
-          }
-        }
-      }
+      this.countCategory(acc, v, 1);
     }
     if (!this.plans[c].hashed) return;
     hashValue(v);
     this.h1[i] = hashLo;
     this.h2[i] = hashHi;
     this.empty[i] = 0;
+  }
+
+  /**
+   * countCategory counts `count` more of the non-empty value `v` among the
+   * column's categories. Numbers count where numberStats counts them, so that
+   * a value is one category entry whichever path it took.
+   */
+  private countCategory(acc: ColumnAccumulator, v: unknown, count: number): void {
+    const cats = acc.categories;
+    if (cats === null) return;
+    const limit = this.config.categoryLimit;
+    const x = typeof v === 'number' ? v : typeof v === 'bigint' && v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : null;
+    if (x !== null) {
+      const slot = acc.numberCategories.get(x);
+      if (slot !== undefined) slot.n += count;
+      else {
+        acc.numberCategories.set(x, { n: count });
+        if (!acc.countNumber(x, limit)) acc.dropCategories();
+      }
+    } else {
+      const shown = typeof v === 'string' ? v : displayText(canonicalText(v));
+      const slot = cats.get(shown);
+      if (slot !== undefined) slot.n += count;
+      else {
+        cats.set(shown, { n: count });
+        if (!acc.countString(shown, limit)) acc.dropCategories();
+      }
+    }
+  }
+
+  /** dictTable is what column `c` needs of each entry of `dict` (see DictTable), made once per dictionary. */
+  private dictTable(c: number, dict: ArrayLike<unknown>): DictTable {
+    const old = this.dicts[c];
+    if (old !== undefined && old.dict === dict) return old;
+    const size = dict.length;
+    const t: DictTable = {
+      dict,
+      lo: new Int32Array(size),
+      hi: new Int32Array(size),
+      empty: new Uint8Array(size),
+      kind: new Int32Array(size),
+      x: new Float64Array(size),
+      numeric: false,
+    };
+    const hashed = this.plans[c].hashed;
+    const untyped = this.reader.untyped;
+    for (let e = 0; e < size; e++) {
+      const v = dict[e];
+      if (v === undefined || v === null || v === '') {
+        t.empty[e] = 1;
+        continue;
+      }
+      // As oneValue decides a value's kind and number.
+      const kind = typeof v === 'string' ? (untyped ? kindOfText(v) : isIsoDate(v) ? KIND_DATE : KIND_STRING) : kindOfValue(v);
+      t.kind[e] = kind;
+      if ((kind & KINDS_NUMERIC) !== 0) {
+        t.numeric = true;
+        t.x[e] = typeof v === 'string' ? textNumber : numericValue(v);
+      }
+      if (hashed) {
+        hashValue(v);
+        t.lo[e] = hashLo;
+        t.hi[e] = hashHi;
+      }
+    }
+    this.dicts[c] = t;
+    return t;
+  }
+
+  /**
+   * codedStats is valueStats for a column given as dictionary indexes: each
+   * entry is hashed and classified once (dictTable), each row looks its
+   * entry up. The statistics come out as per-row values would make them:
+   * counts and kinds are sums, categories are counted per entry in the order
+   * of first appearance (so in the order per-row counting creates them), and
+   * numbers are summed row by row (a sum's rounding depends on the order).
+   */
+  private codedStats(c: number, col: CodedColumn, n: number): void {
+    const t = this.dictTable(c, col.dict);
+    const acc = this.acc[c];
+    const { codes } = col;
+    const { h1, h2, empty } = this;
+    const { lo, hi, empty: none, kind } = t;
+    const stats = this.config.stats;
+    const size = t.lo.length;
+    if (this.counts.length < size) {
+      this.counts = new Int32Array(size);
+      this.firstSeen = new Int32Array(size);
+    }
+    const { counts, firstSeen } = this;
+    let seen = 0;
+    for (let i = 0; i < n; i++) {
+      const code = codes[i];
+      if (code < 0 || none[code] !== 0) {
+        empty[i] = 1;
+        continue;
+      }
+      empty[i] = 0;
+      h1[i] = lo[code];
+      h2[i] = hi[code];
+      if (counts[code]++ === 0) firstSeen[seen++] = code;
+    }
+    if (!stats) {
+      for (let k = 0; k < seen; k++) counts[firstSeen[k]] = 0;
+      return;
+    }
+    let kinds = acc.kinds;
+    let nonNull = acc.nonNull;
+    if (t.numeric) {
+      const x = t.x;
+      let numCount = acc.numCount;
+      let sum = acc.sum;
+      let comp = acc.comp;
+      let min = acc.min;
+      let max = acc.max;
+      for (let i = 0; i < n; i++) {
+        const code = codes[i];
+        if (code < 0 || none[code] !== 0) continue;
+        const k = kind[code];
+        kinds |= k;
+        if ((k & KINDS_NUMERIC) === 0 || (kinds & ~KINDS_NUMERIC) !== 0) continue;
+        const v = x[code];
+        if (!Number.isFinite(v)) continue;
+        numCount++;
+        // Neumaier summation, as in ColumnAccumulator.addNumber.
+        const s = sum + v;
+        comp += Math.abs(sum) >= Math.abs(v) ? sum - s + v : v - s + sum;
+        sum = s;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      acc.numCount = numCount;
+      acc.sum = sum;
+      acc.comp = comp;
+      acc.min = min;
+      acc.max = max;
+    }
+    for (let k = 0; k < seen; k++) {
+      const code = firstSeen[k];
+      const count = counts[code];
+      counts[code] = 0;
+      nonNull += count;
+      kinds |= kind[code];
+      if (acc.categories !== null) this.countCategory(acc, col.dict[code], count);
+    }
+    acc.nonNull = nonNull;
+    acc.kinds = kinds;
   }
 
   /**
@@ -674,7 +820,7 @@ export async function scanSide(reader: TableReader, config: ScanConfig, onProgre
         scanner.onBatch(b);
         if (onProgress && b.n > 0) onProgress(scanner.rows, byRow ? Math.min(size, (size * scanner.rows) / estimate) : Math.min(size, b.positions[b.n - 1]));
       },
-      { rowHashes: config.rowHash === 'line' },
+      { rowHashes: config.rowHash === 'line', coded: true },
     );
     onProgress?.(scanner.rows, size);
     return scanner.result();
