@@ -94,6 +94,9 @@ interface DictTable {
   x: Float64Array;
   /** Whether any entry is of a numeric kind (then numbers are summed row by row). */
   numeric: boolean;
+  /** The entries' salted terms of the row hash (see foldColumn), once a batch needs them. */
+  sLo: Int32Array | null;
+  sHi: Int32Array | null;
 }
 
 /** ColumnPlan says where the hashes of one column's values go (see SideScanner.foldColumn). */
@@ -276,14 +279,8 @@ export class SideScanner {
     let keyedHi = acc.keyedHi | 0;
     if (keyed && keyPos < 0) {
       // The common case of a keyed diff's first pass, in a loop of its own: no key part, every term premixed per row.
+      this.premix(n);
       const { pkLo, pkHi } = this;
-      if (!this.premixed) {
-        for (let i = 0; i < n; i++) {
-          pkLo[i] = mix32(kLo[i] ^ KEYED_SEED);
-          pkHi[i] = mix32(kHi[i] ^ KEYED_SEED);
-        }
-        this.premixed = true;
-      }
       for (let i = 0; i < n; i++) {
         if (empty[i] !== 0) continue;
         const h1 = h1s[i];
@@ -334,13 +331,25 @@ export class SideScanner {
     acc.keyedHi = keyedHi >>> 0;
   }
 
+  /** premix makes the rows' shares of the keyed content terms (pkLo, pkHi) once per batch, after the key columns. */
+  private premix(n: number): void {
+    if (this.premixed) return;
+    const { kLo, kHi, pkLo, pkHi } = this;
+    for (let i = 0; i < n; i++) {
+      pkLo[i] = mix32(kLo[i] ^ KEYED_SEED);
+      pkHi[i] = mix32(kHi[i] ^ KEYED_SEED);
+    }
+    this.premixed = true;
+  }
+
   /** valueStats updates the statistics and per-column hashes from values in `columns`. */
   private valueStats(b: Batch, n: number): void {
     for (const c of this.order) {
       const col = b.columns[c];
       const coded = b.coded?.[c];
-      if (coded !== undefined) this.codedStats(c, coded, n);
-      else if (col !== undefined && ArrayBuffer.isView(col) && !(col instanceof BigUint64Array)) this.numberColumn(c, col as NumberColumn, n);
+      if (coded !== undefined) {
+        if (this.codedStats(c, coded, n)) continue;
+      } else if (col !== undefined && ArrayBuffer.isView(col) && !(col instanceof BigUint64Array)) this.numberColumn(c, col as NumberColumn, n);
       else if (col === undefined) for (let i = 0; i < n; i++) this.oneValue(c, undefined, i);
       else if (n > 0 && typeof col[0] === 'number' && this.copyNumbers(col, n)) this.numberStats(c, this.numbers, n, false);
       else this.arrayStats(c, col, n);
@@ -495,6 +504,8 @@ export class SideScanner {
       kind: new Int32Array(size),
       x: new Float64Array(size),
       numeric: false,
+      sLo: null,
+      sHi: null,
     };
     const hashed = this.plans[c].hashed;
     const untyped = this.reader.untyped;
@@ -529,11 +540,11 @@ export class SideScanner {
    * of first appearance (so in the order per-row counting creates them), and
    * numbers are summed row by row (a sum's rounding depends on the order).
    */
-  private codedStats(c: number, col: CodedColumn, n: number): void {
+  private codedStats(c: number, col: CodedColumn, n: number): boolean {
     const t = this.dictTable(c, col.dict);
     const acc = this.acc[c];
+    const plan = this.plans[c];
     const { codes } = col;
-    const { h1, h2, empty } = this;
     const { lo, hi, empty: none, kind } = t;
     const stats = this.config.stats;
     const size = t.lo.length;
@@ -543,20 +554,72 @@ export class SideScanner {
     }
     const { counts, firstSeen } = this;
     let seen = 0;
-    for (let i = 0; i < n; i++) {
-      const code = codes[i];
-      if (code < 0 || none[code] !== 0) {
-        empty[i] = 1;
-        continue;
+    // A value column's hashes are folded here, as foldColumn would fold them: the salted terms once per entry, the content sums once per entry.
+    const folded = plan.hashed && plan.keyPos < 0;
+    if (folded) {
+      const { salted, keyed } = plan;
+      if (salted && t.sLo === null) {
+        t.sLo = new Int32Array(size);
+        t.sHi = new Int32Array(size);
+        for (let e = 0; e < size; e++) {
+          t.sLo[e] = mix32(lo[e] ^ plan.saltLo);
+          t.sHi[e] = mix32(hi[e] ^ plan.saltHi);
+        }
       }
-      empty[i] = 0;
-      h1[i] = lo[code];
-      h2[i] = hi[code];
-      if (counts[code]++ === 0) firstSeen[seen++] = code;
+      const sLo = t.sLo ?? lo;
+      const sHi = t.sHi ?? hi;
+      if (keyed) this.premix(n);
+      const { rLo, rHi, pkLo, pkHi } = this;
+      const cells = plan.cellSlot >= 0 ? this.cellFile!.words : null;
+      const cellAt = plan.cellSlot * n;
+      let keyedLo = acc.keyedLo | 0;
+      let keyedHi = acc.keyedHi | 0;
+      for (let i = 0; i < n; i++) {
+        const code = codes[i];
+        if (code < 0 || none[code] !== 0) continue;
+        if (counts[code]++ === 0) firstSeen[seen++] = code;
+        const h1 = lo[code];
+        if (cells !== null) cells[cellAt + i] = h1;
+        if (keyed) {
+          const k = mix32(h1 ^ pkLo[i]);
+          keyedLo = (keyedLo + k) | 0;
+          keyedHi = (keyedHi + mix32(hi[code] ^ pkHi[i] ^ k)) | 0;
+        }
+        if (salted) {
+          rLo[i] = (rLo[i] + sLo[code]) | 0;
+          rHi[i] = (rHi[i] + sHi[code]) | 0;
+        }
+      }
+      acc.keyedLo = keyedLo >>> 0;
+      acc.keyedHi = keyedHi >>> 0;
+      if (plan.content) {
+        let contentLo = acc.contentLo | 0;
+        let contentHi = acc.contentHi | 0;
+        for (let k = 0; k < seen; k++) {
+          const e = firstSeen[k];
+          contentLo = (contentLo + Math.imul(lo[e], counts[e])) | 0;
+          contentHi = (contentHi + Math.imul(hi[e], counts[e])) | 0;
+        }
+        acc.contentLo = contentLo >>> 0;
+        acc.contentHi = contentHi >>> 0;
+      }
+    } else {
+      const { h1, h2, empty } = this;
+      for (let i = 0; i < n; i++) {
+        const code = codes[i];
+        if (code < 0 || none[code] !== 0) {
+          empty[i] = 1;
+          continue;
+        }
+        empty[i] = 0;
+        h1[i] = lo[code];
+        h2[i] = hi[code];
+        if (counts[code]++ === 0) firstSeen[seen++] = code;
+      }
     }
     if (!stats) {
       for (let k = 0; k < seen; k++) counts[firstSeen[k]] = 0;
-      return;
+      return folded;
     }
     let kinds = acc.kinds;
     let nonNull = acc.nonNull;
@@ -599,6 +662,7 @@ export class SideScanner {
     }
     acc.nonNull = nonNull;
     acc.kinds = kinds;
+    return folded;
   }
 
   /**
