@@ -68,6 +68,9 @@ export function decodeFlatChunk(bytes: Uint8Array, rows: number, decoder: Column
   let codes: Int32Array | null = null;
   const runs: PageRun[] = [];
   let filled = 0;
+  // Scratch for the dictionary path: a page's definition levels and its non-null rows' indexes.
+  let levels = new Int32Array(0);
+  let scratch = new Int32Array(0);
   while (filled < rows) {
     if (reader.offset >= bytes.length) throw new Error(`column ${decoder.element.name}: the chunk ends after ${filled} of ${rows} rows`);
     const header: PageHeader = parquetHeader(reader);
@@ -91,6 +94,69 @@ export function decodeFlatChunk(bytes: Uint8Array, rows: number, decoder: Column
     let num: number;
     let encoding: string;
     let page: { definitionLevels: number[] | undefined; dataPage: DecodedArray };
+    const v1 = header.type === 'DATA_PAGE' ? header.data_page_header : undefined;
+    const v2 = header.type === 'DATA_PAGE_V2' ? header.data_page_header_v2 : undefined;
+    const pageEncoding = v1?.encoding ?? v2?.encoding;
+    if (dict !== undefined && (pageEncoding === 'RLE_DICTIONARY' || pageEncoding === 'PLAIN_DICTIONARY')) {
+      // Dictionary indexes (and definition levels) straight into `codes`: no array of values per page.
+      num = checkCount((v1 ?? v2)!.num_values, rows - filled, decoder);
+      if (codes === null) codes = new Int32Array(rows).fill(-1);
+      if (levels.length < num) levels = new Int32Array(Math.max(num, 1024));
+      let data: Uint8Array;
+      let pos = 0;
+      let defsAt = 0;
+      let defsEnd = 0;
+      if (v1 !== undefined) {
+        data = decompressPage(compressed, usize, decoder.codec, decoder.compressors);
+        if (maxDef > 0) {
+          if (data.length < 4) throw new Error(`column ${decoder.element.name}: a page ends inside its definition levels`);
+          const len = data[0] | (data[1] << 8) | (data[2] << 16) | (data[3] << 24);
+          if (len < 0 || len > data.length - 4) throw new Error(`column ${decoder.element.name}: a page's definition levels run past the page`);
+          defsAt = 4;
+          defsEnd = 4 + len;
+          pos = defsEnd;
+        }
+      } else {
+        const rep = v2!.repetition_levels_byte_length;
+        const def = v2!.definition_levels_byte_length;
+        if (!(Number.isSafeInteger(rep) && Number.isSafeInteger(def) && rep >= 0 && def >= 0 && rep + def <= size && rep + def <= usize)) throw new Error(`column ${decoder.element.name}: a page's levels run past the page`);
+        if (maxDef > 0) {
+          readHybrid(compressed, rep, rep + def, 1, levels, num, decoder);
+        }
+        const rest = compressed.subarray(rep + def);
+        data = v2!.is_compressed !== false && usize - rep - def > 0 ? decompressPage(rest, usize - rep - def, decoder.codec, decoder.compressors) : rest;
+      }
+      if (v1 !== undefined && maxDef > 0) readHybrid(data, defsAt, defsEnd, 1, levels, num, decoder);
+      let present = num;
+      if (maxDef > 0) {
+        present = 0;
+        for (let j = 0; j < num; j++) {
+          const d = levels[j];
+          if (d === 1) present++;
+          else if (d !== 0) throw new Error(`column ${decoder.element.name}: definition level ${d} is out of range`);
+        }
+      }
+      if (v2 !== undefined && v2.num_nulls !== num - present) throw new Error(`column ${decoder.element.name}: a page of ${num} values claims ${v2.num_nulls} nulls where its levels say ${num - present}`);
+      if (scratch.length < present) scratch = new Int32Array(Math.max(present, 1024));
+      if (present > 0) {
+        if (pos >= data.length) throw new Error(`column ${decoder.element.name}: a page ends before its dictionary indexes`);
+        const width = data[pos++];
+        if (width > 32) throw new Error(`column ${decoder.element.name}: dictionary indexes of ${width} bits`);
+        if (width === 0) scratch.fill(0, 0, present);
+        else readHybrid(data, pos, data.length, width, scratch, present, decoder);
+      }
+      const dsize = dict.length;
+      let k = 0;
+      for (let j = 0; j < num; j++) {
+        if (maxDef > 0 && levels[j] === 0) continue;
+        const code = scratch[k++];
+        if (!(code >= 0 && code < dsize)) throw new Error(`column ${decoder.element.name}: dictionary index ${code} is out of range (the dictionary has ${dsize} values)`);
+        codes[filled + j] = code;
+      }
+      runs.push({ at: filled, count: num, coded: true, defs: [], values: dict });
+      filled += num;
+      continue;
+    }
     if (header.type === 'DATA_PAGE') {
       const daph = header.data_page_header;
       if (!daph) throw new Error('parquet data page header is undefined');
@@ -184,4 +250,60 @@ function joinTyped(parts: DecodedArray[], rows: number): Typed | null {
     at += p.length;
   }
   return out;
+}
+
+/**
+ * readHybrid decodes `count` values of `width` bits (1 to 32) of Parquet's
+ * RLE / bit-packed hybrid from b[from, end) into out[0, count). A run
+ * past `count`, or bytes past `end`, is an Error.
+ */
+function readHybrid(b: Uint8Array, from: number, end: number, width: number, out: Int32Array, count: number, decoder: ColumnDecoder): void {
+  const mask = width === 32 ? -1 : (1 << width) - 1;
+  const bytes = (width + 7) >> 3;
+  let pos = from;
+  let seen = 0;
+  while (seen < count) {
+    // The run's header: a ULEB128 varint of at most 5 bytes.
+    let header = 0;
+    let shift = 0;
+    for (;;) {
+      if (pos >= end || shift > 28) throw new Error(`column ${decoder.element.name}: a page ends inside its levels or indexes`);
+      const x = b[pos++];
+      header += (x & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((x & 0x80) === 0) break;
+    }
+    if (header % 2 === 1) {
+      // Bit-packed: groups of 8 values; the last group may be padding past `count`.
+      const values = Math.floor(header / 2) * 8;
+      const take = Math.min(values, count - seen);
+      const need = Math.ceil((take * width) / 8);
+      if (need > end - pos) throw new Error(`column ${decoder.element.name}: a page ends inside its levels or indexes`);
+      let bit = pos * 8;
+      for (let k = 0; k < take; k++) {
+        let at = bit >>> 3;
+        const off = bit & 7;
+        let v = b[at++] >>> off;
+        let got = 8 - off;
+        while (got < width) {
+          v |= b[at++] << got;
+          got += 8;
+        }
+        out[seen + k] = v & mask;
+        bit += width;
+      }
+      seen += take;
+      pos = Math.min(end, pos + (values / 8) * width);
+    } else {
+      const run = Math.floor(header / 2);
+      if (run > count - seen) throw new Error(`column ${decoder.element.name}: a run of ${run} values overruns the page's ${count - seen} left`);
+      if (bytes > end - pos) throw new Error(`column ${decoder.element.name}: a page ends inside its levels or indexes`);
+      let v = 0;
+      for (let k = 0; k < bytes; k++) v |= b[pos + k] << (8 * k);
+      pos += bytes;
+      // Not masked: a value wider than `width` is damage, for the caller to find out of range.
+      out.fill(v, seen, seen + run);
+      seen += run;
+    }
+  }
 }
