@@ -349,10 +349,12 @@ export class SideScanner {
       const coded = b.coded?.[c];
       if (coded !== undefined) {
         if (this.codedStats(c, coded, n)) continue;
-      } else if (col !== undefined && ArrayBuffer.isView(col) && !(col instanceof BigUint64Array)) this.numberColumn(c, col as NumberColumn, n);
-      else if (col === undefined) for (let i = 0; i < n; i++) this.oneValue(c, undefined, i);
-      else if (n > 0 && typeof col[0] === 'number' && this.copyNumbers(col, n)) this.numberStats(c, this.numbers, n, false);
-      else this.arrayStats(c, col, n);
+      } else if (col !== undefined && ArrayBuffer.isView(col) && !(col instanceof BigUint64Array)) {
+        if (this.numberColumn(c, col as NumberColumn, n)) continue;
+      } else if (col === undefined) for (let i = 0; i < n; i++) this.oneValue(c, undefined, i);
+      else if (n > 0 && typeof col[0] === 'number' && this.copyNumbers(col, n)) {
+        if (this.numberStats(c, this.numbers, n, false)) continue;
+      } else this.arrayStats(c, col, n);
       const plan = this.plans[c];
       if (plan.hashed) this.foldColumn(plan, n);
     }
@@ -671,7 +673,7 @@ export class SideScanner {
    * their two 32-bit halves, with no bigint made. A batch holding an INT64
    * beyond ±2^53 (which keeps its text as a bigint) takes the general path.
    */
-  private numberColumn(c: number, col: NumberColumn, n: number): void {
+  private numberColumn(c: number, col: NumberColumn, n: number): boolean {
     if (col instanceof Float64Array) return this.numberStats(c, col, n, false);
     if (this.numbers.length < n) this.numbers = new Float64Array(n);
     const xs = this.numbers;
@@ -684,15 +686,19 @@ export class SideScanner {
       const hi = halves[2 * i + 1];
       if (hi < -0x1fffff || hi > 0x1fffff) {
         for (let j = 0; j < n; j++) this.oneValue(c, col[j], j);
-        return;
+        return false;
       }
       xs[i] = hi * 0x1_0000_0000 + (halves[2 * i] >>> 0);
     }
-    this.numberStats(c, xs, n, true);
+    return this.numberStats(c, xs, n, true);
   }
 
-  /** numberStats is valueStats for the numbers `xs` of column `c`, with the same results; `integral` when all are integers. */
-  private numberStats(c: number, xs: Float64Array, n: number, integral: boolean): void {
+  /**
+   * numberStats is valueStats for the numbers `xs` of column `c`, with the
+   * same results; `integral` when all are integers. It tells whether it
+   * folded the hashes itself (a value column), else foldColumn must.
+   */
+  private numberStats(c: number, xs: Float64Array, n: number, integral: boolean): boolean {
     const acc = this.acc[c];
     if (this.config.stats) {
       const limit = this.config.categoryLimit;
@@ -758,9 +764,53 @@ export class SideScanner {
       acc.max = max;
     }
     // As in arrayStats, every column takes part in the content hash when values are hashed per column (a one-sided column may be a rename).
-    if (!this.plans[c].hashed) return;
+    const plan = this.plans[c];
+    if (!plan.hashed) return false;
     // hashNumber(x, 1) computed in place from the bits of `xs`, in int32 arithmetic (the same bits as hashValue gives).
     const words = new Int32Array(xs.buffer, xs.byteOffset, 2 * n);
+    if (plan.keyPos < 0) {
+      // A value column: each hash folded as soon as made, as foldColumn would fold it (no empty cells here).
+      const { rLo, rHi, pkLo, pkHi } = this;
+      const { content, keyed, salted, saltLo, saltHi } = plan;
+      if (keyed) this.premix(n);
+      const cells = plan.cellSlot >= 0 ? this.cellFile!.words : null;
+      const cellAt = plan.cellSlot * n;
+      let contentLo = acc.contentLo | 0;
+      let contentHi = acc.contentHi | 0;
+      let keyedLo = acc.keyedLo | 0;
+      let keyedHi = acc.keyedHi | 0;
+      for (let i = 0; i < n; i++) {
+        let lo = words[2 * i];
+        let hi = words[2 * i + 1];
+        if (lo === 0 && hi === NEGATIVE_ZERO_HI) hi = 0;
+        else if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
+          hi = 0x7ff80000;
+          lo = 0;
+        }
+        const m = mix32(hi ^ SEED_LO);
+        const h1 = mix32(lo ^ m);
+        const h2 = mix32(h1 ^ m ^ SEED_HI);
+        if (cells !== null) cells[cellAt + i] = h1;
+        if (content) {
+          contentLo = (contentLo + h1) | 0;
+          contentHi = (contentHi + h2) | 0;
+        }
+        if (keyed) {
+          const k = mix32(h1 ^ pkLo[i]);
+          keyedLo = (keyedLo + k) | 0;
+          keyedHi = (keyedHi + mix32(h2 ^ pkHi[i] ^ k)) | 0;
+        }
+        if (salted) {
+          rLo[i] = (rLo[i] + mix32(h1 ^ saltLo)) | 0;
+          rHi[i] = (rHi[i] + mix32(h2 ^ saltHi)) | 0;
+        }
+      }
+      acc.contentLo = contentLo >>> 0;
+      acc.contentHi = contentHi >>> 0;
+      acc.keyedLo = keyedLo >>> 0;
+      acc.keyedHi = keyedHi >>> 0;
+      return true;
+    }
     const { h1: h1s, h2: h2s, empty } = this;
     empty.fill(0, 0, n);
     for (let i = 0; i < n; i++) {
@@ -777,6 +827,7 @@ export class SideScanner {
       h1s[i] = h1;
       h2s[i] = mix32(h1 ^ m ^ SEED_HI);
     }
+    return false;
   }
 
   /**
