@@ -576,20 +576,32 @@ export class SideScanner {
       const cellAt = plan.cellSlot * n;
       let keyedLo = acc.keyedLo | 0;
       let keyedHi = acc.keyedHi | 0;
-      for (let i = 0; i < n; i++) {
-        const code = codes[i];
-        if (code < 0 || none[code] !== 0) continue;
-        if (counts[code]++ === 0) firstSeen[seen++] = code;
-        const h1 = lo[code];
-        if (cells !== null) cells[cellAt + i] = h1;
-        if (keyed) {
-          const k = mix32(h1 ^ pkLo[i]);
-          keyedLo = (keyedLo + k) | 0;
-          keyedHi = (keyedHi + mix32(hi[code] ^ pkHi[i] ^ k)) | 0;
-        }
-        if (salted) {
+      if (cells !== null && salted && !keyed) {
+        // The common case of a diff's first pass over a column both sides have, without a branch per row.
+        for (let i = 0; i < n; i++) {
+          const code = codes[i];
+          if (code < 0 || none[code] !== 0) continue;
+          if (counts[code]++ === 0) firstSeen[seen++] = code;
+          cells[cellAt + i] = lo[code];
           rLo[i] = (rLo[i] + sLo[code]) | 0;
           rHi[i] = (rHi[i] + sHi[code]) | 0;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const code = codes[i];
+          if (code < 0 || none[code] !== 0) continue;
+          if (counts[code]++ === 0) firstSeen[seen++] = code;
+          const h1 = lo[code];
+          if (cells !== null) cells[cellAt + i] = h1;
+          if (keyed) {
+            const k = mix32(h1 ^ pkLo[i]);
+            keyedLo = (keyedLo + k) | 0;
+            keyedHi = (keyedHi + mix32(hi[code] ^ pkHi[i] ^ k)) | 0;
+          }
+          if (salted) {
+            rLo[i] = (rLo[i] + sLo[code]) | 0;
+            rHi[i] = (rHi[i] + sHi[code]) | 0;
+          }
         }
       }
       acc.keyedLo = keyedLo >>> 0;
