@@ -29,29 +29,38 @@ interface ColumnSpec {
   element: Record<string, unknown>;
   /** A value for row i, from the generator. */
   value: (r: () => number, i: number) => unknown;
+  /** Encodings other than PLAIN and RLE_DICTIONARY that the type allows. */
+  other?: string[];
 }
+
+const DELTA_INT = ['DELTA_BINARY_PACKED'];
+const DELTA_BYTES = ['DELTA_LENGTH_BYTE_ARRAY', 'DELTA_BYTE_ARRAY'];
+const SPLIT = ['BYTE_STREAM_SPLIT'];
 
 /** The kinds of column the generator draws from: every physical type, common annotations, a nested list (the general path). */
 const KINDS: Record<string, ColumnSpec> = {
-  i32: { element: { type: 'INT32' }, value: (r) => ((r() * 50) | 0) - 25 },
-  i32wide: { element: { type: 'INT32' }, value: (r) => ((r() * 2 ** 32) | 0) },
-  i64: { element: { type: 'INT64' }, value: (r) => BigInt((r() * 1000) | 0) - 500n },
-  i64big: { element: { type: 'INT64' }, value: (r) => (r() < 0.5 ? 2n ** 60n + BigInt((r() * 10) | 0) : BigInt((r() * 100) | 0)) },
-  f64: { element: { type: 'DOUBLE' }, value: (r) => [0.5, -0, NaN, Infinity, 1e300, 3][(r() * 6) | 0] ?? 0 },
-  f64wide: { element: { type: 'DOUBLE' }, value: (r) => r() * 1e6 - 5e5 },
-  f32: { element: { type: 'FLOAT' }, value: (r) => ((r() * 100) | 0) / 4 },
-  bool: { element: { type: 'BOOLEAN' }, value: (r) => r() < 0.3 },
-  str: { element: { type: 'BYTE_ARRAY', converted_type: 'UTF8' }, value: (r) => ['cat', 'dog', '', '2024-01-02', 'ü∑', '12'][(r() * 6) | 0] },
-  strwide: { element: { type: 'BYTE_ARRAY', converted_type: 'UTF8' }, value: (r, i) => `s${i % 997}-${(r() * 5) | 0}` },
-  date: { element: { type: 'INT32', converted_type: 'DATE' }, value: (r) => new Date(Date.UTC(2020, 0, 1 + ((r() * 40) | 0))) },
-  tsmicros: { element: { type: 'INT64', converted_type: 'TIMESTAMP_MICROS' }, value: (r) => 1700000000000000n + BigInt((r() * 5) | 0) },
-  dec32: { element: { type: 'INT32', converted_type: 'DECIMAL', precision: 9, scale: 2 }, value: (r) => BigInt(((r() * 2000) | 0) - 1000) },
-  dec64: { element: { type: 'INT64', converted_type: 'DECIMAL', precision: 18, scale: 3 }, value: (r) => (r() < 0.5 ? 123456789012345678n : BigInt((r() * 100) | 0)) },
+  i32: { element: { type: 'INT32' }, value: (r) => ((r() * 50) | 0) - 25, other: DELTA_INT },
+  i32wide: { element: { type: 'INT32' }, value: (r) => ((r() * 2 ** 32) | 0), other: DELTA_INT },
+  i64: { element: { type: 'INT64' }, value: (r) => BigInt((r() * 1000) | 0) - 500n, other: DELTA_INT },
+  i64big: { element: { type: 'INT64' }, value: (r) => (r() < 0.5 ? 2n ** 60n + BigInt((r() * 10) | 0) : BigInt((r() * 100) | 0)), other: DELTA_INT },
+  f64: { element: { type: 'DOUBLE' }, value: (r) => [0.5, -0, NaN, Infinity, 1e300, 3][(r() * 6) | 0] ?? 0, other: SPLIT },
+  f64wide: { element: { type: 'DOUBLE' }, value: (r) => r() * 1e6 - 5e5, other: SPLIT },
+  f32: { element: { type: 'FLOAT' }, value: (r) => ((r() * 100) | 0) / 4, other: SPLIT },
+  bool: { element: { type: 'BOOLEAN' }, value: (r) => r() < 0.3, other: ['RLE'] },
+  str: { element: { type: 'BYTE_ARRAY', converted_type: 'UTF8' }, value: (r) => ['cat', 'dog', '', '2024-01-02', 'ü∑', '12'][(r() * 6) | 0], other: DELTA_BYTES },
+  strwide: { element: { type: 'BYTE_ARRAY', converted_type: 'UTF8' }, value: (r, i) => `s${i % 997}-${(r() * 5) | 0}`, other: DELTA_BYTES },
+  date: { element: { type: 'INT32', converted_type: 'DATE' }, value: (r) => new Date(Date.UTC(2020, 0, 1 + ((r() * 40) | 0))), other: DELTA_INT },
+  tsmicros: { element: { type: 'INT64', converted_type: 'TIMESTAMP_MICROS' }, value: (r) => 1700000000000000n + BigInt((r() * 5) | 0), other: DELTA_INT },
+  dec32: { element: { type: 'INT32', converted_type: 'DECIMAL', precision: 9, scale: 2 }, value: (r) => BigInt(((r() * 2000) | 0) - 1000), other: DELTA_INT },
+  dec64: { element: { type: 'INT64', converted_type: 'DECIMAL', precision: 18, scale: 3 }, value: (r) => (r() < 0.5 ? 123456789012345678n : BigInt((r() * 100) | 0)), other: DELTA_INT },
 };
 
 interface Generated {
   input: TableInput;
   columns: string[];
+  /** The encodings the file's column chunks use, and its row groups. */
+  encodings: string[];
+  groups: number;
 }
 
 /** generate writes a file of random columns (required or with nulls, dictionary or plain), row groups and page sizes, from `seed`. */
@@ -74,7 +83,9 @@ async function generate(seed: number): Promise<Generated> {
     const data = Array.from({ length: rows }, (_, i) => (r() < nulls ? null : spec.value(r, i)));
     schema.push({ name, ...spec.element, repetition_type: optional ? 'OPTIONAL' : 'REQUIRED' });
     const e = r();
-    columnData.push({ name, data, ...(kind === 'bool' ? {} : e < 0.4 ? { encoding: 'PLAIN' } : e < 0.8 ? { encoding: 'RLE_DICTIONARY' } : {}) });
+    const other = spec.other ?? [];
+    const encoding = e < 0.3 ? 'PLAIN' : e < 0.6 && kind !== 'bool' ? 'RLE_DICTIONARY' : e < 0.85 && other.length > 0 ? other[(seed + c) % other.length] : undefined;
+    columnData.push({ name, data, ...(encoding ? { encoding } : {}) });
   }
   if (r() < 0.5) {
     // A nested column: the general path reads it, next to the flat ones.
@@ -87,7 +98,10 @@ async function generate(seed: number): Promise<Generated> {
   const group = 20 + ((r() * rows) | 0);
   writer.write({ columnData, rowGroupSize: [group, Math.max(1, group >> 1), group * 2], pageSize: [64, 512, 1 << 20][(r() * 3) | 0] } as Parameters<ParquetWriter['write']>[0]);
   writer.finish();
-  return { input: { file, size: fs.statSync(file).size, label: path.basename(file) }, columns: columnData.map((c) => c.name) };
+  const bytes = fs.readFileSync(file);
+  const metadata = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const encodings = metadata.row_groups.flatMap((g) => g.columns.flatMap((c) => c.meta_data?.encodings ?? []));
+  return { input: { file, size: bytes.length, label: path.basename(file) }, columns: columnData.map((c) => c.name), encodings, groups: metadata.row_groups.length };
 }
 
 /** normal is a value as the tests compare it: every empty cell alike, bytes as hex. */
@@ -155,8 +169,12 @@ async function scanOf(input: TableInput, pages: ParquetOptions['pages'], tag: st
 describe('Parquet page decoder', () => {
   it('reads every generated file as hyparquet does, value by value and scan by scan', async () => {
     let coded = 0;
+    const encodings = new Set<string>();
+    let groups = 0;
     for (let seed = 1; seed <= 24; seed++) {
       const g = await generate(seed);
+      for (const e of g.encodings) encodings.add(e);
+      groups = Math.max(groups, g.groups);
       const general = await rowsOf(g.input, { pages: 'hyparquet' }, false);
       const fast = await rowsOf(g.input, { pages: 'lode' }, false);
       const fastCoded = await rowsOf(g.input, { pages: 'lode' }, true);
@@ -174,8 +192,10 @@ describe('Parquet page decoder', () => {
         expect(b.cells?.equals(a.cells!), `seed ${seed}, config ${i}`).toBe(true);
       }
     }
-    // The generator did reach the dictionary path.
+    // The generator did reach the dictionary path, the other encodings, and several row groups per file.
     expect(coded).toBeGreaterThan(20);
+    expect([...encodings].sort()).toEqual(expect.arrayContaining(['BYTE_STREAM_SPLIT', 'DELTA_BINARY_PACKED', 'DELTA_BYTE_ARRAY', 'DELTA_LENGTH_BYTE_ARRAY', 'PLAIN', 'RLE', 'RLE_DICTIONARY']));
+    expect(groups).toBeGreaterThan(2);
   }, 300_000);
 });
 
