@@ -60,7 +60,9 @@ interface PageRun {
  * array when the column has no nulls and one page or one typed kind, else
  * an array with null for an empty cell).
  */
-export function decodeFlatChunk(bytes: Uint8Array, rows: number, decoder: ColumnDecoder): CodedColumn | ArrayLike<unknown> {
+export function decodeFlatChunk(bytes: Uint8Array, rows: number, decoder: ColumnDecoder, reuse?: Int32Array): CodedColumn | ArrayLike<unknown> {
+  // The indexes go to `reuse` when it is long enough (the caller's buffer from an earlier row group).
+  const newCodes = (): Int32Array => (reuse !== undefined && reuse.length >= rows ? reuse.subarray(0, rows) : new Int32Array(rows)).fill(-1);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const reader = { view, offset: 0 };
   const maxDef = decoder.element.repetition_type === 'REQUIRED' ? 0 : 1;
@@ -100,7 +102,7 @@ export function decodeFlatChunk(bytes: Uint8Array, rows: number, decoder: Column
     if (dict !== undefined && (pageEncoding === 'RLE_DICTIONARY' || pageEncoding === 'PLAIN_DICTIONARY')) {
       // Dictionary indexes (and definition levels) straight into `codes`: no array of values per page.
       num = checkCount((v1 ?? v2)!.num_values, rows - filled, decoder);
-      if (codes === null) codes = new Int32Array(rows).fill(-1);
+      if (codes === null) codes = newCodes();
       if (levels.length < num) levels = new Int32Array(Math.max(num, 1024));
       let data: Uint8Array;
       let pos = 0;
@@ -137,21 +139,29 @@ export function decodeFlatChunk(bytes: Uint8Array, rows: number, decoder: Column
         }
       }
       if (v2 !== undefined && v2.num_nulls !== num - present) throw new Error(`column ${decoder.element.name}: a page of ${num} values claims ${v2.num_nulls} nulls where its levels say ${num - present}`);
-      if (scratch.length < present) scratch = new Int32Array(Math.max(present, 1024));
+      // Without nulls the indexes are the rows' codes: decoded in place, then checked.
+      const into = present === num ? codes.subarray(filled, filled + num) : scratch.length >= present ? scratch : (scratch = new Int32Array(Math.max(present, 1024)));
       if (present > 0) {
         if (pos >= data.length) throw new Error(`column ${decoder.element.name}: a page ends before its dictionary indexes`);
         const width = data[pos++];
         if (width > 32) throw new Error(`column ${decoder.element.name}: dictionary indexes of ${width} bits`);
-        if (width === 0) scratch.fill(0, 0, present);
-        else readHybrid(data, pos, data.length, width, scratch, present, decoder);
+        if (width === 0) into.fill(0, 0, present);
+        else readHybrid(data, pos, data.length, width, into, present, decoder);
       }
       const dsize = dict.length;
-      let k = 0;
-      for (let j = 0; j < num; j++) {
-        if (maxDef > 0 && levels[j] === 0) continue;
-        const code = scratch[k++];
-        if (!(code >= 0 && code < dsize)) throw new Error(`column ${decoder.element.name}: dictionary index ${code} is out of range (the dictionary has ${dsize} values)`);
-        codes[filled + j] = code;
+      if (present === num) {
+        for (let j = 0; j < num; j++) {
+          const code = into[j];
+          if (!(code >= 0 && code < dsize)) throw new Error(`column ${decoder.element.name}: dictionary index ${code} is out of range (the dictionary has ${dsize} values)`);
+        }
+      } else {
+        let k = 0;
+        for (let j = 0; j < num; j++) {
+          if (levels[j] === 0) continue;
+          const code = into[k++];
+          if (!(code >= 0 && code < dsize)) throw new Error(`column ${decoder.element.name}: dictionary index ${code} is out of range (the dictionary has ${dsize} values)`);
+          codes[filled + j] = code;
+        }
       }
       runs.push({ at: filled, count: num, coded: true, defs: [], values: dict });
       filled += num;
@@ -191,7 +201,7 @@ export function decodeFlatChunk(bytes: Uint8Array, rows: number, decoder: Column
     if (values.length !== present) throw new Error(`column ${decoder.element.name}: a page holds ${values.length} values for ${present} non-null rows`);
     if (encoding.endsWith('_DICTIONARY')) {
       if (dict === undefined) throw new Error(`column ${decoder.element.name}: a dictionary-encoded page comes before any dictionary`);
-      if (codes === null) codes = new Int32Array(rows).fill(-1);
+      if (codes === null) codes = newCodes();
       const size = dict.length;
       let k = 0;
       for (let j = 0; j < num; j++) {

@@ -155,6 +155,8 @@ export class ParquetReader implements TableReader {
   /** What parquetRead reads by (see readableMetadata), and the DECIMAL scale of each column or -1. */
   private readonly readMetadata: FileMetaData;
   private readonly scales: number[];
+  /** By column index: the dictionary-index buffer of the last row group, for the next (see decodeFlatChunk). */
+  private readonly codeBuffers: (Int32Array | undefined)[] = [];
 
   private constructor(
     readonly label: string,
@@ -320,10 +322,14 @@ export class ParquetReader implements TableReader {
         parsers,
         compressors,
       };
-      const out = decodeFlatChunk(bytes.subarray(from - lo, to - lo), n, decoder);
+      const out = decodeFlatChunk(bytes.subarray(from - lo, to - lo), n, decoder, this.codeBuffers[c]);
       if (!('codes' in out)) columns[c] = out;
-      else if (wantCoded) coded[c] = out;
-      else columns[c] = materialize(out, n);
+      else {
+        // Reused by the next row group, as Batch allows.
+        if (out.codes.buffer !== this.codeBuffers[c]?.buffer) this.codeBuffers[c] = out.codes;
+        if (wantCoded) coded[c] = out;
+        else columns[c] = materialize(out, n);
+      }
     }
   }
 
