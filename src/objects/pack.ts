@@ -1,16 +1,19 @@
 /**
  * Packs: many objects in one immutable file, so a remote receives thousands
- * of small files in one PUT. A pack is the objects' raw bytes back to back
- * after a short header; its index lists (object ID, offset, length) sorted by
- * ID. Both are named by the pack's name: the SHA-256 of its table of
- * contents (version 2) or of all its bytes (version 1). Nothing in a pack is
- * trusted: every object read out of one is checked against its ID by the
- * reader. Layout in docs/formats.md.
+ * of small files in one PUT. A pack is the objects' stored bytes back to back
+ * after a short header (each object raw, or compressed where it pays:
+ * version 3); its index lists (object ID, offset, length, and for version 3
+ * the uncompressed size and codec) sorted by ID. Both are named by the pack's
+ * name: the SHA-256 of its table of contents (versions 2 and 3) or of all its
+ * bytes (version 1). Nothing in a pack is trusted: every object read out of
+ * one is decompressed within the size its index states and checked against
+ * its ID by the reader. Layout in docs/formats.md.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { xxh64 } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { bytesToId, ID_BYTES, idToBytes, type ObjectId } from '../core/id.js';
+import { ASYNC_FROM, CODEC_BROTLI, CODEC_STORED, compressAsync, compressSync, decompress, MAX_COMPRESSED_OBJECT } from './codec.js';
 
 /**
  * Pack versions differ only in how a pack is named (the bytes are laid out
@@ -22,6 +25,13 @@ import { bytesToId, ID_BYTES, idToBytes, type ObjectId } from '../core/id.js';
 const PACK_MAGIC_V1 = Buffer.from('LODP\x01', 'latin1');
 const PACK_MAGIC = Buffer.from('LODP\x02', 'latin1');
 /**
+ * Version 3 packs hold compressed objects: laid out and named like version 2,
+ * but each table-of-contents entry also names the object's codec and
+ * uncompressed size. A pack with no compressed object is written as version 2,
+ * which every lode reads.
+ */
+const PACK_MAGIC_V3 = Buffer.from('LODP\x03', 'latin1');
+/**
  * Random bytes after the magic make every pack's name unique, even for two
  * packs of the same objects: a pack marked for deletion by `gc --remote` is
  * never silently replaced by a new upload under the same name.
@@ -29,6 +39,8 @@ const PACK_MAGIC = Buffer.from('LODP\x02', 'latin1');
 const NONCE_BYTES = 16;
 export const PACK_HEADER = PACK_MAGIC.length + NONCE_BYTES;
 const INDEX_MAGIC = Buffer.from('LODX\x01', 'latin1');
+/** Index version 2 (for version 3 packs): each entry also carries the uncompressed size (u32), the codec (u8) and the xxh64 of its stored bytes (u64; 0 when stored raw). */
+const INDEX_MAGIC_V2 = Buffer.from('LODX\x02', 'latin1');
 /**
  * MAX_OBJECT_BYTES bounds one object's length in an index read from a remote:
  * chunks are at most 64 MiB and no tree or chunk list comes near 1 GiB, so a
@@ -36,11 +48,40 @@ const INDEX_MAGIC = Buffer.from('LODX\x01', 'latin1');
  */
 export const MAX_OBJECT_BYTES = 1 << 30;
 
-/** PackEntry locates one object inside a pack. */
+/**
+ * PackEntry locates one object inside a pack: `length` bytes at `offset` as
+ * stored; with a `codec` other than CODEC_STORED (0), those bytes are the
+ * object compressed, and `size` is its uncompressed size (absent: stored raw,
+ * `size` is `length`).
+ */
 export interface PackEntry {
   id: ObjectId;
   offset: number;
   length: number;
+  size?: number;
+  codec?: number;
+  /** For a compressed entry: the xxh64 of its stored bytes, so damage that still decodes is noticed too. */
+  check?: bigint;
+}
+
+/** rawSize is an entry's uncompressed size. */
+export function rawSize(e: PackEntry): number {
+  return e.size ?? e.length;
+}
+
+/** isCompressed says whether an entry is stored compressed. */
+function isCompressed(e: PackEntry): boolean {
+  return (e.codec ?? CODEC_STORED) !== CODEC_STORED;
+}
+
+/** SealedPack is a finished pack: its name, bytes, encoded index and entries (sorted by ID). */
+export interface SealedPack {
+  id: ObjectId;
+  pack: Buffer;
+  index: Buffer;
+  entries: PackEntry[];
+  /** Whether some object is stored compressed (a version 3 pack: the remote must be at COMPRESSED_FORMAT). */
+  compressed: boolean;
 }
 
 /**
@@ -53,7 +94,8 @@ export class PackWriter {
   private buf: Buffer;
   private readonly entries: PackEntry[] = [];
   private readonly seen = new Set<ObjectId>();
-  private readonly toc = createHash('sha256');
+  /** Per entry (in pack order): whether `seal` may compress it. */
+  private readonly compressible: boolean[] = [];
   private size = PACK_HEADER;
 
   /** `buffer`: where to lay the pack out (grown by copying if an object does not fit); its content is overwritten. */
@@ -61,7 +103,6 @@ export class PackWriter {
     this.buf = buffer && buffer.length >= PACK_HEADER ? buffer : Buffer.allocUnsafe(Math.max(PACK_HEADER, 1 << 16));
     PACK_MAGIC.copy(this.buf, 0);
     randomBytes(NONCE_BYTES).copy(this.buf, PACK_MAGIC.length);
-    this.toc.update(this.buf.subarray(0, PACK_HEADER));
   }
 
   /** bytes is the pack's size so far. */
@@ -82,53 +123,110 @@ export class PackWriter {
    * reserve makes room for object `id` of `length` bytes and returns the slot
    * the caller must fill with exactly its bytes before `finish` (which are
    * the caller's to check against `id`); undefined when the pack already
-   * holds `id`.
+   * holds `id`. `compress`: `seal` may store it compressed (file data);
+   * metadata is left raw, so a remote that holds no compressed file data
+   * stays readable by lodes older than compressed packs.
    */
-  reserve(id: ObjectId, length: number): Buffer | undefined {
+  reserve(id: ObjectId, length: number, compress = false): Buffer | undefined {
     if (this.seen.has(id)) return undefined;
     this.seen.add(id);
+    this.compressible.push(compress);
     if (this.size + length > this.buf.length) {
       const bigger = Buffer.allocUnsafe(Math.max(this.size + length, Math.min(2 * this.buf.length, this.size + length + (64 << 20))));
       this.buf.copy(bigger, 0, 0, this.size);
       this.buf = bigger;
     }
     this.entries.push({ id, offset: this.size, length });
-    const entry = Buffer.alloc(ID_BYTES + 4);
-    idToBytes(id).copy(entry, 0);
-    entry.writeUInt32BE(length, ID_BYTES);
-    this.toc.update(entry);
     const slot = this.buf.subarray(this.size, this.size + length);
     this.size += length;
     return slot;
   }
 
-  /** add appends an object (once per ID; the caller guarantees bytes hash to id). */
-  add(id: ObjectId, data: Uint8Array): void {
-    const slot = this.reserve(id, data.length);
+  /** add appends an object (once per ID; the caller guarantees bytes hash to id); `compress` as for `reserve`. */
+  add(id: ObjectId, data: Uint8Array, compress = false): void {
+    const slot = this.reserve(id, data.length, compress);
     if (slot) slot.set(data);
   }
 
-  /** finish returns the pack (a view of the writer's buffer), its ID and its encoded index. */
-  finish(): { id: ObjectId; pack: Buffer; index: Buffer; entries: PackEntry[] } {
+  /**
+   * finish returns the pack as laid out so far (a view of the writer's
+   * buffer), its ID and its encoded index: version 3 once `seal` compressed
+   * some object, else version 2. The writer is done after it.
+   */
+  finish(): SealedPack {
+    const compressed = this.entries.some(isCompressed);
+    (compressed ? PACK_MAGIC_V3 : PACK_MAGIC).copy(this.buf, 0);
     const pack = this.buf.subarray(0, this.size);
-    const id = this.toc.digest('hex');
+    const id = packName(pack, this.entries);
     const entries = [...this.entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { id, pack, index: encodePackIndex(id, entries), entries };
+    return { id, pack, index: encodePackIndex(id, entries), entries, compressed };
+  }
+
+  /**
+   * seal compresses every object where it pays (codec.ts: a cheap probe
+   * turns away incompressible ones), moves the objects together in the same
+   * buffer, and finishes the pack. Large objects are compressed in libuv's
+   * thread pool, so a push fills its next pack meanwhile; small ones on the
+   * calling thread (a thread-pool call costs more than they do).
+   * `compress: false` finishes the pack as it is.
+   */
+  async seal(o: { compress?: boolean } = {}): Promise<SealedPack> {
+    if (o.compress === false) return this.finish();
+    const outs: (Buffer | undefined)[] = new Array(this.entries.length);
+    const jobs: Promise<void>[] = [];
+    this.entries.forEach((e, i) => {
+      if (!this.compressible[i]) return;
+      const raw = this.buf.subarray(e.offset, e.offset + e.length);
+      if (e.length >= ASYNC_FROM) jobs.push(compressAsync(raw).then((out) => void (outs[i] = out)));
+      else outs[i] = compressSync(raw);
+    });
+    await Promise.all(jobs);
+    if (outs.every((out) => out === undefined)) return this.finish();
+    // Objects lie in pack order and none grows: each moves to an offset at
+    // or before its own, so copying in order never overwrites bytes still needed.
+    let at = PACK_HEADER;
+    this.entries.forEach((e, i) => {
+      const out = outs[i];
+      if (out) {
+        out.copy(this.buf, at);
+        e.size = e.length;
+        e.length = out.length;
+        e.codec = CODEC_BROTLI;
+        e.check = xxh64(out);
+      } else if (at !== e.offset) this.buf.copy(this.buf, at, e.offset, e.offset + e.length);
+      e.offset = at;
+      at += e.length;
+    });
+    this.size = at;
+    return this.finish();
   }
 }
 
 /**
- * packName is the name of a version 2 pack: the SHA-256 of its header (magic
- * and nonce, 21 bytes) followed by, for each object in pack order, its ID (32
- * bytes) and its length (u32). Objects lie back to back after the header, so
- * with each object checked against its ID this pins every byte of the pack.
+ * packName is the name of a version 2 or 3 pack: the SHA-256 of its header
+ * (magic and nonce, 21 bytes) followed by, for each object in pack order, its
+ * ID (32 bytes) and its stored length (u32) — and in version 3 also its
+ * uncompressed size (u32), codec (u8) and the xxh64 of its stored bytes when
+ * compressed (u64, else 0). Objects lie back to back after the header, so
+ * with each object checked against its ID this pins every byte of a version
+ * 2 pack. In version 3 a compressed object must also decode exactly (its
+ * whole stream, to its stated size) to bytes matching its ID, and its stored
+ * bytes must match their xxh64: a brotli stream has bits a decoder ignores,
+ * and damage there must not go unnoticed either.
  */
-export function packName(header: Uint8Array, ordered: readonly { id: ObjectId; length: number }[]): ObjectId {
-  const h = createHash('sha256').update(header.subarray(0, PACK_HEADER));
-  const entry = Buffer.alloc(ID_BYTES + 4);
+export function packName(header: Uint8Array, ordered: readonly PackEntry[]): ObjectId {
+  const head = Buffer.from(header.buffer, header.byteOffset, PACK_HEADER);
+  const v3 = head.subarray(0, PACK_MAGIC_V3.length).equals(PACK_MAGIC_V3);
+  const h = createHash('sha256').update(head);
+  const entry = Buffer.alloc(ID_BYTES + (v3 ? 17 : 4));
   for (const e of ordered) {
     idToBytes(e.id).copy(entry, 0);
     entry.writeUInt32BE(e.length, ID_BYTES);
+    if (v3) {
+      entry.writeUInt32BE(rawSize(e), ID_BYTES + 4);
+      entry[ID_BYTES + 8] = e.codec ?? CODEC_STORED;
+      entry.writeBigUInt64BE(e.check ?? 0n, ID_BYTES + 9);
+    }
     h.update(entry);
   }
   return h.digest('hex');
@@ -144,7 +242,7 @@ export function packNameMatches(pack: Buffer, packId: ObjectId, entries: Iterabl
   if (pack.length < PACK_HEADER) return false;
   const magic = pack.subarray(0, PACK_MAGIC.length);
   if (magic.equals(PACK_MAGIC_V1)) return createHash('sha256').update(pack).digest('hex') === packId;
-  if (!magic.equals(PACK_MAGIC)) return false;
+  if (!magic.equals(PACK_MAGIC) && !magic.equals(PACK_MAGIC_V3)) return false;
   // By offset; an empty object (there is at most one: one ID) shares its offset with the next object and comes first.
   const ordered = [...entries].sort((a, b) => a.offset - b.offset || a.length - b.length);
   let at = PACK_HEADER;
@@ -158,11 +256,16 @@ export function packNameMatches(pack: Buffer, packId: ObjectId, entries: Iterabl
 /**
  * encodePackIndex: "LODX" 0x01, the pack ID (32 bytes), a u32 count, then per
  * object (sorted by ID) ID (32) + u64 offset + u32 length, then an xxh64 of
- * everything before it (u64). loadXxhash() must have run.
+ * everything before it (u64). When some object is compressed (a version 3
+ * pack), "LODX" 0x02 and each entry also carries u32 uncompressed size + u8
+ * codec + u64 xxh64 of its stored bytes (0 when stored raw). loadXxhash()
+ * must have run.
  */
 export function encodePackIndex(packId: ObjectId, entries: readonly PackEntry[]): Buffer {
-  const buf = Buffer.alloc(INDEX_MAGIC.length + ID_BYTES + 4 + entries.length * (ID_BYTES + 12) + 8);
-  let pos = INDEX_MAGIC.copy(buf, 0);
+  const v2 = entries.some(isCompressed);
+  const width = ID_BYTES + (v2 ? 25 : 12);
+  const buf = Buffer.alloc(INDEX_MAGIC.length + ID_BYTES + 4 + entries.length * width + 8);
+  let pos = (v2 ? INDEX_MAGIC_V2 : INDEX_MAGIC).copy(buf, 0);
   pos += idToBytes(packId).copy(buf, pos);
   buf.writeUInt32BE(entries.length, pos);
   pos += 4;
@@ -174,6 +277,12 @@ export function encodePackIndex(packId: ObjectId, entries: readonly PackEntry[])
     buf.writeBigUInt64BE(BigInt(e.offset), pos);
     buf.writeUInt32BE(e.length, pos + 8);
     pos += 12;
+    if (v2) {
+      buf.writeUInt32BE(rawSize(e), pos);
+      buf[pos + 4] = e.codec ?? CODEC_STORED;
+      buf.writeBigUInt64BE(e.check ?? 0n, pos + 5);
+      pos += 13;
+    }
   }
   buf.writeBigUInt64BE(xxh64(buf.subarray(0, pos)), pos);
   return buf;
@@ -188,6 +297,10 @@ export class PackIndex {
     private readonly lengths: Uint32Array,
     /** Where the last object ends: the pack must be at least this long. */
     private readonly end: number,
+    /** Uncompressed sizes and codecs (index version 2); undefined: every object stored raw. */
+    private readonly sizes?: Uint32Array,
+    private readonly codecs?: Uint8Array,
+    private readonly checks?: BigUint64Array,
   ) {}
 
   /** fits says whether every object lies inside a pack of `packSize` bytes (unknown size: yes). */
@@ -207,15 +320,21 @@ export class PackIndex {
   static decode(buf: Buffer, expectPackId?: ObjectId, packSize?: number): PackIndex {
     const fail = (why: string) => new CorruptObjectError(`pack index ${expectPackId ?? ''} is corrupt: ${why}`.replace('  ', ' '), { objectId: expectPackId });
     const head = INDEX_MAGIC.length + ID_BYTES + 4;
-    if (buf.length < head + 8 || !buf.subarray(0, INDEX_MAGIC.length).equals(INDEX_MAGIC)) throw fail('bad header');
+    const magic = buf.subarray(0, INDEX_MAGIC.length);
+    const v2 = magic.equals(INDEX_MAGIC_V2);
+    if (buf.length < head + 8 || (!v2 && !magic.equals(INDEX_MAGIC))) throw fail('bad header');
+    const width = ID_BYTES + (v2 ? 25 : 12);
     if (xxh64(buf.subarray(0, buf.length - 8)) !== buf.readBigUInt64BE(buf.length - 8)) throw fail('checksum mismatch');
     const packId = bytesToId(buf, INDEX_MAGIC.length);
     if (expectPackId && packId !== expectPackId) throw fail(`it describes pack ${packId}`);
     const count = buf.readUInt32BE(INDEX_MAGIC.length + ID_BYTES);
-    if (buf.length !== head + count * (ID_BYTES + 12) + 8) throw fail('wrong length');
+    if (buf.length !== head + count * width + 8) throw fail('wrong length');
     const ids = Buffer.alloc(count * ID_BYTES);
     const offsets = new Float64Array(count);
     const lengths = new Uint32Array(count);
+    const sizes = v2 ? new Uint32Array(count) : undefined;
+    const codecs = v2 ? new Uint8Array(count) : undefined;
+    const checks = v2 ? new BigUint64Array(count) : undefined;
     let pos = head;
     let end = 0;
     for (let i = 0; i < count; i++) {
@@ -233,9 +352,23 @@ export class PackIndex {
       offsets[i] = off;
       lengths[i] = len;
       if (off + len > end) end = off + len;
-      pos += ID_BYTES + 12;
+      if (sizes && codecs && checks) {
+        // A decompression bomb is refused here, from the index alone, before a byte of the pack is read.
+        const size = buf.readUInt32BE(pos + ID_BYTES + 12);
+        const codec = buf[pos + ID_BYTES + 16];
+        if (codec === CODEC_STORED) {
+          if (size !== len) throw fail(`object ${i} is stored raw but declares ${size} bytes in ${len}`);
+          if (buf.readBigUInt64BE(pos + ID_BYTES + 17) !== 0n) throw fail(`object ${i} is stored raw but carries a checksum`);
+        } else if (codec === CODEC_BROTLI) {
+          if (size > MAX_COMPRESSED_OBJECT) throw fail(`object ${i} declares ${size} bytes uncompressed, more than a compressed object may have`);
+        } else throw fail(`object ${i} names unknown codec ${codec}`);
+        sizes[i] = size;
+        codecs[i] = codec;
+        checks[i] = buf.readBigUInt64BE(pos + ID_BYTES + 17);
+      }
+      pos += width;
     }
-    return new PackIndex(packId, ids, offsets, lengths, end);
+    return new PackIndex(packId, ids, offsets, lengths, end, sizes, codecs, checks);
   }
 
   /** find returns where `id` is, or undefined. */
@@ -246,7 +379,7 @@ export class PackIndex {
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const c = Buffer.compare(this.ids.subarray(mid * ID_BYTES, (mid + 1) * ID_BYTES), key);
-      if (c === 0) return { id, offset: this.offsets[mid], length: this.lengths[mid] };
+      if (c === 0) return this.entryAt(mid, id);
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;
     }
@@ -283,9 +416,20 @@ export class PackIndex {
     return this.lengths[i];
   }
 
+  /** entryAt is entry `i` (in ID order); `id` saves making its ID string again. */
+  entryAt(i: number, id: ObjectId = this.idAt(i)): PackEntry {
+    const e: PackEntry = { id, offset: this.offsets[i], length: this.lengths[i] };
+    if (this.codecs && this.sizes && this.checks && this.codecs[i] !== CODEC_STORED) {
+      e.size = this.sizes[i];
+      e.codec = this.codecs[i];
+      e.check = this.checks[i];
+    }
+    return e;
+  }
+
   /** entries lists every object in ID order. */
   *entries(): Generator<PackEntry> {
-    for (let i = 0; i < this.count; i++) yield { id: bytesToId(this.ids, i * ID_BYTES), offset: this.offsets[i], length: this.lengths[i] };
+    for (let i = 0; i < this.count; i++) yield this.entryAt(i);
   }
 }
 
@@ -336,14 +480,34 @@ export function coalesce(entries: readonly PackEntry[], maxGap = 256 << 10, maxS
 }
 
 /**
- * extract cuts one object out of a span's bytes and checks it against its ID.
- * CorruptObjectError names the object and the pack.
+ * extract cuts one object out of a span's bytes, decompresses it (bounded by
+ * its stated size) and checks it against its ID. CorruptObjectError names
+ * the object and the pack.
  */
 export function extract(span: ReadSpan, bytes: Buffer, e: PackEntry, packId: ObjectId): Buffer {
   if (bytes.length !== span.length) throw new CorruptObjectError(`pack ${packId}: a read of ${span.length} bytes returned ${bytes.length}`, { objectId: packId });
-  const data = bytes.subarray(e.offset - span.offset, e.offset - span.offset + e.length);
+  return objectBytes(bytes.subarray(e.offset - span.offset, e.offset - span.offset + e.length), e, packId);
+}
+
+/**
+ * objectBytes turns an entry's stored bytes into the object's bytes:
+ * decompressed within its stated size, checked against its ID.
+ * CorruptObjectError names the object and the pack.
+ */
+export function objectBytes(stored: Buffer, e: PackEntry, packId: ObjectId): Buffer {
+  const what = `object ${e.id} in pack ${packId}`;
+  if (e.check !== undefined && xxh64(stored) !== e.check) {
+    throw new CorruptObjectError(`${what} does not match its checksum (its compressed bytes are damaged)`, { objectId: e.id, hint: 'the remote copy is damaged: push it again from a workspace that has it' });
+  }
+  let data: Buffer;
+  try {
+    data = decompress(e.codec ?? CODEC_STORED, stored, rawSize(e), what);
+  } catch (err) {
+    if (!(err instanceof CorruptObjectError)) throw err;
+    throw new CorruptObjectError(err.message, { objectId: e.id, hint: err.hint, cause: err });
+  }
   if (createHash('sha256').update(data).digest('hex') !== e.id) {
-    throw new CorruptObjectError(`object ${e.id} in pack ${packId} does not match its ID`, { objectId: e.id, hint: 'the remote copy is damaged: push it again from a workspace that has it' });
+    throw new CorruptObjectError(`${what} does not match its ID`, { objectId: e.id, hint: 'the remote copy is damaged: push it again from a workspace that has it' });
   }
   return data;
 }

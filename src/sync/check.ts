@@ -17,7 +17,6 @@
  * Problems are collected, not thrown, so one run reports them all; only a
  * failure to reach the remote at all is thrown.
  */
-import { createHash } from 'node:crypto';
 import { decodeChunkList, decodeCommit, treeLinks } from '../core/encoding.js';
 import { decodeRecord } from '../core/record.js';
 import { CorruptObjectError, NotFoundError, UsageError } from '../core/errors.js';
@@ -25,7 +24,7 @@ import { isObjectId, type ObjectId } from '../core/id.js';
 import { joinPath } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { loadXxhash } from '../core/checksum.js';
-import { coalesce, PackIndex, packNameMatches, type PackEntry } from '../objects/pack.js';
+import { coalesce, objectBytes, PackIndex, packNameMatches, type PackEntry } from '../objects/pack.js';
 import { refNameProblem } from '../graph/refs.js';
 import type { Backend } from '../storage/backend.js';
 
@@ -207,9 +206,14 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheckRes
         const got = await backend.load(`packs/${packId}.pack`, { offset: span.offset, length: span.length });
         for (const e of span.entries) {
           const r = byId.get(e.id)!;
-          const data = got.subarray(e.offset - span.offset, e.offset - span.offset + e.length);
-          if (got.length !== span.length || createHash('sha256').update(data).digest('hex') !== e.id) {
-            problems.push({ kind: 'corrupt', id: e.id, pack: packId, ref: r.ref, path: r.path || undefined, message: `${what} ${e.id} in pack ${packId} does not match its ID` });
+          let data: Buffer;
+          try {
+            if (got.length !== span.length) throw new CorruptObjectError('short read');
+            data = objectBytes(got.subarray(e.offset - span.offset, e.offset - span.offset + e.length), e, packId);
+          } catch (err) {
+            if (!(err instanceof CorruptObjectError)) throw err;
+            const why = / does not decompress: (.*)$/.exec(err.message)?.[1];
+            problems.push({ kind: 'corrupt', id: e.id, pack: packId, ref: r.ref, path: r.path || undefined, message: `${what} ${e.id} in pack ${packId} ${why ? `does not decompress: ${why}` : 'does not match its ID'}` });
             continue;
           }
           try {
@@ -283,12 +287,16 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheckRes
       const pack = await backend.load(`packs/${packId}.pack`);
       result.packsRead++;
       result.bytesRead += pack.length;
-      const bad: ObjectId[] = [];
+      const bad: { id: ObjectId; message: string }[] = [];
       for (const e of indexes.get(packId)!.entries()) {
-        const data = pack.subarray(e.offset, e.offset + e.length);
-        if (createHash('sha256').update(data).digest('hex') !== e.id) bad.push(e.id);
+        try {
+          objectBytes(pack.subarray(e.offset, e.offset + e.length), e, packId);
+        } catch (err) {
+          if (!(err instanceof CorruptObjectError)) throw err;
+          bad.push({ id: e.id, message: err.message });
+        }
       }
-      for (const id of bad) problems.push({ kind: 'corrupt', id, pack: packId, message: `object ${id} in pack ${packId} does not match its ID` });
+      for (const b of bad) problems.push({ kind: 'corrupt', id: b.id, pack: packId, message: b.message });
       if (bad.length === 0 && !packNameMatches(pack, packId, indexes.get(packId)!.entries())) {
         problems.push({ kind: 'corrupt', pack: packId, message: `pack ${packId} does not match its name (damage outside its objects)` });
       }

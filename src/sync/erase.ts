@@ -137,7 +137,9 @@ export async function eraseRemote(o: {
     const keep = entries.filter((e) => live.has(e.id) && !erased.has(e.id) && !inKeptPack(remote, e.id, doomed));
     if (keep.length > 0) {
       const writer = new PackWriter();
-      await remote.fetchObjects(keep.map((e) => e.id), (id, data) => writer.add(id, data));
+      // Each object keeps its stored form: compressed again only if it was.
+      const wasCompressed = new Set(keep.filter((e) => e.codec !== undefined).map((e) => e.id));
+      await remote.fetchObjects(keep.map((e) => e.id), (id, data) => writer.add(id, data, wasCompressed.has(id)));
       await remote.uploadPack(writer);
       result.packsWritten++;
     }

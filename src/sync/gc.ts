@@ -136,9 +136,11 @@ export async function gcRemote(o: RemoteGcOptions): Promise<RemoteGcResult> {
     if (!o.dryRun && liveHere.length > 0) {
       // Copy the live objects out first, so no unmarked pack holds dead ones.
       const writer = new PackWriter();
+      // Each object keeps its stored form: compressed again only if it was.
+      const wasCompressed = new Set(liveHere.filter((e) => e.codec !== undefined).map((e) => e.id));
       await remote.fetchObjects(
         liveHere.map((e) => e.id),
-        (id, data) => writer.add(id, data),
+        (id, data) => writer.add(id, data, wasCompressed.has(id)),
       );
       await remote.uploadPack(writer);
     }

@@ -243,7 +243,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
         buffer = free.pop() ?? Buffer.allocUnsafe(target + PACK_SLACK);
         writer = new PackWriter(buffer);
       }
-      const slot = writer.reserve(w.id, w.size);
+      // File data (read from the cache) may be compressed when the pack is sealed; metadata stays raw.
+      const slot = writer.reserve(w.id, w.size, w.bytes === undefined);
       if (slot) {
         if (w.file !== undefined) files.read(w.file, w.offset ?? 0, slot, w.id);
         else (w.bytes ?? w.read!()).copy(slot);

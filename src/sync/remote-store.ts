@@ -5,7 +5,8 @@
  *   packs/<pack id>.idx    where each object is in that pack (immutable)
  *   refs/heads/<branch>    "<commit id>\n" (updated with conditional writes)
  *   refs/tags/<tag>        "<commit id>\n"
- *   config                 {"format": 1, "chunking": {...}} (written by the first push)
+ *   config                 {"format": 1, "chunking": {...}} (written by the first push;
+ *                          raised to 2 by sharded trees or records, to 3 by compressed packs)
  *
  *   gc/pending/<pack id>   a `gc --remote` mark: "<ms> <xxh64 of <ms>>\n"
  *
@@ -33,12 +34,15 @@ import type { ObjectReader } from '../objects/reader.js';
  * The highest remote format this lode reads; a remote whose `config` names a
  * higher one is refused. A remote is written in the lowest format its objects
  * need, so older lodes keep reading it: format 1 until a push sends a sharded
- * directory or a commit with a record (SHARDED_FORMAT), which an older lode
- * would take for corruption.
+ * directory or a commit with a record (SHARDED_FORMAT), or a pack with
+ * compressed objects (COMPRESSED_FORMAT), which an older lode would take for
+ * corruption.
  */
-export const REMOTE_FORMAT = 2;
+export const REMOTE_FORMAT = 3;
 /** SHARDED_FORMAT is the first remote format whose trees may be sharded (tree objects of version 2) and whose commits may name a record. */
 export const SHARDED_FORMAT = 2;
+/** COMPRESSED_FORMAT is the first remote format whose packs may hold compressed objects (packs of version 3, indexes of version 2). */
+export const COMPRESSED_FORMAT = 3;
 /** BASE_FORMAT is the format a new remote starts in. */
 const BASE_FORMAT = 1;
 
@@ -91,6 +95,10 @@ export class RemoteStore implements ObjectReader {
   private readonly idxDir: string;
   /** Requests and bytes, for reports and the bench. */
   readonly stats = { requests: 0, bytesSent: 0, bytesReceived: 0, rereads: 0 };
+  /** Whether uploaded packs compress their objects where it pays (see codec.ts). */
+  compress = true;
+  /** The raise to COMPRESSED_FORMAT under way or done: concurrent uploads wait for one write. */
+  private raising: Promise<void> | undefined;
 
   constructor(
     readonly backend: Backend,
@@ -495,7 +503,11 @@ export class RemoteStore implements ObjectReader {
    * travel at once.
    */
   async uploadPack(writer: PackWriter, after?: Promise<unknown>): Promise<ObjectId> {
-    const { id, pack, index, entries } = writer.finish();
+    // Objects are compressed where it pays, unless the store has no config to
+    // raise (only a remote some push wrote one to takes compressed packs).
+    const { id, pack, index, entries, compressed } = await writer.seal({ compress: this.compress && this.config !== undefined });
+    // Before the pack: an older lode must find the remote too new, not its packs corrupt.
+    if (compressed) await (this.raising ??= this.raiseFormat(COMPRESSED_FORMAT));
     this.stats.requests += 2;
     await this.backend.save(`packs/${id}.pack`, pack);
     await after;
@@ -691,7 +703,7 @@ class PackLocator {
       const idx = this.indexes[p];
       // The first word settles almost every mismatch without making a string; the whole ID settles a match.
       if (idx.wordAt(i, 0) !== w0 || !idx.idIsAt(i, id) || (accept !== undefined && !accept(this.packIds[p]))) continue;
-      return { id, offset: idx.offsetAt(i), length: idx.lengthAt(i), packId: this.packIds[p] };
+      return { ...idx.entryAt(i, id), packId: this.packIds[p] };
     }
     return undefined;
   }
