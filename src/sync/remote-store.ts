@@ -546,7 +546,7 @@ export class RemoteStore implements ObjectReader {
       }
       if (!loc) throw new NotFoundError(`object ${id} is not on remote ${this.backend.location}`, { hint: 'the remote is missing data a ref needs; push it again from a workspace that has it' });
       const list = byPack.get(loc.packId) ?? [];
-      list.push({ id, offset: loc.offset, length: loc.length });
+      list.push({ id, offset: loc.offset, length: loc.length, size: loc.size, codec: loc.codec, check: loc.check });
       byPack.set(loc.packId, list);
     }
     let done = 0;
