@@ -99,6 +99,22 @@ describe('compressed packs on a directory remote', () => {
     expect(packBytes(share)).toBeGreaterThan(NOISE.length + (3 << 20));
   });
 
+  it('push.compress = off stores everything raw (format 1, version 2 packs); a bad value is a config error (exit 8)', async () => {
+    const base = makeTempDir('lode-e2e-cpack-off');
+    dirs.push(base);
+    const { at, share } = await pushedToShare(base, { 'data/table.csv': CSV }, { 'push.compress': 'off' });
+    expect(remoteFormat(share)).toBe(1);
+    for (const f of packFiles(share, '.pack')) expect(fs.readFileSync(f).subarray(0, 5).toString('latin1')).toBe('LODP\x02');
+    expect(packBytes(share)).toBeGreaterThan(CSV.length);
+    expectLodeError(await runLode(['config', 'push.compress', 'sometimes'], at), 8);
+    writeFile(at.cwd!, 'data/more.csv', repetitiveCsv(1 << 20, 7));
+    await lodeOk(['add', 'data'], at);
+    await lodeOk(['commit', '-m', 'v2'], at);
+    await lodeOk(['config', 'push.compress', 'auto'], at);
+    await lodeOk(['push'], at);
+    expect(remoteFormat(share)).toBe(3);
+  });
+
   it('a damaged compressed stream is corrupt data: clone exits 5, fsck --remote --read-data names the object', async () => {
     const { base, at, share } = await csvPushed('cpack-flip');
     const e = compressedEntry(share);

@@ -86,6 +86,7 @@ export const KEYS: Record<string, { type: 'int' | 'string' | 'string[]'; help: s
   'user.email': { type: 'string', help: 'author email recorded in commits' },
   'core.remote': { type: 'string', help: 'the default remote (see `lode remote`)' },
   'core.lock-wait': { type: 'int', help: 'seconds a command waits for another lode process to release the repository lock (default 0; `--wait` overrides)' },
+  'push.compress': { type: 'string', help: 'compress file data in the packs push, gc and erase upload, where it pays: auto (default) or off (a remote then stays readable by lodes older than remote format 3)' },
 };
 
 export class Config {
@@ -400,7 +401,16 @@ export class Config {
     };
     const wait = this.get('core.lock-wait');
     if (wait !== undefined && (typeof wait !== 'number' || !Number.isInteger(wait) || wait < 0)) throw this.bad('core.lock-wait', 'must be a whole number of seconds');
+    this.compressPacks(); // validated here like every key; read where remotes are opened
     return { chunking, cacheTypes, userName: str('user.name'), userEmail: str('user.email'), ...(wait !== undefined ? { lockWaitSeconds: wait as number } : {}) };
+  }
+
+  /** compressPacks reads `push.compress`: whether uploaded packs compress file data where it pays (default yes). */
+  compressPacks(): boolean {
+    const v = this.get('push.compress');
+    if (v === undefined || v === 'auto') return true;
+    if (v === 'off') return false;
+    throw this.bad('push.compress', 'must be auto or off');
   }
 
   private bad(key: string, why: string): ConfigError {

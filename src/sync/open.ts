@@ -25,6 +25,8 @@ export interface RemoteHost {
   readonly config: {
     defaultRemote(): string | undefined;
     remoteOptions(name: string): { url: string; options: RemoteOptions } | undefined;
+    /** Whether uploaded packs compress file data where it pays (`push.compress`; default yes). */
+    compressPacks?(): boolean;
   };
 }
 
@@ -48,7 +50,9 @@ export async function openRemote(repo: RemoteHost, name: string | undefined, opt
   // Every remote goes through the registry, and so through the retry layer.
   const backend = await openBackend(settings.url, settings.options, { create: options.create });
   const cache = path.join(repo.lodeDir, 'remotes', n);
-  return { name: n, store: new RemoteStore(backend, cache), tracking: new RefStore(cache) };
+  const store = new RemoteStore(backend, cache);
+  store.compress = repo.config.compressPacks?.() ?? true;
+  return { name: n, store, tracking: new RefStore(cache) };
 }
 
 /** SyncHost is a RemoteHost with its local store, refs and lock: what fetching into a repository needs. */
