@@ -32,6 +32,10 @@
 //   --no-chunkcache  skip section 11 (.lode growth for a 1 MiB edit of a 1 GiB file,
 //                  checkout of the newest and the older version); it also runs
 //                  alone: `node bench/sections/chunkcache.js [--quick] [--no-xfs]`
+//   --no-compression  skip section 12 (compressed packs: remote bytes, push and
+//                  clone of a CSV, JSON lines and random data with push.compress
+//                  auto and off, and the codecs in-process); it also runs alone:
+//                  `node bench/sections/compression.js [--quick]`
 //   -h, --help
 // Environment:
 //   LODE_BENCH_DIR     where to work (default: <os.tmpdir()>/lode-bench-<pid>);
@@ -99,7 +103,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { GiB, KEEP, KiB, MiB, NCPU, NO_CHUNKCACHE, NO_DIFF, NO_REMOTE, ONLY_DIFF, ONLY_SCALE, PROFILE, SCALE, QUICK, ROOT, SIZES, TARGETS, WRITE_JSON } from './lib/options.js';
+import { GiB, KEEP, KiB, MiB, NCPU, NO_CHUNKCACHE, NO_COMPRESSION, NO_DIFF, NO_REMOTE, ONLY_DIFF, ONLY_SCALE, PROFILE, SCALE, QUICK, ROOT, SIZES, TARGETS, WRITE_JSON } from './lib/options.js';
 import { fmt, log, table, warn, warnings } from './lib/report.js';
 import { hr, mbps, MEM_METHOD, msSince, otherLoad, runExitHooks, sh } from './lib/measure.js';
 import { duKiB, genA, genB } from './lib/workloads.js';
@@ -117,6 +121,7 @@ import { governanceSection } from './sections/governance.js';
 import { scaleSection } from './sections/scale.js';
 import { targetsSection } from './sections/targets.js';
 import { chunkCacheSection } from './sections/chunkcache.js';
+import { compressionSection } from './sections/compression.js';
 
 // ---------------------------------------------------------------- main
 
@@ -380,6 +385,20 @@ async function bench(benchDir) {
     } catch (e) {
       warn(`chunk cache section failed: ${e.stack ?? e}`);
       res.chunkCache = { error: e.message.split('\n')[0] };
+    }
+  }
+
+  // 12. Compressed packs: what the remote stores, and what compressing costs.
+  if (NO_COMPRESSION) res.compression = { skipped: '--no-compression' };
+  else {
+    try {
+      const dir = path.join(benchDir, 'compression');
+      fs.mkdirSync(dir, { recursive: true });
+      res.compression = await compressionSection({ benchDir: dir });
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      warn(`compression section failed: ${e.stack ?? e}`);
+      res.compression = { error: e.message.split('\n')[0] };
     }
   }
 

@@ -24,7 +24,7 @@ if (flags.has('-h') || flags.has('--help')) {
   process.exit(0);
 }
 for (const a of argv) {
-  if (!['--quick', '--profile', '--keep', '--no-json', '--no-xfs', '--no-remote', '--no-dvc', '--no-dvc-install', '--no-diff', '--only-diff', '--no-governance', '--scale', '--only-scale', '--no-chunkcache'].includes(a)) {
+  if (!['--quick', '--profile', '--keep', '--no-json', '--no-xfs', '--no-remote', '--no-dvc', '--no-dvc-install', '--no-diff', '--only-diff', '--no-governance', '--scale', '--only-scale', '--no-chunkcache', '--no-compression'].includes(a)) {
     console.error(`bench: unknown option ${a} (try --help)`);
     process.exit(2);
   }
@@ -42,6 +42,7 @@ export const ONLY_DIFF = flags.has('--only-diff');
 export const SCALE = flags.has('--scale');
 export const ONLY_SCALE = flags.has('--only-scale');
 export const NO_CHUNKCACHE = flags.has('--no-chunkcache');
+export const NO_COMPRESSION = flags.has('--no-compression');
 
 export const SIZES = QUICK
   ? { aFiles: 2000, aFileSize: 4 * KiB, aDirs: 100, bFiles: 2, bFileSize: 64 * MiB, shaBytes: 256 * MiB, startupRuns: 10, statusRuns: 5 }

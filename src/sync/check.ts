@@ -212,8 +212,9 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheckRes
             data = objectBytes(got.subarray(e.offset - span.offset, e.offset - span.offset + e.length), e, packId);
           } catch (err) {
             if (!(err instanceof CorruptObjectError)) throw err;
-            const why = / does not decompress: (.*)$/.exec(err.message)?.[1];
-            problems.push({ kind: 'corrupt', id: e.id, pack: packId, ref: r.ref, path: r.path || undefined, message: `${what} ${e.id} in pack ${packId} ${why ? `does not decompress: ${why}` : 'does not match its ID'}` });
+            // objectBytes says "object ID in pack P <what is wrong>": name the kind of object instead.
+            const message = got.length !== span.length ? `${what} ${e.id} in pack ${packId} does not match its ID` : err.message.replace(/^object /, `${what} `);
+            problems.push({ kind: 'corrupt', id: e.id, pack: packId, ref: r.ref, path: r.path || undefined, message });
             continue;
           }
           try {
