@@ -72,8 +72,21 @@ async function csvPushed(prefix: string) {
 describe('compressed packs on a directory remote', () => {
   it('a CSV costs the remote less than half its bytes; format 3; clone and fsck --read-data read it back', async () => {
     const { base, at, share } = await csvPushed('cpack-csv');
-    const raw = CSV.length + NOISE.length;
-    expect(packBytes(share)).toBeLessThan(CSV.length / 2 + NOISE.length);
+    // The push reports what the remote stored: the packs and their indexes.
+    writeFile(at.cwd!, 'data/more.csv', repetitiveCsv(1 << 20, 11));
+    await lodeOk(['add', 'data'], at);
+    await lodeOk(['commit', '-m', 'v2'], at);
+    const packsBefore = packBytes(share);
+    const idxBefore = packFiles(share, '.idx').reduce((s, f) => s + fs.statSync(f).size, 0);
+    const pushed = await lodeJson(['push'], at);
+    const idxAfter = packFiles(share, '.idx').reduce((s, f) => s + fs.statSync(f).size, 0);
+    expect(pushed.pushed[0].stored).toBe(packBytes(share) - packsBefore + idxAfter - idxBefore);
+    expect(pushed.pushed[0].stored).toBeLessThan(pushed.pushed[0].bytes / 2);
+    writeFile(at.cwd!, 'data/more.csv', repetitiveCsv(1 << 20, 12));
+    await lodeOk(['commit', '-a', '-m', 'v3'], at);
+    expect((await lodeOk(['push'], at)).stdout).toMatch(/^share: main [0-9a-f]{12}\.\.[0-9a-f]{12}: \d+ objects, [\d.]+ [KM]iB in 1 pack, [\d.]+ [KM]iB stored \([\d.]+x smaller\) \(\d+ requests\)$/m);
+    const raw = CSV.length + NOISE.length + 3 * (1 << 20);
+    expect(packBytes(share)).toBeLessThan(CSV.length / 2 + NOISE.length + (1 << 20));
     expect(packBytes(share)).toBeLessThan(raw);
     expect(remoteFormat(share)).toBe(3);
     expect(packFiles(share, '.pack').some((f) => fs.readFileSync(f).subarray(0, 5).toString('latin1') === 'LODP\x03')).toBe(true);

@@ -79,6 +79,8 @@ export interface PushResult {
   repaired: boolean;
   objects: number;
   bytes: number;
+  /** Bytes the packs took on the remote (file data compressed where it paid; `bytes` is before). */
+  stored: number;
   packs: number;
   requests: number;
   /**
@@ -178,7 +180,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
       });
     }
   }
-  const result: PushResult = { ref: `${o.kind === 'heads' ? '' : 'tag '}${o.name}`, from: theirs?.id ?? null, to: local, upToDate: false, repaired: false, objects: 0, bytes: 0, packs: 0, requests: 0, walked: plan.walked };
+  const result: PushResult = { ref: `${o.kind === 'heads' ? '' : 'tag '}${o.name}`, from: theirs?.id ?? null, to: local, upToDate: false, repaired: false, objects: 0, bytes: 0, stored: 0, packs: 0, requests: 0, walked: plan.walked };
+  const sentBefore = remote.stats.bytesSent;
   if (config.chunking.min !== chunking.min || config.chunking.avg !== chunking.avg || config.chunking.max !== chunking.max) {
     result.chunkingMismatch = { remote: config.chunking, local: { min: chunking.min, avg: chunking.avg, max: chunking.max } };
   }
@@ -268,6 +271,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
     // After a failure: let uploads already started finish (or fail) before returning, so none writes after the command ends.
     await Promise.allSettled(uploads.map((u) => u.done));
   }
+  result.stored = remote.stats.bytesSent - sentBefore;
   // Everything the pushed history reaches is on the remote now, whatever happens to the ref.
   if (wants.length > 0) {
     verified.add(plan.whole, [...plan.relied, ...uploaded]);

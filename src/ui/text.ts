@@ -406,13 +406,19 @@ export function renderConfig(r: ConfigResult): string[] {
   }
 }
 
+/** storedNote says how much less the remote stored than was sent, when compression saved at least a tenth. */
+function storedNote(p: { bytes: number; stored?: number }): string {
+  if (p.stored === undefined || p.stored === 0 || p.stored > p.bytes * 0.9) return '';
+  return `, ${formatBytes(p.stored)} stored (${(p.bytes / p.stored).toFixed(1)}x smaller)`;
+}
+
 export function renderPush(r: PushCommandResult): string[] {
   const lines = r.pushed.map((p) =>
     p.upToDate
       ? `${r.remote}: ${p.ref} is up to date (${short(p.to)})`
       : p.repaired
         ? `${r.remote}: ${p.ref} was at ${short(p.to)} but the remote lacked data it needs: re-sent ${plural(p.objects, 'object')}, ${formatBytes(p.bytes)} in ${plural(p.packs, 'pack')}`
-        : `${r.remote}: ${p.ref} ${p.from ? `${short(p.from)}..${short(p.to)}` : `new at ${short(p.to)}`}: ${plural(p.objects, 'object')}, ${formatBytes(p.bytes)} in ${plural(p.packs, 'pack')} (${plural(p.requests, 'request')})`,
+        : `${r.remote}: ${p.ref} ${p.from ? `${short(p.from)}..${short(p.to)}` : `new at ${short(p.to)}`}: ${plural(p.objects, 'object')}, ${formatBytes(p.bytes)} in ${plural(p.packs, 'pack')}${storedNote(p)} (${plural(p.requests, 'request')})`,
   );
   const m = r.pushed.find((p) => p.chunkingMismatch)?.chunkingMismatch;
   if (m) {
