@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectLodeError, lodeJson, lodeOk, makeTempDir, readFile, removeDir, runLode, writeFile } from '../test/helpers/cli.js';
+import { readExpanded } from '../test/helpers/packs.js';
 
 const SECRET = 'Quentin Erasable-5521';
 
@@ -44,7 +45,8 @@ function holding(dir: string, needle: string): string[] {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.isFile() && fs.readFileSync(p).includes(n)) out.push(p);
+      // A pack's compressed objects are searched as they decompress.
+      else if (e.isFile() && readExpanded(p).includes(n)) out.push(p);
     }
   };
   walk(dir);

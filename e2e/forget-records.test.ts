@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lodeJson, lodeOk, makeTempDir, removeDir, runLode, writeFile, type RunOptions } from '../test/helpers/cli.js';
+import { readExpanded } from '../test/helpers/packs.js';
 
 const NODE = process.execPath;
 
@@ -71,7 +72,8 @@ function filesUnder(dir: string): string[] {
 
 function holding(dir: string, needle: string): string[] {
   const n = Buffer.from(needle);
-  return filesUnder(dir).filter((f) => fs.readFileSync(f).includes(n));
+  // A pack's compressed objects are searched as they decompress.
+  return filesUnder(dir).filter((f) => readExpanded(f).includes(n));
 }
 
 interface Pipeline {
