@@ -26,10 +26,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createBucket, emptyPrefix, MOTO_CREDENTIALS, startMoto } from '../test/helpers/moto.js';
-import { lode, MEM_METHOD, median } from './lib/measure.js';
-import { table } from './lib/report.js';
 
 const args = process.argv.slice(2);
+process.argv.length = 2; // bench/lib/options.js reads the command line (and knows no --mb)
+const { lode, MEM_METHOD, median } = await import('./lib/measure.js');
+const { table } = await import('./lib/report.js');
 const quick = args.includes('--quick') || process.env.LODE_BENCH_QUICK === '1';
 const opt = (name, dflt) => (process.env[name] ? Number(process.env[name]) : dflt);
 const MB = 1e6;
