@@ -29,7 +29,7 @@ const ERASED_ID = '4711';
 const ERASED_NAME = 'Zed Torture-Erasable';
 const ERASED_MAIL = 'zed.torture-erasable@example.com';
 const NEEDLES = [ERASED_NAME, ERASED_MAIL].map((s) => Buffer.from(s));
-const ARGS = ['forget', '--rows', 'data/*.csv', '--key', `customer_id=${ERASED_ID}`, '--push'];
+export const ARGS = ['forget', '--rows', 'data/*.csv', '--key', `customer_id=${ERASED_ID}`, '--push'];
 
 /** csv is one version of the table: `rows` customers, some rows changed per version, the erased customer every 397th row. */
 function csv(rows, v, side = 0) {
@@ -60,7 +60,7 @@ function filesUnder(dir) {
   return out;
 }
 /** leaks lists the files below `dir` holding an erased value, byte for byte. */
-function leaks(dir) {
+export function leaks(dir) {
   return filesUnder(dir).filter((f) => {
     const b = fs.readFileSync(f);
     return NEEDLES.some((n) => b.includes(n));
@@ -68,11 +68,13 @@ function leaks(dir) {
 }
 
 /** buildTemplate makes `root/ws` (9 versions on main and side) and `root/remote`; returns the version texts by commit message. */
-async function buildTemplate(root, rows) {
+export async function buildTemplate(root, rows, smallChunks = false) {
   const ws = path.join(root, 'ws');
   fs.mkdirSync(ws, { recursive: true });
   const at = { cwd: ws };
   await lodeOk(['init'], at);
+  // Small chunks: a small table is chunked too, so older versions are kept split (loose chunks).
+  if (smallChunks) fs.appendFileSync(path.join(ws, '.lode', 'config'), '\n[chunking]\nmin = 8192\navg = 32768\nmax = 131072\n');
   const texts = {};
   const commit = async (label, text) => {
     writeFile(ws, 'data/customers.csv', text);
@@ -93,7 +95,7 @@ async function buildTemplate(root, rows) {
 }
 
 /** copyTemplate copies the template to `dst`, pointing the remote's path into the copy. */
-function copyTemplate(t, dst) {
+export function copyTemplate(t, dst) {
   fs.cpSync(t.dir, dst, { recursive: true });
   const cfg = path.join(dst, 'ws', '.lode', 'config');
   fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').split(t.dir).join(dst));
@@ -109,7 +111,7 @@ const recordsIn = (ws) => {
 };
 
 /** checkTrial checks the invariants after a (possibly killed) erasure; returns { outcome, detail }. */
-async function checkTrial(t, ws, remote, run) {
+export async function checkTrial(t, ws, remote, run) {
   const at = { cwd: ws };
   const problems = [];
   const log = { killedAfterMs: run.killAfterMs, exit: run.code ?? run.signal, stderr: tail(run.stderr, 3) };
@@ -166,11 +168,12 @@ async function checkTrial(t, ws, remote, run) {
 
 /**
  * runEraseScenario runs `trials` kills of `lode forget --rows ... --push`;
- * returns one Tally. `rows`: customers in the first version (default 40000, about 3 MB).
+ * returns one Tally. `rows`: customers in the first version (default 40000, about 3 MB);
+ * `smallChunks`: 32 KiB chunks, so that a small table is chunked and its older versions split.
  */
-export async function runEraseScenario({ root, trials, rand, logDir, rows = 40_000, jobs = 2, say = () => {} }) {
+export async function runEraseScenario({ root, trials, rand, logDir, rows = 40_000, smallChunks = false, jobs = 2, say = () => {} }) {
   say(`erase: building the template (${rows} rows x 9 versions) ...`);
-  const t = await buildTemplate(path.join(root, 'template'), rows);
+  const t = await buildTemplate(path.join(root, 'template'), rows, smallChunks);
   const v0 = Date.now();
   await runLode(['--version'], { cwd: root });
   const startupMs = Date.now() - v0;
