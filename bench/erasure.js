@@ -12,9 +12,10 @@
 //                                    the shared 2-core machine has little to spare). Each version edits a
 //                                    block of 50 rows and appends 0.5% rows, so versions share chunks.
 //   node bench/erasure.js --quick    8 MB CSV x 10 versions, 3 runs
-//   node bench/erasure.js --mb 1000  the issue's figure: a 1 GB CSV x 10 versions (about
-//                                    25 min on a loaded 2-core machine; check `df` first:
-//                                    the workspace, cache and moto's spool need ~4 GB)
+//   node bench/erasure.js --mb 1000  the issue's figure: a 1 GB CSV x 10 versions (58 min
+//                                    on the 2-core machine at load ~20, 2 GiB peak memory;
+//                                    check `df` first: workspace, cache and moto's spool
+//                                    took ~9 GB at the peak)
 // Environment: LODE_BENCH_ERASURE_MB=N (CSV size in MB, as --mb), LODE_BENCH_ERASURE_RUNS=N
 // (repeat the whole measurement N times: ranges over the runs).
 //
