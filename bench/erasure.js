@@ -12,7 +12,7 @@
 //                                    the shared 2-core machine has little to spare). Each version edits a
 //                                    block of 50 rows and appends 0.5% rows, so versions share chunks.
 //   node bench/erasure.js --quick    8 MB CSV x 10 versions, 3 runs
-//   node bench/erasure.js --mb 1000  the issue's figure: a 1 GB CSV x 10 versions (58 min
+//   node bench/erasure.js --mb 1000  the issue's figure: a 1 GB CSV x 10 versions (~55 min
 //                                    on the 2-core machine at load ~20, 2 GiB peak memory;
 //                                    check `df` first: workspace, cache and moto's spool
 //                                    took ~9 GB at the peak)
