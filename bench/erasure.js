@@ -12,7 +12,11 @@
 //                                    the shared 2-core machine has little to spare). Each version edits a
 //                                    block of 50 rows and appends 0.5% rows, so versions share chunks.
 //   node bench/erasure.js --quick    8 MB CSV x 10 versions, 3 runs
-// Environment: LODE_BENCH_ERASURE_MB=N (CSV size in MB), LODE_BENCH_ERASURE_RUNS=N
+//   node bench/erasure.js --mb 1000  the issue's figure: a 1 GB CSV x 10 versions (~55 min
+//                                    on the 2-core machine at load ~20, 2 GiB peak memory;
+//                                    check `df` first: workspace, cache and moto's spool
+//                                    took ~9 GB at the peak)
+// Environment: LODE_BENCH_ERASURE_MB=N (CSV size in MB, as --mb), LODE_BENCH_ERASURE_RUNS=N
 // (repeat the whole measurement N times: ranges over the runs).
 //
 // Needs the build (bin/lode.js loads dist/) and moto (pip install "moto[server]").
@@ -23,14 +27,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createBucket, emptyPrefix, MOTO_CREDENTIALS, startMoto } from '../test/helpers/moto.js';
-import { lode, MEM_METHOD, median } from './lib/measure.js';
-import { table } from './lib/report.js';
 
 const args = process.argv.slice(2);
+process.argv.length = 2; // bench/lib/options.js reads the command line (and knows no --mb)
+const { lode, MEM_METHOD, median } = await import('./lib/measure.js');
+const { table } = await import('./lib/report.js');
 const quick = args.includes('--quick') || process.env.LODE_BENCH_QUICK === '1';
 const opt = (name, dflt) => (process.env[name] ? Number(process.env[name]) : dflt);
 const MB = 1e6;
-const SIZE = opt('LODE_BENCH_ERASURE_MB', quick ? 8 : 64) * MB;
+const mbArg = args.indexOf('--mb');
+if (mbArg >= 0 && !(Number(args[mbArg + 1]) > 0)) throw new Error('--mb needs a size in MB');
+const SIZE = (mbArg >= 0 ? Number(args[mbArg + 1]) : opt('LODE_BENCH_ERASURE_MB', quick ? 8 : 64)) * MB;
 const RUNS = opt('LODE_BENCH_ERASURE_RUNS', quick ? 3 : 1);
 const VERSIONS = 10;
 const KEYS = 1000;
@@ -78,6 +85,7 @@ async function once(root, endpoint, run) {
     const a = await L(['add', 'data'], { json: false });
     const c = await L(['commit', '-m', `v${v}`]);
     if (v === VERSIONS - 1) addMs = a.ms + c.ms;
+    process.stderr.write(`erasure bench: version ${v + 1}/${VERSIONS} committed (${((a.ms + c.ms) / 1000).toFixed(1)} s)\n`);
   }
   const bytes = fs.statSync(file).size;
   // 1,000 customers, spread over the table.
@@ -87,6 +95,7 @@ async function once(root, endpoint, run) {
   const prefix = `run${run}`;
   await L(['remote', 'add', 'origin', `s3://erase-bench/${prefix}`, '--endpoint', endpoint, '--path-style'], { json: false });
   const push = await L(['push']);
+  process.stderr.write(`erasure bench: pushed (${(push.ms / 1000).toFixed(1)} s); erasing ${KEYS} keys ...\n`);
   const before = await emptyPrefix(endpoint, 'erase-bench', `${prefix}/`, { dryRun: true });
   const dry = await L(['forget', '--dry-run', '--rows', 'customers.csv', '--keys-from', 'keys.txt']);
   const f = await L(['forget', '--rows', 'customers.csv', '--keys-from', 'keys.txt', '--push']);

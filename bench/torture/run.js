@@ -9,9 +9,11 @@
 //   --trials N        kill -9 trials per command (default 20)
 //   --fault-trials N  trials per command through the fault proxy (default 8)
 //   --race-trials N   double-win race trials (default 5)
+//   --erase-trials N  kill -9 trials of `lode forget --rows --push` (default 20)
+//   --erase-rows N    rows of the erased CSV's first version (default 40000, ~3 MB; 9 versions)
 //   --fault-rate P    share of proxied requests faulted (default 0.15)
 //   --seed S          RNG seed (default: time-based; printed, so a run reproduces)
-//   --only LIST       scenarios to run, comma-separated: kill,faults,forged,race
+//   --only LIST       scenarios to run, comma-separated: kill,faults,forged,race,erase
 //   --commands LIST   kill -9 only these commands (add,commit,checkout,switch,merge,push,fetch,pull,clone,gc,rm)
 //   --small N         small files per version in the kill -9 workspace (default 200)
 //   --big-mib N       size of the largest files in MiB (default 4)
@@ -37,7 +39,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 
 function parseArgs(argv) {
-  const o = { trials: 20, faultTrials: 8, raceTrials: 5, faultRate: 0.15, seed: Date.now() % 1_000_000, only: ['kill', 'faults', 'forged', 'race'], commands: [], small: 200, bigMiB: 4, jobs: 2, out: undefined, keep: false };
+  const o = { trials: 20, faultTrials: 8, raceTrials: 5, eraseTrials: 20, eraseRows: 40_000, faultRate: 0.15, seed: Date.now() % 1_000_000, only: ['kill', 'faults', 'forged', 'race', 'erase'], commands: [], small: 200, bigMiB: 4, jobs: 2, out: undefined, keep: false };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -53,6 +55,8 @@ function parseArgs(argv) {
     if (a === '--trials') o.trials = num();
     else if (a === '--fault-trials') o.faultTrials = num();
     else if (a === '--race-trials') o.raceTrials = num();
+    else if (a === '--erase-trials') o.eraseTrials = num();
+    else if (a === '--erase-rows') o.eraseRows = num();
     else if (a === '--fault-rate') o.faultRate = num();
     else if (a === '--seed') o.seed = num();
     else if (a === '--only') o.only = val().split(',');
@@ -64,7 +68,7 @@ function parseArgs(argv) {
     else if (a === '--keep') o.keep = true;
     else if (a === '-h' || a === '--help') {
       const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8');
-      process.stdout.write(`${text.split('\n').slice(1, 30).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
+      process.stdout.write(`${text.split('\n').slice(1).filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
       process.exit(0);
     } else throw new Error(`unknown option ${a} (see --help)`);
   }
@@ -129,6 +133,10 @@ async function main() {
     if (o.only.includes('race')) {
       const { runRaceScenario } = await import('./race.js');
       tallies.push(...(await runRaceScenario({ root: path.join(root, 'race'), trials: o.raceTrials, logDir, say, cleanups })));
+    }
+    if (o.only.includes('erase')) {
+      const { runEraseScenario } = await import('./erase.js');
+      tallies.push(...(await runEraseScenario({ root: path.join(root, 'erase'), trials: o.eraseTrials, rows: o.eraseRows, rand, logDir, jobs: o.jobs, say })));
     }
   } finally {
     for (const c of cleanups) c();

@@ -665,8 +665,10 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
   // Loose cache files and packed ones (the local packs that held them are rewritten without them).
   repo.store.removeFiles(dropFiles);
   // Older versions kept split (objects/split.ts): their markers and the loose
-  // chunks no kept version needs go too, so no erased byte stays in chunks/.
-  if (dropFiles.size > 0) {
+  // chunks no kept version needs go too, so no erased byte stays in chunks/;
+  // also when a run killed inside the pruning left nothing else to delete.
+  const looseErased = [...records.values()].some((r) => r.erased.some((id) => repo.store.sizeOf('chunks', id) > 0));
+  if (dropFiles.size > 0 || looseErased) {
     const pruned = pruneSplit(repo.store, live.files);
     lastApply.objectsDeleted += pruned.chunksRemoved;
     lastApply.bytesDeleted += pruned.bytesFreed;

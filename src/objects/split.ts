@@ -271,6 +271,7 @@ export function pruneSplit(store: LocalStore, live: Set<ObjectId>, options: { dr
     if (!list) return { ...result, chunksRemoved: 0 };
     for (const c of list.chunks) needed.add(c.id);
   }
+  faultPoint('prune-markers-removed');
   const inWhole = new Map<ObjectId, Place>();
   for (const id of store.listIds('cache')) {
     const list = chunkListOf(store, id);
