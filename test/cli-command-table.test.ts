@@ -10,13 +10,13 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_TABLE, type CommandModule } from '../src/cli/command-table.js';
 import type { Cli } from '../src/cli/context.js';
-import { buildProgram, commandToLoad, loadCommandModules, StubReached } from '../src/cli/program.js';
+import { buildProgram, commandToLoad, loadCommandModules, StubReached, type LoadedCommands } from '../src/cli/program.js';
 import { makeStyle } from '../src/ui/text.js';
 import { lodeOk, makeTempDir, removeDir, runLode } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const quiet = { out: () => {}, err: () => {} };
-const program = (modules: CommandModule[]) => buildProgram(['node', 'lode'], quiet, makeStyle(false), '0', () => {}, modules);
+const program = (loaded: LoadedCommands) => buildProgram(['node', 'lode'], quiet, makeStyle(false), '0', () => {}, loaded);
 
 describe('COMMAND_TABLE', () => {
   it('lists every registered top-level command, in help order, with the term, summary and visibility the module gives it', async () => {
@@ -49,13 +49,13 @@ describe('COMMAND_TABLE', () => {
 
   it('a program of stubs prints the same help as the program of every module', async () => {
     const full = program(await loadCommandModules('all'));
-    const stubs = program([]);
+    const stubs = program({ modules: [] });
     expect(stubs.helpInformation()).toEqual(full.helpInformation());
     expect(stubs.helpInformation()).toContain('status [options]');
   });
 
   it('a stub that commander reaches asks for its module', async () => {
-    const stubs = program([]);
+    const stubs = program({ modules: [] });
     await expect(stubs.parseAsync(['node', 'lode', 'status', '--json'])).rejects.toBeInstanceOf(StubReached);
   });
 });

@@ -7,7 +7,6 @@
 import * as nodeFs from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { LodeError } from '../core/errors.js';
 import type { ProgressSink } from '../core/progress.js';
 import { Repository } from '../repo/repository.js';
 import type { Style } from '../ui/text.js';
@@ -79,11 +78,7 @@ export function makeCli(program: Command, argv: string[], io: Output, style: Sty
   };
 }
 
-export function positiveInt(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new LodeError('USAGE', `${flag} takes a whole number, not ${JSON.stringify(v)}`);
-  return n;
-}
+export { positiveInt } from './args.js';
 
 export const short = (id: string | null | undefined) => (id ? id.slice(0, 12) : '(none)');
 

@@ -17,7 +17,8 @@
 import { Command, Help } from 'commander';
 import { colorWanted, makeStyle, type Style } from '../ui/text.js';
 import { COMMAND_TABLE, type CommandModule } from './command-table.js';
-import { makeCli, positiveInt } from './context.js';
+import { positiveInt } from './args.js';
+import type { makeCli } from './context.js';
 import { EXIT, exitCodesHelp } from './exit-codes.js';
 import type { Output } from './main.js';
 
@@ -56,19 +57,31 @@ export function commandToLoad(args: string[]): string | undefined {
   return undefined;
 }
 
-/** loadCommandModules imports the modules registering `names` (all commands: every module). */
-export async function loadCommandModules(names: readonly string[] | 'all'): Promise<CommandModule[]> {
+/** LoadedCommands are the command modules of a run and what they need to register (none for a help listing). */
+export interface LoadedCommands {
+  modules: CommandModule[];
+  makeCli?: typeof makeCli;
+}
+
+/**
+ * loadCommandModules imports the modules registering `names` (all commands:
+ * every module), and the shared context (the repository layer) only when
+ * there is at least one.
+ */
+export async function loadCommandModules(names: readonly string[] | 'all'): Promise<LoadedCommands> {
   const entries = COMMAND_TABLE.filter((e) => names === 'all' || names.includes(e.name));
+  if (entries.length === 0) return { modules: [] };
+  const [context, ...modules] = await Promise.all([import('./context.js'), ...entries.map((e) => e.load())]);
   // Commands sharing a module (run, rerun) import it once and register it once.
-  return [...new Set(await Promise.all(entries.map((e) => e.load())))];
+  return { modules: [...new Set(modules)], makeCli: context.makeCli };
 }
 
 /**
  * buildProgram is the command tree of one run, ready to parse `argv`: the
- * commands of `modules` as they register themselves, every other command of
+ * commands of `loaded` as they register themselves, every other command of
  * COMMAND_TABLE a stub; `setExitCode` receives the status a command asks for.
  */
-export function buildProgram(argv: string[], io: Output, style: Style, version: string, setExitCode: (code: number) => void, modules: readonly CommandModule[]): Command {
+export function buildProgram(argv: string[], io: Output, style: Style, version: string, setExitCode: (code: number) => void, loaded: LoadedCommands): Command {
   const program = new Command('lode');
   // A stub's help-listing term is the table's, not one commander derives from the stub.
   const stubTerms = new Map<Command, string>();
@@ -106,8 +119,11 @@ Examples:
   git checkout OLD_COMMIT && lode checkout   # the data that code pinned`,
   );
 
-  const cli = makeCli(program, argv, io, style, setExitCode);
-  for (const m of modules) m.register(program, cli);
+  if (loaded.modules.length > 0) {
+    if (!loaded.makeCli) throw new Error('buildProgram: command modules given without makeCli');
+    const cli = loaded.makeCli(program, argv, io, style, setExitCode);
+    for (const m of loaded.modules) m.register(program, cli);
+  }
   for (const e of COMMAND_TABLE) {
     if (program.commands.some((c) => c.name() === e.name)) continue;
     const stub = program
