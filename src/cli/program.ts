@@ -14,7 +14,7 @@
  * (an argument order the quick scan below does not read), the run starts
  * over with that command's module loaded.
  */
-import { Command, Help } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { colorWanted, makeStyle, type Style } from '../ui/text.js';
 import { COMMAND_TABLE, type CommandModule } from './command-table.js';
 import { positiveInt } from './args.js';
@@ -170,6 +170,8 @@ export async function run(argv: string[], io: Output, version: string): Promise<
         load = [...load, e.command];
         continue;
       }
+      // Help and version are not errors (commander throws them under exitOverride).
+      if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')) return EXIT.OK;
       // Error rendering loads only when there is an error to render.
       const [{ report }, { usageHint }] = await Promise.all([import('./report.js'), import('./usage.js')]);
       return report(e, io, style, (ce) => usageHint(ce, program, argv.slice(2)));
