@@ -3,6 +3,7 @@
 // tests hold the table to what the command modules really register, and
 // check the lazy start through the built binary.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,7 +13,7 @@ import { COMMAND_TABLE, type CommandModule } from '../src/cli/command-table.js';
 import type { Cli } from '../src/cli/context.js';
 import { buildProgram, commandToLoad, loadCommandModules, StubReached, type LoadedCommands } from '../src/cli/program.js';
 import { makeStyle } from '../src/ui/text.js';
-import { lodeOk, makeTempDir, removeDir, runLode } from './helpers/cli.js';
+import { LODE_BIN, lodeOk, makeTempDir, removeDir, runLode } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const quiet = { out: () => {}, err: () => {} };
@@ -100,6 +101,37 @@ describe('the built binary', () => {
       const typo = await runLode(['statsu'], { cwd: dir });
       expect(typo.code).toBe(2);
       expect(typo.stderr.split('\n')).toContain('hint:  did you mean `lode status`? (`lode --help` lists the commands)');
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+/** loadedModules runs the built binary with `args` in `cwd` and returns the URLs of the ES modules it loaded. */
+function loadedModules(args: string[], cwd: string, dir: string): string[] {
+  const log = path.join(dir, `modules-${args.join('-')}.txt`);
+  fs.writeFileSync(path.join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, context); }\n`);
+  fs.writeFileSync(path.join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)});\n`);
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, LODE_BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  expect(r.status, r.stderr).toBe(0);
+  return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+describe('what a run loads', () => {
+  it('status loads its own command module and no progress view, table engine, sync layer or S3 SDK; --help loads no command module', async () => {
+    const dir = makeTempDir('lode-modules-');
+    try {
+      const ws = path.join(dir, 'ws');
+      fs.mkdirSync(ws);
+      await lodeOk(['init'], { cwd: ws });
+      const status = loadedModules(['status'], ws, dir);
+      expect(status.some((u) => u.endsWith('/dist/cli/commands/status.js'))).toBe(true);
+      expect(status.some((u) => u.endsWith('/dist/commands/status.js'))).toBe(true);
+      expect(status.filter((u) => /\/dist\/cli\/commands\//.test(u) && !u.endsWith('/status.js'))).toEqual([]);
+      expect(status.filter((u) => /node_modules\/(ink|react|@aws-sdk|hyparquet)\/|\/dist\/(tabular|sync)\/|\/dist\/ui\/progress(-view)?\.js$/.test(u))).toEqual([]);
+      const help = loadedModules(['--help'], ws, dir);
+      expect(help.some((u) => u.endsWith('/dist/cli/command-table.js'))).toBe(true);
+      expect(help.filter((u) => /\/dist\/(cli\/commands|commands|repo)\//.test(u))).toEqual([]);
     } finally {
       removeDir(dir);
     }
