@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/exit-codes.js';
-import { buildProgram } from '../src/cli/program.js';
+import { buildProgram, loadCommandModules } from '../src/cli/program.js';
 import { makeStyle } from '../src/ui/text.js';
 import { expectLodeError, LODE_BIN, lodeJson, lodeOk, makeTempDir, readFile, removeDir, runLode, writeFile, type RunResult } from '../test/helpers/cli.js';
 import { newRepo, removeTemplates, trackRepos, twoVersions, V2 } from './repos.js';
@@ -289,8 +289,8 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('hints', () => {
-  it('every backticked `lode ...` command in a message names a command, subcommand and flags that exist', () => {
-    const program = buildProgram(['node', 'lode'], { out: () => {}, err: () => {} }, makeStyle(false), '0', () => {});
+  it('every backticked `lode ...` command in a message names a command, subcommand and flags that exist', async () => {
+    const program = buildProgram(['node', 'lode'], { out: () => {}, err: () => {} }, makeStyle(false), '0', () => {}, await loadCommandModules('all'));
     type Cmd = typeof program;
     const flagsOf = (c: Cmd) => new Set(c.options.flatMap((o) => [o.short, o.long].filter((x): x is string => !!x)).concat(['-h', '--help']));
     const globals = flagsOf(program);

@@ -1,16 +1,14 @@
 /**
  * What every CLI command module shares: the global flags, opening the
  * repository, printing text or JSON, progress on stderr, the exit code, and
- * the small argument helpers. Cheap to import: no command and no ink is
- * loaded here.
+ * the small argument helpers. Cheap to import: no command, and no progress
+ * renderer (ink) until a command asks for progress.
  */
 import * as nodeFs from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { LodeError } from '../core/errors.js';
 import type { ProgressSink } from '../core/progress.js';
 import { Repository } from '../repo/repository.js';
-import { chooseProgressMode, createProgressReporter, plainIntervalMs } from '../ui/progress.js';
 import type { Style } from '../ui/text.js';
 import type { Output } from './main.js';
 
@@ -66,6 +64,7 @@ export function makeCli(program: Command, argv: string[], io: Output, style: Sty
     print: (lines) => lines.forEach((l) => io.out(l)),
     json: (v) => io.out(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2)),
     withProgress: async (fn) => {
+      const { chooseProgressMode, createProgressReporter, plainIntervalMs } = await import('../ui/progress.js');
       const g = globals();
       const intervalMs = plainIntervalMs();
       const reporter = await createProgressReporter(chooseProgressMode({ quiet: g.quiet, stream: process.stderr }), process.stderr, intervalMs !== undefined ? { intervalMs } : {});
@@ -79,11 +78,7 @@ export function makeCli(program: Command, argv: string[], io: Output, style: Sty
   };
 }
 
-export function positiveInt(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new LodeError('USAGE', `${flag} takes a whole number, not ${JSON.stringify(v)}`);
-  return n;
-}
+export { positiveInt } from './args.js';
 
 export const short = (id: string | null | undefined) => (id ? id.slice(0, 12) : '(none)');
 

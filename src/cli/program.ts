@@ -4,54 +4,92 @@
  * the order `lode --help` lists them. Each module loads its command function
  * lazily, so `lode --version` and `lode status` pay only for what they run.
  */
-import { Command } from 'commander';
+/**
+ * The command tree: the global options and help, then the lode commands
+ * (cli/commands/*.ts: one module per command, its flags and a thin run) in
+ * the order `lode --help` lists them (command-table.ts). A run imports only
+ * the module of the command it names: every other command is a stub made
+ * from the table (its name and one-line summary), enough for the help
+ * listing and for unknown-command hints. Should commander still reach a stub
+ * (an argument order the quick scan below does not read), the run starts
+ * over with that command's module loaded.
+ */
+import { Command, CommanderError, Help } from 'commander';
 import { colorWanted, makeStyle, type Style } from '../ui/text.js';
-import { makeCli, positiveInt } from './context.js';
+import { COMMAND_TABLE, type CommandModule } from './command-table.js';
+import { positiveInt } from './args.js';
+import type { makeCli } from './context.js';
 import { EXIT, exitCodesHelp } from './exit-codes.js';
 import type { Output } from './main.js';
-import { report } from './report.js';
-import { usageHint } from './usage.js';
-import * as add from './commands/add.js';
-import * as branch from './commands/branch.js';
-import * as cat from './commands/cat.js';
-import * as checkout from './commands/checkout.js';
-import * as clone from './commands/clone.js';
-import * as commit from './commands/commit.js';
-import * as config from './commands/config.js';
-import * as diff from './commands/diff.js';
-import * as fetch from './commands/fetch.js';
-import * as forget from './commands/forget.js';
-import * as fsck from './commands/fsck.js';
-import * as get from './commands/get.js';
-import * as gc from './commands/gc.js';
-import * as init from './commands/init.js';
-import * as installHooks from './commands/install-hooks.js';
-import * as log from './commands/log.js';
-import * as ls from './commands/ls.js';
-import * as merge from './commands/merge.js';
-import * as mergeDriver from './commands/merge-driver.js';
-import * as pull from './commands/pull.js';
-import * as push from './commands/push.js';
-import * as remote from './commands/remote.js';
-import * as rm from './commands/rm.js';
-import * as check from './commands/check.js';
-import * as lineage from './commands/lineage.js';
-import * as datasheet from './commands/datasheet.js';
-import * as runCmd from './commands/run.js';
-import * as show from './commands/show.js';
-import * as status from './commands/status.js';
-import * as tag from './commands/tag.js';
-import * as unlock from './commands/unlock.js';
 
-/** COMMANDS in the order help lists them. */
-const COMMANDS = [init, add, rm, status, commit, runCmd, check, log, show, lineage, datasheet, diff, ls, cat, get, checkout, merge, installHooks, mergeDriver, branch, tag, gc, forget, fsck, unlock, config, push, fetch, pull, clone, remote];
+/** StubReached: commander chose a command whose module was not loaded; the run loads it and parses again. */
+export class StubReached extends Error {
+  constructor(readonly command: string) {
+    super(`command module of ${command} not loaded`);
+  }
+}
 
 /**
- * buildProgram is the whole command tree of one run, ready to parse `argv`;
- * `setExitCode` receives the status a command asks for.
+ * commandToLoad is the top-level command named in `args` (the arguments after
+ * the program name): the first word after the global options, or the word
+ * after `help`; undefined when there is none or it is not a lode command.
  */
-export function buildProgram(argv: string[], io: Output, style: Style, version: string, setExitCode: (code: number) => void): Command {
+export function commandToLoad(args: string[]): string | undefined {
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return undefined;
+    if (a === '-C' || a === '--dir' || (a === '--wait' && /^\d+$/.test(args[i + 1] ?? ''))) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) {
+      // A cluster of short flags ending in C (`-qC DIR`) takes the next argument.
+      if (/^-[^-]*C$/.test(a)) i++;
+      continue;
+    }
+    if (a === 'help' && !help) {
+      help = true;
+      continue;
+    }
+    return COMMAND_TABLE.find((e) => e.name === a)?.name;
+  }
+  return undefined;
+}
+
+/** LoadedCommands are the command modules of a run and what they need to register (none for a help listing). */
+export interface LoadedCommands {
+  modules: CommandModule[];
+  makeCli?: typeof makeCli;
+}
+
+/**
+ * loadCommandModules imports the modules registering `names` (all commands:
+ * every module), and the shared context (the repository layer) only when
+ * there is at least one.
+ */
+export async function loadCommandModules(names: readonly string[] | 'all'): Promise<LoadedCommands> {
+  const entries = COMMAND_TABLE.filter((e) => names === 'all' || names.includes(e.name));
+  if (entries.length === 0) return { modules: [] };
+  const [context, ...modules] = await Promise.all([import('./context.js'), ...entries.map((e) => e.load())]);
+  // Commands sharing a module (run, rerun) import it once and register it once.
+  return { modules: [...new Set(modules)], makeCli: context.makeCli };
+}
+
+/**
+ * buildProgram is the command tree of one run, ready to parse `argv`: the
+ * commands of `loaded` as they register themselves, every other command of
+ * COMMAND_TABLE a stub; `setExitCode` receives the status a command asks for.
+ */
+export function buildProgram(argv: string[], io: Output, style: Style, version: string, setExitCode: (code: number) => void, loaded: LoadedCommands): Command {
   const program = new Command('lode');
+  // A stub's help-listing term is the table's, not one commander derives from the stub.
+  const stubTerms = new Map<Command, string>();
+  program.configureHelp({
+    subcommandTerm(cmd: Command): string {
+      return stubTerms.get(cmd) ?? Help.prototype.subcommandTerm.call(this, cmd);
+    },
+  });
   program
     .description('Version datasets beside git: content-addressed, chunked, verified.')
     .version(version, '-V, --version')
@@ -81,8 +119,26 @@ Examples:
   git checkout OLD_COMMIT && lode checkout   # the data that code pinned`,
   );
 
-  const cli = makeCli(program, argv, io, style, setExitCode);
-  for (const c of COMMANDS) c.register(program, cli);
+  if (loaded.modules.length > 0) {
+    if (!loaded.makeCli) throw new Error('buildProgram: command modules given without makeCli');
+    const cli = loaded.makeCli(program, argv, io, style, setExitCode);
+    for (const m of loaded.modules) m.register(program, cli);
+  }
+  for (const e of COMMAND_TABLE) {
+    if (program.commands.some((c) => c.name() === e.name)) continue;
+    const stub = program
+      .command(e.name, e.hidden ? { hidden: true } : {})
+      .description(e.summary)
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(() => {
+        throw new StubReached(e.name);
+      });
+    stubTerms.set(stub, e.term);
+  }
+  const order = new Map(COMMAND_TABLE.map((e, i) => [e.name, i]));
+  (program.commands as Command[]).sort((a, b) => (order.get(a.name()) ?? order.size) - (order.get(b.name()) ?? order.size));
   // Commander suggests the nearest-sounding command (`restore` -> `remote`);
   // usage.ts suggests only typos and known git/DVC habits. Option suggestions stay.
   const noCommandSuggestions = (c: Command) => {
@@ -95,19 +151,30 @@ Examples:
 
 /** run parses argv, executes the command and returns the exit code. */
 export async function run(argv: string[], io: Output, version: string): Promise<number> {
-  let exitCode: number = EXIT.OK;
   const style: Style = makeStyle(colorWanted(process.stdout));
-  const program = buildProgram(argv, io, style, version, (code) => {
-    exitCode = code;
-  });
-
   // `--wait` takes an optional number: in `lode --wait add x`, `add` is the command, not its value.
   const dd = argv.indexOf('--');
   const args = argv.map((a, i) => (a === '--wait' && (dd < 0 || i < dd) && !/^\d+$/.test(argv[i + 1] ?? '') ? '--wait=' : a));
-  try {
-    await program.parseAsync(args);
-    return exitCode;
-  } catch (e) {
-    return report(e, io, style, (ce) => usageHint(ce, program, argv.slice(2)));
+  const first = commandToLoad(args.slice(2));
+  let load: string[] = first ? [first] : [];
+  for (;;) {
+    let exitCode: number = EXIT.OK;
+    const program = buildProgram(argv, io, style, version, (code) => {
+      exitCode = code;
+    }, await loadCommandModules(load));
+    try {
+      await program.parseAsync(args);
+      return exitCode;
+    } catch (e) {
+      if (e instanceof StubReached && !load.includes(e.command)) {
+        load = [...load, e.command];
+        continue;
+      }
+      // Help and version are not errors (commander throws them under exitOverride).
+      if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')) return EXIT.OK;
+      // Error rendering loads only when there is an error to render.
+      const [{ report }, { usageHint }] = await Promise.all([import('./report.js'), import('./usage.js')]);
+      return report(e, io, style, (ce) => usageHint(ce, program, argv.slice(2)));
+    }
   }
 }

@@ -9,7 +9,7 @@ import { diffTrees, type Change } from '../graph/diff.js';
 import { EMPTY_TREE, lookupPath, TreePool } from '../graph/trees.js';
 import type { Repository } from '../repo/repository.js';
 import type { TableDiffEntry, TableInput } from '../tabular/types.js';
-import { diffTable, tableFormatOf } from '../tabular/index.js';
+import { tableFormatOf } from '../tabular/formats.js';
 import { INDEX_REV, resolveSnapshot, WORKSPACE_REV, type Snapshot } from '../repo/snapshot.js';
 import { tempName } from '../storage/atomic.js';
 import { changedBytesOf } from './changed-bytes.js';
@@ -143,6 +143,8 @@ export async function diff(repo: Repository, options: DiffOptions = {}): Promise
  */
 async function diffTables(repo: Repository, candidates: Change[], from: Snapshot, to: Snapshot, options: DiffOptions): Promise<TableDiffEntry[]> {
   if (candidates.length === 0) return [];
+  // The table engine (decoders, worker threads) loads only when a table file changed.
+  const { diffTable } = await import('../tabular/diff.js');
   const out: TableDiffEntry[] = [];
   // Named for this process, so a sweep can tell when a killed diff left it behind.
   const tmpRoot = tempName(repo.store.tmpDir, 'tables');

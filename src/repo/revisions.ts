@@ -10,9 +10,6 @@ import type { ObjectId } from '../core/id.js';
 import { readCommit, resolveRevision, type ResolvedRevision } from '../graph/commits.js';
 import { RefStore } from '../graph/refs.js';
 import { ErasureLog } from '../graph/erasure.js';
-import { pullRecords } from '../sync/erase.js';
-import { fetchCommits } from '../sync/fetch.js';
-import { openRemote } from '../sync/open.js';
 import type { Repository } from './repository.js';
 import { gitContext, readPinAt } from '../git/pin-file.js';
 
@@ -179,6 +176,8 @@ export async function pinnedCommit(repo: Repository, id: ObjectId, pinName: stri
 async function fetchRecords(repo: Repository): Promise<boolean> {
   const remoteName = repo.config.defaultRemote();
   if (!remoteName) return false;
+  // The sync layer loads only when a remote is asked: resolving a revision locally never needs it.
+  const [{ openRemote }, { pullRecords }] = await Promise.all([import('../sync/open.js'), import('../sync/erase.js')]);
   const r = await openRemote(repo, remoteName);
   try {
     return (await pullRecords(r.store.backend, new ErasureLog(repo.lodeDir))).length > 0;
@@ -201,6 +200,7 @@ export async function ensureCommit(repo: Repository, id: ObjectId, who: string):
         : 'add the remote it was pushed to (`lode remote add origin URL` + `lode remote default origin`), then try again',
     });
   if (!remoteName) throw missing();
+  const [{ openRemote }, { fetchCommits }] = await Promise.all([import('../sync/open.js'), import('../sync/fetch.js')]);
   const r = await openRemote(repo, remoteName);
   try {
     await r.store.refresh();

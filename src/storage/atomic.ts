@@ -5,10 +5,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { threadId } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import { ownerTag, tempOwner } from './owner.js';
 
 let counter = 0;
+let thread: number | undefined;
+/** threadId of this thread; node:worker_threads loads on the first temp name, not with every command. */
+const threadId = (): number => (thread ??= (createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads')).threadId);
 
 /**
  * tempName returns a name unique to this process and thread within `dir`.
@@ -17,7 +20,7 @@ let counter = 0;
  */
 export function tempName(dir: string, label = 'tmp'): string {
   counter = (counter + 1) % 0x7fffffff;
-  return path.join(dir, `.${label}-${ownerTag()}-${threadId}-${counter}-${Date.now().toString(36)}`);
+  return path.join(dir, `.${label}-${ownerTag()}-${threadId()}-${counter}-${Date.now().toString(36)}`);
 }
 
 /**

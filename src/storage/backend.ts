@@ -27,6 +27,13 @@
  */
 import { InvalidNameError } from '../core/errors.js';
 
+/**
+ * DEFAULT_RETRY_MAX_TIME_MS is how long a failing remote operation is retried
+ * before lode gives up, unless a remote's `retryMaxTime` says otherwise
+ * (RetryBackend's budget; the registry documents it in the option's help).
+ */
+export const DEFAULT_RETRY_MAX_TIME_MS = 120_000;
+
 export interface BlobInfo {
   key: string;
   size: number;

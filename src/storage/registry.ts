@@ -16,9 +16,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RemoteError, UsageError } from '../core/errors.js';
-import type { Backend } from './backend.js';
-import { DirBackend } from './dir.js';
-import { DEFAULT_RETRY_MAX_TIME_MS, RetryBackend, type RetryOptions } from './retry.js';
+import { DEFAULT_RETRY_MAX_TIME_MS, type Backend } from './backend.js';
+import type { RetryOptions } from './retry.js';
 import { checkEndpoint, parseS3Url } from './s3-url.js';
 
 /** RemoteOptions are every backend's settings, typed. Secrets: accessKeyId, secretAccessKey, sessionToken. */
@@ -141,6 +140,8 @@ const dir: BackendEntry = {
       if (!context.create) throw new RemoteError(`the directory ${url} does not exist`, false, { hint: 'check that it is mounted, or push to it first' });
       fs.mkdirSync(url, { recursive: true });
     }
+    // Backends load when a remote is opened, not with every command that reads the config.
+    const { DirBackend } = await import('./dir.js');
     return new DirBackend(url);
   },
 };
@@ -258,6 +259,7 @@ export async function openBackend(url: string, options: RemoteOptions, context: 
   let inner = await entry.open(entry.parseUrl(url, process.cwd()), options, context);
   if (testHook) inner = testHook.wrap(inner);
   const maxTimeMs = testHook?.retry?.maxTimeMs ?? (options.retryMaxTime === undefined ? DEFAULT_RETRY_MAX_TIME_MS : options.retryMaxTime * 1000);
+  const { RetryBackend } = await import('./retry.js');
   return new RetryBackend(inner, { ...context.retry, ...testHook?.retry, maxTimeMs });
 }
 

@@ -21,7 +21,7 @@
  * (objects against their IDs, indexes by checksum), and those readers ask again.
  */
 import { LodeError, RefConflictError, RemoteError } from '../core/errors.js';
-import type { Backend, BlobInfo, Range, RemoveOptions, SaveOptions } from './backend.js';
+import { DEFAULT_RETRY_MAX_TIME_MS, type Backend, type BlobInfo, type Range, type RemoveOptions, type SaveOptions } from './backend.js';
 import { BackendWrapper } from './wrapper.js';
 
 export interface RetryOptions {
@@ -46,8 +46,6 @@ export interface RetryOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
-
-export const DEFAULT_RETRY_MAX_TIME_MS = 120_000;
 
 export class RetryBackend extends BackendWrapper {
   private readonly maxTimeMs: number;
