@@ -70,7 +70,7 @@ export function rawSize(e: PackEntry): number {
 }
 
 /** isCompressed says whether an entry is stored compressed. */
-function isCompressed(e: PackEntry): boolean {
+export function isCompressed(e: PackEntry): boolean {
   return (e.codec ?? CODEC_STORED) !== CODEC_STORED;
 }
 
@@ -485,7 +485,7 @@ export function coalesce(entries: readonly PackEntry[], maxGap = 256 << 10, maxS
  * the object and the pack.
  */
 export function extract(span: ReadSpan, bytes: Buffer, e: PackEntry, packId: ObjectId): Buffer {
-  if (bytes.length !== span.length) throw new CorruptObjectError(`pack ${packId}: a read of ${span.length} bytes returned ${bytes.length}`, { objectId: packId });
+  checkSpanLength(span, bytes, packId);
   return objectBytes(bytes.subarray(e.offset - span.offset, e.offset - span.offset + e.length), e, packId);
 }
 
@@ -506,8 +506,26 @@ export function objectBytes(stored: Buffer, e: PackEntry, packId: ObjectId): Buf
     if (!(err instanceof CorruptObjectError)) throw err;
     throw new CorruptObjectError(err.message, { objectId: e.id, hint: err.hint, cause: err });
   }
-  if (createHash('sha256').update(data).digest('hex') !== e.id) {
-    throw new CorruptObjectError(`${what} does not match its ID`, { objectId: e.id, hint: 'the remote copy is damaged: push it again from a workspace that has it' });
-  }
+  if (createHash('sha256').update(data).digest('hex') !== e.id) throw objectMismatch(e, packId);
   return data;
+}
+
+/** checkSpanLength refuses a ranged read that returned another length than asked for. */
+export function checkSpanLength(span: ReadSpan, bytes: Buffer, packId: ObjectId): void {
+  if (bytes.length !== span.length) throw new CorruptObjectError(`pack ${packId}: a read of ${span.length} bytes returned ${bytes.length}`, { objectId: packId });
+}
+
+/**
+ * spanRanges says where each of `entries` (objects of `span`, all of them by
+ * default) lies in the span's bytes, with the ID it must hash to (for
+ * HashPool.verify). Only raw-stored entries can be checked that way: a
+ * compressed one hashes to its ID only once decompressed (objectBytes).
+ */
+export function spanRanges(span: ReadSpan, entries: readonly PackEntry[] = span.entries): { start: number; end: number; id: ObjectId }[] {
+  return entries.map((e) => ({ start: e.offset - span.offset, end: e.offset - span.offset + e.length, id: e.id }));
+}
+
+/** objectMismatch is the error for an object of a pack whose bytes do not hash to its ID. */
+export function objectMismatch(e: PackEntry, packId: ObjectId): CorruptObjectError {
+  return new CorruptObjectError(`object ${e.id} in pack ${packId} does not match its ID`, { objectId: e.id, hint: 'the remote copy is damaged: push it again from a workspace that has it' });
 }

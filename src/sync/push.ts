@@ -29,6 +29,7 @@ import { decodeChunkList, treeLinks } from '../core/encoding.js';
 import { CorruptObjectError, NotFoundError, RefConflictError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
+import { HASH_POOL_MIN_BYTES, HashPool, sharedBuffer } from '../objects/hash-pool.js';
 import { PACK_HEADER, PackWriter } from '../objects/pack.js';
 import type { LocalStore, Piece } from '../objects/store.js';
 import { isAncestor, readCommit } from '../graph/commits.js';
@@ -216,6 +217,19 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   // and hashed once there (against its ID); the pack is named from its table
   // of contents, so nothing hashes it again. Up to UPLOADS_IN_FLIGHT packs
   // travel while the next one is filled; their indexes land in order.
+  //
+  // With much to send, the hashing runs on worker threads (pack buffers are
+  // shared with them, so nothing is copied): the main thread keeps reading
+  // while the other cores check. A pack leaves only once every object in it
+  // and in the packs before it has matched its ID, so nothing is uploaded
+  // past a corrupt object. That wait also orders the check before `seal`
+  // (in uploadPack), which compresses objects in place in the same buffer:
+  // the workers always hash the object's own, uncompressed bytes.
+  const pool = totalBytes >= HASH_POOL_MIN_BYTES ? new HashPool() : undefined;
+  const allocate = () => (pool ? sharedBuffer(target + PACK_SLACK) : Buffer.allocUnsafe(target + PACK_SLACK));
+  /** All checks of the packs filled so far: a pack is uploaded after this settles. */
+  let checked: Promise<unknown> = Promise.resolve();
+  let checks: Promise<void>[] = [];
   const free: Buffer[] = [];
   const uploads: { done: Promise<ObjectId>; buffer: Buffer }[] = [];
   const uploaded: ObjectId[] = [];
@@ -228,7 +242,10 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   };
   const send = async (w: PackWriter, buffer: Buffer) => {
     if (uploads.length >= UPLOADS_IN_FLIGHT) await settle();
-    const done = remote.uploadPack(w, uploads[uploads.length - 1]?.done);
+    checked = Promise.all([checked, ...checks]);
+    checks = [];
+    const previous = uploads[uploads.length - 1]?.done;
+    const done = checked.then(() => remote.uploadPack(w, previous));
     done.catch(() => {}); // observed when settled; a failure must not go unhandled meanwhile
     uploads.push({ done, buffer });
   };
@@ -243,7 +260,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
       }
       if (!writer) {
         // Buffers come back once their pack is uploaded (a writer that had to grow used another: this one is free then too).
-        buffer = free.pop() ?? Buffer.allocUnsafe(target + PACK_SLACK);
+        buffer = free.pop() ?? allocate();
         writer = new PackWriter(buffer);
       }
       // File data (read from the cache) may be compressed when the pack is sealed; metadata stays raw.
@@ -251,10 +268,17 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
       if (slot) {
         if (w.file !== undefined) files.read(w.file, w.offset ?? 0, slot, w.id);
         else (w.bytes ?? w.read!()).copy(slot);
-        // Hashed here, on the main thread, while packs already filled are written
-        // in the thread pool. (WebCrypto's digest in the pool was tried: it
-        // copies every byte first and cost twice the CPU.)
-        if (createHash('sha256').update(slot).digest('hex') !== w.id) throw corruptLocal(w.id);
+        // Hashed on the main thread when there is little to send, while packs
+        // already filled are written in the thread pool. (WebCrypto's digest in
+        // the pool was tried: it copies every byte first and cost twice the CPU.)
+        if (pool) {
+          const id = w.id;
+          const check = pool.verify(slot, [{ start: 0, end: slot.length, id }]).then((bad) => {
+            if (bad >= 0) throw corruptLocal(id);
+          });
+          check.catch(() => {}); // observed through `checked` before the pack is sent
+          checks.push(check);
+        } else if (createHash('sha256').update(slot).digest('hex') !== w.id) throw corruptLocal(w.id);
       }
       result.objects++;
       result.bytes += w.size;
@@ -270,6 +294,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
     files.close();
     // After a failure: let uploads already started finish (or fail) before returning, so none writes after the command ends.
     await Promise.allSettled(uploads.map((u) => u.done));
+    await pool?.close();
   }
   result.stored = remote.stats.bytesSent - sentBefore;
   // Everything the pushed history reaches is on the remote now, whatever happens to the ref.

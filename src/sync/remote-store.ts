@@ -26,7 +26,8 @@ import { isObjectId, type ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { Backend } from '../storage/backend.js';
 import { writeFileAtomic } from '../storage/atomic.js';
-import { coalesce, extract, hexWord, PackIndex, type PackEntry, type PackWriter, type ReadSpan } from '../objects/pack.js';
+import { HASH_POOL_MIN_BYTES, HashPool } from '../objects/hash-pool.js';
+import { checkSpanLength, coalesce, extract, hexWord, isCompressed, objectMismatch, PackIndex, spanRanges, type PackEntry, type PackWriter, type ReadSpan } from '../objects/pack.js';
 import { refNameProblem, type RefKind } from '../graph/refs.js';
 import type { ObjectReader } from '../objects/reader.js';
 
@@ -479,15 +480,16 @@ export class RemoteStore implements ObjectReader {
    * loadVerified reads `key` (or a range of it) and runs `check` on the bytes;
    * when the check finds them damaged (CorruptObjectError), it reads again,
    * up to VERIFIED_READS times: a byte flipped in transit is fetched again,
-   * never kept. Damage that persists is reported as it was found.
+   * never kept. Damage that persists is reported as it was found. `check`
+   * may be async (the bytes checked on worker threads).
    */
-  private async loadVerified<T>(key: string, range: { offset: number; length: number } | undefined, check: (bytes: Buffer) => T): Promise<{ bytes: Buffer; value: T }> {
+  private async loadVerified<T>(key: string, range: { offset: number; length: number } | undefined, check: (bytes: Buffer) => T | Promise<T>): Promise<{ bytes: Buffer; value: T }> {
     for (let attempt = 1; ; attempt++) {
       this.stats.requests++;
       const bytes = await this.backend.load(key, range);
       this.stats.bytesReceived += bytes.length;
       try {
-        return { bytes, value: check(bytes) };
+        return { bytes, value: await check(bytes) };
       } catch (e) {
         if (!(e instanceof CorruptObjectError) || attempt >= VERIFIED_READS) throw e;
         this.stats.rereads++;
@@ -563,10 +565,36 @@ export class RemoteStore implements ObjectReader {
     // objects are still handed on in order, span by span.
     const spans: { packId: ObjectId; span: ReadSpan }[] = [];
     for (const [packId, entries] of byPack) for (const span of coalesce(entries)) spans.push({ packId, span });
+    // Much to fetch: spans are hashed on worker threads while the next
+    // ranges are read and the objects before are written; few bytes: on
+    // this thread. Only objects stored raw go to the workers (their stored
+    // bytes are what hashes to their ID); a compressed object is
+    // decompressed and hashed here (objectBytes), as are all objects of a
+    // small fetch. Large incompressible data stays raw, so it is what the
+    // workers see.
+    let rawBytes = 0;
+    for (const list of byPack.values()) for (const e of list) if (!isCompressed(e)) rawBytes += e.length;
+    const pool = rawBytes >= HASH_POOL_MIN_BYTES ? new HashPool() : undefined;
+    const verifyInPool = async (span: ReadSpan, got: Buffer, packId: ObjectId): Promise<Buffer[]> => {
+      checkSpanLength(span, got, packId);
+      const raw = span.entries.filter((e) => !isCompressed(e));
+      // Started first (the span is copied to a staging buffer now), so the workers hash while this thread decompresses.
+      const hashed = raw.length > 0 ? pool!.verify(got, spanRanges(span, raw)) : Promise.resolve(-1);
+      let objects: Buffer[];
+      try {
+        objects = span.entries.map((e) => (isCompressed(e) ? extract(span, got, e, packId) : got.subarray(e.offset - span.offset, e.offset - span.offset + e.length)));
+      } catch (e) {
+        hashed.catch(() => {}); // the first damage found is reported; the workers' answer no longer matters
+        throw e;
+      }
+      const bad = await hashed;
+      if (bad >= 0) throw objectMismatch(raw[bad], packId);
+      return objects;
+    };
     const load = ({ packId, span }: { packId: ObjectId; span: ReadSpan }) => {
       // Every object of the span is verified before any is handed on, so a damaged read is re-read whole.
       const p = this.loadVerified(`packs/${packId}.pack`, { offset: span.offset, length: span.length }, (got) =>
-        span.entries.map((e) => extract(span, got, e, packId)),
+        pool ? verifyInPool(span, got, packId) : span.entries.map((e) => extract(span, got, e, packId)),
       ).catch((e: unknown) => {
         // The index was checked against the listed size: a pack that is shorter now was damaged or replaced.
         if (!(e instanceof RangeError)) throw e;
@@ -596,6 +624,7 @@ export class RemoteStore implements ObjectReader {
     } finally {
       // After a failure, no read keeps running past this call.
       await Promise.allSettled(inFlight);
+      await pool?.close();
     }
   }
 }

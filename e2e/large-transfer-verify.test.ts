@@ -1,0 +1,80 @@
+// Large transfers hash on worker threads (HashPool: push and fetch of 64 MiB
+// or more). Moving the check off the main thread must not weaken it: a byte
+// flipped in the local cache still stops the push before its pack leaves,
+// and a byte flipped in a remote pack still stops the clone before the file
+// is written.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { lodeJson, lodeOk, makeTempDir, pseudoRandomBytes, removeDir, runLode, sha256File, writeFile } from '../test/helpers/cli.js';
+
+const MiB = 1024 * 1024;
+// Over HASH_POOL_MIN_BYTES (64 MiB): these transfers are checked on worker threads.
+const SIZE = 80 * MiB;
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) removeDir(d);
+});
+
+/** flipByte inverts one byte of `file` at `at` (read-only files made writable first). */
+function flipByte(file: string, at: number): void {
+  fs.chmodSync(file, 0o644);
+  const fd = fs.openSync(file, 'r+');
+  const one = Buffer.alloc(1);
+  fs.readSync(fd, one, 0, 1, at);
+  one[0] ^= 0x01;
+  fs.writeSync(fd, one, 0, 1, at);
+  fs.closeSync(fd);
+}
+
+async function workspace(name: string): Promise<{ base: string; ws: string; at: { cwd: string; timeoutMs: number }; file: string }> {
+  const base = makeTempDir(name);
+  dirs.push(base);
+  const ws = path.join(base, 'ws');
+  fs.mkdirSync(ws);
+  const at = { cwd: ws, timeoutMs: 200_000 };
+  await lodeOk(['init'], at);
+  const file = writeFile(ws, 'data/big.bin', pseudoRandomBytes(SIZE, 31));
+  expect((await lodeJson<{ added: number }>(['add', 'data'], at)).added).toBe(1);
+  await lodeOk(['commit', '-m', 'v1'], at);
+  return { base, ws, at, file };
+}
+
+describe('verification on worker threads', () => {
+  it('a damaged chunk late in a large cached file stops the push: exit 5, the error names it, no ref moves', { timeout: 300_000 }, async () => {
+    const { base, ws, at } = await workspace('lode-pool-push');
+    const cacheRoot = path.join(ws, '.lode', 'cache');
+    const cached = fs.readdirSync(cacheRoot).flatMap((fan) => fs.readdirSync(path.join(cacheRoot, fan)).map((n) => path.join(cacheRoot, fan, n)));
+    expect(cached).toHaveLength(1);
+    // Late in the file: packs before it are already being sent when its chunk is checked.
+    flipByte(cached[0], 70 * MiB);
+    const remote = path.join(base, 'remote');
+    await lodeOk(['remote', 'add', 'origin', remote], at);
+    const r = await runLode(['push'], at);
+    expect(r.code).toBe(5);
+    expect(r.stderr.split('\n').some((l) => /^error: local object [0-9a-f]{64} is corrupt; nothing was pushed past it$/.test(l))).toBe(true);
+    expect(fs.existsSync(path.join(remote, 'refs', 'heads', 'main'))).toBe(false);
+  });
+
+  it('a large file round-trips; a byte flipped inside a remote pack stops the clone: exit 5, the object and pack named, no file written', { timeout: 300_000 }, async () => {
+    const { base, at, file } = await workspace('lode-pool-clone');
+    const remote = path.join(base, 'remote');
+    await lodeOk(['remote', 'add', 'origin', remote], at);
+    await lodeOk(['push'], at);
+    const good = path.join(base, 'good');
+    await lodeOk(['clone', remote, good], { cwd: base, timeoutMs: 200_000 });
+    expect(sha256File(path.join(good, 'data/big.bin'))).toBe(sha256File(file));
+
+    // The largest pack holds file data: flip a byte well past its header, inside an object.
+    const packs = fs.readdirSync(path.join(remote, 'packs')).filter((f) => f.endsWith('.pack'));
+    const largest = packs.map((p) => path.join(remote, 'packs', p)).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
+    flipByte(largest, 5 * MiB);
+    const bad = path.join(base, 'bad');
+    const r = await runLode(['clone', remote, bad], { cwd: base, timeoutMs: 200_000 });
+    expect(r.code).toBe(5);
+    const packId = path.basename(largest, '.pack');
+    expect(r.stderr.split('\n').some((l) => new RegExp(`^error: object [0-9a-f]{64} in pack ${packId} does not match its ID$`).test(l))).toBe(true);
+    expect(fs.existsSync(path.join(bad, 'data', 'big.bin'))).toBe(false);
+  });
+});
