@@ -80,6 +80,61 @@ describe('verification on worker threads', () => {
   });
 });
 
+/** repetitiveText is `bytes` bytes of CSV-like rows with few distinct values: brotli shrinks it several times over. */
+function repetitiveText(bytes: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  let at = 0;
+  for (let i = 0; at < bytes; i++) at += out.write(`${i},${['cat', 'dog', 'bird'][i % 3]},${(i * 37) % 1000},2024-0${1 + (i % 9)}-1${i % 9}\n`, at);
+  return out;
+}
+
+describe('compressed packs on the worker path', () => {
+  it('a large file, incompressible then compressible, pushes (hashed on workers before compression) and clones byte-exact (raw objects on workers, compressed ones decompressed first); a flipped compressed byte stops the clone', { timeout: 300_000 }, async () => {
+    const base = makeTempDir('lode-pool-compressed');
+    dirs.push(base);
+    const ws = path.join(base, 'ws');
+    fs.mkdirSync(ws);
+    const at = { cwd: ws, timeoutMs: 200_000 };
+    await lodeOk(['init'], at);
+    // 66 MiB stored raw (over HASH_POOL_MIN_BYTES on fetch too), then 24 MiB that compresses.
+    const file = writeFile(ws, 'data/mixed.bin', Buffer.concat([pseudoRandomBytes(66 * MiB, 7), repetitiveText(24 * MiB)]));
+    await lodeOk(['add', 'data'], at);
+    await lodeOk(['commit', '-m', 'v1'], at);
+    const remote = path.join(base, 'remote');
+    await lodeOk(['remote', 'add', 'origin', remote], at);
+    const pushed = (await lodeJson<{ pushed: { bytes: number; stored: number }[] }>(['push'], at)).pushed[0];
+    expect(pushed.bytes).toBeGreaterThanOrEqual(90 * MiB);
+    // The text part was compressed (to well under half), the random part was not.
+    expect(pushed.stored).toBeLessThan(pushed.bytes - 12 * MiB);
+    expect(pushed.stored).toBeGreaterThan(66 * MiB);
+    const good = path.join(base, 'good');
+    await lodeOk(['clone', remote, good], { cwd: base, timeoutMs: 200_000 });
+    expect(sha256File(path.join(good, 'data/mixed.bin'))).toBe(sha256File(file));
+
+    // Flip a byte inside the first compressed object (index version 2: 57-byte entries, codec at +48).
+    const idxFiles = fs.readdirSync(path.join(remote, 'packs')).filter((f) => f.endsWith('.idx')).map((f) => path.join(remote, 'packs', f));
+    let target: { pack: string; offset: number; length: number } | undefined;
+    for (const f of idxFiles) {
+      const idx = fs.readFileSync(f);
+      if (target || idx.subarray(0, 5).toString('latin1') !== 'LODX\x02') continue;
+      for (let i = 0, pos = 41; i < idx.readUInt32BE(37); i++, pos += 57) {
+        if (idx[pos + 48] === 1) {
+          target = { pack: f.replace(/\.idx$/, '.pack'), offset: Number(idx.readBigUInt64BE(pos + 32)), length: idx.readUInt32BE(pos + 40) };
+          break;
+        }
+      }
+    }
+    expect(target).toBeDefined();
+    flipByte(target!.pack, target!.offset + Math.floor(target!.length / 2));
+    const bad = path.join(base, 'bad');
+    const r = await runLode(['clone', remote, bad], { cwd: base, timeoutMs: 200_000 });
+    expect(r.code).toBe(5);
+    const packId = path.basename(target!.pack, '.pack');
+    expect(r.stderr.split('\n').some((l) => new RegExp(`^error: object [0-9a-f]{64} in pack ${packId} does not match its checksum`).test(l))).toBe(true);
+    expect(fs.existsSync(path.join(bad, 'data', 'mixed.bin'))).toBe(false);
+  });
+});
+
 describe('a large transfer through S3 (moto)', () => {
   let moto: TestServer;
   beforeAll(async () => {
