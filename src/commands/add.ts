@@ -98,6 +98,8 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
       else tasks.push({ abs: repo.abs(f.path), rel: f.path, size: f.size });
     }
     const results = await ingestFiles(tasks, { lodeDir: repo.lodeDir, params: repo.settings.chunking, progress: options.progress, threads: options.threads });
+    // Small files went to new local packs, which this process's store has not seen yet.
+    if (tasks.length > 0) repo.store.packs.reload();
     let added = 0;
     let modified = 0;
     let bytesHashed = 0;

@@ -21,7 +21,15 @@ export interface IngestTask {
 
 export type WorkerRequest =
   | { type: 'init'; lodeDir: string | undefined; params: ChunkerParams }
-  | { type: 'batch'; seq: number; files: { abs: string; rel: string }[] };
+  | { type: 'batch'; seq: number; files: { abs: string; rel: string }[] }
+  /** Seal the local pack of small files this worker wrote (answered by WorkerSealed). */
+  | { type: 'seal' };
+
+/** WorkerSealed answers 'seal': the worker's small files are visible in local packs (or why not). */
+export interface WorkerSealed {
+  type: 'sealed';
+  error?: SerializedError;
+}
 
 export interface WorkerReply {
   type: 'result';
@@ -55,7 +63,9 @@ const INLINE_FILES = 1500;
  * ingestFiles returns one result per task, keyed by `rel`. On the first
  * failure it stops all work and throws that error (rebuilt by errorFromJSON
  * as the class the worker threw, with its code and hint); objects already
- * written stay in the cache, unreferenced.
+ * written stay in the cache, unreferenced. When writing, small files go to
+ * local packs (one being written per thread), which are all sealed, so
+ * visible to a LocalStore that reloads its packs, before this returns.
  */
 export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): Promise<Map<string, IngestResult>> {
   const results = new Map<string, IngestResult>();
@@ -72,16 +82,31 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
   const inline = options.threads === 0 || (options.threads === undefined && (cores < 2 || (totalBytes < INLINE_BYTES && tasks.length < INLINE_FILES)));
   if (inline) {
     await loadXxhash();
-    const ing = new Ingester(options.params, options.lodeDir ? new LocalStore(options.lodeDir) : undefined, (n) => {
-      partial += n;
-      report();
-    });
-    for (const t of tasks) {
-      const r = ing.ingest(t.abs, t.rel);
-      results.set(t.rel, r);
-      partial = 0;
-      bytes += r.size;
-      if ((results.size & 255) === 0) report();
+    const store = options.lodeDir ? new LocalStore(options.lodeDir) : undefined;
+    const packer = store?.packs.writer();
+    const ing = new Ingester(
+      options.params,
+      store,
+      (n) => {
+        partial += n;
+        report();
+      },
+      packer,
+    );
+    try {
+      for (const t of tasks) {
+        const r = ing.ingest(t.abs, t.rel);
+        results.set(t.rel, r);
+        partial = 0;
+        bytes += r.size;
+        if ((results.size & 255) === 0) report();
+      }
+      packer?.finish();
+    } catch (e) {
+      packer?.abort();
+      throw e;
+    } finally {
+      store?.packs.close();
     }
     report(true);
     return results;
@@ -109,6 +134,7 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
     let next = 0;
     let pending = 0;
     let failed = false;
+    let sealing = 0;
     const finish = (err?: unknown) => {
       if (failed) return;
       if (err !== undefined) failed = true;
@@ -118,6 +144,12 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
         report(true);
         resolve(results);
       }
+    };
+    // Every batch is done: each worker seals its pack of small files; the last answer finishes.
+    const seal = () => {
+      if (!options.lodeDir) return finish();
+      sealing = workers.length;
+      for (const w of workers) w.postMessage({ type: 'seal' } satisfies WorkerRequest);
     };
     const feed = (w: Worker) => {
       if (failed || next >= batches.length) return;
@@ -129,7 +161,12 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
       const w = new Worker(new URL('./ingest-worker.js', import.meta.url));
       workers.push(w);
       w.on('error', (e) => finish(e));
-      w.on('message', (reply: WorkerReply | WorkerProgress) => {
+      w.on('message', (reply: WorkerReply | WorkerProgress | WorkerSealed) => {
+        if (reply.type === 'sealed') {
+          if (reply.error) finish(errorFromJSON(reply.error));
+          else if (--sealing === 0) finish();
+          return;
+        }
         if (reply.type === 'progress') {
           partial += reply.bytes;
           report();
@@ -150,7 +187,7 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
         }
         report();
         if (next < batches.length) feed(w);
-        else if (pending === 0) finish();
+        else if (pending === 0) seal();
       });
       w.postMessage({ type: 'init', lodeDir: options.lodeDir, params: options.params } satisfies WorkerRequest);
     }

@@ -8,21 +8,46 @@ import { loadXxhash } from '../core/checksum.js';
 import { LodeError, errorToJSON } from '../core/errors.js';
 import { Ingester } from './ingest.js';
 import { LocalStore } from './store.js';
-import type { WorkerProgress, WorkerReply, WorkerRequest } from './ingest-pool.js';
+import type { LocalPackWriter } from './local-packs.js';
+import type { WorkerProgress, WorkerReply, WorkerRequest, WorkerSealed } from './ingest-pool.js';
 
 let ready: Promise<Ingester> | undefined;
+/** This worker's local pack of small files, sealed on 'seal'. */
+let packer: LocalPackWriter | undefined;
+let store: LocalStore | undefined;
 let progressed = 0;
 
 parentPort!.on('message', async (msg: WorkerRequest) => {
   if (msg.type === 'init') {
     // Batches may arrive before the WASM module is loaded: they wait on this.
+    store = msg.lodeDir ? new LocalStore(msg.lodeDir) : undefined;
+    packer = store?.packs.writer();
     ready = loadXxhash().then(
       () =>
-        new Ingester(msg.params, msg.lodeDir ? new LocalStore(msg.lodeDir) : undefined, (bytes) => {
-          progressed += bytes;
-          parentPort!.postMessage({ type: 'progress', bytes } satisfies WorkerProgress);
-        }),
+        new Ingester(
+          msg.params,
+          store,
+          (bytes) => {
+            progressed += bytes;
+            parentPort!.postMessage({ type: 'progress', bytes } satisfies WorkerProgress);
+          },
+          packer,
+        ),
     );
+    return;
+  }
+  if (msg.type === 'seal') {
+    await ready;
+    let reply: WorkerSealed = { type: 'sealed' };
+    try {
+      packer?.finish();
+    } catch (e) {
+      packer?.abort();
+      reply = { type: 'sealed', error: errorToJSON(e) };
+    } finally {
+      store?.packs.close();
+    }
+    parentPort!.postMessage(reply);
     return;
   }
   const ingester = await ready!;

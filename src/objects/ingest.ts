@@ -11,10 +11,11 @@ import { createHash } from 'node:crypto';
 import type { ChunkerParams } from '../core/chunker.js';
 import { ChunkWindow } from '../core/chunk-window.js';
 import { encodeChunkList, type Chunk } from '../core/encoding.js';
-import { FileChangedError, NotFoundError } from '../core/errors.js';
+import { CorruptObjectError, FileChangedError, NotFoundError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
 import { xxhashReady } from '../core/checksum.js';
 import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
+import { SMALL_FILE_MAX, type LocalPackWriter } from './local-packs.js';
 import type { LocalStore } from './store.js';
 
 /** IngestResult says what a file is: its ID, kind, size, and the stat it was read at. */
@@ -40,6 +41,12 @@ export class Ingester {
     private readonly store: LocalStore | undefined,
     /** Called with bytes read so far in big files (every 16 MiB), for progress. */
     private readonly onBytes?: (bytes: number) => void,
+    /**
+     * Where small whole files (at most SMALL_FILE_MAX bytes, one chunk) go
+     * instead of a cache file each: a local pack writer of `store`, which
+     * the caller finishes (makes visible) before it records what was ingested.
+     */
+    private readonly packer?: LocalPackWriter,
   ) {
     // Room for two maximum-size chunks plus one read block keeps every cut
     // point computable without reading the file twice.
@@ -73,7 +80,9 @@ export class Ingester {
       const xh = size <= XXH_MAX_BYTES ? xxhashReady().create64() : undefined;
       const chunks: Chunk[] = [];
       const write = this.store !== undefined;
-      if (write && size > 0) {
+      // A small file is read whole into the window and, if it is one chunk, packed from there.
+      const small = write && this.packer !== undefined && size <= SMALL_FILE_MAX;
+      if (write && size > 0 && !small) {
         tmp = tempName(this.store!.tmpDir, 'file');
         out = fs.openSync(tmp, 'wx', 0o444);
         // Setting the final size first, then writing at offsets, runs about
@@ -131,7 +140,8 @@ export class Ingester {
         this.store?.putObject(encoded);
       }
       if (this.store) {
-        if (out !== undefined) {
+        if (small) this.storeSmall(kind, id, buf.subarray(0, size));
+        else if (out !== undefined) {
           fs.closeSync(out);
           out = undefined;
           this.store.installFile(tmp!, id);
@@ -156,6 +166,28 @@ export class Ingester {
       if (tmp !== undefined) rmQuiet(tmp);
       fs.closeSync(fd);
     }
+  }
+
+  /**
+   * storeSmall keeps a small file's bytes (just hashed to `id`): a blob in
+   * the pack being written, unless a local pack already holds an intact copy
+   * (read and checked; a damaged one is superseded by the new copy); a
+   * chunked one (tiny chunking settings) as a cache file.
+   */
+  private storeSmall(kind: 'blob' | 'chunked', id: ObjectId, bytes: Buffer): void {
+    if (kind === 'chunked') {
+      this.store!.putFileBytes(bytes, id);
+      return;
+    }
+    const packs = this.store!.packs;
+    if (packs.has(id)) {
+      try {
+        if (packs.read(id)) return;
+      } catch (e) {
+        if (!(e instanceof CorruptObjectError)) throw e;
+      }
+    }
+    this.packer!.add(id, bytes);
   }
 }
 

@@ -176,7 +176,7 @@ export class LocalPacks {
     return path.join(this.dir, `${name}.pack`);
   }
 
-  /** locate says where file `id` is packed, or undefined. */
+  /** locate says where file `id` is packed (its first copy), or undefined. */
   locate(id: ObjectId): PackedFile | undefined {
     const idx = this.load();
     if (idx.length === 0) return undefined;
@@ -188,29 +188,44 @@ export class LocalPacks {
     return undefined;
   }
 
+  /** locateAll lists every packed copy of file `id` (a file added again while packed has two). */
+  locateAll(id: ObjectId): PackedFile[] {
+    const idx = this.load();
+    if (idx.length === 0) return [];
+    const key = idToBytes(id);
+    const out: PackedFile[] = [];
+    for (const p of idx) {
+      const i = p.find(key);
+      if (i >= 0) out.push(p.at(i));
+    }
+    return out;
+  }
+
   has(id: ObjectId): boolean {
     return this.locate(id) !== undefined;
   }
 
   /**
-   * read returns packed file `id`'s bytes, checked against its ID; undefined
-   * when no pack holds it. CorruptObjectError when the bytes do not match.
+   * read returns packed file `id`'s bytes, checked against its ID (the first
+   * copy that checks out when several packs hold it); undefined when no pack
+   * holds it. CorruptObjectError when no copy matches.
    */
   read(id: ObjectId): Buffer | undefined {
-    const at = this.locate(id);
-    if (!at) return undefined;
-    const buf = Buffer.allocUnsafe(at.length);
-    const fd = this.fdOf(at.pack);
-    let done = 0;
-    while (done < at.length) {
-      const n = fs.readSync(fd, buf, done, at.length - done, at.offset + done);
-      if (n === 0) break;
-      done += n;
+    const all = this.locateAll(id);
+    if (all.length === 0) return undefined;
+    for (const at of all) {
+      const buf = Buffer.allocUnsafe(at.length);
+      const fd = this.fdOf(at.pack);
+      let done = 0;
+      while (done < at.length) {
+        const n = fs.readSync(fd, buf, done, at.length - done, at.offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      if (done === at.length && createHash('sha256').update(buf).digest('hex') === id) return buf;
     }
-    if (done !== at.length || createHash('sha256').update(buf).digest('hex') !== id) {
-      throw new CorruptObjectError(`cached file ${id} is corrupt: its bytes in local pack ${at.pack}.pack do not match its ID`, { objectId: id, path: this.packPath(at.pack) });
-    }
-    return buf;
+    const at = all[0];
+    throw new CorruptObjectError(`cached file ${id} is corrupt: its bytes in local pack ${at.pack}.pack do not match its ID`, { objectId: id, path: this.packPath(at.pack) });
   }
 
   private fdOf(name: string): number {

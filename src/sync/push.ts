@@ -106,7 +106,12 @@ function corruptLocal(id: ObjectId): CorruptObjectError {
   return new CorruptObjectError(`local object ${id} is corrupt; nothing was pushed past it`, { objectId: id });
 }
 
-/** A wanted object and where its bytes are locally: in memory (metadata), read whole by the store (a small file), or a range of a cached file. */
+/**
+ * A wanted object and where its bytes are locally: in memory (metadata), read
+ * whole by the store (a small file), or a range of a cached file or local
+ * pack; `read`, when given with a range, is the way to its bytes should the
+ * range not check out (another copy: a packed file re-added since).
+ */
 interface Want {
   id: ObjectId;
   size: number;
@@ -116,10 +121,22 @@ interface Want {
   offset?: number;
 }
 
-/** FileReader reads ranges of cached files, keeping the current file open across its chunks. */
+/** Reads up to this size go through FileReader's read-ahead window. */
+const SMALL_READ = 64 << 10;
+const READ_AHEAD = 1 << 20;
+
+/**
+ * FileReader reads ranges of cached files and local packs, keeping the
+ * current file open across its chunks; small ranges read in order (the
+ * small files of a local pack) come from a 1 MiB read-ahead window, so a
+ * pack of thousands of files costs one open and a few large reads.
+ */
 class FileReader {
   private path: string | undefined;
   private fd = -1;
+  private window: Buffer | undefined;
+  private winStart = 0;
+  private winLength = 0;
 
   read(file: string, offset: number, into: Buffer, id: ObjectId): void {
     if (file !== this.path) {
@@ -131,10 +148,24 @@ class FileReader {
       }
       this.path = file;
     }
+    if (into.length <= SMALL_READ) {
+      if (offset < this.winStart || offset + into.length > this.winStart + this.winLength) {
+        const win = (this.window ??= Buffer.allocUnsafe(READ_AHEAD));
+        this.winStart = offset;
+        this.winLength = 0;
+        while (this.winLength < into.length) {
+          const n = fs.readSync(this.fd, win, this.winLength, win.length - this.winLength, offset + this.winLength);
+          if (n === 0) throw shorter(file, id);
+          this.winLength += n;
+        }
+      }
+      this.window!.copy(into, 0, offset - this.winStart, offset - this.winStart + into.length);
+      return;
+    }
     let done = 0;
     while (done < into.length) {
       const n = fs.readSync(this.fd, into, done, into.length - done, offset + done);
-      if (n === 0) throw new CorruptObjectError(`cached file ${file} is shorter than its chunk list says`, { objectId: id, path: file });
+      if (n === 0) throw shorter(file, id);
       done += n;
     }
   }
@@ -143,7 +174,22 @@ class FileReader {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
     this.path = undefined;
+    this.winStart = 0;
+    this.winLength = 0;
   }
+}
+
+/** refill puts another copy of object `id` into `slot` (from `read`), checked; corruptLocal when there is none that matches. */
+function refill(slot: Buffer, id: ObjectId, read: (() => Buffer) | undefined): void {
+  if (read === undefined) throw corruptLocal(id);
+  const other = read();
+  if (other.length !== slot.length) throw corruptLocal(id);
+  other.copy(slot);
+  if (createHash('sha256').update(slot).digest('hex') !== id) throw corruptLocal(id);
+}
+
+function shorter(file: string, id: ObjectId): CorruptObjectError {
+  return new CorruptObjectError(`cached file ${file} is shorter than its index or chunk list says`, { objectId: id, path: file });
 }
 
 export async function pushRef(o: PushOptions): Promise<PushResult> {
@@ -271,14 +317,17 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
         // Hashed on the main thread when there is little to send, while packs
         // already filled are written in the thread pool. (WebCrypto's digest in
         // the pool was tried: it copies every byte first and cost twice the CPU.)
+        // A packed file whose range does not check out is taken from the
+        // store's other copies (verified there, and here again).
+        const other = w.file !== undefined ? w.read : undefined;
         if (pool) {
           const id = w.id;
           const check = pool.verify(slot, [{ start: 0, end: slot.length, id }]).then((bad) => {
-            if (bad >= 0) throw corruptLocal(id);
+            if (bad >= 0) refill(slot, id, other);
           });
           check.catch(() => {}); // observed through `checked` before the pack is sent
           checks.push(check);
-        } else if (createHash('sha256').update(slot).digest('hex') !== w.id) throw corruptLocal(w.id);
+        } else if (createHash('sha256').update(slot).digest('hex') !== w.id) refill(slot, w.id, other);
       }
       result.objects++;
       result.bytes += w.size;
@@ -346,6 +395,7 @@ interface Plan {
  */
 function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified: VerifiedRecord): Plan {
   const data: Want[] = [];
+  const packed: Want[] = [];
   const lists: Want[] = [];
   const trees: Want[] = [];
   const commits: Want[] = [];
@@ -398,8 +448,12 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
         if (seen.has(e.id)) continue;
         seen.add(e.id);
         if (present(e.id)) continue;
-        // A whole small file may live in a local pack: the store reads (and checks) it.
-        data.push({ id: e.id, size: e.size, read: () => readWhole(store, e.id) });
+        // A small file in a local pack is read from there in pack order (one
+        // open per pack, read ahead); any other through the store.
+        const at = store.packs.locate(e.id);
+        const want: Want = { id: e.id, size: e.size, read: () => readWhole(store, e.id) };
+        if (at && at.length === e.size) packed.push({ ...want, file: store.packs.packPath(at.pack), offset: at.offset });
+        else data.push(want);
       } else if (seen.has(e.id)) {
         if (unseen.has(e.id)) known = false;
       } else {
@@ -466,7 +520,8 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
   }
   if (allKnown) whole.push(...walkedCommits);
   // Oldest commits first: a commit is only visible once its parents are.
-  return { wants: [...data, ...lists, ...trees, ...commits.reverse()], whole: unsure ? [] : whole, relied, walked, sharded, recorded };
+  packed.sort((a, b) => (a.file! < b.file! ? -1 : a.file! > b.file! ? 1 : a.offset! - b.offset!));
+  return { wants: [...packed, ...data, ...lists, ...trees, ...commits.reverse()], whole: unsure ? [] : whole, relied, walked, sharded, recorded };
 }
 
 function missing(id: ObjectId): NotFoundError {
