@@ -19,7 +19,7 @@ import {
   treeSnapshot,
   writeFile,
 } from '../test/helpers/cli.js';
-import { cacheFile, flipByte, newRepo, objectFile, twoVersions, V1, removeTemplates } from './repos.js';
+import { contentPlace, flipByte, hasContent, newRepo, objectFile, twoVersions, V1, removeTemplates } from './repos.js';
 
 afterAll(removeTemplates);
 
@@ -138,7 +138,7 @@ describe('bad paths and names', () => {
     const c = await lodeJson(['commit', '-m', 'only the real file'], at);
     expect(c.files).toBe(1);
     // The link's target is not in the cache.
-    expect(fs.existsSync(cacheFile(dir, sha256(Buffer.from('outside the workspace\n'))))).toBe(false);
+    expect(hasContent(dir, sha256(Buffer.from('outside the workspace\n')))).toBe(false);
     // A symlink given directly is skipped too.
     expect((await lodeJson(['add', 'data/rel-link'], at)).skipped).toEqual([{ path: 'data/rel-link', reason: 'symbolic link' }]);
   });
@@ -148,9 +148,10 @@ describe('damaged data', () => {
   it('a corrupt cached file: fsck exits 5 naming it; a verified checkout needing it fails with 5', async () => {
     const { dir, at } = track(await twoVersions('bad-corrupt-cache', { 'cache.type': 'copy' }));
     const id = sha256(Buffer.from(V1['data/old.txt']));
-    const file = cacheFile(dir, id);
+    // A small file: its bytes lie in a local pack (read-only like a cache file).
+    const { file, offset } = contentPlace(dir, id);
     expect(fs.statSync(file).mode & 0o777).toBe(0o444);
-    flipByte(file, 3);
+    flipByte(file, offset + 3);
 
     const fsck = await runLode(['fsck'], at);
     expect(fsck.code).toBe(5);

@@ -116,7 +116,8 @@ describe('datasets and the index', () => {
 
   it('adding a file again repairs its damaged copy in the cache', async () => {
     const { dir, at } = track(await newRepo('repair'));
-    const content = 'good content, long enough to matter\n';
+    // Larger than 64 KiB, so a cache file of its own (a packed copy's repair: e2e/small-add.test.ts).
+    const content = 'good content, long enough to matter\n'.repeat(2000);
     writeFile(dir, 'data/a', content);
     await lodeOk(['add', 'data'], at);
     await lodeOk(['commit', '-m', 'one'], at);

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectLodeError, lodeJson, lodeOk, makeTempDir, runLode, treeSnapshot, writeFile, type TreeSnapshot } from '../test/helpers/cli.js';
-import { objectFile } from './repos.js';
+import { hasContent, objectFile } from './repos.js';
 import { obj, rawChunkList, rawCommit, rawTree, ready, writeRemote, type Obj, type RawEntry } from '../test/helpers/forge.js';
 
 // Tests here run concurrently, so each directory is removed after the whole file, not after each test.
@@ -341,7 +341,7 @@ describe.concurrent('lode add never tracks metadata or follows links out of the 
     // Whatever commit -a did, the outside file's bytes never entered a commit.
     const secretId = createHash('sha256').update('a secret outside the workspace\n').digest('hex');
     expect(JSON.stringify(d)).not.toContain(secretId);
-    expect(fs.existsSync(path.join(dir, '.lode', 'cache', secretId.slice(0, 2), secretId.slice(2)))).toBe(false);
+    expect(hasContent(dir, secretId)).toBe(false);
   });
 
   it('refuses .git and .lode paths in any spelling (exit 2) and skips those directories when scanning', async () => {

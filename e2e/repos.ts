@@ -148,6 +148,17 @@ export function hasContent(dir: string, id: string): boolean {
   return new LocalStore(path.join(dir, '.lode')).hasFile(id);
 }
 
+/** contentPlace says where the bytes of file `id` are in the workspace's cache: its cache file (offset 0) or its local pack at an offset. */
+export function contentPlace(dir: string, id: string): { file: string; offset: number } {
+  const store = new LocalStore(path.join(dir, '.lode'));
+  try {
+    const at = store.packs.locate(id);
+    return at ? { file: store.packs.packPath(at.pack), offset: at.offset } : { file: cacheFile(dir, id), offset: 0 };
+  } finally {
+    store.packs.close();
+  }
+}
+
 /** dropContent removes files from the workspace's cache, loose and packed (as gc would). */
 export function dropContent(dir: string, ids: readonly string[]): void {
   const store = new LocalStore(path.join(dir, '.lode'));

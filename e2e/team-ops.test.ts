@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { expectLodeError, LODE_BIN, lodeJson, lodeOk, makeTempDir, pseudoRandomBytes, removeDir, runLode, workspaceSnapshot, writeFile } from '../test/helpers/cli.js';
-import { flipByte } from './repos.js';
+import { expectLodeError, LODE_BIN, lodeJson, lodeOk, makeTempDir, pseudoRandomBytes, removeDir, runLode, sha256, workspaceSnapshot, writeFile } from '../test/helpers/cli.js';
+import { dropContent, flipByte } from './repos.js';
 import { createBucket, freePort, MOTO_CREDENTIALS, startMoto, type TestServer } from '../test/helpers/s3-servers.js';
 
 let moto: TestServer;
@@ -197,14 +197,8 @@ describe('fsck on a partial clone (break 4)', () => {
     writeFile(b, 'data/mine.bin', pseudoRandomBytes(4000, 60));
     await lodeOk(['add', 'data/mine.bin'], { cwd: b, env });
     await lodeOk(['commit', '-m', 'mine'], { cwd: b, env });
-    const cacheDir = path.join(b, '.lode', 'cache');
-    const lost = fs
-      .readdirSync(cacheDir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile())
-      .map((e) => path.join(e.parentPath, e.name))
-      .find((f) => fs.statSync(f).size === 4000)!;
-    fs.chmodSync(path.dirname(lost), 0o755);
-    fs.rmSync(lost, { force: true });
+    // A small file: packed by add; dropped from the cache as gc would.
+    dropContent(b, [sha256(pseudoRandomBytes(4000, 60))]);
     fs.rmSync(path.join(b, 'data/mine.bin'));
     const gone = await runLode(['fsck', '--json'], { cwd: b, env });
     expect(gone.code).toBe(5);

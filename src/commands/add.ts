@@ -97,7 +97,9 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
       if (e && statMatches(e, f, index.stampNs) && repo.store.hasFile(e.id)) unchanged++;
       else tasks.push({ abs: repo.abs(f.path), rel: f.path, size: f.size });
     }
-    const results = await ingestFiles(tasks, { lodeDir: repo.lodeDir, params: repo.settings.chunking, progress: options.progress, threads: options.threads });
+    // Hardlink checkouts need a cache file per file: with cache.type naming hardlink, small files are not packed.
+    const packSmall = !repo.settings.cacheTypes.includes('hardlink');
+    const results = await ingestFiles(tasks, { lodeDir: repo.lodeDir, params: repo.settings.chunking, progress: options.progress, threads: options.threads, packSmall });
     // Small files went to new local packs, which this process's store has not seen yet.
     if (tasks.length > 0) repo.store.packs.reload();
     let added = 0;

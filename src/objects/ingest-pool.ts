@@ -20,7 +20,7 @@ export interface IngestTask {
 }
 
 export type WorkerRequest =
-  | { type: 'init'; lodeDir: string | undefined; params: ChunkerParams }
+  | { type: 'init'; lodeDir: string | undefined; params: ChunkerParams; packSmall: boolean }
   | { type: 'batch'; seq: number; files: { abs: string; rel: string }[] }
   /** Seal the local pack of small files this worker wrote (answered by WorkerSealed). */
   | { type: 'seal' };
@@ -52,6 +52,8 @@ export interface IngestOptions {
   progress?: ProgressSink;
   /** Worker threads to use; default: cores (at most 4), or inline for small work. */
   threads?: number;
+  /** Small whole files go to local packs (default); false: a cache file each (what hardlink checkouts need). */
+  packSmall?: boolean;
 }
 
 const BATCH_FILES = 128;
@@ -83,7 +85,7 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
   if (inline) {
     await loadXxhash();
     const store = options.lodeDir ? new LocalStore(options.lodeDir) : undefined;
-    const packer = store?.packs.writer();
+    const packer = options.packSmall === false ? undefined : store?.packs.writer();
     const ing = new Ingester(
       options.params,
       store,
@@ -147,7 +149,7 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
     };
     // Every batch is done: each worker seals its pack of small files; the last answer finishes.
     const seal = () => {
-      if (!options.lodeDir) return finish();
+      if (!options.lodeDir || options.packSmall === false) return finish();
       sealing = workers.length;
       for (const w of workers) w.postMessage({ type: 'seal' } satisfies WorkerRequest);
     };
@@ -189,7 +191,7 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
         if (next < batches.length) feed(w);
         else if (pending === 0) seal();
       });
-      w.postMessage({ type: 'init', lodeDir: options.lodeDir, params: options.params } satisfies WorkerRequest);
+      w.postMessage({ type: 'init', lodeDir: options.lodeDir, params: options.params, packSmall: options.packSmall !== false } satisfies WorkerRequest);
     }
     // One batch to each worker in turn, then (when there is plenty) a second
     // each to hide the message round trip. Feeding one worker twice first

@@ -21,7 +21,7 @@ parentPort!.on('message', async (msg: WorkerRequest) => {
   if (msg.type === 'init') {
     // Batches may arrive before the WASM module is loaded: they wait on this.
     store = msg.lodeDir ? new LocalStore(msg.lodeDir) : undefined;
-    packer = store?.packs.writer();
+    packer = msg.packSmall ? store?.packs.writer() : undefined;
     ready = loadXxhash().then(
       () =>
         new Ingester(
