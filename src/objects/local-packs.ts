@@ -208,13 +208,17 @@ export class LocalPacks {
   /**
    * read returns packed file `id`'s bytes, checked against its ID (the first
    * copy that checks out when several packs hold it); undefined when no pack
-   * holds it. CorruptObjectError when no copy matches.
+   * holds it. CorruptObjectError when no copy matches. With `scratch` (at
+   * least SMALL_FILE_MAX bytes), the bytes are returned in it (valid until
+   * its next use) rather than in a new buffer. A copy in a pack this object
+   * wrote from checked bytes a moment ago (`writer(true)`: a fetch) is not
+   * hashed again, as installFile's `verified` files are copied unhashed.
    */
-  read(id: ObjectId): Buffer | undefined {
+  read(id: ObjectId, scratch?: Buffer): Buffer | undefined {
     const all = this.locateAll(id);
     if (all.length === 0) return undefined;
     for (const at of all) {
-      const buf = Buffer.allocUnsafe(at.length);
+      const buf = scratch && scratch.length >= at.length ? scratch.subarray(0, at.length) : Buffer.allocUnsafe(at.length);
       const fd = this.fdOf(at.pack);
       let done = 0;
       while (done < at.length) {
@@ -222,7 +226,8 @@ export class LocalPacks {
         if (n === 0) break;
         done += n;
       }
-      if (done === at.length && createHash('sha256').update(buf).digest('hex') === id) return buf;
+      if (done !== at.length) continue;
+      if (this.checkedNow.has(at.pack) || createHash('sha256').update(buf).digest('hex') === id) return buf;
     }
     const at = all[0];
     throw new CorruptObjectError(`cached file ${id} is corrupt: its bytes in local pack ${at.pack}.pack do not match its ID`, { objectId: id, path: this.packPath(at.pack) });
@@ -256,13 +261,21 @@ export class LocalPacks {
     return [...this.broken];
   }
 
-  /** writer starts a new set of packs; nothing it adds is visible before `finish`. */
-  writer(): LocalPackWriter {
-    return new LocalPackWriter(this, this.tmpDir);
+  /**
+   * writer starts a new set of packs; nothing it adds is visible before
+   * `finish`. `checked`: the caller guarantees it hashed every file's bytes
+   * against its ID just now, in this process (see `read`).
+   */
+  writer(checked = false): LocalPackWriter {
+    return new LocalPackWriter(this, this.tmpDir, checked);
   }
 
-  /** installed is called by a writer once a pack and its index are in place. */
-  installed(): void {
+  /** Packs this object's `checked` writers sealed: read back without a second hash. */
+  private readonly checkedNow = new Set<string>();
+
+  /** installed is called by a writer once pack `name` and its index are in place. */
+  installed(name: string, checked: boolean): void {
+    if (checked) this.checkedNow.add(name);
     this.reload();
   }
 
@@ -361,6 +374,7 @@ export class LocalPackWriter {
   constructor(
     private readonly store: LocalPacks,
     private readonly tmpDir: string,
+    private readonly checked: boolean,
   ) {}
 
   add(id: ObjectId, data: Uint8Array): void {
@@ -441,6 +455,6 @@ export class LocalPackWriter {
     }
     this.current = undefined;
     this.sealed++;
-    this.store.installed();
+    this.store.installed(c.name, this.checked);
   }
 }

@@ -396,11 +396,12 @@ export class LocalStore implements ObjectReader {
    * readPackedFile returns packed file `id`, checked against its ID, or
    * undefined when no local pack holds it. A damaged packed copy with a good
    * loose copy beside it (re-added since) reads as absent, so the loose one
-   * is used; a damaged one alone throws CorruptObjectError.
+   * is used; a damaged one alone throws CorruptObjectError. `scratch`: as
+   * LocalPacks.read (the bytes in it, valid until its next use).
    */
-  readPackedFile(id: ObjectId): Buffer | undefined {
+  readPackedFile(id: ObjectId, scratch?: Buffer): Buffer | undefined {
     try {
-      return this.packs.read(id);
+      return this.packs.read(id, scratch);
     } catch (e) {
       if (e instanceof CorruptObjectError && this.hasLooseFile(id)) return undefined;
       throw e;

@@ -241,7 +241,8 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   // Whole files of one chunk: small ones into local packs (a few large
   // writes instead of a file each: the workspace copy is then the only file
   // created per small file), larger ones as cache files.
-  const packer = store.packs.writer();
+  // Every file arrives checked against its ID (fetchObjects): a checkout in this command reads it back unhashed.
+  const packer = store.packs.writer(true);
   try {
     await remote.fetchObjects(
       blobs.keys(),

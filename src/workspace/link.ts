@@ -97,7 +97,8 @@ export class Linker {
       this.dirs.set(dir, stage);
     }
     if (ref.kind === 'blob') {
-      const packed = this.store.readPackedFile(ref.id);
+      // Read into the copy buffer (written out before it is used again): no allocation per small file.
+      const packed = this.store.readPackedFile(ref.id, this.buf);
       if (packed) {
         if (packed.length !== ref.size) throw corrupt(ref, this.store.describeFile(ref.id), `size is ${packed.length}, expected ${ref.size}`);
         if (inPlace) {
