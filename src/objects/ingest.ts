@@ -116,6 +116,12 @@ export class Ingester {
             end += n;
             read += n;
             if (this.onBytes && (read & PROGRESS_MASK) < n) this.onBytes(PROGRESS_STEP);
+            // All the bytes fstat announced: no read for the end of file (a file that
+            // grew meanwhile is caught by the fstat after, which sees another size).
+            if (read === size) {
+              eof = true;
+              break;
+            }
           }
         }
         if (start === end) break;

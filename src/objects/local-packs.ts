@@ -31,6 +31,8 @@ export const SMALL_FILE_MAX = 64 << 10;
 const PACK_TARGET = 32 << 20;
 /** Writes are gathered into buffers of this size. */
 const WRITE_BUFFER = 1 << 20;
+/** Reads in pack order are served from a window of this size (LocalPacks.readRange). */
+const READ_AHEAD = 1 << 20;
 
 const PACK_MAGIC = Buffer.from('LODP\x01', 'latin1');
 const NONCE_BYTES = 16;
@@ -219,19 +221,55 @@ export class LocalPacks {
     if (all.length === 0) return undefined;
     for (const at of all) {
       const buf = scratch && scratch.length >= at.length ? scratch.subarray(0, at.length) : Buffer.allocUnsafe(at.length);
-      const fd = this.fdOf(at.pack);
-      let done = 0;
-      while (done < at.length) {
-        const n = fs.readSync(fd, buf, done, at.length - done, at.offset + done);
-        if (n === 0) break;
-        done += n;
-      }
-      if (done !== at.length) continue;
+      if (!this.readRange(at, buf)) continue;
       if (this.checkedNow.has(at.pack) || createHash('sha256').update(buf).digest('hex') === id) return buf;
     }
     const at = all[0];
     throw new CorruptObjectError(`cached file ${id} is corrupt: its bytes in local pack ${at.pack}.pack do not match its ID`, { objectId: id, path: this.packPath(at.pack) });
   }
+
+  /**
+   * readRange reads a packed file's bytes into `into` (false when the pack is
+   * shorter). Reads that follow one another through a pack (a checkout in
+   * the order a fetch packed) are served from a read-ahead window of
+   * READ_AHEAD bytes; any other read reads just its range.
+   */
+  private readRange(at: PackedFile, into: Buffer): boolean {
+    const w = this.ahead;
+    const sequential = w !== undefined && w.pack === at.pack && at.offset === w.lastEnd;
+    if (w && w.pack === at.pack && at.offset >= w.start && at.offset + at.length <= w.start + w.length) {
+      w.buf.copy(into, 0, at.offset - w.start, at.offset - w.start + at.length);
+      w.lastEnd = at.offset + at.length;
+      return true;
+    }
+    const fd = this.fdOf(at.pack);
+    if (sequential && at.length <= READ_AHEAD / 4) {
+      const win = w!;
+      win.start = at.offset;
+      win.length = 0;
+      while (win.length < at.length) {
+        const n = fs.readSync(fd, win.buf, win.length, win.buf.length - win.length, at.offset + win.length);
+        if (n === 0) return false;
+        win.length += n;
+      }
+      win.buf.copy(into, 0, 0, at.length);
+      win.lastEnd = at.offset + at.length;
+      return true;
+    }
+    let done = 0;
+    while (done < at.length) {
+      const n = fs.readSync(fd, into, done, at.length - done, at.offset + done);
+      if (n === 0) return false;
+      done += n;
+    }
+    // Remember where this read ended: the next one may follow it.
+    if (w) Object.assign(w, { pack: at.pack, start: 0, length: 0, lastEnd: at.offset + at.length });
+    else this.ahead = { pack: at.pack, start: 0, length: 0, lastEnd: at.offset + at.length, buf: Buffer.allocUnsafe(READ_AHEAD) };
+    return true;
+  }
+
+  /** The read-ahead window of `readRange` (bytes `start`..`start + length` of `pack`), and where the last read ended. */
+  private ahead: { pack: string; start: number; length: number; lastEnd: number; buf: Buffer } | undefined;
 
   private fdOf(name: string): number {
     let fd = this.fds.get(name);
@@ -349,8 +387,9 @@ export class LocalPacks {
     return removed;
   }
 
-  /** close releases the open pack files. */
+  /** close releases the open pack files (and forgets the read-ahead window). */
   close(): void {
+    this.ahead = undefined;
     for (const fd of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
   }

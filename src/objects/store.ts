@@ -140,6 +140,8 @@ export class LocalStore implements ObjectReader {
    */
   fileProbe(): (id: ObjectId) => boolean {
     const listed = new Map<string, Set<string> | null>();
+    // No split marker at all (a new clone): no marker to probe per file.
+    const splits = this.anySplit();
     return (id) => {
       if (this.packs.has(id)) return true;
       const fan = id.slice(0, 2);
@@ -156,7 +158,7 @@ export class LocalStore implements ObjectReader {
         }
         listed.set(fan, names);
       }
-      return (names ? names.has(id.slice(2)) : fs.existsSync(this.filePath(id))) || this.isSplit(id);
+      return (names ? names.has(id.slice(2)) : fs.existsSync(this.filePath(id))) || (splits && this.isSplit(id));
     };
   }
 

@@ -81,11 +81,14 @@ export class Linker {
    */
   prepare(ref: FileRef, dest: string, exec: boolean, inPlace = false): Prepared {
     const src = this.store.filePath(ref.id);
+    // A small file in a local pack: its verified bytes, read into the copy
+    // buffer (written out below, before the buffer is used again).
+    const packed = ref.kind === 'blob' ? this.store.readPackedFile(ref.id, this.buf) : undefined;
     // A split file (an older version kept as chunks) has no whole copy to
     // clone or link: it is assembled from its verified chunks.
-    const whole = this.store.hasWhole(ref.id);
-    const split = !whole && ref.kind === 'chunked' && this.store.isSplit(ref.id);
-    if (!whole && !split && !this.store.hasFile(ref.id)) throw missingContent(ref, dest);
+    const whole = !packed && this.store.hasWhole(ref.id);
+    const split = !packed && !whole && ref.kind === 'chunked' && this.store.isSplit(ref.id);
+    if (!packed && !whole && !split && !this.store.hasFile(ref.id)) throw missingContent(ref, dest);
     const dir = path.dirname(dest);
     let stage = this.dirs.get(dir);
     if (stage === undefined) {
@@ -96,25 +99,21 @@ export class Linker {
       stage = fs.statSync(dir).dev === this.tmpDev ? this.store.tmpDir : dir;
       this.dirs.set(dir, stage);
     }
-    if (ref.kind === 'blob') {
-      // Read into the copy buffer (written out before it is used again): no allocation per small file.
-      const packed = this.store.readPackedFile(ref.id, this.buf);
-      if (packed) {
-        if (packed.length !== ref.size) throw corrupt(ref, this.store.describeFile(ref.id), `size is ${packed.length}, expected ${ref.size}`);
-        if (inPlace) {
-          // Created where it belongs, never over anything ('wx'): one file made, no rename.
-          const stat = writeNew(dest, packed, exec ? 0o755 : 0o644, true);
-          return { tmp: dest, dest, method: 'copy', inPlace, stat };
-        }
-        const tmp = tempName(stage, TEMP_PREFIX.slice(1, -1));
-        try {
-          writeNew(tmp, packed, exec ? 0o755 : 0o644, false);
-        } catch (e) {
-          rmQuiet(tmp);
-          throw e;
-        }
-        return { tmp, dest, method: 'copy' };
+    if (packed) {
+      if (packed.length !== ref.size) throw corrupt(ref, this.store.describeFile(ref.id), `size is ${packed.length}, expected ${ref.size}`);
+      if (inPlace) {
+        // Created where it belongs, never over anything ('wx'): one file made, no rename.
+        const stat = writeNew(dest, packed, exec ? 0o755 : 0o644, true);
+        return { tmp: dest, dest, method: 'copy', inPlace, stat };
       }
+      const tmp = tempName(stage, TEMP_PREFIX.slice(1, -1));
+      try {
+        writeNew(tmp, packed, exec ? 0o755 : 0o644, false);
+      } catch (e) {
+        rmQuiet(tmp);
+        throw e;
+      }
+      return { tmp, dest, method: 'copy' };
     }
     const methods = split ? [] : this.order.filter((m) => !this.disabled.has(m));
     if (methods.length === 0 || methods[methods.length - 1] !== 'copy') methods.push('copy');
