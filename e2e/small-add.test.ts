@@ -80,6 +80,17 @@ describe('lode add of small files', () => {
     await lodeOk(['clone', share, c], { cwd: base });
     expect(workspaceSnapshot(c)).toEqual(before);
     expect((await lodeJson(['fsck'], { cwd: c })).ok).toBe(true);
+
+    // gc --pushed drops the packed files the remote holds (the clean workspace holds them too): their packs go.
+    const packBytes = () => packsOf(w).filter((p) => p.endsWith('.pack')).reduce((n, p) => n + fs.statSync(p).size, 0);
+    const beforeGc = packBytes();
+    const g = await lodeJson(['gc', '--pushed'], { cwd: w });
+    expect(g.pushed.filesDropped).toBeGreaterThanOrEqual(2000);
+    expect(packBytes()).toBeLessThan(beforeGc / 10);
+    // A deleted file comes back from the remote.
+    fs.rmSync(path.join(w, 'data/d3/f3.bin'));
+    await lodeOk(['checkout', '--', 'data/d3/f3.bin'], { cwd: w });
+    expect(workspaceSnapshot(w)).toEqual(before);
   }, 300_000);
 
   it('gc rewrites a pack without the versions nothing reaches, and every live file still checks out', async () => {

@@ -211,6 +211,7 @@ describe('fsck on a partial clone (break 4)', () => {
     // Corrupt content is a failure of its own kind: a cache file, or (small files a clone
     // fetched) a byte inside a local pack, past its 21-byte header.
     const packsDir = path.join(b, '.lode', 'packs');
+    const cacheDir = path.join(b, '.lode', 'cache');
     const loose = fs
       .readdirSync(cacheDir, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
