@@ -8,7 +8,7 @@
  * docs/formats.md.
  */
 import * as fs from 'node:fs';
-import { loadXxhash, xxh64 } from '../core/checksum.js';
+import { loadXxhash, xxh64, xxhashReady } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { bytesToId, idToBytes, type ObjectId } from '../core/id.js';
 import { comparePaths, repoPathProblem } from '../core/paths.js';
@@ -17,7 +17,7 @@ import { errnoCode, rmQuiet, tempName, writeFileAtomic } from '../storage/atomic
 import { buildTrees } from '../graph/trees.js';
 
 const MAGIC = 0x4c4f4449; // "LODI"
-const VERSION = 1;
+const VERSION = 2;
 
 /** IndexEntry is one tracked file as staged, with its stat cache. */
 export interface IndexEntry {
@@ -37,6 +37,22 @@ export interface IndexEntry {
 function u64(buf: Buffer, pos: number): number {
   return buf.readUInt32BE(pos) * 4294967296 + buf.readUInt32BE(pos + 4);
 }
+
+/**
+ * Row layout of an entry's fixed-width fields (the same 74 bytes follow each
+ * path in version 1): kind, flags, size, mtime, ctime, inode, xxh64, ID.
+ */
+const ROW = 74;
+const R_KIND = 0;
+const R_FLAGS = 1;
+const R_SIZE = 2;
+const R_MTIME = 10;
+const R_CTIME = 18;
+const R_INO = 26;
+const R_XXH = 34;
+const R_ID = 42;
+/** Every RESTART-th path is stored whole, so a lookup decodes at most RESTART - 1 others. */
+const RESTART = 16;
 
 /**
  * StoredEntry is an index entry read from disk. The stat fields, checksum and
@@ -104,11 +120,341 @@ export class StoredEntry implements IndexEntry {
   }
 }
 
+/** readVarint decodes an unsigned LEB128 at `pos`; returns the value and sets `next.pos`. */
+function readVarint(buf: Buffer, pos: number, end: number, next: { pos: number }): number {
+  let v = 0;
+  let mul = 1;
+  while (true) {
+    if (pos >= end || mul > 2 ** 28) throw new RangeError('varint runs past the end');
+    const b = buf[pos++];
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) break;
+    mul *= 128;
+  }
+  next.pos = pos;
+  return v;
+}
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+/** pathByte maps a path byte to its sort key: '/' ends a component, so it sorts before every other byte. */
+const pathByte = (b: number) => (b === 0x2f ? -1 : b);
+
+/**
+ * IndexTable is the entries of an index as stored: one buffer holding a row
+ * of fixed-width fields per entry (read by offset) and the paths, sorted and
+ * prefix-compressed against the previous path. No object is made per entry
+ * unless asked for (`entry`), which keeps millions of entries at about the
+ * size of the file. Rows may be updated in place (`setStat`, `setXxh`).
+ */
+export class IndexTable {
+  private scratch = Buffer.allocUnsafe(256);
+  private readonly step = { pos: 0 };
+
+  constructor(
+    /** The whole index file image (version 2 layout; the trailing checksum may be stale). */
+    readonly buf: Buffer,
+    readonly count: number,
+    private readonly rowsAt: number,
+    private readonly restartsAt: number,
+    private readonly pathsAt: number,
+    private readonly pathsEnd: number,
+  ) {}
+
+  private row(i: number): number {
+    return this.rowsAt + i * ROW;
+  }
+  kind(i: number): 'blob' | 'chunked' {
+    return this.buf[this.row(i) + R_KIND] === 0x62 ? 'blob' : 'chunked';
+  }
+  exec(i: number): boolean {
+    return (this.buf[this.row(i) + R_FLAGS] & 1) === 1;
+  }
+  size(i: number): number {
+    return u64(this.buf, this.row(i) + R_SIZE);
+  }
+  /** mtime in ns as a Number (to within 256 ns; rounding keeps order). */
+  mtimeNum(i: number): number {
+    return u64(this.buf, this.row(i) + R_MTIME);
+  }
+  ctimeNum(i: number): number {
+    return u64(this.buf, this.row(i) + R_CTIME);
+  }
+  inoNum(i: number): number {
+    return u64(this.buf, this.row(i) + R_INO);
+  }
+  xxh(i: number): bigint {
+    return this.buf.readBigUInt64BE(this.row(i) + R_XXH);
+  }
+  id(i: number): ObjectId {
+    return bytesToId(this.buf, this.row(i) + R_ID);
+  }
+  /** setStat records a new stat for entry i (its bytes checked out unchanged). */
+  setStat(i: number, mtimeNs: bigint, ctimeNs: bigint, ino: bigint): void {
+    const r = this.row(i);
+    this.buf.writeBigUInt64BE(mtimeNs, r + R_MTIME);
+    this.buf.writeBigUInt64BE(ctimeNs, r + R_CTIME);
+    this.buf.writeBigUInt64BE(ino, r + R_INO);
+  }
+  setXxh(i: number, xxh: bigint): void {
+    this.buf.writeBigUInt64BE(xxh, this.row(i) + R_XXH);
+  }
+  /** entry materialises entry i (its path as given, or decoded). */
+  entry(i: number, path = this.pathAt(i)): StoredEntry {
+    const r = this.row(i);
+    return new StoredEntry(this.buf, r + R_MTIME, path, this.kind(i), this.size(i), this.exec(i));
+  }
+
+  private restart(k: number): number {
+    return this.buf.readUInt32BE(this.restartsAt + 4 * k);
+  }
+
+  /** cursor returns a cursor positioned just before entry `from`. */
+  cursor(from = 0): PathCursor {
+    const c = new PathCursor(this.buf, this.pathsAt, this.pathsEnd);
+    if (from >= this.count) {
+      c.index = this.count - 1;
+      c.pos = this.pathsEnd;
+      return c;
+    }
+    const first = from - (from % RESTART);
+    c.pos = this.pathsAt + this.restart(first / RESTART);
+    c.index = first - 1;
+    while (c.index < from - 1) c.next();
+    return c;
+  }
+
+  /** pathAt decodes the path of entry i. */
+  pathAt(i: number): string {
+    const c = this.cursor(i);
+    c.next();
+    return c.path();
+  }
+
+  /** paths yields every path from entry `from` on, in order, each with its entry number. */
+  *paths(from = 0): Generator<[number, string]> {
+    const c = this.cursor(from);
+    while (c.index + 1 < this.count) {
+      c.next();
+      yield [c.index, c.path()];
+    }
+  }
+
+  /** lowerBound is the first entry whose path is not before `path` (count if none). */
+  lowerBound(path: string): number {
+    // Binary search over the whole paths stored at each restart, then a short scan.
+    let lo = 0;
+    let hi = Math.ceil(this.count / RESTART);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (comparePaths(this.pathAt(mid * RESTART), path) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    // Restarts before lo start before `path`: the answer is in the block before lo, or is lo's first entry.
+    const c = this.cursor(Math.max(0, lo - 1) * RESTART);
+    while (c.index + 1 < this.count) {
+      c.next();
+      if (comparePaths(c.path(), path) >= 0) return c.index;
+    }
+    return this.count;
+  }
+
+  /** find returns the entry number of `path`, or -1. */
+  find(path: string): number {
+    const i = this.lowerBound(path);
+    return i < this.count && this.pathAt(i) === path ? i : -1;
+  }
+
+  /** smudgedCopy is the file image with every mtime not strictly before `stampNs` set to 0, checksummed again. */
+  smudgedCopy(stampNs: bigint): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, this.pathsEnd + 8));
+    for (let i = 0; i < this.count; i++) {
+      const at = this.row(i) + R_MTIME;
+      if (out.readBigUInt64BE(at) >= stampNs) out.writeBigUInt64BE(0n, at);
+    }
+    out.writeBigUInt64BE(xxh64(out.subarray(0, this.pathsEnd)), this.pathsEnd);
+    return out;
+  }
+
+  /**
+   * check walks every path once: records in bounds, restarts where they
+   * claim, whole paths at restarts, order strict; kinds and sizes valid.
+   * Throws RangeError.
+   */
+  check(): void {
+    const c = new PathCursor(this.buf, this.pathsAt, this.pathsEnd);
+    c.pos = this.pathsAt;
+    let prev = Buffer.allocUnsafe(256);
+    let prevLen = 0;
+    for (let i = 0; i < this.count; i++) {
+      if (i % RESTART === 0) {
+        if (this.pathsAt + this.restart(i / RESTART) !== c.pos) throw new RangeError('restart offset wrong');
+        if (c.pos < this.pathsEnd && this.buf[c.pos] !== 0) throw new RangeError('restart path not whole');
+      }
+      const shared = c.next();
+      const cur = c.bytes();
+      if (i > 0) {
+        // Bytes before `shared` are equal by construction; the first difference decides.
+        let k = shared;
+        const n = Math.min(prevLen, cur.length);
+        while (k < n && prev[k] === cur[k]) k++;
+        const before = k === n ? prevLen < cur.length : pathByte(prev[k]) < pathByte(cur[k]);
+        if (!before) throw new RangeError('paths not sorted');
+      }
+      if (prev.length < cur.length) prev = Buffer.allocUnsafe(cur.length * 2);
+      cur.copy(prev);
+      prevLen = cur.length;
+      const kind = this.buf[this.row(i) + R_KIND];
+      if (kind !== 0x62 && kind !== 0x63) throw new RangeError('bad kind');
+      if (!Number.isSafeInteger(this.size(i))) throw new RangeError('bad size');
+    }
+    if (c.pos !== this.pathsEnd) throw new RangeError('trailing bytes');
+  }
+}
+
+/** PathCursor decodes prefix-compressed paths one after another. */
+export class PathCursor {
+  /** Entry number of the path decoded last (-1: none yet). */
+  index = -1;
+  /** Byte position of the next record. */
+  pos = 0;
+  private scratch = Buffer.allocUnsafe(256);
+  private len = 0;
+  private readonly step = { pos: 0 };
+
+  constructor(
+    private readonly buf: Buffer,
+    private readonly pathsAt: number,
+    private readonly pathsEnd: number,
+  ) {}
+
+  /** next decodes the next path; returns how many bytes it shares with the one before. */
+  next(): number {
+    const buf = this.buf;
+    const end = this.pathsEnd;
+    const shared = readVarint(buf, this.pos, end, this.step);
+    const n = readVarint(buf, this.step.pos, end, this.step);
+    const at = this.step.pos;
+    if (shared > this.len || at + n > end) throw new RangeError('path record runs past the end');
+    if (shared + n > this.scratch.length) {
+      const b = Buffer.allocUnsafe(Math.max(shared + n, this.scratch.length * 2));
+      this.scratch.copy(b, 0, 0, this.len);
+      this.scratch = b;
+    }
+    buf.copy(this.scratch, shared, at, at + n);
+    this.len = shared + n;
+    this.pos = at + n;
+    this.index++;
+    return shared;
+  }
+
+  /** path is the path decoded last. */
+  path(): string {
+    return this.scratch.toString('utf8', 0, this.len);
+  }
+
+  /** bytes is the UTF-8 of the path decoded last (valid until the next call to next). */
+  bytes(): Buffer {
+    return this.scratch.subarray(0, this.len);
+  }
+}
+
+/**
+ * TableEncoder builds the version 2 image entry by entry (paths in order).
+ * Version 1 files are read through it too, so both versions share one reader.
+ */
+class TableEncoder {
+  private readonly rows: Buffer;
+  private paths: Buffer;
+  private readonly restarts: Buffer;
+  private pathsLen = 0;
+  private prev: Uint8Array = Buffer.alloc(0);
+  private n = 0;
+
+  constructor(
+    readonly count: number,
+    pathCapacity: number,
+  ) {
+    this.rows = Buffer.alloc(count * ROW);
+    this.paths = Buffer.allocUnsafe(pathCapacity + 16);
+    this.restarts = Buffer.alloc(4 * Math.ceil(count / RESTART));
+  }
+
+  /** add appends the next path and returns its 74-byte row for the caller to fill. */
+  add(path: Uint8Array, what: () => string): Buffer {
+    const i = this.n++;
+    const prev = this.prev;
+    const n = Math.min(prev.length, path.length);
+    let k = 0;
+    while (k < n && prev[k] === path[k]) k++;
+    if (i > 0 && !(k === n ? prev.length < path.length : pathByte(prev[k]) < pathByte(path[k]))) throw new RangeError(`index entries not sorted at ${what()}`);
+    const shared = i % RESTART === 0 ? 0 : k;
+    if (i % RESTART === 0) this.restarts.writeUInt32BE(this.pathsLen, 4 * (i / RESTART));
+    const need = this.pathsLen + 10 + path.length - shared;
+    if (need > this.paths.length) {
+      const b = Buffer.allocUnsafe(Math.max(need, this.paths.length * 2));
+      this.paths.copy(b, 0, 0, this.pathsLen);
+      this.paths = b;
+    }
+    let pos = writeVarint(this.paths, this.pathsLen, shared);
+    pos = writeVarint(this.paths, pos, path.length - shared);
+    this.paths.set(path.subarray(shared), pos);
+    this.pathsLen = pos + path.length - shared;
+    this.prev = path;
+    return this.rows.subarray(i * ROW, (i + 1) * ROW);
+  }
+
+  /** finish lays out the whole file (checksum included) and returns its table. */
+  finish(datasets: readonly string[], tree: ObjectId): IndexTable {
+    if (this.n !== this.count) throw new RangeError('index encoder: entry count differs');
+    const ds = datasets.map((d) => Buffer.from(d, 'utf8'));
+    let head = 40 + 4;
+    for (const d of ds) head += 2 + d.length;
+    head += 4 + 4;
+    const rowsAt = head;
+    const restartsAt = rowsAt + this.rows.length;
+    const pathsAt = restartsAt + this.restarts.length;
+    const pathsEnd = pathsAt + this.pathsLen;
+    if (this.pathsLen > 0xffffffff) throw new RangeError('index paths over 4 GiB');
+    const buf = Buffer.allocUnsafe(pathsEnd + 8);
+    buf.writeUInt32BE(MAGIC, 0);
+    buf.writeUInt8(VERSION, 4);
+    buf.fill(0, 5, 8);
+    idToBytes(tree).copy(buf, 8);
+    let pos = 40;
+    buf.writeUInt32BE(ds.length, pos);
+    pos += 4;
+    for (const d of ds) {
+      buf.writeUInt16BE(d.length, pos);
+      d.copy(buf, pos + 2);
+      pos += 2 + d.length;
+    }
+    buf.writeUInt32BE(this.count, pos);
+    buf.writeUInt32BE(this.pathsLen, pos + 4);
+    this.rows.copy(buf, rowsAt);
+    this.restarts.copy(buf, restartsAt);
+    this.paths.copy(buf, pathsAt, 0, this.pathsLen);
+    buf.writeBigUInt64BE(xxh64(buf.subarray(0, pathsEnd)), pathsEnd);
+    return new IndexTable(buf, this.count, rowsAt, restartsAt, pathsAt, pathsEnd);
+  }
+}
+
 /** IndexData is the whole index: tracked dataset roots and their files. */
 export interface IndexData {
   /** Dataset roots (files or directories) that `lode add` tracks, sorted. */
   datasets: string[];
-  /** Entries sorted by comparePaths, unique paths. */
+  /**
+   * Entries sorted by comparePaths, unique paths. On an index read from disk
+   * they are made (one object each) when first read: code that can work on
+   * the compact form asks `storedTable` first.
+   */
   entries: IndexEntry[];
   /** mtime of the index file when it was read (ns); entries at or after it are "racy". */
   stampNs: bigint;
@@ -126,70 +472,239 @@ export function emptyIndex(): IndexData {
   return { datasets: [], entries: [], stampNs: 0n };
 }
 
-/** readIndex loads and checks the index; a missing file is an empty index. */
-export async function readIndex(file: string): Promise<IndexData> {
+/**
+ * LoadedIndex is an index read from disk. Its entries stay in the compact
+ * table until `entries` is first read (then one StoredEntry each, as in
+ * version 1); a spread copy (`{ ...index }`) takes the plain fields only.
+ */
+class LoadedIndex implements IndexData {
+  #table?: IndexTable;
+  #entries?: IndexEntry[];
+  readonly #datasetsRead: string;
+  readonly #load: () => IndexTable;
+
+  constructor(
+    public datasets: string[],
+    public stampNs: bigint,
+    public tree: ObjectId,
+    public checksum: bigint,
+    load: () => IndexTable,
+  ) {
+    this.#datasetsRead = datasets.join('\n');
+    this.#load = load;
+  }
+
+  table(): IndexTable {
+    return (this.#table ??= this.#load());
+  }
+
+  get entries(): IndexEntry[] {
+    if (!this.#entries) {
+      const t = this.table();
+      const out: IndexEntry[] = new Array(t.count);
+      const c = t.cursor();
+      for (let i = 0; i < t.count; i++) {
+        c.next();
+        out[i] = t.entry(i, c.path());
+      }
+      this.#entries = out;
+    }
+    return this.#entries;
+  }
+  set entries(v: IndexEntry[]) {
+    this.#entries = v;
+  }
+
+  /** untouched: entries never made or replaced, datasets as read. */
+  untouched(): boolean {
+    return this.#entries === undefined && this.datasets.join('\n') === this.#datasetsRead;
+  }
+}
+
+/**
+ * storedTable returns the compact entries of an index read from disk while
+ * its `entries` have never been read or replaced (so the table is the
+ * truth). Stats refreshed through the table are what writeIndex writes.
+ */
+export function storedTable(index: IndexData): IndexTable | undefined {
+  return index instanceof LoadedIndex && index.untouched() ? index.table() : undefined;
+}
+
+/** trackedPaths yields the index's paths in order without making entries. */
+export function* trackedPaths(index: IndexData): Generator<string> {
+  const t = storedTable(index);
+  if (!t) {
+    for (const e of index.entries) yield e.path;
+    return;
+  }
+  const c = t.cursor();
+  for (let i = 0; i < t.count; i++) {
+    c.next();
+    yield c.path();
+  }
+}
+
+export interface ReadIndexOptions {
+  /**
+   * Check the file in slices and decode only its header; the entries are
+   * read when first asked for. For callers that may need only the datasets
+   * and the tree ID (at 10M files the entries are most of 1 GiB).
+   */
+  lazy?: boolean;
+}
+
+type Fail = (why: string) => CorruptObjectError;
+
+/** readIndex loads and checks the index (version 1 or 2); a missing file is an empty index. */
+export async function readIndex(file: string, options: ReadIndexOptions = {}): Promise<IndexData> {
   await loadXxhash();
-  let buf: Buffer;
+  const fail: Fail = (why) =>
+    new CorruptObjectError(`the index ${file} is corrupt: ${why}`, {
+      path: file,
+      hint: `move it aside (mv ${file} ${file}.bad), then run \`lode checkout --force HEAD\` to rebuild it from the last commit (staged changes are lost)`,
+    });
   let stampNs: bigint;
   try {
-    buf = fs.readFileSync(file);
     stampNs = fs.statSync(file, { bigint: true }).mtimeNs;
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return emptyIndex();
     throw e;
   }
-  const fail = (why: string) =>
-    new CorruptObjectError(`the index ${file} is corrupt: ${why}`, {
-      path: file,
-      hint: `move it aside (mv ${file} ${file}.bad), then run \`lode checkout --force HEAD\` to rebuild it from the last commit (staged changes are lost)`,
-    });
-  if (buf.length < 56) throw fail('too short');
-  const body = buf.subarray(0, buf.length - 8);
-  if (xxh64(body) !== buf.readBigUInt64BE(buf.length - 8)) throw fail('checksum mismatch');
+  if (options.lazy) {
+    const head = readHeadStreaming(file, fail);
+    if (head) {
+      const load = (): IndexTable => {
+        const buf = fs.readFileSync(file);
+        if (buf.length < 8 || buf.readBigUInt64BE(buf.length - 8) !== head.checksum) throw fail('it changed while lode was reading it (run the command again)');
+        return parseIndex(buf, fail).table;
+      };
+      return new LoadedIndex(head.datasets, stampNs, head.tree, head.checksum, load);
+    }
+  }
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return emptyIndex();
+    throw e;
+  }
+  const parsed = parseIndex(buf, fail);
+  return new LoadedIndex(parsed.datasets, stampNs, parsed.tree, parsed.checksum, () => parsed.table);
+}
+
+/** parseHead decodes magic, version, tree and datasets; `pos` is where the entry count is. */
+function parseHead(buf: Buffer, end: number, fail: Fail): { version: number; tree: ObjectId; datasets: string[]; pos: number } {
   if (buf.readUInt32BE(0) !== MAGIC) throw fail('bad magic');
-  if (buf.readUInt8(4) !== VERSION) throw fail(`unknown version ${buf.readUInt8(4)}`);
+  const version = buf.readUInt8(4);
+  if (version !== 1 && version !== VERSION) throw fail(`unknown version ${version}`);
   const tree = bytesToId(buf, 8);
   let pos = 40;
-  const str = () => {
-    const len = buf.readUInt16BE(pos);
-    pos += 2;
-    const s = buf.toString('utf8', pos, pos + len);
-    pos += len;
-    return s;
-  };
+  if (pos + 4 > end) throw fail('truncated');
+  const nd = buf.readUInt32BE(pos);
+  pos += 4;
   const datasets: string[] = [];
-  let entries: IndexEntry[];
-  try {
-    const nd = buf.readUInt32BE(pos);
-    pos += 4;
-    for (let i = 0; i < nd; i++) {
-      const d = str();
-      const problem = repoPathProblem(d);
-      if (problem) throw fail(`unsafe dataset path ${JSON.stringify(d)}: ${problem}`);
-      datasets.push(d);
-    }
-    const ne = buf.readUInt32BE(pos);
-    pos += 4;
-    if (ne > body.length / 44) throw fail('entry count larger than the file');
-    entries = new Array(ne);
-    for (let i = 0; i < ne; i++) {
-      const path = str();
-      const kindByte = buf[pos];
-      const flags = buf[pos + 1];
-      pos += 2;
-      const size = u64(buf, pos);
-      if (!Number.isSafeInteger(size)) throw fail(`bad size at ${path}`);
-      if (kindByte !== 0x62 && kindByte !== 0x63) throw fail(`bad kind at ${path}`);
-      if (pos + 72 > body.length) throw fail('truncated');
-      entries[i] = new StoredEntry(buf, pos + 8, path, kindByte === 0x62 ? 'blob' : 'chunked', size, (flags & 1) === 1);
-      pos += 72;
-    }
-  } catch (e) {
-    if (e instanceof CorruptObjectError) throw e;
-    throw fail('truncated');
+  for (let i = 0; i < nd; i++) {
+    if (pos + 2 > end) throw fail('truncated');
+    const len = buf.readUInt16BE(pos);
+    if (pos + 2 + len > end) throw fail('truncated');
+    const d = buf.toString('utf8', pos + 2, pos + 2 + len);
+    pos += 2 + len;
+    const problem = repoPathProblem(d);
+    if (problem) throw fail(`unsafe dataset path ${JSON.stringify(d)}: ${problem}`);
+    datasets.push(d);
   }
-  if (pos !== body.length) throw fail('trailing bytes');
-  return { datasets, entries, stampNs, tree, checksum: buf.readBigUInt64BE(buf.length - 8) };
+  return { version, tree, datasets, pos };
+}
+
+/** readHeadStreaming checks the file's checksum in slices and decodes its header (undefined: the header runs past the first slice). */
+function readHeadStreaming(file: string, fail: Fail): { tree: ObjectId; datasets: string[]; checksum: bigint } | undefined {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < 56) throw fail('too short');
+    const bodyLen = size - 8;
+    const slice = Buffer.allocUnsafe(Math.min(bodyLen, 8 << 20));
+    const h = xxhashReady().create64();
+    let first: Buffer | undefined;
+    let pos = 0;
+    while (pos < bodyLen) {
+      const n = fs.readSync(fd, slice, 0, Math.min(slice.length, bodyLen - pos), pos);
+      if (n === 0) throw fail('truncated');
+      h.update(slice.subarray(0, n));
+      first ??= Buffer.from(slice.subarray(0, n));
+      pos += n;
+    }
+    const tail = Buffer.alloc(8);
+    if (fs.readSync(fd, tail, 0, 8, bodyLen) !== 8) throw fail('truncated');
+    const checksum = tail.readBigUInt64BE(0);
+    if (h.digest() !== checksum) throw fail('checksum mismatch');
+    try {
+      const head = parseHead(first!, first!.length, fail);
+      return { tree: head.tree, datasets: head.datasets, checksum };
+    } catch (e) {
+      if (first!.length < bodyLen) return undefined;
+      throw e;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** parseIndex checks a whole index file (version 1 or 2) and returns its table (version 1 is converted). */
+function parseIndex(buf: Buffer, fail: Fail): { datasets: string[]; tree: ObjectId; checksum: bigint; table: IndexTable } {
+  if (buf.length < 56) throw fail('too short');
+  const end = buf.length - 8;
+  const checksum = buf.readBigUInt64BE(end);
+  if (xxh64(buf.subarray(0, end)) !== checksum) throw fail('checksum mismatch');
+  const head = parseHead(buf, end, fail);
+  let pos = head.pos;
+  if (pos + 4 > end) throw fail('truncated');
+  const count = buf.readUInt32BE(pos);
+  pos += 4;
+  if (head.version === 1) return { datasets: head.datasets, tree: head.tree, checksum, table: upgradeV1(buf, end, pos, count, head, fail) };
+  if (pos + 4 > end) throw fail('truncated');
+  const pathsLen = buf.readUInt32BE(pos);
+  pos += 4;
+  const rowsAt = pos;
+  const restartsAt = rowsAt + count * ROW;
+  const pathsAt = restartsAt + 4 * Math.ceil(count / RESTART);
+  if (pathsAt + pathsLen > end) throw fail('entry count or path bytes larger than the file');
+  if (pathsAt + pathsLen < end) throw fail('trailing bytes');
+  const table = new IndexTable(buf, count, rowsAt, restartsAt, pathsAt, pathsAt + pathsLen);
+  try {
+    table.check();
+  } catch (e) {
+    if (e instanceof RangeError) throw fail(e.message);
+    throw e;
+  }
+  return { datasets: head.datasets, tree: head.tree, checksum, table };
+}
+
+/** upgradeV1 reads version 1 entries (each a path, then the same 74-byte row) into a version 2 table. */
+function upgradeV1(buf: Buffer, end: number, pos: number, count: number, head: { datasets: string[]; tree: ObjectId }, fail: Fail): IndexTable {
+  if (count > (end - pos) / 76) throw fail('entry count larger than the file');
+  const enc = new TableEncoder(count, end - pos);
+  for (let i = 0; i < count; i++) {
+    if (pos + 2 > end) throw fail('truncated');
+    const len = buf.readUInt16BE(pos);
+    const at = pos + 2;
+    if (at + len + ROW > end) throw fail('truncated');
+    const p = buf.subarray(at, at + len);
+    const kind = buf[at + len + R_KIND];
+    if (kind !== 0x62 && kind !== 0x63) throw fail(`bad kind at ${p.toString('utf8')}`);
+    if (!Number.isSafeInteger(u64(buf, at + len + R_SIZE))) throw fail(`bad size at ${p.toString('utf8')}`);
+    let row: Buffer;
+    try {
+      row = enc.add(p, () => p.toString('utf8'));
+    } catch (e) {
+      if (e instanceof RangeError) throw fail(e.message);
+      throw e;
+    }
+    buf.copy(row, 0, at + len, at + len + ROW);
+    pos = at + len + ROW;
+  }
+  if (pos !== end) throw fail('trailing bytes');
+  return enc.finish(head.datasets, head.tree);
 }
 
 /** clockNow reads the file system's clock: the mtime of a new file in `dir`. */
@@ -204,56 +719,41 @@ function clockNow(dir: string): bigint {
 }
 
 /**
- * writeIndex replaces the index atomically and durably. Entries must be
+ * writeIndex replaces the index atomically and durably, in the current
+ * version (an index read in version 1 is upgraded here). Entries must be
  * sorted by comparePaths with unique paths.
  */
 export async function writeIndex(file: string, data: IndexData, tmpDir?: string): Promise<void> {
   await loadXxhash();
-  const tree = buildTrees(data.entries).root;
   // Racy entries: a file modified in the same clock tick as this index is
   // written could change again without its mtime moving. The index file will
   // be at least as new as this probe, so any entry not strictly older is
   // written with mtime 0, which never matches a stat: the next reader
   // re-checks that file's bytes instead of trusting it (git's "smudging").
   const stampNs = clockNow(tmpDir ?? path.dirname(file));
-  let size = 8 + 32 + 4 + 4 + 8;
-  const datasetBufs = data.datasets.map((d) => Buffer.from(d, 'utf8'));
-  for (const d of datasetBufs) size += 2 + d.length;
-  const pathBufs = data.entries.map((e) => Buffer.from(e.path, 'utf8'));
-  for (const p of pathBufs) size += 2 + p.length + 2 + 40 + 32;
-  const buf = Buffer.alloc(size);
-  buf.writeUInt32BE(MAGIC, 0);
-  buf.writeUInt8(VERSION, 4);
-  idToBytes(tree).copy(buf, 8);
-  let pos = 40;
-  buf.writeUInt32BE(datasetBufs.length, pos);
-  pos += 4;
-  for (const d of datasetBufs) {
-    buf.writeUInt16BE(d.length, pos);
-    d.copy(buf, pos + 2);
-    pos += 2 + d.length;
+  const stored = storedTable(data);
+  let out: Buffer;
+  if (stored) {
+    // The entries as read, stats perhaps refreshed in place: same paths and IDs, so the same tree.
+    out = stored.smudgedCopy(stampNs);
+  } else {
+    const entries = data.entries;
+    const tree = buildTrees(entries).root;
+    const pathBufs = entries.map((e) => Buffer.from(e.path, 'utf8'));
+    const enc = new TableEncoder(entries.length, pathBufs.reduce((n, p) => n + p.length + 4, 0));
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      const row = enc.add(pathBufs[i], () => e.path);
+      row[R_KIND] = e.kind === 'blob' ? 0x62 : 0x63;
+      row[R_FLAGS] = e.exec ? 1 : 0;
+      row.writeBigUInt64BE(BigInt(e.size), R_SIZE);
+      row.writeBigUInt64BE(e.mtimeNs >= stampNs ? 0n : e.mtimeNs, R_MTIME);
+      row.writeBigUInt64BE(e.ctimeNs, R_CTIME);
+      row.writeBigUInt64BE(e.ino, R_INO);
+      row.writeBigUInt64BE(e.xxh, R_XXH);
+      idToBytes(e.id).copy(row, R_ID);
+    }
+    out = enc.finish(data.datasets, tree).buf;
   }
-  buf.writeUInt32BE(data.entries.length, pos);
-  pos += 4;
-  for (let i = 0; i < data.entries.length; i++) {
-    const e = data.entries[i];
-    if (i > 0 && comparePaths(data.entries[i - 1].path, e.path) >= 0) throw new RangeError(`index entries not sorted at ${e.path}`);
-    const p = pathBufs[i];
-    buf.writeUInt16BE(p.length, pos);
-    p.copy(buf, pos + 2);
-    pos += 2 + p.length;
-    buf[pos] = e.kind === 'blob' ? 0x62 : 0x63;
-    buf[pos + 1] = e.exec ? 1 : 0;
-    pos += 2;
-    buf.writeBigUInt64BE(BigInt(e.size), pos);
-    buf.writeBigUInt64BE(e.mtimeNs >= stampNs ? 0n : e.mtimeNs, pos + 8);
-    buf.writeBigUInt64BE(e.ctimeNs, pos + 16);
-    buf.writeBigUInt64BE(e.ino, pos + 24);
-    buf.writeBigUInt64BE(e.xxh, pos + 32);
-    pos += 40;
-    idToBytes(e.id).copy(buf, pos);
-    pos += 32;
-  }
-  buf.writeBigUInt64BE(xxh64(buf.subarray(0, pos)), pos);
-  writeFileAtomic(file, buf, { durable: true, tmpDir });
+  writeFileAtomic(file, out, { durable: true, tmpDir });
 }
