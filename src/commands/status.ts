@@ -7,7 +7,9 @@ import { acquireLockNow } from '../repo/lock.js';
 import type { Skipped } from '../workspace/scan.js';
 import type { Repository } from '../repo/repository.js';
 import { pinState, type PinState } from '../git/pin-file.js';
-import { headSnapshot, indexFiles, workspaceState } from '../repo/snapshot.js';
+import { headSnapshot, indexFiles } from '../repo/snapshot.js';
+import { compareSorted } from '../workspace/compare.js';
+import { trackedPaths } from '../workspace/index-file.js';
 
 export interface StatusOptions {
   progress?: ProgressSink;
@@ -52,7 +54,9 @@ export interface StatusResult {
 export async function status(repo: Repository, options: StatusOptions = {}): Promise<StatusResult> {
   const index = await repo.readIndex();
   const head = headSnapshot(repo);
-  const ws = await workspaceState(repo, index, index.datasets, { hash: false, progress: options.progress });
+  // One streaming merge of the sorted walk with the index's table: no object per unchanged file.
+  const ws = await compareSorted(repo.root, index, index.datasets, repo.settings.chunking);
+  options.progress?.({ phase: 'scan', done: ws.scanned, finished: true });
   let staged: Change[] = [];
   if (index.tree !== head.tree) {
     const pool = new TreePool(repo.store);
@@ -78,12 +82,12 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
     staged,
     unstaged,
     untracked: c.untracked.map((f) => f.path),
-    untrackedFolders: untrackedFolders(c.untracked.map((f) => f.path), index.entries.map((e) => e.path)),
-    missingDatasets: ws.scan.missing,
-    skipped: ws.scan.skipped,
+    untrackedFolders: c.untracked.length === 0 ? [] : untrackedFolders(c.untracked.map((f) => f.path), trackedPaths(index)),
+    missingDatasets: ws.missing,
+    skipped: ws.skipped,
     ...(pin ? { pin } : {}),
     ...(mergeState ? { merging, unresolved: mergeState.conflicts } : {}),
-    clean: !merging && staged.length === 0 && unstaged.length === 0 && c.untracked.length === 0 && ws.scan.missing.length === 0 && !datasetsChanged,
+    clean: !merging && staged.length === 0 && unstaged.length === 0 && c.untracked.length === 0 && ws.missing.length === 0 && !datasetsChanged,
   };
 }
 
@@ -92,7 +96,7 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
  * holds no tracked file, and counts the untracked files in each such folder.
  * A file with no such folder (its folder holds tracked files) is in none.
  */
-export function untrackedFolders(untracked: readonly string[], tracked: readonly string[]): { folder: string; files: number }[] {
+export function untrackedFolders(untracked: readonly string[], tracked: Iterable<string>): { folder: string; files: number }[] {
   const trackedDirs = new Set<string>(['']);
   for (const p of tracked) for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) trackedDirs.add(p.slice(0, i));
   const counts = new Map<string, number>();

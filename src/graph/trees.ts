@@ -376,7 +376,7 @@ export const EMPTY_TREE: ObjectId = sha256(encodeTree([]));
  * sharding directories larger than shardThreshold(bits) (see encodeDirectory).
  * Nothing is written; the caller stores `objects` if it wants them kept.
  */
-export function buildTrees(files: readonly FileEntry[], bits = writerShardBits()): BuiltTrees {
+export function buildTrees(files: Iterable<FileEntry>, bits = writerShardBits()): BuiltTrees {
   const objects = new Map<ObjectId, Buffer>();
   // Stack of open directories, root first; each collects its sorted entries.
   const stack: { path: string; entries: TreeEntry[]; files: number; size: number }[] = [{ path: '', entries: [], files: 0, size: 0 }];

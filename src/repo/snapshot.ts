@@ -10,7 +10,7 @@ import type { ProgressSink } from '../core/progress.js';
 import { UsageError } from '../core/errors.js';
 import { buildTrees, EMPTY_TREE, type FileEntry, type TreePool } from '../graph/trees.js';
 import { resolveRevision } from '../graph/commits.js';
-import type { IndexData } from '../workspace/index-file.js';
+import { storedTable, type IndexData } from '../workspace/index-file.js';
 import { scanRoots, type ScanResult } from '../workspace/scan.js';
 import { compareWorkspace, type WorkspaceComparison } from '../workspace/compare.js';
 import type { Repository } from './repository.js';
@@ -30,9 +30,22 @@ export interface Snapshot {
   datasets: string[];
 }
 
-/** indexFiles turns index entries into tree file entries. */
-export function indexFiles(index: IndexData): FileEntry[] {
-  return index.entries.map((e) => ({ path: e.path, kind: e.kind, id: e.id, size: e.size, exec: e.exec }));
+/**
+ * indexFiles yields the index entries as tree file entries, in order. From
+ * an index read from disk they are made one at a time from its table (a
+ * tree build of millions of entries keeps none of them).
+ */
+export function* indexFiles(index: IndexData): Generator<FileEntry> {
+  const t = storedTable(index);
+  if (!t) {
+    for (const e of index.entries) yield { path: e.path, kind: e.kind, id: e.id, size: e.size, exec: e.exec };
+    return;
+  }
+  const c = t.cursor();
+  for (let i = 0; i < t.count; i++) {
+    c.next();
+    yield { path: c.path(), kind: t.kind(i), id: t.id(i), size: t.size(i), exec: t.exec(i) };
+  }
 }
 
 /** WorkspaceState is the workspace compared with the index, with content IDs for everything on disk. */

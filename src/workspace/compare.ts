@@ -11,8 +11,9 @@ import * as path from 'node:path';
 import { loadXxhash, xxhashReady } from '../core/checksum.js';
 import type { ChunkerParams } from '../core/chunker.js';
 import { Ingester } from '../objects/ingest.js';
-import { StoredEntry, type IndexData, type IndexEntry } from './index-file.js';
-import type { ScanResult, WorkFile } from './scan.js';
+import { comparePaths } from '../core/paths.js';
+import { StoredEntry, storedTable, type IndexData, type IndexEntry, type IndexTable } from './index-file.js';
+import { IgnoreRules, scanRoots, walkRoots, workFile, type ScanResult, type Skipped, type WorkFile } from './scan.js';
 
 export interface WorkspaceComparison {
   /** Tracked files whose content differs from the index. */
@@ -120,4 +121,139 @@ export async function compareWorkspace(root: string, index: IndexData, scan: Sca
   }
   out.untracked.sort((a, b) => (a.path < b.path ? -1 : 1));
   return out;
+}
+
+/** WorkspaceChanges is a sorted compare: what changed, and what the scan passed over. */
+export interface WorkspaceChanges {
+  comparison: WorkspaceComparison;
+  /** Regular files seen under the roots. */
+  scanned: number;
+  skipped: Skipped[];
+  /** Roots that do not exist in the workspace. */
+  missing: string[];
+}
+
+/** outermost drops roots inside another root ('' holds every path): each file is seen once. */
+function outermost(roots: readonly string[]): string[] {
+  const sorted = [...new Set(roots)].sort(comparePaths);
+  if (sorted.includes('')) return [''];
+  return sorted.filter((r) => !sorted.some((o) => o !== r && r.startsWith(`${o}/`)));
+}
+
+/**
+ * compareSorted is compareWorkspace as one streaming merge: the files of
+ * each root come from the walk in path order and meet the index's entries
+ * (read in place from its table) in the same order, so nothing is kept per
+ * file; only changed, deleted and untracked files become objects. Results
+ * equal scanRoots + compareWorkspace. Refreshed stats are written into the
+ * index's table (the caller decides whether to save them). An index whose
+ * entries were already made or replaced is compared the old way.
+ */
+export async function compareSorted(root: string, index: IndexData, roots: readonly string[], params: ChunkerParams): Promise<WorkspaceChanges> {
+  const t = storedTable(index);
+  if (!t) {
+    const scan = scanRoots(root, roots);
+    const comparison = await compareWorkspace(root, index, scan, roots, params);
+    return { comparison, scanned: scan.files.size, skipped: scan.skipped, missing: scan.missing };
+  }
+  await loadXxhash();
+  const out: WorkspaceComparison = { modified: [], deleted: [], untracked: [], refreshed: 0, statClean: 0 };
+  const stamp = Number(index.stampNs);
+  const reader: Reader = { params };
+  let scanned = 0;
+  // The index side of the merge: entry `i` with path `cur`, while it is under the root being walked.
+  let i = 0;
+  let cur: string | undefined;
+  let under = '';
+  const cursorAt = (from: number) => {
+    const c = t.cursor(from);
+    i = from;
+    const step = () => {
+      if (i < t.count) {
+        c.next();
+        const p = c.path();
+        cur = under === '' || p === under || p.startsWith(`${under}/`) ? p : undefined;
+      } else cur = undefined;
+    };
+    return step;
+  };
+  let advance = cursorAt(0);
+  const deleteCurrent = () => {
+    out.deleted.push(t.entry(i, cur));
+    i++;
+    advance();
+  };
+  const rules = new IgnoreRules(root);
+  const visit = (rel: string, st: fs.Stats) => {
+    scanned++;
+    while (cur !== undefined && comparePaths(cur, rel) < 0) deleteCurrent();
+    if (cur !== rel) {
+      out.untracked.push(workFile(rel, st));
+      return;
+    }
+    const exec = (st.mode & 0o111) !== 0;
+    const size = t.size(i);
+    if (size === st.size && t.exec(i) === exec) {
+      const mtime = t.mtimeNum(i);
+      // As statMatches: to the microsecond, and racy (not older than the index) is never clean.
+      if (t.inoNum(i) === st.ino && Math.abs(mtime / 1e6 - st.mtimeMs) < 0.001 && Math.abs(t.ctimeNum(i) / 1e6 - st.ctimeMs) < 0.001 && mtime < stamp) out.statClean++;
+      else if (recheck(root, rel, t, i, reader)) out.refreshed++;
+      else out.modified.push(workFile(rel, st));
+    } else out.modified.push(workFile(rel, st));
+    i++;
+    advance();
+  };
+  const skipped: Skipped[] = [];
+  const missing: string[] = [];
+  for (const r of outermost(roots)) {
+    under = r;
+    advance = cursorAt(r === '' ? 0 : t.lowerBound(r));
+    advance();
+    const w = walkRoots(root, [r], rules, visit);
+    skipped.push(...w.skipped);
+    missing.push(...w.missing);
+    while (cur !== undefined) deleteCurrent();
+  }
+  out.untracked.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { comparison: out, scanned, skipped, missing };
+}
+
+/** Reader holds what re-reading files needs, made on first use. */
+interface Reader {
+  params: ChunkerParams;
+  buf?: Buffer;
+  hasher?: Ingester;
+}
+
+/**
+ * recheck reads a file whose stat moved but whose size did not: unchanged
+ * bytes (xxh64, or a full hash when no checksum is recorded) refresh entry
+ * i's stat in the table and return true.
+ */
+function recheck(root: string, rel: string, t: IndexTable, i: number, reader: Reader): boolean {
+  const abs = path.join(root, rel);
+  let same = false;
+  let xxh: bigint | undefined;
+  try {
+    const want = t.xxh(i);
+    if (want !== 0n) same = xxhFile(abs, (reader.buf ??= Buffer.allocUnsafe(1 << 20))) === want;
+    else {
+      // No checksum recorded (a file placed by checkout without reading it): hash for real.
+      reader.hasher ??= new Ingester(reader.params, undefined);
+      const r = reader.hasher.ingest(abs, rel);
+      same = r.id === t.id(i);
+      xxh = r.xxh;
+    }
+  } catch {
+    same = false;
+  }
+  if (!same) return false;
+  try {
+    const st = fs.lstatSync(abs, { bigint: true });
+    t.setStat(i, st.mtimeNs, st.ctimeNs, st.ino);
+    if (xxh !== undefined) t.setXxh(i, xxh);
+  } catch {
+    return false;
+  }
+  return true;
 }

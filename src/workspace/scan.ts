@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Ignore } from 'ignore';
-import { joinPath, nameProblem, parentPath, reservedName } from '../core/paths.js';
+import { comparePaths, joinPath, nameProblem, parentPath, reservedName } from '../core/paths.js';
 import { errnoCode } from '../storage/atomic.js';
 import { ParentChecker } from './parents.js';
 import { TEMP_PREFIX } from './link.js';
@@ -115,6 +115,28 @@ export class IgnoreRules {
  */
 export function scanRoots(root: string, roots: readonly string[], rules = new IgnoreRules(root)): ScanResult {
   const files = new Map<string, WorkFile>();
+  const { skipped, missing } = walkRoots(root, roots, rules, (rel, st) => {
+    files.set(rel, { path: rel, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o111) !== 0 });
+  });
+  return { files, skipped, missing };
+}
+
+/** workFile is the WorkFile of a stat. */
+export function workFile(rel: string, st: fs.Stats): WorkFile {
+  return { path: rel, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o111) !== 0 };
+}
+
+/** byName orders the names in one directory as comparePaths orders their paths (UTF-8 bytes). */
+const byName = (a: string, b: string) => comparePaths(a, b);
+
+/**
+ * walkRoots calls `visit` for each regular file beneath each root (as
+ * scanRoots lists them), without keeping anything per file. Within one root
+ * the files come in comparePaths order (each directory's names sorted,
+ * subdirectories walked in place), so a caller can merge them with the
+ * sorted index. Roots are walked in the order given.
+ */
+export function walkRoots(root: string, roots: readonly string[], rules: IgnoreRules, visit: (rel: string, st: fs.Stats) => void): { skipped: Skipped[]; missing: string[] } {
   const skipped: Skipped[] = [];
   const missing: string[] = [];
   const addFile = (rel: string, abs: string, known?: fs.Stats): void => {
@@ -123,14 +145,7 @@ export function scanRoots(root: string, roots: readonly string[], rules = new Ig
       skipped.push({ path: rel, reason: st.isSymbolicLink() ? 'symbolic link' : 'not a regular file' });
       return;
     }
-    files.set(rel, {
-      path: rel,
-      size: st.size,
-      mtimeMs: st.mtimeMs,
-      ctimeMs: st.ctimeMs,
-      ino: st.ino,
-      exec: (st.mode & 0o111) !== 0,
-    });
+    visit(rel, st);
   };
   const walk = (relDir: string, absDir: string): void => {
     // Names only, then one lstat each: every file needs its stat anyway, and
@@ -142,6 +157,7 @@ export function scanRoots(root: string, roots: readonly string[], rules = new Ig
       if (errnoCode(e) === 'ENOENT') return;
       throw e;
     }
+    names.sort(byName);
     const ruleFree = rules.ruleFreeBelow(relDir);
     for (const name of names) {
       // lode's and git's own state, under any name a file system takes for
@@ -164,7 +180,7 @@ export function scanRoots(root: string, roots: readonly string[], rules = new Ig
       const isDir = st.isDirectory();
       if (!ruleFree && rules.ignores(rel, isDir)) continue;
       if (isDir) walk(rel, abs);
-      else if (st.isFile()) addFile(rel, abs, st);
+      else if (st.isFile()) visit(rel, st);
       else skipped.push({ path: rel, reason: st.isSymbolicLink() ? 'symbolic link' : 'not a regular file' });
     }
   };
@@ -192,7 +208,7 @@ export function scanRoots(root: string, roots: readonly string[], rules = new Ig
       continue;
     }
     if (st.isDirectory()) walk(r, abs);
-    else addFile(r, abs);
+    else addFile(r, abs, st);
   }
-  return { files, skipped, missing };
+  return { skipped, missing };
 }
