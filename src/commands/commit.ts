@@ -12,6 +12,7 @@ import { buildTrees, TreePool } from '../graph/trees.js';
 import { diffTrees } from '../graph/diff.js';
 import type { MergeState, Repository } from '../repo/repository.js';
 import { headSnapshot, indexFiles } from '../repo/snapshot.js';
+import { indexSize } from '../workspace/index-file.js';
 import { add } from './add.js';
 import { writePin } from '../git/pin-file.js';
 import { authorOf, currentGitHead } from '../repo/author.js';
@@ -91,7 +92,7 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     if (head.kind === 'commit' && built.root === head.tree && sameDatasets && !options.allowEmpty && !merging) {
       throw new LodeError('USAGE', 'nothing to commit: the index matches HEAD', { hint: 'stage changes with `lode add PATH` first (or pass --allow-empty)' });
     }
-    if (head.kind === 'empty' && index.entries.length === 0 && !options.allowEmpty) {
+    if (head.kind === 'empty' && indexSize(index) === 0 && !options.allowEmpty) {
       throw new LodeError('USAGE', 'nothing to commit: no files are tracked yet', { hint: 'track data with `lode add PATH` first' });
     }
     for (const bytes of built.objects.values()) repo.store.putObject(bytes);

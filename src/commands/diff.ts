@@ -110,7 +110,8 @@ export async function diff(repo: Repository, options: DiffOptions = {}): Promise
   const toRev = options.to ?? (options.staged ? INDEX_REV : WORKSPACE_REV);
   // Two commits need no index: at millions of files, reading it costs more than the diff.
   const needsIndex = [fromRev, toRev].some((r) => r === INDEX_REV || r === WORKSPACE_REV);
-  const index = needsIndex ? await repo.readIndex() : emptyIndex();
+  // Without the workspace, the index may be needed for its tree ID alone (equal to HEAD's: nothing staged): its entries are read only if asked for.
+  const index = needsIndex ? await repo.readIndex({ lazy: ![fromRev, toRev].includes(WORKSPACE_REV) }) : emptyIndex();
   const ctx = { index, progress: options.progress };
   const from = fromRev === null ? emptySide('(empty)') : fromRev === 'HEAD' && !repo.refs.headCommit() ? emptySide() : await resolveSnapshot(repo, fromRev, pool, ctx);
   const to = await resolveSnapshot(repo, toRev, pool, ctx);

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { LodeError, NotARepoError, UnsupportedFormatError, UsageError } from '../core/errors.js';
 import { LocalStore, createStoreDirs } from '../objects/store.js';
 import { RefStore } from '../graph/refs.js';
-import { readIndex, writeIndex, type IndexData } from '../workspace/index-file.js';
+import { readIndex, writeIndex, type IndexData, type ReadIndexOptions } from '../workspace/index-file.js';
 import { readFileOrUndefined, rmQuiet, writeFileAtomic } from '../storage/atomic.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
 import { reservedName } from '../core/paths.js';
@@ -85,8 +85,8 @@ export class Repository {
     return path.join(this.lodeDir, 'index');
   }
 
-  readIndex(): Promise<IndexData> {
-    return readIndex(this.indexFile);
+  readIndex(options?: ReadIndexOptions): Promise<IndexData> {
+    return readIndex(this.indexFile, options);
   }
 
   writeIndex(data: IndexData): Promise<void> {

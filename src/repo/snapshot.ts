@@ -101,6 +101,10 @@ export async function resolveSnapshot(repo: Repository, rev: string, pool: TreeP
     return { label: rev, kind: 'workspace', tree: built.root, datasets: ctx.index.datasets };
   }
   if (rev === INDEX_REV) {
+    // An index whose recorded tree is HEAD's: HEAD's stored trees are the index's (nothing staged), and no entry need be read.
+    if (ctx.index.tree !== undefined && ctx.index.tree === headSnapshot(repo).tree && repo.refs.headCommit()) {
+      return { label: rev, kind: 'index', tree: ctx.index.tree, datasets: ctx.index.datasets };
+    }
     const built = buildTrees(indexFiles(ctx.index));
     pool.addBuilt(built.objects);
     return { label: rev, kind: 'index', tree: built.root, datasets: ctx.index.datasets };
