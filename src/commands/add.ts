@@ -4,14 +4,15 @@ import { NotFoundError, UsageError } from '../core/errors.js';
 import { comparePaths, isUnder } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { ingestFiles } from '../objects/ingest-pool.js';
-import type { IndexEntry } from '../workspace/index-file.js';
-import { scanRoots, type Skipped } from '../workspace/scan.js';
-import { statMatches } from '../workspace/compare.js';
+import { IndexBuilder, indexTable, type IndexEntry, type IndexTable } from '../workspace/index-file.js';
+import type { Skipped } from '../workspace/scan.js';
+import { mergeWalk, statMatchesRow } from '../workspace/compare.js';
 import { ParentChecker } from '../workspace/parents.js';
 import { ensureGitignored, gitignorePattern } from '../workspace/gitignore.js';
 import { findGit } from '../git/git-repo.js';
 import type { Repository } from '../repo/repository.js';
 import { splitReplaced } from './cache-split.js';
+import { indexFiles } from '../repo/snapshot.js';
 
 export interface AddOptions {
   /** Paths to track, absolute or relative to `cwd`. */
@@ -56,7 +57,12 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
   if (options.paths.length === 0) throw new UsageError('nothing to add: give one or more paths', { hint: 'for example `lode add data/`' });
   return repo.withLock('add', async () => {
     const index = await repo.readIndex();
-    const byPath = new Map(index.entries.map((e) => [e.path, e]));
+    // The entries stay in the index's table: one object is made per file this add hashes, none per unchanged file.
+    const old = indexTable(index);
+    const hasUnder = (rel: string) => {
+      const i = old.lowerBound(rel);
+      return i < old.count && isUnder(old.pathAt(i), rel);
+    };
     const roots: string[] = [];
     const unresolved = options.resolveConflicts !== false ? repo.mergeState()?.conflicts ?? [] : [];
     const resolvedOnly: string[] = [];
@@ -76,7 +82,7 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
           hint: 'copy the data into the workspace, or make the workspace where the data is',
         });
       }
-      if (!fs.existsSync(repo.abs(rel)) && !index.entries.some((e) => isUnder(e.path, rel)) && !index.datasets.some((d) => isUnder(d, rel))) {
+      if (!fs.existsSync(repo.abs(rel)) && !hasUnder(rel) && !index.datasets.some((d) => isUnder(d, rel))) {
         // A conflict resolved by the file being gone: nothing to stage, only the conflict to mark.
         if (unresolved.some((c) => isUnder(c, rel))) {
           resolvedOnly.push(rel);
@@ -89,14 +95,29 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     if (roots.length === 0) {
       return { added: 0, modified: 0, removed: 0, unchanged: 0, bytesHashed: 0, datasets: index.datasets, skipped: [], gitignored: [], resolved: resolveConflictsUnder(repo, resolvedOnly) };
     }
-    const scan = scanRoots(repo.root, roots);
-    const tasks = [];
+    // One sorted walk merged with the index: what is unchanged stays as its row, what is gone is dropped, the rest is hashed.
+    const stamp = Number(index.stampNs);
+    const dropped = new Uint8Array(old.count); // 1: removed from disk, 2: hashed again
+    const tasks: { abs: string; rel: string; size: number; old: number }[] = [];
     let unchanged = 0;
-    for (const f of scan.files.values()) {
-      const e = byPath.get(f.path);
-      if (e && statMatches(e, f, index.stampNs) && repo.store.hasFile(e.id)) unchanged++;
-      else tasks.push({ abs: repo.abs(f.path), rel: f.path, size: f.size });
-    }
+    let removed = 0;
+    const scan = mergeWalk(repo.root, old, roots, {
+      tracked(i, rel, st) {
+        if (statMatchesRow(old, i, st, stamp) && repo.store.hasFile(old.id(i))) unchanged++;
+        else {
+          dropped[i] = 2;
+          tasks.push({ abs: repo.abs(rel), rel, size: st.size, old: i });
+        }
+      },
+      untracked(rel, st) {
+        tasks.push({ abs: repo.abs(rel), rel, size: st.size, old: -1 });
+      },
+      // Tracked files under the given paths that are gone from disk: stage their removal.
+      gone(i) {
+        dropped[i] = 1;
+        removed++;
+      },
+    });
     // Hardlink checkouts need a cache file per file: with cache.type naming hardlink, small files are not packed.
     const packSmall = !repo.settings.cacheTypes.includes('hardlink');
     const results = await ingestFiles(tasks, { lodeDir: repo.lodeDir, params: repo.settings.chunking, progress: options.progress, threads: options.threads, packSmall });
@@ -105,33 +126,19 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     let added = 0;
     let modified = 0;
     let bytesHashed = 0;
-    for (const [rel, r] of results) {
-      const old = byPath.get(rel);
-      if (!old) added++;
-      else if (old.id !== r.id || old.exec !== r.exec) modified++;
+    const fresh: IndexEntry[] = [];
+    for (const t of tasks) {
+      const r = results.get(t.rel)!;
+      if (t.old < 0) added++;
+      else if (old.id(t.old) !== r.id || old.exec(t.old) !== r.exec) modified++;
       else unchanged++;
       bytesHashed += r.size;
-      byPath.set(rel, { path: rel, kind: r.kind, id: r.id, size: r.size, exec: r.exec, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino, xxh: r.xxh });
+      fresh.push({ path: t.rel, kind: r.kind, id: r.id, size: r.size, exec: r.exec, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino, xxh: r.xxh });
     }
-    // Tracked files under the given paths that are gone from disk: stage their removal.
-    let removed = 0;
-    for (const e of index.entries) {
-      if (roots.some((r) => isUnder(e.path, r)) && !scan.files.has(e.path)) {
-        byPath.delete(e.path);
-        removed++;
-      }
-    }
-    // A file that became a directory (or the reverse) leaves a stale entry in the way.
-    const entries = [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
-    const clean: IndexEntry[] = [];
-    for (const e of entries) {
-      const prev = clean[clean.length - 1];
-      if (prev && isUnder(e.path, prev.path)) {
-        clean.pop();
-        removed++;
-      }
-      clean.push(e);
-    }
+    // The walk gives each root's files in path order and roots do not overlap; sorting keeps any order of roots right.
+    fresh.sort((a, b) => comparePaths(a.path, b.path));
+    const merged = mergeEntries(old, dropped, fresh);
+    removed += merged.removed;
     // A path inside an existing dataset adds no root; a path above datasets
     // absorbs them; a dataset root that is gone from disk stops being one.
     let datasets = index.datasets.filter((d) => !(roots.some((r) => isUnder(d, r)) && !fs.existsSync(repo.abs(d))));
@@ -142,9 +149,10 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
       datasets.push(r);
     }
     datasets.sort();
-    await repo.writeIndex({ datasets, entries: clean, stampNs: 0n });
+    const built = merged.build(datasets);
+    await repo.writeIndex(built);
     // The versions this add replaced keep only the chunks the new ones lack.
-    splitReplaced(repo, index.entries, clean);
+    splitReplaced(repo, replacedEntries(old, dropped, merged.conflicts), indexFiles(built));
     let gitignored: string[] = [];
     const git = findGit(repo.root);
     if (git && !git.bare) {
@@ -179,3 +187,58 @@ function isDirectory(p: string): boolean {
   }
 }
 
+
+/**
+ * mergeEntries merges the old entries not dropped with the fresh ones (both
+ * in path order) into a new index. A file that became a directory (or the
+ * reverse) leaves a stale entry in the way: the earlier of two entries
+ * where one is under the other is removed (counted in `removed`; old ones
+ * listed in `conflicts`).
+ */
+function mergeEntries(old: IndexTable, dropped: Uint8Array, fresh: IndexEntry[]): { removed: number; conflicts: number[]; build: (datasets: string[]) => ReturnType<IndexBuilder['finish']> } {
+  // Pass 1 decides which entries stay; pass 2 writes them. Items: [old entry number, or -1 - fresh index].
+  const keep: number[] = [];
+  const conflicts: number[] = [];
+  let removed = 0;
+  let pending: { item: number; path: string } | undefined;
+  const push = (item: number, p: string) => {
+    if (pending && isUnder(p, pending.path)) {
+      removed++;
+      if (pending.item >= 0) conflicts.push(pending.item);
+    } else if (pending) keep.push(pending.item);
+    pending = { item, path: p };
+  };
+  const c = old.cursor();
+  let f = 0;
+  for (let i = 0; i < old.count; i++) {
+    c.next();
+    if (dropped[i] !== 0) continue;
+    const p = c.path();
+    while (f < fresh.length && comparePaths(fresh[f].path, p) < 0) push(-1 - f, fresh[f].path), f++;
+    push(i, p);
+  }
+  for (; f < fresh.length; f++) push(-1 - f, fresh[f].path);
+  if (pending) keep.push(pending.item);
+  const build = (datasets: string[]) => {
+    const pathBytes = fresh.reduce((n, e) => n + e.path.length * 3, 0) + old.count * 8;
+    const b = new IndexBuilder(keep.length, pathBytes);
+    const oc = old.cursor();
+    for (const item of keep) {
+      if (item < 0) b.add(fresh[-1 - item]);
+      else {
+        while (oc.index < item) oc.next();
+        b.copy(old, item, oc.bytes());
+      }
+    }
+    return b.finish(datasets);
+  };
+  return { removed, conflicts, build };
+}
+
+/** replacedEntries are the old entries an add dropped or replaced (for splitReplaced). */
+function replacedEntries(old: IndexTable, dropped: Uint8Array, conflicts: number[]): IndexEntry[] {
+  const out: IndexEntry[] = [];
+  for (let i = 0; i < old.count; i++) if (dropped[i] !== 0 && old.kind(i) === 'chunked') out.push(old.entry(i));
+  for (const i of conflicts) if (old.kind(i) === 'chunked') out.push(old.entry(i));
+  return out;
+}

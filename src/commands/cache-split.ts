@@ -19,10 +19,14 @@ import type { IndexEntry } from '../workspace/index-file.js';
  * reflink source). It never fails its caller: a version it could not split
  * stays whole, readable all the same, and `lode gc` splits it later.
  */
-export function splitReplaced(repo: Repository, before: readonly IndexEntry[], after: readonly IndexEntry[], options: { keepTips?: boolean } = {}): number {
+export function splitReplaced(repo: Repository, before: readonly IndexEntry[], after: Iterable<{ id: ObjectId }>, options: { keepTips?: boolean } = {}): number {
   try {
-    const now = new Set(after.map((e) => e.id));
-    let gone = before.filter((e) => e.kind === 'chunked' && !now.has(e.id) && repo.store.hasWhole(e.id));
+    // The IDs still named are gathered only when some whole chunked version is a candidate (rare with small files).
+    let gone = before.filter((e) => e.kind === 'chunked' && repo.store.hasWhole(e.id));
+    if (gone.length === 0) return 0;
+    const now = new Set<ObjectId>();
+    for (const e of after) now.add(e.id);
+    gone = gone.filter((e) => !now.has(e.id));
     if (gone.length === 0) return 0;
     if (options.keepTips) {
       const roots = tipTrees(repo);

@@ -140,14 +140,84 @@ function outermost(roots: readonly string[]): string[] {
   return sorted.filter((r) => !sorted.some((o) => o !== r && r.startsWith(`${o}/`)));
 }
 
+/** MergeVisitor receives one streaming merge of the workspace with the index, in path order. */
+export interface MergeVisitor {
+  /** A file on disk with index entry i. */
+  tracked(i: number, rel: string, st: fs.Stats): void;
+  /** A file on disk the index lacks. */
+  untracked(rel: string, st: fs.Stats): void;
+  /** Index entry i (at `path`, under a root) with no file on disk. */
+  gone(i: number, path: string): void;
+}
+
 /**
- * compareSorted is compareWorkspace as one streaming merge: the files of
- * each root come from the walk in path order and meet the index's entries
- * (read in place from its table) in the same order, so nothing is kept per
- * file; only changed, deleted and untracked files become objects. Results
- * equal scanRoots + compareWorkspace. Refreshed stats are written into the
- * index's table (the caller decides whether to save them). An index whose
- * entries were already made or replaced is compared the old way.
+ * mergeWalk walks each root (as walkRoots) and meets the files, in path
+ * order, with the entries of `t` under that root, in the same order: each
+ * file and each such entry reaches `visit` exactly once, and nothing is kept
+ * per file. Nested roots are walked once, as part of the outer one.
+ */
+export function mergeWalk(root: string, t: IndexTable, roots: readonly string[], visit: MergeVisitor, rules = new IgnoreRules(root)): { scanned: number; skipped: Skipped[]; missing: string[] } {
+  let scanned = 0;
+  // The index side: entry i with path cur, while it is under the root being walked.
+  let i = 0;
+  let cur: string | undefined;
+  let under = '';
+  let c = t.cursor(0);
+  const advance = () => {
+    if (i < t.count) {
+      c.next();
+      const p = c.path();
+      cur = under === '' || p === under || p.startsWith(`${under}/`) ? p : undefined;
+    } else cur = undefined;
+  };
+  const onFile = (rel: string, st: fs.Stats) => {
+    scanned++;
+    while (cur !== undefined && comparePaths(cur, rel) < 0) {
+      visit.gone(i, cur);
+      i++;
+      advance();
+    }
+    if (cur !== rel) visit.untracked(rel, st);
+    else {
+      visit.tracked(i, rel, st);
+      i++;
+      advance();
+    }
+  };
+  const skipped: Skipped[] = [];
+  const missing: string[] = [];
+  for (const r of outermost(roots)) {
+    under = r;
+    i = r === '' ? 0 : t.lowerBound(r);
+    c = t.cursor(i);
+    advance();
+    const w = walkRoots(root, [r], rules, onFile);
+    skipped.push(...w.skipped);
+    missing.push(...w.missing);
+    while (cur !== undefined) {
+      visit.gone(i, cur);
+      i++;
+      advance();
+    }
+  }
+  return { scanned, skipped, missing };
+}
+
+/** statMatchesRow is statMatches for entry i of a table and a stat. */
+export function statMatchesRow(t: IndexTable, i: number, st: fs.Stats, stamp: number): boolean {
+  if (t.size(i) !== st.size || t.exec(i) !== ((st.mode & 0o111) !== 0)) return false;
+  const mtime = t.mtimeNum(i);
+  // As statMatches: to the microsecond, and racy (not older than the index) is never clean.
+  return t.inoNum(i) === st.ino && Math.abs(mtime / 1e6 - st.mtimeMs) < 0.001 && Math.abs(t.ctimeNum(i) / 1e6 - st.ctimeMs) < 0.001 && mtime < stamp;
+}
+
+/**
+ * compareSorted is compareWorkspace as one streaming merge (mergeWalk) of
+ * the walk with the index's table: only changed, deleted and untracked
+ * files become objects. Results equal scanRoots + compareWorkspace.
+ * Refreshed stats are written into the index's table (the caller decides
+ * whether to save them). An index whose entries were already made or
+ * replaced is compared the old way.
  */
 export async function compareSorted(root: string, index: IndexData, roots: readonly string[], params: ChunkerParams): Promise<WorkspaceChanges> {
   const t = storedTable(index);
@@ -160,62 +230,21 @@ export async function compareSorted(root: string, index: IndexData, roots: reado
   const out: WorkspaceComparison = { modified: [], deleted: [], untracked: [], refreshed: 0, statClean: 0 };
   const stamp = Number(index.stampNs);
   const reader: Reader = { params };
-  let scanned = 0;
-  // The index side of the merge: entry `i` with path `cur`, while it is under the root being walked.
-  let i = 0;
-  let cur: string | undefined;
-  let under = '';
-  const cursorAt = (from: number) => {
-    const c = t.cursor(from);
-    i = from;
-    const step = () => {
-      if (i < t.count) {
-        c.next();
-        const p = c.path();
-        cur = under === '' || p === under || p.startsWith(`${under}/`) ? p : undefined;
-      } else cur = undefined;
-    };
-    return step;
-  };
-  let advance = cursorAt(0);
-  const deleteCurrent = () => {
-    out.deleted.push(t.entry(i, cur));
-    i++;
-    advance();
-  };
-  const rules = new IgnoreRules(root);
-  const visit = (rel: string, st: fs.Stats) => {
-    scanned++;
-    while (cur !== undefined && comparePaths(cur, rel) < 0) deleteCurrent();
-    if (cur !== rel) {
-      out.untracked.push(workFile(rel, st));
-      return;
-    }
-    const exec = (st.mode & 0o111) !== 0;
-    const size = t.size(i);
-    if (size === st.size && t.exec(i) === exec) {
-      const mtime = t.mtimeNum(i);
-      // As statMatches: to the microsecond, and racy (not older than the index) is never clean.
-      if (t.inoNum(i) === st.ino && Math.abs(mtime / 1e6 - st.mtimeMs) < 0.001 && Math.abs(t.ctimeNum(i) / 1e6 - st.ctimeMs) < 0.001 && mtime < stamp) out.statClean++;
-      else if (recheck(root, rel, t, i, reader)) out.refreshed++;
+  const w = mergeWalk(root, t, roots, {
+    tracked(i, rel, st) {
+      if (statMatchesRow(t, i, st, stamp)) out.statClean++;
+      else if (t.size(i) === st.size && t.exec(i) === ((st.mode & 0o111) !== 0) && recheck(root, rel, t, i, reader)) out.refreshed++;
       else out.modified.push(workFile(rel, st));
-    } else out.modified.push(workFile(rel, st));
-    i++;
-    advance();
-  };
-  const skipped: Skipped[] = [];
-  const missing: string[] = [];
-  for (const r of outermost(roots)) {
-    under = r;
-    advance = cursorAt(r === '' ? 0 : t.lowerBound(r));
-    advance();
-    const w = walkRoots(root, [r], rules, visit);
-    skipped.push(...w.skipped);
-    missing.push(...w.missing);
-    while (cur !== undefined) deleteCurrent();
-  }
+    },
+    untracked(rel, st) {
+      out.untracked.push(workFile(rel, st));
+    },
+    gone(i, p) {
+      out.deleted.push(t.entry(i, p));
+    },
+  });
   out.untracked.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return { comparison: out, scanned, skipped, missing };
+  return { comparison: out, scanned: w.scanned, skipped: w.skipped, missing: w.missing };
 }
 
 /** Reader holds what re-reading files needs, made on first use. */

@@ -14,7 +14,7 @@ import { bytesToId, idToBytes, type ObjectId } from '../core/id.js';
 import { comparePaths, repoPathProblem } from '../core/paths.js';
 import * as path from 'node:path';
 import { errnoCode, rmQuiet, tempName, writeFileAtomic } from '../storage/atomic.js';
-import { buildTrees } from '../graph/trees.js';
+import { buildTrees, EMPTY_TREE, type FileEntry } from '../graph/trees.js';
 
 const MAGIC = 0x4c4f4449; // "LODI"
 const VERSION = 2;
@@ -206,6 +206,11 @@ export class IndexTable {
   setXxh(i: number, xxh: bigint): void {
     this.buf.writeBigUInt64BE(xxh, this.row(i) + R_XXH);
   }
+  /** copyRow copies entry i's fixed-width fields into `row` (74 bytes). */
+  copyRow(i: number, row: Buffer): void {
+    const r = this.row(i);
+    this.buf.copy(row, 0, r, r + ROW);
+  }
   /** entry materialises entry i (its path as given, or decoded). */
   entry(i: number, path = this.pathAt(i)): StoredEntry {
     const r = this.row(i);
@@ -291,29 +296,15 @@ export class IndexTable {
   check(): void {
     const c = new PathCursor(this.buf, this.pathsAt, this.pathsEnd);
     c.pos = this.pathsAt;
-    let prev = Buffer.allocUnsafe(256);
-    let prevLen = 0;
     for (let i = 0; i < this.count; i++) {
       if (i % RESTART === 0) {
         if (this.pathsAt + this.restart(i / RESTART) !== c.pos) throw new RangeError('restart offset wrong');
         if (c.pos < this.pathsEnd && this.buf[c.pos] !== 0) throw new RangeError('restart path not whole');
       }
-      const shared = c.next();
-      const cur = c.bytes();
-      if (i > 0) {
-        // Bytes before `shared` are equal by construction; the first difference decides.
-        let k = shared;
-        const n = Math.min(prevLen, cur.length);
-        while (k < n && prev[k] === cur[k]) k++;
-        const before = k === n ? prevLen < cur.length : pathByte(prev[k]) < pathByte(cur[k]);
-        if (!before) throw new RangeError('paths not sorted');
-      }
-      if (prev.length < cur.length) prev = Buffer.allocUnsafe(cur.length * 2);
-      cur.copy(prev);
-      prevLen = cur.length;
+      c.next(true);
       const kind = this.buf[this.row(i) + R_KIND];
       if (kind !== 0x62 && kind !== 0x63) throw new RangeError('bad kind');
-      if (!Number.isSafeInteger(this.size(i))) throw new RangeError('bad size');
+      if (this.buf.readUInt32BE(this.row(i) + R_SIZE) >= 0x200000) throw new RangeError('bad size');
     }
     if (c.pos !== this.pathsEnd) throw new RangeError('trailing bytes');
   }
@@ -335,14 +326,25 @@ export class PathCursor {
     private readonly pathsEnd: number,
   ) {}
 
-  /** next decodes the next path; returns how many bytes it shares with the one before. */
-  next(): number {
+  /**
+   * next decodes the next path; returns how many bytes it shares with the
+   * one before. With `checkOrder`, throws unless it sorts after that one.
+   */
+  next(checkOrder = false): number {
     const buf = this.buf;
     const end = this.pathsEnd;
     const shared = readVarint(buf, this.pos, end, this.step);
     const n = readVarint(buf, this.step.pos, end, this.step);
     const at = this.step.pos;
     if (shared > this.len || at + n > end) throw new RangeError('path record runs past the end');
+    if (checkOrder && this.index >= 0) {
+      // The previous path's bytes after `shared` are still in the scratch buffer: the first difference decides.
+      const tail = this.len - shared;
+      const m = Math.min(tail, n);
+      let k = 0;
+      while (k < m && this.scratch[shared + k] === buf[at + k]) k++;
+      if (!(k === m ? tail < n : pathByte(this.scratch[shared + k]) < pathByte(buf[at + k]))) throw new RangeError('paths not sorted');
+    }
     if (shared + n > this.scratch.length) {
       const b = Buffer.allocUnsafe(Math.max(shared + n, this.scratch.length * 2));
       this.scratch.copy(b, 0, 0, this.len);
@@ -375,7 +377,8 @@ class TableEncoder {
   private paths: Buffer;
   private readonly restarts: Buffer;
   private pathsLen = 0;
-  private prev: Uint8Array = Buffer.alloc(0);
+  private prev = Buffer.allocUnsafe(256);
+  private prevLen = 0;
   private n = 0;
 
   constructor(
@@ -391,10 +394,10 @@ class TableEncoder {
   add(path: Uint8Array, what: () => string): Buffer {
     const i = this.n++;
     const prev = this.prev;
-    const n = Math.min(prev.length, path.length);
+    const n = Math.min(this.prevLen, path.length);
     let k = 0;
     while (k < n && prev[k] === path[k]) k++;
-    if (i > 0 && !(k === n ? prev.length < path.length : pathByte(prev[k]) < pathByte(path[k]))) throw new RangeError(`index entries not sorted at ${what()}`);
+    if (i > 0 && !(k === n ? this.prevLen < path.length : pathByte(prev[k]) < pathByte(path[k]))) throw new RangeError(`index entries not sorted at ${what()}`);
     const shared = i % RESTART === 0 ? 0 : k;
     if (i % RESTART === 0) this.restarts.writeUInt32BE(this.pathsLen, 4 * (i / RESTART));
     const need = this.pathsLen + 10 + path.length - shared;
@@ -407,7 +410,10 @@ class TableEncoder {
     pos = writeVarint(this.paths, pos, path.length - shared);
     this.paths.set(path.subarray(shared), pos);
     this.pathsLen = pos + path.length - shared;
-    this.prev = path;
+    // Kept as a copy: callers may pass a buffer they reuse.
+    if (this.prev.length < path.length) this.prev = Buffer.allocUnsafe(path.length * 2);
+    this.prev.set(path);
+    this.prevLen = path.length;
     return this.rows.subarray(i * ROW, (i + 1) * ROW);
   }
 
@@ -528,6 +534,76 @@ class LoadedIndex implements IndexData {
  */
 export function storedTable(index: IndexData): IndexTable | undefined {
   return index instanceof LoadedIndex && index.untouched() ? index.table() : undefined;
+}
+
+/**
+ * IndexBuilder makes a new index entry by entry, in path order, without an
+ * object per entry: rows copied from a table as they are, or new entries.
+ * `finish` computes the tree and returns an index for writeIndex.
+ */
+export class IndexBuilder {
+  private readonly enc: TableEncoder;
+
+  constructor(count: number, pathCapacity: number) {
+    this.enc = new TableEncoder(count, pathCapacity);
+  }
+
+  /** copy adds entry i of `t`, whose path bytes are `path` (strictly after the last one added). */
+  copy(t: IndexTable, i: number, path: Uint8Array): void {
+    t.copyRow(i, this.enc.add(path, () => Buffer.from(path).toString('utf8')));
+  }
+
+  /** add adds an entry (its path strictly after the last one added). */
+  add(e: IndexEntry): void {
+    fillRow(this.enc.add(Buffer.from(e.path, 'utf8'), () => e.path), e, undefined);
+  }
+
+  /** finish returns the index made (count must be what was given), with its tree computed. */
+  finish(datasets: string[]): IndexData {
+    const t = this.enc.finish(datasets, EMPTY_TREE);
+    const tree = buildTrees(filesOf(t)).root;
+    idToBytes(tree).copy(t.buf, 8);
+    return new LoadedIndex(datasets, 0n, tree, 0n, () => t);
+  }
+}
+
+/** filesOf yields a table's entries as tree file entries, one at a time. */
+function* filesOf(t: IndexTable): Generator<FileEntry> {
+  const c = t.cursor();
+  for (let i = 0; i < t.count; i++) {
+    c.next();
+    yield { path: c.path(), kind: t.kind(i), id: t.id(i), size: t.size(i), exec: t.exec(i) };
+  }
+}
+
+/** fillRow writes an entry's fields into its row; with `stampNs`, an mtime not strictly before it is written as 0 (racy). */
+function fillRow(row: Buffer, e: IndexEntry, stampNs: bigint | undefined): void {
+  row[R_KIND] = e.kind === 'blob' ? 0x62 : 0x63;
+  row[R_FLAGS] = e.exec ? 1 : 0;
+  row.writeBigUInt64BE(BigInt(e.size), R_SIZE);
+  row.writeBigUInt64BE(stampNs !== undefined && e.mtimeNs >= stampNs ? 0n : e.mtimeNs, R_MTIME);
+  row.writeBigUInt64BE(e.ctimeNs, R_CTIME);
+  row.writeBigUInt64BE(e.ino, R_INO);
+  row.writeBigUInt64BE(e.xxh, R_XXH);
+  idToBytes(e.id).copy(row, R_ID);
+}
+
+/**
+ * indexTable is the index's entries as a table: the stored one while
+ * untouched, else one encoded from `entries` (an index made in memory).
+ */
+export function indexTable(index: IndexData): IndexTable {
+  const stored = storedTable(index);
+  if (stored) return stored;
+  const b = new IndexBuilder(index.entries.length, index.entries.reduce((n, e) => n + e.path.length * 3 + 4, 0));
+  for (const e of index.entries) b.add(e);
+  return storedTable(b.finish(index.datasets))!;
+}
+
+/** indexSize is the number of entries, without making them. */
+export function indexSize(index: IndexData): number {
+  const t = storedTable(index);
+  return t ? t.count : index.entries.length;
 }
 
 /** trackedPaths yields the index's paths in order without making entries. */
@@ -743,15 +819,7 @@ export async function writeIndex(file: string, data: IndexData, tmpDir?: string)
     const enc = new TableEncoder(entries.length, pathBufs.reduce((n, p) => n + p.length + 4, 0));
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      const row = enc.add(pathBufs[i], () => e.path);
-      row[R_KIND] = e.kind === 'blob' ? 0x62 : 0x63;
-      row[R_FLAGS] = e.exec ? 1 : 0;
-      row.writeBigUInt64BE(BigInt(e.size), R_SIZE);
-      row.writeBigUInt64BE(e.mtimeNs >= stampNs ? 0n : e.mtimeNs, R_MTIME);
-      row.writeBigUInt64BE(e.ctimeNs, R_CTIME);
-      row.writeBigUInt64BE(e.ino, R_INO);
-      row.writeBigUInt64BE(e.xxh, R_XXH);
-      idToBytes(e.id).copy(row, R_ID);
+      fillRow(enc.add(pathBufs[i], () => e.path), e, stampNs);
     }
     out = enc.finish(data.datasets, tree).buf;
   }
