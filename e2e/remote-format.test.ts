@@ -89,23 +89,26 @@ describe('the remote config object', () => {
 });
 
 describe('the local format file (.lode/format)', () => {
-  it('init writes 1; a newer number stops every command with exit 10 and leaves the workspace as it was; a damaged one is exit 5', async () => {
+  it('init writes 2; a newer number stops every command with exit 10 and leaves the workspace as it was; a damaged one is exit 5', async () => {
     const { a } = await pushed('local-format');
-    expect(fs.readFileSync(path.join(a, '.lode', 'format'), 'utf8')).toBe('1\n');
+    expect(fs.readFileSync(path.join(a, '.lode', 'format'), 'utf8')).toBe('2\n');
     writeFile(a, 'data/small.txt', 'changed\n');
-    fs.writeFileSync(path.join(a, '.lode', 'format'), '2\n');
+    fs.writeFileSync(path.join(a, '.lode', 'format'), '3\n');
     const head = fs.readFileSync(path.join(a, '.lode', 'refs', 'heads', 'main'), 'utf8');
     for (const args of [['status'], ['commit', '-a', '-m', 'v2'], ['log'], ['push'], ['checkout', '--', 'data/small.txt']]) {
       const err = expectLodeError(await runLode(args, { cwd: a }), 10);
-      expect(err, args.join(' ')).toMatch(/^error: .*\.lode is in local format 2, and this lode knows only format 1: it was written by a newer lode$/m);
+      expect(err, args.join(' ')).toMatch(/^error: .*\.lode is in local format 3, and this lode knows only format 2: it was written by a newer lode$/m);
       expect(err).toMatch(/^hint: +upgrade lode/m);
     }
     expect(fs.readFileSync(path.join(a, '.lode', 'refs', 'heads', 'main'), 'utf8')).toBe(head);
     expect(fs.readFileSync(path.join(a, 'data', 'small.txt'), 'utf8')).toBe('changed\n');
     fs.writeFileSync(path.join(a, '.lode', 'format'), 'two\n');
     expect(expectLodeError(await runLode(['status'], { cwd: a }), 5)).toMatch(/^error: .*format does not hold a format number$/m);
-    // A workspace made before the file existed is format 1.
+    // A workspace made before the file existed is format 1; its first index write raises it to 2.
     fs.rmSync(path.join(a, '.lode', 'format'));
     await lodeOk(['status'], { cwd: a });
+    expect(fs.existsSync(path.join(a, '.lode', 'format'))).toBe(false);
+    await lodeOk(['add', 'data'], { cwd: a });
+    expect(fs.readFileSync(path.join(a, '.lode', 'format'), 'utf8')).toBe('2\n');
   });
 });

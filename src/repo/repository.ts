@@ -22,8 +22,10 @@ export const DEFAULT_BRANCH = 'main';
  * `.lode/format`. A workspace without the file is format 1. A lode that finds
  * a higher number stops with "upgrade lode" (exit 10) before it reads or
  * writes anything, so a later layout change cannot be misread as damage.
+ * Format 2: the index is written in index version 2 (docs/formats.md); a
+ * format 1 workspace is raised to 2 by its first index write.
  */
-export const LOCAL_FORMAT = 1;
+export const LOCAL_FORMAT = 2;
 
 /** checkLocalFormat refuses a `.lode/` written in a layout newer than this lode knows. */
 function checkLocalFormat(lodeDir: string): void {
@@ -66,6 +68,9 @@ export class Repository {
   readonly config: Config;
   readonly settings: Settings;
 
+  /** Set once `.lode/format` is known to be LOCAL_FORMAT (see writeIndex). */
+  private formatRaised = false;
+
   private constructor(readonly root: string) {
     this.lodeDir = path.join(root, LODE_DIR);
     checkLocalFormat(this.lodeDir);
@@ -89,7 +94,13 @@ export class Repository {
     return readIndex(this.indexFile, options);
   }
 
-  writeIndex(data: IndexData): Promise<void> {
+  async writeIndex(data: IndexData): Promise<void> {
+    // Before the index a lode of format 1 would call corrupt: such a lode then stops with "upgrade lode".
+    if (!this.formatRaised) {
+      const file = path.join(this.lodeDir, 'format');
+      if (Number(readFileOrUndefined(file)?.toString('utf8').trim() ?? '1') < LOCAL_FORMAT) writeFileAtomic(file, `${LOCAL_FORMAT}\n`, { durable: true });
+      this.formatRaised = true;
+    }
     return writeIndex(this.indexFile, data, this.store.tmpDir);
   }
 
