@@ -128,7 +128,12 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     let bytesHashed = 0;
     const fresh: IndexEntry[] = [];
     for (const t of tasks) {
-      const r = results.get(t.rel)!;
+      const r = results.get(t.rel);
+      if (!r) {
+        // Not hashed (gone since the walk): a tracked file keeps its entry, as before this add.
+        if (t.old >= 0) dropped[t.old] = 0;
+        continue;
+      }
       if (t.old < 0) added++;
       else if (old.id(t.old) !== r.id || old.exec(t.old) !== r.exec) modified++;
       else unchanged++;

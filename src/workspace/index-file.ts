@@ -350,7 +350,9 @@ export class PathCursor {
       this.scratch.copy(b, 0, 0, this.len);
       this.scratch = b;
     }
-    buf.copy(this.scratch, shared, at, at + n);
+    // Suffixes are a few bytes: a loop beats Buffer.copy's call overhead.
+    const scratch = this.scratch;
+    for (let k = 0; k < n; k++) scratch[shared + k] = buf[at + k];
     this.len = shared + n;
     this.pos = at + n;
     this.index++;
@@ -651,7 +653,9 @@ export async function readIndex(file: string, options: ReadIndexOptions = {}): P
     if (head) {
       const load = (): IndexTable => {
         const buf = fs.readFileSync(file);
-        if (buf.length < 8 || buf.readBigUInt64BE(buf.length - 8) !== head.checksum) throw fail('it changed while lode was reading it (run the command again)');
+        if (buf.length < 8 || buf.readBigUInt64BE(buf.length - 8) !== head.checksum) {
+          throw new CorruptObjectError(`the index ${file} changed while lode was reading it`, { path: file, hint: 'another lode command rewrote it meanwhile: run this command again' });
+        }
         return parseIndex(buf, fail).table;
       };
       return new LoadedIndex(head.datasets, stampNs, head.tree, head.checksum, load);
