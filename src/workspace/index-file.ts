@@ -277,9 +277,14 @@ export class IndexTable {
     return i < this.count && this.pathAt(i) === path ? i : -1;
   }
 
-  /** smudgedCopy is the file image with every mtime not strictly before `stampNs` set to 0, checksummed again. */
-  smudgedCopy(stampNs: bigint): Buffer {
-    const out = Buffer.from(this.buf.subarray(0, this.pathsEnd + 8));
+  /**
+   * smudged sets every mtime not strictly before `stampNs` to 0 (such an
+   * entry is re-read, never trusted: see writeIndex) and returns the file
+   * image, checksummed again. In place: at millions of entries a copy is
+   * most of a command's memory, and a smudged entry is only re-checked.
+   */
+  smudged(stampNs: bigint): Buffer {
+    const out = this.buf.subarray(0, this.pathsEnd + 8);
     for (let i = 0; i < this.count; i++) {
       const at = this.row(i) + R_MTIME;
       if (out.readBigUInt64BE(at) >= stampNs) out.writeBigUInt64BE(0n, at);
@@ -815,7 +820,7 @@ export async function writeIndex(file: string, data: IndexData, tmpDir?: string)
   let out: Buffer;
   if (stored) {
     // The entries as read, stats perhaps refreshed in place: same paths and IDs, so the same tree.
-    out = stored.smudgedCopy(stampNs);
+    out = stored.smudged(stampNs);
   } else {
     const entries = data.entries;
     const tree = buildTrees(entries).root;
