@@ -11,9 +11,11 @@
 //     hyparquet and compared row by row against the original rows filtered
 //     here, under the same schema);
 //   - the erased values are found in no byte of the local .lode, nor of any
-//     object of the bucket (listed and read with the S3 SDK directly; lode's
-//     packs are not compressed today, and the Parquet file is written
-//     UNCOMPRESSED, so a raw byte scan is meaningful);
+//     object of the bucket (listed and read with the S3 SDK directly), each
+//     pack read with its compressed objects decompressed
+//     (test/helpers/packs.ts, written from docs/formats.md); the bucket is
+//     checked to hold compressed objects, so that scan is not vacuous, and the
+//     Parquet file is written UNCOMPRESSED, so its values show in its bytes;
 //   - the erasure record reaches the second workspace on fetch, which drops
 //     the cached objects that held the erased rows and follows old IDs;
 //   - then a file is erased from history with `lode forget PATH`, then
@@ -29,6 +31,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lodeJson, lodeOk, makeTempDir, readFile, removeDir, runLode, writeFile, type RunOptions, type RunResult } from '../test/helpers/cli.js';
 import { createBucket, MOTO_CREDENTIALS, startMoto, type TestServer } from '../test/helpers/s3-servers.js';
+import { expandBucket, readExpanded } from '../test/helpers/packs.js';
 
 const BUCKET = 'erase-moto';
 const ERASED_ID = 4711;
@@ -109,11 +112,11 @@ function filesUnder(dir: string): string[] {
   return out;
 }
 const holds = (b: Buffer, ns: Buffer[]) => ns.some((n) => b.includes(n));
-/** leaks lists the files below `dir` holding any of `ns`, byte for byte. */
-const leaks = (dir: string, ns = needles) => filesUnder(dir).filter((f) => holds(fs.readFileSync(f), ns));
+/** leaks lists the files below `dir` holding any of `ns`, byte for byte (a pack with its compressed objects decompressed). */
+const leaks = (dir: string, ns = needles) => filesUnder(dir).filter((f) => holds(readExpanded(f), ns));
 
-/** bucketObjects lists and reads every object of the bucket with the S3 SDK itself (no lode code). */
-async function bucketObjects(): Promise<Map<string, Buffer>> {
+/** rawBucketObjects lists and reads every object of the bucket with the S3 SDK itself (no lode code), as stored. */
+async function rawBucketObjects(): Promise<Map<string, Buffer>> {
   const { S3Client, ListObjectsV2Command, GetObjectCommand } = await import('@aws-sdk/client-s3');
   const s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: MOTO_CREDENTIALS });
   const out = new Map<string, Buffer>();
@@ -131,6 +134,19 @@ async function bucketObjects(): Promise<Map<string, Buffer>> {
     s3.destroy();
   }
   return out;
+}
+/** bucketObjects is rawBucketObjects with each pack expanded (its compressed objects decompressed, test/helpers/packs.ts). */
+const bucketObjects = async () => expandBucket(await rawBucketObjects());
+/** compressedObjects counts the objects stored brotli-compressed (codec 1 in an index of version 2, docs/formats.md) in the bucket's packs. */
+function compressedObjects(objects: Map<string, Buffer>): number {
+  let n = 0;
+  for (const [k, idx] of objects) {
+    if (!k.endsWith('.idx') || idx.subarray(0, 5).toString('latin1') !== 'LODX\x02') continue;
+    const count = idx.readUInt32BE(37);
+    expect(idx.length, k).toBe(41 + 57 * count + 8);
+    for (let i = 0; i < count; i++) if (idx[41 + 57 * i + 48] === 1) n++;
+  }
+  return n;
 }
 const bucketLeaks = async (ns = needles) => [...(await bucketObjects())].filter(([, b]) => holds(b, ns)).map(([k]) => k);
 
@@ -224,6 +240,8 @@ describe('lode forget on moto: 20 versions of a CSV and a Parquet file, two work
     await lodeOk(['remote', 'add', 'origin', `s3://${BUCKET}/data`, ...remoteArgs], a);
     await lodeOk(['push', 'origin', 'main'], a);
     await lodeOk(['push', 'origin', 'side'], a);
+    // The CSV and the uncompressed Parquet file compress: the pushed packs hold brotli streams, so a raw byte scan would miss what they hold.
+    expect(compressedObjects(await rawBucketObjects())).toBeGreaterThan(0);
     expect((await bucketLeaks()).length).toBeGreaterThan(0);
 
     // B: a second workspace with the data of a few old versions in its cache.
@@ -266,7 +284,10 @@ describe('lode forget on moto: 20 versions of a CSV and a Parquet file, two work
 
     // No byte of A's .lode, and no object of the bucket, holds an erased value.
     expect(leaks(path.join(a.cwd, '.lode'))).toEqual([]);
-    const objects = await bucketObjects();
+    const raw = await rawBucketObjects();
+    // The repacked bucket still holds compressed objects (the erased values could hide in them).
+    expect(compressedObjects(raw)).toBeGreaterThan(0);
+    const objects = expandBucket(raw);
     expect([...objects].filter(([, x]) => holds(x, needles)).map(([k]) => k)).toEqual([]);
     const records = [...objects.keys()].filter((k) => k.startsWith('data/erasures/'));
     expect(records.length).toBe(1);
