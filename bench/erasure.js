@@ -7,13 +7,13 @@
 // more key shows the cost of an erasure that touches a few chunks. For scale, the same run times
 // `lode add` + `lode commit` of one version and a `--dry-run` of the erasure.
 //
-//   node bench/erasure.js            64 MB CSV x 10 versions (the issue asks 1 GB:
-//                                    an erased file is rewritten in memory, and
-//                                    the shared 2-core machine has little to spare). Each version edits a
+//   node bench/erasure.js            64 MB CSV x 10 versions (the issue asks 1 GB;
+//                                    the shared 2-core machine has little time to spare). Each version edits a
 //                                    block of 50 rows and appends 0.5% rows, so versions share chunks.
 //   node bench/erasure.js --quick    8 MB CSV x 10 versions, 3 runs
 //   node bench/erasure.js --mb 1000  the issue's figure: a 1 GB CSV x 10 versions (~55 min
-//                                    on the 2-core machine at load ~20, 2 GiB peak memory;
+//                                    on the 2-core machine at load ~20; 2 GiB peak memory
+//                                    before erasure streamed the table, not measured since;
 //                                    check `df` first: workspace, cache and moto's spool
 //                                    took ~9 GB at the peak)
 // Environment: LODE_BENCH_ERASURE_MB=N (CSV size in MB, as --mb), LODE_BENCH_ERASURE_RUNS=N

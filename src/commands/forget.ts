@@ -36,6 +36,7 @@ import { decodeRecord, type CheckViolation } from '../core/record.js';
 import { eraseRows, ERASABLE_FORMATS, parseWhere, ruleColumns, writeKept, type EraseOutcome, type RowRule } from '../tabular/erase.js';
 import { tableFormatOf } from '../tabular/formats.js';
 import { eraseParquetRows, isParquet } from '../tabular/parquet-erase.js';
+import type { TableFormat } from '../tabular/types.js';
 import { keepComplete } from '../sync/complete.js';
 import { eraseRemote, pullRecords, type RemoteEraseResult } from '../sync/erase.js';
 import { fetchCommits } from '../sync/fetch.js';
@@ -268,7 +269,7 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
             problems.absent.push(where);
             continue;
           }
-          oc = format === 'parquet' ? await eraseParquetRows(repo.store.readBlob(entry.id), rule, true) : eraseRows(repo.store.readBlob(entry.id), format, rule, true);
+          oc = format === 'parquet' ? await eraseParquetRows(repo.store.readBlob(entry.id), rule, true) : countStored(repo, entry.id, format, rule);
           if (format === 'parquet') parquetIds.add(entry.id);
           outcomes.set(entry.id, oc);
           firstSeen.set(entry.id, p);
@@ -308,34 +309,39 @@ export async function forget(repo: Repository, o: ForgetOptions): Promise<Forget
       const hit = newFiles.get(e.id);
       if (hit) return { ...hit, name: e.name, exec: e.exec };
       const format = tableFormatOf(p)!;
-      const old = repo.store.readBlob(e.id);
-      const oc = eraseRows(old, format, rule!, true);
-      if (!oc.ok) throw new LodeError('INTERNAL', `${p} changed between two reads`);
-      // The old content goes; for a chunked file, every chunk holding removed bytes goes too.
-      erased.add(e.id);
-      if (e.kind === 'chunked') {
-        const chunks = decodeChunkList(repo.store.getObject(e.id, 'chunk list'), e.id).chunks;
-        let off = 0;
-        for (const c of chunks) {
-          if (oc.removedRanges.some(([s, x]) => s < off + c.size && x > off)) erased.add(c.id);
-          off += c.size;
-        }
-      }
-      const tmp = tempName(repo.store.tmpDir, `forget-${tmpCount++}`);
+      // The old file is read in windows (twice: to find the rows, then to copy what stays), never whole.
+      const old = repo.store.openBlob(e.id);
       try {
-        // The kept bytes go straight from the old file's buffer to disk: no second copy in memory.
-        const fd = fs.openSync(tmp, 'wx');
-        try {
-          writeKept(fd, old, oc.removedRanges);
-        } finally {
-          fs.closeSync(fd);
+        const oc = eraseRows(old, format, rule!, true);
+        if (!oc.ok) throw new LodeError('INTERNAL', `${p} changed between two reads`);
+        // The old content goes; for a chunked file, every chunk holding removed bytes goes too.
+        erased.add(e.id);
+        if (e.kind === 'chunked') {
+          const chunks = decodeChunkList(repo.store.getObject(e.id, 'chunk list'), e.id).chunks;
+          let off = 0;
+          for (const c of chunks) {
+            if (oc.removedRanges.some(([s, x]) => s < off + c.size && x > off)) erased.add(c.id);
+            off += c.size;
+          }
         }
-        const r = ingester.ingest(tmp, p);
-        const next: TreeEntry = { name: e.name, kind: r.kind, id: r.id, size: r.size, files: 1, exec: e.exec };
-        newFiles.set(e.id, next);
-        return next;
+        const tmp = tempName(repo.store.tmpDir, `forget-${tmpCount++}`);
+        try {
+          // The kept bytes go from the old file to disk a piece at a time; the temp file is ingested as `lode add` would.
+          const fd = fs.openSync(tmp, 'wx');
+          try {
+            writeKept(fd, old, oc.removedRanges);
+          } finally {
+            fs.closeSync(fd);
+          }
+          const r = ingester.ingest(tmp, p);
+          const next: TreeEntry = { name: e.name, kind: r.kind, id: r.id, size: r.size, files: 1, exec: e.exec };
+          newFiles.set(e.id, next);
+          return next;
+        } finally {
+          rmQuiet(tmp);
+        }
       } finally {
-        rmQuiet(tmp);
+        old.close();
       }
     };
     // Parquet files are written anew (asynchronously, so before the rewrite,
@@ -703,7 +709,22 @@ function dropProfileCache(repo: Repository): void {
 function sameBytes(abs: string, repo: Repository, id: ObjectId): boolean {
   try {
     if (fs.statSync(abs).size !== repo.store.sizeOf('cache', id)) return false;
-    return fs.readFileSync(abs).equals(repo.store.readBlob(id));
+    // Compared a piece at a time: a large table is never held whole, let alone twice.
+    const src = repo.store.openBlob(id);
+    const fd = fs.openSync(abs, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(4 << 20);
+      let at = 0;
+      for (;;) {
+        const n = fs.readSync(fd, buf, 0, buf.length, at);
+        if (n === 0) return at === src.length;
+        if (at + n > src.length || !buf.subarray(0, n).equals(src.read(at, at + n))) return false;
+        at += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+      src.close();
+    }
   } catch {
     return false;
   }
@@ -765,6 +786,16 @@ function quotesKey(v: CheckViolation, rule: RowRule): boolean {
   return false;
 }
 
+/** countStored runs eraseRows (counting only) over stored file `id`, read in windows rather than whole. */
+function countStored(repo: Repository, id: ObjectId, format: TableFormat, rule: RowRule): EraseOutcome {
+  const src = repo.store.openBlob(id);
+  try {
+    return eraseRows(src, format, rule, true);
+  } finally {
+    src.close();
+  }
+}
+
 /** sniffErase tries a blob of unknown origin as each erasable format; the first that parses and holds the rule's columns counts. */
 async function sniffMatches(data: Buffer, rule: RowRule): Promise<number> {
   if (isParquet(data)) {
@@ -818,7 +849,7 @@ export async function verifyForget(repo: Repository, o: VerifyOptions): Promise<
           }
           let n = outcome.get(e.id);
           if (n === undefined) {
-            const oc = format === 'parquet' ? await eraseParquetRows(repo.store.readBlob(e.id), rule, true) : eraseRows(repo.store.readBlob(e.id), format, rule, true);
+            const oc = format === 'parquet' ? await eraseParquetRows(repo.store.readBlob(e.id), rule, true) : countStored(repo, e.id, format, rule);
             n = oc.ok ? oc.removed : 0;
             outcome.set(e.id, n);
           }

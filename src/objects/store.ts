@@ -67,6 +67,17 @@ export interface Piece {
   at: number;
 }
 
+/**
+ * BlobSource reads a stored file in pieces (`Store.openBlob`), so a caller
+ * that walks a large file holds only the range it asked for.
+ */
+export interface BlobSource {
+  readonly length: number;
+  /** read returns bytes `from` .. `to` (within the file). */
+  read(from: number, to: number): Buffer;
+  close(): void;
+}
+
 /** Where a chunk lies inside a whole cached chunked file. */
 interface WholeLocation {
   file: ObjectId;
@@ -426,6 +437,72 @@ export class LocalStore implements ObjectReader {
       if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`the cache has no content for ${id.slice(0, 12)}`, { hint: 'run `lode fsck` to see what else is missing; fetch or add it again' });
       throw e;
     }
+  }
+
+  /**
+   * openBlob opens file `id` for reading in ranges, from where readBlob would
+   * read it: a local pack (a small file, held in memory, verified), its cache
+   * file (not verified, like readBlob), or its verified pieces (a split file,
+   * one piece held at a time). NotFoundError when the cache has none of them.
+   */
+  openBlob(id: ObjectId): BlobSource {
+    const packed = this.readPackedFile(id);
+    if (packed) return { length: packed.length, read: (from, to) => packed.subarray(from, to), close: () => {} };
+    let fd: number;
+    try {
+      fd = fs.openSync(this.filePath(id), 'r');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' && this.isSplit(id)) return this.openSplit(id);
+      if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`the cache has no content for ${id.slice(0, 12)}`, { hint: 'run `lode fsck` to see what else is missing; fetch or add it again' });
+      throw e;
+    }
+    const file = this.filePath(id);
+    const length = fs.fstatSync(fd).size;
+    return {
+      length,
+      read: (from, to) => {
+        const out = Buffer.allocUnsafe(to - from);
+        let got = 0;
+        while (got < out.length) {
+          const n = fs.readSync(fd, out, got, out.length - got, from + got);
+          if (n === 0) throw new CorruptObjectError(`cached file ${id} shrank while it was read (${file})`, { objectId: id, path: file });
+          got += n;
+        }
+        return out;
+      },
+      close: () => fs.closeSync(fd),
+    };
+  }
+
+  private openSplit(id: ObjectId): BlobSource {
+    const list = this.getChunkList(id);
+    const pieces = this.pieces({ kind: 'chunked', id, size: list.size });
+    // The last piece read: a range that ends inside a piece is often followed by one that starts there.
+    let last: { p: Piece; bytes: Buffer } | undefined;
+    const bytesOf = (p: Piece) => (last?.p === p ? last.bytes : (last = { p, bytes: this.readPiece(p) }).bytes);
+    return {
+      length: list.size,
+      read: (from, to) => {
+        const out = Buffer.allocUnsafe(to - from);
+        let lo = 0;
+        let hi = pieces.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (pieces[mid].offset + pieces[mid].size <= from) lo = mid + 1;
+          else hi = mid;
+        }
+        for (let i = lo; i < pieces.length && pieces[i].offset < to; i++) {
+          const p = pieces[i];
+          const s = Math.max(from, p.offset);
+          const e = Math.min(to, p.offset + p.size);
+          bytesOf(p).copy(out, s - from, s - p.offset, e - p.offset);
+        }
+        return out;
+      },
+      close: () => {
+        last = undefined;
+      },
+    };
   }
 
   /** readSplit assembles split file `id` in memory from its pieces, each verified against its chunk ID. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { eraseRows, parseWhere, writeKept, type RowRule } from './erase.js';
+import { eraseRows, parseWhere, writeKept, type ByteSource, type RowRule } from './erase.js';
 
 const keys = (column: string, ...values: string[]): RowRule => ({ keys: new Map([[column, new Set(values)]]) });
 
@@ -111,6 +111,56 @@ describe('the fast path for key rules agrees with the full parser', () => {
           expect(w.bytes.equals(slow.bytes)).toBe(true);
           expect(w.removedRanges).toEqual(slow.removedRanges);
         }
+      }
+    }
+  });
+});
+
+/** windowed is `data` as a ByteSource that records the largest range asked of it. */
+function windowed(data: Buffer): ByteSource & { largest: number; bytesRead: number } {
+  const src = {
+    length: data.length,
+    largest: 0,
+    bytesRead: 0,
+    read(from: number, to: number) {
+      expect(from).toBeGreaterThanOrEqual(0);
+      expect(to).toBeLessThanOrEqual(data.length);
+      src.largest = Math.max(src.largest, to - from);
+      src.bytesRead += to - from;
+      return Buffer.from(data.subarray(from, to));
+    },
+  };
+  return src;
+}
+
+describe('eraseRows over a ByteSource reads it in windows', () => {
+  it('JSON Lines and CSV: the same rows go as a line filter drops, and no read is much larger than the longest line', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 300; i++) lines.push(JSON.stringify({ id: i % 17, note: `é${'y'.repeat(i % 5 === 0 ? 150 : i % 9)}` }));
+    const jsonl = Buffer.from(`${lines.join('\n')}\n`);
+    const wantJsonl = `${lines.filter((l) => JSON.parse(l).id !== 3).join('\n')}\n`;
+    const csvLines = ['id,note', ...lines.map((l) => `${JSON.parse(l).id},${JSON.parse(l).note}`)];
+    const csv = Buffer.from(`${csvLines.join('\r\n')}\r\n`);
+    const wantCsv = csvLines.filter((l) => !l.startsWith('3,')).map((l) => `${l}\r\n`).join('');
+    for (const [format, data, want] of [['jsonl', jsonl, wantJsonl], ['csv', csv, wantCsv]] as const) {
+      for (const window of [16, 64, 1000]) {
+        const src = windowed(data);
+        const r = eraseRows(src, format, keys('id', '3'), true, window);
+        if (!r.ok) throw new Error(JSON.stringify(r));
+        expect(r.removed, `${format} ${window}`).toBe(18);
+        // The longest line is under 200 bytes: a window doubles at most until it holds one.
+        expect(src.largest, `${format} ${window}`).toBeLessThanOrEqual(Math.max(window, 512));
+        expect(src.largest).toBeLessThan(data.length);
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lode-erase-')), 'out');
+        const fd = fs.openSync(file, 'w');
+        writeKept(fd, windowed(data), r.removedRanges);
+        fs.closeSync(fd);
+        expect(fs.readFileSync(file, 'utf8'), `${format} ${window}`).toBe(want);
+        fs.rmSync(path.dirname(file), { recursive: true });
+        // Asked for the bytes, a source gives what a Buffer gives.
+        const whole = eraseRows(windowed(data), format, keys('id', '3'), false, window);
+        if (!whole.ok) throw new Error(JSON.stringify(whole));
+        expect(whole.bytes.toString('utf8')).toBe(want);
       }
     }
   });
