@@ -207,7 +207,7 @@ describe('a remote that lost objects its ref needs', () => {
     // Lose the first pack (file data: packs are filled dependencies first).
     const r0 = remote();
     await r0.refresh();
-    const lostPack = packs.find((k) => [...r0.packIndex(k.slice(6, -5))!.entries()].some((e) => fs.existsSync(repo.store.filePath(e.id))))!;
+    const lostPack = packs.find((k) => [...r0.packIndex(k.slice(6, -5))!.entries()].some((e) => repo.store.hasFile(e.id)))!;
     await mem.remove(lostPack);
     await mem.remove(lostPack.replace(/\.pack$/, '.idx'));
     await expect(fetchAll(mem, 'main', tmp('lode-safety-fetch-'))).rejects.toThrow(/not on remote/);
