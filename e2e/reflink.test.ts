@@ -31,8 +31,10 @@ describe('reflink checkout (XFS reflink=1)', () => {
     await lodeOk(['config', 'cache.type', 'reflink,copy'], at);
     const big = pseudoRandomBytes(3 * MiB, 7);
     writeFile(dir, 'data/big.bin', big);
-    writeFile(dir, 'data/small.txt', 'small v1\n');
-    writeFile(dir, 'data/same.txt', 'never changes\n');
+    // Over 64 KiB, so add keeps them as cache files (smaller ones go into local packs, which are copied).
+    const pad = 'x'.repeat(100 * 1024);
+    writeFile(dir, 'data/small.txt', `small v1\n${pad}`);
+    writeFile(dir, 'data/same.txt', `never changes\n${pad}`);
     await lodeOk(['add', 'data'], at);
     await lodeOk(['commit', '-m', 'v1'], at);
     await lodeOk(['tag', 'v1'], at);
@@ -41,9 +43,9 @@ describe('reflink checkout (XFS reflink=1)', () => {
     const edited = Buffer.from(big);
     edited.write('changed', MiB);
     writeFile(dir, 'data/big.bin', edited);
-    writeFile(dir, 'data/small.txt', 'small v2\n');
+    writeFile(dir, 'data/small.txt', `small v2\n${pad}`);
     fs.rmSync(path.join(dir, 'data/same.txt'));
-    writeFile(dir, 'data/added.txt', 'only in v2\n');
+    writeFile(dir, 'data/added.txt', `only in v2\n${pad}`);
     await lodeOk(['add', 'data'], at);
     await lodeOk(['commit', '-m', 'v2'], at);
 
