@@ -16,12 +16,11 @@
  * counts in `data-charts`, `data-bars`, `data-bars-expected`,
  * `data-bars-visible` and `data-overflow`.
  */
-import { createHash } from 'node:crypto';
 import type { DiffResult, DiffSide, DirStat } from '../commands/diff.js';
 import type { Change } from '../graph/diff.js';
 import type { ColumnShift, ColumnSide, RowChange, TableDiff, TableDiffEntry, TableDiffFailure } from '../tabular/types.js';
 import type { LineageResult } from '../commands/lineage.js';
-import { esc } from './html-escape.js';
+import { esc, htmlPage, jsonForScript } from './html-escape.js';
 import { LINEAGE_SVG_STYLE, renderLineageSvg } from './lineage-svg.js';
 import { formatBytes, formatCount } from './progress-format.js';
 
@@ -71,47 +70,15 @@ export function renderHtmlReport(result: DiffResult, options: HtmlReportOptions 
     charts: charts.charts,
     bars: charts.bars,
   };
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light">
-<meta name="generator" content="lode">
-<title>${esc(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-${body}
-</main>
-<script type="application/json" id="lode-report-meta">${jsonForScript(meta)}</script>
-<script>${SCRIPT}</script>
-</body>
-</html>
-`;
+  return htmlPage({ title, style: STYLE, script: SCRIPT, body, metaId: 'lode-report-meta', meta, colorScheme: 'light' });
 }
 
 // ---------------------------------------------------------------------------
 // Escaping. Data is untrusted; these are the only ways it enters the page.
 
 // esc lives in html-escape.ts (shared with the lineage graph) and is re-exported here.
-export { esc };
+export { esc, jsonForScript };
 
-/**
- * jsonForScript serialises `value` for an inline `<script type="application/json">`.
- * `<`, `>` and `&` are written as \u escapes, so no data can close the element
- * (`</script>`) or open a comment (`<!--`); U+2028/9 are escaped for old parsers.
- */
-export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
-}
 
 /** attrs writes ` name="value"` pairs, escaped; names are the code's own. */
 function attrs(a: Record<string, string | number | undefined>): string {
@@ -740,4 +707,3 @@ b.dataset.rendered=(visible===withValue&&overflow===0&&charts.length===meta.char
 
 // Only the report's own script may run, and nothing may be fetched: even if
 // some data slipped past escaping, it could neither execute nor phone home.
-const CSP = `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-${createHash('sha256').update(SCRIPT).digest('base64')}'`;
