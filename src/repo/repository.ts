@@ -27,10 +27,10 @@ export const DEFAULT_BRANCH = 'main';
  */
 export const LOCAL_FORMAT = 2;
 
-/** checkLocalFormat refuses a `.lode/` written in a layout newer than this lode knows. */
-function checkLocalFormat(lodeDir: string): void {
+/** checkLocalFormat returns the layout version of a `.lode/` (1 without the file), refusing one newer than this lode knows. */
+function checkLocalFormat(lodeDir: string): number {
   const text = readFileOrUndefined(path.join(lodeDir, 'format'))?.toString('utf8');
-  if (text === undefined) return;
+  if (text === undefined) return 1;
   const m = /^([1-9][0-9]{0,8})\n?$/.exec(text);
   if (!m) {
     throw new LodeError('CORRUPT', `${path.join(lodeDir, 'format')} does not hold a format number`, { hint: `write "${LOCAL_FORMAT}" into it if this workspace was made by this lode` });
@@ -39,6 +39,7 @@ function checkLocalFormat(lodeDir: string): void {
   if (format > LOCAL_FORMAT) {
     throw new UnsupportedFormatError(`${lodeDir} is in local format ${format}, and this lode knows only format ${LOCAL_FORMAT}: it was written by a newer lode`);
   }
+  return format;
 }
 
 /**
@@ -68,12 +69,12 @@ export class Repository {
   readonly config: Config;
   readonly settings: Settings;
 
-  /** Set once `.lode/format` is known to be LOCAL_FORMAT (see writeIndex). */
-  private formatRaised = false;
+  /** The layout version `.lode/format` holds (read when the repository is opened; raised by writeIndex). */
+  private format: number;
 
   private constructor(readonly root: string) {
     this.lodeDir = path.join(root, LODE_DIR);
-    checkLocalFormat(this.lodeDir);
+    this.format = checkLocalFormat(this.lodeDir);
     this.store = new LocalStore(this.lodeDir);
     this.refs = new RefStore(this.lodeDir);
     this.config = Config.load(this.lodeDir);
@@ -96,10 +97,9 @@ export class Repository {
 
   async writeIndex(data: IndexData): Promise<void> {
     // Before the index a lode of format 1 would call corrupt: such a lode then stops with "upgrade lode".
-    if (!this.formatRaised) {
-      const file = path.join(this.lodeDir, 'format');
-      if (Number(readFileOrUndefined(file)?.toString('utf8').trim() ?? '1') < LOCAL_FORMAT) writeFileAtomic(file, `${LOCAL_FORMAT}\n`, { durable: true });
-      this.formatRaised = true;
+    if (this.format < LOCAL_FORMAT) {
+      writeFileAtomic(path.join(this.lodeDir, 'format'), `${LOCAL_FORMAT}\n`, { durable: true });
+      this.format = LOCAL_FORMAT;
     }
     return writeIndex(this.indexFile, data, this.store.tmpDir);
   }
