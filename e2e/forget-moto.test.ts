@@ -13,7 +13,7 @@
 //   - the erased values are found in no byte of the local .lode, nor of any
 //     object of the bucket (listed and read with the S3 SDK directly), each
 //     pack read with its compressed objects decompressed
-//     (test/helpers/packs.ts, written from docs/formats.md); the bucket is
+//     (test/helpers/packs.js, written from docs/formats.md); the bucket is
 //     checked to hold compressed objects, so that scan is not vacuous, and the
 //     Parquet file is written UNCOMPRESSED, so its values show in its bytes;
 //   - the erasure record reaches the second workspace on fetch, which drops
@@ -31,7 +31,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lodeJson, lodeOk, makeTempDir, readFile, removeDir, runLode, writeFile, type RunOptions, type RunResult } from '../test/helpers/cli.js';
 import { createBucket, MOTO_CREDENTIALS, startMoto, type TestServer } from '../test/helpers/s3-servers.js';
-import { expandBucket, readExpanded } from '../test/helpers/packs.js';
+import { compressedEntries, expandBucket, INDEX_ENTRY, INDEX_HEADER, readExpanded } from '../test/helpers/packs.js';
 
 const BUCKET = 'erase-moto';
 const ERASED_ID = 4711;
@@ -135,16 +135,15 @@ async function rawBucketObjects(): Promise<Map<string, Buffer>> {
   }
   return out;
 }
-/** bucketObjects is rawBucketObjects with each pack expanded (its compressed objects decompressed, test/helpers/packs.ts). */
+/** bucketObjects is rawBucketObjects with each pack expanded (its compressed objects decompressed, test/helpers/packs.js). */
 const bucketObjects = async () => expandBucket(await rawBucketObjects());
 /** compressedObjects counts the objects stored brotli-compressed (codec 1 in an index of version 2, docs/formats.md) in the bucket's packs. */
 function compressedObjects(objects: Map<string, Buffer>): number {
   let n = 0;
   for (const [k, idx] of objects) {
     if (!k.endsWith('.idx') || idx.subarray(0, 5).toString('latin1') !== 'LODX\x02') continue;
-    const count = idx.readUInt32BE(37);
-    expect(idx.length, k).toBe(41 + 57 * count + 8);
-    for (let i = 0; i < count; i++) if (idx[41 + 57 * i + 48] === 1) n++;
+    expect(idx.length, k).toBe(INDEX_HEADER + INDEX_ENTRY * idx.readUInt32BE(37) + 8);
+    n += compressedEntries(idx).length;
   }
   return n;
 }

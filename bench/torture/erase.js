@@ -27,7 +27,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
+import { compressedEntries, readExpanded } from '../../test/helpers/packs.js';
 import { firstError, lodeOk, pool, runLode, tail, Tally, writeFile } from './common.js';
 
 const ERASED_ID = '4711';
@@ -64,35 +64,8 @@ function filesUnder(dir) {
   }
   return out;
 }
-// Remote packs may hold brotli-compressed objects (docs/formats.md, "Packs"
-// and "Compressed packs"): index "LODX" 0x02, pack ID (32), u32 count, then
-// per object ID (32), u64 offset, u32 stored length, u32 size, u8 codec
-// (0 raw, 1 brotli), u64 xxh64; then the index's u64 checksum.
-const IDX_HEADER = 41;
-const IDX_ENTRY = 57;
-const isIndexV2 = (idx) => idx.length >= IDX_HEADER && idx.subarray(0, 5).toString('latin1') === 'LODX\x02';
-
-/** compressedEntries lists [offset, length] of the brotli-compressed objects an index names (none for an index of version 1). */
-function compressedEntries(idx) {
-  if (!isIndexV2(idx)) return [];
-  const out = [];
-  const count = idx.readUInt32BE(37);
-  for (let i = 0, pos = IDX_HEADER; i < count; i++, pos += IDX_ENTRY) {
-    if (idx[pos + 48] === 1) out.push([Number(idx.readBigUInt64BE(pos + 32)), idx.readUInt32BE(pos + 40)]);
-  }
-  return out;
-}
-
-/** readExpanded reads a file; a `.pack` beside its `.idx` comes back followed by each compressed object's decompressed bytes. */
-function readExpanded(file) {
-  const bytes = fs.readFileSync(file);
-  const idxFile = file.replace(/\.pack$/, '.idx');
-  if (!file.endsWith('.pack') || !fs.existsSync(idxFile)) return bytes;
-  const parts = [bytes];
-  for (const [off, len] of compressedEntries(fs.readFileSync(idxFile))) parts.push(zlib.brotliDecompressSync(bytes.subarray(off, off + len)));
-  return Buffer.concat(parts);
-}
-
+// Remote packs may hold brotli-compressed objects: the leak scan reads them
+// decompressed (test/helpers/packs.js, written from docs/formats.md).
 /** compressedObjects counts the brotli-compressed objects named by the `.idx` files below `dir`. */
 export function compressedObjects(dir) {
   return filesUnder(dir)
