@@ -66,7 +66,15 @@ export interface Backend {
   /** Whether `ifMatch` / `ifNoneMatch` are honoured atomically. */
   readonly conditionalWrites: boolean;
   save(key: string, data: Uint8Array, options?: SaveOptions): Promise<{ etag: string }>;
-  load(key: string, range?: Range): Promise<Buffer>;
+  /**
+   * load reads a blob or a range of it. `into` (optional, at least as long
+   * as the range) is a buffer the caller lends: a backend may read the bytes
+   * into it and return a view of it instead of a buffer of its own (the
+   * directory backend does, so a fetch reuses a few buffers instead of
+   * allocating one per read). Callers that lend a buffer treat the result
+   * as valid only while they do not reuse `into`.
+   */
+  load(key: string, range?: Range, into?: Buffer): Promise<Buffer>;
   stat(key: string): Promise<BlobInfo | undefined>;
   list(prefix: string): AsyncIterable<BlobInfo>;
   remove(key: string, options?: RemoveOptions): Promise<void>;

@@ -114,7 +114,7 @@ export class DirBackend implements Backend {
     }
   }
 
-  async load(key: string, range?: Range): Promise<Buffer> {
+  async load(key: string, range?: Range, into?: Buffer): Promise<Buffer> {
     const file = this.file(key);
     let fd: number;
     try {
@@ -127,7 +127,8 @@ export class DirBackend implements Backend {
       const size = fs.fstatSync(fd).size;
       const r = range ?? { offset: 0, length: size };
       checkRange(r, size, key);
-      const buf = Buffer.allocUnsafe(r.length);
+      // A lent buffer is filled in place (see Backend.load).
+      const buf = into && into.length >= r.length ? into.subarray(0, r.length) : Buffer.allocUnsafe(r.length);
       // Large reads go to the thread pool, so a fetch checks one range while the next is read.
       const async = r.length >= ASYNC_READ_BYTES;
       let done = 0;

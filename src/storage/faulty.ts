@@ -127,10 +127,10 @@ export class FaultyBackend extends BackendWrapper {
     return r;
   }
 
-  override async load(key: string, range?: Range): Promise<Buffer> {
+  override async load(key: string, range?: Range, into?: Buffer): Promise<Buffer> {
     const f = this.pick('load', key);
     await this.before(f, 'load', key);
-    const data = await this.inner.load(key, range);
+    const data = await this.inner.load(key, range, into);
     if (f?.kind === 'short') {
       if (!range) throw new RemoteError(`load ${key}: the body ended early (injected)`, true);
       return data.subarray(0, Math.floor(data.length / 2));

@@ -103,9 +103,9 @@ export class RetryBackend extends BackendWrapper {
     return info?.etag ?? '';
   }
 
-  override load(key: string, range?: Range): Promise<Buffer> {
+  override load(key: string, range?: Range, into?: Buffer): Promise<Buffer> {
     return this.retry('reading', key, async () => {
-      const got = await this.inner.load(key, range);
+      const got = await this.inner.load(key, range, into);
       if (range && got.length !== range.length) {
         throw new RemoteError(`reading ${key} in ${this.location}: received ${got.length} of ${range.length} bytes`, true);
       }

@@ -24,8 +24,8 @@ export class BackendWrapper implements Backend {
     return this.inner.save(key, data, options);
   }
 
-  load(key: string, range?: Range): Promise<Buffer> {
-    return this.inner.load(key, range);
+  load(key: string, range?: Range, into?: Buffer): Promise<Buffer> {
+    return this.inner.load(key, range, into);
   }
 
   stat(key: string): Promise<BlobInfo | undefined> {

@@ -283,7 +283,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
      * its list declares is refused before a byte lands (a forged list must not
      * make a small chunk fill the disk with a sparse multi-gigabyte file).
      */
-    const place = async (id: ObjectId, data: Buffer) => {
+    const place = async (id: ObjectId, data: Buffer, transient = false) => {
       const targets = places.get(id)!;
       for (const p of targets) {
         if (data.length !== p.size) {
@@ -294,12 +294,16 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
         }
       }
       // Written in the thread pool while the next range is checked; at most WRITES_IN_FLIGHT at once.
+      const mine: Promise<void>[] = [];
       for (const p of targets) {
         const w = writeAllAt(p.fd, data, p.offset);
         w.catch(() => {}); // observed below
         writes.push(w);
+        mine.push(w);
       }
-      while (writes.length > WRITES_IN_FLIGHT) await writes.shift();
+      // Bytes lent by the fetch (a reused read buffer) are written before they are let go.
+      if (transient) await Promise.all(mine);
+      else while (writes.length > WRITES_IN_FLIGHT) await writes.shift();
     };
     const writes: Promise<void>[] = [];
     try {
@@ -332,10 +336,12 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
           }
         }
       }
+      // Transient: every chunk is written out and nothing keeps its bytes,
+      // so the fetch may read into a few reused buffers (see fetchObjects).
       await remote.fetchObjects(places.keys(), async (id, data) => {
-        await place(id, data);
         result.bytes += data.length;
-      }, o.progress);
+        await place(id, data, true);
+      }, o.progress, { transient: true });
       while (writes.length > 0) await writes.shift();
       for (const f of batch) {
         fs.closeSync(f.fd);

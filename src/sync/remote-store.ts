@@ -26,7 +26,7 @@ import { isObjectId, type ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { Backend } from '../storage/backend.js';
 import { writeFileAtomic } from '../storage/atomic.js';
-import { HASH_POOL_MIN_BYTES, HashPool } from '../objects/hash-pool.js';
+import { HASH_POOL_MIN_BYTES, HashPool, sharedBuffer } from '../objects/hash-pool.js';
 import { checkSpanLength, coalesce, extract, hexWord, isCompressed, objectMismatch, PackIndex, spanRanges, type PackEntry, type PackWriter, type ReadSpan } from '../objects/pack.js';
 import { refNameProblem, type RefKind } from '../graph/refs.js';
 import type { ObjectReader } from '../objects/reader.js';
@@ -483,10 +483,10 @@ export class RemoteStore implements ObjectReader {
    * never kept. Damage that persists is reported as it was found. `check`
    * may be async (the bytes checked on worker threads).
    */
-  private async loadVerified<T>(key: string, range: { offset: number; length: number } | undefined, check: (bytes: Buffer) => T | Promise<T>): Promise<{ bytes: Buffer; value: T }> {
+  private async loadVerified<T>(key: string, range: { offset: number; length: number } | undefined, check: (bytes: Buffer) => T | Promise<T>, into?: Buffer): Promise<{ bytes: Buffer; value: T }> {
     for (let attempt = 1; ; attempt++) {
       this.stats.requests++;
-      const bytes = await this.backend.load(key, range);
+      const bytes = await this.backend.load(key, range, into);
       this.stats.bytesReceived += bytes.length;
       try {
         return { bytes, value: await check(bytes) };
@@ -527,11 +527,20 @@ export class RemoteStore implements ObjectReader {
    * fetchObjects reads objects with coalesced ranged reads and calls `onObject`
    * with each one's verified bytes. Throws NotFoundError for an ID the
    * remote lacks, after listing its packs once more.
+   *
+   * With `transient` (large fetches that write the bytes out and keep
+   * nothing), the bytes handed to `onObject` are valid only until the
+   * promise it returns settles: ranges are read into a few shared buffers
+   * that are reused (no allocation per read, no staging copy for the hash
+   * workers). `onObject` is then called for every object of a read in
+   * order without waiting in between, and its promises are awaited together
+   * before that read's buffer is reused.
    */
   async fetchObjects(
     ids: Iterable<ObjectId>,
     onObject: (id: ObjectId, data: Buffer) => void | Promise<void>,
     progress?: ProgressSink,
+    { transient = false }: { transient?: boolean } = {},
   ): Promise<void> {
     const byPack = new Map<ObjectId, PackEntry[]>();
     let relisted = false;
@@ -591,11 +600,23 @@ export class RemoteStore implements ObjectReader {
       if (bad >= 0) throw objectMismatch(raw[bad], packId);
       return objects;
     };
-    const load = ({ packId, span }: { packId: ObjectId; span: ReadSpan }) => {
+    // Read buffers lent to the backend (transient fetches through the pool):
+    // shared, so the workers hash them where they are; reused once the
+    // objects read into one have been handed on and let go.
+    const lending = transient && pool !== undefined;
+    const spare: Buffer[] = [];
+    const borrow = (size: number): Buffer => {
+      const i = spare.findIndex((b) => b.length >= size);
+      return i >= 0 ? spare.splice(i, 1)[0] : sharedBuffer(Math.max(size, 16 << 20));
+    };
+    const lent = new Map<number, Buffer>();
+    const load = ({ packId, span }: { packId: ObjectId; span: ReadSpan }, k: number) => {
+      const into = lending ? borrow(span.length) : undefined;
+      if (into) lent.set(k, into);
       // Every object of the span is verified before any is handed on, so a damaged read is re-read whole.
       const p = this.loadVerified(`packs/${packId}.pack`, { offset: span.offset, length: span.length }, (got) =>
         pool ? verifyInPool(span, got, packId) : span.entries.map((e) => extract(span, got, e, packId)),
-      ).catch((e: unknown) => {
+      into).catch((e: unknown) => {
         // The index was checked against the listed size: a pack that is shorter now was damaged or replaced.
         if (!(e instanceof RangeError)) throw e;
         throw new CorruptObjectError(`pack ${packId} in ${this.backend.location} is shorter than its index says (${e.message})`, {
@@ -611,12 +632,29 @@ export class RemoteStore implements ObjectReader {
     let next = 0;
     try {
       for (let k = 0; k < spans.length; k++) {
-        while (next < spans.length && next < k + READS_IN_FLIGHT) inFlight.push(load(spans[next++]));
+        while (next < spans.length && next < k + READS_IN_FLIGHT) {
+          inFlight.push(load(spans[next], next));
+          next++;
+        }
         const { value: objects } = await inFlight.shift()!;
         const { span } = spans[k];
-        for (const [i, e] of span.entries.entries()) {
-          await onObject(e.id, objects[i]);
-          done++;
+        if (lending) {
+          // Handed on in order, awaited together: the buffer is free once all are done with it.
+          const handed: (void | Promise<void>)[] = [];
+          try {
+            for (const [i, e] of span.entries.entries()) handed.push(onObject(e.id, objects[i]));
+          } finally {
+            await Promise.allSettled(handed);
+          }
+          for (const h of handed) await h;
+          done += span.entries.length;
+          spare.push(lent.get(k)!);
+          lent.delete(k);
+        } else {
+          for (const [i, e] of span.entries.entries()) {
+            await onObject(e.id, objects[i]);
+            done++;
+          }
         }
         bytes += span.entries.reduce((n, e) => n + e.length, 0);
         progress?.({ phase: 'pull', done, total, bytes, totalBytes, finished: done === total });
