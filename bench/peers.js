@@ -9,7 +9,10 @@
 //   node bench/peers.js             2 x 512 MiB
 //   node bench/peers.js --quick     2 x 64 MiB
 // Options: --keep (leave the bench directory), --no-dvc-install (install no peer).
-// Environment: LODE_BENCH_DIR (default <tmp>/lode-peers-<pid>), LODE_BENCH_RUNS (default 3).
+// Environment: LODE_BENCH_DIR (default <tmp>/lode-peers-<pid>), LODE_BENCH_RUNS (default 3),
+// LODE_BENCH_BASELINE (another built lode tree, e.g. /work/main: run as "lode@base" beside
+// this tree's, for before/after in one run), LODE_BENCH_SKIP (peers to leave out, comma-separated:
+// dvc,restic,oxen).
 //
 // One table per step: time range per tool, the peer/lode ratio (> 1: lode is
 // faster), the ceiling where there is one (add: the two-core SHA-256 rate,
@@ -128,9 +131,10 @@ async function main() {
   for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(130));
 
   log(`peers bench in ${benchDir}: ${FILES} x ${FILE_SIZE / MiB} MiB, ${RUNS} runs`);
-  const peers = findPeers({ install: DVC_INSTALL, log });
+  const skip = (process.env.LODE_BENCH_SKIP ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const peers = findPeers({ install: DVC_INSTALL, log, skip });
   for (const [name, p] of Object.entries(peers)) if (p.reason) warn(`${name}: ${p.reason}`);
-  const drivers = makeDrivers(peers, path.join(benchDir, 'scratch'));
+  const drivers = makeDrivers(peers, path.join(benchDir, 'scratch'), { baseline: process.env.LODE_BENCH_BASELINE ? path.resolve(process.env.LODE_BENCH_BASELINE) : undefined });
 
   const source = path.join(benchDir, 'source');
   fs.mkdirSync(source);
@@ -192,9 +196,9 @@ async function main() {
   }
 
   const what = {
-    add: { lode: 'lode add', DVC: 'dvc add', restic: 'restic backup (local repo)', Oxen: 'repo.add' },
-    push: { lode: 'lode push', DVC: 'dvc push', restic: 'restic copy to a dir repo', Oxen: 'n/a' },
-    pull: { lode: 'lode clone', DVC: 'dvc pull (git clone)', restic: 'restic restore', Oxen: 'n/a' },
+    add: { lode: 'lode add', 'lode@base': 'lode add', DVC: 'dvc add', restic: 'restic backup (local repo)', Oxen: 'repo.add' },
+    push: { lode: 'lode push', 'lode@base': 'lode push', DVC: 'dvc push', restic: 'restic copy to a dir repo', Oxen: 'n/a' },
+    pull: { lode: 'lode clone', 'lode@base': 'lode clone', DVC: 'dvc pull (git clone)', restic: 'restic restore', Oxen: 'n/a' },
   };
   const summary = {};
   for (const step of ['add', 'push', 'pull']) {

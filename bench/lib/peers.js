@@ -151,29 +151,12 @@ function checked(r, label) {
  *                     origin: the workspace that pushed (DVC clones its git repo)
  * `scratch` is a directory for the tools' private config and caches.
  */
-export function makeDrivers(peers, scratch) {
+export function makeDrivers(peers, scratch, { baseline } = {}) {
   fs.mkdirSync(scratch, { recursive: true });
   const drivers = [];
-  const lodeRun = async (cwd, args, label) => checked(await runCmd(NODE, [BIN, '-q', ...args], { cwd, allowFail: true, timeoutMs: CAP_MS }), label);
-  drivers.push({
-    name: 'lode',
-    version: 'this tree',
-    async add(ws) {
-      const init = await lodeRun(ws, ['init'], 'lode init');
-      if (init.failed) return init;
-      const add = await lodeRun(ws, ['add', 'data'], 'lode add');
-      if (!add.failed) add.after = await lodeRun(ws, ['commit', '-m', 'bench'], 'lode commit');
-      return add;
-    },
-    async push(ws, remote) {
-      const r = await lodeRun(ws, ['remote', 'add', 'bench', remote], 'lode remote add');
-      if (r.failed) return r;
-      return lodeRun(ws, ['push', 'bench'], 'lode push');
-    },
-    async pull(remote, ws2) {
-      return lodeRun(path.dirname(ws2), ['clone', remote, ws2], 'lode clone');
-    },
-  });
+  drivers.push(lodeDriver('lode', 'this tree', BIN));
+  // Another lode tree (say the main branch) in the same run: before/after on one loaded machine.
+  if (baseline) drivers.push(lodeDriver('lode@base', baseline, path.join(baseline, 'bin', 'lode.js')));
 
   if (peers.dvc?.bin) {
     const d = peers.dvc;
@@ -275,4 +258,28 @@ export function makeDrivers(peers, scratch) {
     });
   }
   return drivers;
+}
+
+/** lodeDriver drives the lode whose entry point is `bin` (this tree's, or a baseline's). */
+function lodeDriver(name, version, bin) {
+  const lodeRun = async (cwd, args, label) => checked(await runCmd(NODE, [bin, '-q', ...args], { cwd, allowFail: true, timeoutMs: CAP_MS }), label);
+  return {
+    name,
+    version,
+    async add(ws) {
+      const init = await lodeRun(ws, ['init'], 'lode init');
+      if (init.failed) return init;
+      const add = await lodeRun(ws, ['add', 'data'], 'lode add');
+      if (!add.failed) add.after = await lodeRun(ws, ['commit', '-m', 'bench'], 'lode commit');
+      return add;
+    },
+    async push(ws, remote) {
+      const r = await lodeRun(ws, ['remote', 'add', 'bench', remote], 'lode remote add');
+      if (r.failed) return r;
+      return lodeRun(ws, ['push', 'bench'], 'lode push');
+    },
+    async pull(remote, ws2) {
+      return lodeRun(path.dirname(ws2), ['clone', remote, ws2], 'lode clone');
+    },
+  };
 }
