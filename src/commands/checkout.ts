@@ -71,6 +71,12 @@ export interface SwitchOptions extends CheckoutOptions {
    * `force`). A file killed half-written is then an untracked file.
    */
   inPlace?: boolean;
+  /**
+   * Workspace copies the fetch before this checkout already wrote (clone:
+   * sync/fetch.ts `twins`), renamed into place instead of copied from the
+   * cache. Those used are taken out of the map; the caller removes the rest.
+   */
+  premade?: Map<ObjectId, string>;
   /** Runs after the files, index and HEAD are written, still holding the repository lock. */
   beforeUnlock?: () => void;
 }
@@ -387,6 +393,7 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
       // Only big files report mid-copy: small ones report through tick, every 64 files.
       if (partial >= 4 << 20) options.progress?.({ phase: 'checkout', done, total: writes.length, bytes: Math.min(totalBytes, bytes + partial), totalBytes });
     });
+    linker.premade = options.premade;
     /** Stats of files made in place, as written (saves an lstat each). */
     const madeStats = new Map<string, fs.BigIntStats>();
     const prepared: Prepared[] = [];

@@ -5,7 +5,7 @@ import type { ChunkerParams } from '../core/chunker.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { normaliseRemoteUrl, type RemoteOptions } from '../storage/registry.js';
-import { writeFileAtomic } from '../storage/atomic.js';
+import { rmQuiet, writeFileAtomic } from '../storage/atomic.js';
 import { isAncestor, readCommit, walkHistory } from '../graph/commits.js';
 import { planPush, pushRef, type PushResult } from '../sync/push.js';
 import { fetchCommits } from '../sync/fetch.js';
@@ -17,6 +17,7 @@ import type { RefStore } from '../graph/refs.js';
 import { addRemote, modifyRemote } from './remote.js';
 import { checkout, switchTo, type CheckoutResult } from './checkout.js';
 import { splitOlder } from './cache-split.js';
+import { copiesInto } from '../workspace/link.js';
 import { merge, type MergeResult } from './merge.js';
 import { applyRecords } from './forget.js';
 import { ErasureLog } from '../graph/erasure.js';
@@ -193,7 +194,7 @@ function nameClash(name: string, taken: Iterable<string>): string | undefined {
  */
 type FetchData = 'all' | ((refs: { kind: 'heads' | 'tags'; name: string; id: ObjectId }[]) => ObjectId[]);
 
-async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: string; paths?: string[]; data: FetchData }, progress?: ProgressSink): Promise<FetchCommandResult> {
+async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: string; paths?: string[]; data: FetchData; twins?: Map<ObjectId, string> }, progress?: ProgressSink): Promise<FetchCommandResult> {
   // Refs first, then packs: a push uploads its packs before it moves a ref,
   // so packs listed after the refs were read hold everything those refs name.
   const all = await r.store.refs();
@@ -221,7 +222,7 @@ async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: str
   const headId = repo.refs.headCommit();
   const reuseFrom = headId ? readCommit(repo.store, headId).tree : undefined;
   const data = only.data === 'all' ? undefined : only.data(refs);
-  const fetched = await fetchCommits({ store: repo.store, remote: r.store, commits: refs.map((x) => x.id), data, paths: only.paths, reuseFrom, progress });
+  const fetched = await fetchCommits({ store: repo.store, remote: r.store, commits: refs.map((x) => x.id), data, paths: only.paths, reuseFrom, twins: only.twins, progress });
   const out: FetchCommandResult = { remote: r.name, refs: [], skipped, data: data ?? 'all', ...fetched, requests: r.store.stats.requests };
   for (const x of refs) {
     const old = r.tracking.get(x.kind, x.name) ?? null;
@@ -495,6 +496,21 @@ async function cloneInto(repo: Repository, o: CloneOptions, cwd: string, overwri
   const { dir: _dir, branch: _branch, remote: _remote, progress: _progress, all: _all, ...remoteOptions } = o;
   if (repo.config.remoteOptions(remoteName)) await modifyRemote(repo, { ...remoteOptions, name: remoteName, cwd });
   else await addRemote(repo, { ...remoteOptions, name: remoteName, cwd });
+  // Where checkout copies bytes (no reflink, no hardlink), the fetch writes
+  // each large file's workspace copy as its chunks arrive, beside the cache
+  // copy, and the checkout renames it into place: no second pass after the fetch.
+  // Not with --all: history's files are not checked out.
+  const twins = !o.all && copiesInto(repo.store, repo.settings.cacheTypes, root) ? new Map<ObjectId, string>() : undefined;
+  try {
+    return await fetchAndSwitch(repo, o, remoteName, twins, overwrite);
+  } finally {
+    // Copies the checkout did not take (a path it skipped, a failure on the way).
+    for (const f of twins?.values() ?? []) rmQuiet(f);
+  }
+}
+
+async function fetchAndSwitch(repo: Repository, o: CloneOptions, remoteName: string, twins: Map<ObjectId, string> | undefined, overwrite: boolean): Promise<Omit<CloneResult, 'resumed'>> {
+  const root = repo.root;
   const fetched = await repo.withLock('clone', async () => {
     const r = await openRemote(repo, remoteName);
     try {
@@ -504,7 +520,7 @@ async function cloneInto(repo: Repository, o: CloneOptions, cwd: string, overwri
         const p = pickBranch(refs.filter((x) => x.kind === 'heads'), o.branch);
         return p ? [p.id] : [];
       };
-      const result = await fetchInto(repo, r, { data }, o.progress);
+      const result = await fetchInto(repo, r, { data, twins }, o.progress);
       // Chunk new files as the remote's data was chunked, so edits dedup against it.
       if (r.store.config) adoptChunking(repo, r.store.config.chunking);
       return result;
@@ -520,7 +536,7 @@ async function cloneInto(repo: Repository, o: CloneOptions, cwd: string, overwri
     });
   }
   repo.refs.setHead({ kind: 'branch', name: pick.name });
-  const co = await switchTo(repo, { rev: pick.id, advanceBranch: pick.name, force: overwrite, inPlace: true, progress: o.progress });
+  const co = await switchTo(repo, { rev: pick.id, advanceBranch: pick.name, force: overwrite, inPlace: true, premade: twins, progress: o.progress });
   fs.rmSync(path.join(repo.lodeDir, CLONE_MARKER), { force: true });
   return { root, remote: remoteName, branch: pick.name, commit: pick.id, fetched, checkout: co };
 }

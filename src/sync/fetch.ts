@@ -23,7 +23,7 @@
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { decodeChunkList, decodeCommit, decodeTreeObject, isShardNode, treeLinks } from '../core/encoding.js';
+import { decodeChunkList, decodeCommit, decodeTreeObject, isShardNode, treeLinks, type ChunkList } from '../core/encoding.js';
 import { decodeRecord } from '../core/record.js';
 import { CorruptObjectError } from '../core/errors.js';
 import type { ObjectId } from '../core/id.js';
@@ -54,6 +54,16 @@ export interface FetchOptions {
   reuseFrom?: ObjectId;
   /** Fetch commits, trees and chunk lists only (what gc --remote needs). */
   metadataOnly?: boolean;
+  /**
+   * Workspace copies made on the way (a clone where checkout copies: no
+   * reflink, no hardlink). When given, every chunked file assembled is also
+   * written, from the same verified bytes as they arrive, to a second
+   * temporary file in the store's tmp dir (mode 0644), recorded here
+   * (file ID -> path) once complete: the checkout that follows renames it
+   * into the workspace instead of copying the cache file after the fetch.
+   * The caller removes what it does not use.
+   */
+  twins?: Map<ObjectId, string>;
   progress?: ProgressSink;
 }
 
@@ -263,17 +273,25 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   // Chunked files, assembled at their offsets.
   const files = [...chunked];
   for (let i = 0; i < files.length; i += ASSEMBLE_BATCH) {
-    const batch = files.slice(i, i + ASSEMBLE_BATCH).map((id) => {
+    const batch: { id: ObjectId; list: ChunkList; tmp: string; fd: number; twin?: string; twinFd: number }[] = [];
+    for (const id of files.slice(i, i + ASSEMBLE_BATCH)) {
       const list = decodeChunkList(store.getObject(id, 'chunk list'), id);
       const tmp = tempName(store.tmpDir, 'fetch');
-      return { id, list, tmp, fd: fs.openSync(tmp, 'wx', 0o444) };
-    });
+      const f = { id, list, tmp, fd: -1, twin: o.twins ? tempName(store.tmpDir, 'twin') : undefined, twinFd: -1 };
+      batch.push(f);
+      f.fd = fs.openSync(tmp, 'wx', 0o444);
+      if (f.twin) f.twinFd = fs.openSync(f.twin, 'wx', 0o644);
+    }
     // Where each chunk goes, with the size its chunk list declares for it there.
     const places = new Map<ObjectId, { fd: number; offset: number; size: number; list: ObjectId }[]>();
     for (const f of batch) {
       let off = 0;
       for (const c of f.list.chunks) {
-        places.set(c.id, [...(places.get(c.id) ?? []), { fd: f.fd, offset: off, size: c.size, list: f.id }]);
+        const at = places.get(c.id) ?? [];
+        at.push({ fd: f.fd, offset: off, size: c.size, list: f.id });
+        // The workspace copy gets the same bytes at the same place.
+        if (f.twinFd >= 0) at.push({ fd: f.twinFd, offset: off, size: c.size, list: f.id });
+        places.set(c.id, at);
         off += c.size;
       }
     }
@@ -350,13 +368,24 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
         // Every chunk written into it was checked against its ID as it arrived.
         store.installFile(f.tmp, f.id, true);
         result.files++;
+        if (f.twin) {
+          fs.closeSync(f.twinFd);
+          f.twinFd = -1;
+          // The same writes as the cache copy's: complete when that one is.
+          if (fs.statSync(f.twin).size === f.list.size && !o.twins!.has(f.id)) {
+            o.twins!.set(f.id, f.twin);
+            f.twin = undefined;
+          }
+        }
       }
     } finally {
       // No write may still run on a file descriptor closed here.
       await Promise.allSettled(writes);
       for (const f of batch) {
         if (f.fd >= 0) fs.closeSync(f.fd);
+        if (f.twinFd >= 0) fs.closeSync(f.twinFd);
         rmQuiet(f.tmp);
+        if (f.twin) rmQuiet(f.twin);
       }
     }
   }

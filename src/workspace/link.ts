@@ -28,6 +28,7 @@ import * as path from 'node:path';
 import { CorruptObjectError, MissingContentError, NOT_FETCHED_HINT } from '../core/errors.js';
 import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
 import type { FileRef, LocalStore } from '../objects/store.js';
+import type { ObjectId } from '../core/id.js';
 
 export type LinkType = 'reflink' | 'hardlink' | 'copy';
 export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'copy'];
@@ -59,6 +60,13 @@ export class Linker {
   private readonly created: string[] = [];
   /** How many files each method placed. */
   readonly counts: Record<LinkType, number> = { reflink: 0, hardlink: 0, copy: 0 };
+  /**
+   * Workspace copies a fetch in this command already wrote (file ID -> a
+   * temporary file in .lode/tmp, from the same verified bytes as the cache
+   * copy: sync/fetch.ts `twins`): a copy of such a file is that file,
+   * renamed. Each is used once and taken out of the map.
+   */
+  premade: Map<ObjectId, string> | undefined;
 
   /**
    * `onCopied`, when given, hears the bytes of a copy as they are written
@@ -129,8 +137,9 @@ export class Linker {
           fs.linkSync(src, tmp);
         } else if (this.store.installedVerified(ref.id)) {
           // Fetched and checked by this very command a moment ago (a clone or a
-          // pull): copied in the kernel (copy_file_range), not hashed again.
-          this.kernelCopy(ref, src, tmp, exec);
+          // pull): its copy written during the fetch, or copied in the kernel
+          // (copy_file_range), not hashed again.
+          if (!this.adoptPremade(ref, tmp, exec)) this.kernelCopy(ref, src, tmp, exec);
         } else {
           this.verifiedCopy(ref, src, tmp, exec);
         }
@@ -185,6 +194,25 @@ export class Linker {
     const p = this.prepare(ref, dest, exec);
     this.finish(p);
     return p.method;
+  }
+
+  /** adoptPremade renames the premade copy of `ref` to `tmp`; false when there is none or it cannot move there (another file system). */
+  private adoptPremade(ref: FileRef, tmp: string, exec: boolean): boolean {
+    const made = this.premade?.get(ref.id);
+    if (made === undefined) return false;
+    this.premade!.delete(ref.id);
+    try {
+      fs.renameSync(made, tmp);
+    } catch (e) {
+      rmQuiet(made);
+      if (errnoCode(e) === 'EXDEV') return false;
+      throw e;
+    }
+    if (exec) fs.chmodSync(tmp, 0o755);
+    const size = fs.statSync(tmp).size;
+    if (size !== ref.size) throw corrupt(ref, made, `size is ${size}, expected ${ref.size}`);
+    this.onCopied?.(size);
+    return true;
   }
 
   private kernelCopy(ref: FileRef, src: string, tmp: string, exec: boolean): void {
@@ -250,6 +278,20 @@ function missingContent(ref: FileRef, dest: string): MissingContentError {
 
 function corrupt(ref: FileRef, src: string, why: string): CorruptObjectError {
   return new CorruptObjectError(`cached file ${ref.id} is corrupt: ${why} (${src})`, { objectId: ref.id, path: src });
+}
+
+/**
+ * copiesInto says whether a checkout into `dir` with methods `order` copies
+ * file bytes (no reflink between `dir` and the cache, no hardlink asked
+ * for): then a fetch may write the workspace copies as it goes (sync/fetch.ts `twins`).
+ */
+export function copiesInto(store: LocalStore, order: readonly LinkType[], dir: string): boolean {
+  for (const m of order) {
+    if (m === 'copy') return true;
+    if (m === 'hardlink') return false;
+    if (m === 'reflink' && reflinkWorks(store.tmpDir, dir)) return false;
+  }
+  return true;
 }
 
 /** reflinkWorks says whether copy-on-write clones work between `dir` and the cache. */
