@@ -64,6 +64,17 @@ export function backendContract(label: string, make: () => Promise<Backend>, cle
       }
     });
 
+    it('loads ranges into a lent buffer (or its own): exactly the range, whatever the buffer held before', async () => {
+      const data = randomBytes(3 << 20);
+      await b.save('range/lent', data);
+      const into = Buffer.alloc(2 << 20, 0xab);
+      for (const [offset, length] of [[0, 2 << 20], [12345, 1 << 20], [(3 << 20) - 7, 7]]) {
+        const got = await b.load('range/lent', { offset, length }, into);
+        expect(got.length).toBe(length);
+        expect(got.equals(data.subarray(offset, offset + length))).toBe(true);
+      }
+    });
+
     it('a missing key: load throws NotFoundError, stat is undefined, remove is fine', async () => {
       await expect(b.load('missing/nothing')).rejects.toBeInstanceOf(NotFoundError);
       expect(await b.stat('missing/nothing')).toBeUndefined();
