@@ -509,6 +509,7 @@ async function cloneInto(repo: Repository, o: CloneOptions, cwd: string, overwri
   }
 }
 
+/** fetchAndSwitch is the fetch and checkout of cloneInto, the remote set up; `twins` as in FetchOptions. */
 async function fetchAndSwitch(repo: Repository, o: CloneOptions, remoteName: string, twins: Map<ObjectId, string> | undefined, overwrite: boolean): Promise<Omit<CloneResult, 'resumed'>> {
   const root = repo.root;
   const fetched = await repo.withLock('clone', async () => {
