@@ -172,6 +172,13 @@ export function mergeWalk(root: string, t: IndexTable, roots: readonly string[],
   };
   const onFile = (rel: string, st: fs.Stats) => {
     scanned++;
+    // Most files are tracked: the entry at hand is the file's own.
+    if (cur === rel) {
+      visit.tracked(i, rel, st);
+      i++;
+      advance();
+      return;
+    }
     while (cur !== undefined && comparePaths(cur, rel) < 0) {
       visit.gone(i, cur);
       i++;

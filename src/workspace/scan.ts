@@ -129,6 +129,18 @@ export function workFile(rel: string, st: fs.Stats): WorkFile {
 /** byName orders the names in one directory as comparePaths orders their paths (UTF-8 bytes). */
 const byName = (a: string, b: string) => comparePaths(a, b);
 
+/** Names with a UTF-16 surrogate, whose code-unit order is not their UTF-8 byte order (no u flag: a pair must match). */
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * sortNames sorts one directory's names by UTF-8 bytes. Names hold no '/',
+ * so without surrogates that is the default (code unit) order, which the
+ * engine sorts without calling back into JavaScript for each comparison.
+ */
+export function sortNames(names: string[]): string[] {
+  return names.some((n) => SURROGATE.test(n)) ? names.sort(byName) : names.sort();
+}
+
 /**
  * walkRoots calls `visit` for each regular file beneath each root (as
  * scanRoots lists them), without keeping anything per file. Within one root
@@ -157,7 +169,7 @@ export function walkRoots(root: string, roots: readonly string[], rules: IgnoreR
       if (errnoCode(e) === 'ENOENT') return;
       throw e;
     }
-    names.sort(byName);
+    sortNames(names);
     const ruleFree = rules.ruleFreeBelow(relDir);
     for (const name of names) {
       // lode's and git's own state, under any name a file system takes for
