@@ -13,7 +13,8 @@ import type { ChunkerParams } from '../core/chunker.js';
 import { Ingester } from '../objects/ingest.js';
 import { comparePaths } from '../core/paths.js';
 import { StoredEntry, storedTable, type IndexData, type IndexEntry, type IndexTable } from './index-file.js';
-import { IgnoreRules, scanRoots, walkRoots, workFile, type ScanResult, type Skipped, type WorkFile } from './scan.js';
+import { splitWanted, ThreadSplit } from './walk-split.js';
+import { IgnoreRules, scanRoots, walkRoots, workFile, type FileStat, type ScanResult, type Skipped, type WalkSplit, type WorkFile } from './scan.js';
 
 export interface WorkspaceComparison {
   /** Tracked files whose content differs from the index. */
@@ -143,9 +144,9 @@ function outermost(roots: readonly string[]): string[] {
 /** MergeVisitor receives one streaming merge of the workspace with the index, in path order. */
 export interface MergeVisitor {
   /** A file on disk with index entry i. */
-  tracked(i: number, rel: string, st: fs.Stats): void;
+  tracked(i: number, rel: string, st: FileStat): void;
   /** A file on disk the index lacks. */
-  untracked(rel: string, st: fs.Stats): void;
+  untracked(rel: string, st: FileStat): void;
   /** Index entry i (at `path`, under a root) with no file on disk. */
   gone(i: number, path: string): void;
 }
@@ -156,7 +157,7 @@ export interface MergeVisitor {
  * file and each such entry reaches `visit` exactly once, and nothing is kept
  * per file. Nested roots are walked once, as part of the outer one.
  */
-export function mergeWalk(root: string, t: IndexTable, roots: readonly string[], visit: MergeVisitor, rules = new IgnoreRules(root)): { scanned: number; skipped: Skipped[]; missing: string[] } {
+export function mergeWalk(root: string, t: IndexTable, roots: readonly string[], visit: MergeVisitor, rules = new IgnoreRules(root), split?: WalkSplit): { scanned: number; skipped: Skipped[]; missing: string[] } {
   let scanned = 0;
   // The index side: entry i with path cur, while it is under the root being walked.
   let i = 0;
@@ -170,7 +171,7 @@ export function mergeWalk(root: string, t: IndexTable, roots: readonly string[],
       cur = under === '' || p === under || p.startsWith(`${under}/`) ? p : undefined;
     } else cur = undefined;
   };
-  const onFile = (rel: string, st: fs.Stats) => {
+  const onFile = (rel: string, st: FileStat) => {
     scanned++;
     // Most files are tracked: the entry at hand is the file's own.
     if (cur === rel) {
@@ -198,7 +199,7 @@ export function mergeWalk(root: string, t: IndexTable, roots: readonly string[],
     i = r === '' ? 0 : t.lowerBound(r);
     c = t.cursor(i);
     advance();
-    const w = walkRoots(root, [r], rules, onFile);
+    const w = walkRoots(root, [r], rules, onFile, split);
     skipped.push(...w.skipped);
     missing.push(...w.missing);
     while (cur !== undefined) {
@@ -211,7 +212,7 @@ export function mergeWalk(root: string, t: IndexTable, roots: readonly string[],
 }
 
 /** statMatchesRow is statMatches for entry i of a table and a stat. */
-export function statMatchesRow(t: IndexTable, i: number, st: fs.Stats, stamp: number): boolean {
+export function statMatchesRow(t: IndexTable, i: number, st: FileStat, stamp: number): boolean {
   if (t.size(i) !== st.size || t.exec(i) !== ((st.mode & 0o111) !== 0)) return false;
   const mtime = t.mtimeNum(i);
   // As statMatches: to the microsecond, and racy (not older than the index) is never clean.
@@ -249,7 +250,7 @@ export async function compareSorted(root: string, index: IndexData, roots: reado
     gone(i, p) {
       out.deleted.push(t.entry(i, p));
     },
-  });
+  }, undefined, splitWanted(t.count) ? new ThreadSplit(root) : undefined);
   out.untracked.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { comparison: out, scanned: w.scanned, skipped: w.skipped, missing: w.missing };
 }
