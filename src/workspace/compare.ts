@@ -25,6 +25,10 @@ export interface WorkspaceComparison {
   untracked: WorkFile[];
   /** Index entries whose stat was refreshed after their bytes checked out equal. */
   refreshed: number;
+  /** Bytes re-read for the refreshed entries. */
+  refreshedBytes: number;
+  /** Refreshed entries that had no xxh64 and were hashed in full (their xxh64 is recorded now). */
+  refreshedFull: number;
   /** Files that could be trusted by stat alone. */
   statClean: number;
 }
@@ -70,7 +74,7 @@ export function xxhFile(abs: string, buf: Buffer): bigint {
  * entries in place (the caller decides whether to save them).
  */
 export async function compareWorkspace(root: string, index: IndexData, scan: ScanResult, roots: readonly string[], params: ChunkerParams): Promise<WorkspaceComparison> {
-  const out: WorkspaceComparison = { modified: [], deleted: [], untracked: [], refreshed: 0, statClean: 0 };
+  const out: WorkspaceComparison = { modified: [], deleted: [], untracked: [], refreshed: 0, refreshedBytes: 0, refreshedFull: 0, statClean: 0 };
   let buf: Buffer | undefined;
   let hasher: Ingester | undefined;
   const inRoots = (p: string) => roots.some((r) => r === '' || p === r || p.startsWith(`${r}/`));
@@ -91,8 +95,9 @@ export async function compareWorkspace(root: string, index: IndexData, scan: Sca
     await loadXxhash();
     buf ??= Buffer.allocUnsafe(1 << 20);
     let same = false;
+    const full = e.xxh === 0n;
     try {
-      if (e.xxh !== 0n) same = xxhFile(path.join(root, f.path), buf) === e.xxh;
+      if (!full) same = xxhFile(path.join(root, f.path), buf) === e.xxh;
       else {
         // No checksum recorded (a file placed by checkout without reading it): hash for real.
         hasher ??= new Ingester(params, undefined);
@@ -110,6 +115,8 @@ export async function compareWorkspace(root: string, index: IndexData, scan: Sca
         e.ctimeNs = st.ctimeNs;
         e.ino = st.ino;
         out.refreshed++;
+        out.refreshedBytes += f.size;
+        if (full) out.refreshedFull++;
       } catch {
         out.modified.push(f);
       }
@@ -235,13 +242,16 @@ export async function compareSorted(root: string, index: IndexData, roots: reado
     return { comparison, scanned: scan.files.size, skipped: scan.skipped, missing: scan.missing };
   }
   await loadXxhash();
-  const out: WorkspaceComparison = { modified: [], deleted: [], untracked: [], refreshed: 0, statClean: 0 };
+  const out: WorkspaceComparison = { modified: [], deleted: [], untracked: [], refreshed: 0, refreshedBytes: 0, refreshedFull: 0, statClean: 0 };
   const stamp = Number(index.stampNs);
   const reader: Reader = { params };
   const w = mergeWalk(root, t, roots, {
     tracked(i, rel, st) {
       if (statMatchesRow(t, i, st, stamp)) out.statClean++;
-      else if (t.size(i) === st.size && t.exec(i) === ((st.mode & 0o111) !== 0) && recheck(root, rel, t, i, reader)) out.refreshed++;
+      else if (t.size(i) === st.size && t.exec(i) === ((st.mode & 0o111) !== 0) && recheck(root, rel, t, i, reader, out)) {
+        out.refreshed++;
+        out.refreshedBytes += st.size;
+      }
       else out.modified.push(workFile(rel, st));
     },
     untracked(rel, st) {
@@ -267,7 +277,7 @@ interface Reader {
  * bytes (xxh64, or a full hash when no checksum is recorded) refresh entry
  * i's stat in the table and return true.
  */
-function recheck(root: string, rel: string, t: IndexTable, i: number, reader: Reader): boolean {
+function recheck(root: string, rel: string, t: IndexTable, i: number, reader: Reader, out: WorkspaceComparison): boolean {
   const abs = path.join(root, rel);
   let same = false;
   let xxh: bigint | undefined;
@@ -288,7 +298,10 @@ function recheck(root: string, rel: string, t: IndexTable, i: number, reader: Re
   try {
     const st = fs.lstatSync(abs, { bigint: true });
     t.setStat(i, st.mtimeNs, st.ctimeNs, st.ino);
-    if (xxh !== undefined) t.setXxh(i, xxh);
+    if (xxh !== undefined) {
+      t.setXxh(i, xxh);
+      out.refreshedFull++;
+    }
   } catch {
     return false;
   }
