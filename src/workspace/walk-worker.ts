@@ -6,11 +6,12 @@
 import { workerData } from 'node:worker_threads';
 import { errorToJSON } from '../core/errors.js';
 import { IgnoreRules, walkEntries, type Skipped } from './scan.js';
-import { STAT_FIELDS, type SplitJob, type SplitMessage } from './walk-split.js';
+import { MAX_IN_FLIGHT, STAT_FIELDS, type SplitJob, type SplitMessage } from './walk-split.js';
 
 const BATCH = 4096;
 const job = workerData as SplitJob;
-const count = new Int32Array(job.posted);
+const count = new Int32Array(job.counters);
+let batches = 0;
 const post = (m: SplitMessage, transfer: ArrayBuffer[] = []): void => {
   job.port.postMessage(m, transfer);
   Atomics.add(count, 0, 1);
@@ -20,6 +21,9 @@ const post = (m: SplitMessage, transfer: ArrayBuffer[] = []): void => {
 let rels: string[] = [];
 let stats = new Float64Array(BATCH * STAT_FIELDS);
 const flush = (): void => {
+  // Running too far ahead of the main thread's replay: wait for it.
+  for (let done = Atomics.load(count, 1); batches - done >= MAX_IN_FLIGHT; done = Atomics.load(count, 1)) Atomics.wait(count, 1, done);
+  batches++;
   const m: SplitMessage = { type: 'files', rels: rels.join('\n'), stats: stats.subarray(0, rels.length * STAT_FIELDS) };
   post(m, [stats.buffer as ArrayBuffer]);
   rels = [];
