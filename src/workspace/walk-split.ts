@@ -119,11 +119,13 @@ export class ThreadSplit implements WalkSplit {
           Atomics.notify(count, 1);
         }
       } finally {
-        port1.close();
-        void worker.terminate();
+        abort();
       }
     };
     const abort = (): void => {
+      // Release a helper paused for replay (it would wait forever), then stop it.
+      Atomics.store(count, 1, 1 << 30);
+      Atomics.notify(count, 1);
       port1.close();
       void worker.terminate();
     };
