@@ -8,8 +8,8 @@ import type { Skipped } from '../workspace/scan.js';
 import type { Repository } from '../repo/repository.js';
 import { pinState, type PinState } from '../git/pin-file.js';
 import { headSnapshot, indexFiles } from '../repo/snapshot.js';
-import { compareSorted } from '../workspace/compare.js';
-import { trackedPaths } from '../workspace/index-file.js';
+import { compareSorted, type WorkspaceComparison } from '../workspace/compare.js';
+import { indexChecksum, storedTable, trackedPaths, type IndexData } from '../workspace/index-file.js';
 
 export interface StatusOptions {
   progress?: ProgressSink;
@@ -65,7 +65,7 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
     if (built.root !== head.tree) staged = diffTrees(pool, head.tree, built.root);
   }
   const c = ws.comparison;
-  if (c.refreshed > 0) await refreshIndex(repo, index);
+  if (c.refreshed > 0 && refreshPays(c, index)) await refreshIndex(repo, index);
   const unstaged = [
     ...c.modified.map((f) => ({ path: f.path, status: 'modified' as const })),
     ...c.deleted.map((e) => ({ path: e.path, status: 'deleted' as const })),
@@ -114,6 +114,24 @@ export function untrackedFolders(untracked: readonly string[], tracked: Iterable
   return [...counts].map(([d, files]) => ({ folder: `${d}/`, files })).sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
 }
 
+/** What opening and reading one small file costs, in bytes of reading (for refreshPays). */
+const FILE_COST = 16 << 10;
+
+/**
+ * refreshPays says whether rewriting the index to record refreshed stats
+ * costs less than re-reading those files at each later status: a status
+ * after touching one small file hashes that file and leaves a large index
+ * alone (the file is hashed again next time, still cheaply); many touched
+ * files, large ones, or files hashed in full (no xxh64 recorded yet) are
+ * worth a rewrite. Not refreshing only costs speed: an entry whose stat
+ * does not match is always re-read.
+ */
+export function refreshPays(c: WorkspaceComparison, index: IndexData): boolean {
+  const t = storedTable(index);
+  if (!t || c.refreshedFull > 0) return true;
+  return c.refreshedBytes + c.refreshed * FILE_COST >= t.buf.length / 4;
+}
+
 async function refreshIndex(repo: Repository, index: Awaited<ReturnType<Repository['readIndex']>>): Promise<void> {
   let lock;
   try {
@@ -125,8 +143,7 @@ async function refreshIndex(repo: Repository, index: Awaited<ReturnType<Reposito
   try {
     // Only if nobody rewrote the index since we read it: compare contents, not
     // mtimes (a coarse clock gives two writes in one tick the same mtime).
-    const now = await repo.readIndex();
-    if (now.checksum === index.checksum) await repo.writeIndex(index);
+    if (indexChecksum(repo.indexFile) === index.checksum) await repo.writeIndex(index);
   } finally {
     lock.release();
   }

@@ -13,7 +13,8 @@ import type { ChunkerParams } from '../core/chunker.js';
 import { Ingester } from '../objects/ingest.js';
 import { comparePaths } from '../core/paths.js';
 import { StoredEntry, storedTable, type IndexData, type IndexEntry, type IndexTable } from './index-file.js';
-import { IgnoreRules, scanRoots, walkRoots, workFile, type ScanResult, type Skipped, type WorkFile } from './scan.js';
+import { splitWanted, ThreadSplit } from './walk-split.js';
+import { IgnoreRules, scanRoots, walkRoots, workFile, type FileStat, type ScanResult, type Skipped, type WalkSplit, type WorkFile } from './scan.js';
 
 export interface WorkspaceComparison {
   /** Tracked files whose content differs from the index. */
@@ -24,6 +25,10 @@ export interface WorkspaceComparison {
   untracked: WorkFile[];
   /** Index entries whose stat was refreshed after their bytes checked out equal. */
   refreshed: number;
+  /** Bytes re-read for the refreshed entries. */
+  refreshedBytes: number;
+  /** Refreshed entries that had no xxh64 and were hashed in full (their xxh64 is recorded now). */
+  refreshedFull: number;
   /** Files that could be trusted by stat alone. */
   statClean: number;
 }
@@ -69,7 +74,7 @@ export function xxhFile(abs: string, buf: Buffer): bigint {
  * entries in place (the caller decides whether to save them).
  */
 export async function compareWorkspace(root: string, index: IndexData, scan: ScanResult, roots: readonly string[], params: ChunkerParams): Promise<WorkspaceComparison> {
-  const out: WorkspaceComparison = { modified: [], deleted: [], untracked: [], refreshed: 0, statClean: 0 };
+  const out: WorkspaceComparison = { modified: [], deleted: [], untracked: [], refreshed: 0, refreshedBytes: 0, refreshedFull: 0, statClean: 0 };
   let buf: Buffer | undefined;
   let hasher: Ingester | undefined;
   const inRoots = (p: string) => roots.some((r) => r === '' || p === r || p.startsWith(`${r}/`));
@@ -90,8 +95,9 @@ export async function compareWorkspace(root: string, index: IndexData, scan: Sca
     await loadXxhash();
     buf ??= Buffer.allocUnsafe(1 << 20);
     let same = false;
+    const full = e.xxh === 0n;
     try {
-      if (e.xxh !== 0n) same = xxhFile(path.join(root, f.path), buf) === e.xxh;
+      if (!full) same = xxhFile(path.join(root, f.path), buf) === e.xxh;
       else {
         // No checksum recorded (a file placed by checkout without reading it): hash for real.
         hasher ??= new Ingester(params, undefined);
@@ -109,6 +115,8 @@ export async function compareWorkspace(root: string, index: IndexData, scan: Sca
         e.ctimeNs = st.ctimeNs;
         e.ino = st.ino;
         out.refreshed++;
+        out.refreshedBytes += f.size;
+        if (full) out.refreshedFull++;
       } catch {
         out.modified.push(f);
       }
@@ -143,9 +151,9 @@ function outermost(roots: readonly string[]): string[] {
 /** MergeVisitor receives one streaming merge of the workspace with the index, in path order. */
 export interface MergeVisitor {
   /** A file on disk with index entry i. */
-  tracked(i: number, rel: string, st: fs.Stats): void;
+  tracked(i: number, rel: string, st: FileStat): void;
   /** A file on disk the index lacks. */
-  untracked(rel: string, st: fs.Stats): void;
+  untracked(rel: string, st: FileStat): void;
   /** Index entry i (at `path`, under a root) with no file on disk. */
   gone(i: number, path: string): void;
 }
@@ -156,7 +164,7 @@ export interface MergeVisitor {
  * file and each such entry reaches `visit` exactly once, and nothing is kept
  * per file. Nested roots are walked once, as part of the outer one.
  */
-export function mergeWalk(root: string, t: IndexTable, roots: readonly string[], visit: MergeVisitor, rules = new IgnoreRules(root)): { scanned: number; skipped: Skipped[]; missing: string[] } {
+export function mergeWalk(root: string, t: IndexTable, roots: readonly string[], visit: MergeVisitor, rules = new IgnoreRules(root), split?: WalkSplit): { scanned: number; skipped: Skipped[]; missing: string[] } {
   let scanned = 0;
   // The index side: entry i with path cur, while it is under the root being walked.
   let i = 0;
@@ -170,8 +178,15 @@ export function mergeWalk(root: string, t: IndexTable, roots: readonly string[],
       cur = under === '' || p === under || p.startsWith(`${under}/`) ? p : undefined;
     } else cur = undefined;
   };
-  const onFile = (rel: string, st: fs.Stats) => {
+  const onFile = (rel: string, st: FileStat) => {
     scanned++;
+    // Most files are tracked: the entry at hand is the file's own.
+    if (cur === rel) {
+      visit.tracked(i, rel, st);
+      i++;
+      advance();
+      return;
+    }
     while (cur !== undefined && comparePaths(cur, rel) < 0) {
       visit.gone(i, cur);
       i++;
@@ -191,7 +206,7 @@ export function mergeWalk(root: string, t: IndexTable, roots: readonly string[],
     i = r === '' ? 0 : t.lowerBound(r);
     c = t.cursor(i);
     advance();
-    const w = walkRoots(root, [r], rules, onFile);
+    const w = walkRoots(root, [r], rules, onFile, split);
     skipped.push(...w.skipped);
     missing.push(...w.missing);
     while (cur !== undefined) {
@@ -204,7 +219,7 @@ export function mergeWalk(root: string, t: IndexTable, roots: readonly string[],
 }
 
 /** statMatchesRow is statMatches for entry i of a table and a stat. */
-export function statMatchesRow(t: IndexTable, i: number, st: fs.Stats, stamp: number): boolean {
+export function statMatchesRow(t: IndexTable, i: number, st: FileStat, stamp: number): boolean {
   if (t.size(i) !== st.size || t.exec(i) !== ((st.mode & 0o111) !== 0)) return false;
   const mtime = t.mtimeNum(i);
   // As statMatches: to the microsecond, and racy (not older than the index) is never clean.
@@ -227,13 +242,16 @@ export async function compareSorted(root: string, index: IndexData, roots: reado
     return { comparison, scanned: scan.files.size, skipped: scan.skipped, missing: scan.missing };
   }
   await loadXxhash();
-  const out: WorkspaceComparison = { modified: [], deleted: [], untracked: [], refreshed: 0, statClean: 0 };
+  const out: WorkspaceComparison = { modified: [], deleted: [], untracked: [], refreshed: 0, refreshedBytes: 0, refreshedFull: 0, statClean: 0 };
   const stamp = Number(index.stampNs);
   const reader: Reader = { params };
   const w = mergeWalk(root, t, roots, {
     tracked(i, rel, st) {
       if (statMatchesRow(t, i, st, stamp)) out.statClean++;
-      else if (t.size(i) === st.size && t.exec(i) === ((st.mode & 0o111) !== 0) && recheck(root, rel, t, i, reader)) out.refreshed++;
+      else if (t.size(i) === st.size && t.exec(i) === ((st.mode & 0o111) !== 0) && recheck(root, rel, t, i, reader, out)) {
+        out.refreshed++;
+        out.refreshedBytes += st.size;
+      }
       else out.modified.push(workFile(rel, st));
     },
     untracked(rel, st) {
@@ -242,7 +260,7 @@ export async function compareSorted(root: string, index: IndexData, roots: reado
     gone(i, p) {
       out.deleted.push(t.entry(i, p));
     },
-  });
+  }, undefined, splitWanted(t.count) ? new ThreadSplit(root) : undefined);
   out.untracked.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { comparison: out, scanned: w.scanned, skipped: w.skipped, missing: w.missing };
 }
@@ -259,7 +277,7 @@ interface Reader {
  * bytes (xxh64, or a full hash when no checksum is recorded) refresh entry
  * i's stat in the table and return true.
  */
-function recheck(root: string, rel: string, t: IndexTable, i: number, reader: Reader): boolean {
+function recheck(root: string, rel: string, t: IndexTable, i: number, reader: Reader, out: WorkspaceComparison): boolean {
   const abs = path.join(root, rel);
   let same = false;
   let xxh: bigint | undefined;
@@ -280,7 +298,10 @@ function recheck(root: string, rel: string, t: IndexTable, i: number, reader: Re
   try {
     const st = fs.lstatSync(abs, { bigint: true });
     t.setStat(i, st.mtimeNs, st.ctimeNs, st.ino);
-    if (xxh !== undefined) t.setXxh(i, xxh);
+    if (xxh !== undefined) {
+      t.setXxh(i, xxh);
+      out.refreshedFull++;
+    }
   } catch {
     return false;
   }

@@ -677,6 +677,30 @@ export async function readIndex(file: string, options: ReadIndexOptions = {}): P
   return new LoadedIndex(parsed.datasets, stampNs, parsed.tree, parsed.checksum, () => parsed.table);
 }
 
+/**
+ * indexChecksum reads only the trailing checksum of the index file (every
+ * write replaces the whole file, so an equal checksum means an unchanged
+ * index); undefined when there is no index.
+ */
+export function indexChecksum(file: string): bigint | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < 8) return undefined;
+    const b = Buffer.alloc(8);
+    if (fs.readSync(fd, b, 0, 8, size - 8) !== 8) return undefined;
+    return b.readBigUInt64BE(0);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** parseHead decodes magic, version, tree and datasets; `pos` is where the entry count is. */
 function parseHead(buf: Buffer, end: number, fail: Fail): { version: number; tree: ObjectId; datasets: string[]; pos: number } {
   if (buf.readUInt32BE(0) !== MAGIC) throw fail('bad magic');

@@ -122,21 +122,114 @@ export function scanRoots(root: string, roots: readonly string[], rules = new Ig
 }
 
 /** workFile is the WorkFile of a stat. */
-export function workFile(rel: string, st: fs.Stats): WorkFile {
+export function workFile(rel: string, st: FileStat): WorkFile {
   return { path: rel, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o111) !== 0 };
 }
 
 /** byName orders the names in one directory as comparePaths orders their paths (UTF-8 bytes). */
 const byName = (a: string, b: string) => comparePaths(a, b);
 
+/** Names with a UTF-16 surrogate, whose code-unit order is not their UTF-8 byte order (no u flag: a pair must match). */
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * sortNames sorts one directory's names by UTF-8 bytes. Names hold no '/',
+ * so without surrogates that is the default (code unit) order, which the
+ * engine sorts without calling back into JavaScript for each comparison.
+ */
+export function sortNames(names: string[]): string[] {
+  return names.some((n) => SURROGATE.test(n)) ? names.sort(byName) : names.sort();
+}
+
+/**
+ * FileStat is the part of an lstat a walk reports: fs.Stats has it, and so
+ * does the compact stat a split walk's helper thread sends back.
+ */
+export interface FileStat {
+  mode: number;
+  size: number;
+  ino: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+/** Visit receives each regular file of a walk with its lstat (not kept past the call unless copied). */
+export type Visit = (rel: string, st: FileStat) => void;
+
+/**
+ * WalkSplit lets a walk hand the tail of a root's top directory to another
+ * thread (walk-split.ts). `start` gets the directory's sorted names and
+ * returns from which name on the helper walks them, with `finish`, which
+ * waits for the helper and replays its files, in order, through the visit
+ * and its skipped entries into the list (`abort` stops the helper when this
+ * thread's part failed); or undefined to walk all here.
+ */
+export interface WalkSplit {
+  start(relDir: string, absDir: string, names: readonly string[]): { from: number; finish(visit: Visit, skipped: Skipped[]): void; abort(): void } | undefined;
+}
+
+/**
+ * walkEntries is one directory's part of a walk: `names` (sorted, all in
+ * `relDir`) in order, each file to `visit`, each subdirectory walked in
+ * place. Lode's own names and unsafe or ignored names are passed over as
+ * walkRoots does; what is not a regular file goes to `skipped`.
+ */
+export function walkEntries(relDir: string, absDir: string, names: readonly string[], rules: IgnoreRules, visit: Visit, skipped: Skipped[]): void {
+  const ruleFree = rules.ruleFreeBelow(relDir);
+  for (const name of names) {
+    // lode's and git's own state, under any name a file system takes for
+    // them, and a checkout's temporary file (see link.ts) are never data.
+    if (name === IGNORE_FILE || name.startsWith(TEMP_PREFIX)) continue;
+    const rel = joinPath(relDir, name);
+    const problem = nameProblem(name);
+    if (problem) {
+      if (!reservedName(name)) skipped.push({ path: rel, reason: `unsafe name: ${problem}` });
+      continue;
+    }
+    const abs = `${absDir}/${name}`;
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(abs, { throwIfNoEntry: false });
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOTDIR') throw e;
+    }
+    if (!st) continue; // removed since the listing
+    const isDir = st.isDirectory();
+    if (!ruleFree && rules.ignores(rel, isDir)) continue;
+    if (isDir) {
+      const sub = listDir(abs);
+      if (sub) walkEntries(rel, abs, sub, rules, visit, skipped);
+    } else if (st.isFile()) visit(rel, st);
+    else skipped.push({ path: rel, reason: st.isSymbolicLink() ? 'symbolic link' : 'not a regular file' });
+  }
+}
+
+/**
+ * listDir returns a directory's names sorted (undefined when it is gone).
+ * Names only, then one lstat each: every file needs its stat anyway, and
+ * that saves building a Dirent per entry (a fifth of a no-op status).
+ */
+function listDir(abs: string): string[] | undefined {
+  try {
+    return sortNames(fs.readdirSync(abs));
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
 /**
  * walkRoots calls `visit` for each regular file beneath each root (as
  * scanRoots lists them), without keeping anything per file. Within one root
  * the files come in comparePaths order (each directory's names sorted,
  * subdirectories walked in place), so a caller can merge them with the
- * sorted index. Roots are walked in the order given.
+ * sorted index. Roots are walked in the order given. With `split`, part of
+ * a root's top directory may be walked by another thread (same results).
  */
-export function walkRoots(root: string, roots: readonly string[], rules: IgnoreRules, visit: (rel: string, st: fs.Stats) => void): { skipped: Skipped[]; missing: string[] } {
+export function walkRoots(root: string, roots: readonly string[], rules: IgnoreRules, visit: Visit, split?: WalkSplit): { skipped: Skipped[]; missing: string[] } {
   const skipped: Skipped[] = [];
   const missing: string[] = [];
   const addFile = (rel: string, abs: string, known?: fs.Stats): void => {
@@ -148,41 +241,17 @@ export function walkRoots(root: string, roots: readonly string[], rules: IgnoreR
     visit(rel, st);
   };
   const walk = (relDir: string, absDir: string): void => {
-    // Names only, then one lstat each: every file needs its stat anyway, and
-    // that saves building a Dirent per entry (a fifth of a no-op status).
-    let names: string[];
+    const names = listDir(absDir);
+    if (!names) return;
+    const handoff = split?.start(relDir, absDir, names);
+    if (!handoff) return walkEntries(relDir, absDir, names, rules, visit, skipped);
     try {
-      names = fs.readdirSync(absDir);
+      walkEntries(relDir, absDir, names.slice(0, handoff.from), rules, visit, skipped);
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return;
+      handoff.abort();
       throw e;
     }
-    names.sort(byName);
-    const ruleFree = rules.ruleFreeBelow(relDir);
-    for (const name of names) {
-      // lode's and git's own state, under any name a file system takes for
-      // them, and a checkout's temporary file (see link.ts) are never data.
-      if (name === IGNORE_FILE || name.startsWith(TEMP_PREFIX)) continue;
-      const rel = joinPath(relDir, name);
-      const problem = nameProblem(name);
-      if (problem) {
-        if (!reservedName(name)) skipped.push({ path: rel, reason: `unsafe name: ${problem}` });
-        continue;
-      }
-      const abs = `${absDir}/${name}`;
-      let st: fs.Stats | undefined;
-      try {
-        st = fs.lstatSync(abs, { throwIfNoEntry: false });
-      } catch (e) {
-        if (errnoCode(e) !== 'ENOTDIR') throw e;
-      }
-      if (!st) continue; // removed since the listing
-      const isDir = st.isDirectory();
-      if (!ruleFree && rules.ignores(rel, isDir)) continue;
-      if (isDir) walk(rel, abs);
-      else if (st.isFile()) visit(rel, st);
-      else skipped.push({ path: rel, reason: st.isSymbolicLink() ? 'symbolic link' : 'not a regular file' });
-    }
+    handoff.finish(visit, skipped);
   };
   const parents = new ParentChecker(root);
   for (const r of roots) {
