@@ -89,6 +89,42 @@ export class RowIndexWriter {
     this.entries++;
   }
 
+  /**
+   * addRows records rows `first` to `first + n - 1` as `add` would one by
+   * one: row i's key hash is (kLo[i], kHi[i]) (its value hash when `kLo` is
+   * `rLo`), its value hash (rLo[i], rHi[i]), its position positions[i]. One
+   * loop with the partition state in locals: the scan calls it per batch.
+   */
+  addRows(kLo: Uint32Array, kHi: Uint32Array, rLo: Uint32Array, rHi: Uint32Array, first: number, positions: Float64Array, n: number): void {
+    const shift = this.shift;
+    const used = this.used;
+    const bufs = this.bufs;
+    let fast = 0;
+    for (let i = 0; i < n; i++) {
+      const hiKey = kHi[i];
+      const p = shift < 0 ? 0 : hiKey >>> shift;
+      const buf = bufs[p];
+      const at = used[p];
+      if (at + ENTRY_WORDS > buf.length) {
+        // A full buffer: add grows or spills it (and counts the entry).
+        this.add(kLo[i], hiKey, rLo[i], rHi[i], first + i, positions[i]);
+        continue;
+      }
+      fast++;
+      buf[at] = kLo[i];
+      buf[at + 1] = hiKey;
+      buf[at + 2] = rLo[i];
+      buf[at + 3] = rHi[i];
+      buf[at + 4] = first + i;
+      const pos = positions[i];
+      const high = Math.floor(pos / TWO_32);
+      buf[at + 5] = pos - high * TWO_32;
+      buf[at + 6] = high;
+      used[p] = at + ENTRY_WORDS;
+    }
+    this.entries += fast;
+  }
+
   private spill(p: number): void {
     const buf = this.bufs[p];
     const words = this.used[p];

@@ -248,13 +248,9 @@ export class SideScanner {
         rHi[i] = hashes[2 * i + 1];
       }
     }
-    const keyed = this.config.key !== null;
-    const positions = b.positions;
-    const first = b.firstRow;
-    for (let i = 0; i < n; i++) {
-      if (keyed) this.index.add(kLo[i], kHi[i], rLo[i], rHi[i], first + i, positions[i]);
-      else this.index.add(rLo[i], rHi[i], rLo[i], rHi[i], first + i, positions[i]);
-    }
+    // Keyless, a row's key is its value hash.
+    if (this.config.key !== null) this.index.addRows(kLo, kHi, rLo, rHi, b.firstRow, b.positions, n);
+    else this.index.addRows(rLo, rHi, rLo, rHi, b.firstRow, b.positions, n);
     this.rows += n;
   }
 
