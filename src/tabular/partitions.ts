@@ -48,6 +48,9 @@ export interface IndexSnapshot {
   entries: number;
 }
 
+/** Up to this many partitions, a writer keeps each spilled partition's file open rather than opening it per spill. */
+const MAX_OPEN_PARTITIONS = 256;
+
 /** partitionOf maps a key hash (high lane) to a partition; `parts` is a power of two. */
 export function partitionOf(kHi: number, parts: number): number {
   return Math.floor((kHi * parts) / TWO_32);
@@ -65,6 +68,9 @@ export class RowIndexWriter {
   private readonly maxWords: number;
   /** Words per entry (see entryWords). */
   private readonly words: number;
+  /** By partition: the open handle of its file, from its first spill (see MAX_OPEN_PARTITIONS). */
+  private readonly fds: (number | undefined)[] = [];
+  private spilling = false;
 
   constructor(readonly layout: IndexLayout) {
     this.shift = layout.parts === 1 ? -1 : 32 - Math.log2(layout.parts);
@@ -153,14 +159,33 @@ export class RowIndexWriter {
   private spill(p: number): void {
     const buf = this.bufs[p];
     const words = this.used[p];
-    if (this.spilled.every((n) => n === 0)) fs.mkdirSync(this.layout.dir, { recursive: true });
-    fs.appendFileSync(partitionFile(this.layout, p), Buffer.from(buf.buffer, buf.byteOffset, words * 4));
+    if (!this.spilling) {
+      fs.mkdirSync(this.layout.dir, { recursive: true });
+      this.spilling = true;
+    }
+    const bytes = Buffer.from(buf.buffer, buf.byteOffset, words * 4);
+    if (this.layout.parts > MAX_OPEN_PARTITIONS) fs.appendFileSync(partitionFile(this.layout, p), bytes);
+    else {
+      // A partition spills many times: its file stays open from the first spill to the snapshot.
+      if (this.fds[p] === undefined) this.fds[p] = fs.openSync(partitionFile(this.layout, p), 'a');
+      for (let off = 0; off < bytes.length; ) off += fs.writeSync(this.fds[p], bytes, off, bytes.length - off);
+    }
     this.spilled[p] += words / this.words;
     this.used[p] = 0;
   }
 
+  /** close releases the partition files' handles (the files stay); snapshot closes them too. */
+  close(): void {
+    for (const [p, fd] of this.fds.entries()) {
+      if (fd === undefined) continue;
+      this.fds[p] = undefined;
+      fs.closeSync(fd);
+    }
+  }
+
   /** snapshot ends writing and hands over the entries. */
   snapshot(): IndexSnapshot {
+    this.close();
     const memory = this.bufs.map((b, p) => b.slice(0, this.used[p]));
     return { layout: this.layout, memory, spilled: [...this.spilled], entries: this.entries };
   }

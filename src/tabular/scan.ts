@@ -176,9 +176,10 @@ export class SideScanner {
     if (config.cellHashes && this.perColumn && reader.headerFirst) this.cellFile = new CellFileWriter(config.layout.dir, config.layout.tag, reader.columns, config.key);
   }
 
-  /** close releases the cell hash file's handle (the file stays). */
+  /** close releases the handles of the cell hash file and of the index's partition files (the files stay). */
   close(): void {
     this.cellFile?.close();
+    this.index.close();
   }
 
   /** learnColumns extends the per-column tables to columns the reader has found since the last batch. */
