@@ -242,6 +242,23 @@ export interface PartitionVisitor {
   duplicate(side: 'before' | 'after', first: number, second: number): void;
 }
 
+/**
+ * Scratch tables of comparePartition, kept from call to call: a diff
+ * compares hundreds of partitions, and a fresh table of a few MiB for each
+ * costs its allocation, its zeroing and its page faults.
+ */
+let slotScratch: Int32Array = new Int32Array(0);
+let matchScratch: Int32Array = new Int32Array(0);
+
+/** scratch gives `n` elements of `buf` (grown when too short, kept in `keep`) filled with -1. */
+function scratch(buf: Int32Array, n: number, keep: (b: Int32Array) => void): Int32Array {
+  if (buf.length < n) {
+    buf = new Int32Array(n);
+    keep(buf);
+  }
+  return buf.subarray(0, n).fill(-1);
+}
+
 function tableSize(n: number): number {
   let size = 16;
   while (size < n * 2) size *= 2;
@@ -254,6 +271,7 @@ function tableSize(n: number): number {
  * again; matched rows with different value hashes are modified. Keyless: the
  * key hash is the value hash and rows match as a multiset, so n copies of a
  * row on one side and m on the other leave |n - m| added or removed.
+ * `v` must not call comparePartition (its tables are shared scratch).
  */
 export function comparePartition(before: Uint32Array, after: Uint32Array, keyed: boolean, v: PartitionVisitor, W: number = ENTRY_WORDS): void {
   const nb = before.length / W;
@@ -264,7 +282,7 @@ export function comparePartition(before: Uint32Array, after: Uint32Array, keyed:
     // twice on the after side is found with a single probe sequence.
     const bsize = tableSize(nb + na);
     const bmask = bsize - 1;
-    const both = new Int32Array(bsize).fill(-1);
+    const both = scratch(slotScratch, bsize, (b) => (slotScratch = b));
     for (let i = 0; i < nb; i++) {
       const lo = before[i * W];
       const hi = before[i * W + 1];
@@ -281,7 +299,7 @@ export function comparePartition(before: Uint32Array, after: Uint32Array, keyed:
       else both[s] = i;
     }
     // For each before entry, the after entry matched to it, or -1.
-    const matchedBy = new Int32Array(nb).fill(-1);
+    const matchedBy = scratch(matchScratch, nb, (b) => (matchScratch = b));
     let same = 0;
     for (let i = 0; i < na; i++) {
       const lo = after[i * W];
