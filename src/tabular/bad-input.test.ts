@@ -79,6 +79,20 @@ describe('malformed CSV', () => {
     expect((err as TableError).row).toBe(4);
   });
 
+  it('reports a Parquet key that is not unique by its rows, from entries that hold no positions', async () => {
+    const file = (name: string, ids: number[]): TableInput => {
+      const at = path.join(t.dir(), name);
+      parquetWriteFile({ filename: at, columnData: [{ name: 'id', data: ids, type: 'INT32' }, { name: 'label', data: ids.map((i) => `l${i}`), type: 'STRING' }] });
+      return { file: at, size: fs.statSync(at).size, label: name };
+    };
+    const dup = file('dupkey.parquet', [1, 2, 3, 2, 3]);
+    const ok = file('okkey.parquet', [1, 2]);
+    await expectTableError('parquet', dup, ok, { code: 'USAGE', message: /key id=2 is not unique: rows 2 and 4 both have it/, row: 4 }, ['id']);
+    // The same with every partition on disk.
+    const err = await diffTable('t', 'parquet', ok, dup, { tmpDir: t.tmp(), key: ['id'], memoryBudget: 1024 }).catch((e: unknown) => e);
+    expect((err as TableError).row).toBe(4);
+  });
+
   it('reports a row that never ends instead of buffering it all', async () => {
     const huge = t.write('runaway.csv', `a,b\n1,"${'x'.repeat(3 << 20)}`);
     await expectTableError('csv', huge, null, { code: 'CORRUPT', message: /unterminated quote/, row: 1 });

@@ -5,7 +5,7 @@ import { UsageError } from '../core/errors.js';
 import { columnShifts } from './column-shifts.js';
 import { KEY_HINT, TableError } from './errors.js';
 import { capabilitiesOf, openReader } from './formats.js';
-import { ENTRY_BYTES, removePartitions, type IndexLayout } from './partitions.js';
+import { ENTRY_WORDS, ROW_ENTRY_WORDS, removePartitions, type IndexLayout } from './partitions.js';
 import type { TableReader } from './reader.js';
 import { compareSides, type SidesContext } from './row-compare.js';
 import type { ScanConfig } from './scan.js';
@@ -148,14 +148,16 @@ async function diffOnce(
       hashedA = common;
     }
 
-    const layout = (tag: string): IndexLayout => ({ parts, capacity, dir: work, tag });
+    const rowPositions = can.rowIndexPositions;
+    const layout = (tag: string): IndexLayout => ({ parts, capacity, dir: work, tag, rowPositions });
+    const entryBytes = 4 * (rowPositions ? ROW_ENTRY_WORDS : ENTRY_WORDS);
     const estimate = (rb?.estimateRows() ?? 0) + (ra?.estimateRows() ?? 0);
     // The comparison holds one partition of both sides plus its hash tables:
     // about 3 x its entries. Smaller partitions than the budget needs keep
     // its random lookups in the CPU caches (up to 256 partitions, as each
     // spill reopens its partition's file).
-    const parts = clampPow2(Math.max(Math.ceil((estimate * ENTRY_BYTES * 3) / budget), Math.min(256, Math.ceil(estimate / CACHED_ENTRIES))), 1, 4096);
-    const capacity = Math.max(16, Math.floor(budget / 4 / parts / ENTRY_BYTES));
+    const parts = clampPow2(Math.max(Math.ceil((estimate * entryBytes * 3) / budget), Math.min(256, Math.ceil(estimate / CACHED_ENTRIES))), 1, 4096);
+    const capacity = Math.max(16, Math.floor(budget / 4 / parts / entryBytes));
     // Rows that are costly to read again (Parquet: a page decoded again): the
     // scans keep every cell's hash for counting changed cells, when the files
     // that takes are not much bigger than the inputs and fit easily on the

@@ -25,6 +25,11 @@ export interface FormatCapabilities {
    * rows again.
    */
   cheapToReReadByOffset: boolean;
+  /**
+   * Each row's position (Batch.positions) is its row index, row - 1
+   * (Parquet): the row index leaves positions out of its entries.
+   */
+  rowIndexPositions: boolean;
 }
 
 /** TableFormatEntry is one registered format. */
@@ -41,25 +46,25 @@ const FORMATS: Record<TableFormat, TableFormatEntry> = {
   csv: {
     format: 'csv',
     extensions: ['csv'],
-    capabilities: { lineHashes: true, cheapToReReadByOffset: true },
+    capabilities: { lineHashes: true, cheapToReReadByOffset: true, rowIndexPositions: false },
     open: async (input) => (await import('./csv.js')).CsvReader.open(input, 'csv'),
   },
   tsv: {
     format: 'tsv',
     extensions: ['tsv', 'tab'],
-    capabilities: { lineHashes: true, cheapToReReadByOffset: true },
+    capabilities: { lineHashes: true, cheapToReReadByOffset: true, rowIndexPositions: false },
     open: async (input) => (await import('./csv.js')).CsvReader.open(input, 'tsv'),
   },
   jsonl: {
     format: 'jsonl',
     extensions: ['jsonl', 'ndjson'],
-    capabilities: { lineHashes: false, cheapToReReadByOffset: true },
+    capabilities: { lineHashes: false, cheapToReReadByOffset: true, rowIndexPositions: false },
     open: async (input) => (await import('./jsonl.js')).JsonlReader.open(input),
   },
   parquet: {
     format: 'parquet',
     extensions: ['parquet'],
-    capabilities: { lineHashes: false, cheapToReReadByOffset: false },
+    capabilities: { lineHashes: false, cheapToReReadByOffset: false, rowIndexPositions: true },
     open: async (input) => (await import('./parquet.js')).ParquetReader.open(input),
   },
 };

@@ -290,7 +290,18 @@ function readHybrid(b: Uint8Array, from: number, end: number, width: number, out
       const need = Math.ceil((take * width) / 8);
       if (need > end - pos) throw new Error(`column ${decoder.element.name}: a page ends inside its levels or indexes`);
       let bit = pos * 8;
-      for (let k = 0; k < take; k++) {
+      let k = 0;
+      if (width <= 25) {
+        // A value of up to 25 bits lies within the 4 bytes from its first: one little-endian word, shifted and masked.
+        const last = b.length - 4;
+        for (; k < take; k++) {
+          const at = bit >>> 3;
+          if (at > last) break;
+          out[seen + k] = ((b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> (bit & 7)) & mask;
+          bit += width;
+        }
+      }
+      for (; k < take; k++) {
         let at = bit >>> 3;
         const off = bit & 7;
         let v = b[at++] >>> off;

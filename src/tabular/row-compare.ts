@@ -1,6 +1,6 @@
 import { readCellHashes, type CellJob } from './cell-hashes.js';
 import { KEY_HINT, TableError } from './errors.js';
-import { ENTRY_WORDS, comparePartition, entryPosition, loadPartition, type IndexLayout, type IndexSnapshot } from './partitions.js';
+import { comparePartition, entryPosition, entryWords, loadPartition, type IndexLayout, type IndexSnapshot } from './partitions.js';
 import type { TableReader, WantedRow } from './reader.js';
 import type { ScanResult } from './scan.js';
 import { runCellJobs } from './scan-threads.js';
@@ -66,7 +66,8 @@ export async function compareSides(
   const listed = new ListedChanges(limit);
   const modifiedBatch = new ModifiedBatch(Math.max(1024, Math.floor(budget / 4 / (48 + pairs.length * 8))));
   const dups: { before: [number, number, number, number] | null; after: [number, number, number, number] | null } = { before: null, after: null };
-  const W = ENTRY_WORDS;
+  // Both sides' indexes share one layout.
+  const W = entryWords(ib.layout);
   for (let p = 0; p < ib.layout.parts; p++) {
     const eb = loadPartition(ib, p);
     const ea = loadPartition(ia, p);
@@ -74,18 +75,18 @@ export async function compareSides(
     comparePartition(eb, ea, key !== null, {
       added(a) {
         out.added++;
-        listed.offer('added', 0, 0, ea[a * W + 4], entryPosition(ea, a));
+        listed.offer('added', 0, 0, ea[a * W + 4], entryPosition(ea, a, W));
       },
       removed(b) {
         out.removed++;
-        listed.offer('removed', eb[b * W + 4], entryPosition(eb, b), 0, 0);
+        listed.offer('removed', eb[b * W + 4], entryPosition(eb, b, W), 0, 0);
       },
       modified(b, a) {
         out.modified++;
         const rowB = eb[b * W + 4];
-        const posB = entryPosition(eb, b);
+        const posB = entryPosition(eb, b, W);
         const rowA = ea[a * W + 4];
-        const posA = entryPosition(ea, a);
+        const posA = entryPosition(ea, a, W);
         listed.offer('modified', rowB, posB, rowA, posA);
         modifiedBatch.push(rowB, posB, rowA, posA);
       },
@@ -100,12 +101,12 @@ export async function compareSides(
         const lo = Math.min(r1, r2);
         const hi = Math.max(r1, r2);
         if (!cur || hi < cur[1]) {
-          const posLo = r1 < r2 ? entryPosition(e, first) : entryPosition(e, second);
-          const posHi = r1 < r2 ? entryPosition(e, second) : entryPosition(e, first);
+          const posLo = r1 < r2 ? entryPosition(e, first, W) : entryPosition(e, second, W);
+          const posHi = r1 < r2 ? entryPosition(e, second, W) : entryPosition(e, first, W);
           dups[side] = [lo, hi, posLo, posHi];
         }
       },
-    });
+    }, W);
     // Reading rows back is wasted once the keys are known not to be unique.
     if (!dups.before && !dups.after && modifiedBatch.full()) await countChangedCells(modifiedBatch, rb!, ra!, pairs, out, sides);
   }

@@ -159,4 +159,83 @@ describe.skipIf(!haveBuild)('scans on worker threads', () => {
     // Inline, the first side's rows arrive in row-group steps: progress came before the scan ended.
     expect(inline.seen.some((p) => p.rows > 0 && p.rows < n)).toBe(true);
   });
+
+  it('give the exact Parquet diff from worker threads and inline: nulls, dictionaries of up to 17 bits, row groups, multibyte text', async () => {
+    const m = (await import(built.href)) as Built;
+    const { ParquetWriter } = await import('hyparquet-writer');
+    const { fileWriter } = await import('hyparquet-writer/src/node.js');
+    const n = 90000;
+    const labels = ['chat', 'Hund', 'oiseau ü', '魚', 'ίππος', '🐄'];
+    type Row = { id: bigint; label: string | null; wide: string; x: number; k: number | null };
+    const row = (i: number): Row => ({
+      id: BigInt(i),
+      label: i % 11 === 0 ? null : labels[i % labels.length],
+      // About 70,000 distinct values: dictionary indexes of 17 bits.
+      wide: `w${(i * 7919) % 70001}ß`,
+      x: (i % 1000) / 8,
+      k: i % 5 === 0 ? null : i % 300,
+    });
+    const before: Row[] = [];
+    const after: Row[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = row(i);
+      before.push(r);
+      if (i % 89 === 0) continue; // removed
+      const e = { ...r };
+      if (i % 97 === 0) e.label = e.label === null ? '新' : null;
+      if (i % 101 === 0) e.x = -e.x - 1;
+      if (i % 103 === 0) e.wide = `${e.wide}é`;
+      after.push(e);
+      if (i % 211 === 0) after.push({ ...row(i), id: BigInt(n + i) }); // added
+    }
+    const write = (name: string, rows: Row[]): TableInput => {
+      const file = path.join(t.dir(), name);
+      const schema = [
+        { name: 'root', num_children: 5 },
+        { name: 'id', type: 'INT64', repetition_type: 'REQUIRED' },
+        { name: 'label', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+        { name: 'wide', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+        { name: 'x', type: 'DOUBLE', repetition_type: 'REQUIRED' },
+        { name: 'k', type: 'INT32', repetition_type: 'OPTIONAL' },
+      ];
+      const writer = new ParquetWriter({ writer: fileWriter(file), schema, codec: 'SNAPPY' } as unknown as ConstructorParameters<typeof ParquetWriter>[0]);
+      const col = <K extends keyof Row>(k: K) => rows.map((r) => r[k]);
+      writer.write({
+        columnData: [
+          { name: 'id', data: col('id') },
+          { name: 'label', data: col('label'), encoding: 'RLE_DICTIONARY' },
+          { name: 'wide', data: col('wide'), encoding: 'RLE_DICTIONARY' },
+          { name: 'x', data: col('x') },
+          { name: 'k', data: col('k'), encoding: 'RLE_DICTIONARY' },
+        ],
+        rowGroupSize: 75000,
+      } as unknown as Parameters<ParquetWriter['write']>[0]);
+      writer.finish();
+      return { file, size: fs.statSync(file).size, label: `${name} at test` };
+    };
+    const pb = write('exact1.parquet', before);
+    const pa = write('exact2.parquet', after);
+    // The oracle: rows matched by id, cells compared as values.
+    const byId = new Map(before.map((r) => [r.id, r]));
+    const afterIds = new Set(after.map((r) => r.id));
+    const want = { added: 0, removed: before.filter((r) => !afterIds.has(r.id)).length, modified: 0, cells: { label: 0, wide: 0, x: 0 } as Record<string, number> };
+    for (const r of after) {
+      const b = byId.get(r.id);
+      if (!b) {
+        want.added++;
+        continue;
+      }
+      const changed = (['label', 'wide', 'x'] as const).filter((c) => b[c] !== r[c]);
+      for (const c of changed) want.cells[c]++;
+      if (changed.length > 0) want.modified++;
+    }
+    const options = { tmpDir: t.tmp(), key: ['id'], rows: true, limit: 5 };
+    const inline = await m.diffTable('t', 'parquet', pb, pa, { ...options, parallel: false });
+    const small = await m.diffTable('t', 'parquet', pb, pa, { ...options, parallel: false, memoryBudget: 64 * 1024 });
+    const threaded = await m.diffTable('t', 'parquet', pb, pa, { ...options, parallel: true });
+    expect(threaded).toEqual(inline);
+    expect(small).toEqual(inline);
+    expect(inline.rows).toMatchObject({ before: before.length, after: after.length, added: want.added, removed: want.removed, modified: want.modified });
+    expect(Object.fromEntries(inline.columns.filter((c) => c.changedCells > 0).map((c) => [c.name, c.changedCells]))).toEqual(want.cells);
+  }, 120_000);
 });
