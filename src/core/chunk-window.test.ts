@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { cutPoint, DEFAULT_CHUNKING, type ChunkerParams } from './chunker.js';
+import { chunkLengths, cutPoint, DEFAULT_CHUNKING, type ChunkerParams } from './chunker.js';
 import { ChunkWindow } from './chunk-window.js';
 
 /** cutsOf cuts `data` (a whole stream) with `cut`, refilling no window: every call sees the rest of the stream. */
@@ -69,6 +69,52 @@ describe('ChunkWindow', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('nextCut, fed the stream in blocks of any sizes, cuts where chunkLengths cuts the whole stream', () => {
+    /** streamCuts feeds `data` through a window of `block` bytes (the last block of a stream may be shorter) and returns the chunk lengths. */
+    const streamCuts = (data: Buffer, params: ChunkerParams, block: number, sizes: () => number): number[] => {
+      const w = new ChunkWindow(block, params);
+      w.restart();
+      const out: number[] = [];
+      let last = 0;
+      let base = 0;
+      let eof = data.length === 0;
+      while (!eof) {
+        const len = Math.min(sizes(), data.length - base);
+        data.copy(w.buffer, 0, base, base + len);
+        const end = base + len;
+        eof = end === data.length;
+        for (let cut = w.nextCut(base, end, eof); cut >= 0; cut = w.nextCut(base, end, eof)) {
+          expect(cut).toBeGreaterThan(last);
+          expect(cut).toBeLessThanOrEqual(end);
+          out.push(cut - last);
+          last = cut;
+        }
+        base = end;
+      }
+      return out;
+    };
+    const cases: ChunkerParams[] = [
+      { min: 64, avg: 128, max: 256 },
+      { min: 64, avg: 256, max: 1024 },
+      { min: 1000, avg: 4096, max: 10_000 },
+    ];
+    for (const params of cases) {
+      for (const len of [0, 1, 63, 64, 65, params.max - 1, params.max, params.max + 1, 50_003]) {
+        for (const data of [randomBytes(len), mixed(len, len + 3), Buffer.alloc(len)]) {
+          const expected = chunkLengths(data, params);
+          // Blocks smaller than min, than a chunk, than max, and larger; fixed and ragged.
+          for (const block of [1, 7, 64, 1000, 4096, 65_536]) {
+            expect(streamCuts(data, params, block, () => block)).toEqual(expected);
+          }
+          let x = len + 11;
+          expect(streamCuts(data, params, 3000, () => 1 + ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % 3000))).toEqual(expected);
+        }
+      }
+    }
+    const big = randomBytes(12 << 20);
+    expect(streamCuts(big, DEFAULT_CHUNKING, 1 << 20, () => 1 << 20)).toEqual(chunkLengths(big, DEFAULT_CHUNKING));
   });
 
   it('keeps windows of different sizes and parameters apart (one module, separate memories)', () => {

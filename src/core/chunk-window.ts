@@ -155,4 +155,65 @@ export class ChunkWindow {
     if (r >= 0) return r - DATA_AT - start;
     return limit - start;
   }
+
+  // Streaming: the chunk being cut (absolute stream offsets), where the scan
+  // stopped, the hash carried there, and which mask it was under.
+  private chunkStart = 0;
+  private pos = 0;
+  private h = 0;
+  private loose = false;
+
+  /** restart begins a new stream at offset 0 (for `nextCut`). */
+  restart(): void {
+    this.startChunk(0);
+  }
+
+  private startChunk(at: number): number {
+    this.chunkStart = at;
+    this.pos = at + this.params.min;
+    this.h = 0;
+    this.loose = false;
+    return at;
+  }
+
+  /**
+   * nextCut cuts a stream fed one block at a time, with the cuts of
+   * chunker.ts's chunkLengths on the whole stream. `buffer[0, end - base)`
+   * holds stream bytes [base, end); blocks are fed in order, each starting
+   * where the last ended, and a block may be any size (the scan resumes where
+   * it stopped, with the hash it had: a cut depends only on the bytes before
+   * it). Returns the absolute offset of the next cut at or before `end`, or
+   * -1 when that needs more of the stream; `eof` says `end` is the end of the
+   * stream (the rest is then the last chunk). Call repeatedly until -1, then
+   * feed the next block. A chunk may span many blocks: the caller keeps what
+   * it needs of one (an incremental SHA-256), not the window.
+   */
+  nextCut(base: number, end: number, eof: boolean): number {
+    const p = this.params;
+    const s = this.chunkStart;
+    const normal = s + p.avg;
+    const limit = s + p.max;
+    if (!this.loose) {
+      const stop = normal < end ? normal : end;
+      if (this.pos < stop) {
+        const r = this.scan(DATA_AT + this.pos - base, DATA_AT + stop - base, this.maskS, this.h);
+        if (r >= 0) return this.startChunk(r - DATA_AT + base);
+        this.h = this.state[0];
+        this.pos = stop;
+      }
+      // The loose mask takes over from the strict one at `normal`, with the hash carried.
+      if (this.pos >= normal) this.loose = true;
+    }
+    if (this.loose) {
+      const stop = limit < end ? limit : end;
+      if (this.pos < stop) {
+        const r = this.scan(DATA_AT + this.pos - base, DATA_AT + stop - base, this.maskL, this.h);
+        if (r >= 0) return this.startChunk(r - DATA_AT + base);
+        this.h = this.state[0];
+        this.pos = stop;
+      }
+      if (this.pos >= limit) return this.startChunk(limit);
+    }
+    return eof && end > s ? this.startChunk(end) : -1;
+  }
 }

@@ -2,8 +2,8 @@
  * Ingest: read a workspace file once, cut it into content-defined chunks, hash
  * each chunk, and (unless hashing only) write the same bytes into the cache.
  * What is stored is exactly what was hashed, because both come from the same
- * buffer. Memory is bounded by one read window (about 2 x max chunk), whatever
- * the file size. Synchronous on purpose: it runs in worker threads, and sync
+ * buffer. Memory is one 1 MiB read block per thread, whatever the file and
+ * chunk sizes (a chunk spanning blocks is cut and hashed incrementally). Synchronous on purpose: it runs in worker threads, and sync
  * fs calls are several times faster than promises for many small files.
  */
 import * as fs from 'node:fs';
@@ -48,10 +48,10 @@ export class Ingester {
      */
     private readonly packer?: LocalPackWriter,
   ) {
-    // Room for two maximum-size chunks plus one read block keeps every cut
-    // point computable without reading the file twice.
+    // One read block (a small file fits whole, for the pack), whatever the chunk sizes:
+    // chunks spanning blocks are cut and hashed incrementally.
     // The buffer lives in the WebAssembly memory of the cut-point finder: no copy between reading and chunking.
-    this.window = new ChunkWindow(Math.max(2 * params.max + (1 << 20), 1 << 20), params);
+    this.window = new ChunkWindow(Math.max(INGEST_BLOCK, SMALL_FILE_MAX), params);
   }
 
   /**
@@ -89,46 +89,50 @@ export class Ingester {
         // twice as fast on ext4 as appending (no size update per write).
         fs.ftruncateSync(out, size);
       }
+      // The file streams through one block: read it, write it to the cache,
+      // cut and hash it, all while it is still in the core's cache (a chunk
+      // spanning blocks is hashed incrementally), then read the next block
+      // over it. Nothing is moved within the buffer and nothing is read twice.
       const win = this.window;
       const buf = win.buffer;
-      const { max } = this.params;
-      let start = 0; // first unconsumed byte in buf
-      let end = 0; // end of valid data in buf
-      let read = 0; // bytes read from the file so far
-      let eof = false;
-      while (true) {
-        // Refill when less than a maximum chunk is buffered, so cutPoint sees a full window.
-        if (!eof && end - start < max) {
-          if (start > 0) {
-            buf.copyWithin(0, start, end);
-            end -= start;
-            start = 0;
+      win.restart();
+      let read = 0; // bytes read from the file so far (the stream offset of the block's end)
+      let eof = size === 0;
+      let hash = createHash('sha256');
+      let hashed = 0; // stream offset up to which bytes are in `hash` (the current chunk's start or later)
+      let chunkStart = 0;
+      while (!eof) {
+        const base = read;
+        let len = 0;
+        while (len < buf.length) {
+          const n = fs.readSync(fd, buf, len, buf.length - len, base + len);
+          if (n === 0) {
+            eof = true;
+            break;
           }
-          while (end < buf.length) {
-            const n = fs.readSync(fd, buf, end, buf.length - end, read);
-            if (n === 0) {
-              eof = true;
-              break;
-            }
-            // xxhash-wasm copies each update into WASM memory: 1 MiB slices stay fast.
-            if (xh) for (let o = end; o < end + n; o += XXH_SLICE) xh.update(buf.subarray(o, Math.min(o + XXH_SLICE, end + n)));
-            if (out !== undefined) writeAll(out, buf, end, n, read);
-            end += n;
-            read += n;
-            if (this.onBytes && (read & PROGRESS_MASK) < n) this.onBytes(PROGRESS_STEP);
-            // All the bytes fstat announced: no read for the end of file (a file that
-            // grew meanwhile is caught by the fstat after, which sees another size).
-            if (read === size) {
-              eof = true;
-              break;
-            }
+          len += n;
+          // All the bytes fstat announced: no read for the end of file (a file that
+          // grew meanwhile is caught by the fstat after, which sees another size).
+          if (base + len === size) {
+            eof = true;
+            break;
           }
         }
-        if (start === end) break;
-        const len = win.cutPoint(start, end);
-        const id = createHash('sha256').update(buf.subarray(start, start + len)).digest('hex');
-        chunks.push({ id, size: len });
-        start += len;
+        // xxhash-wasm copies each update into WASM memory: 1 MiB slices stay fast.
+        if (xh) for (let o = 0; o < len; o += XXH_SLICE) xh.update(buf.subarray(o, Math.min(o + XXH_SLICE, len)));
+        if (out !== undefined) writeAll(out, buf, 0, len, base);
+        read = base + len;
+        if (this.onBytes && (read & PROGRESS_MASK) < len) this.onBytes(PROGRESS_STEP);
+        for (let cut = win.nextCut(base, read, eof); cut >= 0; cut = win.nextCut(base, read, eof)) {
+          hash.update(buf.subarray(hashed - base, cut - base));
+          chunks.push({ id: hash.digest('hex'), size: cut - chunkStart });
+          hash = createHash('sha256');
+          hashed = chunkStart = cut;
+        }
+        if (hashed < read) {
+          hash.update(buf.subarray(hashed - base, len));
+          hashed = read;
+        }
       }
       const after = fs.fstatSync(fd, { bigint: true });
       if (read !== size || after.size !== before.size || after.mtimeNs !== before.mtimeNs) {
@@ -198,6 +202,13 @@ export class Ingester {
 }
 
 const XXH_SLICE = 1 << 20;
+/**
+ * Bytes read, written and hashed per step: 1 MiB stays in the core's L2
+ * cache between the read, the cache write, the cut-point scan and SHA-256
+ * (a larger window makes each pass fetch from L3 or memory again), and
+ * keeps writes at 1 MiB, where ext4 writes no faster with larger ones.
+ */
+const INGEST_BLOCK = 1 << 20;
 /** Files larger than this get no xxh64 (IngestResult.xxh is 0n). */
 export const XXH_MAX_BYTES = 64 << 20;
 const PROGRESS_STEP = 16 << 20;
