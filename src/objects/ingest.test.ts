@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadXxhash } from '../core/checksum.js';
-import { chunkLengths, type ChunkerParams } from '../core/chunker.js';
+import { chunkLengths, DEFAULT_CHUNKING, type ChunkerParams } from '../core/chunker.js';
 import { decodeChunkList } from '../core/encoding.js';
 import { FileChangedError } from '../core/errors.js';
 import { createStoreDirs, LocalStore } from './store.js';
@@ -66,7 +66,7 @@ describe('Ingester', () => {
     expect(store.verifyFile({ kind: 'chunked', id: r.id, size: r.size })).toBeUndefined();
   });
 
-  it('a file bigger than the read window (2 x max + 1 MiB) chunks the same as in one piece', () => {
+  it('a file of many read blocks (1 MiB each) chunks the same as in one piece', () => {
     const params: ChunkerParams = { min: 4096, avg: 16384, max: 65536 };
     const data = bytes(5 << 20, 3);
     const f = path.join(dir, 'window.bin');
@@ -74,6 +74,50 @@ describe('Ingester', () => {
     const r = new Ingester(params, undefined).ingest(f, 'window.bin');
     expect(r.chunks).toBe(chunkLengths(data, params).length);
   });
+
+  it('with the default chunking, chunks spanning read blocks are cut and hashed as in one piece, and stored byte-exact', () => {
+    // 1 MiB read blocks, chunks of 256 KiB to 4 MiB: most chunks span blocks; the size is no multiple of a block.
+    const data = bytes((24 << 20) + 12_345, 6);
+    const f = path.join(dir, 'default.bin');
+    fs.writeFileSync(f, data);
+    const r = new Ingester(DEFAULT_CHUNKING, store).ingest(f, 'default.bin');
+    const lengths = chunkLengths(data, DEFAULT_CHUNKING);
+    expect(lengths.length).toBeGreaterThan(5);
+    const list = store.getChunkList(r.id);
+    expect(list.chunks.map((c) => c.size)).toEqual(lengths);
+    let off = 0;
+    for (const c of list.chunks) {
+      expect(c.id).toBe(sha(data.subarray(off, off + c.size)));
+      off += c.size;
+    }
+    expect(sha(fs.readFileSync(store.filePath(r.id)))).toBe(sha(data));
+    expect(new Ingester(DEFAULT_CHUNKING, undefined).ingest(f, 'default.bin').id).toBe(r.id);
+  });
+
+  for (const how of ['rewritten in place (same size)', 'appended to'] as const) {
+    it(`a big file ${how} while it is read is a FileChangedError: nothing is stored under any ID, no temp file is left`, () => {
+      const data = bytes(40 << 20, 7);
+      const f = path.join(dir, `changing-${how.length}.bin`);
+      fs.writeFileSync(f, data);
+      const before = new Set(store.listIds('cache'));
+      let changed = false;
+      // The progress callback runs every 16 MiB read: change the file there, once (a distinct mtime, whatever the clock's grain).
+      const ing = new Ingester(DEFAULT_CHUNKING, store, () => {
+        if (changed) return;
+        changed = true;
+        const fd = fs.openSync(f, 'r+');
+        if (how === 'appended to') fs.writeSync(fd, Buffer.from('more'), 0, 4, data.length);
+        else fs.writeSync(fd, Buffer.alloc(4096, 0xee), 0, 4096, 30 << 20);
+        fs.closeSync(fd);
+        const t = new Date(Date.now() + 10_000);
+        fs.utimesSync(f, t, t);
+      });
+      expect(() => ing.ingest(f, 'data/changing.bin')).toThrow(/data\/changing\.bin changed/);
+      expect(changed).toBe(true);
+      expect(new Set(store.listIds('cache'))).toEqual(before);
+      expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+    });
+  }
 
   it('hashing only writes nothing to the store', () => {
     const data = bytes(900, 4);
