@@ -12,7 +12,7 @@
 // Environment: LODE_BENCH_DIR (default <tmp>/lode-peers-<pid>), LODE_BENCH_RUNS (default 3),
 // LODE_BENCH_BASELINE (another built lode tree, e.g. /work/main: run as "lode@base" beside
 // this tree's, for before/after in one run), LODE_BENCH_SKIP (peers to leave out, comma-separated:
-// dvc,restic,oxen).
+// dvc,restic,oxen), LODE_BENCH_STEPS (default add,push,pull; e.g. LODE_BENCH_STEPS=add runs only add).
 //
 // One table per step: time range per tool, the peer/lode ratio (> 1: lode is
 // faster), the ceiling where there is one (add: the two-core SHA-256 rate,
@@ -35,6 +35,11 @@ import { findPeers, makeDrivers } from './lib/peers.js';
 const RUNS = Math.max(1, Number(process.env.LODE_BENCH_RUNS ?? 3) || 3);
 const FILES = 2;
 const FILE_SIZE = QUICK ? 64 * MiB : 512 * MiB;
+const STEPS = (process.env.LODE_BENCH_STEPS ?? 'add,push,pull').split(',').map((x) => x.trim()).filter(Boolean);
+if (STEPS.some((x) => !['add', 'push', 'pull'].includes(x)) || !STEPS.includes('add')) {
+  console.error(`bench: LODE_BENCH_STEPS must list add, and may list push and pull (got ${process.env.LODE_BENCH_STEPS})`);
+  process.exit(2);
+}
 
 /** sha256TwoThreads: wall ms for two worker threads hashing `bytes` each at once (the add ceiling). */
 async function sha256TwoThreads(bytes) {
@@ -91,7 +96,8 @@ function writePatterns(src, dir, rounds = 2) {
     ['size set first (ftruncate), 8 MiB writes at offsets', copyLoop(8 << 20, { presize: true })],
     ['fs.copyFileSync (copy_file_range in the kernel)', () => fs.copyFileSync(src, out)],
     ['read + SHA-256 + append 8 MiB (no CDC)', copyLoop(8 << 20, { sha: true })],
-    ['read + SHA-256 + size set first, 8 MiB at offsets (lode add, no CDC)', copyLoop(8 << 20, { presize: true, sha: true })],
+    ['read + SHA-256 + size set first, 8 MiB at offsets (lode add before, no CDC)', copyLoop(8 << 20, { presize: true, sha: true })],
+    ['read + SHA-256 + size set first, 1 MiB at offsets (lode add, no CDC)', copyLoop(1 << 20, { presize: true, sha: true })],
   ];
   const results = patterns.map(([name]) => ({ name, runs: [] }));
   for (let r = 0; r < rounds; r++) {
@@ -153,7 +159,8 @@ async function main() {
     r.runs.map((x) => fmt(x.cpuMs)).join(' / '),
   ]), [
     'The first rounds meet fresh pages (memory the VM host may have taken back); later rounds reuse pages just freed.',
-    'lode add writes the cache copy as the last row does (plus content-defined chunking), on one worker thread per big file.',
+    'lode add writes the cache copy as the last row does (plus content-defined chunking), on one worker thread per big file:',
+    '1 MiB blocks stay in the core\'s L2 cache from the read through the write and both hashes; 8 MiB writes cost more kernel time here (rows above).',
   ]);
 
   // results[tool][step] = [{ ms, rssKiB, otherCores } | { na } | { failed, why }]
@@ -180,17 +187,21 @@ async function main() {
         fs.rmSync(dir, { recursive: true, force: true });
         continue;
       }
+      if (!STEPS.includes('push')) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
       log(`run ${run}: ${d.name} push`);
       const push = await d.push(ws, remote);
       results[d.name].push.push(push);
       if (push.failed) warn(`${d.name} push: ${push.why}`);
-      if (!push.na && !push.failed) {
+      if (!push.na && !push.failed && STEPS.includes('pull')) {
         warm([remote]);
         log(`run ${run}: ${d.name} pull`);
         const pull = await d.pull(remote, ws2, ws);
         if (pull.failed) warn(`${d.name} pull: ${pull.why}`);
         results[d.name].pull.push(pull);
-      } else results[d.name].pull.push(push.na ? push : { failed: true, why: 'push failed' });
+      } else if (STEPS.includes('pull')) results[d.name].pull.push(push.na ? push : { failed: true, why: 'push failed' });
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
@@ -201,7 +212,7 @@ async function main() {
     pull: { lode: 'lode clone', 'lode@base': 'lode clone', DVC: 'dvc pull (git clone)', restic: 'restic restore', Oxen: 'n/a' },
   };
   const summary = {};
-  for (const step of ['add', 'push', 'pull']) {
+  for (const step of STEPS) {
     const lodeMs = median(results.lode[step].filter((r) => !r.failed && !r.na).map((r) => r.ms));
     const rows = [];
     summary[step] = {};
