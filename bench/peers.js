@@ -97,7 +97,7 @@ function writePatterns(src, dir, rounds = 2) {
     ['fs.copyFileSync (copy_file_range in the kernel)', () => fs.copyFileSync(src, out)],
     ['read + SHA-256 + append 8 MiB (no CDC)', copyLoop(8 << 20, { sha: true })],
     ['read + SHA-256 + size set first, 8 MiB at offsets (lode add before, no CDC)', copyLoop(8 << 20, { presize: true, sha: true })],
-    ['read + SHA-256 + size set first, 1 MiB at offsets (lode add, no CDC)', copyLoop(1 << 20, { presize: true, sha: true })],
+    ['read + SHA-256 + size set first, 512 KiB at offsets (lode add, no CDC)', copyLoop(512 << 10, { presize: true, sha: true })],
   ];
   const results = patterns.map(([name]) => ({ name, runs: [] }));
   for (let r = 0; r < rounds; r++) {
@@ -160,7 +160,7 @@ async function main() {
   ]), [
     'The first rounds meet fresh pages (memory the VM host may have taken back); later rounds reuse pages just freed.',
     'lode add writes the cache copy as the last row does (plus content-defined chunking), on one worker thread per big file:',
-    '1 MiB blocks stay in the core\'s L2 cache from the read through the write and both hashes; 8 MiB writes cost more kernel time here (rows above).',
+    '512 KiB blocks stay in the core\'s L2 cache from the read through the write and both hashes; 8 MiB writes cost more kernel time here (rows above).',
   ]);
 
   // results[tool][step] = [{ ms, rssKiB, otherCores } | { na } | { failed, why }]

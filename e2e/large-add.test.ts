@@ -1,4 +1,4 @@
-// lode add of big files (issue 12): each file streams once through a 1 MiB
+// lode add of big files (issue 12): each file streams once through a 512 KiB
 // block on a worker thread (read, written to the cache, cut and hashed), so
 // chunks span blocks and the last block is short. What it must keep true:
 // the files check out byte for byte, fsck finds the cache intact, and the

@@ -66,7 +66,7 @@ describe('Ingester', () => {
     expect(store.verifyFile({ kind: 'chunked', id: r.id, size: r.size })).toBeUndefined();
   });
 
-  it('a file of many read blocks (1 MiB each) chunks the same as in one piece', () => {
+  it('a file of many read blocks (512 KiB each) chunks the same as in one piece', () => {
     const params: ChunkerParams = { min: 4096, avg: 16384, max: 65536 };
     const data = bytes(5 << 20, 3);
     const f = path.join(dir, 'window.bin');
@@ -76,7 +76,7 @@ describe('Ingester', () => {
   });
 
   it('with the default chunking, chunks spanning read blocks are cut and hashed as in one piece, and stored byte-exact', () => {
-    // 1 MiB read blocks, chunks of 256 KiB to 4 MiB: most chunks span blocks; the size is no multiple of a block.
+    // 512 KiB read blocks, chunks of 256 KiB to 4 MiB: most chunks span blocks; the size is no multiple of a block.
     const data = bytes((24 << 20) + 12_345, 6);
     const f = path.join(dir, 'default.bin');
     fs.writeFileSync(f, data);
