@@ -36,6 +36,7 @@ import { isAncestor, readCommit } from '../graph/commits.js';
 import type { RefKind, RefStore } from '../graph/refs.js';
 import { SHARDED_FORMAT, type RemoteStore } from './remote-store.js';
 import { safePackFinder, VerifiedRecord } from './verified.js';
+import { ChunkReads } from './chunk-reads.js';
 
 /** PACK_TARGET is the size at which a pack is sealed and uploaded. */
 export const PACK_TARGET = 32 << 20;
@@ -280,6 +281,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   const uploads: { done: Promise<ObjectId>; buffer: Buffer }[] = [];
   const uploaded: ObjectId[] = [];
   const files = new FileReader();
+  // Chunks of cached files (a large push) are read and checked off the main thread, run by run.
+  const reads = pool ? new ChunkReads(pool, { missing, shorter, corrupt: corruptLocal }) : undefined;
   const settle = async () => {
     const u = uploads.shift()!;
     uploaded.push(await u.done);
@@ -288,6 +291,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   };
   const send = async (w: PackWriter, buffer: Buffer) => {
     if (uploads.length >= UPLOADS_IN_FLIGHT) await settle();
+    if (reads) checks.push(...reads.take());
     checked = Promise.all([checked, ...checks]);
     checks = [];
     const previous = uploads[uploads.length - 1]?.done;
@@ -311,7 +315,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
       }
       // File data (read from the cache) may be compressed when the pack is sealed; metadata stays raw.
       const slot = writer.reserve(w.id, w.size, w.bytes === undefined);
-      if (slot) {
+      if (slot && reads && w.file !== undefined && w.read === undefined) reads.add(slot, w.file, w.offset ?? 0, w.id);
+      else if (slot) {
         if (w.file !== undefined) files.read(w.file, w.offset ?? 0, slot, w.id);
         else (w.bytes ?? w.read!()).copy(slot);
         // Hashed on the main thread when there is little to send, while packs
