@@ -290,8 +290,9 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
     free.push(u.buffer);
   };
   const send = async (w: PackWriter, buffer: Buffer) => {
-    if (uploads.length >= UPLOADS_IN_FLIGHT) await settle();
+    // The pack's last reads start before waiting for a buffer to come back.
     if (reads) checks.push(...reads.take());
+    if (uploads.length >= UPLOADS_IN_FLIGHT) await settle();
     checked = Promise.all([checked, ...checks]);
     checks = [];
     const previous = uploads[uploads.length - 1]?.done;
