@@ -92,6 +92,31 @@ export class DirBackend implements Backend {
     }
   }
 
+  stage(): string {
+    const tmpDir = path.join(this.root, TMP_DIR);
+    try {
+      fs.mkdirSync(tmpDir, { recursive: true });
+    } catch (e) {
+      throw this.fail('writing', TMP_DIR, e);
+    }
+    if (!this.swept) {
+      this.swept = true;
+      sweepTemps(tmpDir);
+    }
+    return tempName(tmpDir, 'blob');
+  }
+
+  async adopt(tmp: string, key: string): Promise<void> {
+    const dest = this.file(key);
+    try {
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.renameSync(tmp, dest);
+    } catch (e) {
+      rmQuiet(tmp);
+      throw this.fail('writing', key, e);
+    }
+  }
+
   /** withKeyLock runs `fn` holding `<file>.lock`, waiting briefly for another holder. */
   private async withKeyLock(file: string, key: string, fn: () => void): Promise<void> {
     const lock = file + LOCK_SUFFIX;
