@@ -325,6 +325,39 @@ describe('push and the lock', () => {
     expect(rs.state).toBe('upToDate');
   });
 
+  it('a large push killed while pack files are written: every index names a whole pack, no ref moved, and the next push completes it', { timeout: 240_000 }, async () => {
+    const { dir, at } = await newRepo('push-kill-files');
+    const remote = makeTempDir('lode-crash-remote');
+    dirs.push(remote);
+    const files = [0, 1, 2].map((i) => writeFile(dir, `data/big${i}.bin`, pseudoRandomBytes(40 << 20, 500 + i)));
+    await lodeOk(['add', 'data'], at);
+    await lodeOk(['commit', '-m', 'big'], at);
+    await lodeOk(['remote', 'add', 'origin', remote], at);
+    const packs = path.join(remote, 'packs');
+    const named = () => (fs.existsSync(packs) ? fs.readdirSync(packs).filter((f) => f.endsWith('.idx')).length : 0);
+    const { child, done } = spawnLode(['push'], at);
+    await killWhen(child, done, () => named() >= 2, 60_000);
+    // An index is written only after its pack is whole (renamed into place): each names a pack at least as long as its objects reach.
+    for (const idx of fs.readdirSync(packs).filter((f) => f.endsWith('.idx'))) {
+      const bytes = fs.readFileSync(path.join(packs, idx));
+      const count = bytes.readUInt32BE(37);
+      const width = bytes[4] === 2 ? 57 : 44;
+      let end = 0;
+      for (let i = 0, pos = 41; i < count; i++, pos += width) end = Math.max(end, Number(bytes.readBigUInt64BE(pos + 32)) + bytes.readUInt32BE(pos + 40));
+      const pack = path.join(packs, idx.replace(/\.idx$/, '.pack'));
+      expect(fs.existsSync(pack)).toBe(true);
+      expect(fs.statSync(pack).size).toBeGreaterThanOrEqual(end);
+    }
+    if ((await done) !== 0) expect(fs.existsSync(path.join(remote, 'refs', 'heads', 'main'))).toBe(false);
+    const again = await runLode(['push'], at);
+    expect(again.code, again.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(remote, '.tmp'))).toEqual([]);
+    const clone = path.join(makeTempDir('lode-crash-clone'), 'c');
+    dirs.push(path.dirname(clone));
+    await lodeOk(['clone', remote, clone], { cwd: path.dirname(clone), timeoutMs: 200_000 });
+    for (let i = 0; i < 3; i++) expect(fs.readFileSync(path.join(clone, 'data', `big${i}.bin`)).equals(fs.readFileSync(files[i]))).toBe(true);
+  });
+
   it('a killed push leaves no partial blob on a directory remote after the next push', { timeout: 180_000 }, async () => {
     const { dir, at } = await newRepo('push-kill');
     const remote = makeTempDir('lode-crash-remote');

@@ -58,6 +58,21 @@ describe('verification on worker threads', () => {
     expect(fs.existsSync(path.join(remote, 'refs', 'heads', 'main'))).toBe(false);
   });
 
+  it('a large cached file cut short after add stops the push (chunks are read off the main thread): exit 5, the file named, no ref moves', { timeout: 300_000 }, async () => {
+    const { base, ws, at } = await workspace('lode-pool-push-short');
+    const cacheRoot = path.join(ws, '.lode', 'cache');
+    const cached = fs.readdirSync(cacheRoot).flatMap((fan) => fs.readdirSync(path.join(cacheRoot, fan)).map((n) => path.join(cacheRoot, fan, n)));
+    expect(cached).toHaveLength(1);
+    fs.chmodSync(cached[0], 0o644);
+    fs.truncateSync(cached[0], 75 * MiB);
+    const remote = path.join(base, 'remote');
+    await lodeOk(['remote', 'add', 'origin', remote], at);
+    const r = await runLode(['push'], at);
+    expect(r.code).toBe(5);
+    expect(r.stderr.split('\n').some((l) => l === `error: cached file ${cached[0]} is shorter than its index or chunk list says`)).toBe(true);
+    expect(fs.existsSync(path.join(remote, 'refs', 'heads', 'main'))).toBe(false);
+  });
+
   it('a large file round-trips; a byte flipped inside a remote pack stops the clone: exit 5, the object and pack named, no file written', { timeout: 300_000 }, async () => {
     const { base, at, file } = await workspace('lode-pool-clone');
     const remote = path.join(base, 'remote');

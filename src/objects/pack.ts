@@ -203,6 +203,33 @@ export class PackWriter {
 }
 
 /**
+ * newPackHeader returns the header of a pack laid out elsewhere than in a
+ * PackWriter (a pack file written object by object): version 2 magic and a
+ * fresh nonce; `finishPackFile` tells whether it must become version 3.
+ */
+export function newPackHeader(): Buffer {
+  const head = Buffer.alloc(PACK_HEADER);
+  PACK_MAGIC.copy(head, 0);
+  randomBytes(NONCE_BYTES).copy(head, PACK_MAGIC.length);
+  return head;
+}
+
+/**
+ * finishPackFile names a pack laid out elsewhere: `header` (from
+ * newPackHeader, made version 3 here when some entry is compressed: the
+ * caller writes it back over the file's first bytes) and its entries in
+ * pack order, back to back after the header. Returns what `finish` returns,
+ * without the pack's bytes.
+ */
+export function finishPackFile(header: Buffer, ordered: readonly PackEntry[]): Omit<SealedPack, 'pack'> {
+  const compressed = ordered.some(isCompressed);
+  (compressed ? PACK_MAGIC_V3 : PACK_MAGIC).copy(header, 0);
+  const id = packName(header, ordered);
+  const entries = [...ordered].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { id, index: encodePackIndex(id, entries), entries, compressed };
+}
+
+/**
  * packName is the name of a version 2 or 3 pack: the SHA-256 of its header
  * (magic and nonce, 21 bytes) followed by, for each object in pack order, its
  * ID (32 bytes) and its stored length (u32) — and in version 3 also its

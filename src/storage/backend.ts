@@ -80,6 +80,15 @@ export interface Backend {
   remove(key: string, options?: RemoveOptions): Promise<void>;
   /** Release connections, servers, handles. Idempotent. */
   close?(): Promise<void>;
+  /**
+   * Stores on the local file system only (a directory remote): `stage`
+   * returns a fresh temporary path on the store's file system, where the
+   * caller may write a blob itself; `adopt` then moves that file into place
+   * as `key`, atomically like `save` (a concurrent `load` sees all of it or
+   * nothing), or removes it and throws. Both or neither are present.
+   */
+  stage?(): string;
+  adopt?(tmp: string, key: string): Promise<void>;
 }
 
 /** validateKey throws InvalidNameError unless `key` is a safe backend key. */

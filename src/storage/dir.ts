@@ -67,8 +67,8 @@ export class DirBackend implements Backend {
       const tmp = tempName(tmpDir, 'blob');
       try {
         if (small || conditional) fs.writeFileSync(tmp, data, { flag: 'wx' });
-        // Large blobs are written off the main thread, so a push hashes the next pack meanwhile.
-        else await fs.promises.writeFile(tmp, data, { flag: 'wx' });
+        // Large blobs are written off the main thread, so a push fills the next pack meanwhile.
+        else await writeWhole(tmp, data);
         const etag = small || conditional ? sha256(data) : `w/${data.length}-${Date.now()}`;
         if (!conditional) {
           fs.renameSync(tmp, dest);
@@ -88,6 +88,31 @@ export class DirBackend implements Backend {
       }
     } catch (e) {
       if (e instanceof RefConflictError) throw e;
+      throw this.fail('writing', key, e);
+    }
+  }
+
+  stage(): string {
+    const tmpDir = path.join(this.root, TMP_DIR);
+    try {
+      fs.mkdirSync(tmpDir, { recursive: true });
+    } catch (e) {
+      throw this.fail('writing', TMP_DIR, e);
+    }
+    if (!this.swept) {
+      this.swept = true;
+      sweepTemps(tmpDir);
+    }
+    return tempName(tmpDir, 'blob');
+  }
+
+  async adopt(tmp: string, key: string): Promise<void> {
+    const dest = this.file(key);
+    try {
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.renameSync(tmp, dest);
+    } catch (e) {
+      rmQuiet(tmp);
       throw this.fail('writing', key, e);
     }
   }
@@ -220,6 +245,23 @@ const ASYNC_READ_BYTES = 1 << 20;
 
 function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+/**
+ * writeWhole writes `data` to a new file in as few write calls as the kernel
+ * takes (one, for a pack), each in libuv's thread pool. fs.promises.writeFile
+ * cuts a buffer into 512 KiB writes, each of which waits for a turn of the
+ * event loop: a busy main thread (a push filling its next pack) stalled the
+ * pack being written.
+ */
+async function writeWhole(file: string, data: Uint8Array): Promise<void> {
+  const fh = await fs.promises.open(file, 'wx');
+  try {
+    let done = 0;
+    while (done < data.length) done += (await fh.write(data, done, data.length - done, done)).bytesWritten;
+  } finally {
+    await fh.close();
+  }
 }
 
 function readOrUndefined(file: string): Buffer | undefined {

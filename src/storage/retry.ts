@@ -74,7 +74,15 @@ export class RetryBackend extends BackendWrapper {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
+    // Blobs written in place (a directory remote): the move into place is one local rename, not retried.
+    if (inner.stage && inner.adopt) {
+      this.stage = () => inner.stage!();
+      this.adopt = (tmp, key) => inner.adopt!(tmp, key);
+    }
   }
+
+  readonly stage?: () => string;
+  readonly adopt?: (tmp: string, key: string) => Promise<void>;
 
   override async save(key: string, data: Uint8Array, options?: SaveOptions): Promise<{ etag: string }> {
     const conditional = options?.ifNoneMatch === true || options?.ifMatch !== undefined;

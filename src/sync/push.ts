@@ -36,6 +36,8 @@ import { isAncestor, readCommit } from '../graph/commits.js';
 import type { RefKind, RefStore } from '../graph/refs.js';
 import { SHARDED_FORMAT, type RemoteStore } from './remote-store.js';
 import { safePackFinder, VerifiedRecord } from './verified.js';
+import { ChunkReads } from './chunk-reads.js';
+import { sendPackFiles } from './push-files.js';
 
 /** PACK_TARGET is the size at which a pack is sealed and uploaded. */
 export const PACK_TARGET = 32 << 20;
@@ -188,6 +190,16 @@ function refill(slot: Buffer, id: ObjectId, read: (() => Buffer) | undefined): v
   if (createHash('sha256').update(slot).digest('hex') !== id) throw corruptLocal(id);
 }
 
+/** checkedBytes returns a wanted object's bytes, read from where the store keeps them and checked against its ID (or another copy taken: refill). */
+function checkedBytes(w: Want, files: FileReader): Buffer {
+  if (w.bytes) return w.bytes;
+  const slot = Buffer.allocUnsafe(w.size);
+  if (w.file !== undefined) files.read(w.file, w.offset ?? 0, slot, w.id);
+  else w.read!().copy(slot);
+  if (createHash('sha256').update(slot).digest('hex') !== w.id) refill(slot, w.id, w.file !== undefined ? w.read : undefined);
+  return slot;
+}
+
 function shorter(file: string, id: ObjectId): CorruptObjectError {
   return new CorruptObjectError(`cached file ${file} is shorter than its index or chunk list says`, { objectId: id, path: file });
 }
@@ -271,7 +283,9 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   // past a corrupt object. That wait also orders the check before `seal`
   // (in uploadPack), which compresses objects in place in the same buffer:
   // the workers always hash the object's own, uncompressed bytes.
-  const pool = totalBytes >= HASH_POOL_MIN_BYTES ? new HashPool() : undefined;
+  // A large push to a directory remote writes its pack files on workers (push-files.ts), not through pack buffers.
+  const packFiles = totalBytes >= HASH_POOL_MIN_BYTES ? remote.packFiles() : undefined;
+  const pool = totalBytes >= HASH_POOL_MIN_BYTES && !packFiles ? new HashPool() : undefined;
   const allocate = () => (pool ? sharedBuffer(target + PACK_SLACK) : Buffer.allocUnsafe(target + PACK_SLACK));
   /** All checks of the packs filled so far: a pack is uploaded after this settles. */
   let checked: Promise<unknown> = Promise.resolve();
@@ -280,6 +294,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   const uploads: { done: Promise<ObjectId>; buffer: Buffer }[] = [];
   const uploaded: ObjectId[] = [];
   const files = new FileReader();
+  // Chunks of cached files (a large push) are read and checked off the main thread, run by run.
+  const reads = pool ? new ChunkReads(pool, { missing, shorter, corrupt: corruptLocal }) : undefined;
   const settle = async () => {
     const u = uploads.shift()!;
     uploaded.push(await u.done);
@@ -287,6 +303,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
     free.push(u.buffer);
   };
   const send = async (w: PackWriter, buffer: Buffer) => {
+    // The pack's last reads start before waiting for a buffer to come back.
+    if (reads) checks.push(...reads.take());
     if (uploads.length >= UPLOADS_IN_FLIGHT) await settle();
     checked = Promise.all([checked, ...checks]);
     checks = [];
@@ -298,7 +316,24 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   let writer: PackWriter | undefined;
   let buffer: Buffer | undefined;
   try {
-    for (const w of wants) {
+    if (packFiles) {
+      const named = await sendPackFiles({
+        remote,
+        files: packFiles,
+        target,
+        slack: PACK_SLACK,
+        faults: { missing, shorter, corrupt: corruptLocal },
+        wants: wants.map((w) => (w.file !== undefined && w.read === undefined
+          ? { id: w.id, size: w.size, file: w.file, offset: w.offset, data: true }
+          : { id: w.id, size: w.size, data: w.bytes === undefined, bytes: () => checkedBytes(w, files) })),
+        progress: (done, bytes) => o.progress?.({ phase: 'push', done, total, bytes, totalBytes }),
+      });
+      uploaded.push(...named);
+      result.packs += named.length;
+      result.objects += total;
+      result.bytes += totalBytes;
+    }
+    for (const w of packFiles ? [] : wants) {
       if (writer && writer.bytes > PACK_HEADER && w.size > writer.room) {
         await send(writer, buffer!);
         writer = undefined;
@@ -311,7 +346,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
       }
       // File data (read from the cache) may be compressed when the pack is sealed; metadata stays raw.
       const slot = writer.reserve(w.id, w.size, w.bytes === undefined);
-      if (slot) {
+      if (slot && reads && w.file !== undefined && w.read === undefined) reads.add(slot, w.file, w.offset ?? 0, w.id);
+      else if (slot) {
         if (w.file !== undefined) files.read(w.file, w.offset ?? 0, slot, w.id);
         else (w.bytes ?? w.read!()).copy(slot);
         // Hashed on the main thread when there is little to send, while packs

@@ -30,6 +30,7 @@ import { HASH_POOL_MIN_BYTES, HashPool, sharedBuffer } from '../objects/hash-poo
 import { checkSpanLength, coalesce, extract, hexWord, isCompressed, objectMismatch, PackIndex, spanRanges, type PackEntry, type PackWriter, type ReadSpan } from '../objects/pack.js';
 import { refNameProblem, type RefKind } from '../graph/refs.js';
 import type { ObjectReader } from '../objects/reader.js';
+import type { WrittenPack } from '../objects/pack-file-pool.js';
 
 /**
  * The highest remote format this lode reads; a remote whose `config` names a
@@ -521,6 +522,35 @@ export class RemoteStore implements ObjectReader {
     // Built again on the next lookup: a push uploads pack after pack and looks nothing up in between.
     this.locator = undefined;
     return id;
+  }
+
+  /**
+   * packFiles says where a push may write pack files itself (a store on the
+   * local file system: a directory remote), and whether their objects may be
+   * compressed (as `uploadPack` decides); undefined for other stores.
+   */
+  packFiles(): { stage: () => string; compress: boolean } | undefined {
+    const b = this.backend;
+    if (!b.stage || !b.adopt) return undefined;
+    return { stage: () => b.stage!(), compress: this.compress && this.config !== undefined };
+  }
+
+  /**
+   * adoptPack names a pack file a push wrote under a name from
+   * `packFiles().stage` (every object in it checked against its ID), then
+   * uploads its index: as `uploadPack` does for a pack in memory. The caller
+   * adopts packs in the order they were filled, dependencies first.
+   */
+  async adoptPack(tmp: string, w: WrittenPack): Promise<ObjectId> {
+    if (w.compressed) await (this.raising ??= this.raiseFormat(COMPRESSED_FORMAT));
+    this.stats.requests += 2;
+    await this.backend.adopt!(tmp, `packs/${w.id}.pack`);
+    await this.backend.save(`packs/${w.id}.idx`, w.index);
+    this.stats.bytesSent += w.size + w.index.length;
+    writeFileAtomic(path.join(this.idxDir, `${w.id}.idx`), w.index);
+    this.packs.set(w.id, PackIndex.decode(w.index, w.id, w.size));
+    this.locator = undefined;
+    return w.id;
   }
 
   /**
