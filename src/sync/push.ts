@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_CHUNKING, type ChunkerParams } from '../core/chunker.js';
 import { decodeChunkList, treeLinks } from '../core/encoding.js';
 import { CorruptObjectError, NotFoundError, RefConflictError } from '../core/errors.js';
-import type { ObjectId } from '../core/id.js';
+import { sha256, type ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { HASH_POOL_MIN_BYTES, HashPool, sharedBuffer } from '../objects/hash-pool.js';
 import { PACK_HEADER, PackWriter } from '../objects/pack.js';
@@ -121,6 +121,56 @@ interface Want {
   read?: () => Buffer;
   file?: string;
   offset?: number;
+}
+
+/** A small file in a local pack that the remote lacks: `size` bytes at `offset` of pack file `file`. */
+interface SmallWant {
+  id: ObjectId;
+  size: number;
+  file: string;
+  offset: number;
+}
+
+/**
+ * placeSmallRun places `small[from]` in `writer`, with the files after it
+ * that follow it in the same local pack, fit the pack buffer without
+ * growing it, and come before the pack reaches `target` bytes: the run is
+ * read with one read straight into the pack buffer (its files lie back to
+ * back there too) and each file is then hashed where it lies, against its
+ * ID. A file whose bytes do not check out is taken from the store's other
+ * copies (verified there, and here again), else CorruptObjectError: nothing
+ * is uploaded past it. The caller makes room for `small[from]`. Returns how
+ * many files it placed (at least one).
+ */
+function placeSmallRun(small: readonly SmallWant[], from: number, writer: PackWriter, target: number, files: FileReader, store: LocalStore): number {
+  const first = small[from];
+  const room = writer.room;
+  const before = writer.bytes;
+  let end = from + 1;
+  let bytes = first.size;
+  while (end < small.length && before + bytes < target) {
+    const w = small[end];
+    const prev = small[end - 1];
+    if (w.file !== first.file || w.offset !== prev.offset + prev.size || bytes + w.size > room) break;
+    bytes += w.size;
+    end++;
+  }
+  const slots: (Buffer | undefined)[] = new Array(end - from);
+  let contiguous = true;
+  for (let k = from; k < end; k++) {
+    const slot = writer.reserve(small[k].id, small[k].size, true);
+    slots[k - from] = slot;
+    // Slots follow one another unless an ID was already in the pack (then it has no slot) or the buffer grew.
+    if (!slot || (k > from && (slots[k - from - 1] === undefined || slot.buffer !== slots[0]!.buffer || slot.byteOffset !== slots[k - from - 1]!.byteOffset + small[k - 1].size))) contiguous = false;
+  }
+  if (contiguous) files.read(first.file, first.offset, Buffer.from(slots[0]!.buffer, slots[0]!.byteOffset, bytes), first.id);
+  else for (let k = from; k < end; k++) if (slots[k - from]) files.read(small[k].file, small[k].offset, slots[k - from]!, small[k].id);
+  for (let k = from; k < end; k++) {
+    const slot = slots[k - from];
+    const id = small[k].id;
+    if (slot && sha256(slot) !== id) refill(slot, id, () => readWhole(store, id));
+  }
+  return end - from;
 }
 
 /** Reads up to this size go through FileReader's read-ahead window. */
@@ -230,9 +280,10 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   }
   const verified = VerifiedRecord.load(remote);
   const plan = collect(store, remote, local, verified);
-  const { wants } = plan;
+  const { small, wants } = plan;
+  const sending = small.length + wants.length;
   if (o.refuse && o.refuse.size > 0) {
-    const bad = o.refuse.has(local) ? local : wants.find((w) => o.refuse!.has(w.id))?.id;
+    const bad = o.refuse.has(local) ? local : (small.find((w) => o.refuse!.has(w.id)) ?? wants.find((w) => o.refuse!.has(w.id)))?.id;
     if (bad) {
       throw new RefConflictError(`pushing ${label} would bring back content an erasure removed (object ${bad.slice(0, 12)})`, {
         hint: '`lode fetch` applies the erasure to your history (or `lode forget` resumes one made here); then push again',
@@ -244,11 +295,11 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   if (config.chunking.min !== chunking.min || config.chunking.avg !== chunking.avg || config.chunking.max !== chunking.max) {
     result.chunkingMismatch = { remote: config.chunking, local: { min: chunking.min, avg: chunking.avg, max: chunking.max } };
   }
-  if (wants.length === 0) {
+  if (sending === 0) {
     verified.add(plan.whole, plan.relied);
     verified.save();
   }
-  if (theirs?.id === local && wants.length === 0) {
+  if (theirs?.id === local && sending === 0) {
     result.upToDate = true;
     result.requests = remote.stats.requests;
     return result;
@@ -267,8 +318,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
 
   // Sharded trees need a remote format that an older lode refuses cleanly.
   if (plan.sharded || plan.recorded) await remote.raiseFormat(SHARDED_FORMAT);
-  const total = wants.length;
-  const totalBytes = wants.reduce((s, w) => s + w.size, 0);
+  const total = sending;
+  const totalBytes = plan.smallBytes + wants.reduce((s, w) => s + w.size, 0);
   o.progress?.({ phase: 'push', done: 0, total, bytes: 0, totalBytes });
   const target = o.packTarget ?? PACK_TARGET;
   // Each object is read once, straight into its place in the pack buffer,
@@ -284,8 +335,10 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   // (in uploadPack), which compresses objects in place in the same buffer:
   // the workers always hash the object's own, uncompressed bytes.
   // A large push to a directory remote writes its pack files on workers (push-files.ts), not through pack buffers.
-  const packFiles = totalBytes >= HASH_POOL_MIN_BYTES ? remote.packFiles() : undefined;
-  const pool = totalBytes >= HASH_POOL_MIN_BYTES && !packFiles ? new HashPool() : undefined;
+  // Small files in local packs are not part of it: they go first, through pack buffers, hashed on this thread (placeSmallRun).
+  const large = totalBytes - plan.smallBytes >= HASH_POOL_MIN_BYTES;
+  const packFiles = large ? remote.packFiles() : undefined;
+  const pool = large && !packFiles ? new HashPool() : undefined;
   const allocate = () => (pool ? sharedBuffer(target + PACK_SLACK) : Buffer.allocUnsafe(target + PACK_SLACK));
   /** All checks of the packs filled so far: a pack is uploaded after this settles. */
   let checked: Promise<unknown> = Promise.resolve();
@@ -316,7 +369,32 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   let writer: PackWriter | undefined;
   let buffer: Buffer | undefined;
   try {
+    // Small files in local packs first, a run of neighbours at a time.
+    for (let i = 0; i < small.length; ) {
+      if (writer && writer.bytes > PACK_HEADER && small[i].size > writer.room) {
+        await send(writer, buffer!);
+        writer = undefined;
+        o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
+      }
+      if (!writer) {
+        buffer = free.pop() ?? allocate();
+        writer = new PackWriter(buffer);
+      }
+      const placed = placeSmallRun(small, i, writer, target, files, store);
+      for (let k = i; k < i + placed; k++) result.bytes += small[k].size;
+      result.objects += placed;
+      i += placed;
+      if (writer.bytes >= target) {
+        await send(writer, buffer!);
+        writer = undefined;
+        o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
+      }
+    }
     if (packFiles) {
+      // The small files' last pack, and every pack before, lands before the pack files: dependencies first.
+      if (writer && writer.count > 0) await send(writer, buffer!);
+      writer = undefined;
+      while (uploads.length > 0) await settle();
       const named = await sendPackFiles({
         remote,
         files: packFiles,
@@ -326,12 +404,12 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
         wants: wants.map((w) => (w.file !== undefined && w.read === undefined
           ? { id: w.id, size: w.size, file: w.file, offset: w.offset, data: true }
           : { id: w.id, size: w.size, data: w.bytes === undefined, bytes: () => checkedBytes(w, files) })),
-        progress: (done, bytes) => o.progress?.({ phase: 'push', done, total, bytes, totalBytes }),
+        progress: (done, bytes) => o.progress?.({ phase: 'push', done: small.length + done, total, bytes: plan.smallBytes + bytes, totalBytes }),
       });
       uploaded.push(...named);
       result.packs += named.length;
-      result.objects += total;
-      result.bytes += totalBytes;
+      result.objects += wants.length;
+      result.bytes += totalBytes - plan.smallBytes;
     }
     for (const w of packFiles ? [] : wants) {
       if (writer && writer.bytes > PACK_HEADER && w.size > writer.room) {
@@ -383,7 +461,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   }
   result.stored = remote.stats.bytesSent - sentBefore;
   // Everything the pushed history reaches is on the remote now, whatever happens to the ref.
-  if (wants.length > 0) {
+  if (sending > 0) {
     verified.add(plan.whole, [...plan.relied, ...uploaded]);
     verified.save();
   }
@@ -399,17 +477,20 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
 /** planPush says what a push of `tip` would send (after `remote.refresh()`), without sending it. */
 export function planPush(store: LocalStore, remote: RemoteStore, tip: ObjectId): { objects: number; bytes: number } {
   const verified = VerifiedRecord.load(remote);
-  const { wants, whole, relied } = collect(store, remote, tip, verified);
-  if (wants.length === 0) {
+  const { small, smallBytes, wants, whole, relied } = collect(store, remote, tip, verified);
+  if (small.length + wants.length === 0) {
     verified.add(whole, relied);
     verified.save();
   }
-  return { objects: wants.length, bytes: wants.reduce((s, w) => s + w.size, 0) };
+  return { objects: small.length + wants.length, bytes: smallBytes + wants.reduce((s, w) => s + w.size, 0) };
 }
 
 /** Plan is what a push of one tip must send, and what it will then have verified. */
 interface Plan {
-  /** What the remote lacks, dependencies first. */
+  /** Small files the remote lacks that are in local packs, by pack and offset: sent first (placeSmallRun). */
+  small: SmallWant[];
+  smallBytes: number;
+  /** What else the remote lacks, dependencies first. */
   wants: Want[];
   /** Trees and commits walked whose closure is whole on the remote once `wants` are there. */
   whole: ObjectId[];
@@ -431,7 +512,8 @@ interface Plan {
  */
 function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified: VerifiedRecord): Plan {
   const data: Want[] = [];
-  const packed: Want[] = [];
+  const packed: SmallWant[] = [];
+  let packedBytes = 0;
   const lists: Want[] = [];
   const trees: Want[] = [];
   const commits: Want[] = [];
@@ -484,12 +566,13 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
         if (seen.has(e.id)) continue;
         seen.add(e.id);
         if (present(e.id)) continue;
-        // A small file in a local pack is read from there in pack order (one
-        // open per pack, read ahead); any other through the store.
+        // A small file in a local pack is read from there in pack order (runs
+        // of neighbours in one read: placeSmallRun); any other through the store.
         const at = store.packs.locate(e.id);
-        const want: Want = { id: e.id, size: e.size, read: () => readWhole(store, e.id) };
-        if (at && at.length === e.size) packed.push({ ...want, file: store.packs.packPath(at.pack), offset: at.offset });
-        else data.push(want);
+        if (at && at.length === e.size) {
+          packed.push({ id: e.id, size: e.size, file: store.packs.packPath(at.pack), offset: at.offset });
+          packedBytes += e.size;
+        } else data.push({ id: e.id, size: e.size, read: () => readWhole(store, e.id) });
       } else if (seen.has(e.id)) {
         if (unseen.has(e.id)) known = false;
       } else {
@@ -556,8 +639,8 @@ function collect(store: LocalStore, remote: RemoteStore, tip: ObjectId, verified
   }
   if (allKnown) whole.push(...walkedCommits);
   // Oldest commits first: a commit is only visible once its parents are.
-  packed.sort((a, b) => (a.file! < b.file! ? -1 : a.file! > b.file! ? 1 : a.offset! - b.offset!));
-  return { wants: [...packed, ...data, ...lists, ...trees, ...commits.reverse()], whole: unsure ? [] : whole, relied, walked, sharded, recorded };
+  packed.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.offset - b.offset));
+  return { small: packed, smallBytes: packedBytes, wants: [...data, ...lists, ...trees, ...commits.reverse()], whole: unsure ? [] : whole, relied, walked, sharded, recorded };
 }
 
 function missing(id: ObjectId): NotFoundError {
