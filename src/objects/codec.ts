@@ -60,25 +60,29 @@ function brotliOptions(size: number): zlib.BrotliOptions {
  */
 export function worthTrying(raw: Uint8Array): boolean {
   if (raw.length < MIN_COMPRESS || raw.length > MAX_COMPRESSED_OBJECT) return false;
-  if (byteEntropy(raw.subarray(0, ENTROPY_SAMPLE)) > MAX_ENTROPY) return false;
+  if (byteEntropy(raw, Math.min(raw.length, ENTROPY_SAMPLE)) > MAX_ENTROPY) return false;
   if (raw.length <= PROBE_BYTES) return true;
   const probe = raw.subarray(0, PROBE_BYTES);
   return zlib.brotliCompressSync(probe, brotliOptions(probe.length)).length * MIN_RATIO <= probe.length;
 }
 
-/** byteEntropy is the order-0 entropy of `b` in bits per byte. */
-function byteEntropy(b: Uint8Array): number {
-  const counts = new Uint32Array(256);
-  for (let i = 0; i < b.length; i++) counts[b[i]]++;
-  let h = 0;
-  for (let i = 0; i < 256; i++) {
-    const c = counts[i];
-    if (c > 0) {
-      const p = c / b.length;
-      h -= p * Math.log2(p);
-    }
-  }
-  return h;
+/** C_LOG2C[c] is c·log2(c), for every count a sample can reach. */
+const C_LOG2C = new Float64Array(ENTROPY_SAMPLE + 1);
+for (let c = 2; c <= ENTROPY_SAMPLE; c++) C_LOG2C[c] = c * Math.log2(c);
+const counts = new Uint32Array(256);
+
+/**
+ * byteEntropy is the order-0 entropy of `b[0, n)` (n <= ENTROPY_SAMPLE) in
+ * bits per byte: log2(n) - Σ c·log2(c) / n over the byte counts c, from a
+ * table (no logarithm per call: a push of 20,000 small files calls this
+ * 20,000 times).
+ */
+function byteEntropy(b: Uint8Array, n: number): number {
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[b[i]]++;
+  let s = 0;
+  for (let i = 0; i < 256; i++) s += C_LOG2C[counts[i]];
+  return n > 0 ? Math.log2(n) - s / n : 0;
 }
 
 /** pays says whether `compressed` bytes are worth keeping instead of `raw` bytes. */

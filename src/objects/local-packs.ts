@@ -90,6 +90,11 @@ class LocalPackIndex {
   at(i: number): PackedFile & { id: ObjectId } {
     return { id: bytesToId(this.ids, i * ID_BYTES), pack: this.name, offset: this.offsets[i], length: this.lengths[i] };
   }
+
+  /** where is `at` without the ID (the caller has it): no string made per lookup. */
+  where(i: number): PackedFile {
+    return { pack: this.name, offset: this.offsets[i], length: this.lengths[i] };
+  }
 }
 
 /**
@@ -203,7 +208,7 @@ export class LocalPacks {
     const key = idToBytes(id);
     for (const p of idx) {
       const i = p.find(key);
-      if (i >= 0) return p.at(i);
+      if (i >= 0) return p.where(i);
     }
     return undefined;
   }

@@ -245,18 +245,21 @@ export function packName(header: Uint8Array, ordered: readonly PackEntry[]): Obj
   const head = Buffer.from(header.buffer, header.byteOffset, PACK_HEADER);
   const v3 = head.subarray(0, PACK_MAGIC_V3.length).equals(PACK_MAGIC_V3);
   const h = createHash('sha256').update(head);
-  const entry = Buffer.alloc(ID_BYTES + (v3 ? 17 : 4));
+  // All entries in one buffer, hashed at once (one update per entry costs more than the hashing).
+  const width = ID_BYTES + (v3 ? 17 : 4);
+  const toc = Buffer.alloc(width * ordered.length);
+  let pos = 0;
   for (const e of ordered) {
-    idToBytes(e.id).copy(entry, 0);
-    entry.writeUInt32BE(e.length, ID_BYTES);
+    toc.write(e.id, pos, ID_BYTES, 'hex');
+    toc.writeUInt32BE(e.length, pos + ID_BYTES);
     if (v3) {
-      entry.writeUInt32BE(rawSize(e), ID_BYTES + 4);
-      entry[ID_BYTES + 8] = e.codec ?? CODEC_STORED;
-      entry.writeBigUInt64BE(e.check ?? 0n, ID_BYTES + 9);
+      toc.writeUInt32BE(rawSize(e), pos + ID_BYTES + 4);
+      toc[pos + ID_BYTES + 8] = e.codec ?? CODEC_STORED;
+      toc.writeBigUInt64BE(e.check ?? 0n, pos + ID_BYTES + 9);
     }
-    h.update(entry);
+    pos += width;
   }
-  return h.digest('hex');
+  return h.update(toc).digest('hex');
 }
 
 /**
@@ -300,8 +303,10 @@ export function encodePackIndex(packId: ObjectId, entries: readonly PackEntry[])
   for (const e of entries) {
     if (e.id <= prev) throw new RangeError('pack index entries must be sorted and unique');
     prev = e.id;
-    pos += idToBytes(e.id).copy(buf, pos);
-    buf.writeBigUInt64BE(BigInt(e.offset), pos);
+    pos += buf.write(e.id, pos, ID_BYTES, 'hex');
+    // u64 as two u32 (offsets are safe integers): no BigInt per entry.
+    buf.writeUInt32BE(Math.floor(e.offset / 0x100000000), pos);
+    buf.writeUInt32BE(e.offset >>> 0, pos + 4);
     buf.writeUInt32BE(e.length, pos + 8);
     pos += 12;
     if (v2) {
