@@ -132,9 +132,14 @@ function decodeLocalIndex(buf: Buffer, name: string, packSize: number): LocalPac
   let pos = INDEX_HEAD;
   for (let i = 0; i < count; i++) {
     buf.copy(ids, i * ID_BYTES, pos, pos + ID_BYTES);
-    // ID i must sort after ID i - 1.
-    if (i > 0 && ids.compare(ids, (i - 1) * ID_BYTES, i * ID_BYTES, i * ID_BYTES, (i + 1) * ID_BYTES) <= 0) throw fail('IDs not sorted');
-    const off = Number(buf.readBigUInt64BE(pos + ID_BYTES));
+    // ID i must sort after ID i - 1 (their first words settle almost every pair without a compare call).
+    if (i > 0) {
+      const a = ids.readUInt32BE((i - 1) * ID_BYTES);
+      const b = ids.readUInt32BE(i * ID_BYTES);
+      if (a > b || (a === b && ids.compare(ids, (i - 1) * ID_BYTES, i * ID_BYTES, i * ID_BYTES, (i + 1) * ID_BYTES) <= 0)) throw fail('IDs not sorted');
+    }
+    // u64 as two u32: no BigInt per entry.
+    const off = buf.readUInt32BE(pos + ID_BYTES) * 0x100000000 + buf.readUInt32BE(pos + ID_BYTES + 4);
     const len = buf.readUInt32BE(pos + ID_BYTES + 8);
     if (off < PACK_HEADER || off + len > packSize) throw fail(`file ${i} lies outside the pack`);
     offsets[i] = off;
@@ -200,12 +205,16 @@ export class LocalPacks {
   }
 
   private readonly paths = new Map<string, string>();
+  /** The ID `locate` looks for, as bytes. */
+  private readonly key = Buffer.alloc(ID_BYTES);
 
   /** locate says where file `id` is packed (its first copy), or undefined. */
   locate(id: ObjectId): PackedFile | undefined {
     const idx = this.load();
     if (idx.length === 0) return undefined;
-    const key = idToBytes(id);
+    // The key buffer is reused (no buffer per lookup); a malformed ID matches nothing.
+    const key = this.key;
+    if (key.write(id, 0, ID_BYTES, 'hex') !== ID_BYTES || id.length !== 2 * ID_BYTES) return undefined;
     for (const p of idx) {
       const i = p.find(key);
       if (i >= 0) return p.where(i);

@@ -373,11 +373,12 @@ export class PackIndex {
       buf.copy(ids, i * ID_BYTES, pos, pos + ID_BYTES);
       // ID i must sort after ID i - 1 (compared in place: no views allocated per entry).
       if (i > 0 && ids.compare(ids, (i - 1) * ID_BYTES, i * ID_BYTES, i * ID_BYTES, (i + 1) * ID_BYTES) <= 0) throw fail('IDs not sorted');
-      const off64 = buf.readBigUInt64BE(pos + ID_BYTES);
+      // The u64 offset as two u32 (no BigInt per entry): a safe integer has at most 21 bits in the high word.
+      const offHigh = buf.readUInt32BE(pos + ID_BYTES);
       const len = buf.readUInt32BE(pos + ID_BYTES + 8);
       if (len > MAX_OBJECT_BYTES) throw fail(`object ${i} declares ${len} bytes, more than any object can have`);
-      if (off64 > BigInt(Number.MAX_SAFE_INTEGER)) throw fail(`object ${i} lies outside the pack (offset ${off64})`);
-      const off = Number(off64);
+      if (offHigh > 0x1fffff) throw fail(`object ${i} lies outside the pack (offset ${buf.readBigUInt64BE(pos + ID_BYTES)})`);
+      const off = offHigh * 0x100000000 + buf.readUInt32BE(pos + ID_BYTES + 4);
       if (off < PACK_HEADER || (packSize !== undefined && off + len > packSize)) {
         throw fail(`object ${i} lies outside the pack (${off}+${len}${packSize !== undefined ? ` of ${packSize} bytes` : ''})`);
       }
