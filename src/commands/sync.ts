@@ -19,7 +19,6 @@ import { checkout, switchTo, type CheckoutResult } from './checkout.js';
 import { splitOlder } from './cache-split.js';
 import { copiesInto } from '../workspace/link.js';
 import { merge, type MergeResult } from './merge.js';
-import { applyRecords } from './forget.js';
 import { ErasureLog } from '../graph/erasure.js';
 import { pullRecords, pushRecords, remoteRecordIds } from '../sync/erase.js';
 
@@ -241,6 +240,8 @@ async function fetchInto(repo: Repository, r: OpenedRemote, only: { branch?: str
   // Erasures made elsewhere (`lode forget`): move our refs, clean the workspace files and the cache.
   const records = await pullRecords(r.store.backend, new ErasureLog(repo.lodeDir));
   if (records.length > 0) {
+    // Loaded only here: forget.js brings the table erasers (Parquet readers and writers), which every push, fetch and clone would load for nothing.
+    const { applyRecords } = await import('./forget.js');
     const applied = await applyRecords(repo);
     out.erasures = { records, refsMoved: applied.refsMoved, workspaceFiles: applied.workspaceFiles, objectsDeleted: applied.objectsDeleted };
   }
