@@ -225,7 +225,10 @@ export function decodeTree(buf: Uint8Array, id?: ObjectId): TreeEntry[] {
   // Every entry takes bytes: a larger count is corrupt, and must not reach new Array().
   if (count > buf.length - r.pos) throw fail('entry count larger than the object');
   const out: TreeEntry[] = new Array(count);
-  let prev: Uint8Array | undefined;
+  // IDs and names are read in place (no view per entry): a tree of a big folder has thousands of entries.
+  const bytes = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+  let prevStart = -1;
+  let prevEnd = -1;
   const decoder = new TextDecoder('utf-8', { fatal: true });
   for (let i = 0; i < count; i++) {
     const kind = BYTE_KIND.get(r.byte());
@@ -234,18 +237,35 @@ export function decodeTree(buf: Uint8Array, id?: ObjectId): TreeEntry[] {
     if (flags > 1 || (kind === 'tree' && flags !== 0)) throw fail(`bad flags at entry ${i}`);
     const size = r.varint();
     const files = kind === 'tree' ? r.varint() : 1;
-    const eid = r.id();
-    const nameBytes = r.take(r.varint());
+    if (r.pos + ID_BYTES > buf.length) throw fail('truncated');
+    const eid = bytes.toString('hex', r.pos, r.pos + ID_BYTES);
+    r.pos += ID_BYTES;
+    const nameLength = r.varint();
+    if (r.pos + nameLength > buf.length) throw fail('truncated');
+    const start = r.pos;
+    const end = start + nameLength;
+    r.pos = end;
+    let ascii = true;
+    for (let k = start; k < end; k++) {
+      if (buf[k] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
     let name: string;
-    try {
-      name = decoder.decode(nameBytes);
-    } catch {
-      throw fail(`entry ${i} name is not UTF-8`);
+    if (ascii) name = bytes.toString('latin1', start, end);
+    else {
+      try {
+        name = decoder.decode(buf.subarray(start, end));
+      } catch {
+        throw fail(`entry ${i} name is not UTF-8`);
+      }
     }
     const problem = nameProblem(name);
     if (problem) throw fail(`unsafe entry name ${JSON.stringify(name)}: ${problem}`);
-    if (prev && Buffer.compare(prev, nameBytes) >= 0) throw fail(`entries not sorted or duplicated at ${JSON.stringify(name)}`);
-    prev = nameBytes;
+    if (prevStart >= 0 && bytes.compare(bytes, start, end, prevStart, prevEnd) >= 0) throw fail(`entries not sorted or duplicated at ${JSON.stringify(name)}`);
+    prevStart = start;
+    prevEnd = end;
     out[i] = { name, kind, id: eid, size, files, exec: flags === 1 };
   }
   if (!r.done) throw fail('trailing bytes');
