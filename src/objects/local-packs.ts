@@ -91,8 +91,8 @@ class LocalPackIndex {
     return { id: bytesToId(this.ids, i * ID_BYTES), pack: this.name, offset: this.offsets[i], length: this.lengths[i] };
   }
 
-  /** where is `at` without the ID (the caller has it): no string made per lookup. */
-  where(i: number): PackedFile {
+  /** place is where entry `i` is (`at` without its ID: a lookup by ID knows it already). */
+  place(i: number): PackedFile {
     return { pack: this.name, offset: this.offsets[i], length: this.lengths[i] };
   }
 }
@@ -205,19 +205,15 @@ export class LocalPacks {
   }
 
   private readonly paths = new Map<string, string>();
-  /** The ID `locate` looks for, as bytes. */
-  private readonly key = Buffer.alloc(ID_BYTES);
 
   /** locate says where file `id` is packed (its first copy), or undefined. */
   locate(id: ObjectId): PackedFile | undefined {
     const idx = this.load();
     if (idx.length === 0) return undefined;
-    // The key buffer is reused (no buffer per lookup); a malformed ID matches nothing.
-    const key = this.key;
-    if (key.write(id, 0, ID_BYTES, 'hex') !== ID_BYTES || id.length !== 2 * ID_BYTES) return undefined;
+    const key = idToBytes(id);
     for (const p of idx) {
       const i = p.find(key);
-      if (i >= 0) return p.where(i);
+      if (i >= 0) return p.place(i);
     }
     return undefined;
   }
@@ -230,7 +226,7 @@ export class LocalPacks {
     const out: PackedFile[] = [];
     for (const p of idx) {
       const i = p.find(key);
-      if (i >= 0) out.push(p.at(i));
+      if (i >= 0) out.push(p.place(i));
     }
     return out;
   }
