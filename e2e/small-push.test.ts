@@ -121,4 +121,20 @@ describe('push of small files from local packs', () => {
     expect(workspaceSnapshot(c)).toEqual(workspaceSnapshot(b));
     expect((await lodeJson(['fsck'], { cwd: c })).ok).toBe(true);
   }, 180_000);
+
+  it('with 64 MiB and more of other file data (pack files written on workers), the small files still go first and the clone is identical', async () => {
+    const base = makeTempDir('lode-e2e-small-push-mixed');
+    dirs.push(base);
+    const files = Array.from({ length: 300 }, (_, i) => ({ rel: `data/d${i % 10}/f${i}.bin`, bytes: content(i) }));
+    files.push({ rel: 'data/big.bin', bytes: pseudoRandomBytes(70 << 20, 99) });
+    const w = await workspace(base, 'w', files);
+    const share = path.join(base, 'share');
+    await lodeOk(['remote', 'add', 'origin', share], { cwd: w });
+    const r = await runLode(['push'], { cwd: w });
+    expect(r.code, r.stderr).toBe(0);
+    const c = path.join(base, 'clone');
+    await lodeOk(['clone', share, c], { cwd: base });
+    expect(workspaceSnapshot(c)).toEqual(workspaceSnapshot(w));
+    expect((await lodeJson(['fsck'], { cwd: c })).ok).toBe(true);
+  }, 300_000);
 });
