@@ -421,15 +421,17 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
         const small = options.inPlace === true
           ? writes.filter((t) => t.kind === 'blob' && LocalStore.packable('blob', t.size) && !blocked.has(t.path) && !ws.scan.files.has(t.path))
           : [];
-        const madeEarly = small.length > 0
-          ? await placeSmallFiles(repo.store, linker, small.map((t) => ({ id: t.id, size: t.size, dest: repo.abs(t.path), exec: t.exec, entry: t })), (f, p) => {
+        const madeEarly = new Set<FileEntry>();
+        if (small.length > 0) {
+          await placeSmallFiles(repo.store, linker, small.map((t) => ({ id: t.id, size: t.size, dest: repo.abs(t.path), exec: t.exec, entry: t })), (f, p) => {
             prepared.push(p);
+            madeEarly.add(f.entry);
             tick(f.entry);
-          })
-          : undefined;
+          });
+        }
         for (const t of writes) {
           partial = 0;
-          if (madeEarly?.has(repo.abs(t.path))) continue;
+          if (madeEarly.has(t)) continue;
           if (blocked.has(t.path)) {
             // Only with --force: placed after the blocker is cleared.
             deferred.push(t);

@@ -90,6 +90,11 @@ class LocalPackIndex {
   at(i: number): PackedFile & { id: ObjectId } {
     return { id: bytesToId(this.ids, i * ID_BYTES), pack: this.name, offset: this.offsets[i], length: this.lengths[i] };
   }
+
+  /** place is where entry `i` is (`at` without its ID: a lookup by ID knows it already). */
+  place(i: number): PackedFile {
+    return { pack: this.name, offset: this.offsets[i], length: this.lengths[i] };
+  }
 }
 
 /**
@@ -203,7 +208,7 @@ export class LocalPacks {
     const key = idToBytes(id);
     for (const p of idx) {
       const i = p.find(key);
-      if (i >= 0) return p.at(i);
+      if (i >= 0) return p.place(i);
     }
     return undefined;
   }
@@ -216,7 +221,7 @@ export class LocalPacks {
     const out: PackedFile[] = [];
     for (const p of idx) {
       const i = p.find(key);
-      if (i >= 0) out.push(p.at(i));
+      if (i >= 0) out.push(p.place(i));
     }
     return out;
   }

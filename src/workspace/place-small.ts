@@ -50,7 +50,7 @@ export function smallWriterThreads(): number {
 /**
  * placeSmallFiles creates `files` (none of which may exist) and calls
  * `onPlaced` with each one made, as `Prepared` in place (its stat as
- * written); it returns the destinations it made. Files it did not make (not
+ * written); it returns how many it made. Files it did not make (not
  * packed, unreadable, or creation failed) are for the caller to place. The
  * directories are made through `linker` (so an abort removes them). Throws
  * only when a worker thread fails; the files reported before stay reported.
@@ -61,15 +61,15 @@ export async function placeSmallFiles<F extends SmallFile>(
   files: readonly F[],
   onPlaced: (f: F, p: Prepared) => void,
   threads = files.length >= SMALL_PARALLEL_MIN ? smallWriterThreads() : 0,
-): Promise<Set<string>> {
-  const made = new Set<string>();
+): Promise<number> {
+  let made = 0;
   const batches = new Map<number, F[]>();
   const settle = (r: SmallBatchResult) => {
     const batch = batches.get(r.seq)!;
     batches.delete(r.seq);
     for (let i = 0; i < r.stats.length; i++) {
       const f = batch[i];
-      made.add(f.dest);
+      made++;
       onPlaced(f, { tmp: f.dest, dest: f.dest, method: 'copy', inPlace: true, stat: r.stats[i] });
     }
   };
