@@ -87,7 +87,11 @@ export async function placeSmallFiles<F extends SmallFile>(
         batch.push(files[i]);
         bytes += files[i].size;
       }
-      linker.ensureDir(dir);
+      try {
+        linker.ensureDir(dir);
+      } catch {
+        continue; // something stands where the directory goes: the caller's placement deals with it
+      }
       const b = readBatch(store, batch, bytes, seq++);
       if (b.paths.length === 0) continue;
       batches.set(b.seq, b.files);
@@ -99,6 +103,8 @@ export async function placeSmallFiles<F extends SmallFile>(
     }
     await pool?.drain();
   } finally {
+    // Files a worker made are reported before it stops, even when this ends in an error.
+    await pool?.drain().catch(() => {});
     await pool?.close();
   }
   return made;
