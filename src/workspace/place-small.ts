@@ -41,9 +41,17 @@ export const SMALL_PARALLEL_MIN = 1000;
 /** Batches queued on one worker at most: then the main thread writes the next batch itself. */
 const QUEUED_PER_WORKER = 2;
 
-/** smallWriterThreads is how many worker threads help the main thread: one per core beyond the first, at most 3. */
+/**
+ * smallWriterThreads is how many worker threads help the main thread: one
+ * per core beyond the first, at most 3, and none when the machine already
+ * has more runnable work than twice its cores (1-minute load average):
+ * there, threads creating files at once contend in the file system and
+ * slowed this step down (measured at a load of 20 on two cores), where on a
+ * machine with a free core they speed it up.
+ */
 export function smallWriterThreads(): number {
   const cores = os.availableParallelism?.() ?? os.cpus().length;
+  if (os.loadavg()[0] > 2 * cores) return 0;
   return Math.max(0, Math.min(cores - 1, 3));
 }
 
