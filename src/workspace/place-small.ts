@@ -83,6 +83,7 @@ export async function placeSmallFiles<F extends SmallFile>(
   };
   const pool = threads > 0 ? new WriterPool(threads, settle) : undefined;
   let seq = 0;
+  let scratch = Buffer.alloc(0);
   try {
     let i = 0;
     while (i < files.length) {
@@ -100,10 +101,12 @@ export async function placeSmallFiles<F extends SmallFile>(
       } catch {
         continue; // something stands where the directory goes: the caller's placement deals with it
       }
-      const b = readBatch(store, batch, bytes, seq++);
+      // A batch for a worker gets a buffer of its own (moved to the worker); one written here reuses `scratch`.
+      const toWorker = pool?.hasRoom() === true;
+      const b = readBatch(store, batch, toWorker ? Buffer.allocUnsafeSlow(bytes) : (scratch = scratch.length >= bytes ? scratch : Buffer.allocUnsafeSlow(Math.max(bytes, BATCH_BYTES))), seq++);
       if (b.paths.length === 0) continue;
       batches.set(b.seq, b.files);
-      if (!pool?.offer(b.batch)) {
+      if (!toWorker || !pool!.offer(b.batch)) {
         settle(writeNewFiles(b.batch));
         // Let the workers' answers in, so their queues refill while this thread writes too.
         if (pool) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -119,12 +122,11 @@ export async function placeSmallFiles<F extends SmallFile>(
 }
 
 /**
- * readBatch reads the bytes of `files` into one buffer of its own (it may
- * be moved to a worker). A file whose packed bytes cannot be read as
- * expected is left out (the caller's ordinary placement reports why).
+ * readBatch reads the bytes of `files` into `data` (at least their total
+ * size). A file whose packed bytes cannot be read as expected is left out
+ * (the caller's ordinary placement reports why).
  */
-function readBatch<F extends SmallFile>(store: LocalStore, files: F[], bytes: number, seq: number): { seq: number; batch: SmallBatch; files: F[]; paths: string[] } {
-  const data = Buffer.allocUnsafeSlow(bytes);
+function readBatch<F extends SmallFile>(store: LocalStore, files: F[], data: Buffer, seq: number): { seq: number; batch: SmallBatch; files: F[]; paths: string[] } {
   const kept: F[] = [];
   const paths: string[] = [];
   const modes: number[] = [];
@@ -146,7 +148,7 @@ function readBatch<F extends SmallFile>(store: LocalStore, files: F[], bytes: nu
     modes.push(f.exec ? 0o755 : 0o644);
     offsets.push(at);
   }
-  return { seq, files: kept, paths, batch: { seq, paths, modes, offsets, data: at === bytes ? data : data.subarray(0, at) } };
+  return { seq, files: kept, paths, batch: { seq, paths, modes, offsets, data: at === data.length ? data : data.subarray(0, at) } };
 }
 
 /** WriterPool runs batches on worker threads, at most QUEUED_PER_WORKER queued on each. */
@@ -173,6 +175,12 @@ class WriterPool {
       this.workers.push(w);
       this.queued.push(0);
     }
+  }
+
+  /** hasRoom says whether a worker would take a batch now. */
+  hasRoom(): boolean {
+    if (this.failure !== undefined) throw this.failure;
+    return this.queued.some((n) => n < QUEUED_PER_WORKER);
   }
 
   /** offer queues `b` on a worker with room and says whether it did (the buffer then belongs to the worker). */
