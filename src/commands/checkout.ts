@@ -14,6 +14,9 @@ import { loadXxhash } from '../core/checksum.js';
 import { errnoCode, rmQuiet } from '../storage/atomic.js';
 import type { IndexEntry } from '../workspace/index-file.js';
 import { Linker, type LinkType, type Prepared } from '../workspace/link.js';
+import type { MadeStat } from '../workspace/small-writer.js';
+import { placeSmallFiles } from '../workspace/place-small.js';
+import { LocalStore } from '../objects/store.js';
 import { ParentChecker } from '../workspace/parents.js';
 import { fetchCommitData } from '../sync/open.js';
 import { splitReplaced } from './cache-split.js';
@@ -395,7 +398,7 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
     });
     linker.premade = options.premade;
     /** Stats of files made in place, as written (saves an lstat each). */
-    const madeStats = new Map<string, fs.BigIntStats>();
+    const madeStats = new Map<string, MadeStat>();
     const prepared: Prepared[] = [];
     const deferred: FileEntry[] = [];
     const abandonAll = () => {
@@ -413,8 +416,22 @@ export async function switchTo(repo: Repository, options: SwitchOptions = {}): P
     try {
       let lowSpace = false;
       try {
+        // New small files of a clone (nothing on disk there): many at once,
+        // on several threads; whatever that leaves is placed one by one below.
+        const small = options.inPlace === true
+          ? writes.filter((t) => t.kind === 'blob' && LocalStore.packable('blob', t.size) && !blocked.has(t.path) && !ws.scan.files.has(t.path))
+          : [];
+        const madeEarly = new Set<FileEntry>();
+        if (small.length > 0) {
+          await placeSmallFiles(repo.store, linker, small.map((t) => ({ id: t.id, size: t.size, dest: repo.abs(t.path), exec: t.exec, entry: t })), (f, p) => {
+            prepared.push(p);
+            madeEarly.add(f.entry);
+            tick(f.entry);
+          });
+        }
         for (const t of writes) {
           partial = 0;
+          if (madeEarly.has(t)) continue;
           if (blocked.has(t.path)) {
             // Only with --force: placed after the blocker is cleared.
             deferred.push(t);

@@ -609,19 +609,22 @@ export class RemoteStore implements ObjectReader {
     // this thread. Only objects stored raw go to the workers (their stored
     // bytes are what hashes to their ID); a compressed object is
     // decompressed and hashed here (objectBytes), as are all objects of a
-    // small fetch. Large incompressible data stays raw, so it is what the
-    // workers see.
+    // small fetch, and small objects (POOL_OBJECT_MIN: the files of a
+    // many-small-files clone), for which a staging copy and a message cost
+    // more than the hash. Large incompressible data stays raw, so it is what
+    // the workers see.
+    const pooled = (e: PackEntry) => !isCompressed(e) && e.length >= POOL_OBJECT_MIN;
     let rawBytes = 0;
-    for (const list of byPack.values()) for (const e of list) if (!isCompressed(e)) rawBytes += e.length;
+    for (const list of byPack.values()) for (const e of list) if (pooled(e)) rawBytes += e.length;
     const pool = rawBytes >= HASH_POOL_MIN_BYTES ? new HashPool() : undefined;
     const verifyInPool = async (span: ReadSpan, got: Buffer, packId: ObjectId): Promise<Buffer[]> => {
       checkSpanLength(span, got, packId);
-      const raw = span.entries.filter((e) => !isCompressed(e));
+      const raw = span.entries.filter(pooled);
       // Started first (the span is copied to a staging buffer now), so the workers hash while this thread decompresses.
       const hashed = raw.length > 0 ? pool!.verify(got, spanRanges(span, raw)) : Promise.resolve(-1);
       let objects: Buffer[];
       try {
-        objects = span.entries.map((e) => (isCompressed(e) ? extract(span, got, e, packId) : got.subarray(e.offset - span.offset, e.offset - span.offset + e.length)));
+        objects = span.entries.map((e) => (pooled(e) ? got.subarray(e.offset - span.offset, e.offset - span.offset + e.length) : extract(span, got, e, packId)));
       } catch (e) {
         hashed.catch(() => {}); // the first damage found is reported; the workers' answer no longer matters
         throw e;
@@ -696,6 +699,9 @@ export class RemoteStore implements ObjectReader {
     }
   }
 }
+
+/** Objects smaller than this are hashed on the main thread in fetchObjects, never in the HashPool. */
+const POOL_OBJECT_MIN = 64 << 10;
 
 /** Ranged reads of packs in flight at once in fetchObjects (each up to 16 MiB). */
 const READS_IN_FLIGHT = 3;

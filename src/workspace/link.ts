@@ -29,6 +29,7 @@ import { CorruptObjectError, MissingContentError, NOT_FETCHED_HINT } from '../co
 import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
 import type { FileRef, LocalStore } from '../objects/store.js';
 import type { ObjectId } from '../core/id.js';
+import type { MadeStat } from './small-writer.js';
 
 export type LinkType = 'reflink' | 'hardlink' | 'copy';
 export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'copy'];
@@ -46,7 +47,7 @@ export interface Prepared {
   method: LinkType;
   /** Made in place (`prepare` with `inPlace`): `tmp` is `dest`, and `stat` its stat as written. */
   inPlace?: boolean;
-  stat?: fs.BigIntStats;
+  stat?: MadeStat;
 }
 
 /** Linker materialises cached files, remembering which methods failed here. */
@@ -97,16 +98,7 @@ export class Linker {
     const whole = !packed && this.store.hasWhole(ref.id);
     const split = !packed && !whole && ref.kind === 'chunked' && this.store.isSplit(ref.id);
     if (!packed && !whole && !split && !this.store.hasFile(ref.id)) throw missingContent(ref, dest);
-    const dir = path.dirname(dest);
-    let stage = this.dirs.get(dir);
-    if (stage === undefined) {
-      const first = fs.mkdirSync(dir, { recursive: true });
-      if (first) this.created.push(first);
-      // Stage in .lode/tmp when a rename from there can reach `dir`.
-      this.tmpDev ??= fs.statSync(this.store.tmpDir).dev;
-      stage = fs.statSync(dir).dev === this.tmpDev ? this.store.tmpDir : dir;
-      this.dirs.set(dir, stage);
-    }
+    const stage = this.ensureDir(path.dirname(dest));
     if (packed) {
       if (packed.length !== ref.size) throw corrupt(ref, this.store.describeFile(ref.id), `size is ${packed.length}, expected ${ref.size}`);
       if (inPlace) {
@@ -155,6 +147,24 @@ export class Linker {
       }
     }
     throw new Error('unreachable: copy always applies');
+  }
+
+  /**
+   * ensureDir makes directory `dir` (and its parents) unless this linker
+   * already did, remembering the top-most one it created (see
+   * removeCreatedDirs), and returns where files bound for `dir` are staged.
+   */
+  ensureDir(dir: string): string {
+    let stage = this.dirs.get(dir);
+    if (stage === undefined) {
+      const first = fs.mkdirSync(dir, { recursive: true });
+      if (first) this.created.push(first);
+      // Stage in .lode/tmp when a rename from there can reach `dir`.
+      this.tmpDev ??= fs.statSync(this.store.tmpDir).dev;
+      stage = fs.statSync(dir).dev === this.tmpDev ? this.store.tmpDir : dir;
+      this.dirs.set(dir, stage);
+    }
+    return stage;
   }
 
   /** finish renames a prepared file over its destination. */
