@@ -1,6 +1,6 @@
 // Compressed packs through the binary: a push of CSV data stores it
 // compressed (the remote holds well under half its bytes), raises the remote
-// to format 3, and clone, fsck --remote --read-data and gc --remote's repack
+// to format 4 (its rows in the column layout), and clone, fsck --remote --read-data and gc --remote's repack
 // read it back byte for byte; random data stays raw and leaves the remote in
 // format 1. Forged compressed entries (damaged streams, bombs) are refused
 // as corrupt data (exit 5), on a directory remote and on S3 (moto).
@@ -47,7 +47,7 @@ function compressedEntry(share: string) {
     if (idx.subarray(0, 5).toString('latin1') !== 'LODX\x02') continue;
     const count = idx.readUInt32BE(37);
     for (let i = 0, pos = 41; i < count; i++, pos += 57) {
-      if (idx[pos + 48] !== 1) continue;
+      if (idx[pos + 48] === 0) continue;
       return { idxFile, packFile: idxFile.replace(/\.idx$/, '.pack'), idx, pos, offset: Number(idx.readBigUInt64BE(pos + 32)), length: idx.readUInt32BE(pos + 40), size: idx.readUInt32BE(pos + 44) };
     }
   }
@@ -70,7 +70,7 @@ async function csvPushed(prefix: string) {
 }
 
 describe('compressed packs on a directory remote', () => {
-  it('a CSV costs the remote less than half its bytes; format 3; clone and fsck --read-data read it back', async () => {
+  it('a CSV costs the remote less than half its bytes; format 4; clone and fsck --read-data read it back', async () => {
     const { base, at, share } = await csvPushed('cpack-csv');
     // The push reports what the remote stored: the packs and their indexes.
     writeFile(at.cwd!, 'data/more.csv', repetitiveCsv(1 << 20, 11));
@@ -88,7 +88,7 @@ describe('compressed packs on a directory remote', () => {
     const raw = CSV.length + NOISE.length + 3 * (1 << 20);
     expect(packBytes(share)).toBeLessThan(CSV.length / 2 + NOISE.length + (1 << 20));
     expect(packBytes(share)).toBeLessThan(raw);
-    expect(remoteFormat(share)).toBe(3);
+    expect(remoteFormat(share)).toBe(4);
     expect(packFiles(share, '.pack').some((f) => fs.readFileSync(f).subarray(0, 5).toString('latin1') === 'LODP\x03')).toBe(true);
     // The CSV's bytes are not in any pack as they are, but every object decompresses to them.
     const expanded = Buffer.concat(packFiles(share, '.pack').map((f) => expandPack(fs.readFileSync(f), fs.readFileSync(f.replace(/\.pack$/, '.idx')))));
@@ -125,7 +125,7 @@ describe('compressed packs on a directory remote', () => {
     await lodeOk(['commit', '-m', 'v2'], at);
     await lodeOk(['config', 'push.compress', 'auto'], at);
     await lodeOk(['push'], at);
-    expect(remoteFormat(share)).toBe(3);
+    expect(remoteFormat(share)).toBe(4);
   });
 
   it('a damaged compressed stream is corrupt data: clone exits 5, fsck --remote --read-data names the object', async () => {
@@ -216,7 +216,7 @@ describe('compressed packs on S3 (moto)', () => {
     let stored = 0;
     try {
       for await (const b of bucket.list('packs/')) if (b.key.endsWith('.pack')) stored += b.size;
-      expect(JSON.parse((await bucket.load('config')).toString()).format).toBe(3);
+      expect(JSON.parse((await bucket.load('config')).toString()).format).toBe(4);
     } finally {
       await bucket.close?.();
     }

@@ -133,7 +133,7 @@ describe('compressed packs on the worker path', () => {
       const idx = fs.readFileSync(f);
       if (target || idx.subarray(0, 5).toString('latin1') !== 'LODX\x02') continue;
       for (let i = 0, pos = 41; i < idx.readUInt32BE(37); i++, pos += 57) {
-        if (idx[pos + 48] === 1) {
+        if (idx[pos + 48] !== 0) {
           target = { pack: f.replace(/\.idx$/, '.pack'), offset: Number(idx.readBigUInt64BE(pos + 32)), length: idx.readUInt32BE(pos + 40) };
           break;
         }

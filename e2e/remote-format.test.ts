@@ -66,13 +66,13 @@ describe('the remote config object', () => {
 
   it('a remote in a newer format is refused by clone, fetch, pull, push and gc --remote: exit 10, nothing written', async () => {
     const { base, a, share } = await pushed('remote-format-newer');
-    fs.writeFileSync(path.join(share, 'config'), JSON.stringify({ format: 4, chunking: { min: 262144, avg: 1048576, max: 4194304 }, future: true }));
+    fs.writeFileSync(path.join(share, 'config'), JSON.stringify({ format: 5, chunking: { min: 262144, avg: 1048576, max: 4194304 }, future: true }));
     const before = fs.readdirSync(path.join(share, 'packs')).sort();
     writeFile(a, 'data/small.txt', 'changed\n');
     await lodeOk(['commit', '-a', '-m', 'v2'], { cwd: a });
     for (const args of [['push'], ['fetch'], ['pull'], ['gc', '--remote'], ['status', '--remote']]) {
       const err = expectLodeError(await runLode(args, { cwd: a }), 10);
-      expect(err, args.join(' ')).toMatch(/^error: dir .*share is in remote format 4, and this lode knows only format 3: it was written by a newer lode$/m);
+      expect(err, args.join(' ')).toMatch(/^error: dir .*share is in remote format 5, and this lode knows only format 4: it was written by a newer lode$/m);
       expect(err).toMatch(/^hint: +upgrade lode/m);
     }
     expect(fs.readdirSync(path.join(share, 'packs')).sort()).toEqual(before);

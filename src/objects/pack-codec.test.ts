@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadXxhash, xxh64 } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
-import { CODEC_BROTLI, compressSync, decompress, MAX_COMPRESSED_OBJECT, worthTrying } from './codec.js';
+import { CODEC_BROTLI, CODEC_BROTLI_COLUMNS, compressSync, decompress, MAX_COMPRESSED_OBJECT, worthTrying } from './codec.js';
+import { toColumns } from './columns.js';
 import { encodePackIndex, extract, objectBytes, PackIndex, packNameMatches, PackWriter, type PackEntry } from './pack.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -26,6 +27,21 @@ function csv(n: number, seed = 1): Buffer {
   }
   return Buffer.from(s.slice(0, n));
 }
+
+/** prose makes `n` bytes of text that is not a table (compresses, but has no columns). */
+function prose(n: number, seed = 1): Buffer {
+  const words = ['the', 'dataset', 'was', 'relabelled', 'after', 'review', 'of', 'cats', 'and', 'dogs', 'in', 'March'];
+  let s = '';
+  let i = seed;
+  while (s.length < n) {
+    i = (i * 1103515245 + 12345) % 2147483648;
+    s += words[i % words.length] + (i % 11 === 0 ? '.\n' : ' ');
+  }
+  return Buffer.from(s.slice(0, n));
+}
+
+/** plainBrotli compresses with brotli only (codec 1), as lode does for text that is not a table. */
+const plainBrotli = (b: Buffer) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } });
 
 async function seal(objects: { data: Buffer; compress?: boolean }[], buffer?: Buffer) {
   const w = new PackWriter(buffer);
@@ -59,8 +75,12 @@ describe('the codec probe', () => {
     expect(worthTrying(mixed)).toBe(true);
     expect(compressSync(mixed)).toBeUndefined();
     const c = compressSync(csv(300_000))!;
-    expect(c.length).toBeLessThan(150_000);
-    expect(decompress(CODEC_BROTLI, c, 300_000, 'x').equals(csv(300_000))).toBe(true);
+    expect(c.codec).toBe(CODEC_BROTLI_COLUMNS);
+    expect(c.bytes.length).toBeLessThan(150_000);
+    expect(decompress(c.codec, c.bytes, 300_000, 'x').equals(csv(300_000))).toBe(true);
+    const p = compressSync(prose(300_000))!;
+    expect(p.codec).toBe(CODEC_BROTLI);
+    expect(decompress(p.codec, p.bytes, 300_000, 'x').equals(prose(300_000))).toBe(true);
   });
 });
 
@@ -71,21 +91,24 @@ describe('compressed packs', () => {
     const noise = randomBytes(300_000);
     const empty = Buffer.alloc(0);
     const meta = csv(4000, 3); // compressible, but added as metadata
-    const sealed = await seal([{ data: text }, { data: empty }, { data: noise }, { data: small }, { data: meta, compress: false }]);
+    const words = prose(200_000); // compressible, not a table
+    const sealed = await seal([{ data: text }, { data: empty }, { data: noise }, { data: small }, { data: meta, compress: false }, { data: words }]);
     expect(sealed.compressed).toBe(true);
     expect(sealed.pack.subarray(0, 5).toString('latin1')).toBe('LODP\x03');
     expect(sealed.index.subarray(0, 5).toString('latin1')).toBe('LODX\x02');
-    const idx = readBack(sealed, [text, small, noise, empty, meta]);
+    expect(sealed.columns).toBe(true);
+    const idx = readBack(sealed, [text, small, noise, empty, meta, words]);
     const e = (b: Buffer) => idx.find(sha(b))!;
-    expect(e(text).codec).toBe(CODEC_BROTLI);
+    expect(e(text).codec).toBe(CODEC_BROTLI_COLUMNS);
     expect(e(text).size).toBe(text.length);
     expect(e(text).length).toBeLessThan(text.length / 2);
-    expect(e(small).codec).toBe(CODEC_BROTLI);
+    expect(e(small).codec).toBe(CODEC_BROTLI_COLUMNS);
+    expect(e(words).codec).toBe(CODEC_BROTLI);
     for (const raw of [noise, empty, meta]) {
       expect(e(raw).codec).toBeUndefined();
       expect(e(raw).length).toBe(raw.length);
     }
-    expect(sealed.pack.length).toBeLessThan(text.length / 2 + noise.length + meta.length + small.length / 2);
+    expect(sealed.pack.length).toBeLessThan(text.length / 2 + noise.length + meta.length + small.length / 2 + words.length / 2);
   });
 
   it('a pack with nothing worth compressing stays version 2 (readable by older lodes)', async () => {
@@ -100,9 +123,9 @@ describe('compressed packs', () => {
   it('random mixes of objects round-trip through seal, in a buffer too small to start with', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.constantFrom('csv', 'random', 'zeros', 'empty'), fc.integer({ min: 0, max: 200_000 }), fc.boolean()), { maxLength: 12 }),
+        fc.array(fc.tuple(fc.constantFrom('csv', 'prose', 'random', 'zeros', 'empty'), fc.integer({ min: 0, max: 200_000 }), fc.boolean()), { maxLength: 12 }),
         async (specs) => {
-          const objects = specs.map(([kind, n], i) => (kind === 'csv' ? csv(n, i) : kind === 'random' ? randomBytes(n) : kind === 'zeros' ? Buffer.alloc(n) : Buffer.alloc(0)));
+          const objects = specs.map(([kind, n], i) => (kind === 'csv' ? csv(n, i) : kind === 'prose' ? prose(n, i) : kind === 'random' ? randomBytes(n) : kind === 'zeros' ? Buffer.alloc(n) : Buffer.alloc(0)));
           const sealed = await seal(objects.map((data, i) => ({ data, compress: specs[i][2] })), Buffer.alloc(64));
           readBack(sealed, objects);
         },
@@ -168,7 +191,7 @@ describe('forged compressed entries', () => {
     expect(bomb.length).toBeLessThan(100_000);
     // The stream claims 1 KiB: decoding stops there, it never allocates the 16 MiB.
     const e: PackEntry = { id: sha(zeros), offset: 21, length: bomb.length, size: 1024, codec: CODEC_BROTLI };
-    expect(() => objectBytes(bomb, e, packId)).toThrow(/inflates past the 1024 bytes its index states/);
+    expect(() => objectBytes(bomb, e, packId)).toThrow(/inflates past the 1024 bytes its index allows/);
     try {
       objectBytes(bomb, e, packId);
     } catch (err) {
@@ -179,7 +202,7 @@ describe('forged compressed entries', () => {
 
   it('a stream that is short, decodes to fewer bytes, carries trailing bytes, or is not brotli is refused', () => {
     const text = csv(40_000);
-    const c = compressSync(text)!;
+    const c = plainBrotli(text);
     const e = (length: number, size = text.length): PackEntry => ({ id: sha(text), offset: 21, length, size, codec: CODEC_BROTLI });
     expect(objectBytes(c, e(c.length), packId).equals(text)).toBe(true);
     expect(() => objectBytes(c.subarray(0, c.length - 3), e(c.length - 3), packId)).toThrow(/does not decompress/);
@@ -195,7 +218,28 @@ describe('forged compressed entries', () => {
     expect(decompress(CODEC_BROTLI, flipped, text.length, 'x').equals(text)).toBe(true);
     expect(() => objectBytes(flipped, checked, packId)).toThrow(/does not match its checksum/);
     // A valid stream of other bytes decodes fine but fails the ID check.
-    const other = compressSync(csv(40_000, 9))!;
+    const other = plainBrotli(csv(40_000, 9));
     expect(() => objectBytes(other, e(other.length), packId)).toThrow(/does not match its ID/);
+  });
+
+  it('a column layout that rebuilds more or fewer bytes than stated, or is not a layout, is refused as corrupt', () => {
+    const text = csv(40_000);
+    const c = compressSync(text)!;
+    expect(c.codec).toBe(CODEC_BROTLI_COLUMNS);
+    const e = (stored: Buffer, size = text.length): PackEntry => ({ id: sha(text), offset: 21, length: stored.length, size, codec: CODEC_BROTLI_COLUMNS });
+    expect(objectBytes(c.bytes, e(c.bytes), packId).equals(text)).toBe(true);
+    expect(() => objectBytes(c.bytes, e(c.bytes, text.length + 1), packId)).toThrow(/column layout is damaged/);
+    expect(() => objectBytes(c.bytes, e(c.bytes, text.length - 1), packId)).toThrow(/column layout is damaged/);
+    // Plain brotli of the text read as a layout: its first byte is no delimiter of these columns.
+    expect(() => objectBytes(plainBrotli(text), e(plainBrotli(text)), packId)).toThrow(CorruptObjectError);
+    // A layout whose line counts disagree with its columns.
+    const layout = toColumns(text, 0x2c);
+    const forged = Buffer.from(layout);
+    forged[3] = 9; // the first line's field count: 4 in csv()
+    expect(() => objectBytes(plainBrotli(forged), e(plainBrotli(forged)), packId)).toThrow(/column layout is damaged/);
+    // A bomb through the layout: bounded by the layout's own bound, then refused.
+    const zeros = Buffer.alloc(16 << 20);
+    const bomb = plainBrotli(zeros);
+    expect(() => objectBytes(bomb, e(bomb, 1024), packId)).toThrow(/inflates past the \d+ bytes its index allows/);
   });
 });

@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { xxh64 } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { bytesToId, ID_BYTES, idToBytes, type ObjectId } from '../core/id.js';
-import { ASYNC_FROM, CODEC_BROTLI, CODEC_STORED, compressAsync, compressSync, decompress, MAX_COMPRESSED_OBJECT } from './codec.js';
+import { ASYNC_FROM, CODEC_BROTLI_COLUMNS, CODEC_STORED, compressAsync, compressSync, decompress, isKnownCodec, MAX_COMPRESSED_OBJECT, type Compressed } from './codec.js';
 
 /**
  * Pack versions differ only in how a pack is named (the bytes are laid out
@@ -82,6 +82,8 @@ export interface SealedPack {
   entries: PackEntry[];
   /** Whether some object is stored compressed (a version 3 pack: the remote must be at COMPRESSED_FORMAT). */
   compressed: boolean;
+  /** Whether some object is stored in the column layout (CODEC_BROTLI_COLUMNS: the remote must be at COLUMNS_FORMAT). */
+  columns: boolean;
 }
 
 /**
@@ -159,7 +161,8 @@ export class PackWriter {
     const pack = this.buf.subarray(0, this.size);
     const id = packName(pack, this.entries);
     const entries = [...this.entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { id, pack, index: encodePackIndex(id, entries), entries, compressed };
+    const columns = this.entries.some((e) => e.codec === CODEC_BROTLI_COLUMNS);
+    return { id, pack, index: encodePackIndex(id, entries), entries, compressed, columns };
   }
 
   /**
@@ -172,7 +175,7 @@ export class PackWriter {
    */
   async seal(o: { compress?: boolean } = {}): Promise<SealedPack> {
     if (o.compress === false) return this.finish();
-    const outs: (Buffer | undefined)[] = new Array(this.entries.length);
+    const outs: (Compressed | undefined)[] = new Array(this.entries.length);
     const jobs: Promise<void>[] = [];
     this.entries.forEach((e, i) => {
       if (!this.compressible[i]) return;
@@ -188,11 +191,11 @@ export class PackWriter {
     this.entries.forEach((e, i) => {
       const out = outs[i];
       if (out) {
-        out.copy(this.buf, at);
+        out.bytes.copy(this.buf, at);
         e.size = e.length;
-        e.length = out.length;
-        e.codec = CODEC_BROTLI;
-        e.check = xxh64(out);
+        e.length = out.bytes.length;
+        e.codec = out.codec;
+        e.check = xxh64(out.bytes);
       } else if (at !== e.offset) this.buf.copy(this.buf, at, e.offset, e.offset + e.length);
       e.offset = at;
       at += e.length;
@@ -392,7 +395,7 @@ export class PackIndex {
         if (codec === CODEC_STORED) {
           if (size !== len) throw fail(`object ${i} is stored raw but declares ${size} bytes in ${len}`);
           if (buf.readBigUInt64BE(pos + ID_BYTES + 17) !== 0n) throw fail(`object ${i} is stored raw but carries a checksum`);
-        } else if (codec === CODEC_BROTLI) {
+        } else if (isKnownCodec(codec)) {
           if (size > MAX_COMPRESSED_OBJECT) throw fail(`object ${i} declares ${size} bytes uncompressed, more than a compressed object may have`);
         } else throw fail(`object ${i} names unknown codec ${codec}`);
         sizes[i] = size;

@@ -37,14 +37,16 @@ import type { WrittenPack } from '../objects/pack-file-pool.js';
  * higher one is refused. A remote is written in the lowest format its objects
  * need, so older lodes keep reading it: format 1 until a push sends a sharded
  * directory or a commit with a record (SHARDED_FORMAT), or a pack with
- * compressed objects (COMPRESSED_FORMAT), which an older lode would take for
- * corruption.
+ * compressed objects (COMPRESSED_FORMAT) or objects in the column layout
+ * (COLUMNS_FORMAT), which an older lode would take for corruption.
  */
-export const REMOTE_FORMAT = 3;
+export const REMOTE_FORMAT = 4;
 /** SHARDED_FORMAT is the first remote format whose trees may be sharded (tree objects of version 2) and whose commits may name a record. */
 export const SHARDED_FORMAT = 2;
 /** COMPRESSED_FORMAT is the first remote format whose packs may hold compressed objects (packs of version 3, indexes of version 2). */
 export const COMPRESSED_FORMAT = 3;
+/** COLUMNS_FORMAT is the first remote format whose packs may hold objects in the column layout (codec 3, objects/columns.ts). */
+export const COLUMNS_FORMAT = 4;
 /** BASE_FORMAT is the format a new remote starts in. */
 const BASE_FORMAT = 1;
 
@@ -99,8 +101,8 @@ export class RemoteStore implements ObjectReader {
   readonly stats = { requests: 0, bytesSent: 0, bytesReceived: 0, rereads: 0 };
   /** Whether uploaded packs compress their objects where it pays (see codec.ts). */
   compress = true;
-  /** The raise to COMPRESSED_FORMAT under way or done: concurrent uploads wait for one write. */
-  private raising: Promise<void> | undefined;
+  /** The raises (to COMPRESSED_FORMAT, COLUMNS_FORMAT) under way or done: concurrent uploads wait for one write each. */
+  private readonly raising = new Map<number, Promise<void>>();
 
   constructor(
     readonly backend: Backend,
@@ -457,6 +459,18 @@ export class RemoteStore implements ObjectReader {
     this.config = raised;
   }
 
+  /** raiseOnce is raiseFormat once per format for this store (concurrent uploads share the write). */
+  private raiseOnce(format: number): Promise<void> {
+    let raise = this.raising.get(format);
+    if (!raise) {
+      // Raises run one after the other, so a lower one never writes over a higher one under way.
+      const before = [...this.raising.values()];
+      raise = Promise.allSettled(before).then(() => this.raiseFormat(format));
+      this.raising.set(format, raise);
+    }
+    return raise;
+  }
+
   /**
    * ensureConfig returns the remote's config, writing one (format and the
    * given chunking parameters) if the remote has none: the first push does.
@@ -508,9 +522,9 @@ export class RemoteStore implements ObjectReader {
   async uploadPack(writer: PackWriter, after?: Promise<unknown>): Promise<ObjectId> {
     // Objects are compressed where it pays, unless the store has no config to
     // raise (only a remote some push wrote one to takes compressed packs).
-    const { id, pack, index, entries, compressed } = await writer.seal({ compress: this.compress && this.config !== undefined });
+    const { id, pack, index, entries, compressed, columns } = await writer.seal({ compress: this.compress && this.config !== undefined });
     // Before the pack: an older lode must find the remote too new, not its packs corrupt.
-    if (compressed) await (this.raising ??= this.raiseFormat(COMPRESSED_FORMAT));
+    if (compressed) await this.raiseOnce(columns ? COLUMNS_FORMAT : COMPRESSED_FORMAT);
     this.stats.requests += 2;
     await this.backend.save(`packs/${id}.pack`, pack);
     await after;
