@@ -8,10 +8,11 @@
  * Brotli is the codec: node:zlib has it on every Node lode runs on (20 and
  * later). Plain objects are compressed at quality 1 (faster than deflate at
  * level 1, with a slightly better ratio). Delimited text (CSV, TSV, flat JSON
- * lines) is first laid out column by column (columns.ts) and compressed at
- * quality COLUMNS_QUALITY: no brotli quality a push can afford (nor deflate,
- * nor zstd at any level) passes 2.8x on the bench's CSV, whose rows are
- * mostly random digits; column by column it passes 3x at the same speed.
+ * lines) is first laid out column by column (columns.ts) and then compressed
+ * at quality 1 as well: on the bench's CSV, whose rows are mostly random
+ * digits, no codec a push can afford passes 2.8x row by row (brotli q10
+ * reaches 3.1x at ~1 MB/s, zstd 19 2.95x at ~3 MB/s); column by column
+ * brotli q1 passes 3x.
  * zstd would be faster, but node:zlib has it only from Node 22.15 / 23.8: a
  * Node 20 reader could not read such packs. Codec 2 is reserved for it.
  * Measurements in docs/formats.md ("Compressed packs").
@@ -63,12 +64,13 @@ const MIN_RATIO = 1.1;
 export const ASYNC_FROM = 128 << 10;
 
 /**
- * COLUMNS_QUALITY is the brotli quality for the column layout: measured on
- * 1 MiB chunks of the bench's CSV, q2 gains ~10% over q1 at about the same
- * speed (q1's fast path suits columns of random digits worse); q4 and above
- * cost 2–5x the CPU for a few percent more.
+ * COLUMNS_QUALITY is the brotli quality for the column layout. Measured on
+ * the bench's CSV in 1 MiB chunks (docs/formats.md): q1 3.3–3.5x, q2 3.6x
+ * for ~40% more brotli CPU, q4 and above 2–5x the CPU for a few percent
+ * more. The layout itself costs about as much CPU as brotli at q1, so q1
+ * keeps a push of CSV within ~1.4x the CPU of plain brotli q1.
  */
-const COLUMNS_QUALITY = 2;
+const COLUMNS_QUALITY = 1;
 
 function brotliOptions(size: number, quality = 1): zlib.BrotliOptions {
   return { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: size } };

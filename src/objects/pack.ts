@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { xxh64 } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { bytesToId, ID_BYTES, idToBytes, type ObjectId } from '../core/id.js';
+import { sharedCompressPool } from './compress-pool.js';
 import { ASYNC_FROM, CODEC_BROTLI_COLUMNS, CODEC_STORED, compressAsync, compressSync, decompress, isKnownCodec, MAX_COMPRESSED_OBJECT, type Compressed } from './codec.js';
 
 /**
@@ -168,19 +169,22 @@ export class PackWriter {
   /**
    * seal compresses every object where it pays (codec.ts: a cheap probe
    * turns away incompressible ones), moves the objects together in the same
-   * buffer, and finishes the pack. Large objects are compressed in libuv's
-   * thread pool, so a push fills its next pack meanwhile; small ones on the
-   * calling thread (a thread-pool call costs more than they do).
+   * buffer, and finishes the pack. Large objects are compressed off the
+   * calling thread, so a push fills its next pack meanwhile: on worker
+   * threads (CompressPool) when the pack is in shared memory, else brotli in
+   * libuv's thread pool; small ones on the calling thread (handing them off
+   * costs more than they do).
    * `compress: false` finishes the pack as it is.
    */
   async seal(o: { compress?: boolean } = {}): Promise<SealedPack> {
     if (o.compress === false) return this.finish();
     const outs: (Compressed | undefined)[] = new Array(this.entries.length);
     const jobs: Promise<void>[] = [];
+    const pool = this.buf.buffer instanceof SharedArrayBuffer ? sharedCompressPool() : undefined;
     this.entries.forEach((e, i) => {
       if (!this.compressible[i]) return;
       const raw = this.buf.subarray(e.offset, e.offset + e.length);
-      if (e.length >= ASYNC_FROM) jobs.push(compressAsync(raw).then((out) => void (outs[i] = out)));
+      if (e.length >= ASYNC_FROM) jobs.push((pool ? pool.compress(raw).catch(() => compressAsync(raw)) : compressAsync(raw)).then((out) => void (outs[i] = out)));
       else outs[i] = compressSync(raw);
     });
     await Promise.all(jobs);
