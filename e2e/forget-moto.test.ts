@@ -137,7 +137,7 @@ async function rawBucketObjects(): Promise<Map<string, Buffer>> {
 }
 /** bucketObjects is rawBucketObjects with each pack expanded (its compressed objects decompressed, test/helpers/packs.js). */
 const bucketObjects = async () => expandBucket(await rawBucketObjects());
-/** compressedObjects counts the objects stored brotli-compressed (codec 1 in an index of version 2, docs/formats.md) in the bucket's packs. */
+/** compressedObjects counts the objects stored compressed (codec 1 or 3 in an index of version 2, docs/formats.md) in the bucket's packs. */
 function compressedObjects(objects: Map<string, Buffer>): number {
   let n = 0;
   for (const [k, idx] of objects) {
