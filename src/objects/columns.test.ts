@@ -89,6 +89,11 @@ describe('the column layout', () => {
     for (let i = 0; i < 100; i++) nested += `${JSON.stringify({ id: i, tags: Array.from({ length: i % 7 }, (_, k) => `t${k}`) })}\n`;
     expect(tabularDelimiter(Buffer.from(nested))).toBeUndefined();
     expect(tabularDelimiter(Buffer.from('a,b\n1,2\n3,4\n'))).toBeUndefined();
+    // Lines so long that fewer than 8 fit in the 64 KiB sample: not looked at further.
+    const wide = Array.from({ length: 12 }, (_, i) => Array.from({ length: 3000 }, (_, k) => (i * k) % 997).join(',')).join('\n');
+    expect(wide.length).toBeGreaterThan(12 * 9000);
+    expect(tabularDelimiter(Buffer.from(`${wide}\n`))).toBeUndefined();
+    expect(tabularDelimiter(Buffer.from(`${wide.slice(0, 30_000)}\n`.repeat(10)))).toBeUndefined();
   });
 });
 

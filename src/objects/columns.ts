@@ -35,6 +35,8 @@ const DELIMITERS = [0x2c /* , */, 0x09 /* \t */, 0x3b /* ; */, 0x7c /* | */];
 const SAMPLE_LINES = 64;
 /** Fewest complete lines in the sample for a table (a chunk of a few long lines is left alone). */
 const MIN_LINES = 8;
+/** The sample ends within this many bytes: a chunk of very long lines costs the detector no more than a table's. */
+const SAMPLE_BYTES = 64 << 10;
 
 /**
  * columnsBound bounds the layout's size: `toColumns(raw).length` is at most
@@ -49,17 +51,19 @@ export function columnsBound(size: number): number {
 
 /**
  * tabularDelimiter returns the delimiter of `raw` when its first lines look
- * like a table (at least 8 complete lines in the sample, and in 80% of them
- * the same number of fields, 2 or more), else undefined. The first line is
+ * like a table (at least 8 complete lines in the sample of up to 64 lines
+ * and 64 KiB, and in 80% of them the same number of fields, 2 or more),
+ * else undefined. The first line is
  * skipped: a chunk of a large file usually starts inside a row.
  */
 export function tabularDelimiter(raw: Uint8Array): number | undefined {
   let start = raw.indexOf(NL) + 1;
   if (start === 0) return undefined;
   const lines: [number, number][] = [];
+  const limit = Math.min(raw.length, start + SAMPLE_BYTES);
   while (lines.length < SAMPLE_LINES) {
     const end = raw.indexOf(NL, start);
-    if (end < 0) break;
+    if (end < 0 || end >= limit) break;
     lines.push([start, end]);
     start = end + 1;
   }
