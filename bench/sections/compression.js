@@ -153,6 +153,7 @@ async function codecTable(files) {
     const chunks = [];
     for (let o = 0; o < all.length; o += MiB) chunks.push(all.subarray(o, o + MiB));
     for (const [codec, c, d] of codecs) {
+      d(c(chunks[0])); // warm up: lode's column layout is JavaScript, cold on its first chunk
       let t = cpuS();
       const out = chunks.map(c);
       const ct = cpuS() - t;
