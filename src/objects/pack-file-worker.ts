@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { loadXxhash, xxh64 } from '../core/checksum.js';
-import { CODEC_BROTLI, compressSync } from './codec.js';
+import { compressSync } from './codec.js';
 import { finishPackFile, PACK_HEADER, type PackEntry } from './pack.js';
 import type { PackFileFault, PackFileReply, PackFileRequest } from './pack-file-pool.js';
 
@@ -61,11 +61,11 @@ function writePack(m: PackFileRequest): PackFileReply {
       let stored: Uint8Array = raw;
       const packed = it.compress ? compressSync(raw) : undefined;
       if (packed) {
-        stored = packed;
+        stored = packed.bytes;
         e.size = raw.length;
-        e.length = packed.length;
-        e.codec = CODEC_BROTLI;
-        e.check = xxh64(packed);
+        e.length = packed.bytes.length;
+        e.codec = packed.codec;
+        e.check = xxh64(packed.bytes);
       }
       writeAt(out, stored, at);
       at += stored.length;

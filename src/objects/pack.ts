@@ -233,7 +233,8 @@ export function finishPackFile(header: Buffer, ordered: readonly PackEntry[]): O
   (compressed ? PACK_MAGIC_V3 : PACK_MAGIC).copy(header, 0);
   const id = packName(header, ordered);
   const entries = [...ordered].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { id, index: encodePackIndex(id, entries), entries, compressed };
+  const columns = ordered.some((e) => e.codec === CODEC_BROTLI_COLUMNS);
+  return { id, index: encodePackIndex(id, entries), entries, compressed, columns };
 }
 
 /**

@@ -556,7 +556,7 @@ export class RemoteStore implements ObjectReader {
    * adopts packs in the order they were filled, dependencies first.
    */
   async adoptPack(tmp: string, w: WrittenPack): Promise<ObjectId> {
-    if (w.compressed) await (this.raising ??= this.raiseFormat(COMPRESSED_FORMAT));
+    if (w.compressed) await this.raiseOnce(w.columns ? COLUMNS_FORMAT : COMPRESSED_FORMAT);
     this.stats.requests += 2;
     await this.backend.adopt!(tmp, `packs/${w.id}.pack`);
     await this.backend.save(`packs/${w.id}.idx`, w.index);
