@@ -17,8 +17,7 @@
  * but `close` should still be called once the transfer is over.
  */
 import { createHash } from 'node:crypto';
-import * as os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { defaultThreads, WorkerPool } from './worker-pool.js';
 
 /** HashRange is `bytes[start, end)`, expected to hash to `id` (lowercase hex SHA-256). */
 export interface HashRange {
@@ -58,38 +57,14 @@ export function sharedBuffer(size: number): Buffer {
 /** HASH_POOL_MIN_BYTES: below this much to hash, starting workers (about 30 ms each) costs more than it saves. */
 export const HASH_POOL_MIN_BYTES = 64 << 20;
 
-interface Waiting {
-  resolve: (bad: number) => void;
-  reject: (e: unknown) => void;
-  worker: number;
-  bytes: number;
-  /** The staging buffer the bytes were copied into, given back to `spare` when the check is done. */
-  staging: Buffer | undefined;
-}
-
 export class HashPool {
-  private readonly workers: Worker[] = [];
-  /** Bytes queued on each worker: a request goes to the least loaded. */
-  private readonly load: number[] = [];
-  private readonly waiting = new Map<number, Waiting>();
+  private readonly pool: WorkerPool<HashRequest, HashReply>;
   /** Staging buffers free for reuse. */
   private readonly spare: Buffer[] = [];
-  private seq = 0;
-  private failure: unknown;
 
   /** `threads`: workers to start (default: the machine's cores, at most 4). */
-  constructor(threads = Math.min(os.availableParallelism?.() ?? os.cpus().length, 4)) {
-    for (let i = 0; i < Math.max(1, threads); i++) {
-      const w = new Worker(new URL('./hash-worker.js', import.meta.url));
-      w.unref();
-      w.on('message', (m: HashReply) => this.settle(m));
-      w.on('error', (e) => this.fail(e));
-      w.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`hash worker exited with code ${code}`));
-      });
-      this.workers.push(w);
-      this.load.push(0);
-    }
+  constructor(threads = defaultThreads()) {
+    this.pool = new WorkerPool(new URL('./hash-worker.js', import.meta.url), 'hash', threads);
   }
 
   /**
@@ -99,50 +74,28 @@ export class HashPool {
    * change until the promise settles; any other may be reused at once.
    */
   verify(bytes: Buffer, ranges: readonly HashRange[]): Promise<number> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    let staging: Buffer | undefined;
-    let view: Uint8Array = bytes;
-    if (!(bytes.buffer instanceof SharedArrayBuffer)) {
-      const i = this.spare.findIndex((b) => b.length >= bytes.length);
-      staging = i >= 0 ? this.spare.splice(i, 1)[0] : sharedBuffer(Math.max(bytes.length, 16 << 20));
-      bytes.copy(staging);
-      view = staging.subarray(0, bytes.length);
-    }
-    let k = 0;
-    for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[k]) k = i;
     let size = 0;
     for (const r of ranges) size += r.end - r.start;
-    const seq = this.seq++;
-    this.load[k] += size;
-    return new Promise<number>((resolve, reject) => {
-      this.waiting.set(seq, { resolve, reject, worker: k, bytes: size, staging });
-      // A worker holds a ref on the process only while there is work.
-      if (this.waiting.size === 1) for (const w of this.workers) w.ref();
-      this.workers[k].postMessage({ seq, bytes: view, ranges } satisfies HashRequest);
+    /** The staging buffer the bytes were copied into, given back to `spare` when the check is done. */
+    let staging: Buffer | undefined;
+    const reply = this.pool.request(size, (seq) => {
+      let view: Uint8Array = bytes;
+      if (!(bytes.buffer instanceof SharedArrayBuffer)) {
+        const i = this.spare.findIndex((b) => b.length >= bytes.length);
+        staging = i >= 0 ? this.spare.splice(i, 1)[0] : sharedBuffer(Math.max(bytes.length, 16 << 20));
+        bytes.copy(staging);
+        view = staging.subarray(0, bytes.length);
+      }
+      return { seq, bytes: view, ranges };
+    });
+    return reply.then((m) => {
+      if (staging) this.spare.push(staging);
+      return m.bad;
     });
   }
 
-  private settle(m: HashReply): void {
-    const w = this.waiting.get(m.seq);
-    if (!w) return;
-    this.waiting.delete(m.seq);
-    this.load[w.worker] -= w.bytes;
-    if (w.staging) this.spare.push(w.staging);
-    if (this.waiting.size === 0) for (const x of this.workers) x.unref();
-    w.resolve(m.bad);
-  }
-
-  private fail(e: unknown): void {
-    if (this.failure !== undefined) return;
-    this.failure = e;
-    for (const w of this.waiting.values()) w.reject(e);
-    this.waiting.clear();
-    for (const w of this.workers) w.unref();
-  }
-
   /** close stops the workers; checks still pending reject. */
-  async close(): Promise<void> {
-    this.fail(new Error('hash pool closed'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }
