@@ -11,11 +11,10 @@
  * store gave, and named (renamed into place) by the caller only once every
  * object in it has checked out. Layout: docs/formats.md ("Packs").
  */
-import * as os from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type { ObjectId } from '../core/id.js';
 import type { PackEntry, SealedPack } from './pack.js';
 import { newPackHeader } from './pack.js';
+import { defaultThreads, WorkerPool } from './worker-pool.js';
 
 /** PackFileItem is one object of a pack file: a range of a local file, or its bytes. */
 export interface PackFileItem {
@@ -60,32 +59,13 @@ export class PackFileError extends Error {
   }
 }
 
-interface Waiting {
-  resolve: (w: WrittenPack) => void;
-  reject: (e: unknown) => void;
-  worker: number;
-}
-
 export class PackFilePool {
-  private readonly workers: Worker[] = [];
-  private readonly queued: number[] = [];
-  private readonly waiting = new Map<number, Waiting>();
-  private seq = 0;
-  private failure: unknown;
+  /** Load is the pack files queued on each worker. */
+  private readonly pool: WorkerPool<PackFileRequest, PackFileReply>;
 
   /** `threads`: workers to start (default: the machine's cores, at most 4). */
-  constructor(threads = Math.min(os.availableParallelism?.() ?? os.cpus().length, 4)) {
-    for (let i = 0; i < Math.max(1, threads); i++) {
-      const w = new Worker(new URL('./pack-file-worker.js', import.meta.url));
-      w.unref();
-      w.on('message', (m: PackFileReply) => this.settle(m));
-      w.on('error', (e) => this.fail(e));
-      w.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`pack file worker exited with code ${code}`));
-      });
-      this.workers.push(w);
-      this.queued.push(0);
-    }
+  constructor(threads = defaultThreads()) {
+    this.pool = new WorkerPool(new URL('./pack-file-worker.js', import.meta.url), 'pack file', threads);
   }
 
   /**
@@ -94,42 +74,16 @@ export class PackFilePool {
    * when an item is missing, short or damaged, or writing failed.
    */
   write(file: string, items: PackFileItem[]): Promise<WrittenPack> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    let k = 0;
-    for (let i = 1; i < this.queued.length; i++) if (this.queued[i] < this.queued[k]) k = i;
-    const seq = this.seq++;
-    this.queued[k]++;
-    return new Promise<WrittenPack>((resolve, reject) => {
-      this.waiting.set(seq, { resolve, reject, worker: k });
-      if (this.waiting.size === 1) for (const w of this.workers) w.ref();
-      this.workers[k].postMessage({ seq, file, header: newPackHeader(), items } satisfies PackFileRequest);
+    return this.pool.request(1, (seq) => ({ seq, file, header: newPackHeader(), items })).then((m) => {
+      if (!m.written) throw new PackFileError(m.fault!);
+      const x = m.written;
+      const index = Buffer.from(x.index.buffer, x.index.byteOffset, x.index.byteLength);
+      return { ...x, index, entries: x.entries as PackEntry[] };
     });
   }
 
-  private settle(m: PackFileReply): void {
-    const w = this.waiting.get(m.seq);
-    if (!w) return;
-    this.waiting.delete(m.seq);
-    this.queued[w.worker]--;
-    if (this.waiting.size === 0) for (const x of this.workers) x.unref();
-    if (m.written) {
-      const x = m.written;
-      const index = Buffer.from(x.index.buffer, x.index.byteOffset, x.index.byteLength);
-      w.resolve({ ...x, index, entries: x.entries as PackEntry[] });
-    } else w.reject(new PackFileError(m.fault!));
-  }
-
-  private fail(e: unknown): void {
-    if (this.failure !== undefined) return;
-    this.failure = e;
-    for (const w of this.waiting.values()) w.reject(e);
-    this.waiting.clear();
-    for (const w of this.workers) w.unref();
-  }
-
   /** close stops the workers once the writes asked for are done (pending ones reject after a failure). */
-  async close(): Promise<void> {
-    this.fail(new Error('pack file pool closed'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }
