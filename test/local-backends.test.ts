@@ -8,6 +8,8 @@ import { DirBackend } from '../src/storage/dir.js';
 import { RetryBackend } from '../src/storage/retry.js';
 import { FaultyBackend } from '../src/storage/faulty.js';
 import { openBackend } from '../src/storage/registry.js';
+import { hostTag, ownerTag } from '../src/storage/owner.js';
+import { spawnSync } from 'node:child_process';
 
 backendContract('memory', async () => new MemoryBackend());
 
@@ -36,4 +38,27 @@ describe('DirBackend specifics', () => {
     expect(fs.readdirSync(path.join(root, 'remote', 'refs'))).toEqual(['main']);
     fs.rmSync(root, { recursive: true, force: true });
   });
+
+  // A push killed while it held a ref's key lock (kill -9) left `<ref>.lock`
+  // behind, and every later push failed for 30 s with "stays locked".
+  it('breaks a key lock whose owner on this host is dead, and keeps one whose owner runs', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lode-dir-lock-'));
+    const b = new DirBackend(root);
+    const { etag } = await b.save('refs/main', Buffer.from('1'), { ifNoneMatch: true });
+    const lock = path.join(root, 'refs', 'main.lock');
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(child.stdout);
+    expect(deadPid).toBeGreaterThan(0);
+    fs.writeFileSync(lock, `${deadPid}.0.${hostTag()}`);
+    const second = await b.save('refs/main', Buffer.from('2'), { ifMatch: etag });
+    expect(fs.readFileSync(path.join(root, 'refs', 'main'), 'utf8')).toBe('2');
+    expect(fs.existsSync(lock)).toBe(false);
+    expect(fs.readdirSync(path.join(root, '.tmp'))).toEqual([]);
+
+    fs.writeFileSync(lock, ownerTag()); // this test's own process: alive
+    await expect(b.save('refs/main', Buffer.from('3'), { ifMatch: second.etag })).rejects.toThrow(/stays locked by another writer/);
+    expect(fs.readFileSync(path.join(root, 'refs', 'main'), 'utf8')).toBe('2');
+    expect(fs.readFileSync(lock, 'utf8')).toBe(ownerTag());
+    fs.rmSync(root, { recursive: true, force: true });
+  }, 60_000);
 });

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { NotFoundError, RefConflictError, RemoteError } from '../core/errors.js';
 import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type RemoveOptions, type SaveOptions } from './backend.js';
 import { errnoCode, rmQuiet, sweepTemps, tempName } from './atomic.js';
+import { lockOwner, ownerTag } from './owner.js';
 
 const TMP_DIR = '.tmp';
 /**
@@ -117,17 +118,28 @@ export class DirBackend implements Backend {
     }
   }
 
-  /** withKeyLock runs `fn` holding `<file>.lock`, waiting briefly for another holder. */
+  /**
+   * withKeyLock runs `fn` holding `<file>.lock`, waiting briefly for another
+   * holder. The lock file names its owner (`ownerTag`), so a lock left by a
+   * lode process on this host that died (kill -9 mid-push) is broken at once;
+   * one of another host is broken when it is older than STALE_LOCK_MS.
+   */
   private async withKeyLock(file: string, key: string, fn: () => void): Promise<void> {
     const lock = file + LOCK_SUFFIX;
     for (let attempt = 0; ; attempt++) {
       try {
-        fs.closeSync(fs.openSync(lock, 'wx'));
+        const fd = fs.openSync(lock, 'wx');
+        try {
+          fs.writeSync(fd, ownerTag());
+        } finally {
+          fs.closeSync(fd);
+        }
         break;
       } catch (e) {
         if (errnoCode(e) !== 'EEXIST') throw e;
+        const text = readText(lock);
         const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-        if (age > STALE_LOCK_MS) rmQuiet(lock);
+        if (text !== undefined && (lockOwner(text) === 'dead' || age > STALE_LOCK_MS)) breakLock(lock, text, path.join(this.root, TMP_DIR));
         else if (attempt > 200) throw new RemoteError(`${key} in ${this.location} stays locked by another writer`, true, { hint: `if no lode process is writing there, delete ${lock}` });
         else await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
       }
@@ -275,4 +287,35 @@ function readOrUndefined(file: string): Buffer | undefined {
 
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * breakLock removes a lock whose text was `seen` (a dead or stale owner's).
+ * It moves the file aside first and looks again, so a waiter that comes late
+ * never deletes the fresh lock another waiter took meanwhile: a moved file
+ * that is not the one seen is put back.
+ */
+function breakLock(lock: string, seen: string, tmpDir: string): void {
+  const aside = tempName(tmpDir, 'stale-lock');
+  try {
+    fs.renameSync(lock, aside);
+  } catch {
+    return; // gone already: someone else broke it
+  }
+  if (readText(aside) !== seen) {
+    try {
+      fs.linkSync(aside, lock);
+    } catch {
+      // A newer lock is there already; the next attempt waits for it.
+    }
+  }
+  rmQuiet(aside);
 }

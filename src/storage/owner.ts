@@ -108,3 +108,19 @@ export function tempOwner(name: string): 'alive' | 'dead' | 'unknown' {
   const start = Number(m[2]);
   return isRunning({ pid: Number(m[1]), start: start === 0 ? undefined : start }) ? 'alive' : 'dead';
 }
+
+/** The text of a lock file made by `ownerTag`: `<pid>.<start>.<host tag>`. */
+const LOCK_TAG = /^(\d+)\.(\d+)\.([0-9a-f]{8})$/;
+
+/**
+ * lockOwner says who holds a lock file from its text (an `ownerTag()`):
+ * 'alive', 'dead' (a process on this host that is gone), or 'unknown'
+ * (another host, or a text that is not a tag, e.g. still being written).
+ */
+export function lockOwner(text: string): 'alive' | 'dead' | 'unknown' {
+  const m = LOCK_TAG.exec(text.trim());
+  if (!m) return 'unknown';
+  if (m[3] !== hostTag()) return 'unknown';
+  const start = Number(m[2]);
+  return isRunning({ pid: Number(m[1]), start: start === 0 ? undefined : start }) ? 'alive' : 'dead';
+}
