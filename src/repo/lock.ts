@@ -99,15 +99,19 @@ function createLockFile(file: string, me: LockOwner): boolean {
 }
 
 /**
- * takeOver removes the lock if it still belongs to `stale`, holding the
- * takeover file; returns false when someone else is taking it over or the
- * lock changed. Throws LockedError when an earlier takeover was interrupted.
+ * takeOver replaces the lock with one held by `me` if it still belongs to
+ * `stale`, holding the takeover file; returns false when someone else is
+ * taking it over or the lock changed. The replacement is one rename over the
+ * stale file, so the lock never stops existing: a command starting meanwhile
+ * cannot slip in between a removal and a create (and then nobody would have
+ * said that a stale lock was taken over). Throws LockedError when an earlier
+ * takeover was interrupted.
  */
-function takeOver(file: string, stale: LockOwner): boolean {
+function takeOver(file: string, stale: LockOwner, me: LockOwner): boolean {
   const guard = `${file}.takeover`;
-  const me = thisProcess();
+  const p = thisProcess();
   try {
-    fs.writeFileSync(guard, JSON.stringify({ pid: me.pid, host: me.host, start: me.start, boot: me.boot, started: new Date().toISOString(), command: 'takeover' }), { flag: 'wx' });
+    fs.writeFileSync(guard, JSON.stringify({ pid: p.pid, host: p.host, start: p.start, boot: p.boot, started: new Date().toISOString(), command: 'takeover' }), { flag: 'wx' });
   } catch (e) {
     if (errnoCode(e) !== 'EEXIST') throw e;
     const holder = readLockOwner(guard);
@@ -120,7 +124,13 @@ function takeOver(file: string, stale: LockOwner): boolean {
   try {
     const now = readLockOwner(file);
     if (!now || !sameOwner(now, stale)) return false;
-    rmQuiet(file);
+    const tmp = tempName(path.dirname(file), 'lock');
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(me), { flag: 'wx', mode: 0o644 });
+      fs.renameSync(tmp, file);
+    } finally {
+      rmQuiet(tmp);
+    }
     return true;
   } finally {
     rmQuiet(guard);
@@ -182,7 +192,7 @@ function tryAcquireLock(file: string, command: string, notice?: (line: string) =
       return undefined;
     }
     if (lockState(owner) !== 'stale') return undefined;
-    if (takeOver(file, owner) && createLockFile(file, me)) {
+    if (takeOver(file, owner, me)) {
       notice?.(`took over the repository lock left by ${describeOwner(owner)}, which is no longer running`);
       return held(file, me);
     }
