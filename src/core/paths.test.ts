@@ -171,7 +171,7 @@ describe('reserved names (.git and .lode and their aliases)', () => {
     expect(() => validateName(name)).toThrow(InvalidNameError);
   });
 
-  it.each(['.gitignore', '.gitattributes', '.github', '.gitmodules', 'git', 'lode', '.lodeignore', 'git~', 'git~a', '~1', 'my.git', '.git2', 'x.lode', '..git', 'lode.lock', 'gitlab', '.lodes', 'g.it', 'GIT', 'file~1.txt'])(
+  it.each(['.gitignore', '.gitattributes', '.github', '.gitmodules', 'git', 'lode', '.lodeignore', 'git~', 'git~a', '~1', 'my.git', '.git2', 'x.lode', '..git', 'lode.lock', 'gitlab', '.lodes', 'g.it', 'GIT', 'file~1.txt', '.g\u0130t', 'l\u0130ode~1'])(
     'accepts %j',
     (name) => {
       expect(reservedName(name)).toBeUndefined();

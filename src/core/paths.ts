@@ -14,8 +14,15 @@ const MAX_NAME_BYTES = 255;
  */
 const IGNORABLE = '[\\u200c-\\u200f\\u202a-\\u202e\\u206a-\\u206f\\ufeff]';
 const HFS_IGNORABLE = new RegExp(IGNORABLE, 'gu');
-/** Every alias spells g-i-t or l-o-d-e in some case, maybe with ignorables between: a cheap first test. */
-const MAYBE_RESERVED = new RegExp(`g${IGNORABLE}*i${IGNORABLE}*t|l${IGNORABLE}*o${IGNORABLE}*d${IGNORABLE}*e`, 'iu');
+/**
+ * Every alias spells g-i-t or l-o-d-e in some case, maybe with ignorables
+ * between: a cheap first test, run on every name a walk meets. The letters
+ * are ASCII classes, not the `iu` flags: toLowerCase below turns no other
+ * character into one of them alone (U+0130 becomes `i` plus a combining dot,
+ * which no alias holds), and a case-insensitive Unicode pattern costs V8 a
+ * case-folding compile in every process that first uses it.
+ */
+const MAYBE_RESERVED = new RegExp(`[gG]${IGNORABLE}*[iI]${IGNORABLE}*[tT]|[lL]${IGNORABLE}*[oO]${IGNORABLE}*[dD]${IGNORABLE}*[eE]`);
 
 /**
  * reservedName returns which metadata directory (`.git` or `.lode`) a file
