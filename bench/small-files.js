@@ -136,6 +136,19 @@ try {
       const touched = (await lodeRun(t, t.ws, ['status'])).ms;
       note('status, 1 file touched', t.name, touched);
     }
+    // The floor every lode command stands on: starting node itself, best of 5,
+    // as the environment has it and (when set) without NODE_EXTRA_CA_CERTS,
+    // which Node 20 reads and parses at every start (Node 22+ only on first TLS use).
+    let start = Infinity;
+    for (let i = 0; i < 5; i++) start = Math.min(start, (await sh(process.execPath, ['-e', '0'], work)).ms);
+    note('node start (node -e 0), the floor', 'lode', start);
+    if (process.env.NODE_EXTRA_CA_CERTS) {
+      const bare = { ...process.env };
+      delete bare.NODE_EXTRA_CA_CERTS;
+      let s2 = Infinity;
+      for (let i = 0; i < 5; i++) s2 = Math.min(s2, (await sh(process.execPath, ['-e', '0'], work, bare)).ms);
+      note('node start without NODE_EXTRA_CA_CERTS', 'lode', s2);
+    }
     printTable(run);
   }
 } finally {
