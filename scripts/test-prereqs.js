@@ -4,6 +4,7 @@
 // stops at once with one line naming the exact command to run:
 //
 //   git                        the git integration tests make real repositories
+//   strace                     a test watches the order of fsync and rename in a push
 //   mkfs.xfs (xfsprogs)        the reflink tests format and loop-mount an XFS image
 //   chromium + a font          the HTML diff report is opened in headless Chromium
 //   moto (pip "moto[server]")  the S3 tests run against a local moto server
@@ -52,6 +53,7 @@ function missing() {
   const apt = [];
   if (!onPath('git')) apt.push('git');
   if (!onPath('mkfs.xfs', EXTRA_BIN_DIRS)) apt.push('xfsprogs');
+  if (!onPath('strace', EXTRA_BIN_DIRS)) apt.push('strace');
   if (!CHROMIUM_NAMES.some((n) => onPath(n)) && !process.env.LODE_CHROMIUM) apt.push('chromium');
   if (!hasFont()) apt.push('fonts-dejavu-core');
   let moto = false;

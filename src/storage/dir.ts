@@ -7,13 +7,21 @@
  * up to 64 KiB) are the SHA-256 of the content; a larger blob (a pack) gets a
  * weak etag from its size and time, never hashed: no conditional write is
  * made against one, and one would be refused (RefConflictError).
+ *
+ * Durability: what a ref names survives a power loss before the ref does.
+ * Blobs are written without waiting for the disk, and remembered; before a
+ * conditional write (a ref update) or a removal, every blob written since is
+ * fsynced, then the directories they were renamed into, and a conditional
+ * write is itself fsynced before its rename and its directory after. So the
+ * kernel writes packs back while the push goes on, and a push waits for the
+ * disk once, before its ref.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { NotFoundError, RefConflictError, RemoteError } from '../core/errors.js';
 import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type RemoveOptions, type SaveOptions } from './backend.js';
-import { errnoCode, rmQuiet, sweepTemps, tempName } from './atomic.js';
+import { errnoCode, rmQuiet, sweepTemps, syncDir, tempName } from './atomic.js';
 import { lockOwner, ownerTag } from './owner.js';
 
 const TMP_DIR = '.tmp';
@@ -23,6 +31,12 @@ const TMP_DIR = '.tmp';
  */
 const RETRYABLE_CODES = new Set(['EAGAIN', 'EBUSY', 'EIO', 'EINTR', 'ETIMEDOUT', 'ESTALE', 'ECONNRESET', 'ENOTCONN', 'EHOSTDOWN']);
 const LOCK_SUFFIX = '.lock';
+/** Files fsynced at once by a flush. */
+const FLUSH_LANES = 8;
+
+/** FlushError: blobs written earlier could not be made durable; nothing that names them is written. */
+class FlushError extends RemoteError {}
+
 /** A key lock older than this is considered abandoned by a crashed writer. */
 const STALE_LOCK_MS = 30_000;
 /** stat computes the etag (content SHA-256) of blobs up to this size. */
@@ -33,6 +47,10 @@ export class DirBackend implements Backend {
   readonly maxConnections = 8;
   readonly conditionalWrites = true;
   private swept = false;
+  /** Blobs renamed into place since the last flush, not yet fsynced. */
+  private readonly unsynced = new Set<string>();
+  /** Directories whose entries changed since the last flush (renames into them, directories made in them). */
+  private readonly unsyncedDirs = new Set<string>();
 
   constructor(readonly root: string) {
     this.location = `dir ${root}`;
@@ -56,7 +74,7 @@ export class DirBackend implements Backend {
     const conditional = options.ifNoneMatch || options.ifMatch !== undefined;
     const small = data.length <= SMALL_ETAG_BYTES;
     try {
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      this.makeDir(path.dirname(dest));
       const tmpDir = path.join(this.root, TMP_DIR);
       fs.mkdirSync(tmpDir, { recursive: true });
       // Partial blobs of killed writers: those of dead processes on this host
@@ -67,14 +85,18 @@ export class DirBackend implements Backend {
       }
       const tmp = tempName(tmpDir, 'blob');
       try {
-        if (small || conditional) fs.writeFileSync(tmp, data, { flag: 'wx' });
+        if (conditional) writeDurable(tmp, data);
+        else if (small) fs.writeFileSync(tmp, data, { flag: 'wx' });
         // Large blobs are written off the main thread, so a push fills the next pack meanwhile.
         else await writeWhole(tmp, data);
         const etag = small || conditional ? sha256(data) : `w/${data.length}-${Date.now()}`;
         if (!conditional) {
           fs.renameSync(tmp, dest);
+          this.written(dest);
           return { etag };
         }
+        // What this ref may name is on the disk before the ref is.
+        await this.flush();
         await this.withKeyLock(dest, key, () => {
           const cur = readOrUndefined(dest);
           if (options.ifNoneMatch && cur) throw new RefConflictError(`${key} already exists in ${this.location}`);
@@ -83,12 +105,13 @@ export class DirBackend implements Backend {
           }
           fs.renameSync(tmp, dest);
         });
+        syncDir(path.dirname(dest));
         return { etag };
       } finally {
         rmQuiet(tmp);
       }
     } catch (e) {
-      if (e instanceof RefConflictError) throw e;
+      if (e instanceof RefConflictError || e instanceof FlushError) throw e;
       throw this.fail('writing', key, e);
     }
   }
@@ -110,12 +133,62 @@ export class DirBackend implements Backend {
   async adopt(tmp: string, key: string): Promise<void> {
     const dest = this.file(key);
     try {
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      this.makeDir(path.dirname(dest));
       fs.renameSync(tmp, dest);
+      this.written(dest);
     } catch (e) {
       rmQuiet(tmp);
       throw this.fail('writing', key, e);
     }
+  }
+
+  /** makeDir makes `dir` and its missing parents, remembering whose entries changed. */
+  private makeDir(dir: string): void {
+    const first = fs.mkdirSync(dir, { recursive: true });
+    if (first === undefined) return;
+    for (let d = dir; ; d = path.dirname(d)) {
+      this.unsyncedDirs.add(path.dirname(d));
+      if (d === first || d === path.dirname(d)) break;
+    }
+  }
+
+  /** written remembers a blob just renamed to `dest` for the next flush. */
+  private written(dest: string): void {
+    this.unsynced.add(dest);
+    this.unsyncedDirs.add(path.dirname(dest));
+  }
+
+  /**
+   * flush makes every blob written since the last flush durable: each file
+   * fsynced (in libuv's thread pool, several at once), then the directories
+   * they were renamed into. A file that failed to reach the disk fails the
+   * flush, and so the ref update that waits for it; one removed meanwhile
+   * (gc) is passed over.
+   */
+  private async flush(): Promise<void> {
+    if (this.unsynced.size === 0 && this.unsyncedDirs.size === 0) return;
+    const files = [...this.unsynced];
+    const dirs = [...this.unsyncedDirs];
+    this.unsynced.clear();
+    this.unsyncedDirs.clear();
+    try {
+      // A few at a time: each holds a descriptor until the disk has its data.
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < files.length) await fsyncFile(files[next++]);
+      };
+      await Promise.all(Array.from({ length: Math.min(FLUSH_LANES, files.length) }, lane));
+    } catch (e) {
+      // Not known to be on the disk: no ref may name them. Not retried here:
+      // after a failed fsync Linux may report the next one clean without the data.
+      for (const f of files) this.unsynced.add(f);
+      for (const d of dirs) this.unsyncedDirs.add(d);
+      throw new FlushError(`writing to the disk of ${this.location} failed: ${(e as Error).message}`, false, {
+        cause: e,
+        hint: errnoCode(e) === 'ENOSPC' ? 'the remote disk is full' : 'check the remote disk, then `lode fsck --remote` and push again',
+      });
+    }
+    for (const d of dirs.sort((a, b) => b.length - a.length)) syncDir(d);
   }
 
   /**
@@ -231,6 +304,8 @@ export class DirBackend implements Backend {
   async remove(key: string, options: RemoveOptions = {}): Promise<void> {
     const file = this.file(key);
     try {
+      // What replaces a removed blob (gc, erasure) is on the disk before it goes.
+      await this.flush();
       if (options.ifMatch === undefined) {
         rmQuiet(file);
         return;
@@ -242,7 +317,7 @@ export class DirBackend implements Backend {
         rmQuiet(file);
       });
     } catch (e) {
-      if (e instanceof RefConflictError) throw e;
+      if (e instanceof RefConflictError || e instanceof FlushError) throw e;
       if (errnoCode(e) === 'ENOTDIR') {
         if (options.ifMatch !== undefined) throw new RefConflictError(`${key} changed in ${this.location}`);
         return;
@@ -271,6 +346,34 @@ async function writeWhole(file: string, data: Uint8Array): Promise<void> {
   try {
     let done = 0;
     while (done < data.length) done += (await fh.write(data, done, data.length - done, done)).bytesWritten;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** writeDurable writes a new small file and fsyncs it (a ref, before its rename). */
+function writeDurable(file: string, data: Uint8Array): void {
+  const fd = fs.openSync(file, 'wx');
+  try {
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** fsyncFile waits until `file`'s data is on the disk; a file gone meanwhile is not an error. */
+async function fsyncFile(file: string): Promise<void> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, 'r');
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    await fh.sync();
   } finally {
     await fh.close();
   }
