@@ -33,6 +33,8 @@ const RETRYABLE_CODES = new Set(['EAGAIN', 'EBUSY', 'EIO', 'EINTR', 'ETIMEDOUT',
 const LOCK_SUFFIX = '.lock';
 /** Files fsynced at once by a flush. */
 const FLUSH_LANES = 8;
+/** Blobs from this size (packs) are fsynced as soon as they are in place, not at the flush. */
+const EARLY_SYNC_BYTES = 1 << 20;
 
 /** FlushError: blobs written earlier could not be made durable; nothing that names them is written. */
 class FlushError extends RemoteError {}
@@ -49,6 +51,8 @@ export class DirBackend implements Backend {
   private swept = false;
   /** Blobs renamed into place since the last flush, not yet fsynced. */
   private readonly unsynced = new Set<string>();
+  /** fsyncs of large blobs, started as soon as each was in place (settled with the error, if any). */
+  private readonly syncing = new Map<string, Promise<unknown>>();
   /** Directories whose entries changed since the last flush (renames into them, directories made in them). */
   private readonly unsyncedDirs = new Set<string>();
 
@@ -92,7 +96,7 @@ export class DirBackend implements Backend {
         const etag = small || conditional ? sha256(data) : `w/${data.length}-${Date.now()}`;
         if (!conditional) {
           fs.renameSync(tmp, dest);
-          this.written(dest);
+          this.written(dest, data.length);
           return { etag };
         }
         // What this ref may name is on the disk before the ref is.
@@ -135,7 +139,8 @@ export class DirBackend implements Backend {
     try {
       this.makeDir(path.dirname(dest));
       fs.renameSync(tmp, dest);
-      this.written(dest);
+      // Staged blobs are packs: large.
+      this.written(dest, EARLY_SYNC_BYTES);
     } catch (e) {
       rmQuiet(tmp);
       throw this.fail('writing', key, e);
@@ -152,10 +157,15 @@ export class DirBackend implements Backend {
     }
   }
 
-  /** written remembers a blob just renamed to `dest` for the next flush. */
-  private written(dest: string): void {
-    this.unsynced.add(dest);
+  /**
+   * written remembers a blob just renamed to `dest` for the next flush. A
+   * large one is fsynced at once, in the background: its write-back then
+   * overlaps the rest of the push instead of all of it waiting at the ref.
+   */
+  private written(dest: string, size: number): void {
     this.unsyncedDirs.add(path.dirname(dest));
+    if (size < EARLY_SYNC_BYTES) this.unsynced.add(dest);
+    else if (!this.syncing.has(dest)) this.syncing.set(dest, fsyncFile(dest).then(() => undefined, (e: unknown) => e ?? new Error('fsync failed')));
   }
 
   /**
@@ -166,12 +176,18 @@ export class DirBackend implements Backend {
    * (gc) is passed over.
    */
   private async flush(): Promise<void> {
-    if (this.unsynced.size === 0 && this.unsyncedDirs.size === 0) return;
+    if (this.unsynced.size === 0 && this.unsyncedDirs.size === 0 && this.syncing.size === 0) return;
+    const early = [...this.syncing];
     const files = [...this.unsynced];
     const dirs = [...this.unsyncedDirs];
+    this.syncing.clear();
     this.unsynced.clear();
     this.unsyncedDirs.clear();
     try {
+      for (const [, started] of early) {
+        const e = await started;
+        if (e !== undefined) throw e;
+      }
       // A few at a time: each holds a descriptor until the disk has its data.
       let next = 0;
       const lane = async (): Promise<void> => {
@@ -181,7 +197,7 @@ export class DirBackend implements Backend {
     } catch (e) {
       // Not known to be on the disk: no ref may name them. Not retried here:
       // after a failed fsync Linux may report the next one clean without the data.
-      for (const f of files) this.unsynced.add(f);
+      for (const f of [...files, ...early.map(([f]) => f)]) this.unsynced.add(f);
       for (const d of dirs) this.unsyncedDirs.add(d);
       throw new FlushError(`writing to the disk of ${this.location} failed: ${(e as Error).message}`, false, {
         cause: e,
