@@ -98,7 +98,8 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     // One sorted walk merged with the index: what is unchanged stays as its row, what is gone is dropped, the rest is hashed.
     const stamp = Number(index.stampNs);
     const dropped = new Uint8Array(old.count); // 1: removed from disk, 2: hashed again
-    const tasks: { abs: string; rel: string; size: number; old: number }[] = [];
+    // No absolute path per task: at millions of files every string held counts (ingestFiles joins root and rel).
+    const tasks: { rel: string; size: number; old: number }[] = [];
     let unchanged = 0;
     let removed = 0;
     const scan = mergeWalk(repo.root, old, roots, {
@@ -106,11 +107,11 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
         if (statMatchesRow(old, i, st, stamp) && repo.store.hasFile(old.id(i))) unchanged++;
         else {
           dropped[i] = 2;
-          tasks.push({ abs: repo.abs(rel), rel, size: st.size, old: i });
+          tasks.push({ rel, size: st.size, old: i });
         }
       },
       untracked(rel, st) {
-        tasks.push({ abs: repo.abs(rel), rel, size: st.size, old: -1 });
+        tasks.push({ rel, size: st.size, old: -1 });
       },
       // Tracked files under the given paths that are gone from disk: stage their removal.
       gone(i) {
@@ -120,29 +121,30 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     });
     // Hardlink checkouts need a cache file per file: with cache.type naming hardlink, small files are not packed.
     const packSmall = !repo.settings.cacheTypes.includes('hardlink');
-    const results = await ingestFiles(tasks, { lodeDir: repo.lodeDir, params: repo.settings.chunking, progress: options.progress, threads: options.threads, packSmall });
+    const results = await ingestFiles(tasks, { root: repo.root, lodeDir: repo.lodeDir, params: repo.settings.chunking, progress: options.progress, threads: options.threads, packSmall });
     // Small files went to new local packs, which this process's store has not seen yet.
     if (tasks.length > 0) repo.store.packs.reload();
     let added = 0;
     let modified = 0;
     let bytesHashed = 0;
-    const fresh: IndexEntry[] = [];
-    for (const t of tasks) {
-      const r = results.get(t.rel);
-      if (!r) {
+    // Task numbers of the files hashed, whose packed results become index rows (no object per file).
+    const fresh: number[] = [];
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i];
+      if (!results.has(i)) {
         // Not hashed (gone since the walk): a tracked file keeps its entry, as before this add.
         if (t.old >= 0) dropped[t.old] = 0;
         continue;
       }
       if (t.old < 0) added++;
-      else if (old.id(t.old) !== r.id || old.exec(t.old) !== r.exec) modified++;
+      else if (old.exec(t.old) !== results.exec(i) || old.id(t.old) !== results.id(i)) modified++;
       else unchanged++;
-      bytesHashed += r.size;
-      fresh.push({ path: t.rel, kind: r.kind, id: r.id, size: r.size, exec: r.exec, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino, xxh: r.xxh });
+      bytesHashed += results.size(i);
+      fresh.push(i);
     }
     // The walk gives each root's files in path order and roots do not overlap; sorting keeps any order of roots right.
-    fresh.sort((a, b) => comparePaths(a.path, b.path));
-    const merged = mergeEntries(old, dropped, fresh);
+    fresh.sort((a, b) => comparePaths(tasks[a].rel, tasks[b].rel));
+    const merged = mergeEntries(old, dropped, { count: fresh.length, path: (f) => tasks[fresh[f]].rel, add: (b, f) => b.addIngested(tasks[fresh[f]].rel, results, fresh[f]) });
     removed += merged.removed;
     // A path inside an existing dataset adds no root; a path above datasets
     // absorbs them; a dataset root that is gone from disk stops being one.
@@ -200,7 +202,7 @@ function isDirectory(p: string): boolean {
  * where one is under the other is removed (counted in `removed`; old ones
  * listed in `conflicts`).
  */
-function mergeEntries(old: IndexTable, dropped: Uint8Array, fresh: IndexEntry[]): { removed: number; conflicts: number[]; build: (datasets: string[]) => ReturnType<IndexBuilder['finish']> } {
+function mergeEntries(old: IndexTable, dropped: Uint8Array, fresh: FreshEntries): { removed: number; conflicts: number[]; build: (datasets: string[]) => ReturnType<IndexBuilder['finish']> } {
   // Pass 1 decides which entries stay; pass 2 writes them. Items: [old entry number, or -1 - fresh index].
   const keep: number[] = [];
   const conflicts: number[] = [];
@@ -219,17 +221,18 @@ function mergeEntries(old: IndexTable, dropped: Uint8Array, fresh: IndexEntry[])
     c.next();
     if (dropped[i] !== 0) continue;
     const p = c.path();
-    while (f < fresh.length && comparePaths(fresh[f].path, p) < 0) push(-1 - f, fresh[f].path), f++;
+    while (f < fresh.count && comparePaths(fresh.path(f), p) < 0) push(-1 - f, fresh.path(f)), f++;
     push(i, p);
   }
-  for (; f < fresh.length; f++) push(-1 - f, fresh[f].path);
+  for (; f < fresh.count; f++) push(-1 - f, fresh.path(f));
   if (pending) keep.push(pending.item);
   const build = (datasets: string[]) => {
-    const pathBytes = fresh.reduce((n, e) => n + e.path.length * 3, 0) + old.count * 8;
+    let pathBytes = old.count * 8;
+    for (let f = 0; f < fresh.count; f++) pathBytes += fresh.path(f).length * 3;
     const b = new IndexBuilder(keep.length, pathBytes);
     const oc = old.cursor();
     for (const item of keep) {
-      if (item < 0) b.add(fresh[-1 - item]);
+      if (item < 0) fresh.add(b, -1 - item);
       else {
         while (oc.index < item) oc.next();
         b.copy(old, item, oc.bytes());
@@ -238,6 +241,13 @@ function mergeEntries(old: IndexTable, dropped: Uint8Array, fresh: IndexEntry[])
     return b.finish(datasets);
   };
   return { removed, conflicts, build };
+}
+
+/** FreshEntries are the entries an add hashed, in path order: each one's path, and how it goes into a builder. */
+interface FreshEntries {
+  count: number;
+  path(f: number): string;
+  add(b: IndexBuilder, f: number): void;
 }
 
 /** replacedEntries are the old entries an add dropped or replaced (for splitReplaced). */

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { loadXxhash } from '../core/checksum.js';
 import { LodeError, errorToJSON } from '../core/errors.js';
-import { Ingester } from './ingest.js';
+import { Ingester, RESULT_RECORD, writeResult } from './ingest.js';
 import { LocalStore } from './store.js';
 import type { LocalPackWriter } from './local-packs.js';
 import type { WorkerProgress, WorkerReply, WorkerRequest, WorkerSealed } from './ingest-pool.js';
@@ -51,20 +51,24 @@ parentPort!.on('message', async (msg: WorkerRequest) => {
     return;
   }
   const ingester = await ready!;
-  const results: WorkerReply['results'] = [];
+  // Packed records, handed over whole (transferred): no object per file crosses.
+  const records = new ArrayBuffer(msg.files.length * RESULT_RECORD);
+  const out = Buffer.from(records);
   const progressedPerFile: number[] = [];
+  let done = 0;
+  let error: WorkerReply['error'];
   for (const f of msg.files) {
     try {
       progressed = 0;
-      results.push(ingester.ingest(f.abs, f.rel));
+      writeResult(out, done, ingester.ingest(f.abs, f.rel));
       progressedPerFile.push(progressed);
+      done++;
     } catch (e) {
-      const err = errorToJSON(e);
+      error = errorToJSON(e);
       // A LodeError names the file; an OS error may not.
-      if (!(e instanceof LodeError)) err.message = `${f.rel}: ${err.message}`;
-      results.push({ error: err });
+      if (!(e instanceof LodeError)) error.message = `${f.rel}: ${error.message}`;
       break;
     }
   }
-  parentPort!.postMessage({ type: 'result', seq: msg.seq, results, progressed: progressedPerFile } satisfies WorkerReply);
+  parentPort!.postMessage({ type: 'result', seq: msg.seq, records, done, ...(error ? { error } : {}), progressed: progressedPerFile } satisfies WorkerReply, [records]);
 });

@@ -151,3 +151,33 @@ describe('Ingester', () => {
     expect(fs.readdirSync(store.tmpDir)).toEqual([]);
   });
 });
+
+describe('IngestResults', () => {
+  it('packs a result and gives it back whole: sizes past 32 bits, 64-bit times, kind and exec', async () => {
+    const { IngestResults, RESULT_RECORD, writeResult } = await import('./ingest.js');
+    const r = {
+      kind: 'chunked' as const,
+      id: 'ab'.repeat(16) + '0123456789abcdef'.repeat(2),
+      size: 2 ** 40 + 12345,
+      xxh: 0xfedcba9876543210n,
+      mtimeNs: 1_700_000_000_123_456_789n,
+      ctimeNs: 1_700_000_001_000_000_001n,
+      ino: 2n ** 63n + 7n,
+      exec: true,
+      chunks: 70_000,
+    };
+    const results = new IngestResults(3);
+    expect(results.has(1)).toBe(false);
+    results.set(1, r);
+    expect(results.done).toBe(1);
+    expect(results.get(1)).toEqual(r);
+    expect(results.get(0)).toBeUndefined();
+    // A record packed elsewhere (a worker) and copied in reads the same.
+    const other = Buffer.alloc(2 * RESULT_RECORD);
+    writeResult(other, 1, { ...r, kind: 'blob', exec: false, size: 5, xxh: 0n });
+    results.copy(2, other, 1);
+    expect(results.done).toBe(2);
+    expect(results.get(2)).toEqual({ ...r, kind: 'blob', exec: false, size: 5, xxh: 0n });
+    expect([results.size(1), results.id(1), results.kind(1), results.exec(1)]).toEqual([r.size, r.id, 'chunked', true]);
+  });
+});

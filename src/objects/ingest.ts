@@ -231,3 +231,100 @@ function writeAll(fd: number, buf: Buffer, off: number, len: number, pos: number
     len -= n;
   }
 }
+
+/**
+ * RESULT_RECORD is the size of one packed IngestResult: the ID (32 bytes),
+ * then size, mtime, ctime, inode and xxh64 as big-endian u64 (the order and
+ * encoding of an index row's fields, so one copy moves them there), the
+ * chunk count (u32), the kind (1 blob, 2 chunked; 0 no result) and the exec
+ * bit. A million results are 76 MB here, against about 350 as objects (a hex
+ * ID string and four BigInts each): what an add of millions of files holds.
+ */
+export const RESULT_RECORD = 80;
+/** Offset of the five u64 fields (size .. xxh64) in a record. */
+export const RESULT_U64S = 32;
+const RES_CHUNKS = 72;
+const RES_KIND = 76;
+const RES_EXEC = 77;
+
+/** writeResult packs `r` into `buf` as record number `k`. */
+export function writeResult(buf: Buffer, k: number, r: IngestResult): void {
+  const at = k * RESULT_RECORD;
+  buf.write(r.id, at, 32, 'hex');
+  // A size is below 2^53: two 32-bit halves, no BigInt.
+  buf.writeUInt32BE(Math.floor(r.size / 0x1_0000_0000), at + RESULT_U64S);
+  buf.writeUInt32BE(r.size >>> 0, at + RESULT_U64S + 4);
+  buf.writeBigUInt64BE(r.mtimeNs, at + 40);
+  buf.writeBigUInt64BE(r.ctimeNs, at + 48);
+  buf.writeBigUInt64BE(r.ino, at + 56);
+  buf.writeBigUInt64BE(r.xxh, at + 64);
+  buf.writeUInt32BE(r.chunks, at + RES_CHUNKS);
+  buf[at + RES_KIND] = r.kind === 'blob' ? 1 : 2;
+  buf[at + RES_EXEC] = r.exec ? 1 : 0;
+}
+
+/**
+ * IngestResults holds one packed result per task, by task number, as the
+ * threads answer (see RESULT_RECORD). `get` makes the object of one result;
+ * an index builder copies records without making any.
+ */
+export class IngestResults {
+  readonly buf: Buffer;
+  /** How many tasks have a result. */
+  done = 0;
+
+  constructor(readonly count: number) {
+    this.buf = Buffer.alloc(count * RESULT_RECORD);
+  }
+
+  /** set records the result of task `i`. */
+  set(i: number, r: IngestResult): void {
+    if (!this.has(i)) this.done++;
+    writeResult(this.buf, i, r);
+  }
+
+  /** copy records task `i`'s result from record `k` of `from` (as a worker packed it). */
+  copy(i: number, from: Buffer, k: number): void {
+    if (!this.has(i)) this.done++;
+    from.copy(this.buf, i * RESULT_RECORD, k * RESULT_RECORD, (k + 1) * RESULT_RECORD);
+  }
+
+  /** has says whether task `i` has a result (a file gone before it was read has none). */
+  has(i: number): boolean {
+    return this.buf[i * RESULT_RECORD + RES_KIND] !== 0;
+  }
+
+  kind(i: number): 'blob' | 'chunked' {
+    return this.buf[i * RESULT_RECORD + RES_KIND] === 1 ? 'blob' : 'chunked';
+  }
+
+  exec(i: number): boolean {
+    return this.buf[i * RESULT_RECORD + RES_EXEC] === 1;
+  }
+
+  size(i: number): number {
+    const at = i * RESULT_RECORD + RESULT_U64S;
+    return this.buf.readUInt32BE(at) * 0x1_0000_0000 + this.buf.readUInt32BE(at + 4);
+  }
+
+  id(i: number): ObjectId {
+    return this.buf.toString('hex', i * RESULT_RECORD, i * RESULT_RECORD + 32);
+  }
+
+  /** get is task `i`'s result as an object, or undefined when it has none. */
+  get(i: number): IngestResult | undefined {
+    if (!this.has(i)) return undefined;
+    const at = i * RESULT_RECORD;
+    return {
+      kind: this.kind(i),
+      id: this.id(i),
+      size: this.size(i),
+      mtimeNs: this.buf.readBigUInt64BE(at + 40),
+      ctimeNs: this.buf.readBigUInt64BE(at + 48),
+      ino: this.buf.readBigUInt64BE(at + 56),
+      xxh: this.buf.readBigUInt64BE(at + 64),
+      exec: this.exec(i),
+      chunks: this.buf.readUInt32BE(at + RES_CHUNKS),
+    };
+  }
+}

@@ -76,8 +76,9 @@ export async function workspaceState(repo: Repository, index: IndexData, roots: 
       todo.map((f) => ({ abs: repo.abs(f.path), rel: f.path, size: f.size })),
       { lodeDir: undefined, params: repo.settings.chunking, progress: options.progress },
     );
-    for (const f of todo) {
-      const r = hashed.get(f.path)!;
+    for (let i = 0; i < todo.length; i++) {
+      const f = todo[i];
+      const r = hashed.get(i)!;
       files.set(f.path, { path: f.path, kind: r.kind, id: r.id, size: r.size, exec: r.exec });
     }
   }

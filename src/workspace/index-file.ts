@@ -15,6 +15,7 @@ import { comparePaths, repoPathProblem } from '../core/paths.js';
 import * as path from 'node:path';
 import { errnoCode, rmQuiet, tempName, writeFileAtomic } from '../storage/atomic.js';
 import { buildTrees, EMPTY_TREE, type FileEntry } from '../graph/trees.js';
+import { RESULT_RECORD, RESULT_U64S, type IngestResults } from '../objects/ingest.js';
 
 const MAGIC = 0x4c4f4449; // "LODI"
 const VERSION = 2;
@@ -563,6 +564,17 @@ export class IndexBuilder {
   /** add adds an entry (its path strictly after the last one added). */
   add(e: IndexEntry): void {
     fillRow(this.enc.add(Buffer.from(e.path, 'utf8'), () => e.path), e, undefined);
+  }
+
+  /** addIngested adds task `i` of an ingest as the entry `path` (strictly after the last one added), copying its packed record. */
+  addIngested(path: string, results: IngestResults, i: number): void {
+    const row = this.enc.add(Buffer.from(path, 'utf8'), () => path);
+    const at = i * RESULT_RECORD;
+    row[R_KIND] = results.kind(i) === 'blob' ? 0x62 : 0x63;
+    row[R_FLAGS] = results.exec(i) ? 1 : 0;
+    // size, mtime, ctime, inode, xxh64: the same order and encoding in both.
+    results.buf.copy(row, R_SIZE, at + RESULT_U64S, at + RESULT_U64S + 40);
+    results.buf.copy(row, R_ID, at, at + 32);
   }
 
   /** finish returns the index made (count must be what was given), with its tree computed. */
