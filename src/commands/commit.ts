@@ -9,7 +9,7 @@ import { CONTRACT_FILE } from '../repo/contract.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { buildTrees, TreePool } from '../graph/trees.js';
-import { diffTrees } from '../graph/diff.js';
+import { diffCounts } from '../graph/diff.js';
 import type { MergeState, Repository } from '../repo/repository.js';
 import { headSnapshot, indexFiles } from '../repo/snapshot.js';
 import { indexSize } from '../workspace/index-file.js';
@@ -97,8 +97,7 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     }
     for (const bytes of built.objects.values()) repo.store.putObject(bytes);
     const pool = new TreePool(repo.store);
-    const changes = { added: 0, deleted: 0, modified: 0, renamed: 0 };
-    for (const c of diffTrees(pool, head.tree, built.root)) changes[c.status]++;
+    const changes = diffCounts(pool, head.tree, built.root);
     // The contract, then the record: a refused commit leaves nothing behind but stored trees (gc collects them).
     let checks: CheckReport | undefined;
     if (options.contract !== undefined || fs.existsSync(path.join(repo.root, CONTRACT_FILE))) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeTreeObject } from '../core/encoding.js';
 import { sha256, type ObjectId } from '../core/id.js';
 import { comparePaths } from '../core/paths.js';
-import { diffTrees, pairRenames, type Change } from './diff.js';
+import { diffCounts, diffTrees, pairRenames, type Change } from './diff.js';
 import { buildTrees, directoryEntries, lookupPath, objectTrees, walkFiles, type FileEntry, type TreeSource } from './trees.js';
 
 // ---------------------------------------------------------------- helpers
@@ -203,6 +203,24 @@ describe('diffTrees', () => {
       });
     });
   }
+
+  it('diffCounts counts what diffTrees lists, renames paired, whatever the trees', () => {
+    const count = (changes: Change[]) => {
+      const n = { added: 0, deleted: 0, modified: 0, renamed: 0 };
+      for (const c of changes) n[c.status]++;
+      return n;
+    };
+    fc.assert(
+      fc.property(listPair, ([a, b]) => {
+        const ta = buildTrees(a);
+        const tb = buildTrees(b);
+        const src = memoryTrees(ta, tb);
+        expect(diffCounts(src, ta.root, tb.root)).toEqual(count(diffTrees(src, ta.root, tb.root)));
+        expect(diffCounts(src, undefined, tb.root)).toEqual(count(diffTrees(src, undefined, tb.root)));
+      }),
+      { numRuns: 500 },
+    );
+  });
 
   it('reports each path once, in path order', () => {
     fc.assert(

@@ -421,6 +421,8 @@ export function buildTrees(files: Iterable<FileEntry>, bits = writerShardBits())
 export class TreePool implements TreeSource {
   private readonly built = new Map<ObjectId, Buffer>();
   private readonly cache = new Map<ObjectId, TreeObject>();
+  /** Entries held decoded in `cache`: a tree count alone let a thousand trees of a thousand files each hold 300 MB. */
+  private cachedEntries = 0;
 
   constructor(private readonly store: SyncObjectReader) {}
 
@@ -434,8 +436,13 @@ export class TreePool implements TreeSource {
     if (t) return t;
     const b = this.built.get(id);
     t = decodeTreeObject(b ?? this.store.getObject(id, 'tree'), id);
-    if (this.cache.size > 4096) this.cache.clear();
+    const n = t.kind === 'entries' ? t.entries.length : 1;
+    if (this.cache.size >= CACHED_TREES || this.cachedEntries + n > CACHED_ENTRIES) {
+      this.cache.clear();
+      this.cachedEntries = 0;
+    }
     this.cache.set(id, t);
+    this.cachedEntries += n;
     return t;
   }
 
@@ -444,18 +451,28 @@ export class TreePool implements TreeSource {
   }
 }
 
+/** TreePool keeps at most this many trees decoded, */
+const CACHED_TREES = 4096;
+/** and at most this many entries in them (about 20 MB of objects). */
+const CACHED_ENTRIES = 65_536;
+
 /** walkFiles lists every file beneath tree `id`, in path order, prefixed by `prefix`. */
 export function walkFiles(src: TreeSource, id: ObjectId, prefix = ''): FileEntry[] {
   const out: FileEntry[] = [];
+  forEachFile(src, id, prefix, (f) => out.push(f));
+  return out;
+}
+
+/** forEachFile gives every file beneath tree `id` to `visit`, in path order, prefixed by `prefix`: walkFiles without the list. */
+export function forEachFile(src: TreeSource, id: ObjectId, prefix: string, visit: (f: FileEntry) => void): void {
   const rec = (tid: ObjectId, dir: string) => {
     for (const e of src.readTree(tid)) {
       const p = joinPath(dir, e.name);
       if (e.kind === 'tree') rec(e.id, p);
-      else out.push({ path: p, kind: e.kind, id: e.id, size: e.size, exec: e.exec });
+      else visit({ path: p, kind: e.kind, id: e.id, size: e.size, exec: e.exec });
     }
   };
   rec(id, prefix);
-  return out;
 }
 
 /**
