@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import { CorruptObjectError, MissingContentError, NOT_FETCHED_HINT, NotFoundError } from '../core/errors.js';
 import { isObjectId, sha256, type ObjectId } from '../core/id.js';
 import { decodeChunkList, type ChunkList, type EntryKind } from '../core/encoding.js';
-import { errnoCode, rmQuiet, sweepTemps, syncDir, tempName } from '../storage/atomic.js';
+import { errnoCode, rmQuiet, sweepTemps, syncDir, tempName, writeNewFile } from '../storage/atomic.js';
 import type { ObjectReader } from './reader.js';
 import { LocalPacks, SMALL_FILE_MAX } from './local-packs.js';
 
@@ -538,16 +538,7 @@ export class LocalStore implements ObjectReader {
   private installBytes(dest: string, bytes: Uint8Array, durable = false): void {
     const tmp = tempName(this.tmpDir, 'obj');
     try {
-      if (durable) {
-        const fd = fs.openSync(tmp, 'wx', 0o444);
-        try {
-          let off = 0;
-          while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-      } else fs.writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      writeNewFile(tmp, bytes, { mode: 0o444, durable });
       fs.renameSync(tmp, dest);
     } catch (e) {
       rmQuiet(tmp);

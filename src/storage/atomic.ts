@@ -69,21 +69,29 @@ export interface AtomicWriteOptions {
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
   const tmp = tempName(options.tmpDir ?? path.dirname(file), path.basename(file));
-  let fd: number | undefined;
   try {
-    fd = fs.openSync(tmp, 'wx', options.mode ?? 0o644);
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
-    if (options.durable) fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
+    writeNewFile(tmp, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, options);
     fs.renameSync(tmp, file);
     if (options.durable) syncDir(path.dirname(file));
   } catch (e) {
-    if (fd !== undefined) fs.closeSync(fd);
     rmQuiet(tmp);
     throw e;
+  }
+}
+
+/**
+ * writeNewFile writes `data` to `file`, which must not exist yet (EEXIST
+ * otherwise), fsynced before it is closed when `durable`. A failed write
+ * leaves the partial file for the caller to remove.
+ */
+export function writeNewFile(file: string, data: Uint8Array, options: { mode?: number; durable?: boolean } = {}): void {
+  const fd = fs.openSync(file, 'wx', options.mode ?? 0o644);
+  try {
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+    if (options.durable) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { NotFoundError, RefConflictError, RemoteError } from '../core/errors.js';
 import { checkRange, validateKey, validatePrefix, type Backend, type BlobInfo, type Range, type RemoveOptions, type SaveOptions } from './backend.js';
-import { errnoCode, rmQuiet, sweepTemps, syncDir, tempName } from './atomic.js';
+import { errnoCode, rmQuiet, sweepTemps, syncDir, tempName, writeNewFile } from './atomic.js';
 import { lockOwner, ownerTag } from './owner.js';
 
 const TMP_DIR = '.tmp';
@@ -89,7 +89,8 @@ export class DirBackend implements Backend {
       }
       const tmp = tempName(tmpDir, 'blob');
       try {
-        if (conditional) writeDurable(tmp, data);
+        // A ref is on the disk before its rename.
+        if (conditional) writeNewFile(tmp, data, { durable: true });
         else if (small) fs.writeFileSync(tmp, data, { flag: 'wx' });
         // Large blobs are written off the main thread, so a push fills the next pack meanwhile.
         else await writeWhole(tmp, data);
@@ -364,18 +365,6 @@ async function writeWhole(file: string, data: Uint8Array): Promise<void> {
     while (done < data.length) done += (await fh.write(data, done, data.length - done, done)).bytesWritten;
   } finally {
     await fh.close();
-  }
-}
-
-/** writeDurable writes a new small file and fsyncs it (a ref, before its rename). */
-function writeDurable(file: string, data: Uint8Array): void {
-  const fd = fs.openSync(file, 'wx');
-  try {
-    let done = 0;
-    while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
