@@ -98,7 +98,7 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     // One sorted walk merged with the index: what is unchanged stays as its row, what is gone is dropped, the rest is hashed.
     const stamp = Number(index.stampNs);
     const dropped = new Uint8Array(old.count); // 1: removed from disk, 2: hashed again
-    // No absolute path per task: at millions of files every string held counts (ingestFiles joins root and rel).
+    // No absolute path per task: at millions of files every string held counts (ingestFiles makes each as it sends it).
     const tasks: { rel: string; size: number; old: number }[] = [];
     let unchanged = 0;
     let removed = 0;
@@ -121,7 +121,7 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     });
     // Hardlink checkouts need a cache file per file: with cache.type naming hardlink, small files are not packed.
     const packSmall = !repo.settings.cacheTypes.includes('hardlink');
-    const results = await ingestFiles(tasks, { root: repo.root, lodeDir: repo.lodeDir, params: repo.settings.chunking, progress: options.progress, threads: options.threads, packSmall });
+    const results = await ingestFiles(tasks, { absOf: (rel) => repo.abs(rel), lodeDir: repo.lodeDir, params: repo.settings.chunking, progress: options.progress, threads: options.threads, packSmall });
     // Small files went to new local packs, which this process's store has not seen yet.
     if (tasks.length > 0) repo.store.packs.reload();
     let added = 0;

@@ -14,7 +14,7 @@ import { Ingester, IngestResults, RESULT_RECORD } from './ingest.js';
 import { LocalStore } from './store.js';
 
 export interface IngestTask {
-  /** The file's path; default: `root` of the options joined with `rel` (no string per task held meanwhile). */
+  /** The file's path; default: the options' `absOf(rel)` (no string per task held meanwhile). */
   abs?: string;
   rel: string;
   size: number;
@@ -51,8 +51,8 @@ export interface WorkerProgress {
 }
 
 export interface IngestOptions {
-  /** Where tasks without `abs` are: the workspace root. */
-  root?: string;
+  /** The path of a task without `abs`, from its `rel` (the workspace's `abs`). */
+  absOf?: (rel: string) => string;
   /** The .lode directory to write into, or undefined to hash only. */
   lodeDir: string | undefined;
   params: ChunkerParams;
@@ -85,7 +85,7 @@ export async function ingestFiles(tasks: IngestTask[], options: IngestOptions): 
   const progress = options.progress;
   const totalBytes = tasks.reduce((s, t) => s + t.size, 0);
   let bytes = 0;
-  const absOf = (t: IngestTask) => t.abs ?? `${options.root}/${t.rel}`;
+  const absOf = (t: IngestTask) => t.abs ?? options.absOf!(t.rel);
   const report = (finished = false) =>
     progress?.({ phase: 'hash', done: results.done, total: tasks.length, bytes: Math.min(totalBytes, bytes + partial), totalBytes, finished });
   if (tasks.length === 0) return results;
