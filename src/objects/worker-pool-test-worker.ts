@@ -1,8 +1,9 @@
 /**
  * Worker thread body for worker-pool.test.ts (a tiny pool worker, not used
  * by lode itself): answers `{ seq, value }` with twice the value and its
- * thread ID; `hang` never answers, `exit` exits with that code, `throw`
- * throws.
+ * thread ID; `hang` never answers, `exit` ends the thread with that code
+ * (its port closed, so its event loop runs dry: no process.exit outside the
+ * cli layer), `throw` throws.
  */
 import { parentPort, threadId } from 'node:worker_threads';
 
@@ -22,7 +23,11 @@ export interface TestReply {
 
 parentPort?.on('message', (m: TestRequest) => {
   if (m.hang) return;
-  if (m.exit !== undefined) process.exit(m.exit);
+  if (m.exit !== undefined) {
+    process.exitCode = m.exit;
+    parentPort!.close();
+    return;
+  }
   if (m.throw !== undefined) throw new Error(m.throw);
   parentPort!.postMessage({ seq: m.seq, doubled: m.value * 2, thread: threadId } satisfies TestReply);
 });
