@@ -368,27 +368,34 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
   };
   let writer: PackWriter | undefined;
   let buffer: Buffer | undefined;
+  /** ship sends the pack being filled and reports progress. */
+  const ship = async () => {
+    await send(writer!, buffer!);
+    writer = undefined;
+    o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
+  };
+  /**
+   * writerFor returns the pack an object of `size` bytes goes in: the one
+   * being filled, unless that is started and too full for it (then it ships
+   * and another starts, in a buffer an upload gave back when there is one:
+   * a writer that had to grow used another, so this one is free then too).
+   */
+  const writerFor = async (size: number): Promise<PackWriter> => {
+    if (writer && writer.bytes > PACK_HEADER && size > writer.room) await ship();
+    if (!writer) {
+      buffer = free.pop() ?? allocate();
+      writer = new PackWriter(buffer);
+    }
+    return writer;
+  };
   try {
     // Small files in local packs first, a run of neighbours at a time.
     for (let i = 0; i < small.length; ) {
-      if (writer && writer.bytes > PACK_HEADER && small[i].size > writer.room) {
-        await send(writer, buffer!);
-        writer = undefined;
-        o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
-      }
-      if (!writer) {
-        buffer = free.pop() ?? allocate();
-        writer = new PackWriter(buffer);
-      }
-      const placed = placeSmallRun(small, i, writer, target, files, store);
+      const placed = placeSmallRun(small, i, await writerFor(small[i].size), target, files, store);
       for (let k = i; k < i + placed; k++) result.bytes += small[k].size;
       result.objects += placed;
       i += placed;
-      if (writer.bytes >= target) {
-        await send(writer, buffer!);
-        writer = undefined;
-        o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
-      }
+      if (writer!.bytes >= target) await ship();
     }
     if (packFiles) {
       // The small files' last pack, and every pack before, lands before the pack files: dependencies first.
@@ -412,18 +419,8 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
       result.bytes += totalBytes - plan.smallBytes;
     }
     for (const w of packFiles ? [] : wants) {
-      if (writer && writer.bytes > PACK_HEADER && w.size > writer.room) {
-        await send(writer, buffer!);
-        writer = undefined;
-        o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
-      }
-      if (!writer) {
-        // Buffers come back once their pack is uploaded (a writer that had to grow used another: this one is free then too).
-        buffer = free.pop() ?? allocate();
-        writer = new PackWriter(buffer);
-      }
       // File data (read from the cache) may be compressed when the pack is sealed; metadata stays raw.
-      const slot = writer.reserve(w.id, w.size, w.bytes === undefined);
+      const slot = (await writerFor(w.size)).reserve(w.id, w.size, w.bytes === undefined);
       if (slot && reads && w.file !== undefined && w.read === undefined) reads.add(slot, w.file, w.offset ?? 0, w.id);
       else if (slot) {
         if (w.file !== undefined) files.read(w.file, w.offset ?? 0, slot, w.id);
@@ -445,11 +442,7 @@ export async function pushRef(o: PushOptions): Promise<PushResult> {
       }
       result.objects++;
       result.bytes += w.size;
-      if (writer.bytes >= target) {
-        await send(writer, buffer!);
-        writer = undefined;
-        o.progress?.({ phase: 'push', done: result.objects, total, bytes: result.bytes, totalBytes });
-      }
+      if (writer!.bytes >= target) await ship();
     }
     if (writer && writer.count > 0) await send(writer, buffer!);
     while (uploads.length > 0) await settle();
