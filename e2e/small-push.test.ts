@@ -55,6 +55,23 @@ function flipIn(w: string, marker: Buffer): boolean {
   return false;
 }
 
+/** expectCloneIdentical clones `share` (with `args`) beside `w` and checks it holds what `w` does and passes fsck. */
+async function expectCloneIdentical(base: string, share: string, w: string, args: string[] = []): Promise<void> {
+  const c = path.join(base, 'clone');
+  await lodeOk(['clone', share, c, ...args], { cwd: base });
+  expect(workspaceSnapshot(c)).toEqual(workspaceSnapshot(w));
+  expect((await lodeJson(['fsck'], { cwd: c })).ok).toBe(true);
+}
+
+/** pushAndCloneIdentical pushes `w` to a new folder remote (exit 0 expected) and checks a clone of it. */
+async function pushAndCloneIdentical(base: string, w: string): Promise<void> {
+  const share = path.join(base, 'share');
+  await lodeOk(['remote', 'add', 'origin', share], { cwd: w });
+  const r = await runLode(['push'], { cwd: w });
+  expect(r.code, r.stderr).toBe(0);
+  await expectCloneIdentical(base, share, w);
+}
+
 describe('push of small files from local packs', () => {
   it('a flipped byte in a packed file stops the push (exit 5): no ref and no pack on the remote', async () => {
     const base = makeTempDir('lode-e2e-small-push-corrupt');
@@ -89,14 +106,7 @@ describe('push of small files from local packs', () => {
     await lodeOk(['add', 'data'], { cwd: w });
     expect(localPacks(w).some((p) => !before.has(p))).toBe(true);
 
-    const share = path.join(base, 'share');
-    await lodeOk(['remote', 'add', 'origin', share], { cwd: w });
-    const r = await runLode(['push'], { cwd: w });
-    expect(r.code, r.stderr).toBe(0);
-    const c = path.join(base, 'clone');
-    await lodeOk(['clone', share, c], { cwd: base });
-    expect(workspaceSnapshot(c)).toEqual(workspaceSnapshot(w));
-    expect((await lodeJson(['fsck'], { cwd: c })).ok).toBe(true);
+    await pushAndCloneIdentical(base, w);
   }, 180_000);
 
   it('skips files the remote has that lie between files it lacks in a pack, and sends the others intact', async () => {
@@ -116,10 +126,7 @@ describe('push of small files from local packs', () => {
     // 200 new files plus Bob's trees and commit: none of Alice's files again.
     expect(sent.objects).toBeGreaterThanOrEqual(200);
     expect(sent.objects).toBeLessThan(400);
-    const c = path.join(base, 'clone');
-    await lodeOk(['clone', share, c, '-b', 'bob'], { cwd: base });
-    expect(workspaceSnapshot(c)).toEqual(workspaceSnapshot(b));
-    expect((await lodeJson(['fsck'], { cwd: c })).ok).toBe(true);
+    await expectCloneIdentical(base, share, b, ['-b', 'bob']);
   }, 180_000);
 
   it('with 64 MiB and more of other file data (pack files written on workers), the small files still go first and the clone is identical', async () => {
@@ -128,13 +135,6 @@ describe('push of small files from local packs', () => {
     const files = Array.from({ length: 300 }, (_, i) => ({ rel: `data/d${i % 10}/f${i}.bin`, bytes: content(i) }));
     files.push({ rel: 'data/big.bin', bytes: pseudoRandomBytes(70 << 20, 99) });
     const w = await workspace(base, 'w', files);
-    const share = path.join(base, 'share');
-    await lodeOk(['remote', 'add', 'origin', share], { cwd: w });
-    const r = await runLode(['push'], { cwd: w });
-    expect(r.code, r.stderr).toBe(0);
-    const c = path.join(base, 'clone');
-    await lodeOk(['clone', share, c], { cwd: base });
-    expect(workspaceSnapshot(c)).toEqual(workspaceSnapshot(w));
-    expect((await lodeJson(['fsck'], { cwd: c })).ok).toBe(true);
+    await pushAndCloneIdentical(base, w);
   }, 300_000);
 });
