@@ -2,8 +2,8 @@
  * Worker thread body for worker-pool.test.ts (a tiny pool worker, not used
  * by lode itself): answers `{ seq, value }` with twice the value and its
  * thread ID; `hang` never answers, `exit` ends the thread with that code
- * (its port closed, so its event loop runs dry: no process.exit outside the
- * cli layer), `throw` throws.
+ * (its port closed, its event loop runs dry: only the cli layer ends the
+ * process), `throw` throws.
  */
 import { parentPort, threadId } from 'node:worker_threads';
 
