@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type * as Pool from './worker-pool.js';
@@ -80,6 +83,28 @@ describe.skipIf(!haveBuild)('WorkerPool', () => {
     } finally {
       await p.close();
     }
+  });
+
+  it('never keeps the process alive: not idle after its work, not when it got none', () => {
+    // Each child starts a pool and ends its script without closing it; a pool
+    // that held the process would run into the (generous) timeout.
+    // (A script file, not --eval: workers inherit the parent's execArgv, and --input-type stops them.)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lode-pool-'));
+    const child = (requests: number) => {
+      const file = path.join(dir, `child-${requests}.mjs`);
+      fs.writeFileSync(file, `
+        const { WorkerPool } = await import(${JSON.stringify(built.href)});
+        const p = new WorkerPool(new URL(${JSON.stringify(script.href)}), 'test', 2);
+        for (let i = 0; i < ${requests}; i++) console.log((await p.request(1, (seq) => ({ seq, value: i }))).doubled);
+        console.log('end');
+      `);
+      return spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
+    };
+    for (const [requests, out] of [[0, 'end\n'], [2, '0\n2\nend\n']] as const) {
+      const r = child(requests);
+      expect({ requests, status: r.status, signal: r.signal, out: r.stdout }).toEqual({ requests, status: 0, signal: null, out });
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('rejects requests still pending at close, and later ones', async () => {

@@ -42,12 +42,14 @@ export class WorkerPool<Req, Reply extends { seq: number }> {
   constructor(script: URL, private readonly name: string, threads: number) {
     for (let i = 0; i < Math.max(1, threads); i++) {
       const w = new Worker(script);
-      w.unref();
       w.on('message', (m: Reply) => this.settle(m));
       w.on('error', (e) => this.fail(e));
       w.on('exit', (code) => {
         if (code !== 0) this.fail(new Error(`${name} worker exited with code ${code}`));
       });
+      // After the listeners: adding a 'message' listener refs the worker again
+      // (Node 20 and 26), and a pool that never got a request kept the process alive.
+      w.unref();
       this.workers.push(w);
       this.load.push(0);
     }
