@@ -95,6 +95,44 @@ describe('LocalPacks', () => {
     expect(packs.problems()[0].problem).toMatch(/checksum/);
   });
 
+  it('refuses an index with a good checksum that lists IDs out of order, twice, or outside its pack', () => {
+    const packs = packsIn();
+    const w = packs.writer();
+    const ids = Array.from({ length: 50 }, (_, i) => {
+      w.add(sha(file(i)), file(i));
+      return sha(file(i));
+    });
+    w.finish();
+    const [name] = fs.readdirSync(packs.dir).filter((n) => n.endsWith('.idx'));
+    const idxFile = path.join(packs.dir, name);
+    fs.chmodSync(idxFile, 0o644);
+    const good = fs.readFileSync(idxFile);
+    // Layout (docs/formats.md): "LODL" 0x01, pack name, u32 count, then 44-byte entries (ID, u64 offset, u32 length), 16-byte checksum.
+    const head = 5 + 32 + 4;
+    const entry = (i: number) => head + i * 44;
+    const forge = (edit: (b: Buffer) => void) => {
+      const b = Buffer.from(good);
+      edit(b);
+      createHash('sha256').update(b.subarray(0, b.length - 16)).digest().copy(b, b.length - 16, 0, 16);
+      fs.writeFileSync(idxFile, b);
+      packs.reload();
+      return packs.problems().map((x) => x.problem.replace(/.*is corrupt: /, ''));
+    };
+    // The IDs as stored, sorted: entries 10 and 11 swapped, entry 21 a copy of entry 20, an offset past the end.
+    expect(forge(() => {})).toEqual([]);
+    expect(ids.every((id) => packs.has(id))).toBe(true);
+    expect(forge((b) => {
+      const ten = Buffer.from(b.subarray(entry(10), entry(11)));
+      b.copy(b, entry(10), entry(11), entry(12));
+      ten.copy(b, entry(11));
+    })).toEqual(['IDs not sorted']);
+    expect(forge((b) => b.copy(b, entry(21), entry(20), entry(20) + 32))).toEqual(['IDs not sorted']);
+    expect(forge((b) => b.writeUInt32BE(0xffffff, entry(30) + 32 + 4))).toEqual(['file 30 lies outside the pack']);
+    expect(packs.has(ids[0])).toBe(false);
+    expect(forge(() => {})).toEqual([]);
+    expect(ids.every((id, i) => packs.read(id)!.equals(file(i)))).toBe(true);
+  });
+
   it('reads in pack order (through the read-ahead window), backwards and at random give the same bytes; a flipped byte is caught either way', () => {
     const packs = packsIn();
     const w = packs.writer();
