@@ -180,12 +180,17 @@ export class PackWriter {
     if (o.compress === false) return this.finish();
     const outs: (Compressed | undefined)[] = new Array(this.entries.length);
     const jobs: Promise<void>[] = [];
-    const pool = this.buf.buffer instanceof SharedArrayBuffer ? sharedCompressPool() : undefined;
+    const shared = this.buf.buffer instanceof SharedArrayBuffer;
     this.entries.forEach((e, i) => {
       if (!this.compressible[i]) return;
       const raw = this.buf.subarray(e.offset, e.offset + e.length);
-      if (e.length >= ASYNC_FROM) jobs.push((pool ? pool.compress(raw).catch(() => compressAsync(raw)) : compressAsync(raw)).then((out) => void (outs[i] = out)));
-      else outs[i] = compressSync(raw);
+      if (e.length < ASYNC_FROM) {
+        outs[i] = compressSync(raw);
+        return;
+      }
+      // The pool starts with the first large object (a pack of small files never starts it).
+      const pool = shared ? sharedCompressPool() : undefined;
+      jobs.push((pool ? pool.compress(raw).catch(() => compressAsync(raw)) : compressAsync(raw)).then((out) => void (outs[i] = out)));
     });
     await Promise.all(jobs);
     if (outs.every((out) => out === undefined)) return this.finish();
