@@ -6,7 +6,7 @@ import { loadXxhash } from '../core/checksum.js';
 import { DEFAULT_CHUNKING } from '../core/chunker.js';
 import { comparePaths } from '../core/paths.js';
 import { Ingester } from '../objects/ingest.js';
-import { compareSorted, compareWorkspace, type WorkspaceComparison } from './compare.js';
+import { compareSorted, compareWorkspace, mergeWalk, type WorkspaceComparison } from './compare.js';
 import { readIndex, storedTable, writeIndex, type IndexEntry } from './index-file.js';
 import { scanRoots } from './scan.js';
 
@@ -152,5 +152,48 @@ describe('compareSorted (streaming merge of the walk and the index table)', () =
     index.entries = index.entries.slice(1);
     const r = await compareSorted(root, index, ['d'], DEFAULT_CHUNKING);
     expect(summary(r.comparison)).toEqual({ modified: [], deleted: [], untracked: ['d/a'], refreshed: 0, statClean: 1 });
+  });
+});
+
+describe('walks on the main thread (lstat by bare names from inside each folder)', () => {
+  const tree = { 'data/a.csv': 'a', 'data/sub/b.csv': 'b', 'data/sub/deep/c.csv': 'c', 'data/z/d.csv': 'd', 'other/e.txt': 'e', 'top.txt': 't' };
+  const listed = (r: ReturnType<typeof scanRoots>) => [...r.files.values()].map((f) => [f.path, f.size]).sort((a, b) => comparePaths(a[0] as string, b[0] as string));
+
+  it('lists what a walk by whole paths lists, from any directory, and leaves the process in the directory it was in', () => {
+    const root = workspace(tree);
+    const start = process.cwd();
+    const want = [['data/a.csv', 1], ['data/sub/b.csv', 1], ['data/sub/deep/c.csv', 1], ['data/z/d.csv', 1], ['other/e.txt', 1], ['top.txt', 1]];
+    expect(listed(scanRoots(root, ['']))).toEqual(want);
+    expect(process.cwd()).toBe(start);
+    // From inside the workspace too, and with the workspace given relative to it (walked by whole paths then).
+    process.chdir(path.join(root, 'data', 'sub'));
+    try {
+      expect(listed(scanRoots(root, ['data', 'top.txt']))).toEqual(want.filter(([p]) => p !== 'other/e.txt'));
+      expect(process.cwd()).toBe(path.join(root, 'data', 'sub'));
+      expect(listed(scanRoots('../..', ['']))).toEqual(want);
+      expect(process.cwd()).toBe(path.join(root, 'data', 'sub'));
+    } finally {
+      process.chdir(start);
+    }
+  });
+
+  it('puts the directory back when the walk fails part way', async () => {
+    const root = workspace(tree);
+    const start = process.cwd();
+    const indexFile = path.join(root, '.lode', 'index');
+    await writeIndex(indexFile, { datasets: [''], entries: entriesOf(root, Object.keys(tree)), stampNs: 0n });
+    const t = storedTable(await readIndex(indexFile))!;
+    expect(t.count).toBe(6);
+    let seen = 0;
+    expect(() =>
+      mergeWalk(root, t, [''], {
+        tracked: () => {
+          if (++seen === 3) throw new Error('visit failed');
+        },
+        untracked: () => {},
+        gone: () => {},
+      }),
+    ).toThrow('visit failed');
+    expect(process.cwd()).toBe(start);
   });
 });
