@@ -25,6 +25,12 @@ const DATA_AT = 4096;
 const PAGE = 65536;
 /** Bytes hashed per loop iteration before the bound is checked again. */
 const UNROLL = 4;
+/** Bytes a cut depends on: the 32-bit gear hash shifts each byte out 32 bytes later. */
+const WINDOW = 32;
+/** Ranges from this long are scanned as two halves in lockstep (ChunkWindow.scan). */
+const PAIR_FROM = 4096;
+/** The gear table as signed int32 (same bits), for the paired scan's warm-up. */
+const GEAR_I32 = new Int32Array(GEAR.buffer, GEAR.byteOffset, GEAR.length);
 
 function leb(n: number): number[] {
   const out: number[] = [];
@@ -82,14 +88,63 @@ function scanModule(): Uint8Array {
     0x41, ...sleb(STATE_AT), 0x20, 3, 0x36, 2, 0,
     0x41, 0x7f, 0x0b,
   ];
+  const pair = pairBody();
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    ...section(1, [1, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 1, 0x7f]), // type: (i32 x 4) -> i32
-    ...section(3, [1, 0]), // one function of that type
+    // types: 0 = (i32 x 4) -> i32 (scan), 1 = (i32 x 6) -> i32 (pair)
+    ...section(1, [2, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 1, 0x7f, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
+    ...section(3, [2, 0, 1]), // two functions: scan, pair
     ...section(5, [1, 0, 1]), // one memory, at least one page
-    ...section(7, [2, 4, ...Buffer.from('scan'), 0, 0, 3, ...Buffer.from('mem'), 2, 0]), // exports
-    ...section(10, [1, ...leb(body.length), ...body]), // code
+    ...section(7, [3, 4, ...Buffer.from('scan'), 0, 0, 4, ...Buffer.from('pair'), 0, 1, 3, ...Buffer.from('mem'), 2, 0]), // exports
+    ...section(10, [2, ...leb(body.length), ...body, ...leb(pair.length), ...pair]), // code
   ]);
+}
+
+/**
+ * pairBody is the code of `pair(a, aEnd, b, mask, hA, hB) -> i32`: two
+ * scans in lockstep, A over mem[a..aEnd) from hA and B over the same number
+ * of bytes from b, with hB. The two hashes are independent chains, so the
+ * processor overlaps them: one scan's hash is a chain of a shift and an add
+ * per byte, which bounds it however fast the rest is. Each step checks A
+ * before B (A's bytes come first in the stream). Returns the position just
+ * after A's first cut; or -q when B cuts first at q (A's hash so far stored
+ * at STATE_AT); or -1 when neither cuts, with A's hash at STATE_AT and B's
+ * at STATE_AT + 4. Positions are at least DATA_AT, so -q never reads as -1.
+ */
+function pairBody(): number[] {
+  // Locals: 0 = a, 1 = aEnd, 2 = b, 3 = mask, 4 = hA, 5 = hB (all i32).
+  const roll = (h: number, at: number) => [
+    0x20, h, 0x41, 1, 0x74, // h << 1
+    0x20, at, 0x2d, 0, 0, 0x41, 2, 0x74, // mem8[at] * 4
+    0x28, 2, ...leb(GEAR_AT), 0x6a, 0x21, h, // h = (h << 1) + gear[mem8[at]]
+    0x20, at, 0x41, 1, 0x6a, 0x21, at, // at += 1
+  ];
+  const step = [
+    ...roll(4, 0),
+    ...roll(5, 2),
+    0x20, 4, 0x20, 3, 0x71, 0x45, 0x04, 0x40, 0x20, 0, 0x0f, 0x0b, // if ((hA & mask) == 0) return a
+    // if ((hB & mask) == 0) { mem32[STATE_AT] = hA; return -b }
+    0x20, 5, 0x20, 3, 0x71, 0x45, 0x04, 0x40,
+    0x41, ...sleb(STATE_AT), 0x20, 4, 0x36, 2, 0,
+    0x41, 0, 0x20, 2, 0x6b, 0x0f, 0x0b,
+  ];
+  return [
+    0x00, // no extra locals
+    // while (a + UNROLL <= aEnd) { step x UNROLL }
+    0x02, 0x40, 0x03, 0x40,
+    0x20, 0, 0x41, ...sleb(UNROLL), 0x6a, 0x20, 1, 0x4b, 0x0d, 1,
+    ...Array.from({ length: UNROLL }, () => step).flat(),
+    0x0c, 0, 0x0b, 0x0b,
+    // while (a < aEnd) { step }
+    0x02, 0x40, 0x03, 0x40,
+    0x20, 0, 0x20, 1, 0x4f, 0x0d, 1,
+    ...step,
+    0x0c, 0, 0x0b, 0x0b,
+    // mem32[STATE_AT] = hA; mem32[STATE_AT + 4] = hB; return -1
+    0x41, ...sleb(STATE_AT), 0x20, 4, 0x36, 2, 0,
+    0x41, ...sleb(STATE_AT + 4), 0x20, 5, 0x36, 2, 0,
+    0x41, 0x7f, 0x0b,
+  ];
 }
 
 /** highBitsMask: chunker.ts's mask of `ones` one bits at the top of the word. */
@@ -114,7 +169,10 @@ let compiled: object | undefined;
 export class ChunkWindow {
   /** The data window: `capacity` bytes in WebAssembly memory. */
   readonly buffer: Buffer;
-  private readonly scan: (i: number, stop: number, mask: number, h: number) => number;
+  private readonly scan1: (i: number, stop: number, mask: number, h: number) => number;
+  private readonly pair: (a: number, aEnd: number, b: number, mask: number, hA: number, hB: number) => number;
+  /** The module's memory (gear table, state, window) by byte, for the paired scan's warm-up. */
+  private readonly mem: Uint8Array;
   private readonly state: Int32Array;
   private readonly maskS: number;
   private readonly maskL: number;
@@ -129,13 +187,48 @@ export class ChunkWindow {
     const need = Math.ceil((DATA_AT + capacity) / PAGE);
     mem.grow(need - mem.buffer.byteLength / PAGE);
     new Uint32Array(mem.buffer, GEAR_AT, 256).set(GEAR);
-    this.state = new Int32Array(mem.buffer, STATE_AT, 1);
+    this.state = new Int32Array(mem.buffer, STATE_AT, 2);
+    this.mem = new Uint8Array(mem.buffer);
     this.buffer = Buffer.from(mem.buffer, DATA_AT, capacity);
-    this.scan = instance.exports.scan as (i: number, stop: number, mask: number, h: number) => number;
+    this.scan1 = instance.exports.scan as (i: number, stop: number, mask: number, h: number) => number;
+    this.pair = instance.exports.pair as (a: number, aEnd: number, b: number, mask: number, hA: number, hB: number) => number;
     // The masks of chunker.ts's cutPoint (highBitsMask of bits + 2 and bits - 2).
     const bits = 31 - Math.clz32(params.avg);
     this.maskS = highBitsMask(bits + 2);
     this.maskL = highBitsMask(bits - 2);
+  }
+
+  /**
+   * scan is the module's `scan(i, stop, mask, h)` (memory positions): the
+   * position just after the first byte of mem[i..stop) where the hash rolled
+   * from h has no bit of `mask`, or -1 with the hash at stop in state[0].
+   * A long range is scanned as two halves in lockstep (`pair`), which the
+   * gear hash allows: it shifts each byte out after 32 more, so past the
+   * first 32 bytes of a scan the hash at any position is a function of the
+   * 32 bytes before it alone, and the second half's hash can start from 32
+   * bytes rolled from zero. The first 32 bytes (whose hash still holds h)
+   * are scanned alone first.
+   */
+  private scan(i: number, stop: number, mask: number, h: number): number {
+    if (stop - i < PAIR_FROM) return this.scan1(i, stop, mask, h);
+    const r = this.scan1(i, i + WINDOW, mask, h);
+    if (r >= 0) return r;
+    const a = i + WINDOW;
+    const half = (stop - a) >>> 1;
+    const m = a + half;
+    // B's hash at m: the 32 bytes before it, rolled from zero.
+    let hB = 0;
+    for (let k = m - WINDOW; k < m; k++) hB = ((hB << 1) + GEAR_I32[this.mem[k]]) | 0;
+    const p = this.pair(a, m, m, mask, this.state[0], hB);
+    if (p >= 0) return p; // A cut first
+    if (p < -1) {
+      // B cut at q = -p: A, which stopped at the same distance into its half, may still cut before m.
+      const q = -p;
+      const before = this.scan1(a + (q - m), m, mask, this.state[0]);
+      return before >= 0 ? before : q;
+    }
+    // Neither cut: B's last byte, when the range was odd, and B's hash left in state[0].
+    return this.scan1(m + half, stop, mask, this.state[1]);
   }
 
   /**
