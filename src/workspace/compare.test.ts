@@ -155,17 +155,17 @@ describe('compareSorted (streaming merge of the walk and the index table)', () =
   });
 });
 
-describe('walks on the main thread (lstat by bare names from inside each folder)', () => {
+describe('walks from any directory', () => {
   const tree = { 'data/a.csv': 'a', 'data/sub/b.csv': 'b', 'data/sub/deep/c.csv': 'c', 'data/z/d.csv': 'd', 'other/e.txt': 'e', 'top.txt': 't' };
   const listed = (r: ReturnType<typeof scanRoots>) => [...r.files.values()].map((f) => [f.path, f.size]).sort((a, b) => comparePaths(a[0] as string, b[0] as string));
 
-  it('lists what a walk by whole paths lists, from any directory, and leaves the process in the directory it was in', () => {
+  it('list the same files from any directory, for a workspace given whole or relative, and leave the process in the directory it was in', () => {
     const root = workspace(tree);
     const start = process.cwd();
     const want = [['data/a.csv', 1], ['data/sub/b.csv', 1], ['data/sub/deep/c.csv', 1], ['data/z/d.csv', 1], ['other/e.txt', 1], ['top.txt', 1]];
     expect(listed(scanRoots(root, ['']))).toEqual(want);
     expect(process.cwd()).toBe(start);
-    // From inside the workspace too, and with the workspace given relative to it (walked by whole paths then).
+    // From inside the workspace too, and with the workspace given relative to it.
     process.chdir(path.join(root, 'data', 'sub'));
     try {
       expect(listed(scanRoots(root, ['data', 'top.txt']))).toEqual(want.filter(([p]) => p !== 'other/e.txt'));

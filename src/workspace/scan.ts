@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { isMainThread } from 'node:worker_threads';
 import type { Ignore } from 'ignore';
 import { comparePaths, joinPath, nameProblem, parentPath, reservedName } from '../core/paths.js';
 import { errnoCode } from '../storage/atomic.js';
@@ -178,9 +177,8 @@ export interface WalkSplit {
  * place. Lode's own names and unsafe or ignored names are passed over as
  * walkRoots does; what is not a regular file goes to `skipped`.
  */
-export function walkEntries(relDir: string, absDir: string, names: readonly string[], rules: IgnoreRules, visit: Visit, skipped: Skipped[], here?: HereDir): void {
+export function walkEntries(relDir: string, absDir: string, names: readonly string[], rules: IgnoreRules, visit: Visit, skipped: Skipped[]): void {
   const ruleFree = rules.ruleFreeBelow(relDir);
-  let inDir = here?.enter(absDir) ?? false;
   for (const name of names) {
     // lode's and git's own state, under any name a file system takes for
     // them, and a checkout's temporary file (see link.ts) are never data.
@@ -192,85 +190,20 @@ export function walkEntries(relDir: string, absDir: string, names: readonly stri
       continue;
     }
     const abs = `${absDir}/${name}`;
-    const st = lstatEntry(inDir ? name : abs, abs);
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(abs, { throwIfNoEntry: false });
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOTDIR') throw e;
+    }
     if (!st) continue; // removed since the listing
     const isDir = st.isDirectory();
     if (!ruleFree && rules.ignores(rel, isDir)) continue;
     if (isDir) {
       const sub = listDir(abs);
-      if (sub) walkEntries(rel, abs, sub, rules, visit, skipped, here);
-      if (here) inDir = here.enter(absDir);
+      if (sub) walkEntries(rel, abs, sub, rules, visit, skipped);
     } else if (st.isFile()) visit(rel, st);
     else skipped.push({ path: rel, reason: st.isSymbolicLink() ? 'symbolic link' : 'not a regular file' });
-  }
-}
-
-/**
- * lstatEntry is the lstat of a listed entry (undefined when it is gone, or
- * its parent is no longer a directory), by `name` (relative to the process's
- * directory, or whole) and, for the error, by its whole path `abs`.
- */
-function lstatEntry(name: string, abs: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(name, { throwIfNoEntry: false });
-  } catch (e) {
-    if (errnoCode(e) === 'ENOTDIR') return undefined;
-    if (name === abs) throw e;
-  }
-  return lstatEntry(abs, abs); // its error names the whole path
-}
-
-/**
- * HereDir lets the main thread lstat a directory's files by their names
- * alone, from inside it: the kernel then resolves one path component instead
- * of the workspace's whole path (measured on a no-op status of 1,000,000
- * files five levels deep: a quarter of each lstat's time). Only the main
- * thread can change the process's directory (a worker cannot), and nothing
- * else runs on it while a walk is synchronous; `restore` puts the directory
- * the walk started in back. A directory that cannot be entered is walked by
- * whole paths.
- */
-export class HereDir {
-  private at: string | undefined;
-
-  private constructor(private readonly start: string) {
-    this.at = start;
-  }
-
-  /**
-   * begin returns a HereDir for a walk of the workspace at `root` on the
-   * main thread; undefined elsewhere, when the process's directory is gone,
-   * or when `root` is relative (its paths would change meaning with it).
-   */
-  static begin(root: string): HereDir | undefined {
-    if (!isMainThread || !path.isAbsolute(root)) return undefined;
-    try {
-      return new HereDir(process.cwd());
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** enter makes `absDir` the process's directory; false when it could not. */
-  enter(absDir: string): boolean {
-    if (this.at === absDir) return true;
-    try {
-      process.chdir(absDir);
-      this.at = absDir;
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  restore(): void {
-    if (this.at === this.start) return;
-    try {
-      process.chdir(this.start);
-      this.at = this.start;
-    } catch {
-      // The starting directory went away during the walk: lode uses whole paths, so staying here is harmless.
-    }
   }
 }
 
@@ -311,9 +244,9 @@ export function walkRoots(root: string, roots: readonly string[], rules: IgnoreR
     const names = listDir(absDir);
     if (!names) return;
     const handoff = split?.start(relDir, absDir, names);
-    if (!handoff) return walkEntries(relDir, absDir, names, rules, visit, skipped, here);
+    if (!handoff) return walkEntries(relDir, absDir, names, rules, visit, skipped);
     try {
-      walkEntries(relDir, absDir, names.slice(0, handoff.from), rules, visit, skipped, here);
+      walkEntries(relDir, absDir, names.slice(0, handoff.from), rules, visit, skipped);
     } catch (e) {
       handoff.abort();
       throw e;
@@ -321,35 +254,30 @@ export function walkRoots(root: string, roots: readonly string[], rules: IgnoreR
     handoff.finish(visit, skipped);
   };
   const parents = new ParentChecker(root);
-  const here = HereDir.begin(root);
-  try {
-    for (const r of roots) {
-      // A root below a symbolic link would be read from wherever the link points.
-      const blocked = r === '' ? undefined : parents.blocker(r);
-      if (blocked?.kind === 'link') {
-        skipped.push({ path: r, reason: `inside symbolic link ${blocked.dir}` });
-        continue;
-      }
-      const abs = r === '' ? root : path.join(root, r);
-      let st: fs.Stats;
-      try {
-        st = fs.lstatSync(abs);
-      } catch (e) {
-        if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') {
-          missing.push(r);
-          continue;
-        }
-        throw e;
-      }
-      if (r !== '' && rules.ignoresWithParents(r, st.isDirectory())) {
-        skipped.push({ path: r, reason: `ignored by ${IGNORE_FILE}` });
-        continue;
-      }
-      if (st.isDirectory()) walk(r, abs);
-      else addFile(r, abs, st);
+  for (const r of roots) {
+    // A root below a symbolic link would be read from wherever the link points.
+    const blocked = r === '' ? undefined : parents.blocker(r);
+    if (blocked?.kind === 'link') {
+      skipped.push({ path: r, reason: `inside symbolic link ${blocked.dir}` });
+      continue;
     }
-  } finally {
-    here?.restore();
+    const abs = r === '' ? root : path.join(root, r);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(abs);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') {
+        missing.push(r);
+        continue;
+      }
+      throw e;
+    }
+    if (r !== '' && rules.ignoresWithParents(r, st.isDirectory())) {
+      skipped.push({ path: r, reason: `ignored by ${IGNORE_FILE}` });
+      continue;
+    }
+    if (st.isDirectory()) walk(r, abs);
+    else addFile(r, abs, st);
   }
   return { skipped, missing };
 }

@@ -22,11 +22,9 @@ export const SPLIT_MIN_ENTRIES = 100_000;
  * HELPER_SHARE of a root's top folder goes to the helper: this thread also
  * reads the index and merges every file (the helper's too). Measured on 1M
  * files in 1,000 folders (CPU per thread): half to the helper left 2.9 s
- * here and about 2.3 s there; 60% left 2.2 s here and 2.6 s there. Since
- * this thread lstats by bare names (scan.ts, HereDir: 2.2 µs a file against
- * 2.7 by whole paths), 55% left 3.0 s here and 2.6 s there: 60% evens them.
+ * here and about 2.3 s there; 60% left 2.2 s here and 2.6 s there.
  */
-const HELPER_SHARE = 0.6;
+const HELPER_SHARE = 0.55;
 
 /**
  * Batches (of 4,096 files) the helper may have posted and this thread not yet
