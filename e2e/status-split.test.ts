@@ -88,6 +88,17 @@ describe('status with a split walk', () => {
     expect(split).toEqual(await status(r));
   });
 
+  it("walks the helper's half itself when the helper thread cannot start, instead of waiting for it forever", async () => {
+    const r = await tree();
+    writeFile(r.dir, 'data/y1/f2.txt', 'Y1 2\n');
+    // A preload that fails in every worker thread: the helper dies before it runs a line of lode.
+    const pre = path.join(r.dir, 'no-threads.cjs');
+    fs.writeFileSync(pre, "if (!require('node:worker_threads').isMainThread) throw new Error('no helper threads here');\n");
+    const split = await status(r, { ...SPLIT, NODE_OPTIONS: `--require ${pre}` });
+    expect(split.unstaged).toEqual([{ path: 'data/y1/f2.txt', status: 'modified' }]);
+    expect(split).toEqual(await status(r));
+  });
+
   it('reports the second half gone when its folders are deleted', async () => {
     const r = await tree();
     for (const d of ['y1', 'y2']) fs.rmSync(path.join(r.dir, 'data', d), { recursive: true });

@@ -164,11 +164,13 @@ export type Visit = (rel: string, st: FileStat) => void;
  * thread (walk-split.ts). `start` gets the directory's sorted names and
  * returns from which name on the helper walks them, with `finish`, which
  * waits for the helper and replays its files, in order, through the visit
- * and its skipped entries into the list (`abort` stops the helper when this
- * thread's part failed); or undefined to walk all here.
+ * and its skipped entries into the list, and returns true; or false when the
+ * helper never started (its names are then this thread's to walk). `abort`
+ * stops the helper when this thread's part failed. `start` returns undefined
+ * to walk all here.
  */
 export interface WalkSplit {
-  start(relDir: string, absDir: string, names: readonly string[]): { from: number; finish(visit: Visit, skipped: Skipped[]): void; abort(): void } | undefined;
+  start(relDir: string, absDir: string, names: readonly string[]): { from: number; finish(visit: Visit, skipped: Skipped[]): boolean; abort(): void } | undefined;
 }
 
 /**
@@ -251,7 +253,7 @@ export function walkRoots(root: string, roots: readonly string[], rules: IgnoreR
       handoff.abort();
       throw e;
     }
-    handoff.finish(visit, skipped);
+    if (!handoff.finish(visit, skipped)) walkEntries(relDir, absDir, names.slice(handoff.from), rules, visit, skipped);
   };
   const parents = new ParentChecker(root);
   for (const r of roots) {

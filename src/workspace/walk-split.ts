@@ -35,6 +35,14 @@ const HELPER_SHARE = 0.55;
  */
 export const MAX_IN_FLIGHT = 256;
 
+/**
+ * HELPER_START_MS: a helper that has not started running after this long
+ * (it starts in 30–60 ms; much longer only on a machine starved of CPU, or
+ * never when its thread failed to start) is stopped, and this thread walks
+ * its share. The result is the same either way; only the time differs.
+ */
+const HELPER_START_MS = 5000;
+
 /** Values per file in a SplitFiles message: mode, size, ino, mtimeMs, ctimeMs. */
 export const STAT_FIELDS = 5;
 
@@ -45,7 +53,7 @@ export interface SplitJob {
   absDir: string;
   names: string[];
   port: MessagePort;
-  /** Two Int32 counters, for Atomics.wait on either side: messages posted (0), and batches replayed (1). */
+  /** Three Int32 counters, for Atomics.wait on either side: messages posted (0), batches replayed (1), and 1 once the helper runs (2). */
   counters: SharedArrayBuffer;
 }
 
@@ -84,30 +92,41 @@ export function splitWanted(entries: number): boolean {
 export class ThreadSplit implements WalkSplit {
   constructor(private readonly root: string) {}
 
-  start(relDir: string, absDir: string, names: readonly string[]): { from: number; finish(visit: Visit, skipped: Skipped[]): void; abort(): void } | undefined {
+  start(relDir: string, absDir: string, names: readonly string[]): { from: number; finish(visit: Visit, skipped: Skipped[]): boolean; abort(): void } | undefined {
     if (names.length < 2) return undefined;
     const from = Math.min(names.length - 1, Math.max(1, Math.round(names.length * (1 - HELPER_SHARE))));
-    const counters = new SharedArrayBuffer(8);
+    const counters = new SharedArrayBuffer(12);
     const count = new Int32Array(counters);
     const { port1, port2 } = new MessageChannel();
     const job: SplitJob = { root: this.root, relDir, absDir, names: names.slice(from), port: port2, counters };
     const worker = new Worker(new URL('./walk-worker.js', import.meta.url), { workerData: job, transferList: [port2] });
+    // Its errors reach this thread as messages; one that stops it before it runs is met by the start deadline in `finish`.
+    worker.on('error', () => {});
     worker.unref();
-    const finish = (visit: Visit, skipped: Skipped[]): void => {
+    const finish = (visit: Visit, skipped: Skipped[]): boolean => {
+      const deadline = Date.now() + HELPER_START_MS;
       try {
         while (true) {
           const seen = Atomics.load(count, 0);
           const got = receiveMessageOnPort(port1);
           if (!got) {
             // Posted messages are queued before the counter moves: wait for it to move.
-            Atomics.wait(count, 0, seen);
+            if (Atomics.load(count, 2) !== 0) {
+              Atomics.wait(count, 0, seen);
+              continue;
+            }
+            // A helper that never runs (it failed to start: this thread
+            // cannot hear its 'error' while it waits here) posts nothing.
+            const left = deadline - Date.now();
+            if (left <= 0) return false;
+            Atomics.wait(count, 0, seen, Math.min(left, 50));
             continue;
           }
           const m = got.message as SplitMessage;
           if (m.type === 'error') throw errorFromJSON(m.error);
           if (m.type === 'done') {
             skipped.push(...m.skipped);
-            return;
+            return true;
           }
           const rels = m.rels.split('\n');
           const s = m.stats;

@@ -11,6 +11,7 @@ import { MAX_IN_FLIGHT, STAT_FIELDS, type SplitJob, type SplitMessage } from './
 const BATCH = 4096;
 const job = workerData as SplitJob;
 const count = new Int32Array(job.counters);
+Atomics.store(count, 2, 1); // running: the main thread waits for this one as long as it takes
 let batches = 0;
 const post = (m: SplitMessage, transfer: ArrayBuffer[] = []): void => {
   job.port.postMessage(m, transfer);
