@@ -197,3 +197,23 @@ describe('walks from any directory', () => {
     expect(process.cwd()).toBe(start);
   });
 });
+
+describe('the merge meets index paths without decoding them', () => {
+  it('tells apart names whose characters equal the UTF-8 bytes of another ("Ã©" and "é"), and sees changes to each', async () => {
+    // "Ã©" is U+00C3 U+00A9; the UTF-8 of "é" is the bytes C3 A9: same length, same numbers.
+    // "data/Ã©.csv" sorts before "data/é.csv" (C3 83 < C3 A9), so the walk meets it while
+    // the index's next entry is "data/é.csv".
+    const files = { 'data/a.csv': 'a', 'data/é.csv': 'e-acute', 'data/éz.csv': 'x' };
+    const root = workspace({ ...files, 'data/Ã©.csv': 'mojibake, untracked' });
+    const indexFile = path.join(root, '.lode', 'index');
+    await writeIndex(indexFile, { datasets: ['data'], entries: entriesOf(root, Object.keys(files)), stampNs: 0n });
+    const brief = (r: WorkspaceComparison) => ({ modified: r.modified.map((m) => m.path).sort(), deleted: r.deleted.map((d) => d.path).sort(), untracked: r.untracked.map((u) => u.path).sort() });
+    const first = await compareSorted(root, await readIndex(indexFile), ['data'], DEFAULT_CHUNKING);
+    expect(brief(first.comparison)).toEqual({ modified: [], deleted: [], untracked: ['data/Ã©.csv'] });
+    fs.writeFileSync(path.join(root, 'data/é.csv'), 'E-ACUTE');
+    const got = await compareSorted(root, await readIndex(indexFile), ['data'], DEFAULT_CHUNKING);
+    const want = await compareWorkspace(root, await readIndex(indexFile), scanRoots(root, ['data']), ['data'], DEFAULT_CHUNKING);
+    expect(brief(got.comparison)).toEqual(brief(want));
+    expect(brief(got.comparison)).toEqual({ modified: ['data/é.csv'], deleted: [], untracked: ['data/Ã©.csv'] });
+  });
+});

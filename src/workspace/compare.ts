@@ -166,33 +166,49 @@ export interface MergeVisitor {
  */
 export function mergeWalk(root: string, t: IndexTable, roots: readonly string[], visit: MergeVisitor, rules = new IgnoreRules(root), split?: WalkSplit): { scanned: number; skipped: Skipped[]; missing: string[] } {
   let scanned = 0;
-  // The index side: entry i with path cur, while it is under the root being walked.
+  // The index side: entry i with path cur, while it is under the root being
+  // walked. Its path is made a string only when a file does not match it
+  // (`decoded` false: the cursor holds entry i, not yet decoded).
   let i = 0;
   let cur: string | undefined;
+  let decoded = true;
   let under = '';
   let c = t.cursor(0);
   const advance = () => {
     if (i < t.count) {
       c.next();
+      decoded = false;
+    } else {
+      cur = undefined;
+      decoded = true;
+    }
+  };
+  const current = (): string | undefined => {
+    if (!decoded) {
       const p = c.path();
       cur = under === '' || p === under || p.startsWith(`${under}/`) ? p : undefined;
-    } else cur = undefined;
+      decoded = true;
+    }
+    return cur;
   };
   const onFile = (rel: string, st: FileStat) => {
     scanned++;
-    // Most files are tracked: the entry at hand is the file's own.
-    if (cur === rel) {
+    // Most files are tracked: the entry at hand is the file's own (and so
+    // under the root, as the file is).
+    if (decoded ? cur === rel : c.is(rel)) {
       visit.tracked(i, rel, st);
       i++;
       advance();
       return;
     }
-    while (cur !== undefined && comparePaths(cur, rel) < 0) {
-      visit.gone(i, cur);
+    let p = current();
+    while (p !== undefined && comparePaths(p, rel) < 0) {
+      visit.gone(i, p);
       i++;
       advance();
+      p = current();
     }
-    if (cur !== rel) visit.untracked(rel, st);
+    if (p !== rel) visit.untracked(rel, st);
     else {
       visit.tracked(i, rel, st);
       i++;
@@ -209,8 +225,8 @@ export function mergeWalk(root: string, t: IndexTable, roots: readonly string[],
     const w = walkRoots(root, [r], rules, onFile, split);
     skipped.push(...w.skipped);
     missing.push(...w.missing);
-    while (cur !== undefined) {
-      visit.gone(i, cur);
+    for (let p = current(); p !== undefined; p = current()) {
+      visit.gone(i, p);
       i++;
       advance();
     }

@@ -378,6 +378,25 @@ export class PathCursor {
     return shared;
   }
 
+  /**
+   * is says whether the path decoded last is `s`, without making a string of
+   * it (a no-op status meets a million paths this way). Only an ASCII `s`
+   * can be said to be it: for any other, false, and the caller compares
+   * `path()` instead (a character above 0x7f may equal a UTF-8 byte of
+   * another path: "Ã©" is not "é").
+   */
+  is(s: string): boolean {
+    const n = this.len;
+    if (s.length !== n) return false;
+    const b = this.scratch;
+    // From the end: neighbours in a folder differ in their last bytes.
+    for (let k = n - 1; k >= 0; k--) {
+      const ch = s.charCodeAt(k);
+      if (ch !== b[k] || ch > 0x7f) return false;
+    }
+    return true;
+  }
+
   /** path is the path decoded last. */
   path(): string {
     return this.scratch.toString('utf8', 0, this.len);
