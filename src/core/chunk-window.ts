@@ -59,6 +59,24 @@ function sleb(n: number): number[] {
 const section = (id: number, payload: number[]) => [id, ...leb(payload.length), ...payload];
 
 /**
+ * loops is the scanning loop of both functions, over the position in local 0
+ * up to the end in local 1: `while (pos + UNROLL <= end) { step x UNROLL }`,
+ * then `while (pos < end) { step }`. `step` advances the position by one.
+ */
+function loops(step: number[]): number[] {
+  return [
+    0x02, 0x40, 0x03, 0x40,
+    0x20, 0, 0x41, ...sleb(UNROLL), 0x6a, 0x20, 1, 0x4b, 0x0d, 1,
+    ...Array.from({ length: UNROLL }, () => step).flat(),
+    0x0c, 0, 0x0b, 0x0b,
+    0x02, 0x40, 0x03, 0x40,
+    0x20, 0, 0x20, 1, 0x4f, 0x0d, 1,
+    ...step,
+    0x0c, 0, 0x0b, 0x0b,
+  ];
+}
+
+/**
  * scanModule: `scan(i, stop, mask, h) -> i32` rolls h = (h << 1) + gear[mem[i]]
  * over mem[i..stop) and returns the position just after the first byte where
  * (h & mask) == 0, or -1 with h stored at STATE_AT. Exports `scan` and `mem`.
@@ -74,16 +92,7 @@ function scanModule(): Uint8Array {
   ];
   const body = [
     0x00, // no extra locals
-    // while (i + UNROLL <= stop) { step x UNROLL }
-    0x02, 0x40, 0x03, 0x40,
-    0x20, 0, 0x41, ...sleb(UNROLL), 0x6a, 0x20, 1, 0x4b, 0x0d, 1,
-    ...Array.from({ length: UNROLL }, () => step).flat(),
-    0x0c, 0, 0x0b, 0x0b,
-    // while (i < stop) { step }
-    0x02, 0x40, 0x03, 0x40,
-    0x20, 0, 0x20, 1, 0x4f, 0x0d, 1,
-    ...step,
-    0x0c, 0, 0x0b, 0x0b,
+    ...loops(step),
     // mem32[STATE_AT] = h; return -1
     0x41, ...sleb(STATE_AT), 0x20, 3, 0x36, 2, 0,
     0x41, 0x7f, 0x0b,
@@ -130,16 +139,7 @@ function pairBody(): number[] {
   ];
   return [
     0x00, // no extra locals
-    // while (a + UNROLL <= aEnd) { step x UNROLL }
-    0x02, 0x40, 0x03, 0x40,
-    0x20, 0, 0x41, ...sleb(UNROLL), 0x6a, 0x20, 1, 0x4b, 0x0d, 1,
-    ...Array.from({ length: UNROLL }, () => step).flat(),
-    0x0c, 0, 0x0b, 0x0b,
-    // while (a < aEnd) { step }
-    0x02, 0x40, 0x03, 0x40,
-    0x20, 0, 0x20, 1, 0x4f, 0x0d, 1,
-    ...step,
-    0x0c, 0, 0x0b, 0x0b,
+    ...loops(step),
     // mem32[STATE_AT] = hA; mem32[STATE_AT + 4] = hB; return -1
     0x41, ...sleb(STATE_AT), 0x20, 4, 0x36, 2, 0,
     0x41, ...sleb(STATE_AT + 4), 0x20, 5, 0x36, 2, 0,
