@@ -32,6 +32,15 @@ export function idToBytes(id: ObjectId): Buffer {
   return Buffer.from(id, 'hex');
 }
 
+/**
+ * writeId writes ObjectId `id` as its 32 raw bytes into `buf` at `offset`
+ * (no Buffer made per ID, as idToBytes makes); throws unless `id` is 64 hex
+ * digits' worth of bytes.
+ */
+export function writeId(buf: Buffer, offset: number, id: ObjectId): void {
+  if (id.length !== 2 * ID_BYTES || buf.write(id, offset, ID_BYTES, 'hex') !== ID_BYTES) throw new RangeError(`not an object ID: ${id}`);
+}
+
 /** bytesToId reads 32 raw bytes at `offset` as an ObjectId. */
 export function bytesToId(buf: Uint8Array, offset: number): ObjectId {
   return Buffer.from(buf.buffer, buf.byteOffset + offset, ID_BYTES).toString('hex');

@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { CorruptObjectError } from '../core/errors.js';
-import { bytesToId, ID_BYTES, idToBytes, isObjectId, type ObjectId } from '../core/id.js';
+import { bytesToId, ID_BYTES, idToBytes, isObjectId, writeId, type ObjectId } from '../core/id.js';
 import { errnoCode, rmQuiet, tempName } from '../storage/atomic.js';
 
 /** SMALL_FILE_MAX: blobs up to this size go to local packs when fetched (a reflink or hardlink gains nothing below it). */
@@ -117,10 +117,12 @@ function encodeLocalIndex(name: string, entries: { id: ObjectId; offset: number;
   buf.writeUInt32BE(entries.length, pos);
   pos += 4;
   for (const e of entries) {
-    pos += idToBytes(e.id).copy(buf, pos);
-    buf.writeBigUInt64BE(BigInt(e.offset), pos);
-    buf.writeUInt32BE(e.length, pos + 8);
-    pos += 12;
+    // Written in place, the u64 offset as two u32: no Buffer or BigInt per file (a pack holds thousands).
+    writeId(buf, pos, e.id);
+    buf.writeUInt32BE(Math.floor(e.offset / 0x100000000), pos + ID_BYTES);
+    buf.writeUInt32BE(e.offset >>> 0, pos + ID_BYTES + 4);
+    buf.writeUInt32BE(e.length, pos + ID_BYTES + 8);
+    pos += ENTRY_BYTES;
   }
   createHash('sha256').update(buf.subarray(0, pos)).digest().copy(buf, pos, 0, CHECKSUM_BYTES);
   return buf;
