@@ -4,7 +4,7 @@ import { NotFoundError, UsageError } from '../core/errors.js';
 import { comparePaths, isUnder } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { ingestFiles } from '../objects/ingest-pool.js';
-import { IndexBuilder, indexTable, type IndexEntry, type IndexTable } from '../workspace/index-file.js';
+import { IndexBuilder, indexTable, type IndexEntry, type IndexTable, type IndexTrees } from '../workspace/index-file.js';
 import type { Skipped } from '../workspace/scan.js';
 import { mergeWalk, statMatchesRow } from '../workspace/compare.js';
 import { ParentChecker } from '../workspace/parents.js';
@@ -156,7 +156,7 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
       datasets.push(r);
     }
     datasets.sort();
-    const built = merged.build(datasets);
+    const built = merged.build(datasets, repo.indexTrees());
     await repo.writeIndex(built);
     // The versions this add replaced keep only the chunks the new ones lack.
     splitReplaced(repo, replacedEntries(old, dropped, merged.conflicts), indexFiles(built));
@@ -202,7 +202,7 @@ function isDirectory(p: string): boolean {
  * where one is under the other is removed (counted in `removed`; old ones
  * listed in `conflicts`).
  */
-function mergeEntries(old: IndexTable, dropped: Uint8Array, fresh: FreshEntries): { removed: number; conflicts: number[]; build: (datasets: string[]) => ReturnType<IndexBuilder['finish']> } {
+function mergeEntries(old: IndexTable, dropped: Uint8Array, fresh: FreshEntries): { removed: number; conflicts: number[]; build: (datasets: string[], trees: IndexTrees) => ReturnType<IndexBuilder['finish']> } {
   // Pass 1 decides which entries stay; pass 2 writes them. Items: [old entry number, or -1 - fresh index].
   const keep: number[] = [];
   const conflicts: number[] = [];
@@ -226,19 +226,16 @@ function mergeEntries(old: IndexTable, dropped: Uint8Array, fresh: FreshEntries)
   }
   for (; f < fresh.count; f++) push(-1 - f, fresh.path(f));
   if (pending) keep.push(pending.item);
-  const build = (datasets: string[]) => {
+  const build = (datasets: string[], trees: IndexTrees) => {
     let pathBytes = old.count * 8;
     for (let f = 0; f < fresh.count; f++) pathBytes += fresh.path(f).length * 3;
-    const b = new IndexBuilder(keep.length, pathBytes);
-    const oc = old.cursor();
+    // Built on the old index: only folders where entries came, went or changed get new trees.
+    const b = new IndexBuilder(keep.length, pathBytes, { table: old, tree: old.tree() });
     for (const item of keep) {
       if (item < 0) fresh.add(b, -1 - item);
-      else {
-        while (oc.index < item) oc.next();
-        b.copy(old, item, oc.bytes());
-      }
+      else b.copyBase(item);
     }
-    return b.finish(datasets);
+    return b.finish(datasets, trees);
   };
   return { removed, conflicts, build };
 }

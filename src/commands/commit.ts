@@ -8,10 +8,10 @@ import type { CheckReport } from '../repo/checks.js';
 import { CONTRACT_FILE } from '../repo/contract.js';
 import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
-import { buildTrees, TreePool } from '../graph/trees.js';
+import { TreePool } from '../graph/trees.js';
 import { diffCounts } from '../graph/diff.js';
 import type { MergeState, Repository } from '../repo/repository.js';
-import { headSnapshot, indexFiles } from '../repo/snapshot.js';
+import { headSnapshot, withIndexTree } from '../repo/snapshot.js';
 import { indexSize } from '../workspace/index-file.js';
 import { add } from './add.js';
 import { writePin } from '../git/pin-file.js';
@@ -87,17 +87,26 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     const state = repo.mergeState();
     checkMergeState(state, head.commit);
     const merging = state?.theirs;
-    const built = buildTrees(indexFiles(index));
     const sameDatasets = head.datasets.join('\n') === index.datasets.join('\n');
-    if (head.kind === 'commit' && built.root === head.tree && sameDatasets && !options.allowEmpty && !merging) {
-      throw new LodeError('USAGE', 'nothing to commit: the index matches HEAD', { hint: 'stage changes with `lode add PATH` first (or pass --allow-empty)' });
-    }
     if (head.kind === 'empty' && indexSize(index) === 0 && !options.allowEmpty) {
       throw new LodeError('USAGE', 'nothing to commit: no files are tracked yet', { hint: 'track data with `lode add PATH` first' });
     }
-    for (const bytes of built.objects.values()) repo.store.putObject(bytes);
     const pool = new TreePool(repo.store);
-    const changes = diffCounts(pool, head.tree, built.root);
+    // The index's trees as stored with it; counting the changes reads every
+    // one HEAD does not share, so none the commit names is missing.
+    const { root, changes } = withIndexTree(repo, index, pool, (tree, built) => {
+      if (head.kind === 'commit' && tree === head.tree && sameDatasets && !options.allowEmpty && !merging) {
+        throw new LodeError('USAGE', 'nothing to commit: the index matches HEAD', { hint: 'stage changes with `lode add PATH` first (or pass --allow-empty)' });
+      }
+      if (built) for (const bytes of built.objects.values()) repo.store.putObject(bytes);
+      return { root: tree, changes: diffCounts(pool, head.tree, tree) };
+    });
+    // What the commit holds, from its top folder's entries.
+    const built = { root, files: 0, size: 0 };
+    for (const e of pool.readTree(root)) {
+      built.files += e.files;
+      built.size += e.size;
+    }
     // The contract, then the record: a refused commit leaves nothing behind but stored trees (gc collects them).
     let checks: CheckReport | undefined;
     if (options.contract !== undefined || fs.existsSync(path.join(repo.root, CONTRACT_FILE))) {

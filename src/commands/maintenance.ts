@@ -69,6 +69,12 @@ async function liveSets(repo: Repository) {
     reach.files.add(e.id);
     if (e.kind === 'chunked') reach.chunkLists.add(e.id);
   }
+  // The trees stored with the index (IndexTrees) while it names them. Some
+  // gone is no damage: status and commit build what they cannot read.
+  if (index.tree !== undefined && repo.store.hasObject(index.tree)) {
+    const staged = reachableFrom(repo.store, [], [index.tree]);
+    if (staged.problems.size === 0) for (const t of staged.trees) reach.trees.add(t);
+  }
   return reach;
 }
 

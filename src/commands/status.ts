@@ -2,12 +2,12 @@ import type { ObjectId } from '../core/id.js';
 import type { ProgressSink } from '../core/progress.js';
 import { isLodeError } from '../core/errors.js';
 import { diffTrees, type Change } from '../graph/diff.js';
-import { buildTrees, TreePool } from '../graph/trees.js';
+import { TreePool } from '../graph/trees.js';
 import { acquireLockNow } from '../repo/lock.js';
 import type { Skipped } from '../workspace/scan.js';
 import type { Repository } from '../repo/repository.js';
 import { pinState, type PinState } from '../git/pin-file.js';
-import { headSnapshot, indexFiles } from '../repo/snapshot.js';
+import { headSnapshot, withIndexTree } from '../repo/snapshot.js';
 import { compareSorted, type WorkspaceComparison } from '../workspace/compare.js';
 import { indexChecksum, storedTable, trackedPaths, type IndexData } from '../workspace/index-file.js';
 
@@ -60,9 +60,7 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
   let staged: Change[] = [];
   if (index.tree !== head.tree) {
     const pool = new TreePool(repo.store);
-    const built = buildTrees(indexFiles(index));
-    pool.addBuilt(built.objects);
-    if (built.root !== head.tree) staged = diffTrees(pool, head.tree, built.root);
+    staged = withIndexTree(repo, index, pool, (tree) => (tree === head.tree ? [] : diffTrees(pool, head.tree, tree)));
   }
   const c = ws.comparison;
   if (c.refreshed > 0 && refreshPays(c, index)) await refreshIndex(repo, index);

@@ -359,6 +359,19 @@ export function storeTrees(store: SyncObjectReader): TreeSource {
   return objectTrees((id) => decodeTreeObject(store.getObject(id, 'tree'), id));
 }
 
+/**
+ * SubtreeEntry is a whole directory given to buildTrees as it is already
+ * stored (an unchanged folder of a tree being rebuilt): its path, tree ID,
+ * and the file count and size its parent's entry records.
+ */
+export interface SubtreeEntry {
+  path: string;
+  kind: 'tree';
+  id: ObjectId;
+  size: number;
+  files: number;
+}
+
 /** BuiltTrees is the result of buildTrees: the root and every encoded tree. */
 export interface BuiltTrees {
   root: ObjectId;
@@ -374,9 +387,11 @@ export const EMPTY_TREE: ObjectId = sha256(encodeTree([]));
 /**
  * buildTrees turns files sorted by comparePaths (unique paths) into trees,
  * sharding directories larger than shardThreshold(bits) (see encodeDirectory).
- * Nothing is written; the caller stores `objects` if it wants them kept.
+ * A SubtreeEntry stands for a whole directory (nothing may follow under its
+ * path); its tree is not encoded again. Nothing is written; the caller
+ * stores `objects` if it wants them kept.
  */
-export function buildTrees(files: Iterable<FileEntry>, bits = writerShardBits()): BuiltTrees {
+export function buildTrees(files: Iterable<FileEntry | SubtreeEntry>, bits = writerShardBits()): BuiltTrees {
   const objects = new Map<ObjectId, Buffer>();
   // Stack of open directories, root first; each collects its sorted entries.
   const stack: { path: string; entries: TreeEntry[]; files: number; size: number }[] = [{ path: '', entries: [], files: 0, size: 0 }];
@@ -389,9 +404,12 @@ export function buildTrees(files: Iterable<FileEntry>, bits = writerShardBits())
     parent.size += dir.size;
   };
   let prev: string | undefined;
+  let subtree: string | undefined;
   for (const f of files) {
     if (prev !== undefined && comparePaths(prev, f.path) >= 0) throw new RangeError(`buildTrees: paths not sorted/unique at ${f.path}`);
+    if (subtree !== undefined && isUnder(f.path, subtree)) throw new RangeError(`buildTrees: ${f.path} is inside a whole directory given before`);
     prev = f.path;
+    subtree = f.kind === 'tree' ? f.path : undefined;
     const dir = parentPath(f.path);
     while (!isUnder(dir, stack[stack.length - 1].path)) close();
     // Open the directories between the innermost open one and this file's.
@@ -403,8 +421,9 @@ export function buildTrees(files: Iterable<FileEntry>, bits = writerShardBits())
       top = next;
     }
     const cur = stack[stack.length - 1];
-    cur.entries.push({ name: baseName(f.path), kind: f.kind, id: f.id, size: f.size, files: 1, exec: f.exec });
-    cur.files += 1;
+    const n = f.kind === 'tree' ? f.files : 1;
+    cur.entries.push({ name: baseName(f.path), kind: f.kind, id: f.id, size: f.size, files: n, exec: f.kind === 'tree' ? false : f.exec });
+    cur.files += n;
     cur.size += f.size;
   }
   while (stack.length > 1) close();

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { LodeError, NotARepoError, UnsupportedFormatError, UsageError } from '../core/errors.js';
 import { LocalStore, createStoreDirs } from '../objects/store.js';
 import { RefStore } from '../graph/refs.js';
-import { readIndex, writeIndex, type IndexData, type ReadIndexOptions } from '../workspace/index-file.js';
+import { readIndex, writeIndex, type IndexData, type IndexTrees, type ReadIndexOptions } from '../workspace/index-file.js';
+import { TreePool } from '../graph/trees.js';
 import { readFileOrUndefined, rmQuiet, writeFileAtomic } from '../storage/atomic.js';
 import { isObjectId, type ObjectId } from '../core/id.js';
 import { reservedName } from '../core/paths.js';
@@ -101,7 +102,13 @@ export class Repository {
       writeFileAtomic(path.join(this.lodeDir, 'format'), `${LOCAL_FORMAT}\n`, { durable: true });
       this.format = LOCAL_FORMAT;
     }
-    return writeIndex(this.indexFile, data, this.store.tmpDir);
+    return writeIndex(this.indexFile, data, this.store.tmpDir, this.indexTrees());
+  }
+
+  /** indexTrees is where an index's trees are stored and read (see IndexTrees): this store. */
+  indexTrees(): IndexTrees {
+    const store = this.store;
+    return { src: new TreePool(store), has: (id) => store.hasObject(id), put: (bytes) => void store.putObject(bytes) };
   }
 
   /** mergeState is the state of a conflicted `lode merge`, until it is committed or aborted. */

@@ -1,14 +1,15 @@
 /**
  * Snapshots the commands compare: a commit's tree, the index, or the
  * workspace as it is on disk, each turned into a Merkle tree so one diff
- * routine serves every pair. Trees of the index and workspace are built in
- * memory; nothing is written to the store.
+ * routine serves every pair. The index's trees are read from the store
+ * (writeIndex stores them) or else built in memory, as the workspace's are;
+ * nothing is written to the store here.
  */
 import type { ObjectId } from '../core/id.js';
 import { comparePaths } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
-import { UsageError } from '../core/errors.js';
-import { buildTrees, EMPTY_TREE, type FileEntry, type TreePool } from '../graph/trees.js';
+import { CorruptObjectError, NotFoundError, UsageError } from '../core/errors.js';
+import { buildTrees, EMPTY_TREE, type BuiltTrees, type FileEntry, type TreePool } from '../graph/trees.js';
 import { resolveRevision } from '../graph/commits.js';
 import { storedTable, type IndexData } from '../workspace/index-file.js';
 import { scanRoots, type ScanResult } from '../workspace/scan.js';
@@ -115,6 +116,28 @@ export async function resolveSnapshot(repo: Repository, rev: string, pool: TreeP
   const { resolveRev } = await import('./revisions.js');
   const r = await resolveRev(repo, rev);
   return { label: rev, kind: 'commit', tree: r.commit.tree, commit: r.id, datasets: r.commit.datasets };
+}
+
+/**
+ * withIndexTree calls `use` with the root tree of the index's entries: the
+ * one its header names, read from the store, where writeIndex put it. When
+ * that tree is not stored, or reading it through `pool` finds an object
+ * missing or damaged, `use` runs again on trees built from every entry
+ * (registered with `pool`, and given as `built` for a caller that stores
+ * them). `use` must not have changed anything before it read the trees.
+ */
+export function withIndexTree<T>(repo: Repository, index: IndexData, pool: TreePool, use: (tree: ObjectId, built?: BuiltTrees) => T): T {
+  const named = index.tree;
+  if (named !== undefined && named !== EMPTY_TREE && repo.store.hasObject(named)) {
+    try {
+      return use(named);
+    } catch (e) {
+      if (!(e instanceof NotFoundError || e instanceof CorruptObjectError)) throw e;
+    }
+  }
+  const built = buildTrees(indexFiles(index));
+  pool.addBuilt(built.objects);
+  return use(built.root, built);
 }
 
 /** headSnapshot is HEAD's commit, or the empty tree on an unborn branch. */

@@ -11,10 +11,10 @@ import * as fs from 'node:fs';
 import { loadXxhash, xxh64, xxhashReady } from '../core/checksum.js';
 import { CorruptObjectError } from '../core/errors.js';
 import { bytesToId, idToBytes, type ObjectId } from '../core/id.js';
-import { comparePaths, repoPathProblem } from '../core/paths.js';
+import { comparePaths, parentPath, repoPathProblem } from '../core/paths.js';
 import * as path from 'node:path';
 import { errnoCode, rmQuiet, tempName, writeFileAtomic } from '../storage/atomic.js';
-import { buildTrees, EMPTY_TREE, type FileEntry } from '../graph/trees.js';
+import { buildTrees, EMPTY_TREE, lookupPath, type BuiltTrees, type FileEntry, type SubtreeEntry, type TreeSource } from '../graph/trees.js';
 import { RESULT_RECORD, RESULT_U64S, type IngestResults } from '../objects/ingest.js';
 
 const MAGIC = 0x4c4f4449; // "LODI"
@@ -210,6 +210,10 @@ export class IndexTable {
   id(i: number): ObjectId {
     return bytesToId(this.buf, this.row(i) + R_ID);
   }
+  /** idAt is where entry i's 32 ID bytes are in `buf`. */
+  idAt(i: number): number {
+    return this.row(i) + R_ID;
+  }
   /** setStat records a new stat for entry i (its bytes checked out unchanged). */
   setStat(i: number, mtimeNs: bigint, ctimeNs: bigint, ino: bigint): void {
     const r = this.row(i);
@@ -219,6 +223,10 @@ export class IndexTable {
   }
   setXxh(i: number, xxh: bigint): void {
     this.buf.writeBigUInt64BE(xxh, this.row(i) + R_XXH);
+  }
+  /** tree is the root tree ID the header names: the tree of these entries, as computed when they were written. */
+  tree(): ObjectId {
+    return bytesToId(this.buf, 8);
   }
   /** copyRow copies entry i's fixed-width fields into `row` (74 bytes). */
   copyRow(i: number, row: Buffer): void {
@@ -577,29 +585,89 @@ export function storedTable(index: IndexData): IndexTable | undefined {
 }
 
 /**
+ * IndexTrees is where an index's trees are kept: the object store. A new
+ * index's trees are stored with it (before it is written), so `status`
+ * and `commit` read the trees an index names instead of building them from
+ * every entry, and the next index built from this one encodes again only
+ * the folders whose entries changed.
+ */
+export interface IndexTrees {
+  /** Reads stored trees (a TreePool over the store). */
+  src: TreeSource;
+  /** has says whether tree object `id` is stored. */
+  has(id: ObjectId): boolean;
+  /** put stores a tree object (a no-op when it is there). */
+  put(bytes: Uint8Array): void;
+}
+
+/**
  * IndexBuilder makes a new index entry by entry, in path order, without an
  * object per entry: rows copied from a table as they are, or new entries.
  * `finish` computes the tree and returns an index for writeIndex.
+ *
+ * Built from a `base` (the index being replaced and the tree its header
+ * names), it notes the folders where an entry was added, replaced or left
+ * out: every other folder holds exactly the base's rows for it, so its tree
+ * is the base tree's, and `finish` reuses it instead of encoding it again.
  */
 export class IndexBuilder {
   private readonly enc: TableEncoder;
+  /** Folders (and all folders above them) whose entries differ from the base's; '' is the top. */
+  private readonly dirty = new Set<string>();
+  private readonly baseCursor?: PathCursor;
 
-  constructor(count: number, pathCapacity: number) {
+  constructor(
+    count: number,
+    pathCapacity: number,
+    private readonly base?: { table: IndexTable; tree: ObjectId },
+  ) {
     this.enc = new TableEncoder(count, pathCapacity);
+    if (base) this.baseCursor = base.table.cursor();
+  }
+
+  /** touched notes that the entries of `p`'s folder differ from the base's. */
+  private touched(p: string): void {
+    for (let d = parentPath(p); !this.dirty.has(d); d = parentPath(d)) {
+      this.dirty.add(d);
+      if (d === '') break;
+    }
+  }
+
+  /** passBase moves past the base's entries before entry `i` (those not copied: left out of the new index). */
+  private passBase(i: number): void {
+    const c = this.baseCursor!;
+    while (c.index < i - 1) {
+      c.next();
+      this.touched(c.path());
+    }
   }
 
   /** copy adds entry i of `t`, whose path bytes are `path` (strictly after the last one added). */
   copy(t: IndexTable, i: number, path: Uint8Array): void {
-    t.copyRow(i, this.enc.add(path, () => Buffer.from(path).toString('utf8')));
+    const p = () => Buffer.from(path).toString('utf8');
+    if (this.base) this.touched(p()); // not passed by copyBase: counted as changed
+    t.copyRow(i, this.enc.add(path, p));
+  }
+
+  /** copyBase adds entry i of the base (after every base entry copied before it), as it is. */
+  copyBase(i: number): void {
+    const c = this.baseCursor!;
+    if (i <= c.index) throw new RangeError(`copyBase: entry ${i} is not after entry ${c.index}`);
+    this.passBase(i);
+    c.next();
+    const bytes = c.bytes();
+    this.base!.table.copyRow(i, this.enc.add(bytes, () => c.path()));
   }
 
   /** add adds an entry (its path strictly after the last one added). */
   add(e: IndexEntry): void {
+    if (this.base) this.touched(e.path);
     fillRow(this.enc.add(Buffer.from(e.path, 'utf8'), () => e.path), e, undefined);
   }
 
   /** addIngested adds task `i` of an ingest as the entry `path` (strictly after the last one added), copying its packed record. */
   addIngested(path: string, results: IngestResults, i: number): void {
+    if (this.base) this.touched(path);
     const row = this.enc.add(Buffer.from(path, 'utf8'), () => path);
     const at = i * RESULT_RECORD;
     row[R_KIND] = results.kind(i) === 'blob' ? 0x62 : 0x63;
@@ -609,13 +677,89 @@ export class IndexBuilder {
     results.buf.copy(row, R_ID, at, at + 32);
   }
 
-  /** finish returns the index made (count must be what was given), with its tree computed. */
-  finish(datasets: string[]): IndexData {
+  /**
+   * finish returns the index made (count must be what was given), with its
+   * tree computed. With `trees`, that tree is stored, and a base whose tree
+   * is stored lends it every folder whose entries are the same.
+   */
+  finish(datasets: string[], trees?: IndexTrees): IndexData {
     const t = this.enc.finish(datasets, EMPTY_TREE);
-    const tree = buildTrees(filesOf(t)).root;
+    const base = this.base;
+    if (base) this.passBase(base.table.count);
+    let tree: ObjectId | undefined;
+    if (base && trees && trees.has(base.tree)) {
+      const built = reuseTrees(t, this.dirty, trees.src, base.tree);
+      if (built) {
+        for (const bytes of built.objects.values()) trees.put(bytes);
+        tree = built.root;
+      }
+    }
+    if (tree === undefined) {
+      const built = buildTrees(filesOf(t));
+      if (trees) for (const bytes of built.objects.values()) trees.put(bytes);
+      tree = built.root;
+    }
     idToBytes(tree).copy(t.buf, 8);
     return new LoadedIndex(datasets, 0n, tree, 0n, () => t);
   }
+}
+
+/**
+ * reuseTrees builds the trees of table `t` from the stored tree `base`:
+ * folders not in `dirty` are taken whole from it, the rest encoded from
+ * their entries. Each folder taken must hold as many files and bytes as its
+ * entries in `t`; undefined when one does not (or is not in the base), and
+ * the caller builds every tree instead.
+ */
+function reuseTrees(t: IndexTable, dirty: ReadonlySet<string>, src: TreeSource, base: ObjectId): BuiltTrees | undefined {
+  if (!dirty.has('')) {
+    // Nothing changed: the base is the tree, if it holds as many files and bytes.
+    let files = 0;
+    let size = 0;
+    for (const e of src.readTree(base)) {
+      files += e.files;
+      size += e.size;
+    }
+    for (let i = 0; i < t.count; i++) size -= t.size(i);
+    return files === t.count && size === 0 ? { root: base, objects: new Map(), files, size: 0 } : undefined;
+  }
+  const items: (FileEntry | SubtreeEntry)[] = [];
+  const c = t.cursor();
+  let i = 0;
+  if (t.count > 0) c.next();
+  while (i < t.count) {
+    const p = c.path();
+    const top = cleanFolder(p, dirty);
+    if (top === undefined) {
+      items.push({ path: p, kind: t.kind(i), id: t.id(i), size: t.size(i), exec: t.exec(i) });
+      i++;
+      if (i < t.count) c.next();
+      continue;
+    }
+    const e = lookupPath(src, base, top);
+    if (!e || e.kind !== 'tree') return undefined;
+    const prefix = Buffer.from(`${top}/`, 'utf8');
+    let files = 0;
+    let size = 0;
+    do {
+      files++;
+      size += t.size(i);
+      i++;
+      if (i < t.count) c.next();
+    } while (i < t.count && c.bytes().subarray(0, prefix.length).equals(prefix));
+    if (files !== e.files || size !== e.size) return undefined;
+    items.push({ path: top, kind: 'tree', id: e.id, size: e.size, files: e.files });
+  }
+  return buildTrees(items);
+}
+
+/** cleanFolder is the top-most folder above file `p` that is not in `dirty` (undefined: all are). */
+function cleanFolder(p: string, dirty: ReadonlySet<string>): string | undefined {
+  for (let k = p.indexOf('/'); k >= 0; k = p.indexOf('/', k + 1)) {
+    const d = p.slice(0, k);
+    if (!dirty.has(d)) return d;
+  }
+  return undefined;
 }
 
 /** filesOf yields a table's entries as tree file entries, one at a time. */
@@ -876,7 +1020,7 @@ function clockNow(dir: string): bigint {
  * version (an index read in version 1 is upgraded here). Entries must be
  * sorted by comparePaths with unique paths.
  */
-export async function writeIndex(file: string, data: IndexData, tmpDir?: string): Promise<void> {
+export async function writeIndex(file: string, data: IndexData, tmpDir?: string, trees?: IndexTrees): Promise<void> {
   await loadXxhash();
   // Racy entries: a file modified in the same clock tick as this index is
   // written could change again without its mtime moving. The index file will
@@ -891,7 +1035,10 @@ export async function writeIndex(file: string, data: IndexData, tmpDir?: string)
     out = stored.smudged(stampNs);
   } else {
     const entries = data.entries;
-    const tree = buildTrees(entries).root;
+    const built = buildTrees(entries);
+    // Stored before the index that names them (see IndexTrees).
+    if (trees) for (const bytes of built.objects.values()) trees.put(bytes);
+    const tree = built.root;
     const pathBufs = entries.map((e) => Buffer.from(e.path, 'utf8'));
     const enc = new TableEncoder(entries.length, pathBufs.reduce((n, p) => n + p.length + 4, 0));
     for (let i = 0; i < entries.length; i++) {
