@@ -4,6 +4,7 @@ import { NotFoundError, UsageError } from '../core/errors.js';
 import { comparePaths, isUnder } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
 import { ingestFiles } from '../objects/ingest-pool.js';
+import { splitWanted, ThreadSplit } from '../workspace/walk-split.js';
 import { IndexBuilder, indexTable, type IndexEntry, type IndexTable, type IndexTrees } from '../workspace/index-file.js';
 import type { Skipped } from '../workspace/scan.js';
 import { mergeWalk, statMatchesRow } from '../workspace/compare.js';
@@ -104,7 +105,7 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
     let removed = 0;
     const scan = mergeWalk(repo.root, old, roots, {
       tracked(i, rel, st) {
-        if (statMatchesRow(old, i, st, stamp) && repo.store.hasFile(old.id(i))) unchanged++;
+        if (statMatchesRow(old, i, st, stamp) && repo.store.hasFileAt(old.buf, old.idAt(i))) unchanged++;
         else {
           dropped[i] = 2;
           tasks.push({ rel, size: st.size, old: i });
@@ -118,7 +119,8 @@ export async function add(repo: Repository, options: AddOptions): Promise<AddRes
         dropped[i] = 1;
         removed++;
       },
-    });
+      // A large workspace's walk is split across two threads, as status's is.
+    }, undefined, splitWanted(old.count) ? new ThreadSplit(repo.root) : undefined);
     // Hardlink checkouts need a cache file per file: with cache.type naming hardlink, small files are not packed.
     const packSmall = !repo.settings.cacheTypes.includes('hardlink');
     const results = await ingestFiles(tasks, { absOf: (rel) => repo.abs(rel), lodeDir: repo.lodeDir, params: repo.settings.chunking, progress: options.progress, threads: options.threads, packSmall });

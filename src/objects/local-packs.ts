@@ -243,6 +243,12 @@ export class LocalPacks {
     return this.locate(id) !== undefined;
   }
 
+  /** hasKey says whether file `key` (its 32 ID bytes) is packed. */
+  hasKey(key: Buffer): boolean {
+    for (const p of this.load()) if (p.find(key) >= 0) return true;
+    return false;
+  }
+
   /**
    * read returns packed file `id`'s bytes, checked against its ID (the first
    * copy that checks out when several packs hold it); undefined when no pack
