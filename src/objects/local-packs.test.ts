@@ -43,6 +43,37 @@ describe('LocalPacks', () => {
     expect(new Set(packs.ids())).toEqual(new Set(ids));
   });
 
+  it('finds every file of a large pack (fan-out table) by hex ID and by ID bytes, and no ID that differs in its last byte or shares its first bits', () => {
+    const packs = packsIn();
+    const writer = packs.writer();
+    const ids: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const data = Buffer.from(`small ${i}`);
+      writer.add(sha(data), data);
+      ids.push(sha(data));
+    }
+    writer.finish();
+    const bytes = Buffer.alloc(32 * ids.length + 7);
+    ids.forEach((id, i) => bytes.write(id, 7 + 32 * i, 'hex'));
+    for (let i = 0; i < ids.length; i++) {
+      expect(packs.has(ids[i])).toBe(true);
+      expect(packs.hasKey(bytes, 7 + 32 * i)).toBe(true);
+    }
+    // Near misses: the last byte changed, the first 16 or 32 bits kept and the rest changed, the very first and last IDs.
+    const absent = (id: string) => !ids.includes(id);
+    const near = ids.slice(0, 300).flatMap((id) => [
+      id.slice(0, 62) + ((parseInt(id.slice(62), 16) + 1) % 256).toString(16).padStart(2, '0'),
+      id.slice(0, 4) + 'f'.repeat(60),
+      id.slice(0, 8) + '0'.repeat(56),
+    ]);
+    const edges = ['0'.repeat(64), 'f'.repeat(64)];
+    for (const id of [...near, ...edges].filter(absent)) {
+      expect(packs.has(id)).toBe(false);
+      expect(packs.hasKey(Buffer.from(id, 'hex'))).toBe(false);
+    }
+    expect(packs.read(ids[12_345])).toEqual(Buffer.from('small 12345'));
+  });
+
   it('drop removes dead files and keeps every live one (a pack of only dead files goes whole)', () => {
     const packs = packsIn();
     const w1 = packs.writer();

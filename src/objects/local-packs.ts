@@ -49,6 +49,9 @@ export interface PackedFile {
   length: number;
 }
 
+/** A pack of at least this many files gets a fan-out table (256 KiB). */
+const FAN_MIN = 16_384;
+
 /**
  * LocalPackIndex answers where files are in one local pack (IDs sorted,
  * binary search). ID i is `ID_BYTES` bytes at `idAt + i * stride` of `ids`:
@@ -69,28 +72,52 @@ class LocalPackIndex {
   ) {
     this.prefixes = new Uint32Array(lengths.length);
     for (let i = 0; i < lengths.length; i++) this.prefixes[i] = ids.readUInt32BE(idAt + i * stride);
+    if (lengths.length >= FAN_MIN) {
+      // fan[h]: the first entry whose ID starts with 16 bits >= h.
+      const fan = new Uint32Array(65537);
+      let i = 0;
+      for (let h = 0; h <= 65536; h++) {
+        while (i < lengths.length && this.prefixes[i] >>> 16 < h) i++;
+        fan[h] = i;
+      }
+      this.fan = fan;
+    }
   }
+
+  /**
+   * A fan-out table over the first 16 bits of the IDs, for a large pack: a
+   * binary search over a million random IDs misses the cache at most of its
+   * twenty steps, and `add` looks up every unchanged file.
+   */
+  private readonly fan?: Uint32Array;
 
   get count(): number {
     return this.lengths.length;
   }
 
-  find(key: Buffer): number {
-    const k = key.readUInt32BE(0);
+  /** find is the entry of the ID in `key` at `kat` (32 bytes), or -1. */
+  find(key: Uint8Array, kat = 0): number {
+    const k = ((key[kat] << 24) | (key[kat + 1] << 16) | (key[kat + 2] << 8) | key[kat + 3]) >>> 0;
     const pre = this.prefixes;
-    let lo = 0;
-    let hi = this.count - 1;
+    const fan = this.fan;
+    let lo = fan ? fan[k >>> 16] : 0;
+    let hi = fan ? fan[(k >>> 16) + 1] - 1 : this.count - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if (pre[mid] < k) lo = mid + 1;
       else hi = mid - 1;
     }
-    // `lo` is the first ID whose prefix is not below the key's: compare whole IDs while the prefix matches.
-    for (let i = lo; i < this.count && pre[i] === k; i++) {
+    // `lo` is the first ID whose prefix is not below the key's: compare the rest byte by byte while the prefix matches
+    // (a loop, not Buffer.compare: a lookup per tracked file is millions of calls).
+    const ids = this.ids;
+    next: for (let i = lo; i < this.count && pre[i] === k; i++) {
       const at = this.idAt + i * this.stride;
-      const c = this.ids.compare(key, 0, ID_BYTES, at, at + ID_BYTES);
-      if (c === 0) return i;
-      if (c > 0) break;
+      for (let j = 4; j < ID_BYTES; j++) {
+        const d = ids[at + j] - key[kat + j];
+        if (d < 0) continue next;
+        if (d > 0) return -1;
+      }
+      return i;
     }
     return -1;
   }
@@ -193,6 +220,8 @@ export class LocalPacks {
         else throw e;
       }
     }
+    // Largest first: most lookups end at the first pack they search.
+    out.sort((a, b) => b.count - a.count);
     this.indexes = out;
     return out;
   }
@@ -243,9 +272,9 @@ export class LocalPacks {
     return this.locate(id) !== undefined;
   }
 
-  /** hasKey says whether file `key` (its 32 ID bytes) is packed. */
-  hasKey(key: Buffer): boolean {
-    for (const p of this.load()) if (p.find(key) >= 0) return true;
+  /** hasKey says whether the file whose ID is the 32 bytes of `key` at `at` is packed. */
+  hasKey(key: Uint8Array, at = 0): boolean {
+    for (const p of this.load()) if (p.find(key, at) >= 0) return true;
     return false;
   }
 

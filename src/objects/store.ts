@@ -26,7 +26,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { CorruptObjectError, MissingContentError, NOT_FETCHED_HINT, NotFoundError } from '../core/errors.js';
-import { bytesToId, ID_BYTES, isObjectId, sha256, type ObjectId } from '../core/id.js';
+import { bytesToId, isObjectId, sha256, type ObjectId } from '../core/id.js';
 import { decodeChunkList, type ChunkList, type EntryKind } from '../core/encoding.js';
 import { errnoCode, rmQuiet, sweepTemps, syncDir, tempName, writeNewFile } from '../storage/atomic.js';
 import type { ObjectReader } from './reader.js';
@@ -145,7 +145,7 @@ export class LocalStore implements ObjectReader {
 
   /** hasFileAt is hasFile for the ID in `buf` at `at` (32 bytes): a packed file is found without making its hex ID. */
   hasFileAt(buf: Buffer, at: number): boolean {
-    if (this.packs.hasKey(buf.subarray(at, at + ID_BYTES))) return true;
+    if (this.packs.hasKey(buf, at)) return true;
     const id = bytesToId(buf, at);
     return fs.existsSync(this.filePath(id)) || this.isSplit(id);
   }
