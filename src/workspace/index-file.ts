@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { loadXxhash, xxh64, xxhashReady } from '../core/checksum.js';
-import { CorruptObjectError } from '../core/errors.js';
+import { CorruptObjectError, NotFoundError } from '../core/errors.js';
 import { bytesToId, idToBytes, type ObjectId } from '../core/id.js';
 import { comparePaths, parentPath, repoPathProblem } from '../core/paths.js';
 import * as path from 'node:path';
@@ -688,7 +688,13 @@ export class IndexBuilder {
     if (base) this.passBase(base.table.count);
     let tree: ObjectId | undefined;
     if (base && trees && trees.has(base.tree)) {
-      const built = reuseTrees(t, this.dirty, trees.src, base.tree);
+      let built: BuiltTrees | undefined;
+      try {
+        built = reuseTrees(t, this.dirty, trees.src, base.tree);
+      } catch (e) {
+        // A base tree missing or damaged in the store: build every tree instead.
+        if (!(e instanceof NotFoundError || e instanceof CorruptObjectError)) throw e;
+      }
       if (built) {
         for (const bytes of built.objects.values()) trees.put(bytes);
         tree = built.root;

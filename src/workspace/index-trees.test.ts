@@ -173,6 +173,22 @@ describe('IndexBuilder on a base', () => {
     expect(onto(base, entries, entries, trees, other.tree()).tree()).toBe(buildTrees(entries).root);
   });
 
+  it('builds every tree when a tree of the base is missing from the store', () => {
+    const entries = sorted(['a/x/1', 'a/x/2', 'a/y/1', 'a/y/2'].map((p) => entry(p)));
+    const trees = new MemoryTrees();
+    const base = fresh(entries, trees);
+    // Only the top is left: taking a/y whole means reading folder a, which is gone.
+    const top = trees.objects.get(base.tree())!;
+    trees.objects.clear();
+    trees.objects.set(base.tree(), top);
+    const next = sorted([entry('a/x/1', 1), ...entries.slice(1)]);
+    trees.calls = 0;
+    const built = onto(base, entries, next, trees);
+    expect(built.tree()).toBe(buildTrees(next).root);
+    // Every tree was put: the top, a, a/x and a/y.
+    expect(trees.calls).toBe(4);
+  });
+
   it('builds an empty index on a base as the empty tree', () => {
     const entries = sorted(['x/1'].map((p) => entry(p)));
     const trees = new MemoryTrees();
