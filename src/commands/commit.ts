@@ -11,7 +11,7 @@ import type { ProgressSink } from '../core/progress.js';
 import { TreePool } from '../graph/trees.js';
 import { diffCounts } from '../graph/diff.js';
 import type { MergeState, Repository } from '../repo/repository.js';
-import { headSnapshot, withIndexTree } from '../repo/snapshot.js';
+import { headSnapshot, promoteStaged, withIndexTree } from '../repo/snapshot.js';
 import { indexSize } from '../workspace/index-file.js';
 import { add } from './add.js';
 import { writePin } from '../git/pin-file.js';
@@ -91,14 +91,16 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     if (head.kind === 'empty' && indexSize(index) === 0 && !options.allowEmpty) {
       throw new LodeError('USAGE', 'nothing to commit: no files are tracked yet', { hint: 'track data with `lode add PATH` first' });
     }
-    const pool = new TreePool(repo.store);
-    // The index's trees as stored with it; counting the changes reads every
-    // one HEAD does not share, so none the commit names is missing.
+    const pool = new TreePool(repo.treeReader());
+    // The index's trees as kept with it, moved into objects/; counting the
+    // changes reads every one HEAD does not share, so none the commit names
+    // is missing. Built from every entry when they are not all there.
     const { root, changes } = withIndexTree(repo, index, pool, (tree, built) => {
       if (head.kind === 'commit' && tree === head.tree && sameDatasets && !options.allowEmpty && !merging) {
         throw new LodeError('USAGE', 'nothing to commit: the index matches HEAD', { hint: 'stage changes with `lode add PATH` first (or pass --allow-empty)' });
       }
-      if (built) for (const bytes of built.objects.values()) repo.store.putObject(bytes);
+      if (built) for (const bytes of built.objects.values()) repo.store.putObject(bytes, true);
+      else promoteStaged(repo, tree);
       return { root: tree, changes: diffCounts(pool, head.tree, tree) };
     });
     // What the commit holds, from its top folder's entries.
@@ -152,6 +154,8 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     const h = repo.refs.head();
     if (h.kind === 'branch') repo.refs.set('heads', h.name, id, head.commit ?? null);
     else repo.refs.setHead({ kind: 'detached', id });
+    // The index's trees are in objects/ now; staged ones are left from earlier indexes.
+    repo.store.clearStaged();
     if (merging) repo.setMergeState(undefined);
     const pinFile = writePin(repo);
     return {

@@ -650,6 +650,8 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
     lastApply.workspaceFiles.push(e.path);
     for (const [rid, r] of records) if (e.id in r.files) active.add(rid);
   }
+  // Staged trees (IndexTrees) may name what was erased: they all go, and the index's are written again with it.
+  repo.store.clearStaged();
   if (indexChanged) await repo.writeIndex({ ...index, entries });
   faultPoint('after-workspace');
   // 3. Delete what the records erased, unless something kept still reaches it.

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { decodeChunkList, decodeCommit, decodeTreeObject, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
+import { decodeChunkList, decodeCommit, decodeTreeObject, isCommitEncoding, isTreeEncoding, treeLinks } from '../core/encoding.js';
 import { LockedError, LodeError } from '../core/errors.js';
 import { decodeRecord, isRecordEncoding } from '../core/record.js';
 import type { ObjectId } from '../core/id.js';
@@ -69,13 +69,35 @@ async function liveSets(repo: Repository) {
     reach.files.add(e.id);
     if (e.kind === 'chunked') reach.chunkLists.add(e.id);
   }
-  // The trees stored with the index (IndexTrees) while it names them. Some
-  // gone is no damage: status and commit build what they cannot read.
-  if (index.tree !== undefined && repo.store.hasObject(index.tree)) {
-    const staged = reachableFrom(repo.store, [], [index.tree]);
-    if (staged.problems.size === 0) for (const t of staged.trees) reach.trees.add(t);
-  }
   return reach;
+}
+
+/**
+ * pruneStaged removes the staged trees not under `root` (the index's tree):
+ * those of indexes written before it. A damaged one goes too; status and
+ * commit build what they cannot read.
+ */
+function pruneStaged(repo: Repository, root: ObjectId | undefined): void {
+  const kept = repo.store.listStaged();
+  if (kept.length === 0) return;
+  const live = new Set<ObjectId>();
+  const stack = root ? [root] : [];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    // A tree in objects/ has every tree below it there too.
+    if (live.has(id) || repo.store.hasObject(id) || !repo.store.hasStaged(id)) continue;
+    let links;
+    try {
+      links = treeLinks(repo.store.getStaged(id), id);
+    } catch (e) {
+      if (e instanceof LodeError) continue;
+      throw e;
+    }
+    live.add(id);
+    for (const e of links.entries) if (e.kind === 'tree') stack.push(e.id);
+    stack.push(...links.shards);
+  }
+  for (const id of kept) if (!live.has(id)) repo.store.removeStaged(id);
 }
 
 /** pinnedCommits are the lode commits that git's branches, tags and work tree pin and the store holds. */
@@ -117,6 +139,8 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
     }
     // Forget, before deleting anything, that commits about to go were complete.
     if (!options.dryRun) keepComplete(repo.store, reach.commits);
+    // Staged trees (the index's, see IndexTrees) that the index no longer names.
+    if (!options.dryRun) pruneStaged(repo, (await repo.readIndex({ lazy: true })).tree);
     const liveObjects = new Set<ObjectId>([...reach.commits, ...reach.trees, ...reach.chunkLists, ...reach.records]);
     const result: GcResult = { dryRun: !!options.dryRun, objectsRemoved: 0, filesRemoved: 0, bytesFreed: 0, objectsKept: 0, filesKept: 0, filesSplit: 0, chunksWritten: 0, chunksRemoved: 0 };
     // Whole files first, while every chunk list is still there: unreachable

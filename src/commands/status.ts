@@ -59,7 +59,7 @@ export async function status(repo: Repository, options: StatusOptions = {}): Pro
   options.progress?.({ phase: 'scan', done: ws.scanned, finished: true });
   let staged: Change[] = [];
   if (index.tree !== head.tree) {
-    const pool = new TreePool(repo.store);
+    const pool = new TreePool(repo.treeReader());
     staged = withIndexTree(repo, index, pool, (tree) => (tree === head.tree ? [] : diffTrees(pool, head.tree, tree)));
   }
   const c = ws.comparison;

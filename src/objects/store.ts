@@ -114,6 +114,63 @@ export class LocalStore implements ObjectReader {
     this.packs = new LocalPacks(path.join(lodeDir, 'packs'), this.tmpDir);
     this.chunksDir = path.join(lodeDir, 'chunks');
     this.splitDir = path.join(lodeDir, 'split');
+    this.stagedDir = path.join(lodeDir, 'staged-trees');
+  }
+
+  /**
+   * stagedDir holds the trees of the index (see IndexTrees in
+   * workspace/index-file.ts), one file per tree named by its ID: apart from
+   * objects/, so trees nothing has committed are never mixed with history
+   * (`forget` and `gc` clear them), and a commit moves the ones it names
+   * into objects/.
+   */
+  readonly stagedDir: string;
+
+  /** hasStaged says whether staged tree `id` is kept. */
+  hasStaged(id: ObjectId): boolean {
+    return fs.existsSync(path.join(this.stagedDir, id));
+  }
+
+  /** getStaged reads staged tree `id`, checked against its ID (NotFoundError, CorruptObjectError as getObject). */
+  getStaged(id: ObjectId, what = 'tree'): Buffer {
+    const file = path.join(this.stagedDir, id);
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`staged ${what} ${id} is missing`, { hint: 'it is built again from the index' });
+      throw e;
+    }
+    if (sha256(bytes) !== id) throw new CorruptObjectError(`staged ${what} ${id} is corrupt: its bytes do not match its ID (${file})`, { objectId: id, path: file });
+    return bytes;
+  }
+
+  /** putStaged keeps a tree of the index (a no-op when it is kept already); returns its ID. */
+  putStaged(bytes: Uint8Array): ObjectId {
+    const id = sha256(bytes);
+    const dest = path.join(this.stagedDir, id);
+    if (!fs.existsSync(dest)) this.installBytes(dest, bytes);
+    return id;
+  }
+
+  /** listStaged lists the staged trees kept. */
+  listStaged(): ObjectId[] {
+    try {
+      return fs.readdirSync(this.stagedDir).filter((n) => isObjectId(n));
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
+  /** removeStaged removes staged tree `id`. */
+  removeStaged(id: ObjectId): void {
+    rmQuiet(path.join(this.stagedDir, id));
+  }
+
+  /** clearStaged removes every staged tree. */
+  clearStaged(): void {
+    fs.rmSync(this.stagedDir, { recursive: true, force: true });
   }
 
   /** packable says whether a fetched file of this kind and size belongs in a local pack rather than a cache file of its own. */
@@ -527,12 +584,26 @@ export class LocalStore implements ObjectReader {
     return at && !this.hasLooseFile(id) ? `in local pack ${this.packs.packPath(at.pack)}` : this.filePath(id);
   }
 
-  /** putObject stores a metadata object and returns its ID; storing twice is a no-op. */
-  putObject(bytes: Uint8Array): ObjectId {
+  /**
+   * putObject stores a metadata object and returns its ID; storing twice is
+   * a no-op. With `repair`, a copy already there is read and replaced when
+   * its bytes do not match its ID.
+   */
+  putObject(bytes: Uint8Array, repair = false): ObjectId {
     const id = sha256(bytes);
     const dest = this.objectPath(id);
-    if (!fs.existsSync(dest)) this.installBytes(dest, bytes);
+    if (!fs.existsSync(dest) || (repair && !this.intact(dest, id))) this.installBytes(dest, bytes);
     return id;
+  }
+
+  /** intact says whether the file at `file` holds bytes whose SHA-256 is `id`. */
+  private intact(file: string, id: ObjectId): boolean {
+    try {
+      return sha256(fs.readFileSync(file)) === id;
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return false;
+      throw e;
+    }
   }
 
   /** putFileBytes stores a small file's content under its SHA-256 (a 'blob'). */

@@ -9,9 +9,9 @@ import { LodeError, NotARepoError, UnsupportedFormatError, UsageError } from '..
 import { LocalStore, createStoreDirs } from '../objects/store.js';
 import { RefStore } from '../graph/refs.js';
 import { readIndex, writeIndex, type IndexData, type IndexTrees, type ReadIndexOptions } from '../workspace/index-file.js';
-import { TreePool } from '../graph/trees.js';
+import { TreePool, type SyncObjectReader } from '../graph/trees.js';
 import { readFileOrUndefined, rmQuiet, writeFileAtomic } from '../storage/atomic.js';
-import { isObjectId, type ObjectId } from '../core/id.js';
+import { isObjectId, sha256, type ObjectId } from '../core/id.js';
 import { reservedName } from '../core/paths.js';
 import { Config, type Settings } from './config.js';
 import { acquireLock, breakLock, type UnlockResult } from './lock.js';
@@ -105,10 +105,29 @@ export class Repository {
     return writeIndex(this.indexFile, data, this.store.tmpDir, this.indexTrees());
   }
 
-  /** indexTrees is where an index's trees are stored and read (see IndexTrees): this store. */
+  /**
+   * indexTrees is where an index's trees are kept and read (see IndexTrees):
+   * the store's staged trees, and objects/ for those a commit already holds.
+   */
   indexTrees(): IndexTrees {
     const store = this.store;
-    return { src: new TreePool(store), has: (id) => store.hasObject(id), put: (bytes) => void store.putObject(bytes) };
+    return {
+      src: new TreePool(this.treeReader()),
+      has: (id) => store.hasObject(id) || store.hasStaged(id),
+      put: (bytes) => {
+        if (!store.hasObject(sha256(bytes))) store.putStaged(bytes);
+      },
+    };
+  }
+
+  /** treeReader reads tree objects from objects/, then from the staged trees (the index's). */
+  treeReader(): SyncObjectReader {
+    const store = this.store;
+    return {
+      getObject(id: ObjectId, what?: string): Buffer {
+        return store.hasObject(id) || !store.hasStaged(id) ? store.getObject(id, what) : store.getStaged(id, what);
+      },
+    };
   }
 
   /** mergeState is the state of a conflicted `lode merge`, until it is committed or aborted. */

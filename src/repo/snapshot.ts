@@ -11,6 +11,7 @@ import type { ProgressSink } from '../core/progress.js';
 import { CorruptObjectError, NotFoundError, UsageError } from '../core/errors.js';
 import { buildTrees, EMPTY_TREE, type BuiltTrees, type FileEntry, type TreePool } from '../graph/trees.js';
 import { resolveRevision } from '../graph/commits.js';
+import { treeLinks } from '../core/encoding.js';
 import { storedTable, type IndexData } from '../workspace/index-file.js';
 import { scanRoots, type ScanResult } from '../workspace/scan.js';
 import { compareWorkspace, type WorkspaceComparison } from '../workspace/compare.js';
@@ -120,7 +121,8 @@ export async function resolveSnapshot(repo: Repository, rev: string, pool: TreeP
 
 /**
  * withIndexTree calls `use` with the root tree of the index's entries: the
- * one its header names, read from the store, where writeIndex put it. When
+ * one its header names, as writeIndex kept it (`pool` must read through
+ * repo.treeReader(), which finds the staged trees). When
  * that tree is not stored, or reading it through `pool` finds an object
  * missing or damaged, `use` runs again on trees built from every entry
  * (registered with `pool`, and given as `built` for a caller that stores
@@ -128,7 +130,7 @@ export async function resolveSnapshot(repo: Repository, rev: string, pool: TreeP
  */
 export function withIndexTree<T>(repo: Repository, index: IndexData, pool: TreePool, use: (tree: ObjectId, built?: BuiltTrees) => T): T {
   const named = index.tree;
-  if (named !== undefined && named !== EMPTY_TREE && repo.store.hasObject(named)) {
+  if (named !== undefined && named !== EMPTY_TREE && (repo.store.hasObject(named) || repo.store.hasStaged(named))) {
     try {
       return use(named);
     } catch (e) {
@@ -138,6 +140,30 @@ export function withIndexTree<T>(repo: Repository, index: IndexData, pool: TreeP
   const built = buildTrees(indexFiles(index));
   pool.addBuilt(built.objects);
   return use(built.root, built);
+}
+
+/**
+ * promoteStaged moves the staged trees under `root` that objects/ lacks into
+ * objects/ (each checked against its ID as it is read), children before the
+ * folders that name them, so a tree in objects/ never lacks one below it.
+ * For a commit of the index's tree; NotFoundError or CorruptObjectError
+ * when a staged tree is gone or damaged.
+ */
+export function promoteStaged(repo: Repository, root: ObjectId): void {
+  const order: Buffer[] = [];
+  const stack = [root];
+  const seen = new Set<ObjectId>();
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (id === EMPTY_TREE || seen.has(id) || repo.store.hasObject(id)) continue;
+    seen.add(id);
+    const bytes = repo.store.getStaged(id, 'tree');
+    const links = treeLinks(bytes, id);
+    for (const e of links.entries) if (e.kind === 'tree') stack.push(e.id);
+    stack.push(...links.shards);
+    order.push(bytes);
+  }
+  for (let k = order.length - 1; k >= 0; k--) repo.store.putObject(order[k]);
 }
 
 /** headSnapshot is HEAD's commit, or the empty tree on an unborn branch. */

@@ -70,7 +70,8 @@ export class StoredEntry implements IndexEntry {
   private changed?: { id?: ObjectId; mtimeNs?: bigint; ctimeNs?: bigint; ino?: bigint; xxh?: bigint };
 
   constructor(
-    private readonly buf: Buffer,
+    /** The table it was read from. */
+    readonly table: IndexTable,
     /** Offset of the mtime field; ctime, inode, xxh64 and ID follow. */
     private readonly at: number,
     public path: string,
@@ -78,6 +79,27 @@ export class StoredEntry implements IndexEntry {
     public size: number,
     public exec: boolean,
   ) {}
+
+  private get buf(): Buffer {
+    return this.table.buf;
+  }
+
+  /**
+   * row is this entry's number in its table while what a tree records of it
+   * (ID, kind, size, executable bit) is as read, else -1. Its stat may have
+   * been reassigned (see statChanged).
+   */
+  row(): number {
+    if (this.changed?.id !== undefined) return -1;
+    const i = this.table.rowOfMtime(this.at);
+    return this.kind === this.table.kind(i) && this.size === this.table.size(i) && this.exec === this.table.exec(i) ? i : -1;
+  }
+
+  /** statChanged says whether a stat field or the checksum was reassigned since reading. */
+  statChanged(): boolean {
+    const c = this.changed;
+    return c !== undefined && (c.mtimeNs !== undefined || c.ctimeNs !== undefined || c.ino !== undefined || c.xxh !== undefined);
+  }
 
   get id(): ObjectId {
     return this.changed?.id ?? bytesToId(this.buf, this.at + 32);
@@ -224,6 +246,10 @@ export class IndexTable {
   setXxh(i: number, xxh: bigint): void {
     this.buf.writeBigUInt64BE(xxh, this.row(i) + R_XXH);
   }
+  /** rowOfMtime is the number of the entry whose mtime field is at `at`. */
+  rowOfMtime(at: number): number {
+    return (at - R_MTIME - this.rowsAt) / ROW;
+  }
   /** tree is the root tree ID the header names: the tree of these entries, as computed when they were written. */
   tree(): ObjectId {
     return bytesToId(this.buf, 8);
@@ -236,7 +262,7 @@ export class IndexTable {
   /** entry materialises entry i (its path as given, or decoded). */
   entry(i: number, path = this.pathAt(i)): StoredEntry {
     const r = this.row(i);
-    return new StoredEntry(this.buf, r + R_MTIME, path, this.kind(i), this.size(i), this.exec(i));
+    return new StoredEntry(this, r + R_MTIME, path, this.kind(i), this.size(i), this.exec(i));
   }
 
   private restart(k: number): number {
@@ -649,14 +675,21 @@ export class IndexBuilder {
     t.copyRow(i, this.enc.add(path, p));
   }
 
-  /** copyBase adds entry i of the base (after every base entry copied before it), as it is. */
-  copyBase(i: number): void {
+  /** copyBase adds entry i of the base (after every base entry copied before it), as it is; returns its row. */
+  copyBase(i: number): Buffer {
     const c = this.baseCursor!;
     if (i <= c.index) throw new RangeError(`copyBase: entry ${i} is not after entry ${c.index}`);
     this.passBase(i);
     c.next();
     const bytes = c.bytes();
-    this.base!.table.copyRow(i, this.enc.add(bytes, () => c.path()));
+    const row = this.enc.add(bytes, () => c.path());
+    this.base!.table.copyRow(i, row);
+    return row;
+  }
+
+  /** baseIndex is the number of the base entry copied last (-1: none yet). */
+  get baseIndex(): number {
+    return this.baseCursor ? this.baseCursor.index : -1;
   }
 
   /** add adds an entry (its path strictly after the last one added). */
@@ -775,6 +808,14 @@ function* filesOf(t: IndexTable): Generator<FileEntry> {
     c.next();
     yield { path: c.path(), kind: t.kind(i), id: t.id(i), size: t.size(i), exec: t.exec(i) };
   }
+}
+
+/** fillStat writes an entry's stat fields and checksum into its row. */
+function fillStat(row: Buffer, e: IndexEntry): void {
+  row.writeBigUInt64BE(e.mtimeNs, R_MTIME);
+  row.writeBigUInt64BE(e.ctimeNs, R_CTIME);
+  row.writeBigUInt64BE(e.ino, R_INO);
+  row.writeBigUInt64BE(e.xxh, R_XXH);
 }
 
 /** fillRow writes an entry's fields into its row; with `stampNs`, an mtime not strictly before it is written as 0 (racy). */
@@ -1040,18 +1081,27 @@ export async function writeIndex(file: string, data: IndexData, tmpDir?: string,
     // The entries as read, stats perhaps refreshed in place: same paths and IDs, so the same tree.
     out = stored.smudged(stampNs);
   } else {
+    // Entries still as read from a table are copied as rows (no BigInt per
+    // field), and that table is the base the trees are built on: only the
+    // folders where entries came, went or changed are encoded again.
     const entries = data.entries;
-    const built = buildTrees(entries);
-    // Stored before the index that names them (see IndexTrees).
-    if (trees) for (const bytes of built.objects.values()) trees.put(bytes);
-    const tree = built.root;
-    const pathBufs = entries.map((e) => Buffer.from(e.path, 'utf8'));
-    const enc = new TableEncoder(entries.length, pathBufs.reduce((n, p) => n + p.length + 4, 0));
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      fillRow(enc.add(pathBufs[i], () => e.path), e, stampNs);
+    let base: IndexTable | undefined;
+    let pathBytes = 0;
+    for (const e of entries) {
+      if (!base && e instanceof StoredEntry) base = e.table;
+      pathBytes += e.path.length * 3 + 4;
     }
-    out = enc.finish(data.datasets, tree).buf;
+    const b = new IndexBuilder(entries.length, pathBytes, base ? { table: base, tree: base.tree() } : undefined);
+    for (const e of entries) {
+      const stored = base && e instanceof StoredEntry && e.table === base ? e : undefined;
+      const i = stored ? stored.row() : -1;
+      if (stored && i > b.baseIndex) {
+        const row = b.copyBase(i);
+        if (stored.statChanged()) fillStat(row, stored);
+      } else b.add(e);
+    }
+    // Racy entries are smudged as the table is written out, copied rows too.
+    out = storedTable(b.finish(data.datasets, trees))!.smudged(stampNs);
   }
   writeFileAtomic(file, out, { durable: true, tmpDir });
 }

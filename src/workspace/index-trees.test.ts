@@ -1,17 +1,25 @@
 // An index built on the one it replaces reuses the trees of unchanged
 // folders: its root must be the root buildTrees makes from every entry,
 // whatever was added, removed or replaced, with sharded folders too.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import fc from 'fast-check';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadXxhash } from '../core/checksum.js';
 import { NotFoundError } from '../core/errors.js';
 import { sha256, type ObjectId } from '../core/id.js';
 import { comparePaths, isUnder } from '../core/paths.js';
 import { buildTrees, EMPTY_TREE, TreePool, walkFiles } from '../graph/trees.js';
-import { IndexBuilder, storedTable, type IndexEntry, type IndexTable, type IndexTrees } from './index-file.js';
+import { IndexBuilder, readIndex, storedTable, writeIndex, type IndexEntry, type IndexTable, type IndexTrees } from './index-file.js';
 
+let dir: string;
 beforeAll(async () => {
   await loadXxhash();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lode-index-trees-'));
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 afterEach(() => {
   delete process.env.LODE_TEST_SHARD_BITS;
@@ -194,5 +202,48 @@ describe('IndexBuilder on a base', () => {
     const trees = new MemoryTrees();
     const base = fresh(entries, trees);
     expect(onto(base, entries, [], trees).tree()).toBe(EMPTY_TREE);
+  });
+});
+
+describe('writeIndex of entries read from an index', () => {
+  it('copies unchanged rows, writes changed ones, and encodes only the changed folders', async () => {
+    const file = path.join(dir, 'index');
+    const trees = new MemoryTrees();
+    const start: IndexEntry[] = [];
+    for (let d = 0; d < 20; d++) for (let f = 0; f < 10; f++) start.push(entry(`s/d${String(d).padStart(2, '0')}/f${f}`));
+    await writeIndex(file, { datasets: ['s'], entries: sorted(start), stampNs: 0n }, dir, trees);
+    const read = await readIndex(file);
+    expect(read.tree).toBe(buildTrees(sorted(start)).root);
+    // A checkout's kind of change: one file gone (d03), one replaced by a new entry (d05),
+    // one given a new ID in place (d07), one new file (d09), and stats refreshed in d11 (no tree change).
+    const entries = read.entries.filter((e) => e.path !== 's/d03/f1');
+    const at = (p: string) => entries.findIndex((e) => e.path === p);
+    entries[at('s/d05/f2')] = entry('s/d05/f2', 1);
+    entries[at('s/d07/f4')].id = sha256(Buffer.from('new content'));
+    entries.splice(at('s/d09/f9') + 1, 0, entry('s/d09/g'));
+    const refreshed = entries[at('s/d11/f0')];
+    refreshed.mtimeNs = 123_456_789n;
+    refreshed.ino = 77n;
+    const want = entries.map((e) => ({ ...e.toJSON?.() ?? e }) as IndexEntry);
+    trees.calls = 0;
+    await writeIndex(file, { datasets: ['s'], entries, stampNs: 0n }, dir, trees);
+    const back = await readIndex(file);
+    expect(back.tree).toBe(buildTrees(want).root);
+    const got = back.entries.map((e) => `${e.path} ${e.id} ${e.size} ${e.kind} ${e.exec} ${e.mtimeNs} ${e.ino} ${e.xxh}`);
+    expect(got).toEqual(want.map((e) => `${e.path} ${e.id} ${e.size} ${e.kind} ${e.exec} ${e.mtimeNs} ${e.ino} ${e.xxh}`));
+    // d03, d05, d07, d09, s and the top: six trees put, not the 22 of a full build.
+    expect(trees.calls).toBe(6);
+  });
+
+  it('smudges a copied row whose mtime is not before the index write', async () => {
+    const file = path.join(dir, 'index-racy');
+    const far = 4_000_000_000_000_000_000n; // year 2096
+    await writeIndex(file, { datasets: ['s'], entries: [{ ...entry('s/a'), mtimeNs: 5n }, { ...entry('s/b'), mtimeNs: 5n }], stampNs: 0n }, dir);
+    const read = await readIndex(file);
+    const entries = read.entries.slice();
+    entries[1].mtimeNs = far; // reassigned: written from the entry, then smudged
+    await writeIndex(file, { datasets: ['s'], entries, stampNs: 0n }, dir);
+    const back = await readIndex(file);
+    expect(back.entries.map((e) => e.mtimeNs)).toEqual([5n, 0n]);
   });
 });
