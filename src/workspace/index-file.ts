@@ -762,34 +762,42 @@ function reuseTrees(t: IndexTable, dirty: ReadonlySet<string>, src: TreeSource, 
     for (let i = 0; i < t.count; i++) size -= t.size(i);
     return files === t.count && size === 0 ? { root: base, objects: new Map(), files, size: 0 } : undefined;
   }
-  const items: (FileEntry | SubtreeEntry)[] = [];
-  const c = t.cursor();
-  let i = 0;
-  if (t.count > 0) c.next();
-  while (i < t.count) {
-    const p = c.path();
-    const top = cleanFolder(p, dirty);
-    if (top === undefined) {
-      items.push({ path: p, kind: t.kind(i), id: t.id(i), size: t.size(i), exec: t.exec(i) });
-      i++;
-      if (i < t.count) c.next();
-      continue;
+  // Streamed into buildTrees (no object per entry held): a folder that does not fit stops it.
+  const misfit = new Error('a folder of the base tree does not fit');
+  function* items(): Generator<FileEntry | SubtreeEntry> {
+    const c = t.cursor();
+    let i = 0;
+    if (t.count > 0) c.next();
+    while (i < t.count) {
+      const p = c.path();
+      const top = cleanFolder(p, dirty);
+      if (top === undefined) {
+        yield { path: p, kind: t.kind(i), id: t.id(i), size: t.size(i), exec: t.exec(i) };
+        i++;
+        if (i < t.count) c.next();
+        continue;
+      }
+      const e = lookupPath(src, base, top);
+      if (!e || e.kind !== 'tree') throw misfit;
+      const prefix = Buffer.from(`${top}/`, 'utf8');
+      let files = 0;
+      let size = 0;
+      do {
+        files++;
+        size += t.size(i);
+        i++;
+        if (i < t.count) c.next();
+      } while (i < t.count && c.bytes().subarray(0, prefix.length).equals(prefix));
+      if (files !== e.files || size !== e.size) throw misfit;
+      yield { path: top, kind: 'tree', id: e.id, size: e.size, files: e.files };
     }
-    const e = lookupPath(src, base, top);
-    if (!e || e.kind !== 'tree') return undefined;
-    const prefix = Buffer.from(`${top}/`, 'utf8');
-    let files = 0;
-    let size = 0;
-    do {
-      files++;
-      size += t.size(i);
-      i++;
-      if (i < t.count) c.next();
-    } while (i < t.count && c.bytes().subarray(0, prefix.length).equals(prefix));
-    if (files !== e.files || size !== e.size) return undefined;
-    items.push({ path: top, kind: 'tree', id: e.id, size: e.size, files: e.files });
   }
-  return buildTrees(items);
+  try {
+    return buildTrees(items());
+  } catch (e) {
+    if (e === misfit) return undefined;
+    throw e;
+  }
 }
 
 /** cleanFolder is the top-most folder above file `p` that is not in `dirty` (undefined: all are). */
