@@ -65,6 +65,10 @@ describe('staged trees', () => {
     expect(objectFiles(r).filter((o) => !before.has(o))).toEqual([]);
     const st = await lodeJson<Status>(['status', '--json'], r.at);
     expect(st.staged).toEqual([expect.objectContaining({ path: 'data/b/f1.txt', status: 'modified' })]);
+    const diff = await lodeJson<{ to: { tree: string }; changes: { path: string; status: string }[] }>(['diff', '--staged', '--json'], r.at);
+    expect(diff.changes).toEqual([expect.objectContaining({ path: 'data/b/f1.txt', status: 'modified' })]);
+    // The index's side is the tree it keeps, read, not built again.
+    expect(staged(r)).toContain(diff.to.tree);
     // A second add before committing: the trees of the first stay until gc or a commit.
     writeFile(r.dir, 'data/c/new.txt', 'new\n');
     await lodeOk(['add', 'data'], r.at);
@@ -98,6 +102,8 @@ describe('staged trees', () => {
       }
       const st = await lodeJson<Status>(['status', '--json'], r.at);
       expect(st.staged.map((c) => c.path).sort(), damage).toEqual(['data/a/f0.txt', 'data/c/x/deep.txt']);
+      const diff = await lodeJson<{ changes: { path: string }[] }>(['diff', '--staged', '--json'], r.at);
+      expect(diff.changes.map((c) => c.path).sort(), damage).toEqual(['data/a/f0.txt', 'data/c/x/deep.txt']);
       await lodeOk(['commit', '-m', 'v2'], r.at);
       expect(await committedFiles(r), damage).toEqual(workspaceFiles(r));
       expect((await lodeOk(['fsck'], r.at)).stdout, damage).toMatch(/No problems found/);

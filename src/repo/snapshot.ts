@@ -8,7 +8,7 @@
 import type { ObjectId } from '../core/id.js';
 import { comparePaths } from '../core/paths.js';
 import type { ProgressSink } from '../core/progress.js';
-import { CorruptObjectError, NotFoundError, UsageError } from '../core/errors.js';
+import { CorruptObjectError, LodeError, NotFoundError, UsageError } from '../core/errors.js';
 import { buildTrees, EMPTY_TREE, type BuiltTrees, type FileEntry, type TreePool } from '../graph/trees.js';
 import { resolveRevision } from '../graph/commits.js';
 import { treeLinks } from '../core/encoding.js';
@@ -108,6 +108,12 @@ export async function resolveSnapshot(repo: Repository, rev: string, pool: TreeP
     if (ctx.index.tree !== undefined && ctx.index.tree === headSnapshot(repo).tree && repo.refs.headCommit()) {
       return { label: rev, kind: 'index', tree: ctx.index.tree, datasets: ctx.index.datasets };
     }
+    // The trees kept with the index (IndexTrees), when every one below its root is there and sound.
+    const kept = ctx.index.tree !== undefined ? keptTrees(repo, ctx.index.tree) : undefined;
+    if (kept) {
+      pool.addBuilt(kept);
+      return { label: rev, kind: 'index', tree: ctx.index.tree!, datasets: ctx.index.datasets };
+    }
     const built = buildTrees(indexFiles(ctx.index));
     pool.addBuilt(built.objects);
     return { label: rev, kind: 'index', tree: built.root, datasets: ctx.index.datasets };
@@ -140,6 +146,36 @@ export function withIndexTree<T>(repo: Repository, index: IndexData, pool: TreeP
   const built = buildTrees(indexFiles(index));
   pool.addBuilt(built.objects);
   return use(built.root, built);
+}
+
+/**
+ * keptTrees reads the staged trees under `root` (each checked against its
+ * ID) down to the trees objects/ holds, for a pool over the store: undefined
+ * when one is missing or damaged, or a tree is neither kept nor stored.
+ */
+function keptTrees(repo: Repository, root: ObjectId): Map<ObjectId, Buffer> | undefined {
+  const out = new Map<ObjectId, Buffer>();
+  const stack = [root];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (id === EMPTY_TREE || out.has(id)) continue;
+    // A kept copy is read (and wins in the pool) even where objects/ has one: only below it is objects/ trusted.
+    if (!repo.store.hasStaged(id)) {
+      if (repo.store.hasObject(id)) continue;
+      return undefined;
+    }
+    try {
+      const bytes = repo.store.getStaged(id, 'tree');
+      const links = treeLinks(bytes, id);
+      for (const e of links.entries) if (e.kind === 'tree') stack.push(e.id);
+      stack.push(...links.shards);
+      out.set(id, bytes);
+    } catch (e) {
+      if (e instanceof LodeError) return undefined;
+      throw e;
+    }
+  }
+  return out;
 }
 
 /**
