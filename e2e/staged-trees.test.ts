@@ -81,7 +81,8 @@ describe('staged trees', () => {
 
   it('status and commit build the trees when staged ones are gone or damaged, and the commit is whole', async () => {
     // 'planted': an empty file in objects/ under each staged tree's ID (as a crash could leave one), the staged ones intact.
-    for (const damage of ['remove', 'empty', 'flip', 'planted'] as const) {
+    // 'folder': a directory where each kept tree was.
+    for (const damage of ['remove', 'empty', 'flip', 'planted', 'folder'] as const) {
       const r = await repo();
       writeFile(r.dir, 'data/a/f0.txt', `changed ${damage}\n`);
       writeFile(r.dir, 'data/c/x/deep.txt', 'deep\n');
@@ -92,6 +93,9 @@ describe('staged trees', () => {
         if (damage === 'planted') {
           const obj = path.join(r.dir, '.lode', 'objects', f.slice(0, 2), f.slice(2));
           fs.writeFileSync(obj, '');
+        } else if (damage === 'folder') {
+          fs.rmSync(p);
+          fs.mkdirSync(p);
         } else if (damage === 'remove') fs.rmSync(p);
         else if (damage === 'empty') fs.writeFileSync(p, '');
         else {
@@ -109,6 +113,24 @@ describe('staged trees', () => {
       expect((await lodeOk(['fsck'], r.at)).stdout, damage).toMatch(/No problems found/);
       expect((await lodeJson<Status>(['status', '--json'], r.at)).clean, damage).toBe(true);
     }
+  });
+
+  it('a commit is whole when objects/ holds a tree without one below it (an interrupted fetch or gc leaves such)', async () => {
+    const r = await repo();
+    await lodeOk(['checkout', '-b', 'other'], r.at);
+    writeFile(r.dir, 'data/x/sub/g.txt', 'g\n');
+    await lodeOk(['add', 'data'], r.at);
+    await lodeOk(['commit', '-m', 'other'], r.at);
+    await lodeOk(['checkout', 'main'], r.at);
+    const sub = (await lodeJson<{ entries: { name: string; id: string }[] }>(['ls', '-l', '--json', 'other:data/x'], r.at)).entries.find((e) => e.name === 'sub')!.id;
+    // data/x stays in objects/, the folder below it goes; nothing names them once the branch is gone.
+    fs.rmSync(path.join(r.dir, '.lode', 'objects', sub.slice(0, 2), sub.slice(2)), { force: true });
+    await lodeOk(['branch', '-D', 'other'], r.at);
+    writeFile(r.dir, 'data/x/sub/g.txt', 'g\n');
+    await lodeOk(['add', 'data'], r.at);
+    await lodeOk(['commit', '-m', 'same folder again'], r.at);
+    expect((await lodeOk(['fsck'], r.at)).stdout).toMatch(/No problems found/);
+    expect(await committedFiles(r)).toEqual(workspaceFiles(r));
   });
 
   it('gc removes staged trees the index no longer names and keeps its own', async () => {

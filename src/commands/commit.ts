@@ -91,10 +91,12 @@ export async function commit(repo: Repository, options: CommitOptions): Promise<
     if (head.kind === 'empty' && indexSize(index) === 0 && !options.allowEmpty) {
       throw new LodeError('USAGE', 'nothing to commit: no files are tracked yet', { hint: 'track data with `lode add PATH` first' });
     }
-    const pool = new TreePool(repo.treeReader());
-    // The index's trees as kept with it, moved into objects/; counting the
-    // changes reads every one HEAD does not share, so none the commit names
-    // is missing. Built from every entry when they are not all there.
+    // Reads objects/ only (and trees built here): after the kept trees are
+    // moved into objects/, counting the changes reads there every tree HEAD
+    // does not share, so none the commit names is missing from objects/ (an
+    // interrupted fetch or gc can leave a tree there without one below it).
+    // Built from every entry, and stored, when one is not there.
+    const pool = new TreePool(repo.store);
     const { root, changes } = withIndexTree(repo, index, pool, (tree, built) => {
       if (head.kind === 'commit' && tree === head.tree && sameDatasets && !options.allowEmpty && !merging) {
         throw new LodeError('USAGE', 'nothing to commit: the index matches HEAD', { hint: 'stage changes with `lode add PATH` first (or pass --allow-empty)' });

@@ -139,6 +139,8 @@ export class LocalStore implements ObjectReader {
       bytes = fs.readFileSync(file);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`staged ${what} ${id} is missing`, { hint: 'it is built again from the index' });
+      // Not a file (a folder in its place): damaged like a file with other bytes.
+      if (errnoCode(e) === 'EISDIR') throw new CorruptObjectError(`staged ${what} ${id} is not a file (${file})`, { objectId: id, path: file });
       throw e;
     }
     if (sha256(bytes) !== id) throw new CorruptObjectError(`staged ${what} ${id} is corrupt: its bytes do not match its ID (${file})`, { objectId: id, path: file });
@@ -165,7 +167,7 @@ export class LocalStore implements ObjectReader {
 
   /** removeStaged removes staged tree `id`. */
   removeStaged(id: ObjectId): void {
-    rmQuiet(path.join(this.stagedDir, id));
+    fs.rmSync(path.join(this.stagedDir, id), { recursive: true, force: true });
   }
 
   /** clearStaged removes every staged tree. */
