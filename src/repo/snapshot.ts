@@ -1,8 +1,8 @@
 /**
  * Snapshots the commands compare: a commit's tree, the index, or the
  * workspace as it is on disk, each turned into a Merkle tree so one diff
- * routine serves every pair. The index's trees are read from the store
- * (writeIndex stores them) or else built in memory, as the workspace's are;
+ * routine serves every pair. The index's trees are the ones kept with it
+ * (writeIndex keeps them), or else built in memory as the workspace's are;
  * nothing is written to the store here.
  */
 import type { ObjectId } from '../core/id.js';
@@ -127,8 +127,9 @@ export async function resolveSnapshot(repo: Repository, rev: string, pool: TreeP
 
 /**
  * withIndexTree calls `use` with the root tree of the index's entries: the
- * one its header names, as writeIndex kept it (`pool` must read through
- * repo.treeReader(), which finds the staged trees). When
+ * one its header names, as writeIndex kept it (`pool` reads it through
+ * repo.treeReader(), or over objects/ once `use` has moved it there with
+ * promoteStaged). When
  * that tree is not stored, or reading it through `pool` finds an object
  * missing or damaged, `use` runs again on trees built from every entry
  * (registered with `pool`, and given as `built` for a caller that stores

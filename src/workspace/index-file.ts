@@ -611,18 +611,19 @@ export function storedTable(index: IndexData): IndexTable | undefined {
 }
 
 /**
- * IndexTrees is where an index's trees are kept: the object store. A new
- * index's trees are stored with it (before it is written), so `status`
+ * IndexTrees is where an index's trees are kept: objects/ for those a commit
+ * already holds, `.lode/staged-trees/` for the rest (Repository.indexTrees).
+ * A new index's trees are kept with it (before it is written), so `status`
  * and `commit` read the trees an index names instead of building them from
  * every entry, and the next index built from this one encodes again only
  * the folders whose entries changed.
  */
 export interface IndexTrees {
-  /** Reads stored trees (a TreePool over the store). */
+  /** Reads kept trees (a TreePool over objects/ and the staged trees). */
   src: TreeSource;
-  /** has says whether tree object `id` is stored. */
+  /** has says whether tree object `id` is kept. */
   has(id: ObjectId): boolean;
-  /** put stores a tree object (a no-op when it is there). */
+  /** put keeps a tree object (a no-op when it is there). */
   put(bytes: Uint8Array): void;
 }
 
