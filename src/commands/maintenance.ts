@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { decodeChunkList, decodeCommit, decodeTreeObject, isCommitEncoding, isTreeEncoding, treeLinks } from '../core/encoding.js';
+import { decodeChunkList, decodeCommit, decodeTreeObject, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
 import { LockedError, LodeError } from '../core/errors.js';
 import { decodeRecord, isRecordEncoding } from '../core/record.js';
 import type { ObjectId } from '../core/id.js';
@@ -9,6 +9,7 @@ import { TreePool, walkFiles } from '../graph/trees.js';
 import { pruneSplit, retireFiles } from '../objects/split.js';
 import { newestFiles, tipCommits } from './cache-split.js';
 import type { Repository } from '../repo/repository.js';
+import { stagedTrees } from '../repo/snapshot.js';
 import { statMatches } from '../workspace/compare.js';
 import type { UnlockResult } from '../repo/lock.js';
 import { forgetComplete, keepComplete, readComplete } from '../sync/complete.js';
@@ -80,23 +81,7 @@ async function liveSets(repo: Repository) {
 function pruneStaged(repo: Repository, root: ObjectId | undefined): void {
   const kept = repo.store.listStaged();
   if (kept.length === 0) return;
-  const live = new Set<ObjectId>();
-  const stack = root ? [root] : [];
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    // A tree in objects/ has every tree below it there too.
-    if (live.has(id) || repo.store.hasObject(id) || !repo.store.hasStaged(id)) continue;
-    let links;
-    try {
-      links = treeLinks(repo.store.getStaged(id), id);
-    } catch (e) {
-      if (e instanceof LodeError) continue;
-      throw e;
-    }
-    live.add(id);
-    for (const e of links.entries) if (e.kind === 'tree') stack.push(e.id);
-    stack.push(...links.shards);
-  }
+  const live = root ? stagedTrees(repo, root, { fault: 'skip' })! : new Map<ObjectId, Buffer>();
   for (const id of kept) if (!live.has(id)) repo.store.removeStaged(id);
 }
 

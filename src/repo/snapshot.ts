@@ -109,7 +109,7 @@ export async function resolveSnapshot(repo: Repository, rev: string, pool: TreeP
       return { label: rev, kind: 'index', tree: ctx.index.tree, datasets: ctx.index.datasets };
     }
     // The trees kept with the index (IndexTrees), when every one below its root is there and sound.
-    const kept = ctx.index.tree !== undefined ? keptTrees(repo, ctx.index.tree) : undefined;
+    const kept = ctx.index.tree !== undefined ? stagedTrees(repo, ctx.index.tree, { keptFirst: true, fault: 'give-up' }) : undefined;
     if (kept) {
       pool.addBuilt(kept);
       return { label: rev, kind: 'index', tree: ctx.index.tree!, datasets: ctx.index.datasets };
@@ -150,56 +150,54 @@ export function withIndexTree<T>(repo: Repository, index: IndexData, pool: TreeP
 }
 
 /**
- * keptTrees reads the staged trees under `root` (each checked against its
- * ID) down to the trees objects/ holds, for a pool over the store: undefined
- * when one is missing or damaged, or a tree is neither kept nor stored.
+ * What stagedTrees does with a staged tree it cannot read (missing, or its
+ * bytes not matching its ID): give up (undefined), throw the error, or skip
+ * it and what lies below it.
  */
-function keptTrees(repo: Repository, root: ObjectId): Map<ObjectId, Buffer> | undefined {
+export type StagedFault = 'give-up' | 'throw' | 'skip';
+
+/**
+ * stagedTrees reads the staged trees under `root`, each checked against its
+ * ID, down to the trees objects/ holds (a tree there has every tree below it
+ * there too). With `keptFirst` a kept copy is read even where objects/ has
+ * one, and only below it is objects/ trusted. The map's order puts every
+ * tree before the trees it names.
+ *   - diff's :index snapshot: keptFirst, 'give-up' (then it builds them);
+ *   - commit (promoteStaged): 'throw' (withIndexTree then builds them);
+ *   - gc (pruneStaged): 'skip' (a damaged one goes).
+ */
+export function stagedTrees(repo: Repository, root: ObjectId, how: { keptFirst?: boolean; fault: StagedFault }): Map<ObjectId, Buffer> | undefined {
   const out = new Map<ObjectId, Buffer>();
   const stack = [root];
   while (stack.length > 0) {
     const id = stack.pop()!;
     if (id === EMPTY_TREE || out.has(id)) continue;
-    // A kept copy is read (and wins in the pool) even where objects/ has one: only below it is objects/ trusted.
-    if (!repo.store.hasStaged(id)) {
-      if (repo.store.hasObject(id)) continue;
-      return undefined;
-    }
+    if (!(how.keptFirst && repo.store.hasStaged(id)) && repo.store.hasObject(id)) continue;
+    let bytes: Buffer;
+    let links: ReturnType<typeof treeLinks>;
     try {
-      const bytes = repo.store.getStaged(id, 'tree');
-      const links = treeLinks(bytes, id);
-      for (const e of links.entries) if (e.kind === 'tree') stack.push(e.id);
-      stack.push(...links.shards);
-      out.set(id, bytes);
+      bytes = repo.store.getStaged(id, 'tree');
+      links = treeLinks(bytes, id);
     } catch (e) {
-      if (e instanceof LodeError) return undefined;
-      throw e;
+      if (!(e instanceof LodeError) || how.fault === 'throw') throw e;
+      if (how.fault === 'give-up') return undefined;
+      continue;
     }
+    out.set(id, bytes);
+    for (const e of links.entries) if (e.kind === 'tree') stack.push(e.id);
+    stack.push(...links.shards);
   }
   return out;
 }
 
 /**
  * promoteStaged moves the staged trees under `root` that objects/ lacks into
- * objects/ (each checked against its ID as it is read), children before the
- * folders that name them, so a tree in objects/ never lacks one below it.
- * For a commit of the index's tree; NotFoundError or CorruptObjectError
- * when a staged tree is gone or damaged.
+ * objects/, children before the folders that name them, so a tree in
+ * objects/ never lacks one below it. For a commit of the index's tree;
+ * NotFoundError or CorruptObjectError when a staged tree is gone or damaged.
  */
 export function promoteStaged(repo: Repository, root: ObjectId): void {
-  const order: Buffer[] = [];
-  const stack = [root];
-  const seen = new Set<ObjectId>();
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (id === EMPTY_TREE || seen.has(id) || repo.store.hasObject(id)) continue;
-    seen.add(id);
-    const bytes = repo.store.getStaged(id, 'tree');
-    const links = treeLinks(bytes, id);
-    for (const e of links.entries) if (e.kind === 'tree') stack.push(e.id);
-    stack.push(...links.shards);
-    order.push(bytes);
-  }
+  const order = [...stagedTrees(repo, root, { fault: 'throw' })!.values()];
   for (let k = order.length - 1; k >= 0; k--) repo.store.putObject(order[k]);
 }
 
