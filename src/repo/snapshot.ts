@@ -161,17 +161,25 @@ export type StagedFault = 'give-up' | 'throw' | 'skip';
  * ID, down to the trees objects/ holds (a tree there has every tree below it
  * there too). With `keptFirst` a kept copy is read even where objects/ has
  * one, and only below it is objects/ trusted. The map's order puts every
- * tree before the trees it names.
+ * tree after all the trees it names (a folder named twice included).
  *   - diff's :index snapshot: keptFirst, 'give-up' (then it builds them);
  *   - commit (promoteStaged): 'throw' (withIndexTree then builds them);
  *   - gc (pruneStaged): 'skip' (a damaged one goes).
  */
 export function stagedTrees(repo: Repository, root: ObjectId, how: { keptFirst?: boolean; fault: StagedFault }): Map<ObjectId, Buffer> | undefined {
   const out = new Map<ObjectId, Buffer>();
-  const stack = [root];
+  const opened = new Set<ObjectId>();
+  // A tree read goes back on the stack with its bytes, below the trees it
+  // names: it comes off again, into `out`, once all of them are in.
+  const stack: { id: ObjectId; bytes?: Buffer }[] = [{ id: root }];
   while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (id === EMPTY_TREE || out.has(id)) continue;
+    const top = stack.pop()!;
+    if (top.bytes) {
+      out.set(top.id, top.bytes);
+      continue;
+    }
+    const id = top.id;
+    if (id === EMPTY_TREE || opened.has(id)) continue;
     if (!(how.keptFirst && repo.store.hasStaged(id)) && repo.store.hasObject(id)) continue;
     let bytes: Buffer;
     let links: ReturnType<typeof treeLinks>;
@@ -183,22 +191,23 @@ export function stagedTrees(repo: Repository, root: ObjectId, how: { keptFirst?:
       if (how.fault === 'give-up') return undefined;
       continue;
     }
-    out.set(id, bytes);
-    for (const e of links.entries) if (e.kind === 'tree') stack.push(e.id);
-    stack.push(...links.shards);
+    opened.add(id);
+    stack.push({ id, bytes });
+    for (const e of links.entries) if (e.kind === 'tree') stack.push({ id: e.id });
+    for (const s of links.shards) stack.push({ id: s });
   }
   return out;
 }
 
 /**
  * promoteStaged moves the staged trees under `root` that objects/ lacks into
- * objects/, children before the folders that name them, so a tree in
- * objects/ never lacks one below it. For a commit of the index's tree;
- * NotFoundError or CorruptObjectError when a staged tree is gone or damaged.
+ * objects/, each after the trees it names, so a tree in objects/ never
+ * lacks one below it (even if the process dies halfway). For a commit of
+ * the index's tree; NotFoundError or CorruptObjectError when a staged tree
+ * is gone or damaged.
  */
 export function promoteStaged(repo: Repository, root: ObjectId): void {
-  const order = [...stagedTrees(repo, root, { fault: 'throw' })!.values()];
-  for (let k = order.length - 1; k >= 0; k--) repo.store.putObject(order[k]);
+  for (const bytes of stagedTrees(repo, root, { fault: 'throw' })!.values()) repo.store.putObject(bytes);
 }
 
 /** headSnapshot is HEAD's commit, or the empty tree on an unborn branch. */
