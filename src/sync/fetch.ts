@@ -32,6 +32,7 @@ import type { ProgressSink } from '../core/progress.js';
 import { rmQuiet, tempName } from '../storage/atomic.js';
 import { LocalStore, type Piece } from '../objects/store.js';
 import { directoryEntries, lookupPath, objectTrees, TreePool } from '../graph/trees.js';
+import { childrenFirst } from '../graph/order.js';
 import type { RemoteStore } from './remote-store.js';
 import { markComplete, markMetadataComplete, readComplete, readMetadataComplete } from './complete.js';
 
@@ -104,6 +105,9 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   // decoded (names validated): a refused tree leaves no commit behind that
   // a later checkout could half-read.
   const metadata = new Map<ObjectId, Buffer>();
+  // What each fetched commit and tree names (its tree and parents; its
+  // subtrees and shards), for the order they are stored in.
+  const names = new Map<ObjectId, ObjectId[]>();
 
   // Commits, then trees, breadth first: each round is one batch of reads.
   // A present object proves nothing about what lies beneath it (file data
@@ -131,11 +135,12 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   for (const id of commits) if (done.has(id) && wantsData(id)) trees.push({ id: decodeCommit(store.getObject(id, 'commit'), id).tree, dir: '', data: true });
   while (commits.length > 0) {
     const next: ObjectId[] = [];
-    const visit = (id: ObjectId, data: Buffer) => {
+    const visit = (id: ObjectId, data: Buffer): ObjectId[] => {
       const c = decodeCommit(data, id);
       trees.push({ id: c.tree, dir: '', data: wantsData(id) });
       next.push(...c.parents);
       if (c.record && !store.hasObject(c.record)) records.add(c.record);
+      return [c.tree, ...c.parents];
     };
     const fetchIds: ObjectId[] = [];
     for (const id of commits) {
@@ -145,7 +150,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       else fetchIds.push(id);
     }
     await remote.fetchObjects(fetchIds, (id, data) => {
-      visit(id, data);
+      names.set(id, visit(id, data));
       metadata.set(id, data);
     });
     commits = [...new Set(next)];
@@ -183,7 +188,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       seenTrees.set(key, t.data);
       dirs.set(t.id, [...(dirs.get(t.id) ?? []), { dir: t.dir, data: t.data }]);
     }
-    const visit = (id: ObjectId, data: Buffer) => {
+    const visit = (id: ObjectId, data: Buffer): ObjectId[] => {
       const { entries, shards } = treeLinks(data, id);
       for (const { dir, data: withData } of dirs.get(id) ?? []) {
         // Shards are more of the same directory: same path.
@@ -212,6 +217,9 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
           }
         }
       }
+      const named = [...shards];
+      for (const e of entries) if (e.kind === 'tree') named.push(e.id);
+      return named;
     };
     for (const id of dirs.keys()) {
       const fetched = metadata.get(id);
@@ -220,7 +228,7 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
       else fetchIds.push(id);
     }
     await remote.fetchObjects(fetchIds, (id, data) => {
-      visit(id, data);
+      names.set(id, visit(id, data));
       metadata.set(id, data);
     });
     level = next;
@@ -232,8 +240,10 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
     const data = metadata.get(id);
     if (data && isShardNode(data)) directoryEntries(fetchedTrees, id);
   }
-  // Deepest trees first, commits last: an interruption never leaves a stored commit whose trees are not.
-  for (const [id, data] of [...metadata].reverse()) keep(id, data);
+  // Each after everything it names (trees after their subtrees, commits
+  // after their trees and parents), a subtree named at two depths included:
+  // an interruption never leaves a stored commit or tree naming one that is not.
+  for (const id of childrenFirst(metadata.keys(), names)) keep(id, metadata.get(id)!);
 
   // Chunk lists the trees name that the store lacks.
   await remote.fetchObjects(chunkLists, (id, data) => {
@@ -405,3 +415,4 @@ export async function fetchCommits(o: FetchOptions): Promise<FetchResult> {
   result.requests = remote.stats.requests - startRequests;
   return result;
 }
+
