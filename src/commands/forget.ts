@@ -30,6 +30,7 @@ import { encodeErasure, ErasureLog, type ErasureRecord, type ErasureRule } from 
 import { RefStore } from '../graph/refs.js';
 import { storeTrees } from '../graph/trees.js';
 import { rewriteHistory, type EntryTransform } from '../graph/rewrite.js';
+import { parentsFirst } from '../graph/order.js';
 import { Ingester } from '../objects/ingest.js';
 import { rmQuiet, tempName } from '../storage/atomic.js';
 import { decodeRecord, type CheckViolation } from '../core/record.js';
@@ -658,18 +659,21 @@ export async function applyRecords(repo: Repository): Promise<ApplyResult> {
   const live = reachableFrom(repo.store, [...refTips(repo).map((t) => t.tip), ...(repo.refs.headCommit() ? [repo.refs.headCommit()!] : [])]);
   for (const e of entries) live.files.add(e.id);
   const dropFiles = new Set<ObjectId>();
+  const dropObjects: ObjectId[] = [];
   for (const rid of records.keys()) {
     for (const id of records.get(rid)!.erased) {
       if (live.commits.has(id) || live.trees.has(id) || live.files.has(id) || live.chunkLists.has(id) || live.records.has(id)) continue;
       const size = repo.store.sizeOf('objects', id) + repo.store.sizeOf('cache', id);
       if (size === 0 && !repo.store.hasObject(id) && !repo.store.hasFile(id)) continue;
       active.add(rid);
-      repo.store.remove('objects', id);
+      if (repo.store.hasObject(id)) dropObjects.push(id);
       dropFiles.add(id);
       lastApply.objectsDeleted++;
       lastApply.bytesDeleted += size;
     }
   }
+  // Each before what it names: a forget stopped halfway leaves no tree naming a deleted one.
+  for (const id of parentsFirst(new Set(dropObjects), (x) => repo.store.getObject(x))) repo.store.remove('objects', id);
   // Loose cache files and packed ones (the local packs that held them are rewritten without them).
   repo.store.removeFiles(dropFiles);
   // Older versions kept split (objects/split.ts): their markers and the loose

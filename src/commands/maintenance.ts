@@ -10,6 +10,7 @@ import { pruneSplit, retireFiles } from '../objects/split.js';
 import { newestFiles, tipCommits } from './cache-split.js';
 import type { Repository } from '../repo/repository.js';
 import { stagedTrees } from '../repo/snapshot.js';
+import { parentsFirst } from '../graph/order.js';
 import { statMatches } from '../workspace/compare.js';
 import type { UnlockResult } from '../repo/lock.js';
 import { forgetComplete, keepComplete, readComplete } from '../sync/complete.js';
@@ -138,15 +139,18 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
     result.bytesFreed += cacheSplit.bytesFreed;
     result.filesRemoved = cacheSplit.filesRemoved;
     let done = 0;
+    const dead: ObjectId[] = [];
     for (const id of repo.store.listIds('objects')) {
       if (liveObjects.has(id)) result.objectsKept++;
       else {
         result.objectsRemoved++;
         result.bytesFreed += repo.store.sizeOf('objects', id);
-        if (!options.dryRun) repo.store.remove('objects', id);
+        dead.push(id);
       }
       if ((++done & 1023) === 0) options.progress?.({ phase: 'gc', done });
     }
+    // Each before what it names: a gc stopped halfway leaves no tree naming a deleted one.
+    if (!options.dryRun) for (const id of parentsFirst(dead, (x) => repo.store.getObject(x))) repo.store.remove('objects', id);
     // What is left dead (packed small files; retireFiles removed loose ones above).
     const deadFiles = new Set<ObjectId>();
     for (const id of repo.store.listIds('cache')) {
