@@ -49,7 +49,8 @@ export async function cat(repo: Repository, options: CatOptions): Promise<CatRes
   const rev = parsed.path === undefined ? 'HEAD' : parsed.rev;
   const path = revPathToRepoPath(repo, parsed.path ?? parsed.rev, options.cwd);
   if (path === '') throw new UsageError(`${options.spec} names the top of the workspace, not a file`, { hint: '`lode ls REV` lists it' });
-  const pool = new TreePool(repo.store);
+  // Over objects/, then the index's kept trees: :index reads below a tree objects/ holds through it.
+  const pool = new TreePool(repo.treeReader());
   const snap = await versionSnapshot(repo, rev, pool);
   const entry = lookupPath(pool, snap.tree, path);
   if (!entry) throw new NotFoundError(`${path} is not in ${rev}`, { hint: `\`lode ls ${rev}:${parentOf(path)}\` lists what is there` });

@@ -32,7 +32,8 @@ export async function check(repo: Repository, options: CheckOptions = {}): Promi
   const contract = readContract(repo, options.contract);
   if (!contract) throw new ConfigError(`there is no ${CONTRACT_FILE} at the top of the workspace`, { hint: `write one (docs/formats.md describes the contract), or name another with --contract FILE` });
   const rev = options.rev ?? INDEX_REV;
-  const pool = new TreePool(repo.store);
+  // Over objects/, then the index's kept trees: :index reads below a tree objects/ holds through it.
+  const pool = new TreePool(repo.treeReader());
   if (rev === INDEX_REV) {
     const snap = await resolveSnapshot(repo, rev, pool, { index: await repo.readIndex() });
     const head = headSnapshot(repo);

@@ -105,7 +105,8 @@ export const TABLE_LIMIT = 100;
  * index or the workspace — descending only into subtrees whose IDs differ.
  */
 export async function diff(repo: Repository, options: DiffOptions = {}): Promise<DiffResult> {
-  const pool = new TreePool(repo.store);
+  // Over objects/, then the index's kept trees: :index reads below a tree objects/ holds through it.
+  const pool = new TreePool(repo.treeReader());
   const fromRev = options.from === undefined ? 'HEAD' : options.from;
   const toRev = options.to ?? (options.staged ? INDEX_REV : WORKSPACE_REV);
   // Two commits need no index: at millions of files, reading it costs more than the diff.

@@ -50,7 +50,8 @@ export interface LsResult {
 export async function ls(repo: Repository, options: LsOptions = {}): Promise<LsResult> {
   const parsed = parseRevPath(options.spec ?? 'HEAD');
   const path = parsed.path === undefined ? '' : revPathToRepoPath(repo, parsed.path, options.cwd);
-  const pool = new TreePool(repo.store);
+  // Over objects/, then the index's kept trees: :index reads below a tree objects/ holds through it.
+  const pool = new TreePool(repo.treeReader());
   const snap = await versionSnapshot(repo, parsed.rev, pool);
   const top = lookupPath(pool, snap.tree, path);
   if (!top) throw new NotFoundError(`${path} is not in ${parsed.rev}`, { hint: `\`lode ls ${parsed.rev}\` lists the top of that version` });

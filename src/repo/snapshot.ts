@@ -158,10 +158,14 @@ export type StagedFault = 'give-up' | 'throw' | 'skip';
 
 /**
  * stagedTrees reads the staged trees under `root`, each checked against its
- * ID, down to the trees objects/ holds (a tree there has every tree below it
- * there too). With `keptFirst` a kept copy is read even where objects/ has
- * one, and only below it is objects/ trusted. The map's order puts every
- * tree after all the trees it names (a folder named twice included).
+ * ID, down to the trees objects/ holds: a tree there should have every tree
+ * below it there too (objects are stored children first and deleted parents
+ * first: graph/order.ts), but an older lode or a damaged store can break
+ * that, so readers below these trees go through repo.treeReader() (objects/,
+ * then the kept trees), and commit counts on objects/ alone. With
+ * `keptFirst` a kept copy is read even where objects/ has one, and only
+ * below it is objects/ trusted. The map's order puts every tree after all
+ * the trees it names (a folder named twice included).
  *   - diff's :index snapshot: keptFirst, 'give-up' (then it builds them);
  *   - commit (promoteStaged): 'throw' (withIndexTree then builds them);
  *   - gc (pruneStaged): 'skip' (a damaged one goes).
