@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeCommit, isCommitEncoding, isTreeEncoding, treeLinks } from '../src/core/encoding.js';
-import { LODE_BIN, lodeJson, lodeOk, makeTempDir, removeDir, writeFile } from '../test/helpers/cli.js';
+import { LODE_BIN, lodeJson, lodeOk, makeTempDir, removeDir, runLode, writeFile } from '../test/helpers/cli.js';
 
 const KILLER = pathToFileURL(path.resolve(__dirname, '../test/helpers/kill-after-objects.mjs')).href;
 
@@ -179,6 +179,34 @@ describe('objects/ never holds a tree naming one it lacks', () => {
       expect(d.changes.map((f) => `${f.status} ${f.path}`).sort()).toEqual(['added data/new.txt', 'modified data/a/b/x/f.txt']);
       const ls = await lodeJson<{ entries: { path: string }[] }>(['ls', ':index:data/a/b/x'], at);
       expect(ls.entries.map((e) => e.path)).toEqual(['data/a/b/x/f.txt']);
+    } finally {
+      removeDir(base);
+    }
+  });
+
+  it('fsck reports a tree nothing reaches that names a missing one, and gc clears it', async () => {
+    const base = makeTempDir('lode-tree-order-fsck-');
+    try {
+      const { dir } = await source(base);
+      const at = { cwd: dir };
+      await lodeOk(['checkout', '-b', 'side'], at);
+      writeFile(dir, 'data/a/b/side/s.txt', 'side only\n');
+      await lodeOk(['add', 'data'], at);
+      await lodeOk(['commit', '-m', 'side'], at);
+      const side = (await lodeJson<{ entries: { name: string; id: string }[] }>(['ls', 'HEAD:data/a/b'], at)).entries.find((e) => e.name === 'side')!.id;
+      await lodeOk(['checkout', 'main'], at);
+      await lodeOk(['branch', '-D', 'side'], at);
+      // As an older lode's interrupted gc could leave it: the side commit's data/a/b stays, its side/ is gone.
+      fs.rmSync(path.join(dir, '.lode', 'objects', side.slice(0, 2), side.slice(2)));
+      expect(dangling(path.join(dir, '.lode'))).toHaveLength(1);
+      const r = await runLode(['fsck', '--json'], at);
+      expect(r.code).toBe(5);
+      const report = JSON.parse(r.stdout) as { ok: boolean; problems: { kind: string; id?: string; message: string }[] };
+      expect(report.problems).toEqual([expect.objectContaining({ kind: 'missing', id: side })]);
+      expect(report.problems[0].message).toMatch(/no ref reaches.*lode gc/);
+      await lodeOk(['gc'], at);
+      expect(dangling(path.join(dir, '.lode'))).toEqual([]);
+      expect((await lodeJson<{ ok: boolean }>(['fsck'], at)).ok).toBe(true);
     } finally {
       removeDir(base);
     }

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { decodeChunkList, decodeCommit, decodeTreeObject, isCommitEncoding, isTreeEncoding } from '../core/encoding.js';
+import { decodeChunkList, decodeCommit, decodeTreeObject, isCommitEncoding, isTreeEncoding, treeLinks } from '../core/encoding.js';
 import { LockedError, LodeError } from '../core/errors.js';
 import { decodeRecord, isRecordEncoding } from '../core/record.js';
 import type { ObjectId } from '../core/id.js';
@@ -379,6 +379,9 @@ export interface FsckResult {
 export async function fsck(repo: Repository, options: { progress?: ProgressSink } = {}): Promise<FsckResult> {
   const problems: FsckProblem[] = [];
   const chunked = new Set<ObjectId>();
+  // Every tree's subtrees and shards, reachable or not: a tree in objects/
+  // must not name one that is missing (walks stop at a stored tree).
+  const treeLinksOf = new Map<ObjectId, ObjectId[]>();
   let objects = 0;
   for (const id of repo.store.listIds('objects')) {
     objects++;
@@ -390,8 +393,13 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
       continue;
     }
     try {
-      if (isTreeEncoding(bytes)) decodeTreeObject(bytes, id);
-      else if (isCommitEncoding(bytes)) decodeCommit(bytes, id);
+      if (isTreeEncoding(bytes)) {
+        decodeTreeObject(bytes, id);
+        const links = treeLinks(bytes, id);
+        const below = [...links.shards];
+        for (const e of links.entries) if (e.kind === 'tree') below.push(e.id);
+        if (below.length > 0) treeLinksOf.set(id, below);
+      } else if (isCommitEncoding(bytes)) decodeCommit(bytes, id);
       else if (isRecordEncoding(bytes)) decodeRecord(bytes, id);
       else {
         decodeChunkList(bytes, id);
@@ -477,7 +485,17 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
   const reported = new Set(problems.map((p) => p.id));
   for (const [id, why] of reach.problems) {
     if (reported.has(id)) continue;
+    reported.add(id);
     problems.push({ kind: repo.store.hasObject(id) ? 'corrupt' : 'missing', id, message: why });
+  }
+  // Trees nothing reaches can still name missing ones (a write or delete an
+  // older lode left half done): the walks that trust a stored tree would stop there.
+  for (const [id, below] of treeLinksOf) {
+    for (const child of below) {
+      if (reported.has(child) || repo.store.hasObject(child)) continue;
+      reported.add(child);
+      problems.push({ kind: 'missing', id: child, message: `tree ${id.slice(0, 12)}, which no ref reaches, names tree ${child.slice(0, 12)}, which is not in the store (a write or delete left half done; \`lode gc\` removes trees nothing reaches)` });
+    }
   }
   let staged: { path: string; id: ObjectId }[] = [];
   try {
