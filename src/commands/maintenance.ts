@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { decodeChunkList, decodeCommit, decodeTreeObject, isCommitEncoding, isTreeEncoding, treeLinks } from '../core/encoding.js';
+import { decodeChunkList, decodeCommit, isCommitEncoding, isTreeEncoding, treeLinks } from '../core/encoding.js';
 import { LockedError, LodeError } from '../core/errors.js';
 import { decodeRecord, isRecordEncoding } from '../core/record.js';
 import type { ObjectId } from '../core/id.js';
@@ -394,8 +394,7 @@ export async function fsck(repo: Repository, options: { progress?: ProgressSink 
     }
     try {
       if (isTreeEncoding(bytes)) {
-        decodeTreeObject(bytes, id);
-        const links = treeLinks(bytes, id);
+        const links = treeLinks(bytes, id); // decodes and checks it
         const below = [...links.shards];
         for (const e of links.entries) if (e.kind === 'tree') below.push(e.id);
         if (below.length > 0) treeLinksOf.set(id, below);
