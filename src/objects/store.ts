@@ -147,9 +147,8 @@ export class LocalStore implements ObjectReader {
     return bytes;
   }
 
-  /** putStaged keeps a tree of the index (a no-op when it is kept already); returns its ID. */
-  putStaged(bytes: Uint8Array): ObjectId {
-    const id = sha256(bytes);
+  /** putStaged keeps a tree of the index (a no-op when it is kept already); returns its ID (`id`, when the caller has hashed it). */
+  putStaged(bytes: Uint8Array, id: ObjectId = sha256(bytes)): ObjectId {
     const dest = path.join(this.stagedDir, id);
     if (!fs.existsSync(dest)) this.installBytes(dest, bytes);
     return id;

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LodeError, NotARepoError, UnsupportedFormatError, UsageError } from '../core/errors.js';
+import { LodeError, NotARepoError, NotFoundError, UnsupportedFormatError, UsageError } from '../core/errors.js';
 import { LocalStore, createStoreDirs } from '../objects/store.js';
 import { RefStore } from '../graph/refs.js';
 import { readIndex, writeIndex, type IndexData, type IndexTrees, type ReadIndexOptions } from '../workspace/index-file.js';
@@ -115,7 +115,8 @@ export class Repository {
       src: new TreePool(this.treeReader()),
       has: (id) => store.hasObject(id) || store.hasStaged(id),
       put: (bytes) => {
-        if (!store.hasObject(sha256(bytes))) store.putStaged(bytes);
+        const id = sha256(bytes);
+        if (!store.hasObject(id)) store.putStaged(bytes, id);
       },
     };
   }
@@ -125,7 +126,12 @@ export class Repository {
     const store = this.store;
     return {
       getObject(id: ObjectId, what?: string): Buffer {
-        return store.hasObject(id) || !store.hasStaged(id) ? store.getObject(id, what) : store.getStaged(id, what);
+        try {
+          return store.getObject(id, what);
+        } catch (e) {
+          if (e instanceof NotFoundError && store.hasStaged(id)) return store.getStaged(id, what);
+          throw e;
+        }
       },
     };
   }
