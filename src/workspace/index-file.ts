@@ -832,10 +832,8 @@ function fillRow(row: Buffer, e: IndexEntry, stampNs: bigint | undefined): void 
   row[R_KIND] = e.kind === 'blob' ? 0x62 : 0x63;
   row[R_FLAGS] = e.exec ? 1 : 0;
   row.writeBigUInt64BE(BigInt(e.size), R_SIZE);
-  row.writeBigUInt64BE(stampNs !== undefined && e.mtimeNs >= stampNs ? 0n : e.mtimeNs, R_MTIME);
-  row.writeBigUInt64BE(e.ctimeNs, R_CTIME);
-  row.writeBigUInt64BE(e.ino, R_INO);
-  row.writeBigUInt64BE(e.xxh, R_XXH);
+  fillStat(row, e);
+  if (stampNs !== undefined && e.mtimeNs >= stampNs) row.writeBigUInt64BE(0n, R_MTIME);
   idToBytes(e.id).copy(row, R_ID);
 }
 
