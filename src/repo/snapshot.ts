@@ -12,6 +12,7 @@ import { CorruptObjectError, LodeError, NotFoundError, UsageError } from '../cor
 import { buildTrees, EMPTY_TREE, type BuiltTrees, type FileEntry, type TreePool } from '../graph/trees.js';
 import { resolveRevision } from '../graph/commits.js';
 import { treeLinks } from '../core/encoding.js';
+import { childrenFirst } from '../graph/order.js';
 import { storedTable, type IndexData } from '../workspace/index-file.js';
 import { scanRoots, type ScanResult } from '../workspace/scan.js';
 import { compareWorkspace, type WorkspaceComparison } from '../workspace/compare.js';
@@ -171,19 +172,12 @@ export type StagedFault = 'give-up' | 'throw' | 'skip';
  *   - gc (pruneStaged): 'skip' (a damaged one goes).
  */
 export function stagedTrees(repo: Repository, root: ObjectId, how: { keptFirst?: boolean; fault: StagedFault }): Map<ObjectId, Buffer> | undefined {
-  const out = new Map<ObjectId, Buffer>();
-  const opened = new Set<ObjectId>();
-  // A tree read goes back on the stack with its bytes, below the trees it
-  // names: it comes off again, into `out`, once all of them are in.
-  const stack: { id: ObjectId; bytes?: Buffer }[] = [{ id: root }];
+  const found = new Map<ObjectId, Buffer>();
+  const names = new Map<ObjectId, ObjectId[]>();
+  const stack = [root];
   while (stack.length > 0) {
-    const top = stack.pop()!;
-    if (top.bytes) {
-      out.set(top.id, top.bytes);
-      continue;
-    }
-    const id = top.id;
-    if (id === EMPTY_TREE || opened.has(id)) continue;
+    const id = stack.pop()!;
+    if (id === EMPTY_TREE || found.has(id)) continue;
     if (!(how.keptFirst && repo.store.hasStaged(id)) && repo.store.hasObject(id)) continue;
     let bytes: Buffer;
     let links: ReturnType<typeof treeLinks>;
@@ -195,11 +189,14 @@ export function stagedTrees(repo: Repository, root: ObjectId, how: { keptFirst?:
       if (how.fault === 'give-up') return undefined;
       continue;
     }
-    opened.add(id);
-    stack.push({ id, bytes });
-    for (const e of links.entries) if (e.kind === 'tree') stack.push({ id: e.id });
-    for (const s of links.shards) stack.push({ id: s });
+    const below = [...links.shards];
+    for (const e of links.entries) if (e.kind === 'tree') below.push(e.id);
+    found.set(id, bytes);
+    names.set(id, below);
+    stack.push(...below);
   }
+  const out = new Map<ObjectId, Buffer>();
+  for (const id of childrenFirst([root], names)) out.set(id, found.get(id)!);
   return out;
 }
 
