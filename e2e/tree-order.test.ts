@@ -101,10 +101,36 @@ async function source(base: string): Promise<{ dir: string; share: string }> {
   return { dir, share };
 }
 
+/** inTempDir runs `fn` in a fresh temp directory, removed afterwards. */
+async function inTempDir(prefix: string, fn: (base: string) => Promise<void>): Promise<void> {
+  const base = makeTempDir(prefix);
+  try {
+    await fn(base);
+  } finally {
+    removeDir(base);
+  }
+}
+
+/** treeIdAt is the ID of folder `name` in `folder` of revision `rev`. */
+async function treeIdAt(dir: string, rev: string, folder: string, name: string): Promise<string> {
+  return (await lodeJson<{ entries: { name: string; id: string }[] }>(['ls', `${rev}:${folder}`], { cwd: dir })).entries.find((e) => e.name === name)!.id;
+}
+
+/** deletedBranch commits `files` on a branch, goes back to main and deletes the branch; returns the branch's commit, which gc then collects. */
+async function deletedBranch(dir: string, files: string[]): Promise<string> {
+  const at = { cwd: dir };
+  await lodeOk(['checkout', '-b', 'side'], at);
+  for (const f of files) writeFile(dir, f, 'side only\n');
+  await lodeOk(['add', 'data'], at);
+  const { id } = await lodeJson<{ id: string }>(['commit', '-m', 'side'], at);
+  await lodeOk(['checkout', 'main'], at);
+  await lodeOk(['branch', '-D', 'side'], at);
+  return id;
+}
+
 describe('objects/ never holds a tree naming one it lacks', () => {
   it('clone killed after each object it stores', async () => {
-    const base = makeTempDir('lode-tree-order-clone-');
-    try {
+    await inTempDir('lode-tree-order-clone-', async (base) => {
       const { share } = await source(base);
       const total = countedCalls(['clone', share, path.join(base, 'full')], base, 'renameSync', path.join(base, 'log'));
       expect(total).toBeGreaterThan(5);
@@ -115,46 +141,32 @@ describe('objects/ never holds a tree naming one it lacks', () => {
         expect(dangling(path.join(dest, '.lode')), `after ${n} of ${total}`).toEqual([]);
         removeDir(dest);
       }
-    } finally {
-      removeDir(base);
-    }
+    });
   });
 
   it('gc killed after each object it deletes', async () => {
-    const base = makeTempDir('lode-tree-order-gc-');
-    try {
+    await inTempDir('lode-tree-order-gc-', async (base) => {
       const { dir } = await source(base);
       // A branch's commits, then the branch deleted: gc removes its commits and trees.
-      await lodeOk(['checkout', '-b', 'side'], { cwd: dir });
-      for (const p of ['data/y', 'data/a/b/y', 'data/c/d/e/x/y']) writeFile(dir, `${p}/h.txt`, 'side only\n');
-      await lodeOk(['add', 'data'], { cwd: dir });
-      await lodeOk(['commit', '-m', 'side'], { cwd: dir });
-      await lodeOk(['checkout', 'main'], { cwd: dir });
-      await lodeOk(['branch', '-D', 'side'], { cwd: dir });
+      await deletedBranch(dir, ['data/y/h.txt', 'data/a/b/y/h.txt', 'data/c/d/e/x/y/h.txt']);
       await killEachRemoval(base, dir, ['gc'], async (ws) => {
         // The next gc finishes the job.
         expect((await lodeJson<{ dryRun: boolean }>(['gc'], { cwd: ws })).dryRun).toBe(false);
         expect(dangling(path.join(ws, '.lode'))).toEqual([]);
       });
-    } finally {
-      removeDir(base);
-    }
+    });
   });
 
   it('forget killed after each object it deletes', async () => {
-    const base = makeTempDir('lode-tree-order-forget-');
-    try {
+    await inTempDir('lode-tree-order-forget-', async (base) => {
       const { dir } = await source(base);
       // Erasing the shared folder's file rewrites every tree above each copy of it.
       await killEachRemoval(base, dir, ['forget', 'data/a/b/x/f.txt', 'data/x/f.txt', 'data/c/d/e/x/f.txt']);
-    } finally {
-      removeDir(base);
-    }
+    });
   });
 
   it('diff --staged and ls :index read a tree missing from objects/ but kept with the index (a store an older lode left)', async () => {
-    const base = makeTempDir('lode-tree-order-index-');
-    try {
+    await inTempDir('lode-tree-order-index-', async (base) => {
       const dir = path.join(base, 'ws');
       fs.mkdirSync(dir);
       const at = { cwd: dir };
@@ -163,7 +175,7 @@ describe('objects/ never holds a tree naming one it lacks', () => {
       writeFile(dir, 'data/top.txt', 'top\n');
       await lodeOk(['add', 'data'], at);
       await lodeOk(['commit', '-m', 'v1'], at);
-      const x1 = (await lodeJson<{ entries: { name: string; id: string }[] }>(['ls', 'HEAD:data/a/b'], at)).entries.find((e) => e.name === 'x')!.id;
+      const x1 = await treeIdAt(dir, 'HEAD', 'data/a/b', 'x');
       writeFile(dir, 'data/a/b/x/f.txt', 'two\n');
       await lodeOk(['add', 'data'], at);
       await lodeOk(['commit', '-m', 'v2'], at);
@@ -179,23 +191,14 @@ describe('objects/ never holds a tree naming one it lacks', () => {
       expect(d.changes.map((f) => `${f.status} ${f.path}`).sort()).toEqual(['added data/new.txt', 'modified data/a/b/x/f.txt']);
       const ls = await lodeJson<{ entries: { path: string }[] }>(['ls', ':index:data/a/b/x'], at);
       expect(ls.entries.map((e) => e.path)).toEqual(['data/a/b/x/f.txt']);
-    } finally {
-      removeDir(base);
-    }
+    });
   });
 
   it('fsck reports a tree nothing reaches that names a missing one, and gc clears it', async () => {
-    const base = makeTempDir('lode-tree-order-fsck-');
-    try {
+    await inTempDir('lode-tree-order-fsck-', async (base) => {
       const { dir } = await source(base);
       const at = { cwd: dir };
-      await lodeOk(['checkout', '-b', 'side'], at);
-      writeFile(dir, 'data/a/b/side/s.txt', 'side only\n');
-      await lodeOk(['add', 'data'], at);
-      await lodeOk(['commit', '-m', 'side'], at);
-      const side = (await lodeJson<{ entries: { name: string; id: string }[] }>(['ls', 'HEAD:data/a/b'], at)).entries.find((e) => e.name === 'side')!.id;
-      await lodeOk(['checkout', 'main'], at);
-      await lodeOk(['branch', '-D', 'side'], at);
+      const side = await treeIdAt(dir, await deletedBranch(dir, ['data/a/b/side/s.txt']), 'data/a/b', 'side');
       // As an older lode's interrupted gc could leave it: the side commit's data/a/b stays, its side/ is gone.
       fs.rmSync(path.join(dir, '.lode', 'objects', side.slice(0, 2), side.slice(2)));
       expect(dangling(path.join(dir, '.lode'))).toHaveLength(1);
@@ -207,8 +210,6 @@ describe('objects/ never holds a tree naming one it lacks', () => {
       await lodeOk(['gc'], at);
       expect(dangling(path.join(dir, '.lode'))).toEqual([]);
       expect((await lodeJson<{ ok: boolean }>(['fsck'], at)).ok).toBe(true);
-    } finally {
-      removeDir(base);
-    }
+    });
   });
 });
