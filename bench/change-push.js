@@ -24,7 +24,7 @@ process.argv.length = 2; // bench/lib/options.js reads the command line
 const { runCmd } = await import('./lib/measure.js');
 const { treeStats } = await import('./lib/disk.js');
 const { table, fmt } = await import('./lib/report.js');
-const { findDvc } = await import('./dvc.js');
+const { dvcEnv, findDvc } = await import('./dvc.js');
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'lode.js');
@@ -34,14 +34,7 @@ const work = process.env.LODE_BENCH_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(),
 fs.mkdirSync(work, { recursive: true });
 const found = process.env.CP_NO_DVC ? null : findDvc({ install: false });
 const dvc = found?.bin ? found : null;
-const env = {
-  ...process.env,
-  DVC_NO_ANALYTICS: '1',
-  DVC_GLOBAL_CONFIG_DIR: path.join(work, 'dvc-config', 'global'),
-  DVC_SYSTEM_CONFIG_DIR: path.join(work, 'dvc-config', 'system'),
-  DVC_SITE_CACHE_DIR: path.join(work, 'dvc-site-cache'),
-  GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-};
+const env = dvcEnv(work);
 const log = (m) => process.stderr.write(`[change-push ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const run = async (cmd, args, cwd) => {
   const r = await runCmd(cmd, args, { cwd, env, allowFail: true });

@@ -35,6 +35,25 @@ function found(bin, how) {
 }
 
 /**
+ * dvcEnv is the environment DVC runs in for a bench: `base` plus DVC's
+ * config and site-cache folders under `scratch` (nothing read from or left
+ * in the user's own), no analytics, and a git identity for its commits.
+ */
+export function dvcEnv(scratch, base = process.env) {
+  return {
+    ...base,
+    DVC_NO_ANALYTICS: '1',
+    DVC_GLOBAL_CONFIG_DIR: path.join(scratch, 'dvc-config', 'global'),
+    DVC_SYSTEM_CONFIG_DIR: path.join(scratch, 'dvc-config', 'system'),
+    DVC_SITE_CACHE_DIR: path.join(scratch, 'dvc-site-cache'),
+    GIT_AUTHOR_NAME: 'lode bench',
+    GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+    GIT_COMMITTER_NAME: 'lode bench',
+    GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+  };
+}
+
+/**
  * findDvc returns { bin, version, how, s3, binDir } or { reason } (why there
  * is no DVC). `install` false: never run pip.
  */

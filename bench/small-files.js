@@ -26,7 +26,7 @@ process.argv.length = 2; // bench/lib/options.js reads the command line
 const { runCmd } = await import('./lib/measure.js');
 const { genA } = await import('./lib/workloads.js');
 const { table, fmt } = await import('./lib/report.js');
-const { findDvc } = await import('./dvc.js');
+const { dvcEnv: dvcEnvOf, findDvc } = await import('./dvc.js');
 const { createBucket, MOTO_CREDENTIALS, motoUnavailable, startMoto } = await import('../test/helpers/moto.js');
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -39,14 +39,7 @@ if (process.env.LODE_BASE) tools.push({ name: 'lode (base)', bin: path.resolve(p
 const dvcFound = process.env.SF_NO_DVC ? null : findDvc({ install: false });
 const dvc = dvcFound?.bin ? dvcFound : null;
 const env = { ...process.env, AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1' };
-const dvcEnv = {
-  ...env,
-  DVC_NO_ANALYTICS: '1',
-  DVC_GLOBAL_CONFIG_DIR: path.join(work, 'dvc-config', 'global'),
-  DVC_SYSTEM_CONFIG_DIR: path.join(work, 'dvc-config', 'system'),
-  DVC_SITE_CACHE_DIR: path.join(work, 'dvc-site-cache'),
-  GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-};
+const dvcEnv = dvcEnvOf(work, env);
 const log = (m) => process.stderr.write(`[sf] ${m}\n`);
 const sh = async (cmd, args, cwd, e = env) => {
   const r = await runCmd(cmd, args, { cwd, env: e, allowFail: true });

@@ -30,7 +30,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BIN, NODE } from './options.js';
 import { runCmd } from './measure.js';
-import { DVC_VENV, findDvc } from '../dvc.js';
+import { DVC_VENV, dvcEnv, findDvc } from '../dvc.js';
 
 export const CAP_MS = 5 * 60 * 1000;
 const RESTIC_MARKER = `${DVC_VENV}.restic-install-failed`;
@@ -160,18 +160,7 @@ export function makeDrivers(peers, scratch, { baseline } = {}) {
 
   if (peers.dvc?.bin) {
     const d = peers.dvc;
-    const env = {
-      ...process.env,
-      PATH: `${d.binDir}${path.delimiter}${process.env.PATH ?? ''}`,
-      DVC_NO_ANALYTICS: '1',
-      DVC_GLOBAL_CONFIG_DIR: path.join(scratch, 'dvc-config', 'global'),
-      DVC_SYSTEM_CONFIG_DIR: path.join(scratch, 'dvc-config', 'system'),
-      DVC_SITE_CACHE_DIR: path.join(scratch, 'dvc-site-cache'),
-      GIT_AUTHOR_NAME: 'lode bench',
-      GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-      GIT_COMMITTER_NAME: 'lode bench',
-      GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-    };
+    const env = dvcEnv(scratch, { ...process.env, PATH: `${d.binDir}${path.delimiter}${process.env.PATH ?? ''}` });
     const dvc = async (cwd, args) => checked(await runCmd(d.bin, args, { cwd, env, allowFail: true, timeoutMs: CAP_MS }), `dvc ${args[0]}`);
     const git = async (cwd, args) => checked(await runCmd('git', args, { cwd, env, measureMem: false, allowFail: true }), `git ${args[0]}`);
     drivers.push({
